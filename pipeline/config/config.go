@@ -1,0 +1,415 @@
+// Package config reads reachgate.yaml: which overlays to check, what lives
+// in the cluster outside the repository, the named external endpoints and
+// the cluster's address ranges.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/reachgate/reachgate/pipeline/model"
+)
+
+// FileName is the configuration file at the repository root.
+const FileName = "reachgate.yaml"
+
+// Config is reachgate.yaml.
+type Config struct {
+	APIVersion string        `yaml:"apiVersion"`
+	Kind       string        `yaml:"kind"`
+	Overlays   []Overlay     `yaml:"overlays"`
+	Cluster    ClusterRanges `yaml:"cluster"`
+	Inventory  Inventory     `yaml:"inventory"`
+	Externals  []External    `yaml:"externals"`
+	Rules      Rules         `yaml:"rules"`
+
+	// File is where the configuration was read from ("" for defaults).
+	File string `yaml:"-"`
+}
+
+// Overlay is one environment to check.
+type Overlay struct {
+	Name string `yaml:"name"`
+	// Path is the kustomization directory, relative to the repository root.
+	Path string `yaml:"path"`
+	// Environment defaults to Name; rules see it as input.environment.
+	Environment string `yaml:"environment"`
+	// Expectations is a file of must-allow / must-deny flows; default
+	// PATH/expectations.yaml when that file exists.
+	Expectations string `yaml:"expectations"`
+	// PromotesTo names the overlay that changes are promoted to next
+	// (dev -> staging -> prod); rules use it to check promotion.
+	PromotesTo string `yaml:"promotesTo"`
+}
+
+// ClusterRanges are the cluster's own address ranges.
+type ClusterRanges struct {
+	PodCIDRs     []string `yaml:"podCIDRs"`
+	ServiceCIDRs []string `yaml:"serviceCIDRs"`
+}
+
+// Inventory is what runs in the cluster but is not rendered from this
+// repository: kube-dns, the ingress controller, the monitoring stack.
+type Inventory struct {
+	Namespaces []InventoryNamespace `yaml:"namespaces"`
+	Workloads  []InventoryWorkload  `yaml:"workloads"`
+}
+
+// InventoryNamespace is a namespace outside the repository.
+type InventoryNamespace struct {
+	Name   string            `yaml:"name"`
+	Labels map[string]string `yaml:"labels"`
+}
+
+// InventoryWorkload is a workload outside the repository.
+type InventoryWorkload struct {
+	Namespace   string            `yaml:"namespace"`
+	Name        string            `yaml:"name"`
+	Kind        string            `yaml:"kind"`
+	Labels      map[string]string `yaml:"labels"`
+	Ports       []Port            `yaml:"ports"`
+	HostNetwork bool              `yaml:"hostNetwork"`
+	IPs         []string          `yaml:"ips"`
+}
+
+// Port is a container port of an inventory workload.
+type Port struct {
+	Name     string `yaml:"name"`
+	Port     int    `yaml:"port"`
+	Protocol string `yaml:"protocol"`
+}
+
+// External is a named range of addresses outside the cluster.
+type External struct {
+	Name        string   `yaml:"name"`
+	CIDRs       []string `yaml:"cidrs"`
+	Description string   `yaml:"description"`
+}
+
+// Rules configures the compliance rules.
+type Rules struct {
+	// Paths are directories of *.rego files; default ["rego"].
+	Paths []string `yaml:"paths"`
+	// Waivers is a file of accepted findings; default "waivers.yaml" when
+	// that file exists.
+	Waivers string `yaml:"waivers"`
+	// Params is handed to every rule as data.reachgate.params.
+	Params map[string]any `yaml:"params"`
+}
+
+// Default is the configuration used when a repository has none: no
+// overlays, the common kind/kubeadm ranges, kube-dns, the internet and the
+// cloud metadata service.
+func Default() *Config {
+	return &Config{
+		APIVersion: APIVersion,
+		Kind:       Kind,
+		Cluster: ClusterRanges{
+			PodCIDRs:     []string{"10.244.0.0/16"},
+			ServiceCIDRs: []string{"10.96.0.0/12"},
+		},
+		Inventory: Inventory{
+			Namespaces: []InventoryNamespace{{Name: "kube-system"}},
+			Workloads: []InventoryWorkload{{
+				Namespace: "kube-system", Name: "coredns", Kind: "Deployment",
+				Labels: map[string]string{"k8s-app": "kube-dns"},
+				Ports: []Port{
+					{Name: "dns", Port: 53, Protocol: "UDP"},
+					{Name: "dns-tcp", Port: 53, Protocol: "TCP"},
+				},
+			}},
+		},
+		Externals: []External{
+			{Name: "internet", CIDRs: []string{"0.0.0.0/0", "::/0"}},
+			{Name: "cloud-metadata", CIDRs: []string{"169.254.169.254/32", "fd00:ec2::254/128"}},
+		},
+		Rules: Rules{Paths: []string{"rego"}},
+	}
+}
+
+// APIVersion and Kind identify the configuration file format.
+const (
+	APIVersion = "reachgate.dev/v1alpha1"
+	Kind       = "Config"
+)
+
+// Parse decodes and validates a configuration. Unknown fields are errors.
+// All problems are returned together as model.InputErrors, each naming the
+// file, line and field.
+func Parse(file string, data []byte) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, &model.InputError{Location: model.Location{File: file}, Message: yamlMessage(err)}
+	}
+	cfg := &Config{}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return nil, &model.InputError{Location: model.Location{File: file, Line: yamlLine(err)}, Message: yamlMessage(err)}
+	}
+	cfg.File = file
+	if errs := cfg.validate(&root); len(errs) > 0 {
+		return nil, errs
+	}
+	cfg.applyDefaults()
+	return cfg, nil
+}
+
+func (c *Config) applyDefaults() {
+	if len(c.Rules.Paths) == 0 {
+		c.Rules.Paths = []string{"rego"}
+	}
+	for i := range c.Overlays {
+		if c.Overlays[i].Environment == "" {
+			c.Overlays[i].Environment = c.Overlays[i].Name
+		}
+	}
+	if len(c.Cluster.PodCIDRs) == 0 {
+		c.Cluster.PodCIDRs = Default().Cluster.PodCIDRs
+	}
+	if len(c.Cluster.ServiceCIDRs) == 0 {
+		c.Cluster.ServiceCIDRs = Default().Cluster.ServiceCIDRs
+	}
+}
+
+// Overlay returns the overlay with that name.
+func (c *Config) Overlay(name string) (Overlay, bool) {
+	for _, o := range c.Overlays {
+		if o.Name == name {
+			return o, true
+		}
+	}
+	return Overlay{}, false
+}
+
+// OverlayNames lists the configured overlays in file order.
+func (c *Config) OverlayNames() []string {
+	out := make([]string, len(c.Overlays))
+	for i, o := range c.Overlays {
+		out[i] = o.Name
+	}
+	return out
+}
+
+type validator struct {
+	file string
+	root *yaml.Node
+	errs model.InputErrors
+}
+
+// lineOf finds the line of a dotted path such as "externals.2.cidrs.0" in
+// the parsed document, falling back to the nearest known ancestor.
+func (v *validator) lineOf(path string) int {
+	n := v.root
+	if n == nil || len(n.Content) == 0 {
+		return 0
+	}
+	n = n.Content[0]
+	line := n.Line
+	for _, part := range strings.Split(path, ".") {
+		var next *yaml.Node
+		switch n.Kind {
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == part {
+					next = n.Content[i+1]
+					line = n.Content[i].Line
+				}
+			}
+		case yaml.SequenceNode:
+			var idx int
+			if _, err := fmt.Sscan(part, &idx); err == nil && idx < len(n.Content) {
+				next = n.Content[idx]
+				line = next.Line
+			}
+		}
+		if next == nil {
+			return line
+		}
+		n = next
+	}
+	return line
+}
+
+func (v *validator) add(path, format string, args ...any) {
+	v.errs = append(v.errs, &model.InputError{
+		Location: model.Location{File: v.file, Line: v.lineOf(path)},
+		Field:    path,
+		Message:  fmt.Sprintf(format, args...),
+	})
+}
+
+func (v *validator) cidrs(path string, cidrs []string) {
+	for i, s := range cidrs {
+		if _, err := netip.ParsePrefix(strings.TrimSpace(s)); err != nil {
+			v.add(fmt.Sprintf("%s.%d", path, i), "invalid CIDR %q", s)
+		}
+	}
+}
+
+func (c *Config) validate(root *yaml.Node) model.InputErrors {
+	v := &validator{file: c.File, root: root}
+	if c.APIVersion != "" && c.APIVersion != APIVersion {
+		v.add("apiVersion", "unsupported apiVersion %q: want %s", c.APIVersion, APIVersion)
+	}
+	if c.Kind != "" && c.Kind != Kind {
+		v.add("kind", "unsupported kind %q: want %s", c.Kind, Kind)
+	}
+	seen := map[string]bool{}
+	for i, o := range c.Overlays {
+		p := fmt.Sprintf("overlays.%d", i)
+		switch {
+		case o.Name == "":
+			v.add(p+".name", "overlay needs a name")
+		case seen[o.Name]:
+			v.add(p+".name", "overlay %q is listed twice", o.Name)
+		}
+		seen[o.Name] = true
+		if o.Path == "" {
+			v.add(p+".path", "overlay %q needs a path to its kustomization directory", o.Name)
+		}
+	}
+	for i, o := range c.Overlays {
+		if o.PromotesTo != "" && !seen[o.PromotesTo] {
+			v.add(fmt.Sprintf("overlays.%d.promotesTo", i), "overlay %q promotes to %q, which is not a configured overlay", o.Name, o.PromotesTo)
+		}
+	}
+	v.cidrs("cluster.podCIDRs", c.Cluster.PodCIDRs)
+	v.cidrs("cluster.serviceCIDRs", c.Cluster.ServiceCIDRs)
+	for i, n := range c.Inventory.Namespaces {
+		if n.Name == "" {
+			v.add(fmt.Sprintf("inventory.namespaces.%d.name", i), "namespace needs a name")
+		}
+	}
+	for i, w := range c.Inventory.Workloads {
+		p := fmt.Sprintf("inventory.workloads.%d", i)
+		if w.Namespace == "" {
+			v.add(p+".namespace", "workload %q needs a namespace", w.Name)
+		}
+		if w.Name == "" {
+			v.add(p+".name", "workload needs a name")
+		}
+		for j, port := range w.Ports {
+			pp := fmt.Sprintf("%s.ports.%d", p, j)
+			if port.Port < 1 || port.Port > model.MaxPort {
+				v.add(pp+".port", "port %d is not in 1-65535", port.Port)
+			}
+			if _, err := model.ParseProtocol(port.Protocol); err != nil {
+				v.add(pp+".protocol", "%v", err)
+			}
+		}
+		for j, ip := range w.IPs {
+			if _, err := netip.ParseAddr(ip); err != nil {
+				v.add(fmt.Sprintf("%s.ips.%d", p, j), "invalid IP address %q", ip)
+			}
+		}
+	}
+	names := map[string]bool{}
+	for i, e := range c.Externals {
+		p := fmt.Sprintf("externals.%d", i)
+		switch {
+		case e.Name == "":
+			v.add(p+".name", "external endpoint needs a name")
+		case names[e.Name]:
+			v.add(p+".name", "external endpoint %q is listed twice", e.Name)
+		case strings.ContainsAny(e.Name, "/ "):
+			v.add(p+".name", "external endpoint name %q may not contain '/' or spaces", e.Name)
+		}
+		names[e.Name] = true
+		if len(e.CIDRs) == 0 {
+			v.add(p+".cidrs", "external endpoint %q needs at least one CIDR", e.Name)
+		}
+		v.cidrs(p+".cidrs", e.CIDRs)
+	}
+	return v.errs
+}
+
+// PodCIDRs returns the configured pod ranges.
+func (c *Config) PodCIDRs() model.IPSet { return parseSet(c.Cluster.PodCIDRs) }
+
+// ServiceCIDRs returns the configured service ranges.
+func (c *Config) ServiceCIDRs() model.IPSet { return parseSet(c.Cluster.ServiceCIDRs) }
+
+// ModelExternals returns the external endpoints as model values, sorted by
+// name.
+func (c *Config) ModelExternals() []model.External {
+	out := make([]model.External, 0, len(c.Externals))
+	for _, e := range c.Externals {
+		out = append(out, model.External{Name: e.Name, CIDRs: parseSet(e.CIDRs), Description: e.Description})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// ModelInventory returns the inventory namespaces and workloads as model
+// values. Every namespace carries its implicit name label.
+func (c *Config) ModelInventory() ([]model.Namespace, []model.Workload) {
+	loc := model.Location{File: c.File}
+	var nss []model.Namespace
+	for _, n := range c.Inventory.Namespaces {
+		labels := map[string]string{}
+		for k, v := range n.Labels {
+			labels[k] = v
+		}
+		labels[model.NamespaceNameLabel] = n.Name
+		nss = append(nss, model.Namespace{Name: n.Name, Labels: labels, Source: loc, Inventory: true})
+	}
+	var ws []model.Workload
+	for _, w := range c.Inventory.Workloads {
+		kind := w.Kind
+		if kind == "" {
+			kind = "Deployment"
+		}
+		mw := model.Workload{
+			Namespace: w.Namespace, Name: w.Name, Kind: kind,
+			Labels: w.Labels, HostNetwork: w.HostNetwork, Source: loc, Inventory: true,
+		}
+		if mw.Labels == nil {
+			mw.Labels = map[string]string{}
+		}
+		for _, p := range w.Ports {
+			proto, _ := model.ParseProtocol(p.Protocol)
+			mw.Ports = append(mw.Ports, model.ContainerPort{Name: p.Name, Port: uint16(p.Port), Protocol: proto})
+		}
+		for _, ip := range w.IPs {
+			if a, err := netip.ParseAddr(ip); err == nil {
+				mw.IPs = append(mw.IPs, a)
+			}
+		}
+		ws = append(ws, mw)
+	}
+	return nss, ws
+}
+
+func parseSet(cidrs []string) model.IPSet {
+	var ps []netip.Prefix
+	for _, s := range cidrs {
+		if p, err := model.ParsePrefix(s); err == nil {
+			ps = append(ps, p)
+		}
+	}
+	return model.IPSetOf(ps...)
+}
+
+func yamlMessage(err error) string {
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, "yaml: unmarshal errors:\n  ")
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	return msg
+}
+
+func yamlLine(err error) int {
+	var line int
+	msg := yamlMessage(err)
+	if _, e := fmt.Sscanf(msg, "line %d:", &line); e == nil {
+		return line
+	}
+	return 0
+}

@@ -1,0 +1,162 @@
+package model
+
+import (
+	"sort"
+	"strconv"
+)
+
+// Peer is one end of a connection: a workload, or a range of addresses
+// outside the cluster (named after the configured external endpoint that
+// holds it, when one does).
+type Peer struct {
+	Workload *Workload `json:"-"`
+	Range    IPRange   `json:"-"`
+	// External is the name of the most specific configured external
+	// endpoint containing Range; empty for workloads and unnamed ranges.
+	External string `json:"-"`
+}
+
+// IsWorkload reports whether the peer is a workload.
+func (p Peer) IsWorkload() bool { return p.Workload != nil }
+
+// String is "ns/name[Kind]" for workloads, "name(cidr)" for named external
+// ranges and the range itself otherwise.
+func (p Peer) String() string {
+	if p.Workload != nil {
+		return p.Workload.String()
+	}
+	if p.External != "" {
+		return p.External + "(" + p.Range.String() + ")"
+	}
+	return p.Range.String()
+}
+
+// Key identifies the peer across matrices: "ns/name" for workloads and the
+// range for addresses.
+func (p Peer) Key() string {
+	if p.Workload != nil {
+		return p.Workload.Key()
+	}
+	return p.Range.String()
+}
+
+// Direction is ingress or egress.
+type Direction uint8
+
+const (
+	Ingress Direction = iota
+	Egress
+)
+
+func (d Direction) String() string {
+	if d == Egress {
+		return "egress"
+	}
+	return "ingress"
+}
+
+// RuleRef says which rule allowed one direction of a connection. An empty
+// Policy means the direction is not isolated: no policy selects the pod for
+// it, so everything is allowed.
+type RuleRef struct {
+	Policy    string    `json:"policy,omitempty"` // namespace/name
+	Direction Direction `json:"-"`
+	Rule      int       `json:"rule"` // index into spec.ingress or spec.egress
+	Source    Location  `json:"source"`
+}
+
+// NotIsolated reports whether this side allowed everything because no
+// policy isolates it.
+func (r RuleRef) NotIsolated() bool { return r.Policy == "" }
+
+func (r RuleRef) String() string {
+	if r.NotIsolated() {
+		return "not isolated"
+	}
+	return r.Policy + " " + r.Direction.String() + "[" + strconv.Itoa(r.Rule) + "]"
+}
+
+// Grant is one reason a set of ports is allowed: an egress side and an
+// ingress side that both allow them.
+type Grant struct {
+	Ports   PortSet `json:"ports"`
+	Egress  RuleRef `json:"egress"`
+	Ingress RuleRef `json:"ingress"`
+}
+
+// Allowance is what one ordered pair of peers may do. Grants overlap when
+// several rules allow the same ports; Ports is their union.
+type Allowance struct {
+	Ports  PortSet `json:"ports"`
+	Grants []Grant `json:"allowedBy"`
+	// AddressDependent is set when some grant relies on an ipBlock that
+	// overlaps the pod CIDR for a pod whose address is not known, so the
+	// flow exists only if the pod happens to get such an address.
+	AddressDependent bool `json:"addressDependent,omitempty"`
+}
+
+// Connection is an allowed flow between two peers of a Matrix.
+type Connection struct {
+	Src, Dst int32
+	*Allowance
+}
+
+// Unmanaged is a workload that NetworkPolicy does not govern.
+type Unmanaged struct {
+	Workload *Workload
+	Reason   string
+}
+
+// Matrix is who can reach whom. Connections are sorted by (Src, Dst) and
+// never include a workload talking to itself: traffic between replicas of
+// one workload is outside the report.
+type Matrix struct {
+	Peers       []Peer
+	Connections []Connection
+	Unmanaged   []Unmanaged
+	Selection   []PolicySelection
+}
+
+// Find returns the allowance from src to dst, or nil when nothing is
+// allowed.
+func (m *Matrix) Find(src, dst int32) *Allowance {
+	cs := m.Connections
+	i := sort.Search(len(cs), func(i int) bool {
+		return cs[i].Src > src || (cs[i].Src == src && cs[i].Dst >= dst)
+	})
+	if i < len(cs) && cs[i].Src == src && cs[i].Dst == dst {
+		return cs[i].Allowance
+	}
+	return nil
+}
+
+// PeerIndex finds a peer by Key, or -1.
+func (m *Matrix) PeerIndex(key string) int32 {
+	for i := range m.Peers {
+		if m.Peers[i].Key() == key {
+			return int32(i)
+		}
+	}
+	return -1
+}
+
+// PolicySelection records what a policy and each of its rule peers select,
+// so rules can find dangling policies and peers that match nothing.
+type PolicySelection struct {
+	Policy  string          `json:"policy"` // namespace/name
+	Source  Location        `json:"source"`
+	Selects []string        `json:"selects"` // workload keys the podSelector selects
+	Peers   []PeerSelection `json:"peers"`
+}
+
+// PeerSelection is one peer of one rule of a policy and what it matches.
+type PeerSelection struct {
+	Direction Direction `json:"-"`
+	Rule      int       `json:"rule"`
+	Peer      int       `json:"peer"`
+	// Matches lists the workload keys the peer's selectors match; empty for
+	// a pure ipBlock peer.
+	Matches []string `json:"matches"`
+	// IPBlock is the peer's ipBlock CIDR minus its excepts, "" if none.
+	IPBlock string `json:"ipBlock,omitempty"`
+}
