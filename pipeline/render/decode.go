@@ -1,0 +1,452 @@
+package render
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/reachgate/reachgate/pipeline/model"
+)
+
+// kindSpec is a kind the model understands.
+type kindSpec struct {
+	group, version string
+	namespaced     bool
+	// oldGroups are API groups that once served this kind.
+	oldGroups []string
+}
+
+var knownKinds = map[string]kindSpec{
+	"Namespace":     {group: "", version: "v1"},
+	"Pod":           {group: "", version: "v1", namespaced: true},
+	"Service":       {group: "", version: "v1", namespaced: true},
+	"Deployment":    {group: "apps", version: "v1", namespaced: true, oldGroups: []string{"extensions"}},
+	"StatefulSet":   {group: "apps", version: "v1", namespaced: true},
+	"DaemonSet":     {group: "apps", version: "v1", namespaced: true, oldGroups: []string{"extensions"}},
+	"ReplicaSet":    {group: "apps", version: "v1", namespaced: true, oldGroups: []string{"extensions"}},
+	"Job":           {group: "batch", version: "v1", namespaced: true},
+	"CronJob":       {group: "batch", version: "v1", namespaced: true},
+	"NetworkPolicy": {group: "networking.k8s.io", version: "v1", namespaced: true, oldGroups: []string{"extensions"}},
+}
+
+func (k kindSpec) apiVersion() string {
+	if k.group == "" {
+		return k.version
+	}
+	return k.group + "/" + k.version
+}
+
+// builtinNamespaces exist in every cluster. Objects may live in them
+// without the render or the inventory declaring them.
+var builtinNamespaces = []string{"default", "kube-node-lease", "kube-public", "kube-system"}
+
+// DefaultNamespace is where namespaced objects without metadata.namespace go.
+const DefaultNamespace = "default"
+
+func splitAPIVersion(av string) (group, version string) {
+	if g, v, ok := strings.Cut(av, "/"); ok {
+		return g, v
+	}
+	return "", av
+}
+
+// Decode loads rendered objects into a cluster model. base holds what the
+// configuration knows (inventory namespaces and workloads, externals,
+// address ranges); Decode returns a new cluster with base's entries and
+// what the objects contain, sorted, with Objects set to objs. base is not
+// modified.
+//
+// Namespaces, Pods, Deployments, StatefulSets, DaemonSets, ReplicaSets,
+// Jobs, CronJobs, Services and NetworkPolicies are decoded strictly into
+// their k8s.io/api types; NetworkPolicies are also validated as the API
+// server would. Other kinds stay in Objects only. Every problem is
+// reported and the object concerned is left out of the model; everything
+// else still loads:
+//
+//   - unknown fields and values of the wrong type, with their field path;
+//   - a kind of the model under an API version no longer served;
+//   - objects without kind or name, duplicates (same group, kind,
+//     namespace and name);
+//   - objects in a namespace that is neither rendered, nor in base, nor
+//     one of the namespaces every cluster has (default, kube-system,
+//     kube-public, kube-node-lease; these are added when used);
+//   - a rendered workload that the inventory also declares (the rendered
+//     one replaces it).
+//
+// Namespaced kinds of the model without metadata.namespace are placed in
+// "default". A rendered Namespace replaces an inventory namespace of the
+// same name. Every namespace carries kubernetes.io/metadata.name.
+func Decode(objs []model.Object, base *model.Cluster) (*model.Cluster, model.InputErrors) {
+	d := &decoder{c: &model.Cluster{}, namespaces: map[string]int{}}
+	if base != nil {
+		d.c.Namespaces = slices.Clone(base.Namespaces)
+		d.c.Workloads = slices.Clone(base.Workloads)
+		d.c.Services = slices.Clone(base.Services)
+		d.c.Policies = slices.Clone(base.Policies)
+		d.c.Externals = slices.Clone(base.Externals)
+		d.c.PodCIDRs = base.PodCIDRs
+		d.c.ServiceCIDRs = base.ServiceCIDRs
+	}
+	d.c.Objects = objs
+	for i, n := range d.c.Namespaces {
+		d.namespaces[n.Name] = i
+	}
+	d.inventoryWorkloads = map[string]int{}
+	for i := range d.c.Workloads {
+		d.inventoryWorkloads[d.c.Workloads[i].Key()] = i
+	}
+
+	// Identify every object, drop duplicates, then load namespaces first
+	// so that references to them resolve whatever the object order.
+	var items []item
+	seen := map[string]*model.Object{}
+	for i := range objs {
+		it, ok := d.identify(&objs[i])
+		if !ok {
+			continue
+		}
+		key := it.group + "|" + it.ref.Kind + "|" + it.ref.Namespace + "|" + it.ref.Name
+		if first, dup := seen[key]; dup {
+			d.fail(it, "", "duplicate object: also defined at %s", first.Source)
+			continue
+		}
+		seen[key] = it.obj
+		items = append(items, it)
+	}
+	for _, it := range items {
+		if it.spec != nil && it.ref.Kind == "Namespace" {
+			d.namespace(it)
+		}
+	}
+	for _, it := range items {
+		if it.ref.Kind == "Namespace" && it.spec != nil {
+			continue
+		}
+		if it.ref.Namespace != "" && !d.namespaceExists(it.ref.Namespace) {
+			d.fail(it, "metadata.namespace", "namespace %q is neither rendered nor in the inventory", it.ref.Namespace)
+			continue
+		}
+		if it.spec == nil {
+			continue
+		}
+		switch it.ref.Kind {
+		case "Pod":
+			var pod corev1.Pod
+			if d.decode(it, &pod) {
+				w, errs := podWorkload(&pod.Spec, fieldPath{"spec"}, pod.Labels)
+				errs = append(errs, podIPs(w, &pod.Status)...)
+				d.addWorkload(it, w, errs)
+			}
+		case "Deployment":
+			var o appsv1.Deployment
+			if d.decode(it, &o) {
+				d.template(it, &o.Spec.Template, fieldPath{"spec", "template"})
+			}
+		case "StatefulSet":
+			var o appsv1.StatefulSet
+			if d.decode(it, &o) {
+				d.template(it, &o.Spec.Template, fieldPath{"spec", "template"})
+			}
+		case "DaemonSet":
+			var o appsv1.DaemonSet
+			if d.decode(it, &o) {
+				d.template(it, &o.Spec.Template, fieldPath{"spec", "template"})
+			}
+		case "ReplicaSet":
+			var o appsv1.ReplicaSet
+			if d.decode(it, &o) {
+				d.template(it, &o.Spec.Template, fieldPath{"spec", "template"})
+			}
+		case "Job":
+			var o batchv1.Job
+			if d.decode(it, &o) {
+				d.template(it, &o.Spec.Template, fieldPath{"spec", "template"})
+			}
+		case "CronJob":
+			var o batchv1.CronJob
+			if d.decode(it, &o) {
+				d.template(it, &o.Spec.JobTemplate.Spec.Template, fieldPath{"spec", "jobTemplate", "spec", "template"})
+			}
+		case "Service":
+			var o corev1.Service
+			if d.decode(it, &o) {
+				d.service(it, &o)
+			}
+		case "NetworkPolicy":
+			o := new(networkingv1.NetworkPolicy)
+			if d.decode(it, o) && d.check(it, validatePolicy(o)) {
+				o.Namespace = it.ref.Namespace
+				d.c.Policies = append(d.c.Policies, model.Policy{NetworkPolicy: o, Source: it.obj.Source})
+			}
+		}
+	}
+	d.c.Sort()
+	sort.SliceStable(d.errs, func(i, j int) bool {
+		a, b := d.errs[i].Location, d.errs[j].Location
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		return a.Line < b.Line
+	})
+	return d.c, d.errs
+}
+
+type decoder struct {
+	c                  *model.Cluster
+	errs               model.InputErrors
+	namespaces         map[string]int // name -> index in c.Namespaces
+	inventoryWorkloads map[string]int // "ns/name" -> index in c.Workloads
+}
+
+// item is an object with its effective identity.
+type item struct {
+	obj   *model.Object
+	ref   model.ObjectRef // namespace defaulted for namespaced kinds of the model
+	group string
+	spec  *kindSpec // nil for kinds the model ignores
+}
+
+func (d *decoder) fail(it item, field string, format string, args ...any) {
+	d.errs = append(d.errs, &model.InputError{
+		Location: it.obj.Source,
+		Object:   it.ref,
+		Field:    field,
+		Message:  fmt.Sprintf(format, args...),
+	})
+}
+
+// check reports field errors; it returns true when there were none.
+func (d *decoder) check(it item, errs []fieldError) bool {
+	for _, e := range errs {
+		d.fail(it, e.path.String(), "%s", e.msg)
+	}
+	return len(errs) == 0
+}
+
+func (d *decoder) identify(o *model.Object) (item, bool) {
+	it := item{obj: o, ref: o.ObjectRef}
+	apiVersion := o.APIVersion
+	if it.ref.Kind == "" {
+		it.ref.Kind, _ = o.Doc["kind"].(string)
+	}
+	if apiVersion == "" {
+		apiVersion, _ = o.Doc["apiVersion"].(string)
+	}
+	if it.ref.Name == "" || it.ref.Namespace == "" {
+		md, _ := o.Doc["metadata"].(map[string]any)
+		if it.ref.Name == "" {
+			it.ref.Name, _ = md["name"].(string)
+		}
+		if it.ref.Namespace == "" {
+			it.ref.Namespace, _ = md["namespace"].(string)
+		}
+	}
+	group, version := splitAPIVersion(apiVersion)
+	it.group = group
+	switch {
+	case it.ref.Kind == "":
+		d.fail(it, "kind", "missing kind")
+		return it, false
+	case apiVersion == "":
+		d.fail(it, "apiVersion", "missing apiVersion")
+		return it, false
+	case it.ref.Name == "":
+		d.fail(it, "metadata.name", "missing name")
+		return it, false
+	}
+	spec, known := knownKinds[it.ref.Kind]
+	if !known {
+		return it, true
+	}
+	if group != spec.group && !slices.Contains(spec.oldGroups, group) {
+		return it, true // a custom resource that shares the name (Calico, Cilium, ...)
+	}
+	if spec.namespaced && it.ref.Namespace == "" {
+		it.ref.Namespace = DefaultNamespace
+	}
+	if !spec.namespaced {
+		it.ref.Namespace = ""
+	}
+	if group != spec.group || version != spec.version {
+		d.fail(it, "apiVersion", "%s %s is not served by current Kubernetes: use %s", apiVersion, it.ref.Kind, spec.apiVersion())
+		return it, false
+	}
+	it.spec = &spec
+	return it, true
+}
+
+func (d *decoder) decode(it item, out any) bool {
+	return d.check(it, decodeStrict(it.obj.Doc, out))
+}
+
+func (d *decoder) namespaceExists(name string) bool {
+	if _, ok := d.namespaces[name]; ok {
+		return true
+	}
+	if slices.Contains(builtinNamespaces, name) {
+		d.addNamespace(model.Namespace{
+			Name:      name,
+			Labels:    map[string]string{model.NamespaceNameLabel: name},
+			Inventory: true,
+		})
+		return true
+	}
+	return false
+}
+
+func (d *decoder) addNamespace(n model.Namespace) {
+	if i, ok := d.namespaces[n.Name]; ok {
+		d.c.Namespaces[i] = n
+		return
+	}
+	d.namespaces[n.Name] = len(d.c.Namespaces)
+	d.c.Namespaces = append(d.c.Namespaces, n)
+}
+
+func (d *decoder) namespace(it item) {
+	var o corev1.Namespace
+	if !d.decode(it, &o) {
+		return
+	}
+	labels := make(map[string]string, len(o.Labels)+1)
+	for k, v := range o.Labels {
+		labels[k] = v
+	}
+	labels[model.NamespaceNameLabel] = it.ref.Name
+	d.addNamespace(model.Namespace{Name: it.ref.Name, Labels: labels, Source: it.obj.Source})
+}
+
+func (d *decoder) template(it item, t *corev1.PodTemplateSpec, path fieldPath) {
+	w, errs := podWorkload(&t.Spec, path.key("spec"), t.Labels)
+	d.addWorkload(it, w, errs)
+}
+
+func (d *decoder) addWorkload(it item, w *model.Workload, errs []fieldError) {
+	if !d.check(it, errs) {
+		return
+	}
+	w.Namespace, w.Name, w.Kind, w.Source = it.ref.Namespace, it.ref.Name, it.ref.Kind, it.obj.Source
+	if i, ok := d.inventoryWorkloads[w.Key()]; ok {
+		d.fail(it, "", "workload %s is also declared in the inventory; the rendered one is used", w.Key())
+		d.c.Workloads[i] = *w
+		delete(d.inventoryWorkloads, w.Key())
+		return
+	}
+	d.c.Workloads = append(d.c.Workloads, *w)
+}
+
+// podWorkload reads labels and ports of a pod spec at path.
+func podWorkload(spec *corev1.PodSpec, path fieldPath, labels map[string]string) (*model.Workload, []fieldError) {
+	w := &model.Workload{Labels: map[string]string{}, Ports: []model.ContainerPort{}, HostNetwork: spec.HostNetwork}
+	for k, v := range labels {
+		w.Labels[k] = v
+	}
+	var v validator
+	read := func(field string, cs []corev1.Container) {
+		for i, c := range cs {
+			for j, p := range c.Ports {
+				pp := path.key(field).index(i).key("ports").index(j)
+				cp := model.ContainerPort{Name: p.Name}
+				if p.ContainerPort < 1 || p.ContainerPort > model.MaxPort {
+					v.add(pp.key("containerPort"), "port %d is out of range 1-65535", p.ContainerPort)
+				}
+				if p.HostPort < 0 || p.HostPort > model.MaxPort {
+					v.add(pp.key("hostPort"), "port %d is out of range 1-65535", p.HostPort)
+				}
+				if p.Name != "" && !validPortName(p.Name) {
+					v.add(pp.key("name"), "invalid port name %q: want at most 15 lowercase letters, digits and dashes, with a letter", p.Name)
+				}
+				proto, err := model.ParseProtocol(string(p.Protocol))
+				if err != nil {
+					v.add(pp.key("protocol"), "unsupported protocol %q: want TCP, UDP or SCTP", string(p.Protocol))
+				}
+				cp.Port, cp.HostPort, cp.Protocol = uint16(p.ContainerPort), uint16(p.HostPort), proto
+				w.Ports = append(w.Ports, cp)
+			}
+		}
+	}
+	read("initContainers", spec.InitContainers)
+	read("containers", spec.Containers)
+	return w, v.errs
+}
+
+// podIPs takes the addresses of a Pod exported from a live cluster.
+func podIPs(w *model.Workload, st *corev1.PodStatus) []fieldError {
+	var v validator
+	add := func(s string, path fieldPath) {
+		if s == "" {
+			return
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			v.add(path, "invalid IP address %q", s)
+			return
+		}
+		if !slices.Contains(w.IPs, a) {
+			w.IPs = append(w.IPs, a)
+		}
+	}
+	add(st.PodIP, fieldPath{"status", "podIP"})
+	for i, p := range st.PodIPs {
+		add(p.IP, fieldPath{"status", "podIPs"}.index(i).key("ip"))
+	}
+	return v.errs
+}
+
+func (d *decoder) service(it item, o *corev1.Service) {
+	var v validator
+	s := model.Service{
+		Namespace:   it.ref.Namespace,
+		Name:        it.ref.Name,
+		Type:        string(o.Spec.Type),
+		Selector:    map[string]string{},
+		Ports:       []model.ServicePort{},
+		ExternalIPs: []string{},
+		Source:      it.obj.Source,
+	}
+	if s.Type == "" {
+		s.Type = string(corev1.ServiceTypeClusterIP)
+	}
+	for k, val := range o.Spec.Selector {
+		s.Selector[k] = val
+	}
+	for i, p := range o.Spec.Ports {
+		pp := fieldPath{"spec", "ports"}.index(i)
+		if p.Port < 1 || p.Port > model.MaxPort {
+			v.add(pp.key("port"), "port %d is out of range 1-65535", p.Port)
+		}
+		if p.NodePort < 0 || p.NodePort > model.MaxPort {
+			v.add(pp.key("nodePort"), "port %d is out of range 1-65535", p.NodePort)
+		}
+		proto, err := model.ParseProtocol(string(p.Protocol))
+		if err != nil {
+			v.add(pp.key("protocol"), "unsupported protocol %q: want TCP, UDP or SCTP", string(p.Protocol))
+		}
+		target := strconv.Itoa(int(p.Port)) // the API server's default
+		if p.TargetPort.Type == intstr.String || p.TargetPort.IntVal != 0 {
+			v.portOrName(p.TargetPort, pp.key("targetPort"))
+			target = p.TargetPort.String()
+		}
+		s.Ports = append(s.Ports, model.ServicePort{
+			Name: p.Name, Port: uint16(p.Port), TargetPort: target, NodePort: uint16(p.NodePort), Protocol: proto,
+		})
+	}
+	for i, ip := range o.Spec.ExternalIPs {
+		if _, err := netip.ParseAddr(ip); err != nil {
+			v.add(fieldPath{"spec", "externalIPs"}.index(i), "invalid IP address %q", ip)
+		}
+		s.ExternalIPs = append(s.ExternalIPs, ip)
+	}
+	if d.check(it, v.errs) {
+		d.c.Services = append(d.c.Services, s)
+	}
+}

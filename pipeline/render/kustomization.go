@@ -1,0 +1,511 @@
+package render
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+	"sigs.k8s.io/kustomize/api/konfig"
+	"sigs.k8s.io/kustomize/api/types"
+
+	"github.com/reachgate/reachgate/pipeline/model"
+)
+
+// kustomization is one kustomization file of the tree.
+type kustomization struct {
+	dir  string // root-relative directory
+	file string // root-relative path of the kustomization file
+	k    types.Kustomization
+	node *yaml.Node // the file's mapping, for lines; may be nil
+	data []byte
+}
+
+// sourceIndex locates rendered objects in their source files.
+type sourceIndex struct {
+	// docs lists the objects of every resource file (and the generators
+	// of every kustomization file), by root-relative path.
+	docs map[string][]docEntry
+	// kustFiles are the kustomization files, by root-relative path.
+	kustFiles map[string]bool
+}
+
+// docEntry is one object as written in a source file.
+type docEntry struct {
+	line                              int
+	apiVersion, kind, name, namespace string
+}
+
+// kustWalker walks a kustomization tree before kustomize builds it,
+// refusing remote references and paths that leave the repository, and
+// indexing the source files it meets.
+type kustWalker struct {
+	t        *tree
+	errs     model.InputErrors
+	done     map[string]*kustomization // by dir
+	visiting []string
+	index    sourceIndex
+}
+
+func newKustWalker(t *tree) *kustWalker {
+	return &kustWalker{
+		t:     t,
+		done:  map[string]*kustomization{},
+		index: sourceIndex{docs: map[string][]docEntry{}, kustFiles: map[string]bool{}},
+	}
+}
+
+// referrer is the entry that led the walk to a path.
+type referrer struct {
+	k     *kustomization
+	field fieldPath
+}
+
+func (w *kustWalker) fail(loc model.Location, field string, format string, args ...any) {
+	w.errs = append(w.errs, &model.InputError{Location: loc, Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// failAt reports a problem with an entry of a kustomization file.
+func (k *kustomization) loc(field fieldPath) model.Location {
+	return model.Location{File: k.file, Line: lineFold(k.node, field)}
+}
+
+func (w *kustWalker) failEntry(r referrer, format string, args ...any) {
+	w.fail(r.k.loc(r.field), r.field.String(), format, args...)
+}
+
+// kustomizationFile finds the kustomization file of dir.
+func (w *kustWalker) kustomizationFile(dir string) (string, error) {
+	var found []string
+	for _, name := range konfig.RecognizedKustomizationFileNames() {
+		p := joinDir(dir, name)
+		if w.t.exists(p) && !w.t.isDir(p) {
+			found = append(found, p)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", fmt.Errorf("no kustomization file (%s) in %s", strings.Join(konfig.RecognizedKustomizationFileNames(), ", "), displayDir(dir))
+	case 1:
+		return found[0], nil
+	}
+	return "", fmt.Errorf("more than one kustomization file in %s: %s", displayDir(dir), strings.Join(found, ", "))
+}
+
+func joinDir(dir, name string) string {
+	if dir == "." || dir == "" {
+		return name
+	}
+	return dir + "/" + name
+}
+
+func displayDir(dir string) string {
+	if dir == "" || dir == "." {
+		return "the repository root"
+	}
+	return dir
+}
+
+// walk checks the kustomization in dir and everything it references. from
+// is nil for the top.
+func (w *kustWalker) walk(dir string, from *referrer) *kustomization {
+	if k, ok := w.done[dir]; ok {
+		return k
+	}
+	for i, v := range w.visiting {
+		if v == dir {
+			cycle := append(append([]string{}, w.visiting[i:]...), dir)
+			w.failEntry(*from, "kustomization cycle: %s", strings.Join(cycle, " -> "))
+			return nil
+		}
+	}
+	file, err := w.kustomizationFile(dir)
+	if err != nil {
+		if from != nil {
+			w.failEntry(*from, "%v", err)
+		} else {
+			w.fail(model.Location{File: dir}, "", "%v", err)
+		}
+		return nil
+	}
+	if target, bad := w.t.escapes(dir); bad {
+		if from != nil {
+			w.failEntry(*from, "%s resolves to %s, outside the repository", dir, target)
+		} else {
+			w.fail(model.Location{File: file}, "", "%s resolves to %s, outside the repository", dir, target)
+		}
+		return nil
+	}
+	k := w.load(dir, file)
+	if k == nil {
+		return nil
+	}
+	w.done[dir] = k
+	w.index.kustFiles[file] = true
+	w.visiting = append(w.visiting, dir)
+	defer func() { w.visiting = w.visiting[:len(w.visiting)-1] }()
+	w.entries(k)
+	return k
+}
+
+var (
+	unknownFieldRE = regexp.MustCompile(`unknown field "([^"]+)"`)
+	structFieldRE  = regexp.MustCompile(`Go struct field [A-Za-z0-9_]+\.([A-Za-z0-9_.]+) of type`)
+)
+
+// load reads and parses one kustomization file the way kustomize does.
+func (w *kustWalker) load(dir, file string) *kustomization {
+	data, err := w.t.read(file)
+	if err != nil {
+		w.fail(model.Location{File: file}, "", "read: %v", err)
+		return nil
+	}
+	k := &kustomization{dir: dir, file: file, data: data}
+	docs := splitDocuments(data)
+	if len(docs) == 0 {
+		w.fail(model.Location{File: file}, "", "kustomization file is empty")
+		return nil
+	}
+	if docs[0].err != nil {
+		w.fail(model.Location{File: file, Line: docs[0].line}, "", "malformed YAML: %v", docs[0].err)
+		return nil
+	}
+	if len(docs) > 1 {
+		w.fail(model.Location{File: file, Line: docs[1].line}, "", "a kustomization file holds one YAML document, found %d", len(docs))
+		return nil
+	}
+	k.node = docs[0].node
+	if k.node == nil {
+		w.fail(model.Location{File: file}, "", "kustomization file is empty")
+		return nil
+	}
+	if k.node.Kind != yaml.MappingNode {
+		w.fail(model.Location{File: file, Line: docs[0].line}, "", "a kustomization file must be a mapping")
+		return nil
+	}
+	if err := k.k.Unmarshal(data); err != nil {
+		msg := strings.TrimPrefix(err.Error(), "invalid Kustomization: ")
+		msg = strings.TrimPrefix(msg, "json: ")
+		var field fieldPath
+		if m := unknownFieldRE.FindStringSubmatch(msg); m != nil {
+			field = fieldPath{m[1]}
+			msg = "unknown field"
+		} else if m := structFieldRE.FindStringSubmatch(msg); m != nil {
+			for _, f := range strings.Split(m[1], ".") {
+				field = append(field, f)
+			}
+		}
+		w.fail(k.loc(field), field.String(), "invalid kustomization: %s", msg)
+		return nil
+	}
+	if err := k.k.CheckEmpty(); err != nil {
+		w.fail(model.Location{File: file}, "", "kustomization file is empty")
+		return nil
+	}
+	if errs := k.k.EnforceFields(); len(errs) > 0 {
+		w.fail(model.Location{File: file}, "", "invalid kustomization: %s", strings.Join(errs, "; "))
+		return nil
+	}
+	w.indexGenerators(k)
+	return k
+}
+
+// entry kinds.
+const (
+	wantFile = 1 << iota
+	wantDir
+	indexFile // a file whose documents become objects
+)
+
+// entries checks every path a kustomization refers to.
+func (w *kustWalker) entries(k *kustomization) {
+	kk := &k.k
+	list := func(field string, refs []string, want int) {
+		for i, ref := range refs {
+			w.entry(k, fieldPath{field, i}, ref, want)
+		}
+	}
+	list("resources", kk.Resources, wantFile|wantDir|indexFile)
+	list("bases", kk.Bases, wantFile|wantDir|indexFile)
+	list("components", kk.Components, wantDir)
+	list("crds", kk.Crds, wantFile)
+	list("configurations", kk.Configurations, wantFile)
+	for _, f := range []struct {
+		name string
+		refs []string
+	}{{"generators", kk.Generators}, {"transformers", kk.Transformers}, {"validators", kk.Validators}} {
+		for i, ref := range f.refs {
+			if strings.Contains(ref, "\n") {
+				continue // an inline configuration
+			}
+			w.entry(k, fieldPath{f.name, i}, ref, wantFile|wantDir|indexFile)
+		}
+	}
+	for i, p := range kk.Patches {
+		if p.Path != "" {
+			w.entry(k, fieldPath{"patches", i, "path"}, p.Path, wantFile)
+		}
+	}
+	for i, p := range kk.PatchesJson6902 {
+		if p.Path != "" {
+			w.entry(k, fieldPath{"patchesJson6902", i, "path"}, p.Path, wantFile)
+		}
+	}
+	for i, p := range kk.PatchesStrategicMerge {
+		if s := string(p); !strings.Contains(s, "\n") && !strings.HasPrefix(strings.TrimSpace(s), "{") {
+			w.entry(k, fieldPath{"patchesStrategicMerge", i}, s, wantFile)
+		}
+	}
+	for i, r := range kk.Replacements {
+		if r.Path != "" {
+			w.entry(k, fieldPath{"replacements", i, "path"}, r.Path, wantFile)
+		}
+	}
+	if p := kk.OpenAPI["path"]; p != "" {
+		w.entry(k, fieldPath{"openapi", "path"}, p, wantFile)
+	}
+	gens := func(field string, i int, src types.KvPairSources) {
+		for j, f := range src.FileSources {
+			if _, p, ok := strings.Cut(f, "="); ok {
+				f = p
+			}
+			w.entry(k, fieldPath{field, i, "files", j}, f, wantFile)
+		}
+		for j, f := range src.EnvSources {
+			w.entry(k, fieldPath{field, i, "envs", j}, f, wantFile)
+		}
+		if src.EnvSource != "" {
+			w.entry(k, fieldPath{field, i, "env"}, src.EnvSource, wantFile)
+		}
+	}
+	for i, g := range kk.ConfigMapGenerator {
+		gens("configMapGenerator", i, g.KvPairSources)
+	}
+	for i, g := range kk.SecretGenerator {
+		gens("secretGenerator", i, g.KvPairSources)
+	}
+	if len(kk.HelmCharts) > 0 || len(kk.HelmChartInflationGenerator) > 0 || kk.HelmGlobals != nil {
+		field := "helmCharts"
+		if len(kk.HelmCharts) == 0 {
+			field = "helmChartInflationGenerator"
+			if len(kk.HelmChartInflationGenerator) == 0 {
+				field = "helmGlobals"
+			}
+		}
+		f := fieldPath{field}
+		w.fail(k.loc(f), f.String(), "Helm charts are not rendered: reachgate runs kustomize without plugins; render the chart into the repository")
+	}
+}
+
+// entry checks one path of a kustomization and follows it.
+func (w *kustWalker) entry(k *kustomization, field fieldPath, ref string, want int) {
+	r := referrer{k: k, field: field}
+	ref = strings.TrimSpace(ref)
+	switch {
+	case ref == "":
+		w.failEntry(r, "empty path")
+		return
+	case isRemote(ref):
+		w.failEntry(r, "remote reference %q is not allowed: rendering never fetches anything; vendor it into the repository", ref)
+		return
+	}
+	p, ok := join(k.dir, ref)
+	if !ok {
+		w.failEntry(r, "%q is outside the repository", ref)
+		return
+	}
+	if !w.t.exists(p) {
+		w.failEntry(r, "%q does not exist (%s)", ref, p)
+		return
+	}
+	if target, bad := w.t.escapes(p); bad {
+		w.failEntry(r, "%q resolves to %s, outside the repository", ref, target)
+		return
+	}
+	if w.t.isDir(p) {
+		if want&wantDir == 0 {
+			w.failEntry(r, "%q is a directory, not a file", ref)
+			return
+		}
+		w.walk(p, &r)
+		return
+	}
+	if want&wantFile == 0 {
+		w.failEntry(r, "%q is a file, not a directory", ref)
+		return
+	}
+	if _, inside := within(k.dir, p); !inside && k.dir != "." {
+		w.failEntry(r, "%q is outside the kustomization's directory, which load restrictions (root only) forbid: list its directory instead", ref)
+		return
+	}
+	if want&indexFile != 0 {
+		w.indexFile(p)
+	}
+}
+
+// indexFile records the objects of a resource file, and reports syntax
+// errors with their line before kustomize sees them.
+func (w *kustWalker) indexFile(p string) {
+	if _, ok := w.index.docs[p]; ok {
+		return
+	}
+	data, err := w.t.read(p)
+	if err != nil {
+		w.fail(model.Location{File: p}, "", "read: %v", err)
+		return
+	}
+	var entries []docEntry
+	for _, d := range splitDocuments(data) {
+		if d.err != nil {
+			w.fail(model.Location{File: p, Line: d.line}, "", "malformed YAML: %v", d.err)
+			continue
+		}
+		if d.node == nil {
+			continue
+		}
+		if d.node.Kind != yaml.MappingNode {
+			w.fail(model.Location{File: p, Line: d.line}, "", "a manifest must be a mapping, found %s", nodeKind(d.node))
+			continue
+		}
+		if _, err := toValue(d.node, d.offset); err != nil {
+			pe := err.(*pathError)
+			w.fail(model.Location{File: p, Line: pe.line}, pe.path.String(), "%s", pe.msg)
+			continue
+		}
+		entries = append(entries, docEntries(&d)...)
+	}
+	w.index.docs[p] = entries
+}
+
+// docEntries describes the objects of a document: itself, or the items of
+// a List.
+func docEntries(d *document) []docEntry {
+	e := entryOf(d.node, d.lineOf(d.node))
+	items := mapValue(d.node, "items")
+	if !strings.HasSuffix(e.kind, "List") || items == nil || items.Kind != yaml.SequenceNode {
+		return []docEntry{e}
+	}
+	var out []docEntry
+	for _, it := range items.Content {
+		ie := entryOf(it, d.lineOf(it))
+		if ie.kind == "" && e.kind != "List" {
+			ie.kind = strings.TrimSuffix(e.kind, "List")
+		}
+		out = append(out, ie)
+	}
+	return out
+}
+
+func entryOf(n *yaml.Node, line int) docEntry {
+	md := mapValue(n, "metadata")
+	return docEntry{
+		line:       line,
+		apiVersion: scalarString(mapValue(n, "apiVersion")),
+		kind:       scalarString(mapValue(n, "kind")),
+		name:       scalarString(mapValue(md, "name")),
+		namespace:  scalarString(mapValue(md, "namespace")),
+	}
+}
+
+func nodeKind(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		return "a scalar"
+	}
+	return "something else"
+}
+
+// indexGenerators records where each configMapGenerator and
+// secretGenerator entry of a kustomization is.
+func (w *kustWalker) indexGenerators(k *kustomization) {
+	var entries []docEntry
+	for i, g := range k.k.ConfigMapGenerator {
+		entries = append(entries, docEntry{line: lineFold(k.node, fieldPath{"configMapGenerator", i}), kind: "ConfigMap", name: g.Name, namespace: g.Namespace})
+	}
+	for i, g := range k.k.SecretGenerator {
+		entries = append(entries, docEntry{line: lineFold(k.node, fieldPath{"secretGenerator", i}), kind: "Secret", name: g.Name, namespace: g.Namespace})
+	}
+	w.index.docs[k.file] = entries
+}
+
+// lineFold finds the line of a field path in a kustomization, matching
+// keys without regard to case as kustomize does; 0 when not found.
+func lineFold(n *yaml.Node, path fieldPath) int {
+	if n == nil {
+		return 0
+	}
+	line := n.Line
+	for _, e := range path {
+		n = resolveAlias(n)
+		switch e := e.(type) {
+		case string:
+			var next *yaml.Node
+			if n.Kind == yaml.MappingNode {
+				for i := 0; i+1 < len(n.Content); i += 2 {
+					if strings.EqualFold(n.Content[i].Value, e) {
+						next, line = n.Content[i+1], n.Content[i].Line
+					}
+				}
+			}
+			if next == nil {
+				return line
+			}
+			n = next
+		case int:
+			if n.Kind != yaml.SequenceNode || e >= len(n.Content) {
+				return line
+			}
+			n = n.Content[e]
+			line = n.Line
+		}
+	}
+	return line
+}
+
+// locate finds the line of a rendered object in file: the document of the
+// same kind whose name is the rendered name, or is contained in it (name
+// prefixes, suffixes and hashes), preferring the longest such name and the
+// same namespace. 0 when nothing fits.
+func (ix *sourceIndex) locate(file, kind, name, namespace string) int {
+	docs := ix.docs[file]
+	if len(docs) == 1 {
+		return docs[0].line
+	}
+	type score struct{ kind, exact, length, ns int }
+	better := func(a, b score) bool {
+		if a.kind != b.kind {
+			return a.kind > b.kind
+		}
+		if a.exact != b.exact {
+			return a.exact > b.exact
+		}
+		if a.length != b.length {
+			return a.length > b.length
+		}
+		return a.ns > b.ns
+	}
+	line, best := 0, score{-1, -1, -1, -1}
+	for _, d := range docs {
+		var s score
+		switch {
+		case d.name == name:
+			s.exact, s.length = 1, len(d.name)
+		case d.name != "" && strings.Contains(name, d.name):
+			s.length = len(d.name)
+		default:
+			continue
+		}
+		if d.kind == kind {
+			s.kind = 1
+		}
+		if d.namespace == namespace {
+			s.ns = 1
+		}
+		if better(s, best) {
+			line, best = d.line, s
+		}
+	}
+	return line
+}

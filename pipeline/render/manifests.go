@@ -1,0 +1,195 @@
+package render
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/reachgate/reachgate/pipeline/model"
+)
+
+// Manifests reads a plain directory of manifests, with paths relative to
+// the root of fsys. See ManifestsRoot.
+func Manifests(fsys filesys.FileSystem, dir string) ([]model.Object, error) {
+	return ManifestsRoot(fsys, ".", dir)
+}
+
+// ManifestsRoot reads every .yaml, .yml and .json file under dir (or the
+// file dir itself) inside the repository at root, in lexical order.
+// Hidden directories are skipped. Multi-document files are split into
+// their documents and List kinds (List, and FooList with an items list)
+// into their items; kustomize configuration files (apiVersion
+// kustomize.config.k8s.io/...) are not manifests and are skipped.
+//
+// A document that cannot be read (malformed YAML, not a mapping, a symlink
+// leaving the repository) is reported and the others still load: the
+// objects that loaded come back together with a *model.InputError or
+// model.InputErrors. A directory without any object is an error
+// ("no objects").
+func ManifestsRoot(fsys filesys.FileSystem, root, dir string) ([]model.Object, error) {
+	t, err := newTree(fsys, root)
+	if err != nil {
+		return nil, fmt.Errorf("read manifests %s: %w", dir, err)
+	}
+	rel, err := t.relative(dir)
+	if err != nil {
+		return nil, &model.InputError{Location: model.Location{File: filepath.ToSlash(dir)}, Message: err.Error()}
+	}
+	if !t.exists(rel) {
+		return nil, &model.InputError{Location: model.Location{File: rel}, Message: "no such file or directory"}
+	}
+	r := &manifestReader{t: t}
+	if !t.isDir(rel) {
+		r.file(rel)
+	} else {
+		top := t.abs(rel)
+		err := fsys.Walk(top, func(p string, info os.FileInfo, err error) error {
+			fr, ok := within(t.lexical, p)
+			if !ok {
+				return nil
+			}
+			if err != nil {
+				r.fail(model.Location{File: fr}, "%v", err)
+				return nil
+			}
+			if info.IsDir() {
+				if p != top && strings.HasPrefix(info.Name(), ".") {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if !isManifestFile(fr) {
+				return nil
+			}
+			if info.Mode()&os.ModeSymlink != 0 {
+				if target, bad := t.escapes(fr); bad {
+					r.fail(model.Location{File: fr}, "symlink to %s, outside the repository", target)
+					return nil
+				}
+				if t.isDir(fr) {
+					r.fail(model.Location{File: fr}, "symlinked directory is not followed")
+					return nil
+				}
+			}
+			r.file(fr)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read manifests %s: %w", rel, err)
+		}
+	}
+	if len(r.objs) == 0 && len(r.errs) == 0 {
+		return nil, &model.InputError{Location: model.Location{File: rel}, Message: "no objects: no .yaml, .yml or .json manifest here"}
+	}
+	return r.objs, asError(r.errs)
+}
+
+func isManifestFile(p string) bool {
+	switch strings.ToLower(filepath.Ext(p)) {
+	case ".yaml", ".yml", ".json":
+		return true
+	}
+	return false
+}
+
+type manifestReader struct {
+	t    *tree
+	objs []model.Object
+	errs model.InputErrors
+}
+
+func (r *manifestReader) fail(loc model.Location, format string, args ...any) {
+	r.errs = append(r.errs, &model.InputError{Location: loc, Message: fmt.Sprintf(format, args...)})
+}
+
+func (r *manifestReader) file(p string) {
+	data, err := r.t.read(p)
+	if err != nil {
+		r.fail(model.Location{File: p}, "read: %v", err)
+		return
+	}
+	for _, d := range splitDocuments(data) {
+		loc := model.Location{File: p, Line: d.line}
+		switch {
+		case d.err != nil:
+			r.fail(loc, "malformed YAML: %v", d.err)
+			continue
+		case d.node == nil:
+			continue
+		case d.node.Kind != yaml.MappingNode:
+			r.fail(loc, "a manifest must be a mapping, found %s", nodeKind(d.node))
+			continue
+		}
+		v, err := toValue(d.node, d.offset)
+		if err != nil {
+			pe := err.(*pathError)
+			r.errs = append(r.errs, &model.InputError{
+				Location: model.Location{File: p, Line: pe.line}, Field: pe.path.String(), Message: pe.msg,
+			})
+			continue
+		}
+		doc := v.(map[string]any)
+		apiVersion, _ := doc["apiVersion"].(string)
+		if strings.HasPrefix(apiVersion, "kustomize.config.k8s.io/") {
+			continue
+		}
+		kind, _ := doc["kind"].(string)
+		items, isList := doc["items"].([]any)
+		if !strings.HasSuffix(kind, "List") || !isList {
+			r.objs = append(r.objs, newObject(doc, loc))
+			continue
+		}
+		itemNodes := mapValue(d.node, "items")
+		for i, it := range items {
+			iloc := model.Location{File: p, Line: d.lineOf(resolveAlias(itemNodes).Content[i])}
+			m, ok := it.(map[string]any)
+			if !ok {
+				r.errs = append(r.errs, &model.InputError{Location: iloc, Field: fieldPath{"items", i}.String(),
+					Message: "a list item must be a mapping, found " + describe(it)})
+				continue
+			}
+			if kind != "List" {
+				// Items of a typed list (DeploymentList) may leave out
+				// their type.
+				if _, ok := m["kind"]; !ok {
+					m["kind"] = strings.TrimSuffix(kind, "List")
+				}
+				if _, ok := m["apiVersion"]; !ok && apiVersion != "" {
+					m["apiVersion"] = apiVersion
+				}
+			}
+			r.objs = append(r.objs, newObject(m, iloc))
+		}
+	}
+}
+
+// newObject names a document by its kind, namespace and name.
+func newObject(doc map[string]any, loc model.Location) model.Object {
+	md, _ := doc["metadata"].(map[string]any)
+	return model.Object{
+		ObjectRef: model.ObjectRef{
+			Kind:      text(doc["kind"]),
+			Namespace: text(md["namespace"]),
+			Name:      text(md["name"]),
+		},
+		APIVersion: text(doc["apiVersion"]),
+		Source:     loc,
+		Doc:        doc,
+	}
+}
+
+// text is a scalar as written; "" for nothing or a collection.
+func text(v any) string {
+	switch x := v.(type) {
+	case nil, map[string]any, []any:
+		return ""
+	case string:
+		return x
+	default:
+		return fmt.Sprint(x)
+	}
+}

@@ -1,0 +1,248 @@
+package render
+
+import (
+	"bytes"
+	"fmt"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"go.yaml.in/yaml/v3"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resource"
+	"sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/reachgate/reachgate/pipeline/model"
+)
+
+// Annotations that kustomize adds for origin tracking; they are removed
+// from rendered objects.
+const (
+	originAnnotation       = "config.kubernetes.io/origin"
+	internalAnnotationsPfx = "internal.config.kubernetes.io/"
+)
+
+// buildMu serialises kustomize builds: kustomize keeps its OpenAPI schema
+// in package globals that a kustomization may change.
+var buildMu sync.Mutex
+
+// Overlay renders the kustomization in dir, with paths relative to the
+// root of fsys ("/" in memory, the working directory on disk). See
+// OverlayRoot.
+func Overlay(fsys filesys.FileSystem, dir string) ([]model.Object, error) {
+	return OverlayRoot(fsys, ".", dir)
+}
+
+// OverlayRoot renders the kustomization in dir (relative to the working
+// directory of fsys, or absolute) inside the repository at root.
+//
+// The kustomization tree is checked first, and nothing is built if it has
+// problems: remote resources, components, bases, patches or generator
+// files (URLs, git and ssh references) are refused without being fetched;
+// so are paths that leave the repository, directly or through a symlink,
+// missing files and directories, malformed kustomization files, resource
+// files with YAML syntax errors and Helm charts. Then kustomize builds the
+// overlay with load restrictions root-only, plugins disabled and origin
+// annotations on. An overlay that renders nothing is an error ("renders
+// no objects").
+//
+// Each object's Source is the file it came from (for generated objects,
+// the kustomization or generator configuration that made it) and the line
+// where its document (or List item, or generator entry) starts. Origin and
+// internal kustomize annotations are removed from Doc.
+//
+// Problems with the user's input come back as *model.InputError, or
+// model.InputErrors when there are several.
+func OverlayRoot(fsys filesys.FileSystem, root, dir string) ([]model.Object, error) {
+	t, err := newTree(fsys, root)
+	if err != nil {
+		return nil, fmt.Errorf("render overlay %s: %w", dir, err)
+	}
+	rel, err := t.relative(dir)
+	if err != nil {
+		return nil, &model.InputError{Location: model.Location{File: filepath.ToSlash(dir)}, Message: err.Error()}
+	}
+	w := newKustWalker(t)
+	top := w.walk(rel, nil)
+	if len(w.errs) > 0 {
+		return nil, asError(w.errs)
+	}
+	resources, err := build(t, top)
+	if err != nil {
+		return nil, &model.InputError{Location: model.Location{File: top.file}, Message: "kustomize: " + t.clean(err.Error())}
+	}
+	var objs []model.Object
+	var errs model.InputErrors
+	for _, res := range resources {
+		o, err := w.index.object(res, top.dir)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		objs = append(objs, o)
+	}
+	if len(objs) == 0 && len(errs) == 0 {
+		return nil, &model.InputError{Location: model.Location{File: top.file}, Message: "the overlay renders no objects"}
+	}
+	if len(errs) > 0 {
+		return objs, asError(errs)
+	}
+	return objs, nil
+}
+
+// asError returns nil, the only error, or the list.
+func asError(errs model.InputErrors) error {
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	return errs
+}
+
+// clean removes the file system's root from kustomize's messages.
+func (t *tree) clean(msg string) string {
+	for _, p := range []string{t.lexical, string(t.resolved)} {
+		if p != string(filepath.Separator) {
+			msg = strings.ReplaceAll(msg, p+string(filepath.Separator), "")
+		}
+	}
+	return msg
+}
+
+// build runs kustomize on the top kustomization, with originAnnotations
+// added to its buildMetadata through a file system that serves a modified
+// copy of that one file.
+func build(t *tree, top *kustomization) ([]*resource.Resource, error) {
+	data, err := withOriginAnnotations(top.data)
+	if err != nil {
+		return nil, err
+	}
+	fsys := &overlayFS{FileSystem: t.fsys, files: map[string][]byte{}}
+	fsys.files[filepath.Clean(t.abs(top.file))] = data
+	if d, f, err := t.fsys.CleanedAbs(t.abs(top.file)); err == nil {
+		fsys.files[d.Join(f)] = data
+	}
+	opts := krusty.MakeDefaultOptions()
+	opts.LoadRestrictions = types.LoadRestrictionsRootOnly
+	opts.PluginConfig = types.DisabledPluginConfig()
+	opts.AddManagedbyLabel = false
+	opts.Reorder = krusty.ReorderOptionUnspecified // kustomize build's order
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	m, err := krusty.MakeKustomizer(opts).Run(fsys, t.abs(top.dir))
+	if err != nil {
+		return nil, err
+	}
+	return m.Resources(), nil
+}
+
+// overlayFS serves some files from memory and everything else from the
+// file system underneath.
+type overlayFS struct {
+	filesys.FileSystem
+	files map[string][]byte
+}
+
+func (f *overlayFS) ReadFile(p string) ([]byte, error) {
+	if b, ok := f.files[filepath.Clean(p)]; ok {
+		return bytes.Clone(b), nil
+	}
+	return f.FileSystem.ReadFile(p)
+}
+
+// withOriginAnnotations adds originAnnotations to a kustomization's
+// buildMetadata, keeping everything else.
+func withOriginAnnotations(data []byte) ([]byte, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, err
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("kustomization is not a mapping")
+	}
+	m := doc.Content[0]
+	var bm *yaml.Node
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if strings.EqualFold(m.Content[i].Value, "buildMetadata") {
+			bm = resolveAlias(m.Content[i+1])
+		}
+	}
+	item := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: types.OriginAnnotations}
+	switch {
+	case bm == nil:
+		m.Content = append(m.Content,
+			&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "buildMetadata"},
+			&yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: []*yaml.Node{item}})
+	case bm.Kind == yaml.SequenceNode:
+		for _, e := range bm.Content {
+			if e.Value == types.OriginAnnotations {
+				return data, nil
+			}
+		}
+		bm.Content = append(bm.Content, item)
+	case bm.Kind == yaml.ScalarNode && bm.ShortTag() == "!!null":
+		*bm = yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: []*yaml.Node{item}}
+	default:
+		return nil, fmt.Errorf("buildMetadata must be a list")
+	}
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), enc.Close()
+}
+
+// object turns one rendered resource into a model.Object located in its
+// source file.
+func (ix *sourceIndex) object(res *resource.Resource, dir string) (model.Object, *model.InputError) {
+	kind, name, ns := res.GetKind(), res.GetName(), res.GetNamespace()
+	ref := model.ObjectRef{Kind: kind, Namespace: ns, Name: name}
+	origin, err := res.GetOrigin()
+	var loc model.Location
+	switch {
+	case err != nil || origin == nil:
+	case origin.Path != "":
+		loc.File = path.Join(dir, filepath.ToSlash(origin.Path))
+		loc.Line = ix.locate(loc.File, kind, name, ns)
+	case origin.ConfiguredIn != "":
+		loc.File = path.Join(dir, filepath.ToSlash(origin.ConfiguredIn))
+		if ix.kustFiles[loc.File] {
+			loc.Line = ix.locate(loc.File, kind, name, ns)
+		} else {
+			loc.Line = ix.locate(loc.File, origin.ConfiguredBy.Kind, origin.ConfiguredBy.Name, origin.ConfiguredBy.Namespace)
+		}
+	}
+	v, err := toValue(res.YNode(), 0)
+	if err != nil {
+		pe := err.(*pathError)
+		return model.Object{}, &model.InputError{Location: loc, Object: ref, Field: pe.path.String(), Message: pe.msg}
+	}
+	doc, ok := v.(map[string]any)
+	if !ok {
+		return model.Object{}, &model.InputError{Location: loc, Object: ref, Message: "not a mapping"}
+	}
+	stripBuildAnnotations(doc)
+	return model.Object{ObjectRef: ref, APIVersion: res.GetApiVersion(), Source: loc, Doc: doc}, nil
+}
+
+func stripBuildAnnotations(doc map[string]any) {
+	md, _ := doc["metadata"].(map[string]any)
+	ann, _ := md["annotations"].(map[string]any)
+	if ann == nil {
+		return
+	}
+	for k := range ann {
+		if k == originAnnotation || strings.HasPrefix(k, internalAnnotationsPfx) {
+			delete(ann, k)
+		}
+	}
+	if len(ann) == 0 {
+		delete(md, "annotations")
+	}
+}

@@ -1,0 +1,365 @@
+package render
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// document is one YAML document of a file.
+type document struct {
+	// node is the document's content (a mapping for a manifest); nil for
+	// an empty document.
+	node *yaml.Node
+	// offset is added to node lines to get file lines.
+	offset int
+	// line is the 1-based file line where the document's content starts,
+	// or where the parser failed.
+	line int
+	// err is a syntax error; node is nil then.
+	err error
+}
+
+// lineOf is the file line of a node of this document.
+func (d *document) lineOf(n *yaml.Node) int { return n.Line + d.offset }
+
+// splitDocuments cuts a YAML stream into its documents at "---" and "..."
+// markers (which YAML only recognises at the start of a line), so that a
+// syntax error in one document does not hide the others.
+func splitDocuments(data []byte) []document {
+	var docs []document
+	start, startLine := 0, 1
+	line := 1
+	flush := func(end int) {
+		chunk := data[start:end]
+		if len(bytes.TrimSpace(chunk)) > 0 {
+			docs = append(docs, parseDocument(chunk, startLine))
+		}
+	}
+	for i := 0; i < len(data); {
+		j := bytes.IndexByte(data[i:], '\n')
+		next := len(data)
+		if j >= 0 {
+			next = i + j + 1
+		}
+		text := strings.TrimRight(string(data[i:next]), "\r\n")
+		switch {
+		case isMarker(text, "---"):
+			// The marker line belongs to the document it opens.
+			flush(i)
+			start, startLine = i, line
+		case isMarker(text, "..."):
+			flush(i)
+			start, startLine = next, line+1
+		}
+		i = next
+		line++
+	}
+	flush(len(data))
+	return docs
+}
+
+func isMarker(line, m string) bool {
+	if !strings.HasPrefix(line, m) {
+		return false
+	}
+	rest := line[len(m):]
+	return rest == "" || rest[0] == ' ' || rest[0] == '\t'
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// parserProblems are the yaml.v3 messages of parser (not scanner) errors,
+// whose line yaml.v3 reports 0-based: the line where the enclosing
+// mapping or sequence starts, minus one.
+var parserProblems = map[string]bool{
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected <document start>": true,
+	"did not find expected <stream-start>":   true,
+	"did not find expected key":              true,
+	"did not find expected node content":     true,
+	"found duplicate %TAG directive":         true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found undefined tag handle":             true,
+}
+
+// parseDocument parses one document that starts at file line first.
+func parseDocument(chunk []byte, first int) document {
+	d := document{offset: first - 1, line: first}
+	var root yaml.Node
+	if err := yaml.Unmarshal(chunk, &root); err != nil {
+		msg := err.Error()
+		if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			msg = m[2]
+			if parserProblems[msg] {
+				n++
+			}
+			d.line = n + d.offset
+		} else {
+			msg = strings.TrimPrefix(msg, "yaml: ")
+		}
+		d.err = errors.New(msg)
+		return d
+	}
+	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 {
+		return d
+	}
+	n := root.Content[0]
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+		return d // only comments, or an explicit null
+	}
+	d.node = n
+	d.line = d.lineOf(n)
+	return d
+}
+
+// mapValue returns the value of key in a mapping node, or nil.
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// scalarString is the text of a scalar node, "" for anything else.
+func scalarString(n *yaml.Node) string {
+	if n == nil {
+		return ""
+	}
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n == nil || n.Kind != yaml.ScalarNode || n.ShortTag() == "!!null" {
+		return ""
+	}
+	return n.Value
+}
+
+// maxNodes bounds the values one document may expand to through aliases
+// ("billion laughs").
+const maxNodes = 1 << 20
+
+// converter turns YAML nodes into the JSON-shaped values Kubernetes uses:
+// map[string]any, []any, string, bool, int64, float64 and nil. Scalars
+// follow YAML 1.2 (as kustomize does): only true/false are booleans.
+type converter struct {
+	nodes  int
+	offset int // added to node lines to get file lines
+}
+
+// pathError is a problem at a field path inside a document.
+type pathError struct {
+	path fieldPath
+	line int
+	msg  string
+}
+
+func (e *pathError) Error() string {
+	if len(e.path) == 0 {
+		return e.msg
+	}
+	return e.path.String() + ": " + e.msg
+}
+
+// toValue converts a node whose lines are off by offset from file lines.
+func toValue(n *yaml.Node, offset int) (any, error) {
+	c := converter{offset: offset}
+	return c.value(n, nil)
+}
+
+func (c *converter) value(n *yaml.Node, path fieldPath) (any, error) {
+	c.nodes++
+	if c.nodes > maxNodes {
+		return nil, &pathError{path: path, line: n.Line + c.offset, msg: "document expands to more than 1048576 values (alias bomb?)"}
+	}
+	switch n.Kind {
+	case yaml.AliasNode:
+		if n.Alias == nil {
+			return nil, &pathError{path: path, line: n.Line + c.offset, msg: "unknown alias"}
+		}
+		return c.value(n.Alias, path)
+	case yaml.DocumentNode:
+		if len(n.Content) == 0 {
+			return nil, nil
+		}
+		return c.value(n.Content[0], path)
+	case yaml.SequenceNode:
+		out := make([]any, 0, len(n.Content))
+		for i, e := range n.Content {
+			v, err := c.value(e, path.index(i))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	case yaml.MappingNode:
+		return c.mapping(n, path)
+	case yaml.ScalarNode:
+		return c.scalar(n, path)
+	}
+	return nil, &pathError{path: path, line: n.Line + c.offset, msg: "unsupported YAML node"}
+}
+
+func (c *converter) mapping(n *yaml.Node, path fieldPath) (map[string]any, error) {
+	out := make(map[string]any, len(n.Content)/2)
+	lines := make(map[string]int, len(n.Content)/2)
+	var merges []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
+			merges = append(merges, v)
+			continue
+		}
+		if k.Kind != yaml.ScalarNode {
+			return nil, &pathError{path: path, line: k.Line + c.offset, msg: "mapping keys must be scalars"}
+		}
+		key := k.Value
+		if first, dup := lines[key]; dup {
+			return nil, &pathError{path: path.key(key), line: k.Line + c.offset,
+				msg: fmt.Sprintf("duplicate key (first at line %d)", first)}
+		}
+		lines[key] = k.Line + c.offset
+		val, err := c.value(v, path.key(key))
+		if err != nil {
+			return nil, err
+		}
+		out[key] = val
+	}
+	// "<<" merge keys: explicit keys win, earlier merges win over later.
+	for _, m := range merges {
+		srcs := []*yaml.Node{m}
+		if r := resolveAlias(m); r.Kind == yaml.SequenceNode {
+			srcs = r.Content
+		}
+		for _, s := range srcs {
+			if r := resolveAlias(s); r.Kind != yaml.MappingNode {
+				return nil, &pathError{path: path, line: s.Line + c.offset, msg: "merge key needs a mapping or a list of mappings"}
+			}
+			v, err := c.value(s, path)
+			if err != nil {
+				return nil, err
+			}
+			for k, x := range v.(map[string]any) {
+				if _, ok := out[k]; !ok {
+					out[k] = x
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+func resolveAlias(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
+}
+
+func (c *converter) scalar(n *yaml.Node, path fieldPath) (any, error) {
+	switch n.ShortTag() {
+	case "!!str", "!!timestamp", "!!binary":
+		// Timestamps stay text (Kubernetes has no timestamp type in JSON);
+		// binary stays base64, which is what JSON []byte fields expect.
+		return n.Value, nil
+	case "!!null":
+		return nil, nil
+	case "!!bool":
+		var b bool
+		if err := n.Decode(&b); err != nil {
+			return nil, &pathError{path: path, line: n.Line + c.offset, msg: err.Error()}
+		}
+		return b, nil
+	case "!!int":
+		var i int64
+		if err := n.Decode(&i); err == nil {
+			return i, nil
+		}
+		var u uint64
+		if err := n.Decode(&u); err == nil {
+			return float64(u), nil
+		}
+		return nil, &pathError{path: path, line: n.Line + c.offset, msg: fmt.Sprintf("integer %s is out of range", n.Value)}
+	case "!!float":
+		var f float64
+		if err := n.Decode(&f); err != nil {
+			return nil, &pathError{path: path, line: n.Line + c.offset, msg: err.Error()}
+		}
+		if math.IsInf(f, 0) || math.IsNaN(f) {
+			return nil, &pathError{path: path, line: n.Line + c.offset, msg: fmt.Sprintf("%s cannot be represented in JSON", n.Value)}
+		}
+		return f, nil
+	}
+	// Unknown local tags (!foo): keep the text, as Kubernetes would see it.
+	return n.Value, nil
+}
+
+// fieldPath is a path into an object: string keys and int indexes.
+type fieldPath []any
+
+func (p fieldPath) key(k string) fieldPath { return append(p[:len(p):len(p)], k) }
+func (p fieldPath) index(i int) fieldPath  { return append(p[:len(p):len(p)], i) }
+
+var plainKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+
+// String writes the path as spec.ingress[0].from[1], quoting map keys that
+// are not plain identifiers: metadata.labels["app.kubernetes.io/name"].
+func (p fieldPath) String() string {
+	var b strings.Builder
+	for _, e := range p {
+		switch e := e.(type) {
+		case int:
+			b.WriteByte('[')
+			b.WriteString(strconv.Itoa(e))
+			b.WriteByte(']')
+		case string:
+			if plainKeyRE.MatchString(e) {
+				if b.Len() > 0 {
+					b.WriteByte('.')
+				}
+				b.WriteString(e)
+			} else {
+				b.WriteByte('[')
+				b.WriteString(strconv.Quote(e))
+				b.WriteByte(']')
+			}
+		}
+	}
+	return b.String()
+}
+
+// nodeAt follows path inside n and returns the node found, or nil.
+func nodeAt(n *yaml.Node, path fieldPath) *yaml.Node {
+	for _, e := range path {
+		if n == nil {
+			return nil
+		}
+		n = resolveAlias(n)
+		switch e := e.(type) {
+		case string:
+			n = mapValue(n, e)
+		case int:
+			if n.Kind != yaml.SequenceNode || e >= len(n.Content) {
+				return nil
+			}
+			n = n.Content[e]
+		}
+	}
+	return n
+}
