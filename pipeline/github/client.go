@@ -1,0 +1,216 @@
+// Package github publishes reachgate's results on GitHub (and on servers that
+// speak GitHub's REST API for issue comments and commit statuses, such as
+// GitHub Enterprise Server and Gitea): one sticky pull-request comment per
+// key, commit statuses, the Actions job summary, and the Actions event that
+// started the run.
+//
+// It knows go-github, not the rest of reachgate: it takes and returns plain
+// strings. The token never appears in an error or a log line.
+package github
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	gh "github.com/google/go-github/v60/github"
+)
+
+// Defaults for the zero values of Options.
+const (
+	DefaultMaxRetries     = 4
+	DefaultRetryBaseDelay = time.Second
+	DefaultRetryMaxDelay  = 30 * time.Second
+	DefaultMaxRateWait    = 2 * time.Minute
+	DefaultAttemptTimeout = 30 * time.Second
+)
+
+// Options configure a Client.
+type Options struct {
+	// BaseURL is the REST API root. "" means https://api.github.com/. A URL
+	// without a path (https://ghe.example.com) is a GitHub Enterprise Server
+	// host and gets /api/v3/ appended; a URL with a path is used as given
+	// (Gitea: http://host:3000/api/v1/).
+	BaseURL string
+	// Token authenticates every request. It is never printed.
+	Token string
+	Owner string
+	Repo  string
+	// PR is the pull request number (an issue number on the issues API).
+	PR int
+	// Marker is the key of the sticky comment, e.g.
+	// "reachgate:policy-gate/check": the comment starts with
+	// "<!-- reachgate:policy-gate/check -->", and there is one such comment
+	// per pull request and key. It must not contain "--", ">" or a newline.
+	Marker string
+	// CommentAuthor, when set, is the login whose comments count as this
+	// tool's (e.g. "github-actions[bot]"): a marker in somebody else's
+	// comment is then ignored rather than edited or deleted.
+	CommentAuthor string
+	// HTTPClient sends the requests; nil means a client with no overall
+	// timeout (each attempt has AttemptTimeout; the context bounds the rest).
+	HTTPClient *http.Client
+	// UserAgent sent with each request; "" means "reachgate".
+	UserAgent string
+
+	// MaxRetries bounds the retries after the first attempt of a request
+	// (5xx, network errors, rate limits). 0 means DefaultMaxRetries; a
+	// negative value disables retries.
+	MaxRetries int
+	// RetryBaseDelay and RetryMaxDelay shape the exponential backoff
+	// (base*2^n, capped, with jitter). 0 means the defaults.
+	RetryBaseDelay time.Duration
+	RetryMaxDelay  time.Duration
+	// MaxRateLimitWait is the longest the client waits for a rate limit to
+	// reset before it gives up with an error saying when the limit resets.
+	// 0 means DefaultMaxRateWait; a negative value never waits.
+	MaxRateLimitWait time.Duration
+	// AttemptTimeout bounds one HTTP attempt. 0 means DefaultAttemptTimeout.
+	AttemptTimeout time.Duration
+
+	// Sleep waits for d or until ctx is done; nil means a real timer. Tests
+	// inject one that records the waits and returns at once.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Now is the clock used for rate-limit resets; nil means time.Now.
+	Now func() time.Time
+	// Jitter returns a number in [0, 1) that spreads backoff delays; nil
+	// means math/rand.
+	Jitter func() float64
+	// Logf, when set, receives one line per retry or wait. Lines are
+	// redacted like errors.
+	Logf func(format string, args ...any)
+}
+
+// Client publishes to one repository and pull request.
+type Client struct {
+	gh        *gh.Client
+	owner     string
+	repo      string
+	pr        int
+	marker    string // the full marker line, "<!-- reachgate:KEY -->"
+	author    string
+	redact    *redactor
+	policy    *retryPolicy
+	apiOrigin string // scheme://host of the API, for messages
+}
+
+// New checks opts and returns a Client. It makes no request.
+func New(opts Options) (*Client, error) {
+	if opts.Owner == "" || opts.Repo == "" {
+		return nil, errors.New("github client: owner and repository are required")
+	}
+	if strings.ContainsAny(opts.Owner+opts.Repo, "/ \t\n") {
+		return nil, fmt.Errorf("github client: invalid repository %q/%q", opts.Owner, opts.Repo)
+	}
+	if opts.PR < 0 {
+		return nil, fmt.Errorf("github client: invalid pull request number %d", opts.PR)
+	}
+	if opts.Token == "" {
+		return nil, errors.New("github client: no token")
+	}
+	marker := ""
+	if opts.Marker != "" {
+		if strings.Contains(opts.Marker, "--") || strings.ContainsAny(opts.Marker, ">\r\n") {
+			return nil, fmt.Errorf("github client: marker %q must not contain \"--\", \">\" or a newline", opts.Marker)
+		}
+		marker = "<!-- " + strings.TrimSpace(opts.Marker) + " -->"
+	}
+
+	red := newRedactor(opts.Token)
+	pol := newRetryPolicy(opts, red)
+
+	hc := &http.Client{}
+	if opts.HTTPClient != nil {
+		cp := *opts.HTTPClient
+		hc = &cp
+	}
+	base := hc.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	hc.Transport = &retryTransport{base: base, policy: pol}
+
+	client := gh.NewClient(hc).WithAuthToken(opts.Token)
+	client.UserAgent = "reachgate"
+	if opts.UserAgent != "" {
+		client.UserAgent = opts.UserAgent
+	}
+	if opts.BaseURL != "" {
+		u, err := apiRoot(opts.BaseURL)
+		if err != nil {
+			return nil, err
+		}
+		if u.Path == "/" {
+			// A bare host is a GitHub Enterprise Server: go-github adds /api/v3/.
+			client, err = client.WithEnterpriseURLs(u.String(), u.String())
+			if err != nil {
+				return nil, fmt.Errorf("github client: base URL: %w", err)
+			}
+		} else {
+			// A full API root (GHES /api/v3/, Gitea /api/v1/, a test
+			// server): used as given. WithEnterpriseURLs would append
+			// api/v3/ to /api/v1/.
+			client.BaseURL = u
+			client.UploadURL = u
+		}
+	}
+	return &Client{
+		gh:        client,
+		owner:     opts.Owner,
+		repo:      opts.Repo,
+		pr:        opts.PR,
+		marker:    marker,
+		author:    opts.CommentAuthor,
+		redact:    red,
+		policy:    pol,
+		apiOrigin: client.BaseURL.Scheme + "://" + client.BaseURL.Host,
+	}, nil
+}
+
+// apiRoot parses a base URL and gives it the trailing slash go-github needs.
+func apiRoot(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("github client: base URL %q: %w", raw, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("github client: base URL %q: want http(s)://host[/path/]", raw)
+	}
+	if u.User != nil {
+		return nil, errors.New("github client: base URL must not carry credentials; use Options.Token")
+	}
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+	}
+	return u, nil
+}
+
+// BaseURL is the API root requests go to.
+func (c *Client) BaseURL() string { return c.gh.BaseURL.String() }
+
+// String names the client without its token.
+func (c *Client) String() string {
+	return fmt.Sprintf("github.Client{%s %s/%s#%d}", c.apiOrigin, c.owner, c.repo, c.pr)
+}
+
+// GoString is String, so %#v does not print the token either.
+func (c *Client) GoString() string { return c.String() }
+
+// PullRequestHead returns the head commit SHA of the pull request. A
+// workflow_run job that takes the PR number from an artifact of the untrusted
+// pull_request job compares it with the workflow run's head SHA.
+func (c *Client) PullRequestHead(ctx context.Context) (string, error) {
+	op := fmt.Sprintf("get pull request %s/%s#%d", c.owner, c.repo, c.pr)
+	if c.pr == 0 {
+		return "", &Error{Op: op, Kind: ErrNoPullRequest, Message: "no pull request number"}
+	}
+	pr, _, err := c.gh.PullRequests.Get(ctx, c.owner, c.repo, c.pr)
+	if err != nil {
+		return "", c.apiError(op, err)
+	}
+	return pr.GetHead().GetSHA(), nil
+}
