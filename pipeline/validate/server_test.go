@@ -31,7 +31,7 @@ type fakeAPIServer struct {
 	requests []string // "METHOD path?query"
 	bodies   map[string]map[string]any
 	// respond answers a create of a non-namespace object; nil accepts it.
-	respond func(w http.ResponseWriter, obj map[string]any) bool
+	respond  func(w http.ResponseWriter, obj map[string]any) bool
 	existing map[string]bool // namespaces that exist
 }
 
