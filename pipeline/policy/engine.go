@@ -1,0 +1,607 @@
+// Package policy loads the Rego compliance rules, evaluates them against one
+// overlay's cluster model and reachability matrix, checks connectivity
+// expectations and applies waivers. Rules run in an embedded OPA with
+// restricted capabilities: no network, no process environment, no
+// randomness, and time pinned by the caller.
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/reachgate/reachgate/pipeline/model"
+)
+
+// RulesPackage is the package prefix under which rule packages live; a rule
+// is a package below it that defines a deny or violation set.
+const RulesPackage = "reachgate.rules"
+
+// Options configures the rules.
+type Options struct {
+	// Params is handed to every rule as data.reachgate.params (the
+	// rules.params map of reachgate.yaml).
+	Params map[string]any
+	// Now is the evaluation time rules see through time.now_ns; the zero
+	// value means the time of each Evaluate call.
+	Now time.Time
+}
+
+// RuleInfo describes one rule from its METADATA annotations.
+type RuleInfo struct {
+	ID          string         `json:"id"`
+	Title       string         `json:"title"`
+	Severity    model.Severity `json:"severity"`
+	Description string         `json:"description,omitempty"`
+	Remediation string         `json:"remediation,omitempty"`
+	Controls    []string       `json:"controls"`
+	Source      model.Location `json:"source"`
+
+	// Package is the rule's package path, e.g. data.reachgate.rules.default_deny.
+	Package string `json:"package"`
+	// sets are the refs of the package's deny/violation rules.
+	sets []ast.Ref
+}
+
+// Promotion is the overlay whose changes are promoted into the one being
+// checked (staging for prod), with its reachability.
+type Promotion struct {
+	From   string
+	Matrix *model.Matrix
+}
+
+// Input is what rules are evaluated against: one overlay's cluster model
+// and reachability.
+type Input struct {
+	Overlay, Environment string
+	Cluster              *model.Cluster
+	Matrix               *model.Matrix
+	Promotion            *Promotion
+}
+
+// Engine holds compiled rules, ready to evaluate.
+type Engine struct {
+	rules    []RuleInfo
+	compiler *ast.Compiler
+	store    storage.Store
+	now      time.Time
+	all      rego.PreparedEvalQuery   // every rule in one query, sharing caches
+	each     []rego.PreparedEvalQuery // one query per rule, for isolating errors
+}
+
+// RuleErrorID is the rule id of findings reporting that a rule could not
+// be evaluated or returned a malformed result.
+const RuleErrorID = "rule/error"
+
+// forbidden lists the builtins rules may not call, and why. Everything else
+// in OPA's capabilities is pure, or deterministic once time is pinned.
+var forbidden = map[string]string{
+	"http.send":              "it reaches the network",
+	"net.lookup_ip_addr":     "it reaches the network (DNS)",
+	"opa.runtime":            "it reads the process environment and configuration",
+	"providers.aws.sign_req": "it only serves http.send",
+	"rand.intn":              "it is random",
+	"uuid.rfc4122":           "it is random",
+	"io.jwt.encode_sign":     "it is random",
+	"io.jwt.encode_sign_raw": "it is random",
+	"json.verify_schema":     "it may fetch remote schema references",
+	"json.match_schema":      "it may fetch remote schema references",
+	"net.cidr_expand":        "it can exhaust memory; use net.cidr_contains, net.cidr_intersects or net.cidr_merge",
+}
+
+// Capabilities returns the restricted OPA capabilities rules compile
+// against: this OPA's builtins minus the forbidden ones, and no network.
+func Capabilities() *ast.Capabilities {
+	c := ast.CapabilitiesForThisVersion()
+	kept := make([]*ast.Builtin, 0, len(c.Builtins))
+	for _, b := range c.Builtins {
+		if _, bad := forbidden[b.Name]; !bad {
+			kept = append(kept, b)
+		}
+	}
+	c.Builtins = kept
+	c.AllowNet = []string{}
+	return c
+}
+
+func newCompiler() *ast.Compiler {
+	return ast.NewCompiler().
+		WithCapabilities(Capabilities()).
+		WithDefaultRegoVersion(ast.RegoV1).
+		WithEnablePrintStatements(false)
+}
+
+// Load reads the *.rego files (not *_test.rego) under dirs of fsys,
+// compiles them once with restricted capabilities and prepares them for
+// evaluation. Problems in the rules are returned as model.InputErrors
+// naming file and line.
+func Load(fsys filesys.FileSystem, dirs []string, opts Options) (*Engine, error) {
+	modules, err := readModules(fsys, dirs, false)
+	if err != nil {
+		return nil, err
+	}
+	compiler := newCompiler()
+	if compiler.Compile(modules); compiler.Failed() {
+		return nil, astErrors(compiler.Errors)
+	}
+	rules, err := discoverRules(compiler)
+	if err != nil {
+		return nil, err
+	}
+	store, err := paramsStore(opts.Params)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{rules: rules, compiler: compiler, store: store, now: opts.Now}
+	ctx := context.Background()
+	var body ast.Body
+	for i, r := range rules {
+		single := ruleQuery(0, r)
+		pq, err := rego.New(rego.ParsedQuery(single), rego.Compiler(compiler), rego.Store(store)).PrepareForEval(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("prepare rule %s: %w", r.ID, err)
+		}
+		e.each = append(e.each, pq)
+		body = append(body, ruleQuery(i, r)...)
+	}
+	if len(body) > 0 {
+		e.all, err = rego.New(rego.ParsedQuery(body), rego.Compiler(compiler), rego.Store(store)).PrepareForEval(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("prepare rules: %w", err)
+		}
+	}
+	return e, nil
+}
+
+// ruleQuery binds r<i>_<j> to each deny/violation set of a rule.
+func ruleQuery(i int, r RuleInfo) ast.Body {
+	var body ast.Body
+	for j, ref := range r.sets {
+		v := ast.VarTerm(fmt.Sprintf("r%d_%d", i, j))
+		body = append(body, ast.Equality.Expr(v, ast.NewTerm(ref)))
+	}
+	return body
+}
+
+func paramsStore(params map[string]any) (storage.Store, error) {
+	if params == nil {
+		params = map[string]any{}
+	}
+	v, err := ast.InterfaceToValue(params)
+	if err != nil {
+		return nil, fmt.Errorf("rules params: %w", err)
+	}
+	var doc any
+	if doc, err = ast.JSON(v); err != nil {
+		return nil, fmt.Errorf("rules params: %w", err)
+	}
+	return inmem.NewFromObject(map[string]any{"reachgate": map[string]any{"params": doc}}), nil
+}
+
+// readModules parses every .rego file under dirs; test files only when
+// withTests is set.
+func readModules(fsys filesys.FileSystem, dirs []string, withTests bool) (map[string]*ast.Module, error) {
+	var files []string
+	for _, dir := range dirs {
+		if !fsys.Exists(dir) {
+			return nil, fmt.Errorf("rules directory %s: %w", dir, fs.ErrNotExist)
+		}
+		if err := walkRego(fsys, dir, 0, &files); err != nil {
+			return nil, err
+		}
+	}
+	sort.Strings(files)
+	modules := map[string]*ast.Module{}
+	var errs model.InputErrors
+	for _, f := range files {
+		if !withTests && strings.HasSuffix(f, "_test.rego") {
+			continue
+		}
+		if _, seen := modules[f]; seen {
+			continue
+		}
+		src, err := fsys.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("read rule %s: %w", f, err)
+		}
+		m, err := ast.ParseModuleWithOpts(f, string(src), ast.ParserOptions{
+			ProcessAnnotation: true,
+			RegoVersion:       ast.RegoV1,
+			Capabilities:      Capabilities(),
+		})
+		if err != nil {
+			var aerrs ast.Errors
+			if errors.As(err, &aerrs) {
+				errs = append(errs, astErrors(aerrs)...)
+				continue
+			}
+			return nil, fmt.Errorf("parse rule %s: %w", f, err)
+		}
+		errs = append(errs, forbiddenCalls(f, m)...)
+		modules[f] = m
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return modules, nil
+}
+
+const maxRuleDirDepth = 16
+
+func walkRego(fsys filesys.FileSystem, dir string, depth int, out *[]string) error {
+	if depth > maxRuleDirDepth {
+		return fmt.Errorf("rules directory %s: nested too deep", dir)
+	}
+	names, err := fsys.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("rules directory %s: %w", dir, err)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		p := path.Join(dir, name)
+		if fsys.IsDir(p) {
+			if strings.HasPrefix(name, ".") {
+				continue
+			}
+			if err := walkRego(fsys, p, depth+1, out); err != nil {
+				return err
+			}
+			continue
+		}
+		if strings.HasSuffix(name, ".rego") {
+			*out = append(*out, p)
+		}
+	}
+	return nil
+}
+
+// forbiddenCalls names each call of a forbidden builtin with its file and
+// line, so the rule author reads why instead of "undefined function".
+func forbiddenCalls(file string, m *ast.Module) model.InputErrors {
+	var errs model.InputErrors
+	report := func(op string, loc *ast.Location) {
+		why, bad := forbidden[op]
+		if !bad {
+			return
+		}
+		line := 0
+		if loc != nil {
+			line = loc.Row
+		}
+		errs = append(errs, &model.InputError{
+			Location: model.Location{File: file, Line: line},
+			Message:  fmt.Sprintf("builtin %s is not allowed in reachgate rules: %s (rules run with restricted capabilities)", op, why),
+		})
+	}
+	ast.WalkExprs(m, func(x *ast.Expr) bool {
+		if x.IsCall() {
+			report(x.Operator().String(), x.Location)
+		}
+		return false
+	})
+	ast.WalkTerms(m, func(t *ast.Term) bool {
+		if c, ok := t.Value.(ast.Call); ok && len(c) > 0 {
+			report(c[0].String(), t.Location)
+		}
+		return false
+	})
+	return errs
+}
+
+func astErrors(es ast.Errors) model.InputErrors {
+	out := make(model.InputErrors, 0, len(es))
+	for _, e := range es {
+		loc := model.Location{}
+		if e.Location != nil {
+			loc = model.Location{File: e.Location.File, Line: e.Location.Row}
+		}
+		out = append(out, &model.InputError{Location: loc, Message: e.Code + ": " + e.Message})
+	}
+	return out
+}
+
+// discoverRules finds the rule packages below RulesPackage and reads their
+// METADATA.
+func discoverRules(c *ast.Compiler) ([]RuleInfo, error) {
+	prefix := ast.MustParseRef("data." + RulesPackage)
+	byPkg := map[string]*RuleInfo{}
+	var errs model.InputErrors
+	// Modules iterate in file order for deterministic errors.
+	files := make([]string, 0, len(c.Modules))
+	for f := range c.Modules {
+		files = append(files, f)
+	}
+	sort.Strings(files)
+	for _, f := range files {
+		m := c.Modules[f]
+		if !m.Package.Path.HasPrefix(prefix) || len(m.Package.Path) <= len(prefix) {
+			continue
+		}
+		pkg := m.Package.Path.String()
+		info := byPkg[pkg]
+		if info == nil {
+			info = &RuleInfo{Package: pkg, Source: model.Location{File: f}}
+			if m.Package.Location != nil {
+				info.Source.Line = m.Package.Location.Row
+			}
+			byPkg[pkg] = info
+		}
+		for _, r := range m.Rules {
+			name := r.Head.Name.String()
+			if len(r.Head.Reference) > 0 {
+				name = r.Head.Reference[0].String()
+			}
+			if name != "deny" && name != "violation" {
+				continue
+			}
+			ref := m.Package.Path.Append(ast.StringTerm(name))
+			if !containsRef(info.sets, ref) {
+				info.sets = append(info.sets, ref)
+			}
+		}
+		for _, a := range m.Annotations {
+			if a.Scope != "package" && a.Scope != "subpackages" {
+				continue
+			}
+			if err := info.fromAnnotations(f, a); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	var rules []RuleInfo
+	ids := map[string]string{}
+	for _, pkg := range sortedKeys(byPkg) {
+		info := byPkg[pkg]
+		if len(info.sets) == 0 {
+			continue
+		}
+		sort.Slice(info.sets, func(i, j int) bool { return info.sets[i].Compare(info.sets[j]) < 0 })
+		if info.ID == "" {
+			errs = append(errs, &model.InputError{
+				Location: info.Source,
+				Message:  fmt.Sprintf("rule package %s has no METADATA with custom.id: add a \"# METADATA\" block above its package line", strings.TrimPrefix(pkg, "data.")),
+			})
+			continue
+		}
+		if other, dup := ids[info.ID]; dup {
+			errs = append(errs, &model.InputError{
+				Location: info.Source,
+				Message:  fmt.Sprintf("rule id %s is used by %s and %s", info.ID, strings.TrimPrefix(other, "data."), strings.TrimPrefix(pkg, "data.")),
+			})
+			continue
+		}
+		ids[info.ID] = pkg
+		if info.Controls == nil {
+			info.Controls = []string{}
+		}
+		rules = append(rules, *info)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	sort.Slice(rules, func(i, j int) bool { return rules[i].ID < rules[j].ID })
+	return rules, nil
+}
+
+func containsRef(refs []ast.Ref, r ast.Ref) bool {
+	for _, x := range refs {
+		if x.Equal(r) {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (info *RuleInfo) fromAnnotations(file string, a *ast.Annotations) *model.InputError {
+	loc := model.Location{File: file}
+	if a.Location != nil {
+		loc.Line = a.Location.Row
+	}
+	bad := func(field, format string, args ...any) *model.InputError {
+		return &model.InputError{Location: loc, Field: "METADATA." + field, Message: fmt.Sprintf(format, args...)}
+	}
+	id, _ := a.Custom["id"].(string)
+	if id == "" {
+		return bad("custom.id", "rule METADATA needs custom.id, e.g. NP001")
+	}
+	if info.ID != "" && info.ID != id {
+		return bad("custom.id", "package %s already has rule id %s (from %s)", strings.TrimPrefix(info.Package, "data."), info.ID, info.Source)
+	}
+	info.ID = id
+	info.Source = loc
+	info.Title = a.Title
+	if info.Title == "" {
+		return bad("title", "rule %s needs a title", id)
+	}
+	info.Description = strings.TrimSpace(a.Description)
+	sev, _ := a.Custom["severity"].(string)
+	s, err := model.ParseSeverity(sev)
+	if err != nil {
+		return bad("custom.severity", "rule %s: %v", id, err)
+	}
+	info.Severity = s
+	if rem, ok := a.Custom["remediation"]; ok {
+		str, isStr := rem.(string)
+		if !isStr {
+			return bad("custom.remediation", "rule %s: remediation must be a string", id)
+		}
+		info.Remediation = strings.TrimSpace(str)
+	}
+	if cs, ok := a.Custom["controls"]; ok {
+		list, isList := cs.([]any)
+		if !isList {
+			return bad("custom.controls", "rule %s: controls must be a list of strings", id)
+		}
+		for _, c := range list {
+			str, isStr := c.(string)
+			if !isStr {
+				return bad("custom.controls", "rule %s: controls must be a list of strings", id)
+			}
+			info.Controls = append(info.Controls, str)
+		}
+	}
+	return nil
+}
+
+// Rules lists the loaded rules sorted by id.
+func (e *Engine) Rules() []RuleInfo {
+	out := make([]RuleInfo, len(e.rules))
+	copy(out, e.rules)
+	for i := range out {
+		out[i].Controls = append([]string{}, out[i].Controls...)
+	}
+	return out
+}
+
+// Evaluate runs every rule against one overlay and returns the findings,
+// sorted by rule, object and message. A rule that fails at run time yields
+// a RuleErrorID finding; the other rules still report.
+func (e *Engine) Evaluate(ctx context.Context, in Input) ([]model.Finding, error) {
+	if len(e.rules) == 0 {
+		return []model.Finding{}, nil
+	}
+	doc, idx, err := buildInput(in)
+	if err != nil {
+		return nil, fmt.Errorf("build rule input: %w", err)
+	}
+	now := e.now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	evalOpts := []rego.EvalOption{rego.EvalParsedInput(doc), rego.EvalTime(now)}
+	var findings []model.Finding
+	rs, err := e.all.Eval(ctx, evalOpts...)
+	if err == nil && len(rs) == 1 {
+		for i, r := range e.rules {
+			findings = append(findings, e.collect(r, i, rs[0].Bindings, idx)...)
+		}
+	} else {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		// Something failed: evaluate rule by rule to name the culprit.
+		for i, r := range e.rules {
+			rs, err := e.each[i].Eval(ctx, evalOpts...)
+			switch {
+			case ctx.Err() != nil:
+				return nil, ctx.Err()
+			case err != nil:
+				findings = append(findings, ruleError(r, fmt.Sprintf("rule %s failed: %v", r.ID, err)))
+			case len(rs) != 1:
+				findings = append(findings, ruleError(r, fmt.Sprintf("rule %s: deny is undefined", r.ID)))
+			default:
+				findings = append(findings, e.collect(r, 0, rs[0].Bindings, idx)...)
+			}
+		}
+	}
+	SortFindings(findings)
+	if findings == nil {
+		findings = []model.Finding{}
+	}
+	return findings, nil
+}
+
+func ruleError(r RuleInfo, msg string) model.Finding {
+	return model.Finding{
+		RuleID:   RuleErrorID,
+		Title:    "Rule failed",
+		Severity: model.SeverityError,
+		Message:  msg,
+		Location: r.Source,
+		Controls: []string{},
+	}
+}
+
+// collect turns the deny/violation sets of rule i into findings.
+func (e *Engine) collect(r RuleInfo, i int, b rego.Vars, idx *sourceIndex) []model.Finding {
+	var out []model.Finding
+	for j := range r.sets {
+		set, ok := b[fmt.Sprintf("r%d_%d", i, j)].([]any)
+		if !ok {
+			out = append(out, ruleError(r, fmt.Sprintf("rule %s: %s is not a set", r.ID, r.sets[j])))
+			continue
+		}
+		for _, v := range set {
+			f, err := r.finding(v)
+			if err != nil {
+				out = append(out, ruleError(r, fmt.Sprintf("rule %s: %v", r.ID, err)))
+				continue
+			}
+			f.Location = idx.locate(f.Object)
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func (r RuleInfo) finding(v any) (model.Finding, error) {
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return model.Finding{}, fmt.Errorf("result %v is not an object with msg and object", v)
+	}
+	msg, _ := obj["msg"].(string)
+	if msg == "" {
+		return model.Finding{}, fmt.Errorf("result %v has no msg string", v)
+	}
+	f := model.Finding{
+		RuleID:      r.ID,
+		Title:       r.Title,
+		Severity:    r.Severity,
+		Message:     msg,
+		Controls:    append([]string{}, r.Controls...),
+		Remediation: r.Remediation,
+	}
+	if o, ok := obj["object"].(map[string]any); ok {
+		f.Object.Kind, _ = o["kind"].(string)
+		f.Object.Namespace, _ = o["namespace"].(string)
+		f.Object.Name, _ = o["name"].(string)
+	}
+	if f.Object.Kind == "" || f.Object.Name == "" {
+		return model.Finding{}, fmt.Errorf("result %q has no object {kind, namespace, name}", msg)
+	}
+	f.Field, _ = obj["field"].(string)
+	return f, nil
+}
+
+// SortFindings orders findings by rule, object, field and message.
+func SortFindings(fs []model.Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := &fs[i], &fs[j]
+		if a.RuleID != b.RuleID {
+			return a.RuleID < b.RuleID
+		}
+		if a.Object.Namespace != b.Object.Namespace {
+			return a.Object.Namespace < b.Object.Namespace
+		}
+		if a.Object.Kind != b.Object.Kind {
+			return a.Object.Kind < b.Object.Kind
+		}
+		if a.Object.Name != b.Object.Name {
+			return a.Object.Name < b.Object.Name
+		}
+		if a.Field != b.Field {
+			return a.Field < b.Field
+		}
+		return a.Message < b.Message
+	})
+}

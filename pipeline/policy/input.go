@@ -1,0 +1,550 @@
+package policy
+
+import (
+	"fmt"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/reachgate/reachgate/pipeline/model"
+)
+
+// The input document is built as an ast.Value directly: a JSON round trip
+// of a 5,000-workload matrix costs more than evaluating every rule on it.
+// docs/rules.md describes the document; it is the contract for the rules.
+
+// Keys used many times are built once.
+var (
+	kAddressDependent = ast.StringTerm("addressDependent")
+	kAllowedBy        = ast.StringTerm("allowedBy")
+	kAllPorts         = ast.StringTerm("allPorts")
+	kAPIVersion       = ast.StringTerm("apiVersion")
+	kCIDRs            = ast.StringTerm("cidrs")
+	kConnections      = ast.StringTerm("connections")
+	kDescription      = ast.StringTerm("description")
+	kDirection        = ast.StringTerm("direction")
+	kDst              = ast.StringTerm("dst")
+	kDstPeer          = ast.StringTerm("dstPeer")
+	kEgress           = ast.StringTerm("egress")
+	kExternalIPs      = ast.StringTerm("externalIPs")
+	kFile             = ast.StringTerm("file")
+	kFrom             = ast.StringTerm("from")
+	kHostNetwork      = ast.StringTerm("hostNetwork")
+	kHostPort         = ast.StringTerm("hostPort")
+	kIngress          = ast.StringTerm("ingress")
+	kInventory        = ast.StringTerm("inventory")
+	kIPBlock          = ast.StringTerm("ipBlock")
+	kIPs              = ast.StringTerm("ips")
+	kKey              = ast.StringTerm("key")
+	kKind             = ast.StringTerm("kind")
+	kLabels           = ast.StringTerm("labels")
+	kLine             = ast.StringTerm("line")
+	kMatches          = ast.StringTerm("matches")
+	kName             = ast.StringTerm("name")
+	kNamespace        = ast.StringTerm("namespace")
+	kNodePort         = ast.StringTerm("nodePort")
+	kNotIsolated      = ast.StringTerm("notIsolated")
+	kObject           = ast.StringTerm("object")
+	kPeer             = ast.StringTerm("peer")
+	kPeers            = ast.StringTerm("peers")
+	kPolicy           = ast.StringTerm("policy")
+	kPolicyTypes      = ast.StringTerm("policyTypes")
+	kPort             = ast.StringTerm("port")
+	kPorts            = ast.StringTerm("ports")
+	kProtocol         = ast.StringTerm("protocol")
+	kRange            = ast.StringTerm("range")
+	kReason           = ast.StringTerm("reason")
+	kRule             = ast.StringTerm("rule")
+	kSelector         = ast.StringTerm("selector")
+	kSelects          = ast.StringTerm("selects")
+	kSource           = ast.StringTerm("source")
+	kSpec             = ast.StringTerm("spec")
+	kSrc              = ast.StringTerm("src")
+	kSrcPeer          = ast.StringTerm("srcPeer")
+	kTargetPort       = ast.StringTerm("targetPort")
+	kTo               = ast.StringTerm("to")
+	kType             = ast.StringTerm("type")
+	kWorkload         = ast.StringTerm("workload")
+	kWorkloadKind     = ast.StringTerm("workloadKind")
+
+	vExternal = ast.StringTerm("external")
+	vWorkload = ast.StringTerm("workload")
+	vTrue     = ast.BooleanTerm(true)
+	vFalse    = ast.BooleanTerm(false)
+
+	protoTerms = [...]*ast.Term{model.TCP: ast.StringTerm("TCP"), model.UDP: ast.StringTerm("UDP"), model.SCTP: ast.StringTerm("SCTP")}
+)
+
+func item(k, v *ast.Term) [2]*ast.Term { return [2]*ast.Term{k, v} }
+
+func str(s string) *ast.Term { return ast.StringTerm(s) }
+
+func num(n int) *ast.Term { return ast.InternedTerm(n) }
+
+func boolTerm(b bool) *ast.Term {
+	if b {
+		return vTrue
+	}
+	return vFalse
+}
+
+func strings2(ss []string) *ast.Term {
+	ts := make([]*ast.Term, len(ss))
+	for i, s := range ss {
+		ts[i] = str(s)
+	}
+	return ast.ArrayTerm(ts...)
+}
+
+func labelsTerm(m map[string]string) *ast.Term {
+	items := make([][2]*ast.Term, 0, len(m))
+	for k, v := range m {
+		items = append(items, item(str(k), str(v)))
+	}
+	return ast.ObjectTerm(items...)
+}
+
+func locTerm(l model.Location) *ast.Term {
+	return ast.ObjectTerm(item(kFile, str(l.File)), item(kLine, num(l.Line)))
+}
+
+func cidrStrings(s model.IPSet) []string {
+	var out []string
+	for _, r := range s.Ranges {
+		for _, p := range r.Prefixes() {
+			out = append(out, p.String())
+		}
+	}
+	return out
+}
+
+// sourceIndex finds where an object a rule names was written.
+type sourceIndex struct {
+	refs      map[model.ObjectRef]model.Location
+	workloads map[string]model.Location // namespace/name, any workload kind
+}
+
+func (x *sourceIndex) add(r model.ObjectRef, l model.Location) {
+	if l.File == "" {
+		return
+	}
+	if _, ok := x.refs[r]; !ok {
+		x.refs[r] = l
+	}
+}
+
+func (x *sourceIndex) locate(r model.ObjectRef) model.Location {
+	if l, ok := x.refs[r]; ok {
+		return l
+	}
+	if l, ok := x.workloads[r.Namespace+"/"+r.Name]; ok && r.Kind != "NetworkPolicy" && r.Kind != "Service" && r.Kind != "Namespace" {
+		return l
+	}
+	return model.Location{}
+}
+
+// inputBuilder keeps terms shared between connections.
+type inputBuilder struct {
+	ruleRefs map[model.RuleRef]*ast.Term
+}
+
+// buildInput turns an Input into the document rules see as input, and an
+// index from object to source location.
+func buildInput(in Input) (ast.Value, *sourceIndex, error) {
+	c := in.Cluster
+	if c == nil {
+		c = &model.Cluster{}
+	}
+	idx := &sourceIndex{refs: map[model.ObjectRef]model.Location{}, workloads: map[string]model.Location{}}
+	b := &inputBuilder{ruleRefs: map[model.RuleRef]*ast.Term{}}
+
+	objects := make([]*ast.Term, 0, len(c.Objects))
+	for i := range c.Objects {
+		o := &c.Objects[i]
+		doc, err := ast.InterfaceToValue(o.Doc)
+		if err != nil {
+			return nil, nil, fmt.Errorf("object %s: %w", o.ObjectRef, err)
+		}
+		objects = append(objects, ast.ObjectTerm(
+			item(kAPIVersion, str(o.APIVersion)),
+			item(kKind, str(o.Kind)),
+			item(kNamespace, str(o.Namespace)),
+			item(kName, str(o.Name)),
+			item(kSource, locTerm(o.Source)),
+			item(kObject, ast.NewTerm(doc)),
+		))
+	}
+
+	namespaces := make([]*ast.Term, len(c.Namespaces))
+	for i := range c.Namespaces {
+		n := &c.Namespaces[i]
+		idx.add(model.ObjectRef{Kind: "Namespace", Name: n.Name}, n.Source)
+		namespaces[i] = ast.ObjectTerm(
+			item(kName, str(n.Name)),
+			item(kLabels, labelsTerm(n.Labels)),
+			item(kSource, locTerm(n.Source)),
+			item(kInventory, boolTerm(n.Inventory)),
+		)
+	}
+
+	workloads := make([]*ast.Term, len(c.Workloads))
+	for i := range c.Workloads {
+		w := &c.Workloads[i]
+		idx.add(model.ObjectRef{Kind: w.Kind, Namespace: w.Namespace, Name: w.Name}, w.Source)
+		if _, ok := idx.workloads[w.Key()]; !ok && w.Source.File != "" {
+			idx.workloads[w.Key()] = w.Source
+		}
+		workloads[i] = workloadTerm(w)
+	}
+
+	services := make([]*ast.Term, len(c.Services))
+	for i := range c.Services {
+		s := &c.Services[i]
+		idx.add(model.ObjectRef{Kind: "Service", Namespace: s.Namespace, Name: s.Name}, s.Source)
+		ports := make([]*ast.Term, len(s.Ports))
+		for j, p := range s.Ports {
+			ports[j] = ast.ObjectTerm(
+				item(kName, str(p.Name)),
+				item(kPort, num(int(p.Port))),
+				item(kTargetPort, str(p.TargetPort)),
+				item(kNodePort, num(int(p.NodePort))),
+				item(kProtocol, protoTerms[p.Protocol]),
+			)
+		}
+		services[i] = ast.ObjectTerm(
+			item(kNamespace, str(s.Namespace)),
+			item(kName, str(s.Name)),
+			item(kType, str(s.Type)),
+			item(kSelector, labelsTerm(s.Selector)),
+			item(kPorts, ast.ArrayTerm(ports...)),
+			item(kExternalIPs, strings2(s.ExternalIPs)),
+			item(kSource, locTerm(s.Source)),
+		)
+	}
+
+	policies := make([]*ast.Term, 0, len(c.Policies))
+	for i := range c.Policies {
+		p := &c.Policies[i]
+		if p.NetworkPolicy == nil {
+			continue
+		}
+		idx.add(model.ObjectRef{Kind: "NetworkPolicy", Namespace: p.Namespace, Name: p.Name}, p.Source)
+		policies = append(policies, ast.ObjectTerm(
+			item(kNamespace, str(p.Namespace)),
+			item(kName, str(p.Name)),
+			item(kKey, str(p.Key())),
+			item(kSource, locTerm(p.Source)),
+			item(kPolicyTypes, strings2(effectivePolicyTypes(&p.Spec))),
+			item(kSpec, policySpecTerm(&p.Spec)),
+		))
+	}
+	for i := range c.Objects {
+		idx.add(c.Objects[i].ObjectRef, c.Objects[i].Source)
+	}
+
+	externals := make([]*ast.Term, len(c.Externals))
+	for i, e := range c.Externals {
+		externals[i] = ast.ObjectTerm(
+			item(kName, str(e.Name)),
+			item(kCIDRs, strings2(cidrStrings(e.CIDRs))),
+			item(kDescription, str(e.Description)),
+		)
+	}
+
+	doc := ast.NewObject(
+		item(str("overlay"), str(in.Overlay)),
+		item(str("environment"), str(in.Environment)),
+		item(str("objects"), ast.ArrayTerm(objects...)),
+		item(str("namespaces"), ast.ArrayTerm(namespaces...)),
+		item(str("workloads"), ast.ArrayTerm(workloads...)),
+		item(str("services"), ast.ArrayTerm(services...)),
+		item(str("policies"), ast.ArrayTerm(policies...)),
+		item(str("externals"), ast.ArrayTerm(externals...)),
+		item(str("podCIDRs"), strings2(cidrStrings(c.PodCIDRs))),
+		item(str("serviceCIDRs"), strings2(cidrStrings(c.ServiceCIDRs))),
+		item(str("reach"), b.reachTerm(in.Matrix)),
+	)
+	if in.Promotion != nil {
+		doc.Insert(str("promotion"), ast.ObjectTerm(
+			item(kFrom, str(in.Promotion.From)),
+			item(kConnections, b.connectionsTerm(in.Promotion.Matrix)),
+		))
+	}
+	return doc, idx, nil
+}
+
+func workloadTerm(w *model.Workload) *ast.Term {
+	ports := make([]*ast.Term, len(w.Ports))
+	for j, p := range w.Ports {
+		ports[j] = ast.ObjectTerm(
+			item(kName, str(p.Name)),
+			item(kPort, num(int(p.Port))),
+			item(kProtocol, protoTerms[p.Protocol]),
+			item(kHostPort, num(int(p.HostPort))),
+		)
+	}
+	ips := make([]*ast.Term, len(w.IPs))
+	for j, a := range w.IPs {
+		ips[j] = str(a.String())
+	}
+	return ast.ObjectTerm(
+		item(kNamespace, str(w.Namespace)),
+		item(kName, str(w.Name)),
+		item(kKind, str(w.Kind)),
+		item(kKey, str(w.Key())),
+		item(kLabels, labelsTerm(w.Labels)),
+		item(kPorts, ast.ArrayTerm(ports...)),
+		item(kHostNetwork, boolTerm(w.HostNetwork)),
+		item(kIPs, ast.ArrayTerm(ips...)),
+		item(kSource, locTerm(w.Source)),
+		item(kInventory, boolTerm(w.Inventory)),
+	)
+}
+
+// effectivePolicyTypes applies the API default: Ingress always, Egress
+// when the policy has egress rules.
+func effectivePolicyTypes(s *networkingv1.NetworkPolicySpec) []string {
+	if len(s.PolicyTypes) > 0 {
+		out := make([]string, len(s.PolicyTypes))
+		for i, t := range s.PolicyTypes {
+			out[i] = string(t)
+		}
+		return out
+	}
+	if len(s.Egress) > 0 {
+		return []string{"Ingress", "Egress"}
+	}
+	return []string{"Ingress"}
+}
+
+// policySpecTerm renders a NetworkPolicy spec as the API server would
+// return it: empty lists omitted, protocols defaulted to TCP.
+func policySpecTerm(s *networkingv1.NetworkPolicySpec) *ast.Term {
+	o := ast.NewObject(item(str("podSelector"), selectorTerm(&s.PodSelector)))
+	if len(s.PolicyTypes) > 0 {
+		ts := make([]string, len(s.PolicyTypes))
+		for i, t := range s.PolicyTypes {
+			ts[i] = string(t)
+		}
+		o.Insert(kPolicyTypes, strings2(ts))
+	}
+	if len(s.Ingress) > 0 {
+		rules := make([]*ast.Term, len(s.Ingress))
+		for i := range s.Ingress {
+			rules[i] = ruleTerm(s.Ingress[i].Ports, kFrom, s.Ingress[i].From)
+		}
+		o.Insert(kIngress, ast.ArrayTerm(rules...))
+	}
+	if len(s.Egress) > 0 {
+		rules := make([]*ast.Term, len(s.Egress))
+		for i := range s.Egress {
+			rules[i] = ruleTerm(s.Egress[i].Ports, kTo, s.Egress[i].To)
+		}
+		o.Insert(kEgress, ast.ArrayTerm(rules...))
+	}
+	return ast.NewTerm(o)
+}
+
+func ruleTerm(ports []networkingv1.NetworkPolicyPort, peersKey *ast.Term, peers []networkingv1.NetworkPolicyPeer) *ast.Term {
+	o := ast.NewObject()
+	if len(ports) > 0 {
+		ps := make([]*ast.Term, len(ports))
+		for i, p := range ports {
+			po := ast.NewObject()
+			proto := "TCP"
+			if p.Protocol != nil && *p.Protocol != "" {
+				proto = string(*p.Protocol)
+			}
+			po.Insert(kProtocol, str(proto))
+			if p.Port != nil {
+				po.Insert(kPort, intOrString(*p.Port))
+			}
+			if p.EndPort != nil {
+				po.Insert(str("endPort"), num(int(*p.EndPort)))
+			}
+			ps[i] = ast.NewTerm(po)
+		}
+		o.Insert(kPorts, ast.ArrayTerm(ps...))
+	}
+	if len(peers) > 0 {
+		ps := make([]*ast.Term, len(peers))
+		for i := range peers {
+			p := &peers[i]
+			po := ast.NewObject()
+			if p.PodSelector != nil {
+				po.Insert(str("podSelector"), selectorTerm(p.PodSelector))
+			}
+			if p.NamespaceSelector != nil {
+				po.Insert(str("namespaceSelector"), selectorTerm(p.NamespaceSelector))
+			}
+			if p.IPBlock != nil {
+				bo := ast.NewObject(item(str("cidr"), str(p.IPBlock.CIDR)))
+				if len(p.IPBlock.Except) > 0 {
+					bo.Insert(str("except"), strings2(p.IPBlock.Except))
+				}
+				po.Insert(kIPBlock, ast.NewTerm(bo))
+			}
+			ps[i] = ast.NewTerm(po)
+		}
+		o.Insert(peersKey, ast.ArrayTerm(ps...))
+	}
+	return ast.NewTerm(o)
+}
+
+func intOrString(v intstr.IntOrString) *ast.Term {
+	if v.Type == intstr.String {
+		return str(v.StrVal)
+	}
+	return num(int(v.IntVal))
+}
+
+func selectorTerm(s *metav1.LabelSelector) *ast.Term {
+	o := ast.NewObject()
+	if len(s.MatchLabels) > 0 {
+		o.Insert(str("matchLabels"), labelsTerm(s.MatchLabels))
+	}
+	if len(s.MatchExpressions) > 0 {
+		es := make([]*ast.Term, len(s.MatchExpressions))
+		for i, e := range s.MatchExpressions {
+			eo := ast.NewObject(item(kKey, str(e.Key)), item(str("operator"), str(string(e.Operator))))
+			if len(e.Values) > 0 {
+				eo.Insert(str("values"), strings2(e.Values))
+			}
+			es[i] = ast.NewTerm(eo)
+		}
+		o.Insert(str("matchExpressions"), ast.ArrayTerm(es...))
+	}
+	return ast.NewTerm(o)
+}
+
+func (b *inputBuilder) reachTerm(m *model.Matrix) *ast.Term {
+	if m == nil {
+		m = &model.Matrix{}
+	}
+	unmanaged := make([]*ast.Term, len(m.Unmanaged))
+	for i, u := range m.Unmanaged {
+		key := ""
+		if u.Workload != nil {
+			key = u.Workload.Key()
+		}
+		unmanaged[i] = ast.ObjectTerm(item(kWorkload, str(key)), item(kReason, str(u.Reason)))
+	}
+	selection := make([]*ast.Term, len(m.Selection))
+	for i := range m.Selection {
+		s := &m.Selection[i]
+		peers := make([]*ast.Term, len(s.Peers))
+		for j, p := range s.Peers {
+			peers[j] = ast.ObjectTerm(
+				item(kDirection, str(p.Direction.String())),
+				item(kRule, num(p.Rule)),
+				item(kPeer, num(p.Peer)),
+				item(kMatches, strings2(p.Matches)),
+				item(kIPBlock, str(p.IPBlock)),
+			)
+		}
+		selection[i] = ast.ObjectTerm(
+			item(kPolicy, str(s.Policy)),
+			item(kSource, locTerm(s.Source)),
+			item(kSelects, strings2(s.Selects)),
+			item(kPeers, ast.ArrayTerm(peers...)),
+		)
+	}
+	return ast.ObjectTerm(
+		item(kConnections, b.connectionsTerm(m)),
+		item(str("unmanaged"), ast.ArrayTerm(unmanaged...)),
+		item(str("selection"), ast.ArrayTerm(selection...)),
+	)
+}
+
+func (b *inputBuilder) connectionsTerm(m *model.Matrix) *ast.Term {
+	if m == nil {
+		return ast.ArrayTerm()
+	}
+	keys := make([]*ast.Term, len(m.Peers))
+	peers := make([]*ast.Term, len(m.Peers))
+	for i := range m.Peers {
+		keys[i] = str(m.Peers[i].Key())
+		peers[i] = peerTerm(&m.Peers[i])
+	}
+	conns := make([]*ast.Term, 0, len(m.Connections))
+	for i := range m.Connections {
+		c := &m.Connections[i]
+		if c.Allowance == nil || int(c.Src) >= len(peers) || int(c.Dst) >= len(peers) || c.Src < 0 || c.Dst < 0 {
+			continue
+		}
+		grants := make([]*ast.Term, len(c.Grants))
+		for j := range c.Grants {
+			g := &c.Grants[j]
+			grants[j] = ast.ObjectTerm(
+				item(kPorts, portsTerm(g.Ports)),
+				item(kEgress, b.ruleRefTerm(g.Egress)),
+				item(kIngress, b.ruleRefTerm(g.Ingress)),
+			)
+		}
+		conns = append(conns, ast.ObjectTerm(
+			item(kSrc, keys[c.Src]),
+			item(kDst, keys[c.Dst]),
+			item(kSrcPeer, peers[c.Src]),
+			item(kDstPeer, peers[c.Dst]),
+			item(kPorts, portsTerm(c.Ports)),
+			item(kAllPorts, boolTerm(c.Ports.IsAll())),
+			item(kAddressDependent, boolTerm(c.AddressDependent)),
+			item(kAllowedBy, ast.ArrayTerm(grants...)),
+		))
+	}
+	return ast.ArrayTerm(conns...)
+}
+
+func (b *inputBuilder) ruleRefTerm(r model.RuleRef) *ast.Term {
+	r.Source = model.Location{}
+	if t, ok := b.ruleRefs[r]; ok {
+		return t
+	}
+	var t *ast.Term
+	if r.NotIsolated() {
+		t = ast.ObjectTerm(item(kNotIsolated, vTrue))
+	} else {
+		t = ast.ObjectTerm(item(kPolicy, str(r.Policy)), item(kRule, num(r.Rule)))
+	}
+	b.ruleRefs[r] = t
+	return t
+}
+
+func peerTerm(p *model.Peer) *ast.Term {
+	if w := p.Workload; w != nil {
+		return ast.ObjectTerm(
+			item(kKind, vWorkload),
+			item(kNamespace, str(w.Namespace)),
+			item(kName, str(w.Name)),
+			item(kWorkloadKind, str(w.Kind)),
+		)
+	}
+	var cidrs []string
+	for _, pr := range p.Range.Prefixes() {
+		cidrs = append(cidrs, pr.String())
+	}
+	return ast.ObjectTerm(
+		item(kKind, vExternal),
+		item(kName, str(p.External)),
+		item(kRange, str(p.Range.String())),
+		item(kCIDRs, strings2(cidrs)),
+	)
+}
+
+func portsTerm(s model.PortSet) *ast.Term {
+	items := make([][2]*ast.Term, 0, 1)
+	for _, p := range model.Protocols {
+		rs := s.Ranges(p)
+		if len(rs) == 0 {
+			continue
+		}
+		ts := make([]*ast.Term, len(rs))
+		for i, r := range rs {
+			ts[i] = ast.ObjectTerm(item(kFrom, num(int(r.From))), item(kTo, num(int(r.To))))
+		}
+		items = append(items, item(protoTerms[p], ast.ArrayTerm(ts...)))
+	}
+	return ast.ObjectTerm(items...)
+}

@@ -1,0 +1,53 @@
+package reachgate.rules.database_clients_test
+
+import data.reachgate.rules.database_clients
+import data.reachgate.testing as t
+import rego.v1
+
+pg := t.workload("app", "postgres", {"app": "postgres"})
+
+pol := t.policy("app", "allow-backend-to-database", {"podSelector": {"matchLabels": {"app": "postgres"}}, "ingress": [{}, {}]})
+
+params := {"databases": {"app/postgres": ["app/backend-api", "app/backup-agent"]}}
+
+via(s, rule) := t.xconn(s, t.wpeer(s), "app/postgres", t.wpeer("app/postgres"), t.tcp(5432), t.not_isolated, {"policy": "app/allow-backend-to-database", "rule": rule})
+
+test_declared_clients_pass if {
+	count(database_clients.deny) == 0 with input as t.with_input({
+		"workloads": [pg],
+		"policies": [pol],
+		"reach": {"connections": [via("app/backend-api", 0), via("app/backup-agent", 1)]},
+	})
+		with data.reachgate.params as params
+}
+
+test_other_client_fails if {
+	findings := database_clients.deny with input as t.with_input({
+		"workloads": [pg],
+		"policies": [pol],
+		"reach": {"connections": [via("app/backend-api", 0), via("app/worker", 1)]},
+	})
+		with data.reachgate.params as params
+	count(findings) == 1
+	some f in findings
+	f.object.name == "allow-backend-to-database"
+	f.field == "spec.ingress[1]"
+	contains(f.msg, "reachable from app/worker on TCP 5432")
+}
+
+test_unisolated_database_names_workload if {
+	findings := database_clients.deny with input as t.with_input({
+		"workloads": [pg],
+		"reach": {"connections": [t.conn("monitoring/prometheus", "app/postgres", t.tcp(9090))]},
+	})
+		with data.reachgate.params as params
+	some f in findings
+	f.object == {"kind": "Deployment", "namespace": "app", "name": "postgres"}
+}
+
+test_no_databases_configured_passes if {
+	count(database_clients.deny) == 0 with input as t.with_input({
+		"workloads": [pg],
+		"reach": {"connections": [t.conn("app/worker", "app/postgres", t.tcp(5432))]},
+	})
+}

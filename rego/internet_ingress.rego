@@ -1,0 +1,65 @@
+# METADATA
+# title: Only internet-facing workloads are reachable from the internet
+# description: >-
+#   No workload may be reachable from the internet (an ipBlock such as
+#   0.0.0.0/0 or ::/0, or no ingress isolation at all) unless it is
+#   labelled params.internetFacingLabel=true (default
+#   reachgate.dev/internet-facing). Computed on the reachability matrix:
+#   a connection from an external range named after one of
+#   params.internetExternals (default "internet"), or from an unnamed public
+#   range, to a workload. Traffic from the internet should arrive through
+#   the ingress controller, not straight at application pods. Inventory
+#   and hostNetwork workloads are outside the repository's policies and
+#   not checked.
+# custom:
+#   id: NP008
+#   severity: error
+#   remediation: >-
+#     Allow ingress from the ingress controller's namespace and pods
+#     instead of an ipBlock, or, if the workload really is an edge service,
+#     label its pod template `reachgate.dev/internet-facing: "true"`.
+#   controls:
+#     - "PCI DSS v4.0 1.3.1"
+#     - "PCI DSS v4.0 1.4.1"
+#     - "PCI DSS v4.0 1.4.2"
+#     - "CIS Kubernetes Benchmark 5.3.2"
+#     - "NSA/CISA Kubernetes Hardening Guide: network separation"
+package reachgate.rules.internet_ingress
+
+import data.reachgate.lib
+import rego.v1
+
+internet_conns := [c |
+	some c in lib.from_external
+	lib.is_internet(c.srcPeer)
+	lib.managed_workloads[c.dst]
+	not lib.is_internet_facing(c.dst)
+]
+
+# exposed[[dst, side]]: dst is reachable from the internet through one
+# grant side (a policy rule or the lack of ingress isolation).
+exposed contains [c.dst, side] if {
+	some c in internet_conns
+	some g in c.allowedBy
+	side := lib.grant_side(c, g, "ingress")
+}
+
+deny contains f if {
+	some [dst, side] in exposed
+	conns := [c | some c in internet_conns; c.dst == dst]
+	sources := {name | some c in conns; name := source_name(c.srcPeer)}
+	ports := {lib.ports_string(g.ports) |
+		some c in conns
+		some g in c.allowedBy
+		lib.grant_side(c, g, "ingress") == side
+	}
+	f := {
+		"msg": sprintf("%s is reachable from the internet (%s) on %s: %s; it is not labelled %s=true", [dst, concat(", ", sort(sources)), concat("; ", sort(ports)), lib.side_reason(side, "ingress"), lib.params.internetFacingLabel]),
+		"object": side.object,
+		"field": side.field,
+	}
+}
+
+source_name(peer) := peer.name if peer.name != ""
+
+else := "unnamed public ranges"

@@ -1,0 +1,103 @@
+# Builders for the input documents the rule tests use. The file ends in
+# _test.rego, so rule evaluation never loads it; only the tests do.
+package reachgate.testing
+
+import rego.v1
+
+src := {"file": "bases/app/manifests.yaml", "line": 1}
+
+workload(ns, name, labels) := {
+	"namespace": ns,
+	"name": name,
+	"kind": "Deployment",
+	"key": sprintf("%s/%s", [ns, name]),
+	"labels": labels,
+	"ports": [],
+	"hostNetwork": false,
+	"ips": [],
+	"source": src,
+	"inventory": false,
+}
+
+inventory_workload(ns, name, labels) := object.union(workload(ns, name, labels), {"inventory": true, "source": {"file": "reachgate.yaml", "line": 0}})
+
+dns := inventory_workload("kube-system", "coredns", {"k8s-app": "kube-dns"})
+
+namespace(name) := {"name": name, "labels": {"kubernetes.io/metadata.name": name}, "source": src, "inventory": false}
+
+policy(ns, name, spec) := {
+	"namespace": ns,
+	"name": name,
+	"key": sprintf("%s/%s", [ns, name]),
+	"source": src,
+	"policyTypes": policy_types(spec),
+	"spec": spec,
+}
+
+policy_types(spec) := spec.policyTypes if {
+	count(object.get(spec, "policyTypes", [])) > 0
+} else := ["Ingress", "Egress"] if {
+	count(object.get(spec, "egress", [])) > 0
+} else := ["Ingress"]
+
+default_deny_all(ns) := policy(ns, "default-deny-all", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]})
+
+# selection(policy, selects, peers) is one input.reach.selection entry.
+selection(p, selects, peers) := {"policy": p, "source": src, "selects": selects, "peers": peers}
+
+peer_sel(direction, rule, peer, matches) := {"direction": direction, "rule": rule, "peer": peer, "matches": matches, "ipBlock": ""}
+
+wpeer(key) := {"kind": "workload", "namespace": parts[0], "name": parts[1], "workloadKind": "Deployment"} if {
+	parts := split(key, "/")
+}
+
+xpeer(name, cidr) := {"kind": "external", "name": name, "range": cidr, "cidrs": [cidr]}
+
+not_isolated := {"notIsolated": true}
+
+tcp(n) := {"TCP": [{"from": n, "to": n}]}
+
+udp(n) := {"UDP": [{"from": n, "to": n}]}
+
+all_ports := {
+	"TCP": [{"from": 1, "to": 65535}],
+	"UDP": [{"from": 1, "to": 65535}],
+	"SCTP": [{"from": 1, "to": 65535}],
+}
+
+# conn(src, dst, ports) connects two workload keys, both sides not isolated.
+conn(s, d, ports) := xconn(s, wpeer(s), d, wpeer(d), ports, not_isolated, not_isolated)
+
+# xconn is a connection with explicit peers and grant sides.
+xconn(s, sp, d, dp, ports, egress, ingress) := {
+	"src": s,
+	"dst": d,
+	"srcPeer": sp,
+	"dstPeer": dp,
+	"ports": ports,
+	"allPorts": ports == all_ports,
+	"addressDependent": false,
+	"allowedBy": [{"ports": ports, "egress": egress, "ingress": ingress}],
+}
+
+reach(connections) := {"connections": connections, "unmanaged": [], "selection": []}
+
+base_input := {
+	"overlay": "dev",
+	"environment": "dev",
+	"objects": [],
+	"namespaces": [namespace("app")],
+	"workloads": [dns],
+	"services": [],
+	"policies": [],
+	"externals": [
+		{"name": "internet", "cidrs": ["0.0.0.0/0", "::/0"], "description": ""},
+		{"name": "cloud-metadata", "cidrs": ["169.254.169.254/32"], "description": ""},
+	],
+	"podCIDRs": ["10.244.0.0/16"],
+	"serviceCIDRs": ["10.96.0.0/12"],
+	"reach": reach([]),
+}
+
+# with_input(overrides) is base_input with some keys replaced.
+with_input(overrides) := object.union(base_input, overrides)

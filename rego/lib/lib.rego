@@ -1,0 +1,266 @@
+# Shared helpers for the reachgate rules: parameters with their defaults,
+# indexes over the input document, and port, CIDR and naming helpers.
+# docs/rules.md describes the input document.
+package reachgate.lib
+
+import rego.v1
+
+# Defaults for data.reachgate.params (rules.params in reachgate.yaml). A key
+# set in reachgate.yaml replaces the default as a whole.
+default_params := {
+	# The cluster DNS pods (kube-dns / CoreDNS): their namespace ("" for
+	# any) and labels.
+	"dnsSelector": {"namespace": "kube-system", "labels": {"k8s-app": "kube-dns"}},
+	# Workloads labelled <internetFacingLabel>: "true" may be reached from
+	# the internet.
+	"internetFacingLabel": "reachgate.dev/internet-facing",
+	# Names of the external endpoints (reachgate.yaml externals) that stand
+	# for the internet. Unnamed public ranges count as internet too.
+	"internetExternals": ["internet"],
+	# Ranges that are never "the internet".
+	"privateCIDRs": [
+		"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
+		"127.0.0.0/8", "169.254.0.0/16", "fc00::/7", "fe80::/10", "::1/128",
+	],
+	# Cloud instance metadata addresses.
+	"metadataAddresses": ["169.254.169.254", "fd00:ec2::254"],
+	# NetworkPolicy names must match this regular expression ("" disables).
+	"namingPattern": `^(default-deny-(ingress|egress|all)|allow-[a-z0-9]([-a-z0-9]*[a-z0-9])?)$`,
+	# Databases and their declared clients: {"app/postgres": ["app/backend-api"]}.
+	"databases": {},
+	# Policies ("namespace/name" globs) whose rules may allow all ports.
+	"allPortsAllowed": [],
+}
+
+default user_params := {}
+
+user_params := data.reachgate.params
+
+params[k] := v if {
+	some k, v in user_params
+}
+
+params[k] := v if {
+	some k, v in default_params
+	not k in object.keys(user_params)
+}
+
+# ---- indexes ---------------------------------------------------------------
+
+workloads_by_key := {w.key: w | some w in input.workloads}
+
+policies_by_key := {p.key: p | some p in input.policies}
+
+# Workloads rendered from the repository that NetworkPolicy governs.
+managed_workloads := {w.key: w |
+	some w in input.workloads
+	not w.inventory
+	not w.hostNetwork
+}
+
+# Pods selected by some policy for ingress / egress.
+ingress_isolated contains k if {
+	some s in input.reach.selection
+	"Ingress" in policies_by_key[s.policy].policyTypes
+	some k in s.selects
+}
+
+egress_isolated contains k if {
+	some s in input.reach.selection
+	"Egress" in policies_by_key[s.policy].policyTypes
+	some k in s.selects
+}
+
+# peer_selection[[policy, direction, rule, peer]] is what one rule peer matches.
+peer_selection := {[s.policy, p.direction, p.rule, p.peer]: p |
+	some s in input.reach.selection
+	some p in s.peers
+}
+
+dns_keys := {w.key | some w in input.workloads; is_dns(w)}
+
+is_dns(w) if {
+	sel := params.dnsSelector
+	object.get(sel, "namespace", "") in {"", w.namespace}
+	every k, v in object.get(sel, "labels", {}) {
+		w.labels[k] == v
+	}
+}
+
+# The DNS selector as people read it: kube-system/k8s-app=kube-dns.
+dns_selector_string := concat("", [dns_namespace_prefix, labels]) if {
+	labels := concat(",", [sprintf("%s=%s", [k, v]) | some k, v in object.get(params.dnsSelector, "labels", {})])
+}
+
+dns_namespace_prefix := "" if {
+	object.get(params.dnsSelector, "namespace", "") == ""
+} else := sprintf("%s/", [params.dnsSelector.namespace])
+
+# ---- objects and fields ----------------------------------------------------
+
+workload_object(w) := {"kind": w.kind, "namespace": w.namespace, "name": w.name}
+
+policy_object(p) := {"kind": "NetworkPolicy", "namespace": p.namespace, "name": p.name}
+
+# The object a workload peer of a connection stands for.
+peer_object(peer) := {"kind": peer.workloadKind, "namespace": peer.namespace, "name": peer.name}
+
+# Which side of a grant to blame for a connection: the policy rule that
+# allowed it on the destination's ingress (dir "ingress") or the source's
+# egress (dir "egress"), or the workload itself when that side is not
+# isolated.
+grant_side(c, g, "ingress") := {"object": policy_object(policies_by_key[g.ingress.policy]), "field": sprintf("spec.ingress[%d]", [g.ingress.rule])} if {
+	g.ingress.policy
+} else := {"object": peer_object(c.dstPeer), "field": "", "notIsolated": true} if {
+	c.dstPeer.kind == "workload"
+}
+
+grant_side(c, g, "egress") := {"object": policy_object(policies_by_key[g.egress.policy]), "field": sprintf("spec.egress[%d]", [g.egress.rule])} if {
+	g.egress.policy
+} else := {"object": peer_object(c.srcPeer), "field": "", "notIsolated": true} if {
+	c.srcPeer.kind == "workload"
+}
+
+# How a grant side reads in a message.
+side_reason(side, dir) := sprintf("%s is not isolated for %s", [side_name(side), dir]) if {
+	side.notIsolated
+} else := sprintf("allowed by %s/%s %s", [side.object.namespace, side.object.name, side.field])
+
+side_name(side) := sprintf("%s/%s", [side.object.namespace, side.object.name])
+
+# Field path of a rule peer: spec.ingress[0].from[1].
+peer_field("ingress", rule, peer) := sprintf("spec.ingress[%d].from[%d]", [rule, peer])
+
+peer_field("egress", rule, peer) := sprintf("spec.egress[%d].to[%d]", [rule, peer])
+
+# A peer as people read it: "ns/name", "internet(203.0.113.0/24)" or a range.
+peer_label(peer, key) := sprintf("%s(%s)", [peer.name, peer.range]) if {
+	peer.kind == "external"
+	peer.name != ""
+} else := key
+
+# ---- selectors ---------------------------------------------------------------
+
+is_empty_selector(s) if {
+	count(object.get(s, "matchLabels", {})) == 0
+	count(object.get(s, "matchExpressions", [])) == 0
+}
+
+# A default-deny policy for a direction: empty podSelector, the policy
+# type, and no rules for that direction.
+default_deny(p, "Ingress") if {
+	is_empty_selector(p.spec.podSelector)
+	"Ingress" in p.policyTypes
+	count(object.get(p.spec, "ingress", [])) == 0
+}
+
+default_deny(p, "Egress") if {
+	is_empty_selector(p.spec.podSelector)
+	"Egress" in p.policyTypes
+	count(object.get(p.spec, "egress", [])) == 0
+}
+
+is_default_deny(p) if default_deny(p, "Ingress")
+
+is_default_deny(p) if default_deny(p, "Egress")
+
+# ---- ports -------------------------------------------------------------------
+
+port_in(ports, proto, n) if {
+	some r in ports[proto]
+	r.from <= n
+	n <= r.to
+}
+
+protocols := ["TCP", "UDP", "SCTP"]
+
+range_string(r) := sprintf("%d", [r.from]) if r.from == r.to
+
+else := sprintf("%d-%d", [r.from, r.to])
+
+ports_string(ports) := "all ports" if {
+	every p in protocols {
+		all_of(ports, p)
+	}
+} else := s if {
+	parts := [part |
+		some p in protocols
+		ports[p]
+		part := proto_string(ports, p)
+	]
+	count(parts) > 0
+	s := concat("; ", parts)
+} else := "no ports"
+
+proto_string(ports, p) := sprintf("all %s", [p]) if all_of(ports, p)
+
+else := sprintf("%s %s", [p, concat(",", [range_string(r) | some r in ports[p]])])
+
+all_of(ports, p) if {
+	count(ports[p]) == 1
+	ports[p][0].from == 1
+	ports[p][0].to == 65535
+}
+
+# Every port in a is also in b (both are port maps of merged ranges).
+ports_subset(a, b) if {
+	every p, ranges in a {
+		every r in ranges {
+			some s in object.get(b, p, [])
+			s.from <= r.from
+			r.to <= s.to
+		}
+	}
+}
+
+# ---- addresses ---------------------------------------------------------------
+
+private_cidrs := array.concat(array.concat(params.privateCIDRs, input.podCIDRs), input.serviceCIDRs)
+
+is_private_cidr(cidr) if {
+	some p in private_cidrs
+	net.cidr_contains(p, cidr)
+}
+
+# An external peer that stands for the internet: named after one of
+# params.internetExternals, or unnamed and holding public addresses.
+is_internet(peer) if {
+	peer.kind == "external"
+	peer.name in params.internetExternals
+}
+
+is_internet(peer) if {
+	peer.kind == "external"
+	peer.name == ""
+	some cidr in peer.cidrs
+	not is_private_cidr(cidr)
+}
+
+is_metadata(peer) if {
+	peer.kind == "external"
+	some cidr in peer.cidrs
+	some a in params.metadataAddresses
+	net.cidr_contains(cidr, a)
+}
+
+is_internet_facing(key) if {
+	workloads_by_key[key].labels[params.internetFacingLabel] == "true"
+}
+
+# ---- connections ---------------------------------------------------------------
+
+# Connections into / out of one peer key. OPA indexes these comprehensions
+# once per evaluation, so looking up many keys costs one pass.
+conns_to(key) := [c | some c in input.reach.connections; c.dst == key]
+
+conns_from(key) := [c | some c in input.reach.connections; c.src == key]
+
+# A list for messages: at most three items, then how many more.
+summarize(items) := concat(", ", items) if {
+	count(items) <= 3
+} else := sprintf("%s and %d more", [concat(", ", array.slice(items, 0, 3)), count(items) - 3])
+
+# Connections from / to addresses outside the cluster.
+from_external := [c | some c in input.reach.connections; c.srcPeer.kind == "external"]
+
+to_external := [c | some c in input.reach.connections; c.dstPeer.kind == "external"]
