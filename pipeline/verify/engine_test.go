@@ -1,0 +1,176 @@
+package verify
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/reachgate/reachgate/internal/synth"
+	"github.com/reachgate/reachgate/pipeline/config"
+	"github.com/reachgate/reachgate/pipeline/model"
+	"github.com/reachgate/reachgate/pipeline/render"
+	"github.com/reachgate/reachgate/pipeline/reach"
+)
+
+func TestEngineSynthetic50(t *testing.T) {
+	opts := needLab(t)
+	c, err := AssignAddresses(synth.Cluster(synth.Options{Workloads: 50, Namespaces: 5, Seed: 1}))
+	require.NoError(t, err)
+	m := reach.Compute(c)
+	res := runLab(t, c, m, opts)
+	assert.Empty(t, mismatchLines(res))
+	assert.Equal(t, len(c.Workloads), res.Workloads)
+}
+
+// TestEngineOverlays renders every overlay of this repository, computes its
+// matrix with the engine and checks it against the kernel.
+func TestEngineOverlays(t *testing.T) {
+	opts := needLab(t)
+	root, err := filepath.Abs("../..")
+	require.NoError(t, err)
+	data, err := os.ReadFile(filepath.Join(root, config.FileName))
+	require.NoError(t, err)
+	cfg, err := config.Parse(config.FileName, data)
+	require.NoError(t, err)
+	nss, wls := cfg.ModelInventory()
+	base := &model.Cluster{Namespaces: nss, Workloads: wls, Externals: cfg.ModelExternals(),
+		PodCIDRs: cfg.PodCIDRs(), ServiceCIDRs: cfg.ServiceCIDRs()}
+	require.NotEmpty(t, cfg.Overlays)
+	for _, o := range cfg.Overlays {
+		t.Run(o.Name, func(t *testing.T) {
+			objs, err := render.OverlayRoot(filesys.MakeFsOnDisk(), root, filepath.Join(root, o.Path))
+			require.NoError(t, err)
+			decoded, errs := render.Decode(objs, base)
+			require.Empty(t, errs)
+			c, err := AssignAddresses(decoded)
+			require.NoError(t, err)
+			res := runLab(t, c, reach.Compute(c), opts)
+			assert.Empty(t, mismatchLines(res))
+			assert.NotZero(t, res.Allowed, "an overlay that allows nothing checks little")
+		})
+	}
+}
+
+func TestEngineEdge(t *testing.T) {
+	opts := needLab(t)
+	c, err := AssignAddresses(edge())
+	require.NoError(t, err)
+	res := runLab(t, c, reach.Compute(c), opts)
+	assert.Empty(t, mismatchLines(res))
+	assert.NotZero(t, res.Allowed)
+}
+
+// TestEngineFlipped takes the engine's matrix for a synthetic cluster,
+// changes one port of one flow each way, and checks the lab reports
+// exactly that port.
+func TestEngineFlipped(t *testing.T) {
+	opts := needLab(t)
+	c, err := AssignAddresses(synth.Cluster(synth.Options{Workloads: 30, Namespaces: 4, Seed: 2}))
+	require.NoError(t, err)
+	m := reach.Compute(c)
+
+	// A workload pair with an allowed TCP port, and one with nothing
+	// allowed whose destination declares a TCP port.
+	var allowed, denied int = -1, -1
+	var allowedPort, deniedPort uint16
+	for k, conn := range m.Connections {
+		if m.Peers[conn.Src].Workload == nil || m.Peers[conn.Dst].Workload == nil {
+			continue
+		}
+		if rs := conn.Ports.Ranges(model.TCP); len(rs) > 0 && !conn.Ports.IsAllOf(model.TCP) {
+			allowed, allowedPort = k, rs[0].From
+			break
+		}
+	}
+	var src, dst int32
+search:
+	for s := range m.Peers {
+		for d := range m.Peers {
+			ws, wd := m.Peers[s].Workload, m.Peers[d].Workload
+			if s == d || ws == nil || wd == nil || m.Find(int32(s), int32(d)) != nil {
+				continue
+			}
+			for _, p := range wd.Ports {
+				if p.Protocol == model.TCP {
+					src, dst, denied, deniedPort = int32(s), int32(d), 1, p.Port
+					break search
+				}
+			}
+		}
+	}
+	require.NotEqual(t, -1, allowed, "the synthetic cluster has no TCP flow between workloads")
+	require.NotEqual(t, -1, denied, "the synthetic cluster has no denied pair with a TCP port")
+
+	flipped := *m
+	flipped.Connections = append([]model.Connection(nil), m.Connections...)
+	conn := flipped.Connections[allowed]
+	flipped.Connections[allowed].Allowance = &model.Allowance{Ports: conn.Ports.Subtract(model.SinglePort(model.TCP, allowedPort, allowedPort))}
+	flipped.Connections = append(flipped.Connections, model.Connection{Src: src, Dst: dst,
+		Allowance: &model.Allowance{Ports: model.SinglePort(model.TCP, deniedPort, deniedPort)}})
+	sort.Slice(flipped.Connections, func(i, j int) bool {
+		a, b := flipped.Connections[i], flipped.Connections[j]
+		return a.Src < b.Src || (a.Src == b.Src && a.Dst < b.Dst)
+	})
+
+	res := runLab(t, c, &flipped, opts)
+	want := []string{
+		fmt.Sprintf("%s -> %s %d/TCP: engine says deny, kernel says allow (connected)", m.Peers[conn.Src], m.Peers[conn.Dst], allowedPort),
+		fmt.Sprintf("%s -> %s %d/TCP: engine says allow, kernel says deny", m.Peers[src], m.Peers[dst], deniedPort),
+	}
+	got := mismatchLines(res)
+	require.Len(t, got, 2, "%q", got)
+	assert.Contains(t, got, want[0])
+	found := false
+	for _, g := range got {
+		found = found || strings.HasPrefix(g, want[1])
+	}
+	assert.True(t, found, "want %q in %q", want[1], got)
+}
+
+// shop6 is shop() on IPv6 only.
+func shop6() *model.Cluster {
+	c := shop()
+	c.PodCIDRs = model.IPSetOf(netip.MustParsePrefix("fd00:244::/64"))
+	c.ServiceCIDRs = model.IPSetOf(netip.MustParsePrefix("fd00:96::/108"))
+	for i := range c.Policies {
+		spec := &c.Policies[i].Spec
+		for _, r := range spec.Ingress {
+			for _, p := range r.From {
+				if p.IPBlock != nil {
+					p.IPBlock.CIDR, p.IPBlock.Except = "::/0", []string{"fd00::/8"}
+				}
+			}
+		}
+		for _, r := range spec.Egress {
+			for _, p := range r.To {
+				if p.IPBlock != nil {
+					p.IPBlock.CIDR, p.IPBlock.Except = "::/0", []string{"fd00::/8"}
+				}
+			}
+		}
+	}
+	return c
+}
+
+func TestEngineIPv6(t *testing.T) {
+	opts := needLab(t)
+	c, err := AssignAddresses(shop6())
+	require.NoError(t, err)
+	require.True(t, c.Workloads[0].IPs[0].Is6())
+	res := runLab(t, c, reach.Compute(c), opts)
+	assert.Empty(t, mismatchLines(res))
+	assert.NotZero(t, res.Externals)
+	assert.Zero(t, res.Timeouts)
+	// frontend -> backend 3000, backend -> db 5432, three pods -> dns
+	// 53/UDP, and for the two external ranges outside fd00::/8 (below it,
+	// and fe00:: up) backend -> 443 and 8080, 8081 -> frontend.
+	assert.Equal(t, 5+3*2, res.Allowed)
+}
