@@ -16,8 +16,8 @@ import (
 	"github.com/reachgate/reachgate/internal/synth"
 	"github.com/reachgate/reachgate/pipeline/config"
 	"github.com/reachgate/reachgate/pipeline/model"
-	"github.com/reachgate/reachgate/pipeline/render"
 	"github.com/reachgate/reachgate/pipeline/reach"
+	"github.com/reachgate/reachgate/pipeline/render"
 )
 
 func TestEngineSynthetic50(t *testing.T) {
