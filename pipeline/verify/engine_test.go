@@ -20,16 +20,6 @@ import (
 	"github.com/reachgate/reachgate/pipeline/render"
 )
 
-func TestEngineSynthetic50(t *testing.T) {
-	opts := needLab(t)
-	c, err := AssignAddresses(synth.Cluster(synth.Options{Workloads: 50, Namespaces: 5, Seed: 1}))
-	require.NoError(t, err)
-	m := reach.Compute(c)
-	res := runLab(t, c, m, opts)
-	assert.Empty(t, mismatchLines(res))
-	assert.Equal(t, len(c.Workloads), res.Workloads)
-}
-
 // TestEngineOverlays renders every overlay of this repository, computes its
 // matrix with the engine and checks it against the kernel.
 func TestEngineOverlays(t *testing.T) {
