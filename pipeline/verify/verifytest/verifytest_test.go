@@ -43,7 +43,9 @@ type recorder struct {
 	errors []string
 }
 
-func (r *recorder) Errorf(format string, args ...any) { r.errors = append(r.errors, fmt.Sprintf(format, args...)) }
+func (r *recorder) Errorf(format string, args ...any) {
+	r.errors = append(r.errors, fmt.Sprintf(format, args...))
+}
 
 func TestCheckReportsMismatches(t *testing.T) {
 	c := verifytest.Cluster(t, synth.Cluster(synth.Options{Workloads: 8, Namespaces: 2, Seed: 3}))
