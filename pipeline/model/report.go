@@ -1,0 +1,115 @@
+package model
+
+// ConnectionChange is one flow that differs between two matrices. Before
+// is nil for an added flow, After for a removed one; both are set when the
+// ports changed.
+type ConnectionChange struct {
+	Src    Peer       `json:"-"`
+	Dst    Peer       `json:"-"`
+	Before *Allowance `json:"-"`
+	After  *Allowance `json:"-"`
+}
+
+// Diff is what changed in who-can-reach-whom between a base and a head
+// matrix of one overlay (or between two overlays, for promotion).
+type Diff struct {
+	Added            []ConnectionChange
+	Removed          []ConnectionChange
+	Changed          []ConnectionChange
+	WorkloadsAdded   []Peer
+	WorkloadsRemoved []Peer
+}
+
+// Empty reports whether nothing changed.
+func (d *Diff) Empty() bool {
+	return d == nil || len(d.Added)+len(d.Removed)+len(d.Changed)+len(d.WorkloadsAdded)+len(d.WorkloadsRemoved) == 0
+}
+
+// RefInfo names a git ref and the commit it resolved to.
+type RefInfo struct {
+	Ref    string `json:"ref"`
+	Commit string `json:"commit,omitempty"`
+}
+
+// RuleChange is a rule that a pull request adds, removes or modifies.
+type RuleChange struct {
+	File   string `json:"file"`
+	Change string `json:"change"` // added, removed, modified
+}
+
+// OverlayReport is the outcome of checking one overlay.
+type OverlayReport struct {
+	Name        string `json:"name"`
+	Environment string `json:"environment"`
+	Path        string `json:"path"`
+	// Findings are rule violations, failed expectations and input errors
+	// of the head, sorted by severity then location.
+	Findings []Finding `json:"findings"`
+	// Diff compares the base and head reachability; nil when there is no
+	// base (a new overlay) or no comparison was asked for.
+	Diff *Diff `json:"-"`
+	// Matrix is the head reachability.
+	Matrix *Matrix `json:"-"`
+	// Base is the base reachability, kept for pictures of what changed.
+	Base *Matrix `json:"-"`
+	// Error is set when the overlay could not be evaluated at all.
+	Error string `json:"error,omitempty"`
+}
+
+// Report is the outcome of one reachgate check.
+type Report struct {
+	Base     RefInfo         `json:"base"`
+	Head     RefInfo         `json:"head"`
+	Overlays []OverlayReport `json:"overlays"`
+	// RulesFrom says which ref's rules judged the head: "base" or "head".
+	RulesFrom    string       `json:"rulesFrom"`
+	RulesChanged []RuleChange `json:"rulesChanged"`
+	FailOn       Severity     `json:"failOn"`
+	// Repository is "owner/name" when known; links in Markdown point at
+	// files of the head commit there.
+	Repository string `json:"repository,omitempty"`
+	ServerURL  string `json:"serverUrl,omitempty"`
+}
+
+// Failed reports whether any unwaived finding is at or above FailOn, or an
+// overlay could not be evaluated.
+func (r *Report) Failed() bool {
+	for _, o := range r.Overlays {
+		if o.Failed(r.FailOn) {
+			return true
+		}
+	}
+	return false
+}
+
+// Failed reports whether the overlay fails at that threshold.
+func (o *OverlayReport) Failed(threshold Severity) bool {
+	if o.Error != "" {
+		return true
+	}
+	for _, f := range o.Findings {
+		if f.Waived == nil && f.Severity >= threshold {
+			return true
+		}
+	}
+	return false
+}
+
+// Counts tallies unwaived findings per severity, and waived ones.
+func (o *OverlayReport) Counts() (errors, warnings, infos, waived int) {
+	for _, f := range o.Findings {
+		if f.Waived != nil {
+			waived++
+			continue
+		}
+		switch f.Severity {
+		case SeverityError:
+			errors++
+		case SeverityWarning:
+			warnings++
+		default:
+			infos++
+		}
+	}
+	return
+}

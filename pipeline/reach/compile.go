@@ -1,0 +1,472 @@
+package reach
+
+import (
+	"net/netip"
+	"slices"
+	"sort"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/reachgate/reachgate/pipeline/model"
+)
+
+// index is a cluster compiled for reachability: peers numbered, every
+// distinct selector evaluated once, every policy rule turned into a set of
+// matching peers and a port specification.
+type index struct {
+	c        *model.Cluster
+	peers    []model.Peer
+	nw       int // peers[:nw] are workloads, peers[nw:] external ranges
+	byNS     map[string][]int
+	nsLabels map[string]map[string]string
+	nsNames  []string
+	policies []*cpolicy
+	// isolation and selecting rules per workload peer
+	inRules, egRules []ruleList
+	inIso, egIso     []bool
+
+	unknownIP bitset // workloads whose addresses are not known
+	nextRule  int
+
+	podSel map[string]bitset   // namespace + selector key -> workloads
+	nsSel  map[string][]string // selector key -> namespaces
+	peerBS map[string]bitset   // namespaceSelector key + podSelector key (+ns) -> workloads
+	all    bitset
+}
+
+type ruleList []*crule
+
+type cpolicy struct {
+	p        *model.Policy
+	key      string
+	sel      *selector
+	selected bitset
+	ingress  bool // policy applies to ingress
+	egress   bool
+	in, eg   []*crule
+}
+
+type crule struct {
+	id  int
+	pol *cpolicy
+	ref model.RuleRef
+	// match holds every peer the rule's from/to matches; addrDep the subset
+	// matched only because an ipBlock overlaps the pod CIDR and the pod's
+	// address is unknown.
+	match   bitset
+	addrDep bitset
+	peers   []cpeer
+	ports   portSpec
+}
+
+type cpeer struct {
+	podSel, nsSel *selector
+	ipBlock       *model.IPSet
+	ipBlockText   string
+	match         bitset
+}
+
+// portSpec is a rule's ports: numeric ranges known up front plus named
+// ports resolved per destination.
+type portSpec struct {
+	static model.PortSet
+	named  []namedPort
+}
+
+type namedPort struct {
+	name  string
+	proto model.Protocol
+}
+
+// resolve returns the ports the rule allows towards dst.
+func (ps *portSpec) resolve(dst *model.Peer) model.PortSet {
+	if len(ps.named) == 0 || dst.Workload == nil {
+		return ps.static
+	}
+	out := ps.static
+	for _, n := range ps.named {
+		if port, ok := dst.Workload.NamedPort(n.name, n.proto); ok {
+			out = out.Union(model.SinglePort(n.proto, port, port))
+		}
+	}
+	return out
+}
+
+func compilePorts(ports []networkingv1.NetworkPolicyPort) portSpec {
+	if len(ports) == 0 {
+		return portSpec{static: model.AllPorts()}
+	}
+	var ps portSpec
+	for _, p := range ports {
+		proto := model.TCP
+		if p.Protocol != nil {
+			var err error
+			if proto, err = model.ParseProtocol(string(*p.Protocol)); err != nil {
+				continue // refused by the API server; validation reports it
+			}
+		}
+		switch {
+		case p.Port == nil:
+			ps.static = ps.static.Union(model.AllPortsOf(proto))
+		case p.Port.Type == intstr.String:
+			ps.named = append(ps.named, namedPort{name: p.Port.StrVal, proto: proto})
+		default:
+			from := p.Port.IntVal
+			to := from
+			if p.EndPort != nil {
+				to = *p.EndPort
+			}
+			if from < 1 || from > model.MaxPort || to < from || to > model.MaxPort {
+				continue
+			}
+			ps.static = ps.static.Union(model.SinglePort(proto, uint16(from), uint16(to)))
+		}
+	}
+	return ps
+}
+
+func newIndex(c *model.Cluster, align []*model.Cluster) *index {
+	ix := &index{
+		c:        c,
+		byNS:     map[string][]int{},
+		nsLabels: map[string]map[string]string{},
+		podSel:   map[string]bitset{},
+		nsSel:    map[string][]string{},
+		peerBS:   map[string]bitset{},
+	}
+	for i := range c.Namespaces {
+		n := &c.Namespaces[i]
+		labels := make(map[string]string, len(n.Labels)+1)
+		for k, v := range n.Labels {
+			labels[k] = v
+		}
+		labels[model.NamespaceNameLabel] = n.Name
+		ix.nsLabels[n.Name] = labels
+	}
+	for i := range c.Workloads {
+		w := &c.Workloads[i]
+		if w.HostNetwork {
+			continue
+		}
+		if _, ok := ix.nsLabels[w.Namespace]; !ok {
+			ix.nsLabels[w.Namespace] = map[string]string{model.NamespaceNameLabel: w.Namespace}
+		}
+		ix.byNS[w.Namespace] = append(ix.byNS[w.Namespace], len(ix.peers))
+		ix.peers = append(ix.peers, model.Peer{Workload: w})
+	}
+	ix.nw = len(ix.peers)
+	for name := range ix.nsLabels {
+		ix.nsNames = append(ix.nsNames, name)
+	}
+	sort.Strings(ix.nsNames)
+
+	ix.addExternalRanges(align)
+	n := len(ix.peers)
+	ix.all = newBitset(n)
+	for i := 0; i < n; i++ {
+		ix.all.set(i)
+	}
+	ix.unknownIP = newBitset(n)
+	for i := 0; i < ix.nw; i++ {
+		if len(ix.peers[i].Workload.IPs) == 0 {
+			ix.unknownIP.set(i)
+		}
+	}
+	ix.inRules = make([]ruleList, ix.nw)
+	ix.egRules = make([]ruleList, ix.nw)
+	ix.inIso = make([]bool, ix.nw)
+	ix.egIso = make([]bool, ix.nw)
+	for i := range c.Policies {
+		ix.addPolicy(&c.Policies[i])
+	}
+	return ix
+}
+
+// addExternalRanges splits the address space outside the cluster into
+// disjoint ranges at every boundary some ipBlock or external endpoint
+// draws, so each range is either wholly inside or wholly outside every
+// ipBlock. The pod and service ranges are not external.
+// Clusters in align add their boundaries too, so that matrices of
+// different refs or overlays split the address space the same way and
+// compare range by range.
+func (ix *index) addExternalRanges(align []*model.Cluster) {
+	c := ix.c
+	universe := model.IPSetOf(netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("::/0")).
+		Subtract(c.PodCIDRs).Subtract(c.ServiceCIDRs)
+	var cuts []netip.Addr
+	addCut := func(r model.IPRange) {
+		cuts = append(cuts, r.From)
+		if next := r.To.Next(); next.IsValid() {
+			cuts = append(cuts, next)
+		}
+	}
+	for _, c := range append([]*model.Cluster{c}, align...) {
+		cutsOf(c, addCut)
+	}
+	sort.Slice(cuts, func(i, j int) bool { return cuts[i].Less(cuts[j]) })
+	cuts = slices.Compact(cuts)
+	for _, u := range universe.Ranges {
+		from := u.From
+		i := sort.Search(len(cuts), func(i int) bool { return cuts[i].Compare(from) > 0 })
+		for ; i < len(cuts) && cuts[i].Compare(u.To) <= 0; i++ {
+			ix.addRange(model.IPRange{From: from, To: cuts[i].Prev()})
+			from = cuts[i]
+		}
+		ix.addRange(model.IPRange{From: from, To: u.To})
+	}
+}
+
+// cutsOf reports every range an external endpoint or ipBlock of c draws.
+func cutsOf(c *model.Cluster, addCut func(model.IPRange)) {
+	for _, e := range c.Externals {
+		for _, r := range e.CIDRs.Ranges {
+			addCut(r)
+		}
+	}
+	for i := range c.Policies {
+		spec := &c.Policies[i].Spec
+		for _, r := range spec.Ingress {
+			for _, p := range r.From {
+				if set := ipBlockSet(p.IPBlock); set != nil {
+					for _, x := range set.Ranges {
+						addCut(x)
+					}
+				}
+			}
+		}
+		for _, r := range spec.Egress {
+			for _, p := range r.To {
+				if set := ipBlockSet(p.IPBlock); set != nil {
+					for _, x := range set.Ranges {
+						addCut(x)
+					}
+				}
+			}
+		}
+	}
+}
+
+func (ix *index) addRange(r model.IPRange) {
+	name := ""
+	var best model.IPRange
+	for _, e := range ix.c.Externals {
+		for _, er := range e.CIDRs.Ranges {
+			if !er.ContainsRange(r) {
+				continue
+			}
+			if name == "" || (best.ContainsRange(er) && best != er) {
+				name, best = e.Name, er
+			}
+		}
+	}
+	ix.peers = append(ix.peers, model.Peer{Range: r, External: name})
+}
+
+// ipBlockSet is cidr minus except, or nil when there is no ipBlock or its
+// CIDR does not parse (validation reports that).
+func ipBlockSet(b *networkingv1.IPBlock) *model.IPSet {
+	if b == nil {
+		return nil
+	}
+	p, err := model.ParsePrefix(b.CIDR)
+	if err != nil {
+		return nil
+	}
+	set := model.IPSetOf(p)
+	for _, e := range b.Except {
+		if ep, err := model.ParsePrefix(e); err == nil {
+			set = set.Subtract(model.IPSetOf(ep))
+		}
+	}
+	return &set
+}
+
+func (ix *index) addPolicy(p *model.Policy) {
+	cp := &cpolicy{p: p, key: p.Key(), sel: compileSelector(&p.Spec.PodSelector)}
+	cp.selected = ix.podsIn(p.Namespace, cp.sel)
+	cp.ingress, cp.egress = policyTypes(&p.Spec)
+	if cp.ingress {
+		for i := range p.Spec.Ingress {
+			r := &p.Spec.Ingress[i]
+			cp.in = append(cp.in, ix.compileRule(cp, model.Ingress, i, r.From, r.Ports))
+		}
+	}
+	if cp.egress {
+		for i := range p.Spec.Egress {
+			r := &p.Spec.Egress[i]
+			cp.eg = append(cp.eg, ix.compileRule(cp, model.Egress, i, r.To, r.Ports))
+		}
+	}
+	cp.selected.each(func(w int) {
+		if cp.ingress {
+			ix.inIso[w] = true
+			ix.inRules[w] = append(ix.inRules[w], cp.in...)
+		}
+		if cp.egress {
+			ix.egIso[w] = true
+			ix.egRules[w] = append(ix.egRules[w], cp.eg...)
+		}
+	})
+	ix.policies = append(ix.policies, cp)
+}
+
+// policyTypes applies the API defaults: Ingress always, Egress only when
+// the policy has egress rules.
+func policyTypes(s *networkingv1.NetworkPolicySpec) (ingress, egress bool) {
+	if len(s.PolicyTypes) == 0 {
+		return true, len(s.Egress) > 0
+	}
+	for _, t := range s.PolicyTypes {
+		switch t {
+		case networkingv1.PolicyTypeIngress:
+			ingress = true
+		case networkingv1.PolicyTypeEgress:
+			egress = true
+		}
+	}
+	return ingress, egress
+}
+
+func (ix *index) compileRule(cp *cpolicy, dir model.Direction, i int, peers []networkingv1.NetworkPolicyPeer, ports []networkingv1.NetworkPolicyPort) *crule {
+	ix.nextRule++
+	r := &crule{
+		id:    ix.nextRule,
+		pol:   cp,
+		ref:   model.RuleRef{Policy: cp.key, Direction: dir, Rule: i, Source: cp.p.Source},
+		ports: compilePorts(ports),
+	}
+	if len(peers) == 0 {
+		r.match = ix.all
+		return r
+	}
+	r.match = newBitset(len(ix.peers))
+	var certain bitset
+	for _, p := range peers {
+		cp := ix.compilePeer(cp.p.Namespace, &p)
+		r.peers = append(r.peers, cp)
+		r.match.or(cp.match)
+		if cp.ipBlock == nil {
+			if certain == nil {
+				certain = newBitset(len(ix.peers))
+			}
+			certain.or(cp.match)
+		}
+	}
+	// Pods matched only through an ipBlock whose address is unknown are
+	// address-dependent.
+	for _, p := range r.peers {
+		if p.ipBlock == nil || !p.ipBlock.Overlaps(ix.c.PodCIDRs) {
+			continue
+		}
+		dep := p.match.clone()
+		dep.and(ix.unknownIP)
+		if certain != nil {
+			dep.andNot(certain)
+		}
+		if !dep.empty() {
+			if r.addrDep == nil {
+				r.addrDep = dep
+			} else {
+				r.addrDep.or(dep)
+			}
+		}
+	}
+	return r
+}
+
+func (ix *index) compilePeer(ns string, p *networkingv1.NetworkPolicyPeer) cpeer {
+	out := cpeer{}
+	switch {
+	case p.IPBlock != nil:
+		set := ipBlockSet(p.IPBlock)
+		out.match = newBitset(len(ix.peers))
+		if set == nil {
+			empty := model.IPSet{}
+			out.ipBlock = &empty
+			return out
+		}
+		out.ipBlock = set
+		out.ipBlockText = set.String()
+		for i := ix.nw; i < len(ix.peers); i++ {
+			if set.ContainsRange(ix.peers[i].Range) {
+				out.match.set(i)
+			}
+		}
+		overlapsPods := set.Overlaps(ix.c.PodCIDRs)
+		for i := 0; i < ix.nw; i++ {
+			w := ix.peers[i].Workload
+			if len(w.IPs) == 0 {
+				if overlapsPods {
+					out.match.set(i)
+				}
+				continue
+			}
+			for _, a := range w.IPs {
+				if set.Contains(a) {
+					out.match.set(i)
+					break
+				}
+			}
+		}
+	case p.NamespaceSelector != nil:
+		out.nsSel = compileSelector(p.NamespaceSelector)
+		out.podSel = compileSelector(p.PodSelector)
+		if out.podSel == nil {
+			out.podSel = compileSelector(&metav1.LabelSelector{})
+		}
+		key := out.nsSel.key + "\x04" + out.podSel.key
+		if bs, ok := ix.peerBS[key]; ok {
+			out.match = bs
+			return out
+		}
+		bs := newBitset(len(ix.peers))
+		for _, n := range ix.namespacesMatching(out.nsSel) {
+			bs.or(ix.podsIn(n, out.podSel))
+		}
+		ix.peerBS[key] = bs
+		out.match = bs
+	case p.PodSelector != nil:
+		out.podSel = compileSelector(p.PodSelector)
+		out.match = ix.podsIn(ns, out.podSel)
+	default:
+		// A peer with no field set is refused by the API server.
+		out.match = newBitset(len(ix.peers))
+	}
+	return out
+}
+
+// podsIn evaluates a pod selector in one namespace, once per distinct
+// (namespace, selector).
+func (ix *index) podsIn(ns string, s *selector) bitset {
+	key := ns + "\x05"
+	if s != nil {
+		key += s.key
+	}
+	if bs, ok := ix.podSel[key]; ok {
+		return bs
+	}
+	bs := newBitset(len(ix.peers))
+	for _, i := range ix.byNS[ns] {
+		if s.matches(ix.peers[i].Workload.Labels) {
+			bs.set(i)
+		}
+	}
+	ix.podSel[key] = bs
+	return bs
+}
+
+func (ix *index) namespacesMatching(s *selector) []string {
+	if ns, ok := ix.nsSel[s.key]; ok {
+		return ns
+	}
+	var out []string
+	for _, n := range ix.nsNames {
+		if s.matches(ix.nsLabels[n]) {
+			out = append(out, n)
+		}
+	}
+	ix.nsSel[s.key] = out
+	return out
+}

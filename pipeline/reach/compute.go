@@ -1,0 +1,446 @@
+// Package reach computes who can reach whom under Kubernetes
+// NetworkPolicy semantics, with the rules behind every allowed flow, and
+// compares two such matrices.
+//
+// The cost grows with workloads x distinct selectors, not with
+// workloads^2 x policies: every distinct selector is evaluated once into a
+// bitset of peers, sources are grouped by the egress rules that select them,
+// and each destination is visited once, touching only the sources some rule
+// lets in.
+package reach
+
+import (
+	"encoding/binary"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/reachgate/reachgate/pipeline/model"
+)
+
+// Compute returns the reachability matrix of the cluster.
+func Compute(c *model.Cluster) *model.Matrix {
+	return newIndex(c, nil).compute()
+}
+
+// ComputeAll returns the matrices of several clusters (the base and head
+// of an overlay, or two overlays) with external address ranges split at
+// the same boundaries, so that Diff compares them range by range.
+func ComputeAll(cs ...*model.Cluster) []*model.Matrix {
+	out := make([]*model.Matrix, len(cs))
+	for i, c := range cs {
+		var others []*model.Cluster
+		for j, o := range cs {
+			if j != i && o != nil {
+				others = append(others, o)
+			}
+		}
+		if c != nil {
+			out[i] = newIndex(c, others).compute()
+		}
+	}
+	return out
+}
+
+type contrib struct {
+	rule    *crule // nil for "not isolated"
+	ref     model.RuleRef
+	ports   model.PortSet
+	addrDep bool
+}
+
+type egGroup struct {
+	rules   ruleList
+	members []int
+}
+
+// interner gives every distinct contribution list one id, so identical
+// allowances are computed and stored once.
+type interner struct {
+	lists [][]contrib
+	ids   map[string]int32
+	buf   []byte
+}
+
+// intern keys a list by rule ids; the resolved ports join the key only for
+// rules with named ports, the one case where a rule's ports depend on the
+// destination.
+func (in *interner) intern(cs []contrib) int32 {
+	b := in.buf[:0]
+	for _, c := range cs {
+		id := 0
+		if c.rule != nil {
+			id = c.rule.id
+		}
+		b = binary.AppendUvarint(b, uint64(id)<<1|boolBit(c.addrDep))
+		if c.rule != nil && len(c.rule.ports.named) > 0 {
+			for _, p := range model.Protocols {
+				for _, r := range c.ports.Ranges(p) {
+					b = binary.AppendUvarint(b, uint64(p)<<32|uint64(r.From)<<16|uint64(r.To))
+				}
+			}
+			b = append(b, 0xff)
+		}
+	}
+	in.buf = b
+	if id, ok := in.ids[string(b)]; ok {
+		return id
+	}
+	id := int32(len(in.lists))
+	in.lists = append(in.lists, append([]contrib(nil), cs...))
+	in.ids[string(b)] = id
+	return id
+}
+
+func boolBit(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// sortContribs orders a list by rule id: policies in cluster order, rules
+// in spec order.
+func sortContribs(cs []contrib) {
+	if len(cs) < 2 {
+		return
+	}
+	slices.SortFunc(cs, func(a, b contrib) int { return a.rule.id - b.rule.id })
+}
+
+func (ix *index) compute() *model.Matrix {
+	n := len(ix.peers)
+	m := &model.Matrix{Peers: ix.peers}
+
+	// Group sources by the egress rules that apply to them; group 0 is
+	// every source that is not isolated for egress.
+	groupOf := make([]int32, n)
+	groups := []egGroup{{}}
+	byKey := map[string]int32{}
+	for s := 0; s < n; s++ {
+		if s >= ix.nw || !ix.egIso[s] {
+			groups[0].members = append(groups[0].members, s)
+			continue
+		}
+		rules := ix.egRules[s]
+		var b strings.Builder
+		b.WriteByte('i') // isolated, possibly with no rule at all
+		for _, r := range rules {
+			b.WriteString(strconv.Itoa(r.id))
+			b.WriteByte(',')
+		}
+		g, ok := byKey[b.String()]
+		if !ok {
+			g = int32(len(groups))
+			groups = append(groups, egGroup{rules: rules})
+			byKey[b.String()] = g
+		}
+		groupOf[s] = g
+		groups[g].members = append(groups[g].members, s)
+	}
+	// For each egress rule, the groups it belongs to; and for each peer, the
+	// egress rules whose peers include it (rules open to everyone kept apart).
+	ruleGroups := map[*crule][]int32{}
+	var openRules []*crule
+	containing := make([][]*crule, n)
+	seen := map[*crule]bool{}
+	for g := 1; g < len(groups); g++ {
+		for _, r := range groups[g].rules {
+			ruleGroups[r] = append(ruleGroups[r], int32(g))
+			if seen[r] {
+				continue
+			}
+			seen[r] = true
+			if len(r.peers) == 0 {
+				openRules = append(openRules, r)
+				continue
+			}
+			r.match.each(func(d int) { containing[d] = append(containing[d], r) })
+		}
+	}
+
+	eg := &interner{ids: map[string]int32{}}
+	ing := &interner{ids: map[string]int32{}}
+	all := model.AllPorts()
+	notIsoEg := eg.intern([]contrib{{ref: model.RuleRef{Direction: model.Egress}, ports: all}})
+	notIsoIn := ing.intern([]contrib{{ref: model.RuleRef{Direction: model.Ingress}, ports: all}})
+	allowances := map[[2]int32]*model.Allowance{}
+	allow := func(e, i int32) *model.Allowance {
+		k := [2]int32{e, i}
+		if a, ok := allowances[k]; ok {
+			return a
+		}
+		a := combine(eg.lists[e], ing.lists[i])
+		allowances[k] = a
+		return a
+	}
+
+	// Connections are produced destination by destination, then put in
+	// (Src, Dst) order by a counting sort.
+	var flat []model.Connection
+	perSrc := make([]int, n+1)
+	emit := func(s, d int, a *model.Allowance) {
+		// Self-traffic is left out, and so is traffic between two external
+		// ranges, which never crosses the cluster.
+		if a != nil && s != d && (s < ix.nw || d < ix.nw) {
+			flat = append(flat, model.Connection{Src: int32(s), Dst: int32(d), Allowance: a})
+			perSrc[s+1]++
+		}
+	}
+
+	groupContribs := make([][]contrib, len(groups))
+	groupEID := make([]int32, len(groups))
+	for g := range groupEID {
+		groupEID[g] = -1
+	}
+	groupEID[0] = notIsoEg
+	var touchedGroups []int32
+	// Ingress scratch: per source, the bitmask of the destination's ingress
+	// rules that let it in (and the address-dependent subset).
+	masks := make([]uint64, n)
+	depMasks := make([]uint64, n)
+	var touched []int
+	perMask := map[[2]uint64]int32{}
+	type groupCache struct {
+		d    int
+		mask [2]uint64
+		a    *model.Allowance
+	}
+	cache := make([]groupCache, len(groups))
+	for g := range cache {
+		cache[g].d = -1
+	}
+
+	for d := 0; d < n; d++ {
+		dst := &ix.peers[d]
+		// Egress side: what each group of sources may send to d.
+		addRule := func(r *crule) {
+			ports := r.ports.resolve(dst)
+			if ports.IsEmpty() {
+				return
+			}
+			c := contrib{rule: r, ref: r.ref, ports: ports, addrDep: r.addrDep != nil && r.addrDep.has(d)}
+			for _, g := range ruleGroups[r] {
+				if len(groupContribs[g]) == 0 {
+					touchedGroups = append(touchedGroups, g)
+				}
+				groupContribs[g] = append(groupContribs[g], c)
+			}
+		}
+		for _, r := range containing[d] {
+			addRule(r)
+		}
+		for _, r := range openRules {
+			addRule(r)
+		}
+		for _, g := range touchedGroups {
+			sortContribs(groupContribs[g])
+			groupEID[g] = eg.intern(groupContribs[g])
+		}
+
+		if d < ix.nw && ix.inIso[d] {
+			rules := ix.inRules[d]
+			if len(rules) > maxMaskRules {
+				ix.ingressMany(d, rules, masks, &touched)
+				for _, s := range touched {
+					masks[s] = 0
+					e := groupEID[groupOf[s]]
+					if e < 0 || s == d {
+						continue
+					}
+					emit(s, d, allow(e, ing.intern(ix.ingressContribsOf(d, rules, s))))
+				}
+				touched = touched[:0]
+			} else {
+				ix.ingressFor(d, rules, masks, depMasks, &touched)
+				clear(perMask)
+				for _, s := range touched {
+					mk := [2]uint64{masks[s], depMasks[s]}
+					masks[s], depMasks[s] = 0, 0
+					g := groupOf[s]
+					e := groupEID[g]
+					if e < 0 || s == d {
+						continue
+					}
+					// Sources of one group let in by the same rules share an
+					// allowance: remember the last one per group.
+					if c := &cache[g]; c.d == d && c.mask == mk {
+						emit(s, d, c.a)
+						continue
+					}
+					iid, ok := perMask[mk]
+					if !ok {
+						iid = ing.intern(ix.ingressContribs(d, rules, mk))
+						perMask[mk] = iid
+					}
+					a := allow(e, iid)
+					cache[g] = groupCache{d: d, mask: mk, a: a}
+					emit(s, d, a)
+				}
+				touched = touched[:0]
+			}
+		} else {
+			for _, s := range groups[0].members {
+				emit(s, d, allow(notIsoEg, notIsoIn))
+			}
+			for _, g := range touchedGroups {
+				a := allow(groupEID[g], notIsoIn)
+				for _, s := range groups[g].members {
+					emit(s, d, a)
+				}
+			}
+		}
+		for _, g := range touchedGroups {
+			groupContribs[g] = groupContribs[g][:0]
+			groupEID[g] = -1
+		}
+		touchedGroups = touchedGroups[:0]
+	}
+
+	for s := 1; s <= n; s++ {
+		perSrc[s] += perSrc[s-1]
+	}
+	m.Connections = make([]model.Connection, len(flat))
+	for _, c := range flat {
+		m.Connections[perSrc[c.Src]] = c
+		perSrc[c.Src]++
+	}
+	for i := range ix.c.Workloads {
+		if w := &ix.c.Workloads[i]; w.HostNetwork {
+			m.Unmanaged = append(m.Unmanaged, model.Unmanaged{Workload: w, Reason: "hostNetwork pods use the node's network namespace; NetworkPolicy does not apply to them"})
+		}
+	}
+	m.Selection = ix.selection()
+	return m
+}
+
+// maxMaskRules is how many ingress rules of one destination are told apart
+// by a bitmask; destinations with more take the slower exact path.
+const maxMaskRules = 64
+
+// ingressFor marks, for every source some ingress rule of d lets in, which
+// rules do: bit k of masks (certain) or depMasks (address-dependent).
+func (ix *index) ingressFor(d int, rules ruleList, masks, depMasks []uint64, touched *[]int) {
+	dst := &ix.peers[d]
+	for k, r := range rules {
+		if r.ports.resolve(dst).IsEmpty() {
+			continue
+		}
+		bit := uint64(1) << uint(k)
+		r.match.each(func(s int) {
+			if masks[s] == 0 && depMasks[s] == 0 {
+				*touched = append(*touched, s)
+			}
+			if r.addrDep != nil && r.addrDep.has(s) {
+				depMasks[s] |= bit
+			} else {
+				masks[s] |= bit
+			}
+		})
+	}
+}
+
+// ingressMany only collects the sources some rule of d lets in.
+func (ix *index) ingressMany(d int, rules ruleList, mark []uint64, touched *[]int) {
+	for _, r := range rules {
+		r.match.each(func(s int) {
+			if mark[s] == 0 {
+				mark[s] = 1
+				*touched = append(*touched, s)
+			}
+		})
+	}
+}
+
+// ingressContribs lists the ingress contributions of d's rules named by a
+// mask pair. A rule matched both with and without address dependence counts
+// as certain.
+func (ix *index) ingressContribs(d int, rules ruleList, mk [2]uint64) []contrib {
+	dst := &ix.peers[d]
+	var out []contrib
+	for k, r := range rules {
+		bit := uint64(1) << uint(k)
+		certain := mk[0]&bit != 0
+		if !certain && mk[1]&bit == 0 {
+			continue
+		}
+		if ports := r.ports.resolve(dst); !ports.IsEmpty() {
+			out = append(out, contrib{rule: r, ref: r.ref, ports: ports, addrDep: !certain})
+		}
+	}
+	sortContribs(out)
+	return out
+}
+
+// ingressContribsOf lists the ingress contributions of d's rules for one
+// source, testing each rule.
+func (ix *index) ingressContribsOf(d int, rules ruleList, s int) []contrib {
+	dst := &ix.peers[d]
+	var out []contrib
+	for _, r := range rules {
+		if !r.match.has(s) {
+			continue
+		}
+		if ports := r.ports.resolve(dst); !ports.IsEmpty() {
+			out = append(out, contrib{rule: r, ref: r.ref, ports: ports, addrDep: r.addrDep != nil && r.addrDep.has(s)})
+		}
+	}
+	sortContribs(out)
+	return out
+}
+
+// combine intersects every egress contribution with every ingress one.
+func combine(eg, in []contrib) *model.Allowance {
+	var a model.Allowance
+	var certain model.PortSet
+	for _, e := range eg {
+		for _, i := range in {
+			p := e.ports.Intersect(i.ports)
+			if p.IsEmpty() {
+				continue
+			}
+			a.Grants = append(a.Grants, model.Grant{Ports: p, Egress: e.ref, Ingress: i.ref})
+			a.Ports = a.Ports.Union(p)
+			if !e.addrDep && !i.addrDep {
+				certain = certain.Union(p)
+			}
+		}
+	}
+	if len(a.Grants) == 0 {
+		return nil
+	}
+	a.AddressDependent = !a.Ports.Subtract(certain).IsEmpty()
+	return &a
+}
+
+func (ix *index) selection() []model.PolicySelection {
+	out := make([]model.PolicySelection, 0, len(ix.policies))
+	keys := func(bs bitset) []string {
+		ks := []string{}
+		bs.each(func(i int) {
+			if i < ix.nw {
+				ks = append(ks, ix.peers[i].Workload.Key())
+			}
+		})
+		sort.Strings(ks)
+		return ks
+	}
+	for _, p := range ix.policies {
+		ps := model.PolicySelection{Policy: p.key, Source: p.p.Source, Selects: keys(p.selected), Peers: []model.PeerSelection{}}
+		for _, rules := range [][]*crule{p.in, p.eg} {
+			for _, r := range rules {
+				for pi, peer := range r.peers {
+					sel := model.PeerSelection{Direction: r.ref.Direction, Rule: r.ref.Rule, Peer: pi, IPBlock: peer.ipBlockText, Matches: []string{}}
+					if peer.ipBlock == nil {
+						sel.Matches = keys(peer.match)
+					}
+					ps.Peers = append(ps.Peers, sel)
+				}
+			}
+		}
+		out = append(out, ps)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Policy < out[j].Policy })
+	return out
+}

@@ -1,0 +1,132 @@
+package reach
+
+import (
+	"sort"
+
+	"github.com/reachgate/reachgate/pipeline/model"
+)
+
+// peerID identifies a peer across matrices; unlike Peer.Key it keeps the
+// workload kind, so a Deployment replaced by a StatefulSet of the same name
+// shows as one removed and one added workload.
+func peerID(p *model.Peer) string {
+	if p.Workload != nil {
+		return p.Workload.Namespace + "/" + p.Workload.Name + "/" + p.Workload.Kind
+	}
+	return "\xff" + p.Range.From.String() + "-" + p.Range.To.String()
+}
+
+// peerLess is the order matrices keep their peers in: workloads by
+// namespace, name and kind, then external ranges by address.
+func peerLess(a, b *model.Peer) bool {
+	switch {
+	case a.Workload != nil && b.Workload != nil:
+		x, y := a.Workload, b.Workload
+		if x.Namespace != y.Namespace {
+			return x.Namespace < y.Namespace
+		}
+		if x.Name != y.Name {
+			return x.Name < y.Name
+		}
+		return x.Kind < y.Kind
+	case a.Workload != nil:
+		return true
+	case b.Workload != nil:
+		return false
+	}
+	if c := a.Range.From.Compare(b.Range.From); c != 0 {
+		return c < 0
+	}
+	return a.Range.To.Less(b.Range.To)
+}
+
+// Diff compares two matrices. Matrices of different refs should be
+// computed together with ComputeAll, so that both split the external
+// address space at the same boundaries; ranges that still differ show as
+// removed and added flows. The result is sorted by source, then
+// destination.
+func Diff(base, head *model.Matrix) *model.Diff {
+	// Number the union of both peer lists in matrix order, so both
+	// connection lists stay sorted after renumbering and one merge pass
+	// compares them.
+	type entry struct {
+		peer       *model.Peer
+		inB, inH   bool
+		bIdx, hIdx int
+	}
+	byID := map[string]*entry{}
+	var all []*entry
+	for i := range base.Peers {
+		id := peerID(&base.Peers[i])
+		e := &entry{peer: &base.Peers[i], inB: true, bIdx: i}
+		byID[id] = e
+		all = append(all, e)
+	}
+	for i := range head.Peers {
+		id := peerID(&head.Peers[i])
+		if e, ok := byID[id]; ok {
+			e.inH, e.hIdx, e.peer = true, i, &head.Peers[i]
+			continue
+		}
+		e := &entry{peer: &head.Peers[i], inH: true, hIdx: i}
+		byID[id] = e
+		all = append(all, e)
+	}
+	sort.SliceStable(all, func(i, j int) bool { return peerLess(all[i].peer, all[j].peer) })
+	bMap := make([]int32, len(base.Peers))
+	hMap := make([]int32, len(head.Peers))
+	d := &model.Diff{}
+	for g, e := range all {
+		if e.inB {
+			bMap[e.bIdx] = int32(g)
+		}
+		if e.inH {
+			hMap[e.hIdx] = int32(g)
+		}
+		if e.peer.Workload != nil && e.inB != e.inH {
+			if e.inH {
+				d.WorkloadsAdded = append(d.WorkloadsAdded, *e.peer)
+			} else {
+				d.WorkloadsRemoved = append(d.WorkloadsRemoved, *e.peer)
+			}
+		}
+	}
+	bc := renumber(base.Connections, bMap)
+	hc := renumber(head.Connections, hMap)
+	peer := func(g int32) model.Peer { return *all[g].peer }
+	i, j := 0, 0
+	for i < len(bc) || j < len(hc) {
+		switch {
+		case j >= len(hc) || (i < len(bc) && less(bc[i], hc[j])):
+			d.Removed = append(d.Removed, model.ConnectionChange{Src: peer(bc[i].Src), Dst: peer(bc[i].Dst), Before: bc[i].Allowance})
+			i++
+		case i >= len(bc) || less(hc[j], bc[i]):
+			d.Added = append(d.Added, model.ConnectionChange{Src: peer(hc[j].Src), Dst: peer(hc[j].Dst), After: hc[j].Allowance})
+			j++
+		default:
+			if !bc[i].Ports.Equal(hc[j].Ports) || bc[i].AddressDependent != hc[j].AddressDependent {
+				d.Changed = append(d.Changed, model.ConnectionChange{Src: peer(hc[j].Src), Dst: peer(hc[j].Dst), Before: bc[i].Allowance, After: hc[j].Allowance})
+			}
+			i++
+			j++
+		}
+	}
+	return d
+}
+
+func renumber(cs []model.Connection, to []int32) []model.Connection {
+	out := make([]model.Connection, len(cs))
+	for i, c := range cs {
+		out[i] = model.Connection{Src: to[c.Src], Dst: to[c.Dst], Allowance: c.Allowance}
+	}
+	// Renumbering keeps the order when both matrices list peers in peerLess
+	// order; sort anyway if a caller built a matrix by hand.
+	if !sort.SliceIsSorted(out, func(i, j int) bool { return less(out[i], out[j]) }) {
+		sort.Slice(out, func(i, j int) bool { return less(out[i], out[j]) })
+	}
+	return out
+}
+
+func less(a, b model.Connection) bool {
+	return a.Src < b.Src || (a.Src == b.Src && a.Dst < b.Dst)
+}

@@ -1,0 +1,265 @@
+package reach
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/reachgate/reachgate/pipeline/model"
+)
+
+// Explainer answers "why can (or can't) A reach B" for one cluster; it
+// compiles the cluster once for any number of questions.
+type Explainer struct {
+	ix *index
+}
+
+// NewExplainer compiles the cluster for explain.
+func NewExplainer(c *model.Cluster) *Explainer { return &Explainer{ix: newIndex(c, nil)} }
+
+// Explain resolves src and dst — "namespace/workload", an IP address or a
+// named external endpoint — and explains every pair they name (an external
+// endpoint may span several ranges).
+func (e *Explainer) Explain(src, dst string, port *model.PortQuery) ([]model.Explanation, error) {
+	ss, err := e.Resolve(src)
+	if err != nil {
+		return nil, fmt.Errorf("source: %w", err)
+	}
+	ds, err := e.Resolve(dst)
+	if err != nil {
+		return nil, fmt.Errorf("destination: %w", err)
+	}
+	var out []model.Explanation
+	for _, s := range ss {
+		for _, d := range ds {
+			if s == d {
+				return nil, fmt.Errorf("%s is both source and destination: traffic of a workload to itself is not subject to analysis", e.ix.peers[s])
+			}
+			if s >= e.ix.nw && d >= e.ix.nw {
+				continue
+			}
+			out = append(out, e.explain(s, d, port))
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s and %s are both outside the cluster", src, dst)
+	}
+	return out, nil
+}
+
+// Resolve turns a peer name into peer indices.
+func (e *Explainer) Resolve(name string) ([]int, error) {
+	ix := e.ix
+	if ns, n, ok := strings.Cut(name, "/"); ok && !strings.Contains(n, "/") {
+		if _, err := netip.ParsePrefix(name); err != nil {
+			var found []int
+			for i := 0; i < ix.nw; i++ {
+				if w := ix.peers[i].Workload; w.Namespace == ns && w.Name == n {
+					found = append(found, i)
+				}
+			}
+			if len(found) == 0 {
+				for i := range ix.c.Workloads {
+					if w := &ix.c.Workloads[i]; w.Namespace == ns && w.Name == n && w.HostNetwork {
+						return nil, fmt.Errorf("workload %s uses hostNetwork: NetworkPolicy does not apply to it", name)
+					}
+				}
+				return nil, fmt.Errorf("no workload %s (want namespace/name, an IP address or an external endpoint name)", name)
+			}
+			return found, nil
+		}
+	}
+	if a, err := netip.ParseAddr(name); err == nil {
+		for i := 0; i < ix.nw; i++ {
+			for _, ip := range ix.peers[i].Workload.IPs {
+				if ip == a {
+					return []int{i}, nil
+				}
+			}
+		}
+		for i := ix.nw; i < len(ix.peers); i++ {
+			if ix.peers[i].Range.Contains(a) {
+				return []int{i}, nil
+			}
+		}
+		return nil, fmt.Errorf("%s is inside the pod or service CIDR but no workload with a known address has it", name)
+	}
+	var found []int
+	for i := ix.nw; i < len(ix.peers); i++ {
+		if ix.peers[i].External == name {
+			found = append(found, i)
+		}
+	}
+	if len(found) == 0 {
+		return nil, fmt.Errorf("unknown peer %q (want namespace/name, an IP address or an external endpoint name)", name)
+	}
+	return found, nil
+}
+
+func (e *Explainer) explain(s, d int, port *model.PortQuery) model.Explanation {
+	ix := e.ix
+	src, dst := &ix.peers[s], &ix.peers[d]
+	x := model.Explanation{Src: *src, Dst: *dst, Port: port}
+	var egC, inC []contrib
+	x.Egress, egC = e.side(model.Egress, s, d, port)
+	x.Ingress, inC = e.side(model.Ingress, d, s, port)
+	if a := combine(egC, inC); a != nil {
+		x.Ports = a.Ports
+		for _, g := range a.Grants {
+			if port == nil || g.Ports.Contains(port.Protocol, port.Port) {
+				x.Grants = append(x.Grants, g)
+			}
+		}
+	}
+	if port == nil {
+		x.Allowed = !x.Ports.IsEmpty()
+	} else {
+		x.Allowed = x.Ports.Contains(port.Protocol, port.Port)
+	}
+	return x
+}
+
+// side explains one direction of self (the source for egress, the
+// destination for ingress) towards other.
+func (e *Explainer) side(dir model.Direction, self, other int, port *model.PortQuery) (model.SideExplanation, []contrib) {
+	ix := e.ix
+	out := model.SideExplanation{Direction: dir}
+	all := []contrib{{ref: model.RuleRef{Direction: dir}, ports: model.AllPorts()}}
+	if self >= ix.nw {
+		out.Note = fmt.Sprintf("%s is outside the cluster: NetworkPolicy does not restrict its %s", ix.peers[self], dir)
+		out.Allows = model.AllPorts()
+		return out, all
+	}
+	iso := ix.egIso[self]
+	if dir == model.Ingress {
+		iso = ix.inIso[self]
+	}
+	if !iso {
+		out.Note = fmt.Sprintf("no NetworkPolicy selects %s for %s: all %s is allowed", ix.peers[self], dir, dir)
+		out.Allows = model.AllPorts()
+		return out, all
+	}
+	out.Isolated = true
+	dstIdx := other
+	if dir == model.Ingress {
+		dstIdx = self
+	}
+	dst := &ix.peers[dstIdx]
+	var cs []contrib
+	for _, p := range ix.policies {
+		applies := p.ingress
+		rules := p.in
+		if dir == model.Egress {
+			applies, rules = p.egress, p.eg
+		}
+		if !applies || !p.selected.has(self) {
+			continue
+		}
+		pv := model.PolicyVerdict{Policy: p.key, Source: p.p.Source, NoRules: len(rules) == 0}
+		for _, r := range rules {
+			rv := model.RuleVerdict{Rule: r.ref.Rule}
+			rv.PeerMatch = r.match.has(other)
+			rv.AddressDependent = r.addrDep != nil && r.addrDep.has(other)
+			rv.PeerReason = e.peerReason(r, other)
+			rv.Ports = r.ports.resolve(dst)
+			rv.PortReason = portReason(r, dst, rv.Ports, port)
+			if rv.PeerMatch && !rv.Ports.IsEmpty() {
+				cs = append(cs, contrib{rule: r, ref: r.ref, ports: rv.Ports, addrDep: rv.AddressDependent})
+				out.Allows = out.Allows.Union(rv.Ports)
+				rv.Matched = port == nil || rv.Ports.Contains(port.Protocol, port.Port)
+			}
+			pv.Rules = append(pv.Rules, rv)
+		}
+		out.Policies = append(out.Policies, pv)
+	}
+	sortContribs(cs)
+	return out, cs
+}
+
+func (e *Explainer) peerReason(r *crule, other int) string {
+	ix := e.ix
+	o := &ix.peers[other]
+	if len(r.peers) == 0 {
+		return "the rule has no peers: it matches everyone"
+	}
+	var misses []string
+	for i, p := range r.peers {
+		why, ok := e.peerMatch(r, &p, o)
+		if ok {
+			return fmt.Sprintf("peer %d matches: %s", i, why)
+		}
+		misses = append(misses, fmt.Sprintf("peer %d: %s", i, why))
+	}
+	return "no peer matches " + o.String() + " (" + strings.Join(misses, "; ") + ")"
+}
+
+func (e *Explainer) peerMatch(r *crule, p *cpeer, o *model.Peer) (string, bool) {
+	ix := e.ix
+	ns := r.pol.p.Namespace
+	switch {
+	case p.ipBlock != nil:
+		if o.Workload == nil {
+			if p.ipBlock.ContainsRange(o.Range) {
+				return "ipBlock " + p.ipBlockText + " contains " + o.Range.String(), true
+			}
+			return "ipBlock " + p.ipBlockText + " does not contain " + o.Range.String(), false
+		}
+		if len(o.Workload.IPs) == 0 {
+			if p.ipBlock.Overlaps(ix.c.PodCIDRs) {
+				return "ipBlock " + p.ipBlockText + " overlaps the pod CIDR; the pod's address is unknown, so it may match (address-dependent)", true
+			}
+			return "ipBlock " + p.ipBlockText + " does not overlap the pod CIDR", false
+		}
+		for _, a := range o.Workload.IPs {
+			if p.ipBlock.Contains(a) {
+				return "ipBlock " + p.ipBlockText + " contains pod address " + a.String(), true
+			}
+		}
+		return "ipBlock " + p.ipBlockText + " does not contain the pod's addresses", false
+	case o.Workload == nil:
+		return "selectors match pods only, and " + o.String() + " is outside the cluster", false
+	case p.nsSel != nil:
+		w := o.Workload
+		if !p.nsSel.matches(ix.nsLabels[w.Namespace]) {
+			return "namespaceSelector " + p.nsSel.String() + " does not match namespace " + w.Namespace + ": " + p.nsSel.explainMiss(ix.nsLabels[w.Namespace]), false
+		}
+		if !p.podSel.matches(w.Labels) {
+			return "namespace " + w.Namespace + " matches, but podSelector " + p.podSel.String() + " does not: " + p.podSel.explainMiss(w.Labels), false
+		}
+		return "namespaceSelector " + p.nsSel.String() + " and podSelector " + p.podSel.String(), true
+	case p.podSel != nil:
+		w := o.Workload
+		if w.Namespace != ns {
+			return "a podSelector alone selects pods in the policy's namespace " + ns + ", and " + w.Key() + " is in " + w.Namespace, false
+		}
+		if !p.podSel.matches(w.Labels) {
+			return "podSelector " + p.podSel.String() + " does not match: " + p.podSel.explainMiss(w.Labels), false
+		}
+		return "podSelector " + p.podSel.String(), true
+	}
+	return "the peer sets no selector and no ipBlock, so it matches nothing", false
+}
+
+func portReason(r *crule, dst *model.Peer, ports model.PortSet, q *model.PortQuery) string {
+	var missing []string
+	for _, n := range r.ports.named {
+		if dst.Workload == nil {
+			missing = append(missing, fmt.Sprintf("named port `%s`/%s cannot match %s, which is outside the cluster", n.name, n.proto, dst))
+			continue
+		}
+		if _, ok := dst.Workload.NamedPort(n.name, n.proto); !ok {
+			missing = append(missing, fmt.Sprintf("named port `%s`/%s has no match on %s", n.name, n.proto, dst.Workload.Key()))
+		}
+	}
+	if q != nil && !ports.Contains(q.Protocol, q.Port) {
+		msg := fmt.Sprintf("allows %s, not %s", ports, q)
+		if len(missing) > 0 {
+			msg += "; " + strings.Join(missing, "; ")
+		}
+		return msg
+	}
+	if ports.IsEmpty() {
+		return strings.Join(missing, "; ")
+	}
+	return ""
+}
