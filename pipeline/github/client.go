@@ -31,10 +31,10 @@ const (
 
 // Options configure a Client.
 type Options struct {
-	// BaseURL is the REST API root. "" means https://api.github.com/. A URL
-	// without a path (https://ghe.example.com) is a GitHub Enterprise Server
-	// host and gets /api/v3/ appended; a URL with a path is used as given
-	// (Gitea: http://host:3000/api/v1/).
+	// BaseURL is the REST API root, used as given; "" means
+	// https://api.github.com/. In GitHub Actions it is $GITHUB_API_URL
+	// (GitHub Enterprise Server: https://ghe.example.com/api/v3); Gitea's is
+	// http://host:3000/api/v1/.
 	BaseURL string
 	// Token authenticates every request. It is never printed.
 	Token string
@@ -144,16 +144,17 @@ func New(opts Options) (*Client, error) {
 		if err != nil {
 			return nil, err
 		}
-		if u.Path == "/" {
-			// A bare host is a GitHub Enterprise Server: go-github adds /api/v3/.
-			client, err = client.WithEnterpriseURLs(u.String(), u.String())
+		if strings.HasSuffix(u.Path, "/api/v3/") {
+			// GitHub Enterprise Server: its uploads live at /api/uploads/.
+			up := *u
+			up.Path = strings.TrimSuffix(u.Path, "v3/") + "uploads/"
+			client, err = client.WithEnterpriseURLs(u.String(), up.String())
 			if err != nil {
 				return nil, fmt.Errorf("github client: base URL: %w", err)
 			}
 		} else {
-			// A full API root (GHES /api/v3/, Gitea /api/v1/, a test
-			// server): used as given. WithEnterpriseURLs would append
-			// api/v3/ to /api/v1/.
+			// Any other root is used as given: WithEnterpriseURLs would
+			// append api/v3/ to Gitea's /api/v1/ and to a mock's /.
 			client.BaseURL = u
 			client.UploadURL = u
 		}

@@ -44,13 +44,12 @@ func TestBaseURL(t *testing.T) {
 	t.Parallel()
 	cases := map[string]string{
 		"":                                  "https://api.github.com/",
-		"https://ghe.example.com":           "https://ghe.example.com/api/v3/",
-		"https://ghe.example.com/":          "https://ghe.example.com/api/v3/",
 		"https://ghe.example.com/api/v3":    "https://ghe.example.com/api/v3/",
+		"https://ghe.example.com/api/v3/":   "https://ghe.example.com/api/v3/",
 		"http://127.0.0.1:3000/api/v1/":     "http://127.0.0.1:3000/api/v1/",
 		"http://127.0.0.1:3000/api/v1":      "http://127.0.0.1:3000/api/v1/",
-		"http://127.0.0.1:4010/":            "http://127.0.0.1:4010/api/v3/",
-		"https://api.github.example.com/":   "https://api.github.example.com/",
+		"http://127.0.0.1:4010":             "http://127.0.0.1:4010/",
+		"https://api.github.com":            "https://api.github.com/",
 		"http://127.0.0.1:4010/prism/root/": "http://127.0.0.1:4010/prism/root/",
 	}
 	for in, want := range cases {
@@ -58,6 +57,9 @@ func TestBaseURL(t *testing.T) {
 		require.NoError(t, err, in)
 		assert.Equal(t, want, c.BaseURL(), in)
 	}
+	c, err := New(Options{BaseURL: "https://ghe.example.com/api/v3", Token: "t", Owner: "o", Repo: "r"})
+	require.NoError(t, err)
+	assert.Equal(t, "https://ghe.example.com/api/uploads/", c.gh.UploadURL.String())
 }
 
 // TestGiteaStylePath checks that a non-GitHub API root is used as given:

@@ -109,11 +109,13 @@ func (c *Client) UpsertComment(ctx context.Context, body string) (Result, error)
 		// Two runs may both have found nothing and created: converge on the
 		// oldest comment.
 		found, err = c.listMarked(ctx)
-		if err != nil || len(found) <= 1 || !containsID(found, created.GetID()) {
+		if err != nil || len(found) == 0 || len(found) == 1 && found[0].GetID() == created.GetID() {
 			// The comment is there; not being able to check for a racing
 			// run is no reason to fail.
 			return Result{Action: Created, CommentID: created.GetID(), URL: created.GetHTMLURL()}, nil
 		}
+		// Others are there too (or a racing run already deleted this one
+		// in favour of an older comment).
 		res, err := c.settle(ctx, found, full, created.GetID())
 		if res.CommentID == created.GetID() && res.Action == Unchanged {
 			res.Action = Created
@@ -137,10 +139,6 @@ func (c *Client) hasMarker(body string) bool {
 
 func retryableAfterCreate(err error) bool {
 	return errors.Is(err, ErrServer) || errors.Is(err, ErrNetwork)
-}
-
-func containsID(cs []*gh.IssueComment, id int64) bool {
-	return slices.ContainsFunc(cs, func(c *gh.IssueComment) bool { return c.GetID() == id })
 }
 
 // settle keeps the oldest marked comment with body full and deletes the

@@ -356,3 +356,31 @@ func TestUpsertCommentContextCanceledDuringBackoff(t *testing.T) {
 	assert.Len(t, f.Requests(), 1)
 	assert.False(t, errors.Is(err, ErrServer))
 }
+
+func TestUpsertCommentRaceOtherRunDeletedOurs(t *testing.T) {
+	t.Parallel()
+	f := newFake(t)
+	var theirs int64
+	f.before = func(w http.ResponseWriter, r *http.Request, n int) bool {
+		if r.Method == http.MethodPost {
+			theirs = f.add(bot, markerLine+"\nsame")
+		}
+		return false
+	}
+	f.afterCreate = func(w http.ResponseWriter, id int64) bool {
+		// The other run settles first and deletes this run's newer comment
+		// right after it is created; this run still gets its 201.
+		f.mu.Lock()
+		f.comments = f.comments[:len(f.comments)-1]
+		f.mu.Unlock()
+		writeJSON(w, http.StatusCreated, f.commentJSON(fakeComment{ID: id, Body: markerLine + "\nsame", User: bot}))
+		return true
+	}
+	c, _ := f.client(t)
+	res, err := c.UpsertComment(context.Background(), "same")
+	require.NoError(t, err)
+	assert.Equal(t, Updated, res.Action, "the surviving comment carries this body")
+	assert.Equal(t, theirs, res.CommentID)
+	assert.Empty(t, res.Deleted)
+	assert.Equal(t, []fakeComment{{theirs, markerLine + "\nsame", bot}}, f.Comments())
+}

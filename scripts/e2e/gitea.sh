@@ -15,6 +15,7 @@
 #   REACHGATE_GITEA_URL       http://127.0.0.1:PORT/
 #   REACHGATE_GITEA_API_URL   http://127.0.0.1:PORT/api/v1/
 #   REACHGATE_GITEA_TOKEN     an access token with all scopes
+#   REACHGATE_GITEA_READONLY_TOKEN  one with read:repository,read:issue only
 #   REACHGATE_GITEA_OWNER, REACHGATE_GITEA_REPO, REACHGATE_GITEA_PR
 #   REACHGATE_GITEA_HEAD_SHA, REACHGATE_GITEA_BASE_SHA
 set -euo pipefail
@@ -120,11 +121,16 @@ INI
 	local token
 	token=$(G admin user generate-access-token --username "$OWNER" --token-name e2e --scopes all --raw 2>>"$w/setup.log" | tail -1)
 	[ -n "$token" ] || die "gitea generate-access-token gave no token: see $w/setup.log"
+	# What a fork PR's GITHUB_TOKEN is: it may read, not write.
+	local ro_token
+	ro_token=$(G admin user generate-access-token --username "$OWNER" --token-name e2e-read-only \
+		--scopes read:repository,read:issue --raw 2>>"$w/setup.log" | tail -1)
+	[ -n "$ro_token" ] || die "gitea generate-access-token (read-only) gave no token: see $w/setup.log"
 
 	setsid "$GITEA_BIN" --config "$w/custom/conf/app.ini" web >"$w/web.log" 2>&1 </dev/null &
 	echo $! >"$dir/gitea.pid"
 	local base=http://127.0.0.1:$port
-	wait_http "$base/api/v1/version" 60 "$(cat "$dir/gitea.pid")" || die "gitea did not start: see $w/web.log"
+	wait_http "$base/api/v1/version" 180 "$(cat "$dir/gitea.pid")" || die "gitea did not start: see $w/web.log"
 
 	local -a api=(-sS --fail-with-body -H "Authorization: token $token" -H 'Content-Type: application/json' -H 'Accept: application/json')
 	curl "${api[@]}" -X POST "$base/api/v1/user/repos" \
@@ -145,13 +151,13 @@ INI
 	local auth
 	auth=$(printf '%s:%s' "$OWNER" "$token" | base64 -w0)
 	local -a push=(git -C "$src" -c "http.extraHeader=Authorization: Basic $auth" push -q "$base/$OWNER/$REPO.git")
-	"${push[@]}" main
+	"${push[@]}" main 2>>"$w/setup.log"
 	git -C "$src" checkout -q -b feature
 	echo "change" >"$src/overlays/prod/change.txt"
 	git -C "$src" add overlays
 	git -C "$src" commit -q -m "open a flow"
 	head_sha=$(git -C "$src" rev-parse HEAD)
-	"${push[@]}" feature
+	"${push[@]}" feature 2>>"$w/setup.log"
 
 	local i
 	for i in $(seq 1 50); do
@@ -161,13 +167,14 @@ INI
 	local pr
 	pr=$(curl "${api[@]}" -X POST "$base/api/v1/repos/$OWNER/$REPO/pulls" \
 		-d '{"title":"Open a flow","head":"feature","base":"main"}' |
-		python3 -c 'import json, sys; print(json.load(sys.stdin)["number"])')
+		grep -o '"number":[0-9]*' | head -1 | cut -d: -f2)
 	[ -n "$pr" ] || die "could not open a pull request"
 
 	cat >"$dir/gitea.env" <<ENV
 REACHGATE_GITEA_URL=$base/
 REACHGATE_GITEA_API_URL=$base/api/v1/
 REACHGATE_GITEA_TOKEN=$token
+REACHGATE_GITEA_READONLY_TOKEN=$ro_token
 REACHGATE_GITEA_OWNER=$OWNER
 REACHGATE_GITEA_REPO=$REPO
 REACHGATE_GITEA_PR=$pr
