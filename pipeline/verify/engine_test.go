@@ -164,3 +164,21 @@ func TestEngineIPv6(t *testing.T) {
 	// and fe00:: up) backend -> 443 and 8080, 8081 -> frontend.
 	assert.Equal(t, 5+3*2, res.Allowed)
 }
+
+// TestEngineTwoPodCIDRs spreads the pods over two pod CIDRs, so some
+// pod-to-pod traffic is routed through the node.
+func TestEngineTwoPodCIDRs(t *testing.T) {
+	opts := needLab(t)
+	c := shop()
+	c.PodCIDRs = model.IPSetOf(netip.MustParsePrefix("10.244.0.0/30"), netip.MustParsePrefix("10.245.0.0/16"))
+	c, err := AssignAddresses(c)
+	require.NoError(t, err)
+	require.Equal(t, "10.244.0.2", c.Workloads[0].IPs[0].String())
+	require.Equal(t, "10.245.0.2", c.Workloads[1].IPs[0].String())
+	res := runLab(t, c, reach.Compute(c), opts)
+	assert.Empty(t, mismatchLines(res))
+	assert.Zero(t, res.Timeouts)
+	// Five pod-to-pod flows, and backend -> 443, internet -> 8080 and 8081
+	// for the two external ranges outside 10.0.0.0/8 (below and above it).
+	assert.Equal(t, 5+3*2, res.Allowed)
+}

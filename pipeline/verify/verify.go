@@ -169,6 +169,10 @@ func Run(ctx context.Context, c *model.Cluster, m *model.Matrix, opts Options) (
 		return nil, fmt.Errorf("compile policies: %w", err)
 	}
 	res.Warnings = cp.warnings
+	if n := addressDependent(m); n > 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf(
+			"the engine marks %d connections address-dependent although every workload has a lab address; they are checked as allowed", n))
+	}
 	sctp := sctpSupported()
 	probes, skippedSCTP := probeSet(peers, m, plans, sctp)
 	res.Pairs = countPairs(probes)
@@ -244,6 +248,16 @@ func Run(ctx context.Context, c *model.Cluster, m *model.Matrix, opts Options) (
 	}
 	compare(res, probes)
 	return res, nil
+}
+
+func addressDependent(m *model.Matrix) int {
+	n := 0
+	for _, c := range m.Connections {
+		if c.AddressDependent {
+			n++
+		}
+	}
+	return n
 }
 
 // abbreviate joins the first n items and says how many more there are.
