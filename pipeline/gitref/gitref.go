@@ -1,0 +1,256 @@
+// Package gitref reads a git ref's tree into an in-memory, read-only
+// filesystem using the repository's own objects: no checkout, no network.
+package gitref
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"path"
+	"strconv"
+	"strings"
+
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+)
+
+// Repo is a git repository on disk.
+type Repo struct {
+	// Dir is the top of the work tree.
+	Dir string
+}
+
+// Open finds the repository that contains dir.
+func Open(dir string) (*Repo, error) {
+	out, err := git(context.Background(), dir, nil, "rev-parse", "--show-toplevel")
+	if err != nil {
+		return nil, fmt.Errorf("%s is not inside a git repository: %w", dir, err)
+	}
+	return &Repo{Dir: strings.TrimSpace(string(out))}, nil
+}
+
+// ErrMissingCommit means the ref is not in the local object store; in CI
+// this usually means a shallow clone.
+var ErrMissingCommit = errors.New("commit not available locally")
+
+// Resolve returns the commit a ref names.
+func (r *Repo) Resolve(ref string) (string, error) {
+	out, err := git(context.Background(), r.Dir, nil, "rev-parse", "--verify", "--quiet", ref+"^{commit}")
+	if err != nil {
+		hint := "fetch it first"
+		if r.IsShallow() {
+			hint = "this is a shallow clone: check out with `fetch-depth: 0` (actions/checkout) or `git fetch --unshallow`, or fetch the base ref"
+		}
+		return "", fmt.Errorf("resolve %s: %w: %s", ref, ErrMissingCommit, hint)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// IsShallow reports whether the clone is shallow.
+func (r *Repo) IsShallow() bool {
+	out, err := git(context.Background(), r.Dir, nil, "rev-parse", "--is-shallow-repository")
+	return err == nil && strings.TrimSpace(string(out)) == "true"
+}
+
+// DefaultBranch guesses the default branch: origin's HEAD, else main or
+// master, local or remote.
+func (r *Repo) DefaultBranch() (string, error) {
+	if out, err := git(context.Background(), r.Dir, nil, "symbolic-ref", "--quiet", "refs/remotes/origin/HEAD"); err == nil {
+		return strings.TrimPrefix(strings.TrimSpace(string(out)), "refs/remotes/"), nil
+	}
+	for _, b := range []string{"origin/main", "main", "origin/master", "master"} {
+		if _, err := git(context.Background(), r.Dir, nil, "rev-parse", "--verify", "--quiet", b+"^{commit}"); err == nil {
+			return b, nil
+		}
+	}
+	return "", errors.New("cannot tell the default branch: pass --base")
+}
+
+// MergeBase returns the best common ancestor of a and b.
+func (r *Repo) MergeBase(a, b string) (string, error) {
+	out, err := git(context.Background(), r.Dir, nil, "merge-base", a, b)
+	if err != nil {
+		hint := ""
+		if r.IsShallow() {
+			hint = " (shallow clone: use `fetch-depth: 0` or fetch the base branch)"
+		}
+		return "", fmt.Errorf("merge-base of %s and %s: %w%s", a, b, err, hint)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// Tree reads every file of the commit's tree into an in-memory filesystem
+// rooted at "/". Symlinks are followed when they stay inside the tree and
+// refused when they point outside it.
+func (r *Repo) Tree(commit string) (filesys.FileSystem, error) {
+	ctx := context.Background()
+	out, err := git(ctx, r.Dir, nil, "ls-tree", "-r", "-z", "--full-tree", commit)
+	if err != nil {
+		return nil, fmt.Errorf("list tree of %s: %w", commit, err)
+	}
+	type entry struct{ mode, sha, path string }
+	var entries []entry
+	var req bytes.Buffer
+	for _, rec := range bytes.Split(out, []byte{0}) {
+		if len(rec) == 0 {
+			continue
+		}
+		meta, p, ok := bytes.Cut(rec, []byte{'\t'})
+		f := strings.Fields(string(meta))
+		if !ok || len(f) != 3 || f[1] != "blob" {
+			continue // submodules (commit entries) have no content here
+		}
+		entries = append(entries, entry{mode: f[0], sha: f[2], path: string(p)})
+		req.WriteString(f[2])
+		req.WriteByte('\n')
+	}
+	blobs, err := catBlobs(ctx, r.Dir, &req, len(entries))
+	if err != nil {
+		return nil, fmt.Errorf("read objects of %s: %w", commit, err)
+	}
+	content := make(map[string][]byte, len(entries))
+	links := map[string]string{}
+	for i, e := range entries {
+		if e.mode == "120000" {
+			links[e.path] = string(blobs[i])
+			continue
+		}
+		content[e.path] = blobs[i]
+	}
+	for p, target := range links {
+		resolved, err := resolveLink(p, target, content, links)
+		if err != nil {
+			return nil, fmt.Errorf("%s at %s: %w", p, short(commit), err)
+		}
+		content[p] = content[resolved]
+	}
+	fs := filesys.MakeFsInMemory()
+	for p, b := range content {
+		if err := fs.WriteFile("/"+p, b); err != nil {
+			return nil, fmt.Errorf("load %s: %w", p, err)
+		}
+	}
+	return fs, nil
+}
+
+func resolveLink(p, target string, content map[string][]byte, links map[string]string) (string, error) {
+	for hops := 0; hops < 40; hops++ {
+		if path.IsAbs(target) {
+			return "", fmt.Errorf("symlink to %s points outside the repository", target)
+		}
+		next := path.Clean(path.Join(path.Dir(p), target))
+		if next == ".." || strings.HasPrefix(next, "../") {
+			return "", fmt.Errorf("symlink to %s points outside the repository", target)
+		}
+		if _, ok := content[next]; ok {
+			return next, nil
+		}
+		t, ok := links[next]
+		if !ok {
+			return "", fmt.Errorf("symlink to %s points to nothing in the tree", target)
+		}
+		p, target = next, t
+	}
+	return "", errors.New("too many levels of symlinks")
+}
+
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}
+
+// catBlobs reads n objects named on req, in order, through one
+// `git cat-file --batch`.
+func catBlobs(ctx context.Context, dir string, req io.Reader, n int) ([][]byte, error) {
+	cmd := exec.CommandContext(ctx, "git", "-C", dir, "cat-file", "--batch")
+	cmd.Stdin = req
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	br := bufio.NewReader(stdout)
+	out := make([][]byte, 0, n)
+	for i := 0; i < n; i++ {
+		header, err := br.ReadString('\n')
+		if err != nil {
+			return nil, fmt.Errorf("cat-file: %w", err)
+		}
+		f := strings.Fields(header)
+		if len(f) != 3 {
+			return nil, fmt.Errorf("cat-file: %s", strings.TrimSpace(header))
+		}
+		size, err := strconv.Atoi(f[2])
+		if err != nil {
+			return nil, fmt.Errorf("cat-file: bad size in %q", header)
+		}
+		b := make([]byte, size+1) // content and the trailing newline
+		if _, err := io.ReadFull(br, b); err != nil {
+			return nil, fmt.Errorf("cat-file: %w", err)
+		}
+		out = append(out, b[:size])
+	}
+	if err := cmd.Wait(); err != nil {
+		return nil, fmt.Errorf("cat-file: %w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	return out, nil
+}
+
+// Change is a file that differs between two commits.
+type Change struct {
+	Status string // added, removed, modified, renamed
+	Path   string
+}
+
+// Changes lists files under the given paths that differ between base and
+// head (head "" means the work tree).
+func (r *Repo) Changes(base, head string, paths ...string) ([]Change, error) {
+	args := []string{"diff", "--name-status", "-z", "--no-renames", base}
+	if head != "" {
+		args = append(args, head)
+	}
+	args = append(args, "--")
+	args = append(args, paths...)
+	out, err := git(context.Background(), r.Dir, nil, args...)
+	if err != nil {
+		return nil, fmt.Errorf("diff %s: %w", base, err)
+	}
+	f := bytes.Split(out, []byte{0})
+	var cs []Change
+	for i := 0; i+1 < len(f); i += 2 {
+		st := "modified"
+		switch string(f[i]) {
+		case "A":
+			st = "added"
+		case "D":
+			st = "removed"
+		}
+		cs = append(cs, Change{Status: st, Path: string(f[i+1])})
+	}
+	return cs, nil
+}
+
+func git(ctx context.Context, dir string, stdin io.Reader, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...)
+	cmd.Stdin = stdin
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			return nil, err
+		}
+		return nil, fmt.Errorf("git %s: %s", args[0], msg)
+	}
+	return out, nil
+}
