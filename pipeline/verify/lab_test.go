@@ -20,6 +20,8 @@ import (
 
 // needLab skips when this process cannot build a lab, and returns options
 // with a prefix of its own whose leftovers are removed after the test.
+// Lab tests do not call t.Parallel: TestRunInterruptedBySignal interrupts
+// every run in the process, and the labs would compete for the CPUs.
 func needLab(t *testing.T) Options {
 	t.Helper()
 	if err := CanRun(); err != nil {
