@@ -389,3 +389,31 @@ func TestRedactor(t *testing.T) {
 	assert.Equal(t, "token cannot write; token expired", r.redact("token cannot write; token expired"), "ordinary words stay")
 	assert.Equal(t, "redactor{[REDACTED]} redactor{[REDACTED]}", fmt.Sprintf("%v %#v", r, r))
 }
+
+func TestPrimaryRateLimitUsedUpBySuccessTooFarAway(t *testing.T) {
+	t.Parallel()
+	f := newFake(t)
+	f.add(bot, markerLine+"\nold")
+	f.before = func(w http.ResponseWriter, r *http.Request, n int) bool {
+		if n == 1 {
+			rateHeaders(w, 0, start.Add(time.Hour))
+		}
+		return false
+	}
+	c, h := f.client(t)
+	_, err := c.UpsertComment(context.Background(), "new")
+	require.ErrorIs(t, err, ErrRateLimited)
+	assert.Contains(t, err.Error(), "update comment 1001 on o/r#7: rate limited: primary rate limit exhausted; it resets at 2026-03-14T16:09:26Z (in 1h0m0s)")
+	assert.Empty(t, h.Sleeps())
+	assert.Len(t, f.Requests(), 1, "the PATCH is not sent")
+}
+
+func TestSleepContext(t *testing.T) {
+	t.Parallel()
+	require.NoError(t, sleepContext(context.Background(), time.Millisecond))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	began := time.Now()
+	require.ErrorIs(t, sleepContext(ctx, time.Hour), context.Canceled)
+	assert.Less(t, time.Since(began), time.Second)
+}

@@ -302,7 +302,7 @@ func (t *retryTransport) waitExhausted(req *http.Request) error {
 		p.mu.Unlock()
 		return &Error{Kind: ErrRateLimited, Reset: reset, Message: fmt.Sprintf(
 			"primary rate limit exhausted; it resets at %s (in %s), later than this client waits (%s)",
-			reset.UTC().Format(time.RFC3339), wait.Round(time.Second), p.maxRateWait)}
+			reset.UTC().Format(time.RFC3339), reset.Sub(p.now()).Round(time.Second), p.maxRateWait)}
 	}
 	p.logf("github: %s %s: primary rate limit used up; waiting %s for the reset", req.Method, req.URL.Path, wait.Round(time.Millisecond))
 	return p.sleep(req.Context(), wait)
