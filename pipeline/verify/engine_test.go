@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/tools/txtar"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/reachgate/reachgate/internal/synth"
@@ -181,4 +182,96 @@ func TestEngineTwoPodCIDRs(t *testing.T) {
 	// Five pod-to-pod flows, and backend -> 443, internet -> 8080 and 8081
 	// for the two external ranges outside 10.0.0.0/8 (below and above it).
 	assert.Equal(t, 5+3*2, res.Allowed)
+}
+
+// TestEngineScenarios runs the lab on the engine's own scenarios, every
+// pipeline/reach/testdata/**/*.txtar: each overlay in the archive (every
+// directory with a kustomization.yaml outside bases/), or, without one,
+// the archive's manifests (outside want/), with the archive's
+// reachgate.yaml or the defaults. Scenarios about bad input, which do not
+// render cleanly, have nothing for the lab to check and are passed over.
+func TestEngineScenarios(t *testing.T) {
+	var files []string
+	_ = filepath.WalkDir("../reach/testdata", func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".txtar") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if len(files) == 0 {
+		t.Log("pipeline/reach/testdata holds no scenarios yet")
+		return
+	}
+	opts := needLab(t)
+	checked := 0
+	for _, file := range files {
+		ar, err := txtar.ParseFile(file)
+		require.NoError(t, err)
+		for _, sc := range scenarioClusters(t, file, ar) {
+			t.Run(sc.name, func(t *testing.T) {
+				c, err := AssignAddresses(sc.c)
+				require.NoError(t, err)
+				res := runLab(t, c, reach.Compute(c), opts)
+				assert.Empty(t, mismatchLines(res))
+			})
+			checked++
+		}
+	}
+	t.Logf("%d scenarios in %d files checked", checked, len(files))
+}
+
+type scenario struct {
+	name string
+	c    *model.Cluster
+}
+
+func scenarioClusters(t *testing.T, file string, ar *txtar.Archive) []scenario {
+	t.Helper()
+	name := strings.TrimSuffix(filepath.Base(file), ".txtar")
+	fs := filesys.MakeFsInMemory()
+	plain := filesys.MakeFsInMemory()
+	cfg := config.Default()
+	var dirs []string
+	for _, f := range ar.Files {
+		require.NoError(t, fs.WriteFile("/"+f.Name, f.Data))
+		switch {
+		case f.Name == config.FileName:
+			parsed, err := config.Parse(f.Name, f.Data)
+			if err != nil {
+				t.Logf("%s: %v: not a scenario for the lab", file, err)
+				return nil
+			}
+			cfg = parsed
+		case filepath.Base(f.Name) == "kustomization.yaml" && !strings.HasPrefix(f.Name, "bases/"):
+			dirs = append(dirs, "/"+filepath.Dir(f.Name))
+		case !strings.HasPrefix(f.Name, "want") && (strings.HasSuffix(f.Name, ".yaml") || strings.HasSuffix(f.Name, ".yml")):
+			require.NoError(t, plain.WriteFile("/"+f.Name, f.Data))
+		}
+	}
+	nss, wls := cfg.ModelInventory()
+	base := &model.Cluster{Namespaces: nss, Workloads: wls, Externals: cfg.ModelExternals(),
+		PodCIDRs: cfg.PodCIDRs(), ServiceCIDRs: cfg.ServiceCIDRs()}
+	var out []scenario
+	add := func(label string, objs []model.Object, err error) {
+		if err != nil {
+			t.Logf("%s %s: %v: not a scenario for the lab", file, label, err)
+			return
+		}
+		c, errs := render.Decode(objs, base)
+		if len(errs) > 0 {
+			t.Logf("%s %s: %v: not a scenario for the lab", file, label, errs)
+			return
+		}
+		out = append(out, scenario{name: name + label, c: c})
+	}
+	if len(dirs) == 0 {
+		objs, err := render.ManifestsRoot(plain, "/", "/")
+		add("", objs, err)
+		return out
+	}
+	for _, d := range dirs {
+		objs, err := render.OverlayRoot(fs, "/", d)
+		add(strings.ReplaceAll(d, "/", "_"), objs, err)
+	}
+	return out
 }
