@@ -145,3 +145,16 @@ func TestOverlaysFitProjectAndWaves(t *testing.T) {
 		})
 	}
 }
+
+// TestArgoCDKustomization renders argocd/ as `kubectl apply -k argocd/`
+// would apply it.
+func TestArgoCDKustomization(t *testing.T) {
+	t.Parallel()
+	objs, err := render.OverlayRoot(filesys.MakeFsOnDisk(), "..", ".")
+	require.NoError(t, err)
+	var got []string
+	for _, o := range objs {
+		got = append(got, o.Kind+" "+o.Namespace+"/"+o.Name)
+	}
+	assert.ElementsMatch(t, []string{"AppProject argocd/reachgate", "ApplicationSet argocd/reachgate-environments"}, got)
+}

@@ -12,18 +12,24 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
-// NodePortRange is the API server's default --service-node-port-range; a
-// nodePort outside it is rejected when the Service is created.
+// NodePortRange is the API server's default --service-node-port-range. A
+// nodePort outside it is rejected when the Service is created; a
+// server-side dry run does not check it (its allocator only records ports).
 var NodePortRange = [2]int32{30000, 32767}
 
 // The checks below follow validateService and validateServicePort of
 // k8s.io/kubernetes pkg/apis/core/validation (v1.37) for a create, after
-// the API server's defaulting, plus the nodePort allocation check of the
-// Service storage.
+// the API server's defaulting, and before them the node port allocation
+// of the Service storage (pkg/registry/core/service/storage initNodePorts).
 
 func init() {
 	register("", "Service", func(svc *corev1.Service, _ string) field.ErrorList {
 		defaultService(svc)
+		// The Service storage allocates node ports before it validates,
+		// and a failed allocation is the only error reported.
+		if errs := allocateNodePorts(&svc.Spec); len(errs) > 0 {
+			return errs
+		}
 		errs := validateObjectMeta(&svc.ObjectMeta, true, apimachineryvalidation.NameIsDNSLabel)
 		return append(errs, validateServiceSpec(&svc.Spec, field.NewPath("spec"))...)
 	})
@@ -108,15 +114,6 @@ func validateServiceSpec(spec *corev1.ServiceSpec, fldPath *field.Path) field.Er
 		}
 		ports[k] = true
 	}
-	if len(errs) == 0 && (spec.Type == corev1.ServiceTypeNodePort || spec.Type == corev1.ServiceTypeLoadBalancer) {
-		// The storage allocates node ports only for a Service that passed validation.
-		for i, p := range spec.Ports {
-			if p.NodePort != 0 && (p.NodePort < NodePortRange[0] || p.NodePort > NodePortRange[1]) {
-				msg := fmt.Sprintf("provided port is not in the valid range. The range of valid ports is %d-%d", NodePortRange[0], NodePortRange[1])
-				errs = append(errs, field.Invalid(portsPath.Index(i).Child("nodePort"), p.NodePort, msg))
-			}
-		}
-	}
 	return errs
 }
 
@@ -171,4 +168,53 @@ func validatePortNumOrName(port intstr.IntOrString, fldPath *field.Path) field.E
 		errs = append(errs, field.Invalid(fldPath, port.StrVal, msg))
 	}
 	return errs
+}
+
+// allocateNodePorts reports what allocating the requested node ports of a
+// NodePort or LoadBalancer Service would refuse on a fresh cluster: a port
+// outside NodePortRange, or one that another port of the Service already
+// took (ports with the same number share their node port).
+func allocateNodePorts(spec *corev1.ServiceSpec) field.ErrorList {
+	if spec.Type != corev1.ServiceTypeNodePort && spec.Type != corev1.ServiceTypeLoadBalancer {
+		return nil
+	}
+	allocated := map[int32]bool{}
+	byPort := map[int32]int32{} // service port -> node port
+	allocate := func(i int, np int32) field.ErrorList {
+		path := field.NewPath("spec", "ports").Index(i).Child("nodePort")
+		if np < NodePortRange[0] || np > NodePortRange[1] {
+			msg := fmt.Sprintf("provided port is not in the valid range. The range of valid ports is %d-%d", NodePortRange[0], NodePortRange[1])
+			return field.ErrorList{field.Invalid(path, np, msg)}
+		}
+		if allocated[np] {
+			return field.ErrorList{field.Invalid(path, np, "provided port is already allocated")}
+		}
+		allocated[np] = true
+		return nil
+	}
+	for i, p := range spec.Ports {
+		taken, seen := byPort[p.Port]
+		switch {
+		case !seen:
+			// The first port with a node port requested for this number wins.
+			var np int32
+			for _, q := range spec.Ports[i:] {
+				if q.Port == p.Port && q.NodePort != 0 {
+					np = q.NodePort
+					break
+				}
+			}
+			if np != 0 {
+				if errs := allocate(i, np); errs != nil {
+					return errs
+				}
+			}
+			byPort[p.Port] = np // 0: allocated from the range, never refused
+		case p.NodePort != 0 && p.NodePort != taken:
+			if errs := allocate(i, p.NodePort); errs != nil {
+				return errs
+			}
+		}
+	}
+	return nil
 }

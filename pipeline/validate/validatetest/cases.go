@@ -25,7 +25,12 @@ type Case struct {
 	File    string // the txtar file
 	Objects []model.Object
 	Want    []string // error lines in Lines order; empty when the objects are valid
-	archive *txtar.Archive
+	// RealCreate is set by a comment line "real-create: why": the API
+	// server rejects the objects on a real create only, not in a dry run
+	// (node ports, for one, are allocated and range-checked only for real).
+	RealCreate bool
+	YAML       []byte // objects.yaml as written
+	archive    *txtar.Archive
 }
 
 // Load reads every *.txtar case in dir.
@@ -51,9 +56,13 @@ func load(file string) (Case, error) {
 		return Case{}, err
 	}
 	c := Case{Name: strings.TrimSuffix(filepath.Base(file), ".txtar"), File: file, archive: ar}
+	for _, l := range strings.Split(string(ar.Comment), "\n") {
+		c.RealCreate = c.RealCreate || strings.HasPrefix(l, "real-create:")
+	}
 	for _, f := range ar.Files {
 		switch f.Name {
 		case "objects.yaml":
+			c.YAML = f.Data
 			if c.Objects, err = Objects("objects.yaml", f.Data); err != nil {
 				return Case{}, fmt.Errorf("%s: %w", file, err)
 			}

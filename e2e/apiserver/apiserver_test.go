@@ -1,0 +1,208 @@
+//go:build e2e
+
+// Package apiserver_test runs the repository's manifests through a real
+// kube-apiserver: server-side dry runs of every rendered overlay and of the
+// Argo CD manifests, and the broken-object cases of pipeline/validate,
+// whose verdicts the API server and the offline validation must share.
+//
+//	scripts/kube/build.sh && scripts/kube/up.sh /tmp/kas
+//	REACHGATE_KUBECONFIG=/tmp/kas/kubeconfig go test -tags e2e ./e2e/apiserver/...
+//	scripts/kube/down.sh /tmp/kas
+package apiserver_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/reachgate/reachgate/pipeline/model"
+	"github.com/reachgate/reachgate/pipeline/render"
+	"github.com/reachgate/reachgate/pipeline/validate"
+	"github.com/reachgate/reachgate/pipeline/validate/validatetest"
+)
+
+// argoCDVersion is the Argo CD release whose CRDs the argocd/ manifests
+// target; scripts/kube/lib.sh names the same.
+const argoCDVersion = "v3.6.1"
+
+var crds = []string{"applications.argoproj.io", "applicationsets.argoproj.io", "appprojects.argoproj.io"}
+
+func kubeconfig(t *testing.T) string {
+	t.Helper()
+	kc := os.Getenv("REACHGATE_KUBECONFIG")
+	if kc == "" {
+		t.Fatal("REACHGATE_KUBECONFIG is not set: start an API server with scripts/kube/up.sh DIR and set it to DIR/kubeconfig")
+	}
+	_, err := os.Stat(kc)
+	require.NoError(t, err)
+	return kc
+}
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	require.NoError(t, err)
+	return root
+}
+
+func kubectl(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("kubectl", append([]string{"--kubeconfig", kubeconfig(t)}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "kubectl %v: %s", args, stderr.String())
+	return string(out)
+}
+
+var installOnce sync.Once
+
+// installArgoCDCRDs installs Argo CD's own CRDs, from the argo-cd module
+// (the Go module proxy delivers its files even though the module asks for
+// a newer Go), and waits until the API server serves them.
+func installArgoCDCRDs(t *testing.T) {
+	t.Helper()
+	installOnce.Do(func() {
+		cmd := exec.Command("go", "mod", "download", "-json", "github.com/argoproj/argo-cd/v3@"+argoCDVersion)
+		cmd.Dir = t.TempDir()  // outside the module: go.sum stays as it is
+		out, _ := cmd.Output() // reports the go version mismatch, yet extracts the module
+		var info struct{ Dir string }
+		_ = json.Unmarshal(out, &info)
+		if info.Dir == "" {
+			gomodcache, err := exec.Command("go", "env", "GOMODCACHE").Output()
+			require.NoError(t, err)
+			info.Dir = filepath.Join(string(bytes.TrimSpace(gomodcache)), "github.com", "argoproj", "argo-cd", "v3@"+argoCDVersion)
+		}
+		dir := filepath.Join(info.Dir, "manifests", "crds")
+		for _, f := range []string{"application-crd.yaml", "applicationset-crd.yaml", "appproject-crd.yaml"} {
+			// Server-side: the ApplicationSet CRD is too large for
+			// client-side apply's last-applied annotation.
+			kubectl(t, "apply", "--server-side", "--force-conflicts", "-f", filepath.Join(dir, f))
+		}
+		for _, crd := range crds {
+			kubectl(t, "wait", "--for=condition=Established", "--timeout=60s", "crd/"+crd)
+		}
+	})
+	for _, crd := range crds {
+		require.Contains(t, kubectl(t, "get", "crd", crd, "-o", "name"), crd, "Argo CD CRDs are not installed")
+	}
+}
+
+func serverCheck(t *testing.T, objs []model.Object) ([]*model.InputError, time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	start := time.Now()
+	errs, err := validate.Server(ctx, kubeconfig(t), objs)
+	require.NoError(t, err)
+	return errs, time.Since(start)
+}
+
+// TestDryRunOverlays renders every overlay of the repository and dry-runs
+// it: the API server must accept every object.
+func TestDryRunOverlays(t *testing.T) {
+	root := repoRoot(t)
+	installArgoCDCRDs(t)
+	dirs, err := filepath.Glob(filepath.Join(root, "overlays", "*", "kustomization.yaml"))
+	require.NoError(t, err)
+	require.NotEmpty(t, dirs)
+	for _, k := range dirs {
+		dir := filepath.Dir(k)
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			objs, err := render.OverlayRoot(filesys.MakeFsOnDisk(), root, dir)
+			require.NoError(t, err)
+			require.NotEmpty(t, objs)
+			errs, took := serverCheck(t, objs)
+			for _, e := range errs {
+				t.Errorf("rejected: %v", e)
+			}
+			assert.Empty(t, validate.Objects(objs), "offline validation must agree with the server")
+			t.Logf("dry run of %d objects took %v", len(objs), took.Round(time.Millisecond))
+		})
+	}
+}
+
+// TestDryRunArgoCD dry-runs the Argo CD manifests against Argo CD's CRDs.
+func TestDryRunArgoCD(t *testing.T) {
+	root := repoRoot(t)
+	installArgoCDCRDs(t)
+	objs, err := render.OverlayRoot(filesys.MakeFsOnDisk(), root, filepath.Join(root, "argocd"))
+	require.NoError(t, err)
+	kinds := map[string]bool{}
+	for _, o := range objs {
+		kinds[o.Kind] = true
+	}
+	assert.Equal(t, map[string]bool{"AppProject": true, "ApplicationSet": true}, kinds)
+	errs, took := serverCheck(t, objs)
+	for _, e := range errs {
+		t.Errorf("rejected: %v", e)
+	}
+	t.Logf("dry run of %d Argo CD objects took %v", len(objs), took.Round(time.Millisecond))
+}
+
+// TestBrokenObjects sends every case of pipeline/validate/testdata/cases to
+// the API server: its verdict must be the case's want.txt, which the
+// offline validation also gives (checked again here).
+func TestBrokenObjects(t *testing.T) {
+	installArgoCDCRDs(t)
+	cases, err := validatetest.Load(filepath.Join(repoRoot(t), "pipeline", "validate", "testdata", "cases"))
+	require.NoError(t, err)
+	require.NotEmpty(t, cases)
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			errs, _ := serverCheck(t, c.Objects)
+			server := validatetest.Lines(errs)
+			offline := validatetest.Lines(validate.Objects(c.Objects))
+			if c.RealCreate {
+				// The dry run lets it through; a real create does not.
+				assert.Empty(t, server, "the API server's dry run")
+				assert.Equal(t, c.Want, offline, "offline validation")
+				out := kubectlCreate(t, c.YAML)
+				for _, w := range c.Want {
+					assert.Contains(t, out, fieldAndMessage(w), "the API server on a real create")
+				}
+				return
+			}
+			if len(c.Want) == 0 {
+				assert.Empty(t, server, "the API server")
+				assert.Empty(t, offline, "offline validation")
+				return
+			}
+			assert.Equal(t, c.Want, server, "the API server")
+			assert.Equal(t, c.Want, offline, "offline validation")
+		})
+	}
+}
+
+// kubectlCreate creates the objects for real and returns kubectl's output;
+// whatever got created is deleted again.
+func kubectlCreate(t *testing.T, yaml []byte) string {
+	t.Helper()
+	cmd := exec.Command("kubectl", "--kubeconfig", kubeconfig(t), "create", "-f", "-")
+	cmd.Stdin = bytes.NewReader(yaml)
+	out, err := cmd.CombinedOutput()
+	t.Cleanup(func() {
+		del := exec.Command("kubectl", "--kubeconfig", kubeconfig(t), "delete", "--ignore-not-found", "-f", "-")
+		del.Stdin = bytes.NewReader(yaml)
+		_ = del.Run()
+	})
+	assert.Error(t, err, "kubectl create must fail: %s", out)
+	return string(out)
+}
+
+// fieldAndMessage strips "file:line: Kind ns/name: " from a want.txt line.
+func fieldAndMessage(line string) string {
+	parts := strings.SplitN(line, ": ", 3)
+	return parts[len(parts)-1]
+}
