@@ -1,0 +1,36 @@
+# reachgate: the two commands are `make run` (the gate on this repository's
+# overlays) and `make test` (every test). `make e2e` starts the real servers.
+GO      ?= go
+BIN     := bin/reachgate
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: all build run test e2e bench lint clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/reachgate
+
+# The main job: check every overlay of this repository against its base
+# (the merge-base with the default branch, or none on a fresh clone).
+run: build
+	./$(BIN) check $(ARGS)
+
+# Every test: formatting, vet, Go tests (which also run the Rego unit tests,
+# the txtar scenarios, and the kernel lab when running as root).
+test:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+# End-to-end tests against real servers: kube-apiserver + etcd, GitHub's
+# OpenAPI contract under Prism, and Gitea. Builds what it needs on first use.
+e2e:
+	scripts/e2e.sh
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./pipeline/...
+
+clean:
+	rm -rf bin
