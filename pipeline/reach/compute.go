@@ -11,10 +11,13 @@ package reach
 
 import (
 	"encoding/binary"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/reachgate/reachgate/pipeline/model"
 )
@@ -160,151 +163,52 @@ func (ix *index) compute() *model.Matrix {
 		}
 	}
 
-	eg := &interner{ids: map[string]int32{}}
-	ing := &interner{ids: map[string]int32{}}
-	all := model.AllPorts()
-	notIsoEg := eg.intern([]contrib{{ref: model.RuleRef{Direction: model.Egress}, ports: all}})
-	notIsoIn := ing.intern([]contrib{{ref: model.RuleRef{Direction: model.Ingress}, ports: all}})
-	allowances := map[[2]int32]*model.Allowance{}
-	allow := func(e, i int32) *model.Allowance {
-		k := [2]int32{e, i}
-		if a, ok := allowances[k]; ok {
-			return a
-		}
-		a := combine(eg.lists[e], ing.lists[i])
-		allowances[k] = a
-		return a
+	pl := &plan{ix: ix, groups: groups, groupOf: groupOf, ruleGroups: ruleGroups, openRules: openRules, containing: containing}
+	// Destinations are shared out in chunks to one worker per core; each
+	// chunk's flows come out sorted by destination, and a counting sort
+	// then puts all of them in (Src, Dst) order.
+	workers := min(runtime.GOMAXPROCS(0), 8)
+	chunk := max(64, n/(workers*8))
+	nChunks := (n + chunk - 1) / chunk
+	flats := make([][]model.Connection, nChunks)
+	counts := make([][]int32, workers)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			wk := pl.newWorker()
+			for {
+				c := int(next.Add(1) - 1)
+				if c >= nChunks {
+					break
+				}
+				wk.flat = nil
+				for d := c * chunk; d < min(n, (c+1)*chunk); d++ {
+					wk.dest(d)
+				}
+				flats[c] = wk.flat
+			}
+			counts[w] = wk.perSrc
+		}(w)
 	}
-
-	// Connections are produced destination by destination, then put in
-	// (Src, Dst) order by a counting sort.
-	var flat []model.Connection
+	wg.Wait()
 	perSrc := make([]int, n+1)
-	emit := func(s, d int, a *model.Allowance) {
-		// Self-traffic is left out, and so is traffic between two external
-		// ranges, which never crosses the cluster.
-		if a != nil && s != d && (s < ix.nw || d < ix.nw) {
-			flat = append(flat, model.Connection{Src: int32(s), Dst: int32(d), Allowance: a})
-			perSrc[s+1]++
+	for _, cs := range counts {
+		for s, k := range cs {
+			perSrc[s+1] += int(k)
 		}
 	}
-
-	groupContribs := make([][]contrib, len(groups))
-	groupEID := make([]int32, len(groups))
-	for g := range groupEID {
-		groupEID[g] = -1
-	}
-	groupEID[0] = notIsoEg
-	var touchedGroups []int32
-	// Ingress scratch: per source, the bitmask of the destination's ingress
-	// rules that let it in (and the address-dependent subset).
-	masks := make([]uint64, n)
-	depMasks := make([]uint64, n)
-	var touched []int
-	perMask := map[[2]uint64]int32{}
-	type groupCache struct {
-		d    int
-		mask [2]uint64
-		a    *model.Allowance
-	}
-	cache := make([]groupCache, len(groups))
-	for g := range cache {
-		cache[g].d = -1
-	}
-
-	for d := 0; d < n; d++ {
-		dst := &ix.peers[d]
-		// Egress side: what each group of sources may send to d.
-		addRule := func(r *crule) {
-			ports := r.ports.resolve(dst)
-			if ports.IsEmpty() {
-				return
-			}
-			c := contrib{rule: r, ref: r.ref, ports: ports, addrDep: r.addrDep != nil && r.addrDep.has(d)}
-			for _, g := range ruleGroups[r] {
-				if len(groupContribs[g]) == 0 {
-					touchedGroups = append(touchedGroups, g)
-				}
-				groupContribs[g] = append(groupContribs[g], c)
-			}
-		}
-		for _, r := range containing[d] {
-			addRule(r)
-		}
-		for _, r := range openRules {
-			addRule(r)
-		}
-		for _, g := range touchedGroups {
-			sortContribs(groupContribs[g])
-			groupEID[g] = eg.intern(groupContribs[g])
-		}
-
-		if d < ix.nw && ix.inIso[d] {
-			rules := ix.inRules[d]
-			if len(rules) > maxMaskRules {
-				ix.ingressMany(d, rules, masks, &touched)
-				for _, s := range touched {
-					masks[s] = 0
-					e := groupEID[groupOf[s]]
-					if e < 0 || s == d {
-						continue
-					}
-					emit(s, d, allow(e, ing.intern(ix.ingressContribsOf(d, rules, s))))
-				}
-				touched = touched[:0]
-			} else {
-				ix.ingressFor(d, rules, masks, depMasks, &touched)
-				clear(perMask)
-				for _, s := range touched {
-					mk := [2]uint64{masks[s], depMasks[s]}
-					masks[s], depMasks[s] = 0, 0
-					g := groupOf[s]
-					e := groupEID[g]
-					if e < 0 || s == d {
-						continue
-					}
-					// Sources of one group let in by the same rules share an
-					// allowance: remember the last one per group.
-					if c := &cache[g]; c.d == d && c.mask == mk {
-						emit(s, d, c.a)
-						continue
-					}
-					iid, ok := perMask[mk]
-					if !ok {
-						iid = ing.intern(ix.ingressContribs(d, rules, mk))
-						perMask[mk] = iid
-					}
-					a := allow(e, iid)
-					cache[g] = groupCache{d: d, mask: mk, a: a}
-					emit(s, d, a)
-				}
-				touched = touched[:0]
-			}
-		} else {
-			for _, s := range groups[0].members {
-				emit(s, d, allow(notIsoEg, notIsoIn))
-			}
-			for _, g := range touchedGroups {
-				a := allow(groupEID[g], notIsoIn)
-				for _, s := range groups[g].members {
-					emit(s, d, a)
-				}
-			}
-		}
-		for _, g := range touchedGroups {
-			groupContribs[g] = groupContribs[g][:0]
-			groupEID[g] = -1
-		}
-		touchedGroups = touchedGroups[:0]
-	}
-
 	for s := 1; s <= n; s++ {
 		perSrc[s] += perSrc[s-1]
 	}
-	m.Connections = make([]model.Connection, len(flat))
-	for _, c := range flat {
-		m.Connections[perSrc[c.Src]] = c
-		perSrc[c.Src]++
+	m.Connections = make([]model.Connection, perSrc[n])
+	for _, flat := range flats {
+		for _, c := range flat {
+			m.Connections[perSrc[c.Src]] = c
+			perSrc[c.Src]++
+		}
 	}
 	for i := range ix.c.Workloads {
 		if w := &ix.c.Workloads[i]; w.HostNetwork {
@@ -313,6 +217,177 @@ func (ix *index) compute() *model.Matrix {
 	}
 	m.Selection = ix.selection()
 	return m
+}
+
+// plan is what every worker shares, read-only.
+type plan struct {
+	ix         *index
+	groups     []egGroup
+	groupOf    []int32
+	ruleGroups map[*crule][]int32
+	openRules  []*crule
+	containing [][]*crule
+}
+
+// worker computes the flows into a run of destinations. It owns its
+// scratch space, interners and allowances.
+type worker struct {
+	*plan
+	eg, ing            *interner
+	notIsoEg, notIsoIn int32
+	allowances         map[[2]int32]*model.Allowance
+	flat               []model.Connection
+	perSrc             []int32
+
+	groupContribs [][]contrib
+	groupEID      []int32
+	touchedGroups []int32
+	// Ingress scratch: per source, the bitmask of the destination's ingress
+	// rules that let it in (and the address-dependent subset).
+	masks, depMasks []uint64
+	touched         []int
+	perMask         map[[2]uint64]int32
+	cache           []groupCache
+}
+
+type groupCache struct {
+	d    int
+	mask [2]uint64
+	a    *model.Allowance
+}
+
+func (pl *plan) newWorker() *worker {
+	n := len(pl.ix.peers)
+	all := model.AllPorts()
+	w := &worker{
+		plan:          pl,
+		eg:            &interner{ids: map[string]int32{}},
+		ing:           &interner{ids: map[string]int32{}},
+		allowances:    map[[2]int32]*model.Allowance{},
+		perSrc:        make([]int32, n),
+		groupContribs: make([][]contrib, len(pl.groups)),
+		groupEID:      make([]int32, len(pl.groups)),
+		masks:         make([]uint64, n),
+		depMasks:      make([]uint64, n),
+		perMask:       map[[2]uint64]int32{},
+		cache:         make([]groupCache, len(pl.groups)),
+	}
+	w.notIsoEg = w.eg.intern([]contrib{{ref: model.RuleRef{Direction: model.Egress}, ports: all}})
+	w.notIsoIn = w.ing.intern([]contrib{{ref: model.RuleRef{Direction: model.Ingress}, ports: all}})
+	for g := range w.groupEID {
+		w.groupEID[g] = -1
+		w.cache[g].d = -1
+	}
+	w.groupEID[0] = w.notIsoEg
+	return w
+}
+
+func (w *worker) allow(e, i int32) *model.Allowance {
+	k := [2]int32{e, i}
+	if a, ok := w.allowances[k]; ok {
+		return a
+	}
+	a := combine(w.eg.lists[e], w.ing.lists[i])
+	w.allowances[k] = a
+	return a
+}
+
+func (w *worker) emit(s, d int, a *model.Allowance) {
+	// Self-traffic is left out, and so is traffic between two external
+	// ranges, which never crosses the cluster.
+	if a != nil && s != d && (s < w.ix.nw || d < w.ix.nw) {
+		w.flat = append(w.flat, model.Connection{Src: int32(s), Dst: int32(d), Allowance: a})
+		w.perSrc[s]++
+	}
+}
+
+// dest computes every flow into destination d.
+func (w *worker) dest(d int) {
+	ix := w.ix
+	dst := &ix.peers[d]
+	// Egress side: what each group of sources may send to d.
+	addRule := func(r *crule) {
+		ports := r.ports.resolve(dst)
+		if ports.IsEmpty() {
+			return
+		}
+		c := contrib{rule: r, ref: r.ref, ports: ports, addrDep: r.addrDep != nil && r.addrDep.has(d)}
+		for _, g := range w.ruleGroups[r] {
+			if len(w.groupContribs[g]) == 0 {
+				w.touchedGroups = append(w.touchedGroups, g)
+			}
+			w.groupContribs[g] = append(w.groupContribs[g], c)
+		}
+	}
+	for _, r := range w.containing[d] {
+		addRule(r)
+	}
+	for _, r := range w.openRules {
+		addRule(r)
+	}
+	for _, g := range w.touchedGroups {
+		sortContribs(w.groupContribs[g])
+		w.groupEID[g] = w.eg.intern(w.groupContribs[g])
+	}
+
+	switch {
+	case d < ix.nw && ix.inIso[d] && len(ix.inRules[d]) > maxMaskRules:
+		rules := ix.inRules[d]
+		ix.ingressMany(d, rules, w.masks, &w.touched)
+		for _, s := range w.touched {
+			w.masks[s] = 0
+			e := w.groupEID[w.groupOf[s]]
+			if e < 0 || s == d {
+				continue
+			}
+			w.emit(s, d, w.allow(e, w.ing.intern(ix.ingressContribsOf(d, rules, s))))
+		}
+		w.touched = w.touched[:0]
+	case d < ix.nw && ix.inIso[d]:
+		rules := ix.inRules[d]
+		ix.ingressFor(d, rules, w.masks, w.depMasks, &w.touched)
+		clear(w.perMask)
+		for _, s := range w.touched {
+			mk := [2]uint64{w.masks[s], w.depMasks[s]}
+			w.masks[s], w.depMasks[s] = 0, 0
+			g := w.groupOf[s]
+			e := w.groupEID[g]
+			if e < 0 || s == d {
+				continue
+			}
+			// Sources of one group let in by the same rules share an
+			// allowance: remember the last one per group.
+			if c := &w.cache[g]; c.d == d && c.mask == mk {
+				w.emit(s, d, c.a)
+				continue
+			}
+			iid, ok := w.perMask[mk]
+			if !ok {
+				iid = w.ing.intern(ix.ingressContribs(d, rules, mk))
+				w.perMask[mk] = iid
+			}
+			a := w.allow(e, iid)
+			w.cache[g] = groupCache{d: d, mask: mk, a: a}
+			w.emit(s, d, a)
+		}
+		w.touched = w.touched[:0]
+	default:
+		open := w.allow(w.notIsoEg, w.notIsoIn)
+		for _, s := range w.groups[0].members {
+			w.emit(s, d, open)
+		}
+		for _, g := range w.touchedGroups {
+			a := w.allow(w.groupEID[g], w.notIsoIn)
+			for _, s := range w.groups[g].members {
+				w.emit(s, d, a)
+			}
+		}
+	}
+	for _, g := range w.touchedGroups {
+		w.groupContribs[g] = w.groupContribs[g][:0]
+		w.groupEID[g] = -1
+	}
+	w.touchedGroups = w.touchedGroups[:0]
 }
 
 // maxMaskRules is how many ingress rules of one destination are told apart
