@@ -33,3 +33,25 @@ func BenchmarkCompute(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDiff compares the matrices of a 5,000-workload cluster before
+// and after one policy in twenty is removed.
+func BenchmarkDiff(b *testing.B) {
+	base := synth.Cluster(synth.Options{Workloads: 5000, Namespaces: 50, Seed: 42})
+	head := *base
+	head.Policies = nil
+	for i, p := range base.Policies {
+		if i%20 != 7 {
+			head.Policies = append(head.Policies, p)
+		}
+	}
+	ms := reach.ComputeAll(base, &head)
+	b.ResetTimer()
+	var changes int
+	for b.Loop() {
+		d := reach.Diff(ms[0], ms[1])
+		changes = len(d.Added) + len(d.Removed) + len(d.Changed)
+	}
+	b.ReportMetric(float64(len(ms[0].Connections)), "baseConnections")
+	b.ReportMetric(float64(changes), "changes")
+}
