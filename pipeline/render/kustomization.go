@@ -28,6 +28,11 @@ type sourceIndex struct {
 	docs map[string][]docEntry
 	// kustFiles are the kustomization files, by root-relative path.
 	kustFiles map[string]bool
+	// tagged holds the resource files with every document tagged with
+	// its source (see tagSources), by root-relative path.
+	tagged map[string][]byte
+	// broken marks files with errors.
+	broken map[string]bool
 }
 
 // docEntry is one object as written in a source file.
@@ -51,7 +56,7 @@ func newKustWalker(t *tree) *kustWalker {
 	return &kustWalker{
 		t:     t,
 		done:  map[string]*kustomization{},
-		index: sourceIndex{docs: map[string][]docEntry{}, kustFiles: map[string]bool{}},
+		index: sourceIndex{docs: map[string][]docEntry{}, kustFiles: map[string]bool{}, tagged: map[string][]byte{}, broken: map[string]bool{}},
 	}
 }
 
@@ -215,6 +220,8 @@ const (
 	wantFile = 1 << iota
 	wantDir
 	indexFile // a file whose documents become objects
+	checkYAML // a YAML file kustomize parses (patches, ...): check it first
+	annotate  // a resource file: tag its documents with their source
 )
 
 // entries checks every path a kustomization refers to.
@@ -225,11 +232,11 @@ func (w *kustWalker) entries(k *kustomization) {
 			w.entry(k, fieldPath{field, i}, ref, want)
 		}
 	}
-	list("resources", kk.Resources, wantFile|wantDir|indexFile)
-	list("bases", kk.Bases, wantFile|wantDir|indexFile)
+	list("resources", kk.Resources, wantFile|wantDir|indexFile|annotate)
+	list("bases", kk.Bases, wantFile|wantDir|indexFile|annotate)
 	list("components", kk.Components, wantDir)
-	list("crds", kk.Crds, wantFile)
-	list("configurations", kk.Configurations, wantFile)
+	list("crds", kk.Crds, wantFile|checkYAML)
+	list("configurations", kk.Configurations, wantFile|checkYAML)
 	for _, f := range []struct {
 		name string
 		refs []string
@@ -243,26 +250,26 @@ func (w *kustWalker) entries(k *kustomization) {
 	}
 	for i, p := range kk.Patches {
 		if p.Path != "" {
-			w.entry(k, fieldPath{"patches", i, "path"}, p.Path, wantFile)
+			w.entry(k, fieldPath{"patches", i, "path"}, p.Path, wantFile|checkYAML)
 		}
 	}
 	for i, p := range kk.PatchesJson6902 {
 		if p.Path != "" {
-			w.entry(k, fieldPath{"patchesJson6902", i, "path"}, p.Path, wantFile)
+			w.entry(k, fieldPath{"patchesJson6902", i, "path"}, p.Path, wantFile|checkYAML)
 		}
 	}
 	for i, p := range kk.PatchesStrategicMerge {
 		if s := string(p); !strings.Contains(s, "\n") && !strings.HasPrefix(strings.TrimSpace(s), "{") {
-			w.entry(k, fieldPath{"patchesStrategicMerge", i}, s, wantFile)
+			w.entry(k, fieldPath{"patchesStrategicMerge", i}, s, wantFile|checkYAML)
 		}
 	}
 	for i, r := range kk.Replacements {
 		if r.Path != "" {
-			w.entry(k, fieldPath{"replacements", i, "path"}, r.Path, wantFile)
+			w.entry(k, fieldPath{"replacements", i, "path"}, r.Path, wantFile|checkYAML)
 		}
 	}
 	if p := kk.OpenAPI["path"]; p != "" {
-		w.entry(k, fieldPath{"openapi", "path"}, p, wantFile)
+		w.entry(k, fieldPath{"openapi", "path"}, p, wantFile|checkYAML)
 	}
 	gens := func(field string, i int, src types.KvPairSources) {
 		for j, f := range src.FileSources {
@@ -338,23 +345,22 @@ func (w *kustWalker) entry(k *kustomization, field fieldPath, ref string, want i
 		w.failEntry(r, "%q is outside the kustomization's directory, which load restrictions (root only) forbid: list its directory instead", ref)
 		return
 	}
-	if want&indexFile != 0 {
-		w.indexFile(p)
+	switch {
+	case want&indexFile != 0:
+		w.indexFile(p, want&annotate != 0)
+	case want&checkYAML != 0:
+		w.checkFile(p)
 	}
 }
 
-// indexFile records the objects of a resource file, and reports syntax
-// errors with their line before kustomize sees them.
-func (w *kustWalker) indexFile(p string) {
-	if _, ok := w.index.docs[p]; ok {
-		return
-	}
+// checkFile reports syntax errors, alias cycles and bombs in a YAML file
+// that kustomize will parse, with their line, before kustomize sees them.
+func (w *kustWalker) checkFile(p string) {
 	data, err := w.t.read(p)
 	if err != nil {
 		w.fail(model.Location{File: p}, "", "read: %v", err)
 		return
 	}
-	var entries []docEntry
 	for _, d := range splitDocuments(data) {
 		if d.err != nil {
 			w.fail(model.Location{File: p, Line: d.line}, "", "malformed YAML: %v", d.err)
@@ -363,18 +369,59 @@ func (w *kustWalker) indexFile(p string) {
 		if d.node == nil {
 			continue
 		}
+		if _, err := toValue(d.node, d.offset); err != nil {
+			pe := err.(*pathError)
+			w.fail(model.Location{File: p, Line: pe.line}, pe.path.String(), "%s", pe.msg)
+		}
+	}
+}
+
+// indexFile records the objects of a resource file, and reports syntax
+// errors with their line before kustomize sees them.
+func (w *kustWalker) indexFile(p string, annotate bool) {
+	if _, ok := w.index.docs[p]; ok && (!annotate || w.index.tagged[p] != nil || w.index.broken[p]) {
+		return
+	}
+	data, err := w.t.read(p)
+	if err != nil {
+		w.fail(model.Location{File: p}, "", "read: %v", err)
+		return
+	}
+	var entries []docEntry
+	docs := splitDocuments(data)
+	failed := false
+	for _, d := range docs {
+		if d.err != nil {
+			w.fail(model.Location{File: p, Line: d.line}, "", "malformed YAML: %v", d.err)
+			failed = true
+			continue
+		}
+		if d.node == nil {
+			continue
+		}
 		if d.node.Kind != yaml.MappingNode {
 			w.fail(model.Location{File: p, Line: d.line}, "", "a manifest must be a mapping, found %s", nodeKind(d.node))
+			failed = true
 			continue
 		}
 		if _, err := toValue(d.node, d.offset); err != nil {
 			pe := err.(*pathError)
 			w.fail(model.Location{File: p, Line: pe.line}, pe.path.String(), "%s", pe.msg)
+			failed = true
 			continue
 		}
 		entries = append(entries, docEntries(&d)...)
 	}
 	w.index.docs[p] = entries
+	w.index.broken[p] = failed
+	if annotate && !failed {
+		tagged, err := tagSources(p, docs)
+		if err != nil {
+			w.fail(model.Location{File: p}, "", "%v", err)
+			return
+		}
+		w.index.tagged[p] = tagged
+	}
 }
 
 // docEntries describes the objects of a document: itself, or the items of
@@ -459,52 +506,6 @@ func lineFold(n *yaml.Node, path fieldPath) int {
 			}
 			n = n.Content[e]
 			line = n.Line
-		}
-	}
-	return line
-}
-
-// locate finds the line of a rendered object in file: the document of the
-// same kind whose name is the rendered name, or is contained in it (name
-// prefixes, suffixes and hashes), preferring the longest such name and the
-// same namespace. 0 when nothing fits.
-func (ix *sourceIndex) locate(file, kind, name, namespace string) int {
-	docs := ix.docs[file]
-	if len(docs) == 1 {
-		return docs[0].line
-	}
-	type score struct{ kind, exact, length, ns int }
-	better := func(a, b score) bool {
-		if a.kind != b.kind {
-			return a.kind > b.kind
-		}
-		if a.exact != b.exact {
-			return a.exact > b.exact
-		}
-		if a.length != b.length {
-			return a.length > b.length
-		}
-		return a.ns > b.ns
-	}
-	line, best := 0, score{-1, -1, -1, -1}
-	for _, d := range docs {
-		var s score
-		switch {
-		case d.name == name:
-			s.exact, s.length = 1, len(d.name)
-		case d.name != "" && strings.Contains(name, d.name):
-			s.length = len(d.name)
-		default:
-			continue
-		}
-		if d.kind == kind {
-			s.kind = 1
-		}
-		if d.namespace == namespace {
-			s.ns = 1
-		}
-		if better(s, best) {
-			line, best = d.line, s
 		}
 	}
 	return line

@@ -143,9 +143,15 @@ func (r *manifestReader) file(p string) {
 			r.objs = append(r.objs, newObject(doc, loc))
 			continue
 		}
-		itemNodes := mapValue(d.node, "items")
+		var itemNodes []*yaml.Node // for lines; missing when items came through a merge key
+		if n := mapValue(d.node, "items"); n != nil && resolveAlias(n).Kind == yaml.SequenceNode {
+			itemNodes = resolveAlias(n).Content
+		}
 		for i, it := range items {
-			iloc := model.Location{File: p, Line: d.lineOf(resolveAlias(itemNodes).Content[i])}
+			iloc := loc
+			if len(itemNodes) == len(items) {
+				iloc.Line = d.lineOf(itemNodes[i])
+			}
 			m, ok := it.(map[string]any)
 			if !ok {
 				r.errs = append(r.errs, &model.InputError{Location: iloc, Field: fieldPath{"items", i}.String(),

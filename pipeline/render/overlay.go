@@ -3,12 +3,10 @@ package render
 import (
 	"bytes"
 	"fmt"
-	"path"
 	"path/filepath"
 	"strings"
 	"sync"
 
-	"go.yaml.in/yaml/v3"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/resource"
 	"sigs.k8s.io/kustomize/api/types"
@@ -17,8 +15,8 @@ import (
 	"github.com/reachgate/reachgate/pipeline/model"
 )
 
-// Annotations that kustomize adds for origin tracking; they are removed
-// from rendered objects.
+// Annotations that kustomize adds for origin tracking when a kustomization
+// asks for it; they are removed from rendered objects.
 const (
 	originAnnotation       = "config.kubernetes.io/origin"
 	internalAnnotationsPfx = "internal.config.kubernetes.io/"
@@ -43,15 +41,19 @@ func Overlay(fsys filesys.FileSystem, dir string) ([]model.Object, error) {
 // files (URLs, git and ssh references) are refused without being fetched;
 // so are paths that leave the repository, directly or through a symlink,
 // missing files and directories, malformed kustomization files, resource
-// files with YAML syntax errors and Helm charts. Then kustomize builds the
-// overlay with load restrictions root-only, plugins disabled and origin
-// annotations on. An overlay that renders nothing is an error ("renders
-// no objects").
+// and patch files with YAML syntax errors, alias cycles or bombs, and Helm
+// charts. Then kustomize builds the overlay with load restrictions
+// root-only and plugins disabled (no exec, no KRM functions, no Helm). The
+// user's files are never changed. An overlay that renders nothing is an
+// error ("the overlay renders no objects").
 //
-// Each object's Source is the file it came from (for generated objects,
-// the kustomization or generator configuration that made it) and the line
-// where its document (or List item, or generator entry) starts. Origin and
-// internal kustomize annotations are removed from Doc.
+// Each object's Source is the file it came from and the line where its
+// document (or List item) starts, exactly, through a source annotation
+// that kustomize carries through patches, prefixes and namespace changes.
+// Generated objects point at their generator entry (configMapGenerator,
+// secretGenerator) or configuration file; objects whose annotations a
+// patch replaced wholesale are matched by kind and name. Origin, source
+// and internal kustomize annotations are removed from Doc.
 //
 // Problems with the user's input come back as *model.InputError, or
 // model.InputErrors when there are several.
@@ -69,7 +71,7 @@ func OverlayRoot(fsys filesys.FileSystem, root, dir string) ([]model.Object, err
 	if len(w.errs) > 0 {
 		return nil, asError(w.errs)
 	}
-	resources, err := build(t, top)
+	resources, err := build(t, top, w.index.tagged)
 	if err != nil {
 		return nil, &model.InputError{Location: model.Location{File: top.file}, Message: "kustomize: " + t.clean(err.Error())}
 	}
@@ -113,18 +115,15 @@ func (t *tree) clean(msg string) string {
 	return msg
 }
 
-// build runs kustomize on the top kustomization, with originAnnotations
-// added to its buildMetadata through a file system that serves a modified
-// copy of that one file.
-func build(t *tree, top *kustomization) ([]*resource.Resource, error) {
-	data, err := withOriginAnnotations(top.data)
-	if err != nil {
-		return nil, err
-	}
+// build runs kustomize on the top kustomization, through a file system
+// that serves the tagged copies of the resource files.
+func build(t *tree, top *kustomization, tagged map[string][]byte) ([]*resource.Resource, error) {
 	fsys := &overlayFS{FileSystem: t.fsys, files: map[string][]byte{}}
-	fsys.files[filepath.Clean(t.abs(top.file))] = data
-	if d, f, err := t.fsys.CleanedAbs(t.abs(top.file)); err == nil {
-		fsys.files[d.Join(f)] = data
+	for p, data := range tagged {
+		fsys.files[filepath.Clean(t.abs(p))] = data
+		if d, f, err := t.fsys.CleanedAbs(t.abs(p)); err == nil {
+			fsys.files[d.Join(f)] = data
+		}
 	}
 	opts := krusty.MakeDefaultOptions()
 	opts.LoadRestrictions = types.LoadRestrictionsRootOnly
@@ -154,70 +153,11 @@ func (f *overlayFS) ReadFile(p string) ([]byte, error) {
 	return f.FileSystem.ReadFile(p)
 }
 
-// withOriginAnnotations adds originAnnotations to a kustomization's
-// buildMetadata, keeping everything else.
-func withOriginAnnotations(data []byte) ([]byte, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, err
-	}
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("kustomization is not a mapping")
-	}
-	m := doc.Content[0]
-	var bm *yaml.Node
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if strings.EqualFold(m.Content[i].Value, "buildMetadata") {
-			bm = resolveAlias(m.Content[i+1])
-		}
-	}
-	item := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: types.OriginAnnotations}
-	switch {
-	case bm == nil:
-		m.Content = append(m.Content,
-			&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "buildMetadata"},
-			&yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: []*yaml.Node{item}})
-	case bm.Kind == yaml.SequenceNode:
-		for _, e := range bm.Content {
-			if e.Value == types.OriginAnnotations {
-				return data, nil
-			}
-		}
-		bm.Content = append(bm.Content, item)
-	case bm.Kind == yaml.ScalarNode && bm.ShortTag() == "!!null":
-		*bm = yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: []*yaml.Node{item}}
-	default:
-		return nil, fmt.Errorf("buildMetadata must be a list")
-	}
-	var b bytes.Buffer
-	enc := yaml.NewEncoder(&b)
-	enc.SetIndent(2)
-	if err := enc.Encode(&doc); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), enc.Close()
-}
-
 // object turns one rendered resource into a model.Object located in its
 // source file.
 func (ix *sourceIndex) object(res *resource.Resource, dir string) (model.Object, *model.InputError) {
-	kind, name, ns := res.GetKind(), res.GetName(), res.GetNamespace()
-	ref := model.ObjectRef{Kind: kind, Namespace: ns, Name: name}
-	origin, err := res.GetOrigin()
-	var loc model.Location
-	switch {
-	case err != nil || origin == nil:
-	case origin.Path != "":
-		loc.File = path.Join(dir, filepath.ToSlash(origin.Path))
-		loc.Line = ix.locate(loc.File, kind, name, ns)
-	case origin.ConfiguredIn != "":
-		loc.File = path.Join(dir, filepath.ToSlash(origin.ConfiguredIn))
-		if ix.kustFiles[loc.File] {
-			loc.Line = ix.locate(loc.File, kind, name, ns)
-		} else {
-			loc.Line = ix.locate(loc.File, origin.ConfiguredBy.Kind, origin.ConfiguredBy.Name, origin.ConfiguredBy.Namespace)
-		}
-	}
+	ref := model.ObjectRef{Kind: res.GetKind(), Namespace: res.GetNamespace(), Name: res.GetName()}
+	loc := ix.where(res, dir)
 	v, err := toValue(res.YNode(), 0)
 	if err != nil {
 		pe := err.(*pathError)
@@ -238,7 +178,7 @@ func stripBuildAnnotations(doc map[string]any) {
 		return
 	}
 	for k := range ann {
-		if k == originAnnotation || strings.HasPrefix(k, internalAnnotationsPfx) {
+		if k == sourceAnnotation || k == originAnnotation || strings.HasPrefix(k, internalAnnotationsPfx) {
 			delete(ann, k)
 		}
 	}

@@ -472,3 +472,91 @@ func TestSeedPolicies(t *testing.T) {
 	assert.Equal(t, map[string]string{"name": "app", model.NamespaceNameLabel: "app"}, c.Namespaces[0].Labels)
 	assert.Len(t, c.Objects, 10, "rules see every object, the invalid one included")
 }
+
+// Objects the source tag cannot follow are still located: a patch that
+// replaces all annotations, a merge key in metadata, generated objects;
+// and a kustomization that asks for kustomize's own origin annotations
+// gets them removed like the rest.
+func TestOverlaySourceFallbacks(t *testing.T) {
+	t.Parallel()
+	fs := memFS(t, `
+-- base/kustomization.yaml --
+resources: [objects.yaml]
+-- base/objects.yaml --
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: replaced
+  annotations: {a: b}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  <<: {labels: {x: y}}
+  name: merged
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: plain
+-- overlay/kustomization.yaml --
+buildMetadata: [originAnnotations, transformerAnnotations]
+nameSuffix: -v2
+resources: [../base]
+secretGenerator:
+- name: creds
+  literals: [user=admin]
+patches:
+- target: {kind: ConfigMap, name: replaced}
+  patch: |-
+    - op: replace
+      path: /metadata/annotations
+      value: {c: d}
+`)
+	objs, err := Overlay(fs, "overlay")
+	require.NoError(t, err)
+	assert.Equal(t, []string{
+		"ConfigMap/merged-v2 base/objects.yaml:7",
+		"ConfigMap/plain-v2 base/objects.yaml:13",
+		"ConfigMap/replaced-v2 base/objects.yaml:1",
+		"Secret/creds-v2-hmbb7mfmdf overlay/kustomization.yaml:5",
+	}, located(objs))
+	md := func(i int, field string) any { return objs[i].Doc["metadata"].(map[string]any)[field] }
+	assert.Equal(t, map[string]any{"x": "y"}, md(0, "labels"))
+	// transformerAnnotations was asked for by the user and stays; the
+	// origin annotations and the source tag do not.
+	for i := range objs {
+		ann, _ := md(i, "annotations").(map[string]any)
+		assert.Contains(t, ann, "alpha.config.kubernetes.io/transformations", objs[i].ObjectRef.String())
+		assert.NotContains(t, ann, originAnnotation, objs[i].ObjectRef.String())
+		assert.NotContains(t, ann, sourceAnnotation, objs[i].ObjectRef.String())
+	}
+	assert.Equal(t, "d", md(2, "annotations").(map[string]any)["c"])
+}
+
+// The repository root itself can be the overlay, and concurrent renders
+// of the same tree agree.
+func TestOverlayAtRootConcurrently(t *testing.T) {
+	t.Parallel()
+	fs := memFS(t, `
+-- kustomization.yaml --
+namespace: app
+resources: [./deploy/web.yaml]
+-- deploy/web.yaml --
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec: {ports: [{port: 80}]}
+`)
+	done := make(chan []string, 4)
+	for range 4 {
+		go func() {
+			objs, err := Overlay(fs, ".")
+			assert.NoError(t, err)
+			done <- located(objs)
+		}()
+	}
+	for range 4 {
+		assert.Equal(t, []string{"Service app/web deploy/web.yaml:1"}, <-done)
+	}
+}

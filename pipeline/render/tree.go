@@ -2,9 +2,10 @@ package render
 
 import (
 	"fmt"
-	"io"
+	"os"
 	"path"
 	"path/filepath"
+	"reflect"
 	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -112,19 +113,27 @@ func (t *tree) escapes(rel string) (string, bool) {
 func (t *tree) exists(rel string) bool { return t.fsys.Exists(t.abs(rel)) }
 func (t *tree) isDir(rel string) bool  { return t.fsys.IsDir(t.abs(rel)) }
 
-// read reads a file of at most maxFileSize bytes.
+// read reads a file of at most maxFileSize bytes. (The in-memory file
+// system's Open is not safe for concurrent use, ReadFile is; on disk the
+// size is checked before reading.)
 func (t *tree) read(rel string) ([]byte, error) {
-	f, err := t.fsys.Open(t.abs(rel))
-	if err != nil {
-		return nil, err
+	p := t.abs(rel)
+	if reflect.TypeOf(t.fsys) == diskType {
+		if fi, err := os.Stat(p); err == nil && fi.Size() > maxFileSize {
+			return nil, errTooLarge
+		}
 	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	b, err := t.fsys.ReadFile(p)
 	if err != nil {
 		return nil, err
 	}
 	if len(b) > maxFileSize {
-		return nil, fmt.Errorf("file is larger than %d MiB", maxFileSize>>20)
+		return nil, errTooLarge
 	}
 	return b, nil
 }
+
+var (
+	diskType    = reflect.TypeOf(filesys.MakeFsOnDisk())
+	errTooLarge = fmt.Errorf("file is larger than %d MiB", maxFileSize>>20)
+)

@@ -159,8 +159,13 @@ const maxNodes = 1 << 20
 // follow YAML 1.2 (as kustomize does): only true/false are booleans.
 type converter struct {
 	nodes  int
-	offset int // added to node lines to get file lines
+	offset int                 // added to node lines to get file lines
+	active map[*yaml.Node]bool // aliases being expanded, to catch cycles
+	depth  int
 }
+
+// maxDepth bounds nesting, which no Kubernetes object comes near.
+const maxDepth = 500
 
 // pathError is a problem at a field path inside a document.
 type pathError struct {
@@ -184,13 +189,28 @@ func toValue(n *yaml.Node, offset int) (any, error) {
 
 func (c *converter) value(n *yaml.Node, path fieldPath) (any, error) {
 	c.nodes++
+	c.depth++
+	defer func() { c.depth-- }()
+	if c.depth > maxDepth {
+		return nil, &pathError{path: path, line: n.Line + c.offset, msg: fmt.Sprintf("nested more than %d levels deep", maxDepth)}
+	}
 	if c.nodes > maxNodes {
 		return nil, &pathError{path: path, line: n.Line + c.offset, msg: "document expands to more than 1048576 values (alias bomb?)"}
+	}
+	if n.Anchor != "" && n.Kind != yaml.AliasNode {
+		if c.active == nil {
+			c.active = map[*yaml.Node]bool{}
+		}
+		c.active[n] = true
+		defer delete(c.active, n)
 	}
 	switch n.Kind {
 	case yaml.AliasNode:
 		if n.Alias == nil {
 			return nil, &pathError{path: path, line: n.Line + c.offset, msg: "unknown alias"}
+		}
+		if c.active[n.Alias] {
+			return nil, &pathError{path: path, line: n.Line + c.offset, msg: fmt.Sprintf("alias *%s refers to itself", n.Value)}
 		}
 		return c.value(n.Alias, path)
 	case yaml.DocumentNode:
