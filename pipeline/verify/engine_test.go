@@ -188,7 +188,7 @@ func TestEngineTwoPodCIDRs(t *testing.T) {
 // pipeline/reach/testdata/**/*.txtar: each overlay in the archive (every
 // directory with a kustomization.yaml outside bases/), or, without one,
 // the archive's manifests (outside want/), with the archive's
-// reachgate.yaml or the defaults. Scenarios about bad input, which do not
+// reachgate.yaml or the defaults the engine's scenario test uses. Scenarios about bad input, which do not
 // render cleanly, have nothing for the lab to check and are passed over.
 func TestEngineScenarios(t *testing.T) {
 	var files []string
@@ -198,10 +198,7 @@ func TestEngineScenarios(t *testing.T) {
 		}
 		return nil
 	})
-	if len(files) == 0 {
-		t.Log("pipeline/reach/testdata holds no scenarios yet")
-		return
-	}
+	require.NotEmpty(t, files, "pipeline/reach/testdata holds no scenarios")
 	opts := needLab(t)
 	checked := 0
 	for _, file := range files {
@@ -218,7 +215,15 @@ func TestEngineScenarios(t *testing.T) {
 		}
 	}
 	t.Logf("%d scenarios in %d files checked", checked, len(files))
+	assert.NotZero(t, checked)
 }
+
+// scenarioDefaults is the configuration of a scenario without its own
+// reachgate.yaml, as pipeline/reach's scenario test has it.
+const scenarioDefaults = `
+cluster: {podCIDRs: [10.244.0.0/16], serviceCIDRs: [10.96.0.0/12]}
+externals: [{name: internet, cidrs: [0.0.0.0/0, "::/0"]}]
+`
 
 type scenario struct {
 	name string
@@ -230,7 +235,8 @@ func scenarioClusters(t *testing.T, file string, ar *txtar.Archive) []scenario {
 	name := strings.TrimSuffix(filepath.Base(file), ".txtar")
 	fs := filesys.MakeFsInMemory()
 	plain := filesys.MakeFsInMemory()
-	cfg := config.Default()
+	cfg, err := config.Parse("default", []byte(scenarioDefaults))
+	require.NoError(t, err)
 	var dirs []string
 	for _, f := range ar.Files {
 		require.NoError(t, fs.WriteFile("/"+f.Name, f.Data))
