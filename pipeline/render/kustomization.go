@@ -50,6 +50,8 @@ type kustWalker struct {
 	done     map[string]*kustomization // by dir
 	visiting []string
 	index    sourceIndex
+	// customSchema is set when a kustomization has an openapi field.
+	customSchema bool
 }
 
 func newKustWalker(t *tree) *kustWalker {
@@ -70,7 +72,7 @@ func (w *kustWalker) fail(loc model.Location, field string, format string, args 
 	w.errs = append(w.errs, &model.InputError{Location: loc, Field: field, Message: fmt.Sprintf(format, args...)})
 }
 
-// failAt reports a problem with an entry of a kustomization file.
+// loc is where a field of a kustomization file is.
 func (k *kustomization) loc(field fieldPath) model.Location {
 	return model.Location{File: k.file, Line: lineFold(k.node, field)}
 }
@@ -200,6 +202,10 @@ func (w *kustWalker) load(dir, file string) *kustomization {
 				field = append(field, f)
 			}
 		}
+		if strings.Contains(msg, "cannot unmarshal bool into") {
+			// kustomize reads kustomization files as YAML 1.1.
+			msg += " (kustomize reads unquoted y, yes, on, n, no, off as booleans in kustomization files: quote the value)"
+		}
 		w.fail(k.loc(field), field.String(), "invalid kustomization: %s", msg)
 		return nil
 	}
@@ -212,6 +218,9 @@ func (w *kustWalker) load(dir, file string) *kustomization {
 		return nil
 	}
 	w.indexGenerators(k)
+	if len(k.k.OpenAPI) > 0 {
+		w.customSchema = true
+	}
 	return k
 }
 

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/kustomize/api/resource"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/kustomize/kyaml/openapi"
 
 	"github.com/reachgate/reachgate/pipeline/model"
 )
@@ -71,7 +72,7 @@ func OverlayRoot(fsys filesys.FileSystem, root, dir string) ([]model.Object, err
 	if len(w.errs) > 0 {
 		return nil, asError(w.errs)
 	}
-	resources, err := build(t, top, w.index.tagged)
+	resources, err := build(t, top, w.index.tagged, w.customSchema)
 	if err != nil {
 		return nil, &model.InputError{Location: model.Location{File: top.file}, Message: "kustomize: " + t.clean(err.Error())}
 	}
@@ -117,7 +118,7 @@ func (t *tree) clean(msg string) string {
 
 // build runs kustomize on the top kustomization, through a file system
 // that serves the tagged copies of the resource files.
-func build(t *tree, top *kustomization, tagged map[string][]byte) ([]*resource.Resource, error) {
+func build(t *tree, top *kustomization, tagged map[string][]byte, customSchema bool) ([]*resource.Resource, error) {
 	fsys := &overlayFS{FileSystem: t.fsys, files: map[string][]byte{}}
 	for p, data := range tagged {
 		fsys.files[filepath.Clean(t.abs(p))] = data
@@ -132,6 +133,11 @@ func build(t *tree, top *kustomization, tagged map[string][]byte) ([]*resource.R
 	opts.Reorder = krusty.ReorderOptionUnspecified // kustomize build's order
 	buildMu.Lock()
 	defer buildMu.Unlock()
+	if customSchema {
+		// A kustomization's openapi field changes kustomize's global
+		// schema, and later builds would inherit it.
+		defer openapi.ResetOpenAPI()
+	}
 	m, err := krusty.MakeKustomizer(opts).Run(fsys, t.abs(top.dir))
 	if err != nil {
 		return nil, err

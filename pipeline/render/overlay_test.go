@@ -338,6 +338,9 @@ kind: ConfigMap
 metadata:
   name: third
   name: again
+-- yaml11/kustomization.yaml --
+resources: [cm.yaml]
+commonLabels: {env: on}
 -- helm/kustomization.yaml --
 helmCharts:
 - name: nginx
@@ -351,7 +354,8 @@ helmCharts:
 			"bad-resource/cm.yaml:10: malformed YAML: mapping values are not allowed in this context",
 			`bad-resource/cm.yaml:16: metadata.name: duplicate key (first at line 15)`,
 		},
-		"helm": {"helm/kustomization.yaml:1: helmCharts: Helm charts are not rendered: reachgate runs kustomize without plugins; render the chart into the repository"},
+		"yaml11": {"yaml11/kustomization.yaml:2: commonLabels: invalid kustomization: cannot unmarshal bool into Go struct field Kustomization.commonLabels of type string (kustomize reads unquoted y, yes, on, n, no, off as booleans in kustomization files: quote the value)"},
+		"helm":   {"helm/kustomization.yaml:1: helmCharts: Helm charts are not rendered: reachgate runs kustomize without plugins; render the chart into the repository"},
 	} {
 		_, err := Overlay(fs, dir)
 		assert.Equal(t, want, errorList(t, err), dir)

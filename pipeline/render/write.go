@@ -32,7 +32,7 @@ func WriteYAML(w io.Writer, objs []model.Object) error {
 				return err
 			}
 		}
-		n, err := toNode(o.Doc, nil)
+		n, err := toNode(o.Doc, "")
 		if err != nil {
 			return fmt.Errorf("write %s: %w", o.ObjectRef, err)
 		}
@@ -48,36 +48,27 @@ func WriteYAML(w io.Writer, objs []model.Object) error {
 	return bw.Flush()
 }
 
-// keyRank orders the keys people expect first; others follow
-// alphabetically.
+// keyRank orders the keys people expect first, at the top of an object
+// and in its metadata; other keys follow alphabetically.
 var keyRank = map[string]map[string]int{
 	"":         {"apiVersion": 1, "kind": 2, "metadata": 3, "spec": 4, "data": 5, "stringData": 6, "status": 99},
 	"metadata": {"name": 1, "generateName": 2, "namespace": 3, "labels": 4, "annotations": 5},
 }
 
-func toNode(v any, path []string) (*yaml.Node, error) {
+// toNode builds the YAML node of a value; ctx is the key holding it at the
+// top of the object ("" for the object itself, "-" deeper down).
+func toNode(v any, ctx string) (*yaml.Node, error) {
 	switch x := v.(type) {
 	case map[string]any:
 		keys := sortedKeys(x)
-		ctx := ""
-		if len(path) == 1 {
-			ctx = path[0]
-		}
-		if len(path) <= 1 {
-			rank := keyRank[ctx]
-			if len(path) == 1 && rank == nil {
-				rank = map[string]int{}
+		if rank := keyRank[ctx]; rank != nil {
+			r := func(k string) int {
+				if n, ok := rank[k]; ok {
+					return n
+				}
+				return 50
 			}
-			sort.SliceStable(keys, func(i, j int) bool {
-				ri, rj := rank[keys[i]], rank[keys[j]]
-				if ri == 0 {
-					ri = 50
-				}
-				if rj == 0 {
-					rj = 50
-				}
-				return ri < rj
-			})
+			sort.SliceStable(keys, func(i, j int) bool { return r(keys[i]) < r(keys[j]) })
 		}
 		n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 		for _, k := range keys {
@@ -85,7 +76,11 @@ func toNode(v any, path []string) (*yaml.Node, error) {
 			if err != nil {
 				return nil, err
 			}
-			vn, err := toNode(x[k], append(path[:len(path):len(path)], k))
+			child := "-"
+			if ctx == "" {
+				child = k
+			}
+			vn, err := toNode(x[k], child)
 			if err != nil {
 				return nil, err
 			}
@@ -95,7 +90,7 @@ func toNode(v any, path []string) (*yaml.Node, error) {
 	case []any:
 		n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
 		for _, e := range x {
-			en, err := toNode(e, append(path[:len(path):len(path)], "[]"))
+			en, err := toNode(e, "-")
 			if err != nil {
 				return nil, err
 			}
