@@ -86,7 +86,9 @@ func (e *Explainer) Resolve(name string) ([]int, error) {
 	}
 	var found []int
 	for i := ix.nw; i < len(ix.peers); i++ {
-		if ix.peers[i].External == name {
+		// An external endpoint's name, or one of its ranges as Peer.Key
+		// prints it.
+		if ix.peers[i].External == name || ix.peers[i].Range.String() == name {
 			found = append(found, i)
 		}
 	}

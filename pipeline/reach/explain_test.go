@@ -96,6 +96,10 @@ func TestExplainIPBlockExcept(t *testing.T) {
 	xs, err := ex.Explain("app/backend-api", "internet", tcp(443))
 	require.NoError(t, err)
 	assert.Greater(t, len(xs), 1, "the internet spans several ranges around the excepted ones")
+
+	// A range as Peer.Key prints it resolves too.
+	x = explainOne(t, ex, "app/backend-api", "169.254.169.254/32", tcp(443))
+	assert.Equal(t, "cloud-metadata", x.Dst.External)
 }
 
 func TestExplainResolveErrors(t *testing.T) {
