@@ -1,0 +1,120 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/reachgate/reachgate/pipeline/model"
+)
+
+type jsonTool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+type jsonCounts struct {
+	Errors   int `json:"errors"`
+	Warnings int `json:"warnings"`
+	Info     int `json:"info"`
+	Waived   int `json:"waived"`
+}
+
+type jsonOverlay struct {
+	Name        string          `json:"name"`
+	Environment string          `json:"environment"`
+	Path        string          `json:"path"`
+	Passed      bool            `json:"passed"`
+	Error       string          `json:"error,omitempty"`
+	Counts      jsonCounts      `json:"counts"`
+	Findings    []model.Finding `json:"findings"`
+	// Diff is null when the overlay has no base to compare with.
+	Diff *jsonDiff `json:"diff"`
+}
+
+type jsonReport struct {
+	FormatVersion string             `json:"formatVersion"`
+	Tool          jsonTool           `json:"tool"`
+	Passed        bool               `json:"passed"`
+	FailOn        model.Severity     `json:"failOn"`
+	Base          model.RefInfo      `json:"base"`
+	Head          model.RefInfo      `json:"head"`
+	Repository    string             `json:"repository,omitempty"`
+	ServerURL     string             `json:"serverUrl,omitempty"`
+	RulesFrom     string             `json:"rulesFrom"`
+	RulesChanged  []model.RuleChange `json:"rulesChanged"`
+	Overlays      []jsonOverlay      `json:"overlays"`
+}
+
+// writeCheckJSON writes the whole report as a versioned document: refs,
+// rule changes, and per overlay the findings (waived ones with their
+// waiver) and the reachability diff with ports and provenance. The
+// matrices themselves are left out (`reachgate reach --format json`
+// writes one); everything the other formats print is there, so ReadJSON
+// can render them again.
+func writeCheckJSON(w io.Writer, r *model.Report, opts Options) error {
+	out := jsonReport{
+		FormatVersion: FormatVersion,
+		Tool:          jsonTool{Name: "reachgate", Version: opts.Version},
+		Passed:        !r.Failed(),
+		FailOn:        r.FailOn,
+		Base:          r.Base,
+		Head:          r.Head,
+		Repository:    r.Repository,
+		ServerURL:     r.ServerURL,
+		RulesFrom:     r.RulesFrom,
+		RulesChanged:  slices.Clone(r.RulesChanged),
+		Overlays:      make([]jsonOverlay, len(r.Overlays)),
+	}
+	if out.RulesChanged == nil {
+		out.RulesChanged = []model.RuleChange{}
+	}
+	for i := range r.Overlays {
+		o := &r.Overlays[i]
+		e, wn, in, wv := o.Counts()
+		jo := jsonOverlay{
+			Name: o.Name, Environment: o.Environment, Path: o.Path,
+			Passed: !o.Failed(r.FailOn), Error: o.Error,
+			Counts:   jsonCounts{e, wn, in, wv},
+			Findings: slices.Clone(o.Findings),
+			Diff:     toJSONDiff(o.Diff),
+		}
+		if jo.Findings == nil {
+			jo.Findings = []model.Finding{}
+		}
+		out.Overlays[i] = jo
+	}
+	return writeJSON(w, out)
+}
+
+// ReadJSON reads a report that the json format wrote, so that it can be
+// rendered again (`reachgate comment --report report.json`). Matrices are
+// not part of that document: Matrix and Base stay nil.
+func ReadJSON(r io.Reader) (*model.Report, error) {
+	var j jsonReport
+	dec := json.NewDecoder(r)
+	if err := dec.Decode(&j); err != nil {
+		return nil, fmt.Errorf("read report: %w", err)
+	}
+	if j.FormatVersion != FormatVersion {
+		return nil, fmt.Errorf("read report: formatVersion %q: want %q", j.FormatVersion, FormatVersion)
+	}
+	out := &model.Report{
+		Base: j.Base, Head: j.Head,
+		RulesFrom: j.RulesFrom, RulesChanged: j.RulesChanged, FailOn: j.FailOn,
+		Repository: j.Repository, ServerURL: j.ServerURL,
+	}
+	var pr peerReader
+	for i, o := range j.Overlays {
+		d, err := pr.diff(o.Diff, fmt.Sprintf("overlays[%d].diff", i))
+		if err != nil {
+			return nil, fmt.Errorf("read report: %w", err)
+		}
+		out.Overlays = append(out.Overlays, model.OverlayReport{
+			Name: o.Name, Environment: o.Environment, Path: o.Path,
+			Findings: o.Findings, Diff: d, Error: o.Error,
+		})
+	}
+	return out, nil
+}

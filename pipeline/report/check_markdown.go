@@ -1,0 +1,449 @@
+package report
+
+import (
+	"html"
+	"io"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/reachgate/reachgate/pipeline/model"
+)
+
+// minRows is the fewest rows per table the comment shows before it drops
+// info findings to make room for more.
+const minRows = 20
+
+// maxGraphEdges is the most changes a Mermaid graph draws: past that the
+// picture is unreadable (and GitHub's renderer refuses large graphs).
+const maxGraphEdges = 100
+
+// mdDetail is how much detail a rendering of the PR comment keeps. The
+// comment drops detail in this order until it fits: graphs, provenance
+// columns, rows beyond maxRows per table (down to minRows), info findings
+// (and rows below minRows); then, as a last resort, the per-overlay
+// sections and rows of the summary table.
+type mdDetail struct {
+	noGraphs     bool
+	noProvenance bool
+	maxRows      int // rows per table; unlimited when < 0
+	noInfo       bool
+	noDetails    bool
+}
+
+// mdDropped records what a rendering actually left out, so the comment
+// can say so.
+type mdDropped struct {
+	graphs, provenance, rows, info, details bool
+}
+
+// writeCheckMarkdown writes the pull-request comment: the marker, a
+// summary table per environment, rule changes, then a folded section per
+// overlay with the flow changes, a graph of them and the findings. It
+// stays within opts.MaxMarkdown characters.
+func writeCheckMarkdown(w io.Writer, r *model.Report, opts Options) error {
+	_, err := io.WriteString(w, checkMarkdown(r, opts))
+	return err
+}
+
+func checkMarkdown(r *model.Report, opts Options) string {
+	limit := opts.MaxMarkdown
+	if limit <= 0 {
+		limit = DefaultMaxMarkdown
+	}
+	fits := func(s string) bool { return len(s) <= limit || utf8.RuneCountInString(s) <= limit }
+	render := func(d mdDetail) string { return renderCheckMarkdown(r, opts, d, limit) }
+
+	d := mdDetail{maxRows: -1}
+	if s := render(d); fits(s) {
+		return s
+	}
+	d.noGraphs = true
+	if s := render(d); fits(s) {
+		return s
+	}
+	d.noProvenance = true
+	if s := render(d); fits(s) {
+		return s
+	}
+	// Rows beyond N per table: the largest N that fits, as long as it is
+	// at least minRows; below that, info findings go first, then rows
+	// again.
+	maxN := longestTable(r)
+	if n, ok := largestFitting(minRows, maxN, func(n int) bool { d.maxRows = n; return fits(render(d)) }); ok {
+		d.maxRows = n
+		return render(d)
+	}
+	d.noInfo = true
+	if n, ok := largestFitting(0, maxN, func(n int) bool { d.maxRows = n; return fits(render(d)) }); ok {
+		d.maxRows = n
+		return render(d)
+	}
+	// Too many overlays for even their headings: the summary table alone,
+	// as many rows as fit.
+	d.noDetails = true
+	if n, ok := largestFitting(0, len(r.Overlays), func(n int) bool { d.maxRows = n; return fits(render(d)) }); ok {
+		d.maxRows = n
+		return render(d)
+	}
+	// A limit too small for anything else: the verdict, cut to size.
+	s := markerLine(opts) + headline(r) + "\n"
+	for !fits(s) && s != "" {
+		_, n := utf8.DecodeLastRuneInString(s)
+		s = s[:len(s)-n]
+	}
+	return s
+}
+
+// largestFitting finds the largest n in [lo, hi] for which fits(n) holds,
+// fits being monotone (true up to some n, false after).
+func largestFitting(lo, hi int, fits func(n int) bool) (int, bool) {
+	if hi < lo {
+		hi = lo
+	}
+	// Cutting rows adds a line saying so, which can be longer than the
+	// rows it replaces: try everything first.
+	if fits(hi) {
+		return hi, true
+	}
+	if !fits(lo) {
+		return 0, false
+	}
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if fits(mid) {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return lo, true
+}
+
+// longestTable is the most rows any table of the comment has.
+func longestTable(r *model.Report) int {
+	n := len(r.RulesChanged)
+	for i := range r.Overlays {
+		o := &r.Overlays[i]
+		n = max(n, len(o.Findings))
+		if d := o.Diff; d != nil {
+			n = max(n, len(d.Added), len(d.Removed), len(d.Changed), len(d.WorkloadsAdded)+len(d.WorkloadsRemoved))
+		}
+	}
+	return n
+}
+
+func markerLine(opts Options) string {
+	if opts.Marker == "" {
+		return ""
+	}
+	return opts.Marker + "\n"
+}
+
+// headline is the comment's title: the verdict over all environments.
+func headline(r *model.Report) string {
+	failed := 0
+	for i := range r.Overlays {
+		if r.Overlays[i].Failed(r.FailOn) {
+			failed++
+		}
+	}
+	n := len(r.Overlays)
+	switch {
+	case n == 0:
+		return "## ✅ reachgate: no environments to check"
+	case failed == 0 && n == 1:
+		return "## ✅ reachgate: the environment passes"
+	case failed == 0:
+		return "## ✅ reachgate: all " + count(n) + " environments pass"
+	case n == 1:
+		return "## ❌ reachgate: the environment fails"
+	}
+	return "## ❌ reachgate: " + count(failed) + " of " + count(n) + " environments fail"
+}
+
+func renderCheckMarkdown(r *model.Report, opts Options, d mdDetail, limit int) string {
+	l := newLinker(r)
+	var dropped mdDropped
+
+	// The per-overlay sections first: they decide what was left out.
+	var body strings.Builder
+	if d.noDetails {
+		dropped.details = true
+	} else {
+		for i := range r.Overlays {
+			overlaySection(&body, r, &r.Overlays[i], l, d, &dropped)
+		}
+	}
+
+	var b strings.Builder
+	b.WriteString(markerLine(opts))
+	b.WriteString(headline(r) + "\n\n")
+	b.WriteString(refsParagraph(r, l) + "\n\n")
+
+	shown := len(r.Overlays)
+	if d.noDetails {
+		shown = rowsShown(shown, d.maxRows)
+	}
+	if shown > 0 {
+		mdTable(&b, "Environment", "Flows +/-/~", "Errors", "Warnings", "Info", "Waived", "Result")
+		for i := range r.Overlays[:shown] {
+			o := &r.Overlays[i]
+			e, wn, in, wv := o.Counts()
+			env := "**" + mdText(overlayTitle(o)) + "**"
+			mdRow(&b, env, mdFlows(o), count(e), count(wn), count(in), count(wv), mdResult(o, r.FailOn))
+		}
+		b.WriteString("\n")
+	}
+	omitted(&b, len(r.Overlays)-shown, "environment", "environments")
+
+	rulesParagraph(&b, r, d, &dropped)
+	if note := droppedNote(dropped, d, limit); note != "" {
+		b.WriteString(note + "\n\n")
+	}
+	b.WriteString(body.String())
+	footer := "<sub>reachgate"
+	if opts.Version != "" {
+		footer += " " + html.EscapeString(opts.Version)
+	}
+	footer += " · fails on " + r.FailOn.String() + "</sub>\n"
+	b.WriteString(footer)
+	return b.String()
+}
+
+// refsParagraph says what was compared: "Base `main` (`0123abc`) → head
+// `feature` (`4567def`)", with links to the commits when the repository
+// is known.
+func refsParagraph(r *model.Report, l linker) string {
+	ref := func(what string, ri model.RefInfo) string {
+		name := ri.Ref
+		if name == "" {
+			name = "(none)"
+		}
+		s := what + " " + mdCode(name)
+		if ri.Commit != "" {
+			c := mdCode(shortCommit(ri.Commit))
+			if l.blob != "" {
+				c = link(c, strings.TrimSuffix(l.blob, "blob/")+"commit/"+url.PathEscape(ri.Commit))
+			}
+			s += " (" + c + ")"
+		}
+		return s
+	}
+	return ref("Base", r.Base) + " → " + ref("head", r.Head) + "."
+}
+
+func mdFlows(o *model.OverlayReport) string {
+	switch {
+	case o.Diff == nil && o.Error != "":
+		return "—"
+	case o.Diff == nil:
+		return "new overlay"
+	}
+	return "+" + count(len(o.Diff.Added)) + " / -" + count(len(o.Diff.Removed)) + " / ~" + count(len(o.Diff.Changed))
+}
+
+func mdResult(o *model.OverlayReport, failOn model.Severity) string {
+	switch {
+	case o.Error != "":
+		return "💥 error"
+	case o.Failed(failOn):
+		return "❌ fail"
+	}
+	return "✅ pass"
+}
+
+func rulesParagraph(b *strings.Builder, r *model.Report, d mdDetail, dropped *mdDropped) {
+	from := "base"
+	ref := r.Base
+	if r.RulesFrom == "head" {
+		from, ref = "head", r.Head
+	}
+	judged := "judged with the rules of the " + from
+	if ref.Ref != "" {
+		judged += " " + mdCode(ref.Ref)
+	}
+	if len(r.RulesChanged) == 0 {
+		b.WriteString("**Rules:** unchanged in this pull request; " + judged + ".\n\n")
+		return
+	}
+	b.WriteString("**Rules changed in this pull request** (" + count(len(r.RulesChanged)) + "): " + judged)
+	if from == "base" {
+		b.WriteString("; the changes apply once merged")
+	}
+	b.WriteString(".\n\n")
+	if d.noDetails {
+		// The sentence above counts them; the list is detail.
+		return
+	}
+	shown := rowsShown(len(r.RulesChanged), d.maxRows)
+	if shown < len(r.RulesChanged) {
+		dropped.rows = true
+	}
+	for _, c := range r.RulesChanged[:shown] {
+		b.WriteString("- " + mdCode(c.File) + " (" + mdText(c.Change) + ")\n")
+	}
+	if shown > 0 {
+		b.WriteString("\n")
+	}
+	omitted(b, len(r.RulesChanged)-shown, "rule change", "rule changes")
+}
+
+// droppedNote says what the comment left out to fit.
+func droppedNote(x mdDropped, d mdDetail, limit int) string {
+	var parts []string
+	if x.graphs {
+		parts = append(parts, "Mermaid graphs")
+	}
+	if x.provenance {
+		parts = append(parts, "the egress and ingress rule columns")
+	}
+	if x.rows {
+		parts = append(parts, "rows beyond "+count(d.maxRows)+" per table")
+	}
+	if x.info {
+		parts = append(parts, "info findings")
+	}
+	if x.details {
+		parts = append(parts, "the per-environment sections")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	list := parts[0]
+	if n := len(parts); n > 1 {
+		list = strings.Join(parts[:n-1], ", ") + " and " + parts[n-1]
+	}
+	return "> [!NOTE]\n> Shortened to fit GitHub's " + count(limit) + "-character comment limit: " + list +
+		" left out. The JSON report artifact has everything."
+}
+
+// overlaySection writes one folded section.
+func overlaySection(b *strings.Builder, r *model.Report, o *model.OverlayReport, l linker, d mdDetail, dropped *mdDropped) {
+	e, wn, in, wv := o.Counts()
+	summary := "<b>" + html.EscapeString(overlayTitle(o)) + "</b>"
+	if o.Path != "" {
+		summary += " <code>" + html.EscapeString(o.Path) + "</code>"
+	}
+	summary += " · " + mdResult(o, r.FailOn)
+	if o.Diff != nil {
+		summary += " · " + html.EscapeString(mdFlows(o)) + " flows"
+	}
+	summary += " · " + plural(e, "error", "errors") + ", " + plural(wn, "warning", "warnings") + ", " + count(in) + " info"
+	if wv > 0 {
+		summary += ", " + count(wv) + " waived"
+	}
+	b.WriteString("<details>\n<summary>" + summary + "</summary>\n\n")
+
+	if o.Error != "" {
+		b.WriteString("**The overlay could not be evaluated:**\n\n<pre>" + html.EscapeString(o.Error) + "</pre>\n\n")
+	}
+	switch {
+	case o.Diff == nil && o.Error == "":
+		b.WriteString("No base to compare with: every flow of this overlay is new.\n\n")
+	case o.Diff != nil && o.Diff.Empty():
+		b.WriteString("No reachability changes.\n\n")
+	case o.Diff != nil:
+		dd := o.Diff
+		if d.noProvenance && diffEdges(dd) > 0 {
+			dropped.provenance = true
+		}
+		if d.maxRows >= 0 && max(len(dd.Added), len(dd.Removed), len(dd.Changed), len(dd.WorkloadsAdded)+len(dd.WorkloadsRemoved)) > d.maxRows {
+			dropped.rows = true
+		}
+		writeDiffTables(b, o.Diff, diffTableOpts{
+			heading: "####", link: l, baseCommit: r.Base.Commit, headCommit: r.Head.Commit,
+			provenance: !d.noProvenance, maxRows: d.maxRows,
+		})
+		n := diffEdges(o.Diff)
+		switch {
+		case n == 0:
+		case n > maxGraphEdges:
+			b.WriteString("_Graph left out: " + count(n) + " changed flows are more than the " + count(maxGraphEdges) + " a readable picture holds._\n\n")
+		case d.noGraphs:
+			dropped.graphs = true
+		default:
+			b.WriteString("#### Graph of the changes\n\nGreen: added, red dashed: removed, amber thick: changed.\n\n```mermaid\n")
+			writeMermaid(b, diffGraph(o.Diff))
+			b.WriteString("```\n\n")
+		}
+	}
+	findingsTable(b, r, o, l, d, dropped)
+	b.WriteString("</details>\n\n")
+}
+
+func findingsTable(b *strings.Builder, r *model.Report, o *model.OverlayReport, l linker, d mdDetail, dropped *mdDropped) {
+	fs := o.Findings
+	infos := 0
+	if d.noInfo {
+		fs = nil
+		for _, f := range o.Findings {
+			if f.Severity == model.SeverityInfo {
+				infos++
+				continue
+			}
+			fs = append(fs, f)
+		}
+		if infos > 0 {
+			dropped.info = true
+		}
+	}
+	if len(o.Findings) == 0 {
+		b.WriteString("No findings.\n\n")
+		return
+	}
+	b.WriteString("#### Findings (" + count(len(o.Findings)) + ")\n\n")
+	shown := rowsShown(len(fs), d.maxRows)
+	if shown < len(fs) {
+		dropped.rows = true
+	}
+	if shown > 0 {
+		mdTable(b, "Severity", "Rule", "Location", "Finding")
+		for _, f := range fs[:shown] {
+			mdRow(b, mdSeverity(f), mdRule(f), link(mdLinkText(f.Location.String()), l.url(f.Location, r.Head.Commit)), mdFinding(f))
+		}
+		b.WriteString("\n")
+	}
+	omitted(b, len(fs)-shown, "finding", "findings")
+	if infos > 0 {
+		b.WriteString("_… " + plural(infos, "info finding", "info findings") + " not shown; see the report artifact._\n\n")
+	}
+}
+
+func mdSeverity(f model.Finding) string {
+	s := f.Severity.String()
+	if f.Waived != nil {
+		return "~~" + s + "~~ waived"
+	}
+	switch f.Severity {
+	case model.SeverityError:
+		return "❌ " + s
+	case model.SeverityWarning:
+		return "⚠️ " + s
+	}
+	return "ℹ️ " + s
+}
+
+func mdRule(f model.Finding) string {
+	s := mdCodeCell(f.RuleID)
+	if f.Title != "" {
+		s += " " + mdText(f.Title)
+	}
+	return s
+}
+
+func mdFinding(f model.Finding) string {
+	var s string
+	if f.Object.Name != "" {
+		s = "**" + mdText(f.Object.String()) + "**"
+		if f.Field != "" {
+			s += " " + mdCodeCell(f.Field)
+		}
+		s += ": "
+	}
+	s += mdText(f.Message)
+	if f.Waived != nil {
+		s += "<br>_" + mdText(waiverText(f.Waived)) + "_"
+	}
+	return s
+}

@@ -1,0 +1,182 @@
+package report
+
+import (
+	"io"
+	"strings"
+
+	"github.com/reachgate/reachgate/pipeline/model"
+)
+
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiDim    = "\x1b[2m"
+	ansiRed    = "\x1b[31m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+)
+
+type painter bool
+
+func (p painter) paint(code, s string) string {
+	if !p || s == "" {
+		return s
+	}
+	return code + s + ansiReset
+}
+
+// writeCheckText prints the report for a terminal: per overlay PASS or
+// FAIL, the flow counts and changes, the findings, then a verdict line.
+func writeCheckText(w io.Writer, r *model.Report, opts Options) error {
+	p := painter(opts.Color)
+	ew := newErrWriter(w)
+	ew.line(p.paint(ansiBold, "reachgate check") + ": " + refsLine(r))
+	if len(r.RulesChanged) > 0 {
+		ew.line(p.paint(ansiYellow, "Rules changed since the base") + " (judged with the rules of " + rulesFromName(r) + "):")
+		for _, c := range r.RulesChanged {
+			ew.line("  ", c.File, " (", c.Change, ")")
+		}
+	}
+	failed := 0
+	for i := range r.Overlays {
+		o := &r.Overlays[i]
+		ew.line()
+		verdict := p.paint(ansiGreen+ansiBold, "PASS")
+		if o.Failed(r.FailOn) {
+			failed++
+			verdict = p.paint(ansiRed+ansiBold, "FAIL")
+		}
+		head := p.paint(ansiBold, overlayTitle(o))
+		if o.Path != "" {
+			head += " (" + o.Path + ")"
+		}
+		ew.line(head, ": ", verdict)
+		if o.Error != "" {
+			ew.line("  ", p.paint(ansiRed, "error: "), strings.ReplaceAll(o.Error, "\n", "\n  "))
+		}
+		switch {
+		case o.Diff == nil && o.Error == "":
+			ew.line("  flows: no base to compare with")
+		case o.Diff != nil && o.Diff.Empty():
+			ew.line("  flows: no changes")
+		case o.Diff != nil:
+			ew.line("  flows: ", flowCounts(o.Diff), workloadCounts(o.Diff))
+			for _, l := range diffLines(o.Diff) {
+				color := ansiGreen
+				switch l[0] {
+				case '-':
+					color = ansiRed
+				case '~':
+					color = ansiYellow
+				}
+				ew.line("  ", p.paint(color, l))
+			}
+		}
+		e, wn, in, wv := o.Counts()
+		ew.line("  findings: ", plural(e, "error", "errors"), ", ", plural(wn, "warning", "warnings"), ", ", count(in), " info, ", count(wv), " waived")
+		for _, f := range o.Findings {
+			line := strings.ReplaceAll(f.String(), "\n", "\n    ")
+			switch {
+			case f.Waived != nil:
+				ew.line("  ", p.paint(ansiDim, line+" "+waiverText(f.Waived)))
+			case f.Severity == model.SeverityError:
+				ew.line("  ", p.paint(ansiRed, line))
+			case f.Severity == model.SeverityWarning:
+				ew.line("  ", p.paint(ansiYellow, line))
+			default:
+				ew.line("  ", line)
+			}
+		}
+	}
+	ew.line()
+	threshold := " at severity " + r.FailOn.String()
+	switch {
+	case len(r.Overlays) == 0:
+		ew.line(p.paint(ansiGreen+ansiBold, "PASS"), ": no overlays checked")
+	case failed > 0:
+		ew.line(p.paint(ansiRed+ansiBold, "FAIL"), ": ", count(failed), " of ", plural(len(r.Overlays), "overlay", "overlays"), " failed", threshold)
+	default:
+		ew.line(p.paint(ansiGreen+ansiBold, "PASS"), ": ", plural(len(r.Overlays), "overlay", "overlays"), " passed", threshold)
+	}
+	return ew.flush()
+}
+
+// refsLine is "base main (0123abc) -> head feature (4567def); rules from base".
+func refsLine(r *model.Report) string {
+	s := "base " + refName(r.Base) + " -> head " + refName(r.Head)
+	if r.RulesFrom != "" {
+		s += "; rules from " + r.RulesFrom
+	}
+	return s
+}
+
+func refName(ref model.RefInfo) string {
+	name := ref.Ref
+	if name == "" {
+		name = "(none)"
+	}
+	if ref.Commit != "" {
+		name += " (" + shortCommit(ref.Commit) + ")"
+	}
+	return name
+}
+
+func shortCommit(c string) string {
+	if len(c) > 7 {
+		return c[:7]
+	}
+	return c
+}
+
+func rulesFromName(r *model.Report) string {
+	switch r.RulesFrom {
+	case "base":
+		return "the base " + refName(r.Base)
+	case "head":
+		return "the head " + refName(r.Head)
+	case "":
+		return "an unnamed ref"
+	}
+	return r.RulesFrom
+}
+
+// overlayTitle names an overlay by environment, and by name when the two
+// differ.
+func overlayTitle(o *model.OverlayReport) string {
+	switch {
+	case o.Environment == "" && o.Name == "":
+		return o.Path
+	case o.Environment == "":
+		return o.Name
+	case o.Name == "" || o.Name == o.Environment:
+		return o.Environment
+	}
+	return o.Environment + " (" + o.Name + ")"
+}
+
+// flowCounts is "+2 -1 ~1".
+func flowCounts(d *model.Diff) string {
+	return "+" + count(len(d.Added)) + " -" + count(len(d.Removed)) + " ~" + count(len(d.Changed))
+}
+
+func workloadCounts(d *model.Diff) string {
+	if len(d.WorkloadsAdded)+len(d.WorkloadsRemoved) == 0 {
+		return ""
+	}
+	return "; workloads: +" + count(len(d.WorkloadsAdded)) + " -" + count(len(d.WorkloadsRemoved))
+}
+
+// waiverText is "[waived by OWNER until DATE: REASON]".
+func waiverText(w *model.Waiver) string {
+	s := "[waived"
+	if w.Owner != "" {
+		s += " by " + w.Owner
+	}
+	if w.Expires != "" {
+		s += " until " + w.Expires
+	}
+	if w.Reason != "" {
+		s += ": " + w.Reason
+	}
+	return s + "]"
+}

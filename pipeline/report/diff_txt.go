@@ -1,0 +1,102 @@
+package report
+
+import (
+	"io"
+	"strings"
+
+	"github.com/reachgate/reachgate/pipeline/model"
+)
+
+// writeDiffText prints a summary line, then one line per change:
+//
+//	+ app/worker[Deployment] => app/postgres[StatefulSet] : TCP 5432   via app/a egress[0] + app/b ingress[1]
+//	- app/frontend[Deployment] => app/redis[Deployment] : TCP 6379   via ...
+//	~ app/worker[Deployment] => app/rabbitmq[StatefulSet] : TCP 5672,15672 -> TCP 5672   via ...
+//	+ workload app/new[Deployment]
+func writeDiffText(w io.Writer, name string, d *model.Diff) error {
+	ew := newErrWriter(w)
+	ew.line(diffHeadline(name, d))
+	for _, l := range diffLines(d) {
+		ew.line(l)
+	}
+	return ew.flush()
+}
+
+func diffHeadline(name string, d *model.Diff) string {
+	if d.Empty() {
+		if name == "" {
+			return "No reachability changes."
+		}
+		return "No reachability changes in " + name + "."
+	}
+	s := "Reachability changes"
+	if name != "" {
+		s += " in " + name
+	}
+	return s + ": " + diffCounts(d)
+}
+
+// diffCounts is "2 added, 1 removed, 0 changed flows; 1 workload added".
+func diffCounts(d *model.Diff) string {
+	s := count(len(d.Added)) + " added, " + count(len(d.Removed)) + " removed, " + count(len(d.Changed)) + " changed " + pluralWord(len(d.Added)+len(d.Removed)+len(d.Changed), "flow", "flows")
+	var ws []string
+	if n := len(d.WorkloadsAdded); n > 0 {
+		ws = append(ws, plural(n, "workload", "workloads")+" added")
+	}
+	if n := len(d.WorkloadsRemoved); n > 0 {
+		ws = append(ws, plural(n, "workload", "workloads")+" removed")
+	}
+	if len(ws) > 0 {
+		s += "; " + strings.Join(ws, ", ")
+	}
+	return s
+}
+
+func pluralWord(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// diffLines renders every change of d, sorted: added, removed and changed
+// flows, then added and removed workloads.
+func diffLines(d *model.Diff) []string {
+	var out []string
+	for _, c := range sortedChanges(d.Added) {
+		out = append(out, changeLine("+", c))
+	}
+	for _, c := range sortedChanges(d.Removed) {
+		out = append(out, changeLine("-", c))
+	}
+	for _, c := range sortedChanges(d.Changed) {
+		out = append(out, changeLine("~", c))
+	}
+	for _, p := range sortedPeers(d.WorkloadsAdded) {
+		out = append(out, "+ workload "+p.String())
+	}
+	for _, p := range sortedPeers(d.WorkloadsRemoved) {
+		out = append(out, "- workload "+p.String())
+	}
+	return out
+}
+
+func changeLine(sign string, c model.ConnectionChange) string {
+	s := sign + " " + c.Src.String() + " => " + c.Dst.String() + " : "
+	var via string
+	switch {
+	case c.Before == nil:
+		s += portsText(c.After)
+		via = grantsText(c.After)
+	case c.After == nil:
+		s += portsText(c.Before)
+		via = grantsText(c.Before)
+	default:
+		s += portsText(c.Before) + " -> " + portsText(c.After)
+		via = grantsText(c.After)
+	}
+	if via != "" {
+		s += "   via " + via
+	}
+	return s
+}

@@ -1,0 +1,191 @@
+package report
+
+import (
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/reachgate/reachgate/pipeline/model"
+)
+
+// writeExplainText explains each answer the way a person would: the
+// verdict, then the source's egress and the destination's ingress policy
+// by policy and rule by rule, then which rules allowed the traffic or the
+// nearest miss that blocked it.
+//
+//	ALLOWED app/frontend[Deployment] -> app/backend-api[Deployment] on 3000/TCP
+func writeExplainText(w io.Writer, xs []model.Explanation) error {
+	ew := newErrWriter(w)
+	for i := range xs {
+		if i > 0 {
+			ew.line()
+		}
+		explainOne(ew, &xs[i])
+	}
+	return ew.flush()
+}
+
+func explainOne(ew *errWriter, x *model.Explanation) {
+	verdict := "DENIED"
+	if x.Allowed {
+		verdict = "ALLOWED"
+	}
+	head := verdict + " " + x.Src.String() + " -> " + x.Dst.String()
+	if x.Port != nil {
+		head += " on " + x.Port.String()
+	}
+	ew.line(head)
+	ew.line("  everything allowed between them: ", x.Ports.String())
+	ew.line()
+	explainSide(ew, &x.Egress, "Egress of "+x.Src.String(), x.Port)
+	ew.line()
+	explainSide(ew, &x.Ingress, "Ingress of "+x.Dst.String(), x.Port)
+	ew.line()
+	verdict, reasons := explainVerdict(x)
+	ew.line("Verdict: ", verdict)
+	for _, r := range reasons {
+		ew.line("  ", r)
+	}
+}
+
+func explainSide(ew *errWriter, s *model.SideExplanation, title string, q *model.PortQuery) {
+	ew.line(title, ":")
+	if !s.Isolated {
+		note := s.Note
+		if note == "" {
+			note = "not isolated: all " + s.Direction.String() + " is allowed"
+		}
+		ew.line("  ", note)
+		return
+	}
+	for _, p := range s.Policies {
+		at := ""
+		if p.Source.File != "" {
+			at = " (" + p.Source.String() + ")"
+		}
+		if p.NoRules {
+			ew.line("  policy ", p.Policy, at, ": no ", s.Direction.String(), " rules, so it allows no ", s.Direction.String())
+			continue
+		}
+		ew.line("  policy ", p.Policy, at, ":")
+		for _, r := range p.Rules {
+			ew.line("    ", ruleLine(s.Direction, r, q))
+		}
+	}
+	if s.Note != "" {
+		ew.line("  ", s.Note)
+	}
+	ew.line("  this side allows: ", s.Allows.String())
+}
+
+// ruleLine is "egress[0] matched: peer 0 matches: podSelector app=x;
+// allows TCP 3000".
+func ruleLine(dir model.Direction, r model.RuleVerdict, q *model.PortQuery) string {
+	name := dir.String() + "[" + strconv.Itoa(r.Rule) + "]"
+	var status, why string
+	switch {
+	case r.Matched:
+		status = "matched"
+		why = r.PeerReason + "; allows " + r.Ports.String()
+	case !r.PeerMatch:
+		status = "peer miss"
+		why = r.PeerReason
+	default:
+		status = "port miss"
+		why = r.PeerReason + "; " + portMiss(r, q)
+	}
+	if r.AddressDependent && !strings.Contains(why, "address-dependent") {
+		why += " (address-dependent)"
+	}
+	return name + " " + status + ": " + why
+}
+
+func portMiss(r model.RuleVerdict, q *model.PortQuery) string {
+	if r.PortReason != "" {
+		return r.PortReason
+	}
+	if q != nil {
+		return "allows " + r.Ports.String() + ", not " + q.String()
+	}
+	return "allows no port"
+}
+
+// sideAllows reports whether one side lets the asked traffic through.
+func sideAllows(s *model.SideExplanation, q *model.PortQuery) bool {
+	if q != nil {
+		return s.Allows.Contains(q.Protocol, q.Port)
+	}
+	return !s.Allows.IsEmpty()
+}
+
+// explainVerdict is the verdict sentence and, for a denial, why each
+// blocking side blocks.
+func explainVerdict(x *model.Explanation) (string, []string) {
+	if x.Allowed {
+		if len(x.Grants) == 0 {
+			return "allowed", nil
+		}
+		if x.Port != nil {
+			// Every grant listed allows the port: no need for their ports.
+			parts := make([]string, len(x.Grants))
+			for i, g := range x.Grants {
+				parts[i] = refText(g.Egress, model.Egress) + " + " + refText(g.Ingress, model.Ingress)
+			}
+			return "allowed by " + strings.Join(parts, "; "), nil
+		}
+		return "allowed by " + grantsText(&model.Allowance{Ports: x.Ports, Grants: x.Grants}), nil
+	}
+	egOK, inOK := sideAllows(&x.Egress, x.Port), sideAllows(&x.Ingress, x.Port)
+	if egOK && inOK {
+		return "denied", []string{"egress allows " + x.Egress.Allows.String() + " and ingress allows " + x.Ingress.Allows.String() + ": no port in common"}
+	}
+	var reasons []string
+	if !egOK {
+		reasons = append(reasons, "egress blocks it: "+nearestMiss(&x.Egress, x.Port))
+	}
+	if !inOK {
+		reasons = append(reasons, "ingress blocks it: "+nearestMiss(&x.Ingress, x.Port))
+	}
+	return "denied", reasons
+}
+
+// nearestMiss is the rule that came closest to allowing the traffic: one
+// whose peer matched but whose ports did not; else one whose ports would
+// have allowed it but whose peer did not match; else the first rule whose
+// peer did not match; else the policies that have no rule at all.
+func nearestMiss(s *model.SideExplanation, q *model.PortQuery) string {
+	dir := s.Direction.String()
+	best, bestScore := "", 0
+	var empty []string
+	for _, p := range s.Policies {
+		if p.NoRules {
+			empty = append(empty, p.Policy)
+			continue
+		}
+		for _, r := range p.Rules {
+			name := p.Policy + " " + dir + "[" + strconv.Itoa(r.Rule) + "]"
+			var score int
+			var why string
+			switch {
+			case r.Matched:
+				continue
+			case r.PeerMatch:
+				score, why = 3, name+" matches the peer, but "+portMiss(r, q)
+			case q != nil && r.Ports.Contains(q.Protocol, q.Port) || q == nil && !r.Ports.IsEmpty():
+				score, why = 2, name+" allows the port, but "+r.PeerReason
+			default:
+				score, why = 1, name+" is the nearest rule: "+r.PeerReason
+			}
+			if score > bestScore {
+				best, bestScore = why, score
+			}
+		}
+	}
+	switch {
+	case best != "":
+		return best
+	case len(empty) > 0:
+		return strings.Join(empty, ", ") + " " + pluralWord(len(empty), "isolates", "isolate") + " it for " + dir + " with no " + dir + " rules (a default deny), and no other policy allows it"
+	}
+	return "no rule allows it"
+}

@@ -1,0 +1,209 @@
+package report
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/reachgate/reachgate/pipeline/model"
+)
+
+// graph is what the DOT and Mermaid renderers draw: one node per workload,
+// grouped by namespace, one node per external range, and edges labelled
+// with ports. Parallel edges of one kind merge into one.
+type graph struct {
+	title string
+	nodes []*gnode
+	byKey map[string]*gnode
+	ids   map[string]bool
+	edges []*gedge
+	byEnd map[gedgeKey]*gedge
+}
+
+type gnode struct {
+	id        string
+	namespace string // "" for external ranges
+	name      string // workload name or external endpoint name
+	detail    string // kind, or the address range
+}
+
+type edgeKind uint8
+
+const (
+	edgeAllowed edgeKind = iota
+	edgeAdded
+	edgeRemoved
+	edgeChanged
+)
+
+type gedge struct {
+	from, to *gnode
+	kind     edgeKind
+	ports    model.PortSet
+	before   model.PortSet // changed edges: the ports before
+	addrDep  bool
+}
+
+type gedgeKey struct {
+	from, to string
+	kind     edgeKind
+}
+
+func newGraph(title string) *graph {
+	return &graph{title: title, byKey: map[string]*gnode{}, ids: map[string]bool{}, byEnd: map[gedgeKey]*gedge{}}
+}
+
+// nodeKey identifies a peer as a node.
+func nodeKey(p *model.Peer) string {
+	if p.Workload != nil {
+		return "w\x00" + p.Workload.Namespace + "\x00" + p.Workload.Name + "\x00" + p.Workload.Kind
+	}
+	return "r\x00" + p.Range.From.String() + "\x00" + p.Range.To.String() + "\x00" + p.External
+}
+
+// sanitizeID keeps letters and digits and turns every run of anything
+// else into one underscore.
+func sanitizeID(s string) string {
+	var b strings.Builder
+	under := false
+	for _, r := range strings.ToLower(s) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+			under = false
+			continue
+		}
+		if !under {
+			b.WriteByte('_')
+			under = true
+		}
+	}
+	return strings.Trim(b.String(), "_")
+}
+
+// node adds the peer, or returns it when already there. Peers must be
+// added in a stable order: ids that collide after sanitising get a
+// numbered suffix in that order.
+func (g *graph) node(p *model.Peer) *gnode {
+	key := nodeKey(p)
+	if n := g.byKey[key]; n != nil {
+		return n
+	}
+	n := &gnode{}
+	var base string
+	if p.Workload != nil {
+		n.namespace, n.name, n.detail = p.Workload.Namespace, p.Workload.Name, p.Workload.Kind
+		base = sanitizeID(p.Workload.Namespace + "_" + p.Workload.Name)
+	} else {
+		n.name, n.detail = p.External, p.Range.String()
+		if n.name == "" {
+			n.name = "external"
+		}
+		base = "ext_" + sanitizeID(p.External+"_"+p.Range.String())
+	}
+	if base == "" {
+		base = "node"
+	}
+	id := base
+	for i := 2; g.ids[id]; i++ {
+		id = base + "_" + strconv.Itoa(i)
+	}
+	n.id = id
+	g.ids[id] = true
+	g.byKey[key] = n
+	g.nodes = append(g.nodes, n)
+	return n
+}
+
+// edge adds an edge, merging it into one of the same kind between the
+// same nodes.
+func (g *graph) edge(src, dst *model.Peer, kind edgeKind, before, after *model.Allowance) {
+	from, to := g.node(src), g.node(dst)
+	k := gedgeKey{from.id, to.id, kind}
+	e := g.byEnd[k]
+	if e == nil {
+		e = &gedge{from: from, to: to, kind: kind}
+		g.byEnd[k] = e
+		g.edges = append(g.edges, e)
+	}
+	if after != nil {
+		e.ports = e.ports.Union(after.Ports)
+		e.addrDep = e.addrDep || after.AddressDependent
+	}
+	if before != nil {
+		if kind == edgeRemoved {
+			e.ports = e.ports.Union(before.Ports)
+			e.addrDep = e.addrDep || before.AddressDependent
+		} else {
+			e.before = e.before.Union(before.Ports)
+		}
+	}
+}
+
+func (e *gedge) label() string {
+	s := e.ports.String()
+	if e.kind == edgeChanged {
+		s = e.before.String() + " → " + s
+	}
+	if e.addrDep {
+		s += " (address-dependent)"
+	}
+	return s
+}
+
+// groups returns the namespaces in order with their nodes, then the
+// external nodes.
+func (g *graph) groups() (nss []string, byNS map[string][]*gnode, external []*gnode) {
+	byNS = map[string][]*gnode{}
+	for _, n := range g.nodes {
+		if n.namespace == "" {
+			external = append(external, n)
+			continue
+		}
+		if _, ok := byNS[n.namespace]; !ok {
+			nss = append(nss, n.namespace)
+		}
+		byNS[n.namespace] = append(byNS[n.namespace], n)
+	}
+	slices.Sort(nss)
+	return nss, byNS, external
+}
+
+// matrixGraph draws the connections of a matrix view.
+func matrixGraph(v *matrixView, title string) *graph {
+	g := newGraph(title)
+	for _, p := range v.peers {
+		g.node(p)
+	}
+	for _, c := range v.conns {
+		g.edge(v.src(c), v.dst(c), edgeAllowed, nil, c.Allowance)
+	}
+	return g
+}
+
+// diffGraph draws the changes of a diff: the peers they touch and one
+// edge per added, removed or changed flow.
+func diffGraph(d *model.Diff) *graph {
+	g := newGraph("")
+	var peers []model.Peer
+	for _, cs := range [][]model.ConnectionChange{d.Added, d.Removed, d.Changed} {
+		for _, c := range cs {
+			peers = append(peers, c.Src, c.Dst)
+		}
+	}
+	for _, p := range sortedPeers(peers) {
+		g.node(&p)
+	}
+	for _, c := range sortedChanges(d.Added) {
+		g.edge(&c.Src, &c.Dst, edgeAdded, nil, c.After)
+	}
+	for _, c := range sortedChanges(d.Removed) {
+		g.edge(&c.Src, &c.Dst, edgeRemoved, c.Before, nil)
+	}
+	for _, c := range sortedChanges(d.Changed) {
+		g.edge(&c.Src, &c.Dst, edgeChanged, c.Before, c.After)
+	}
+	return g
+}
+
+// diffEdges counts the edges diffGraph would draw.
+func diffEdges(d *model.Diff) int { return len(d.Added) + len(d.Removed) + len(d.Changed) }

@@ -1,0 +1,321 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/reachgate/reachgate/pipeline/model"
+)
+
+// The JSON shapes shared by the matrix, diff and check documents. Model
+// types keep their JSON small or hidden; these spell out peers, ports and
+// provenance, and read back into the model (ReadJSON).
+
+// jsonPeer is {"namespace","name","kind"} for a workload and
+// {"ipRange","external"} for addresses outside the cluster.
+type jsonPeer struct {
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name,omitempty"`
+	Kind      string `json:"kind,omitempty"`
+	IPRange   string `json:"ipRange,omitempty"`
+	External  string `json:"external,omitempty"`
+}
+
+func toJSONPeer(p model.Peer) jsonPeer {
+	if p.Workload != nil {
+		return jsonPeer{Namespace: p.Workload.Namespace, Name: p.Workload.Name, Kind: p.Workload.Kind}
+	}
+	return jsonPeer{IPRange: p.Range.String(), External: p.External}
+}
+
+// jsonPorts is a PortSet: {"TCP":[{"from":80,"to":80}],...}.
+type jsonPorts struct{ model.PortSet }
+
+func (p jsonPorts) MarshalJSON() ([]byte, error) { return p.PortSet.MarshalJSON() }
+
+func (p *jsonPorts) UnmarshalJSON(b []byte) error {
+	var raw map[string][]model.PortRange
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	var s model.PortSet
+	for name, rs := range raw {
+		proto, err := model.ParseProtocol(name)
+		if err != nil || name == "" {
+			return fmt.Errorf("ports: unknown protocol %q", name)
+		}
+		for _, r := range rs {
+			if r.From < 1 || r.To < r.From {
+				return fmt.Errorf("ports: bad %s range %d-%d", name, r.From, r.To)
+			}
+			s = s.Union(model.SinglePort(proto, r.From, r.To))
+		}
+	}
+	p.PortSet = s
+	return nil
+}
+
+// jsonRuleRef is {"policy","rule","source"}, or {"notIsolated":true}.
+type jsonRuleRef struct {
+	Policy      string          `json:"policy,omitempty"`
+	Rule        *int            `json:"rule,omitempty"`
+	Source      *model.Location `json:"source,omitempty"`
+	NotIsolated bool            `json:"notIsolated,omitempty"`
+}
+
+func toJSONRuleRef(r model.RuleRef) jsonRuleRef {
+	if r.NotIsolated() {
+		return jsonRuleRef{NotIsolated: true}
+	}
+	rule, src := r.Rule, r.Source
+	return jsonRuleRef{Policy: r.Policy, Rule: &rule, Source: &src}
+}
+
+func (j jsonRuleRef) model(dir model.Direction) model.RuleRef {
+	r := model.RuleRef{Policy: j.Policy, Direction: dir}
+	if j.NotIsolated {
+		r.Policy = ""
+		return r
+	}
+	if j.Rule != nil {
+		r.Rule = *j.Rule
+	}
+	if j.Source != nil {
+		r.Source = *j.Source
+	}
+	return r
+}
+
+type jsonGrant struct {
+	Ports   jsonPorts   `json:"ports"`
+	Egress  jsonRuleRef `json:"egress"`
+	Ingress jsonRuleRef `json:"ingress"`
+}
+
+type jsonAllowance struct {
+	Ports            jsonPorts   `json:"ports"`
+	AllPorts         bool        `json:"allPorts"`
+	AddressDependent bool        `json:"addressDependent"`
+	AllowedBy        []jsonGrant `json:"allowedBy"`
+}
+
+func toJSONAllowance(a *model.Allowance) *jsonAllowance {
+	if a == nil {
+		return nil
+	}
+	out := &jsonAllowance{
+		Ports:            jsonPorts{a.Ports},
+		AllPorts:         a.Ports.IsAll(),
+		AddressDependent: a.AddressDependent,
+		AllowedBy:        make([]jsonGrant, len(a.Grants)),
+	}
+	for i, g := range a.Grants {
+		out.AllowedBy[i] = jsonGrant{Ports: jsonPorts{g.Ports}, Egress: toJSONRuleRef(g.Egress), Ingress: toJSONRuleRef(g.Ingress)}
+	}
+	return out
+}
+
+func (j *jsonAllowance) model() *model.Allowance {
+	if j == nil {
+		return nil
+	}
+	a := &model.Allowance{Ports: j.Ports.PortSet, AddressDependent: j.AddressDependent}
+	for _, g := range j.AllowedBy {
+		a.Grants = append(a.Grants, model.Grant{Ports: g.Ports.PortSet, Egress: g.Egress.model(model.Egress), Ingress: g.Ingress.model(model.Ingress)})
+	}
+	return a
+}
+
+// jsonChange is one changed flow of a diff.
+type jsonChange struct {
+	Src    jsonPeer       `json:"src"`
+	Dst    jsonPeer       `json:"dst"`
+	Before *jsonAllowance `json:"before,omitempty"`
+	After  *jsonAllowance `json:"after,omitempty"`
+}
+
+type jsonDiffSummary struct {
+	Added            int `json:"added"`
+	Removed          int `json:"removed"`
+	Changed          int `json:"changed"`
+	WorkloadsAdded   int `json:"workloadsAdded"`
+	WorkloadsRemoved int `json:"workloadsRemoved"`
+}
+
+type jsonDiff struct {
+	Summary          jsonDiffSummary `json:"summary"`
+	Added            []jsonChange    `json:"added"`
+	Removed          []jsonChange    `json:"removed"`
+	Changed          []jsonChange    `json:"changed"`
+	WorkloadsAdded   []jsonPeer      `json:"workloadsAdded"`
+	WorkloadsRemoved []jsonPeer      `json:"workloadsRemoved"`
+}
+
+func toJSONDiff(d *model.Diff) *jsonDiff {
+	if d == nil {
+		return nil
+	}
+	changes := func(cs []model.ConnectionChange) []jsonChange {
+		sorted := sortedChanges(cs)
+		out := make([]jsonChange, len(sorted))
+		for i, c := range sorted {
+			out[i] = jsonChange{Src: toJSONPeer(c.Src), Dst: toJSONPeer(c.Dst), Before: toJSONAllowance(c.Before), After: toJSONAllowance(c.After)}
+		}
+		return out
+	}
+	peers := func(ps []model.Peer) []jsonPeer {
+		sorted := sortedPeers(ps)
+		out := make([]jsonPeer, len(sorted))
+		for i, p := range sorted {
+			out[i] = toJSONPeer(p)
+		}
+		return out
+	}
+	return &jsonDiff{
+		Summary: jsonDiffSummary{
+			Added: len(d.Added), Removed: len(d.Removed), Changed: len(d.Changed),
+			WorkloadsAdded: len(d.WorkloadsAdded), WorkloadsRemoved: len(d.WorkloadsRemoved),
+		},
+		Added:            changes(d.Added),
+		Removed:          changes(d.Removed),
+		Changed:          changes(d.Changed),
+		WorkloadsAdded:   peers(d.WorkloadsAdded),
+		WorkloadsRemoved: peers(d.WorkloadsRemoved),
+	}
+}
+
+// sortedChanges returns the changes in source, destination order; the
+// input is left alone.
+func sortedChanges(cs []model.ConnectionChange) []model.ConnectionChange {
+	out := slices.Clone(cs)
+	slices.SortStableFunc(out, func(a, b model.ConnectionChange) int { return compareChanges(&a, &b) })
+	return out
+}
+
+func sortedPeers(ps []model.Peer) []model.Peer {
+	out := slices.Clone(ps)
+	slices.SortStableFunc(out, func(a, b model.Peer) int { return comparePeers(&a, &b) })
+	return out
+}
+
+// peerReader turns JSON peers back into model peers, one Workload per
+// namespace/name/kind.
+type peerReader struct {
+	workloads map[jsonPeer]*model.Workload
+}
+
+func (pr *peerReader) peer(j jsonPeer, where string) (model.Peer, error) {
+	if j.IPRange == "" {
+		if j.Name == "" {
+			return model.Peer{}, fmt.Errorf("%s: a peer needs a name or an ipRange", where)
+		}
+		if pr.workloads == nil {
+			pr.workloads = map[jsonPeer]*model.Workload{}
+		}
+		w := pr.workloads[j]
+		if w == nil {
+			w = &model.Workload{Namespace: j.Namespace, Name: j.Name, Kind: j.Kind}
+			pr.workloads[j] = w
+		}
+		return model.Peer{Workload: w}, nil
+	}
+	r, err := parseIPRange(j.IPRange)
+	if err != nil {
+		return model.Peer{}, fmt.Errorf("%s: %w", where, err)
+	}
+	return model.Peer{Range: r, External: j.External}, nil
+}
+
+// parseIPRange reads what IPRange.String writes: a CIDR, a comma
+// separated list of consecutive CIDRs, or "from-to".
+func parseIPRange(s string) (model.IPRange, error) {
+	if from, to, ok := strings.Cut(s, "-"); ok {
+		a, err1 := netip.ParseAddr(from)
+		b, err2 := netip.ParseAddr(to)
+		if err1 != nil || err2 != nil || a.BitLen() != b.BitLen() || b.Less(a) {
+			return model.IPRange{}, fmt.Errorf("bad ipRange %q", s)
+		}
+		return model.IPRange{From: a, To: b}, nil
+	}
+	var r model.IPRange
+	for i, part := range strings.Split(s, ",") {
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			return model.IPRange{}, fmt.Errorf("bad ipRange %q", s)
+		}
+		pr := model.PrefixRange(p)
+		if i == 0 {
+			r = pr
+			continue
+		}
+		if r.To.Next() != pr.From {
+			return model.IPRange{}, fmt.Errorf("bad ipRange %q: prefixes are not consecutive", s)
+		}
+		r.To = pr.To
+	}
+	return r, nil
+}
+
+func (pr *peerReader) diff(j *jsonDiff, where string) (*model.Diff, error) {
+	if j == nil {
+		return nil, nil
+	}
+	d := &model.Diff{}
+	changes := func(js []jsonChange, kind string) ([]model.ConnectionChange, error) {
+		var out []model.ConnectionChange
+		for i, c := range js {
+			at := fmt.Sprintf("%s.%s[%d]", where, kind, i)
+			src, err := pr.peer(c.Src, at+".src")
+			if err != nil {
+				return nil, err
+			}
+			dst, err := pr.peer(c.Dst, at+".dst")
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, model.ConnectionChange{Src: src, Dst: dst, Before: c.Before.model(), After: c.After.model()})
+		}
+		return out, nil
+	}
+	peers := func(js []jsonPeer, kind string) ([]model.Peer, error) {
+		var out []model.Peer
+		for i, j := range js {
+			p, err := pr.peer(j, fmt.Sprintf("%s.%s[%d]", where, kind, i))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, p)
+		}
+		return out, nil
+	}
+	var err error
+	if d.Added, err = changes(j.Added, "added"); err != nil {
+		return nil, err
+	}
+	if d.Removed, err = changes(j.Removed, "removed"); err != nil {
+		return nil, err
+	}
+	if d.Changed, err = changes(j.Changed, "changed"); err != nil {
+		return nil, err
+	}
+	if d.WorkloadsAdded, err = peers(j.WorkloadsAdded, "workloadsAdded"); err != nil {
+		return nil, err
+	}
+	if d.WorkloadsRemoved, err = peers(j.WorkloadsRemoved, "workloadsRemoved"); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// writeJSON writes v indented, with a final newline and without HTML
+// escaping (messages keep their < and >).
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

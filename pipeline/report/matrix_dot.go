@@ -1,0 +1,48 @@
+package report
+
+import (
+	"io"
+	"strings"
+)
+
+var dotReplacer = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\r", "", "\n", `\n`)
+
+// dotQuote is a DOT double-quoted string.
+func dotQuote(s string) string { return `"` + dotReplacer.Replace(s) + `"` }
+
+// writeMatrixDOT draws the matrix for Graphviz: a cluster per namespace,
+// external ranges as ellipses, one edge per connection labelled with its
+// ports (dashed when address-dependent).
+func writeMatrixDOT(w io.Writer, v *matrixView, opts MatrixOptions) error {
+	g := matrixGraph(v, opts.Title)
+	var b strings.Builder
+	b.WriteString("digraph reachability {\n")
+	if g.title != "" {
+		b.WriteString("  label=" + dotQuote(g.title) + ";\n  labelloc=t;\n")
+	}
+	b.WriteString("  rankdir=LR;\n")
+	b.WriteString("  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n")
+	b.WriteString("  edge [fontname=\"Helvetica\", fontsize=10];\n")
+	nss, byNS, external := g.groups()
+	for _, ns := range nss {
+		b.WriteString("  subgraph " + dotQuote("cluster_"+ns) + " {\n")
+		b.WriteString("    label=" + dotQuote(ns) + ";\n")
+		for _, n := range byNS[ns] {
+			b.WriteString("    " + dotQuote(n.id) + " [label=" + dotQuote(n.name+"\n"+n.detail) + "];\n")
+		}
+		b.WriteString("  }\n")
+	}
+	for _, n := range external {
+		b.WriteString("  " + dotQuote(n.id) + " [label=" + dotQuote(n.name+"\n"+n.detail) + ", shape=ellipse];\n")
+	}
+	for _, e := range g.edges {
+		attrs := "label=" + dotQuote(e.label())
+		if e.addrDep {
+			attrs += ", style=dashed"
+		}
+		b.WriteString("  " + dotQuote(e.from.id) + " -> " + dotQuote(e.to.id) + " [" + attrs + "];\n")
+	}
+	b.WriteString("}\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}

@@ -1,0 +1,126 @@
+package report
+
+import (
+	"html/template"
+	"io"
+	"strings"
+
+	"github.com/reachgate/reachgate/pipeline/model"
+)
+
+// The HTML page is one file with no external script, style, font or
+// image: a table of the matrix, and a filter box that hides the rows not
+// matching every word typed.
+var matrixPage = template.Must(template.New("matrix").Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
+<style>
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem; color: #1f2328; }
+h1 { font-size: 1.4rem; margin: 0 0 .5rem; }
+p.meta { color: #59636e; margin: 0 0 1rem; }
+input[type=search] { font: inherit; padding: .35rem .6rem; width: 28rem; max-width: 100%; border: 1px solid #d1d9e0; border-radius: 6px; }
+table { border-collapse: collapse; margin-top: 1rem; width: 100%; }
+th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #d1d9e0; vertical-align: top; }
+th { background: #f6f8fa; position: sticky; top: 0; }
+td.peer { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; white-space: nowrap; }
+td.rules { font-size: 12px; color: #59636e; }
+tr.dep td.ports::after { content: " address-dependent"; color: #9a6700; font-size: 12px; }
+tr[hidden] { display: none; }
+.ns { color: #59636e; }
+</style>
+</head>
+<body>
+<h1>{{.Title}}</h1>
+<p class="meta">{{.Summary}}</p>
+<label>Filter <input type="search" id="filter" placeholder="namespace, workload, port, policy…" autofocus></label>
+<span id="shown">{{len .Rows}} of {{len .Rows}} connections</span>
+<table id="matrix">
+<thead><tr><th>Source</th><th>Destination</th><th>Ports</th><th>Egress rule</th><th>Ingress rule</th></tr></thead>
+<tbody>
+{{- range .Rows}}
+<tr{{if .AddressDependent}} class="dep"{{end}}><td class="peer">{{.Src}}</td><td class="peer">{{.Dst}}</td><td class="ports">{{.Ports}}</td><td class="rules">{{range $i, $r := .Egress}}{{if $i}}<br>{{end}}{{$r}}{{end}}</td><td class="rules">{{range $i, $r := .Ingress}}{{if $i}}<br>{{end}}{{$r}}{{end}}</td></tr>
+{{- end}}
+</tbody>
+</table>
+{{- if .Unmanaged}}
+<h2>Not governed by NetworkPolicy</h2>
+<ul>
+{{- range .Unmanaged}}
+<li><code>{{.Workload}}</code>: {{.Reason}}</li>
+{{- end}}
+</ul>
+{{- end}}
+<script>
+(function () {
+  var input = document.getElementById("filter");
+  var rows = document.querySelectorAll("#matrix tbody tr");
+  var shown = document.getElementById("shown");
+  input.addEventListener("input", function () {
+    var words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+    var n = 0;
+    rows.forEach(function (tr) {
+      var text = tr.textContent.toLowerCase();
+      var ok = words.every(function (w) { return text.indexOf(w) >= 0; });
+      tr.hidden = !ok;
+      if (ok) { n++; }
+    });
+    shown.textContent = n + " of " + rows.length + " connections";
+  });
+})();
+</script>
+</body>
+</html>
+`))
+
+type htmlRow struct {
+	Src, Dst, Ports  string
+	Egress, Ingress  []string
+	AddressDependent bool
+}
+
+type htmlUnmanaged struct{ Workload, Reason string }
+
+// writeMatrixHTML writes a self-contained page with the matrix as a
+// filterable table.
+func writeMatrixHTML(w io.Writer, v *matrixView, opts MatrixOptions) error {
+	data := struct {
+		Title, Summary string
+		Rows           []htmlRow
+		Unmanaged      []htmlUnmanaged
+	}{Title: opts.Title}
+	if data.Title == "" {
+		data.Title = "Reachability"
+	}
+	data.Summary = plural(len(v.conns), "connection", "connections") + " between " + plural(len(v.peers), "peer", "peers")
+	if v.focused {
+		data.Summary = focusName(opts) + ": " + data.Summary
+	}
+	data.Rows = make([]htmlRow, len(v.conns))
+	for i, c := range v.conns {
+		data.Rows[i] = htmlRow{
+			Src: v.src(c).String(), Dst: v.dst(c).String(), Ports: c.Ports.String(),
+			Egress: htmlRefs(c.Allowance, model.Egress), Ingress: htmlRefs(c.Allowance, model.Ingress),
+			AddressDependent: c.AddressDependent,
+		}
+	}
+	for _, u := range v.unmanaged {
+		data.Unmanaged = append(data.Unmanaged, htmlUnmanaged{u.Workload.String(), u.Reason})
+	}
+	return matrixPage.Execute(w, data)
+}
+
+func htmlRefs(a *model.Allowance, dir model.Direction) []string {
+	refs := sideRefs(a, dir)
+	out := make([]string, len(refs))
+	for i, r := range refs {
+		s := refText(r, dir)
+		if !r.NotIsolated() && r.Source.File != "" {
+			s += " (" + r.Source.String() + ")"
+		}
+		out[i] = strings.TrimSpace(s)
+	}
+	return out
+}

@@ -1,0 +1,58 @@
+package report
+
+import (
+	"io"
+)
+
+type jsonConnection struct {
+	Src jsonPeer `json:"src"`
+	Dst jsonPeer `json:"dst"`
+	*jsonAllowance
+}
+
+type jsonUnmanaged struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Kind      string `json:"kind"`
+	Reason    string `json:"reason"`
+}
+
+type jsonMatrix struct {
+	FormatVersion string           `json:"formatVersion"`
+	Title         string           `json:"title,omitempty"`
+	Focus         *jsonFocus       `json:"focus,omitempty"`
+	Peers         []jsonPeer       `json:"peers"`
+	Connections   []jsonConnection `json:"connections"`
+	Unmanaged     []jsonUnmanaged  `json:"unmanaged"`
+}
+
+type jsonFocus struct {
+	Workload  string `json:"workload,omitempty"`
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// writeMatrixJSON writes the matrix as a versioned document: the peers,
+// every connection with its ports and the rules that allow it, and the
+// workloads NetworkPolicy does not govern.
+func writeMatrixJSON(w io.Writer, v *matrixView, opts MatrixOptions) error {
+	out := jsonMatrix{
+		FormatVersion: FormatVersion,
+		Title:         opts.Title,
+		Peers:         make([]jsonPeer, len(v.peers)),
+		Connections:   make([]jsonConnection, len(v.conns)),
+		Unmanaged:     make([]jsonUnmanaged, len(v.unmanaged)),
+	}
+	if v.focused {
+		out.Focus = &jsonFocus{Workload: opts.Workload, Namespace: opts.Namespace}
+	}
+	for i, p := range v.peers {
+		out.Peers[i] = toJSONPeer(*p)
+	}
+	for i, c := range v.conns {
+		out.Connections[i] = jsonConnection{Src: toJSONPeer(*v.src(c)), Dst: toJSONPeer(*v.dst(c)), jsonAllowance: toJSONAllowance(c.Allowance)}
+	}
+	for i, u := range v.unmanaged {
+		out.Unmanaged[i] = jsonUnmanaged{Namespace: u.Workload.Namespace, Name: u.Workload.Name, Kind: u.Workload.Kind, Reason: u.Reason}
+	}
+	return writeJSON(w, out)
+}

@@ -1,0 +1,40 @@
+package report
+
+import (
+	"io"
+	"strings"
+
+	"github.com/reachgate/reachgate/pipeline/model"
+)
+
+// writeMatrixMarkdown writes the matrix as a table: source, destination,
+// ports and the rules behind each side.
+func writeMatrixMarkdown(w io.Writer, v *matrixView, opts MatrixOptions) error {
+	var b strings.Builder
+	title := opts.Title
+	if title == "" {
+		title = "Reachability"
+	}
+	b.WriteString("## " + mdText(title) + "\n\n")
+	if v.focused {
+		b.WriteString("Connections of " + mdText(focusName(opts)) + ": ")
+	}
+	b.WriteString(plural(len(v.conns), "connection", "connections") + ".\n\n")
+	if len(v.conns) > 0 {
+		mdTable(&b, "Source", "Destination", "Ports", "Egress rule", "Ingress rule")
+		for _, c := range v.conns {
+			mdRow(&b, mdCodeCell(v.src(c).String()), mdCodeCell(v.dst(c).String()), mdPorts(c.Allowance),
+				mdRefs(linker{}, c.Allowance, model.Egress, ""), mdRefs(linker{}, c.Allowance, model.Ingress, ""))
+		}
+		b.WriteString("\n")
+	}
+	if len(v.unmanaged) > 0 {
+		b.WriteString("### Not governed by NetworkPolicy\n\n")
+		for _, u := range v.unmanaged {
+			b.WriteString("- " + mdCode(u.Workload.String()) + ": " + mdText(u.Reason) + "\n")
+		}
+		b.WriteString("\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

@@ -1,0 +1,223 @@
+package report
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"net/netip"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/reachgate/reachgate/pipeline/model"
+	"github.com/reachgate/reachgate/pipeline/reach"
+)
+
+func renderMatrix(t *testing.T, format string, m *model.Matrix, opts MatrixOptions) string {
+	t.Helper()
+	var b bytes.Buffer
+	require.NoError(t, WriteMatrix(&b, format, m, opts))
+	return b.String()
+}
+
+func TestMatrixFocus(t *testing.T) {
+	t.Parallel()
+	m := reach.Compute(shopHead())
+	lines := func(s string) []string { return strings.Split(strings.TrimSpace(s), "\n") }
+
+	t.Run("workload by name", func(t *testing.T) {
+		t.Parallel()
+		got := lines(renderMatrix(t, "txt", m, MatrixOptions{Workload: "postgres"}))
+		assert.Equal(t, []string{
+			"app/backend-api[Deployment] => app/postgres[StatefulSet] : TCP 5432",
+			"app/postgres[StatefulSet] => kube-system/kube-dns[Deployment] : TCP 53; UDP 53",
+			"app/worker[Deployment] => app/postgres[StatefulSet] : TCP 5432",
+		}, got)
+	})
+	t.Run("namespace/name and namespace+name agree", func(t *testing.T) {
+		t.Parallel()
+		a := renderMatrix(t, "json", m, MatrixOptions{Workload: "app/frontend"})
+		b := renderMatrix(t, "json", m, MatrixOptions{Workload: "frontend", Namespace: "app"})
+		assert.Equal(t, strings.Replace(a, `"workload": "app/frontend"`, `"workload": "frontend",`+"\n    "+`"namespace": "app"`, 1), b)
+		for _, l := range lines(renderMatrix(t, "txt", m, MatrixOptions{Workload: "app/frontend"})) {
+			assert.Contains(t, l, "app/frontend[Deployment]")
+		}
+	})
+	t.Run("namespace", func(t *testing.T) {
+		t.Parallel()
+		got := renderMatrix(t, "txt", m, MatrixOptions{Namespace: "kube-system"})
+		for _, l := range lines(got) {
+			assert.Contains(t, l, "kube-system/", "every connection touches kube-system")
+		}
+		assert.NotContains(t, got, "app/frontend[Deployment] => app/backend-api")
+		assert.Contains(t, got, "internet(::/0) => kube-system/kube-dns[Deployment]")
+	})
+	t.Run("external endpoint", func(t *testing.T) {
+		t.Parallel()
+		got := lines(renderMatrix(t, "txt", m, MatrixOptions{Workload: "partner-api"}))
+		require.Len(t, got, 4)
+		for _, l := range got {
+			assert.Contains(t, l, "partner-api(203.0.113.0/24)")
+		}
+	})
+	t.Run("peers of the JSON are the ones the connections touch", func(t *testing.T) {
+		t.Parallel()
+		var doc struct {
+			Peers []jsonPeer `json:"peers"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(renderMatrix(t, "json", m, MatrixOptions{Workload: "worker"})), &doc))
+		assert.Equal(t, []jsonPeer{
+			{Namespace: "app", Name: "postgres", Kind: "StatefulSet"},
+			{Namespace: "app", Name: "worker", Kind: "Deployment"},
+			{Namespace: "kube-system", Name: "kube-dns", Kind: "Deployment"},
+		}, doc.Peers)
+	})
+	t.Run("unmanaged workload", func(t *testing.T) {
+		t.Parallel()
+		got := renderMatrix(t, "txt", m, MatrixOptions{Workload: "monitoring/node-exporter"})
+		assert.Equal(t, "no connections\n\nNot governed by NetworkPolicy:\n  monitoring/node-exporter[DaemonSet]: hostNetwork pods use the node's network namespace; NetworkPolicy does not apply to them\n", got)
+	})
+	t.Run("unknown", func(t *testing.T) {
+		t.Parallel()
+		for _, o := range []MatrixOptions{{Workload: "nope"}, {Namespace: "nope"}, {Workload: "kube-system/frontend"}} {
+			err := WriteMatrix(&bytes.Buffer{}, "txt", m, o)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "focus: no ")
+		}
+	})
+}
+
+func TestMatrixFormatsRegistry(t *testing.T) {
+	t.Parallel()
+	assert.Equal(t, []string{"txt", "json", "csv", "md", "dot", "mermaid", "html"}, MatrixFormats())
+	m := reach.Compute(shop())
+	assert.Equal(t, renderMatrix(t, "txt", m, MatrixOptions{}), renderMatrix(t, "text", m, MatrixOptions{}))
+	err := WriteMatrix(&bytes.Buffer{}, "yaml", m, MatrixOptions{})
+	require.EqualError(t, err, `unknown matrix format "yaml": want txt, json, csv, md, dot, mermaid, html`)
+}
+
+func TestMatrixEmpty(t *testing.T) {
+	t.Parallel()
+	for _, m := range []*model.Matrix{nil, {}} {
+		var doc map[string]json.RawMessage
+		require.NoError(t, json.Unmarshal([]byte(renderMatrix(t, "json", m, MatrixOptions{})), &doc))
+		for _, k := range []string{"peers", "connections", "unmanaged"} {
+			assert.Equal(t, "[]", string(doc[k]), k)
+		}
+		assert.Equal(t, `"1"`, string(doc["formatVersion"]))
+		for _, f := range MatrixFormats() {
+			assert.NotEmpty(t, renderMatrix(t, f, m, MatrixOptions{}), f)
+		}
+	}
+}
+
+// awkward is a matrix whose names need escaping in every format.
+func awkward() *model.Matrix {
+	a := &model.Workload{Namespace: "team-a", Name: `web"x|<b>`, Kind: "Deployment"}
+	b := &model.Workload{Namespace: "team-a", Name: "web-x", Kind: "Deployment"}
+	c := &model.Workload{Namespace: "team_b", Name: "api,v2", Kind: "Pod"}
+	peers := []model.Peer{
+		{Workload: a}, {Workload: b}, {Workload: c},
+		{Range: model.PrefixRange(netip.MustParsePrefix("192.0.2.0/24")), External: `partner "#1"`},
+	}
+	grant := model.Grant{Ports: model.SinglePort(model.TCP, 80, 80),
+		Egress: model.RuleRef{Policy: "team-a/out", Rule: 0}, Ingress: model.RuleRef{Policy: "team_b/in", Rule: 2}}
+	al := &model.Allowance{Ports: grant.Ports, Grants: []model.Grant{grant}}
+	return &model.Matrix{
+		Peers: peers,
+		Connections: []model.Connection{
+			{Src: 0, Dst: 2, Allowance: al},
+			{Src: 1, Dst: 2, Allowance: al},
+			{Src: 2, Dst: 3, Allowance: al},
+		},
+	}
+}
+
+func TestMatrixEscaping(t *testing.T) {
+	t.Parallel()
+	m := awkward()
+
+	t.Run("csv", func(t *testing.T) {
+		t.Parallel()
+		rows, err := csv.NewReader(strings.NewReader(renderMatrix(t, "csv", m, MatrixOptions{}))).ReadAll()
+		require.NoError(t, err)
+		require.Len(t, rows, 4)
+		assert.Equal(t, []string{"team_b/api,v2[Pod]", `partner "#1"(192.0.2.0/24)`, "TCP", "80", "team-a/out[0]", "team_b/in[2]"}, rows[3])
+	})
+	t.Run("dot", func(t *testing.T) {
+		t.Parallel()
+		got := renderMatrix(t, "dot", m, MatrixOptions{Title: `say "hi"`})
+		assert.Contains(t, got, `label="say \"hi\"";`)
+		assert.Contains(t, got, `"team_a_web_x_b" [label="web\"x|<b>\nDeployment"];`)
+		// web"x|<b> and web-x both sanitise to team_a_web_x...: ids stay distinct.
+		assert.Contains(t, got, `"team_a_web_x" [label="web-x\nDeployment"];`)
+		assert.Contains(t, got, `"ext_partner_1_192_0_2_0_24" [label="partner \"#1\"\n192.0.2.0/24", shape=ellipse];`)
+		assert.Contains(t, got, `"team_a_web_x" -> "team_b_api_v2" [label="TCP 80"];`)
+		for _, l := range strings.Split(got, "\n") {
+			assert.Equal(t, 0, strings.Count(strings.ReplaceAll(l, `\"`, ""), `"`)%2, "unbalanced quotes in %q", l)
+		}
+	})
+	t.Run("mermaid", func(t *testing.T) {
+		t.Parallel()
+		got := renderMatrix(t, "mermaid", m, MatrixOptions{})
+		assert.Contains(t, got, `team_a_web_x_b["web#quot;x|#lt;b#gt;<br/>Deployment"]`)
+		assert.Contains(t, got, `ext_partner_1_192_0_2_0_24(["partner #quot;#35;1#quot;<br/>192.0.2.0/24"])`)
+		assert.Contains(t, got, `subgraph NS_team_b ["team_b"]`)
+		ids := regexp.MustCompile(`(?m)^\s+([a-z0-9_]+)[\[(]`).FindAllStringSubmatch(got, -1)
+		seen := map[string]bool{}
+		for _, id := range ids {
+			assert.False(t, seen[id[1]], "duplicate node id %s", id[1])
+			seen[id[1]] = true
+		}
+		assert.Len(t, seen, 4)
+	})
+	t.Run("markdown", func(t *testing.T) {
+		t.Parallel()
+		got := renderMatrix(t, "md", m, MatrixOptions{Title: "<script>"})
+		assert.Contains(t, got, "## &lt;script&gt;\n")
+		assert.Contains(t, got, "| `team-a/web\"x\\|<b>[Deployment]` | `team_b/api,v2[Pod]` | TCP 80 |")
+		assertTablesWellFormed(t, got)
+	})
+	t.Run("html", func(t *testing.T) {
+		t.Parallel()
+		got := renderMatrix(t, "html", m, MatrixOptions{Title: "</title><script>alert(1)</script>"})
+		assert.NotContains(t, got, "<script>alert(1)")
+		assert.Contains(t, got, "&lt;/title&gt;&lt;script&gt;alert(1)&lt;/script&gt;")
+		assert.Contains(t, got, "team-a/web&#34;x|&lt;b&gt;[Deployment]")
+	})
+}
+
+func TestMatrixHTMLSelfContained(t *testing.T) {
+	t.Parallel()
+	m := reach.Compute(shopHead())
+	got := renderMatrix(t, "html", m, MatrixOptions{})
+	assert.True(t, strings.HasPrefix(got, "<!DOCTYPE html>"))
+	assert.Regexp(t, `<input type="search" id="filter"`, got)
+	// Nothing is loaded from elsewhere: no src=, no href=, no url(), no @import.
+	for _, bad := range []string{"src=", "href=", "url(", "@import", "http://", "https://"} {
+		assert.NotContains(t, got, bad)
+	}
+	assert.Equal(t, 1, strings.Count(got, "<script>"))
+	assert.Equal(t, strings.Count(got, "<tr"), strings.Count(got, "</tr>"))
+	assert.Equal(t, len(m.Connections)+1, strings.Count(got, "<tr"), "a header row and a row per connection")
+	assert.Equal(t, 1, strings.Count(got, `<tr class="dep">`), "the address-dependent flow is marked")
+}
+
+func TestMatrixDoesNotMutate(t *testing.T) {
+	t.Parallel()
+	m := reach.Compute(shopHead())
+	// Reverse the connections: renderers must sort a copy, not the matrix.
+	cs := m.Connections
+	for i, j := 0, len(cs)-1; i < j; i, j = i+1, j-1 {
+		cs[i], cs[j] = cs[j], cs[i]
+	}
+	before := append([]model.Connection(nil), cs...)
+	sorted := reach.Compute(shopHead())
+	for _, f := range MatrixFormats() {
+		assert.Equal(t, renderMatrix(t, f, sorted, MatrixOptions{}), renderMatrix(t, f, m, MatrixOptions{}), "%s sorts", f)
+	}
+	assert.Equal(t, before, m.Connections)
+}

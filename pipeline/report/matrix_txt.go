@@ -1,0 +1,31 @@
+package report
+
+import (
+	"io"
+)
+
+// writeMatrixText prints one line per connection:
+//
+//	app/frontend[Deployment] => app/backend-api[Deployment] : TCP 3000
+//
+// then the workloads NetworkPolicy does not govern.
+func writeMatrixText(w io.Writer, v *matrixView, opts MatrixOptions) error {
+	ew := newErrWriter(w)
+	if opts.Title != "" {
+		ew.line("# ", opts.Title)
+	}
+	for _, c := range v.conns {
+		ew.line(v.src(c).String(), " => ", v.dst(c).String(), " : ", portsText(c.Allowance))
+	}
+	if len(v.conns) == 0 {
+		ew.line("no connections")
+	}
+	if len(v.unmanaged) > 0 {
+		ew.line()
+		ew.line("Not governed by NetworkPolicy:")
+		for _, u := range v.unmanaged {
+			ew.line("  ", u.Workload.String(), ": ", u.Reason)
+		}
+	}
+	return ew.flush()
+}
