@@ -161,7 +161,7 @@ func writeCheckSARIF(w io.Writer, r *model.Report, opts Options) error {
 	rules := map[string]*ruleAcc{}
 	type key struct {
 		rule, object, field, message, file string
-		line                                int
+		line                               int
 	}
 	var results []*sarifResult
 	byKey := map[key]*sarifResult{}

@@ -9,10 +9,10 @@ import (
 
 // writeDiffText prints a summary line, then one line per change:
 //
-//	+ app/worker[Deployment] => app/postgres[StatefulSet] : TCP 5432   via app/a egress[0] + app/b ingress[1]
-//	- app/frontend[Deployment] => app/redis[Deployment] : TCP 6379   via ...
-//	~ app/worker[Deployment] => app/rabbitmq[StatefulSet] : TCP 5672,15672 -> TCP 5672   via ...
-//	+ workload app/new[Deployment]
+//   - app/worker[Deployment] => app/postgres[StatefulSet] : TCP 5432   via app/a egress[0] + app/b ingress[1]
+//   - app/frontend[Deployment] => app/redis[Deployment] : TCP 6379   via ...
+//     ~ app/worker[Deployment] => app/rabbitmq[StatefulSet] : TCP 5672,15672 -> TCP 5672   via ...
+//   - workload app/new[Deployment]
 func writeDiffText(w io.Writer, name string, d *model.Diff) error {
 	ew := newErrWriter(w)
 	ew.line(diffHeadline(name, d))

@@ -63,7 +63,7 @@ func writeExplainJSON(w io.Writer, xs []model.Explanation) error {
 		x := &xs[i]
 		j := jsonExplanation{
 			Src: toJSONPeer(x.Src), Dst: toJSONPeer(x.Dst),
-			Allowed: x.Allowed,
+			Allowed:   x.Allowed,
 			Ports:     jsonPorts{x.Ports},
 			AllowedBy: make([]jsonGrant, len(x.Grants)),
 			Egress:    toJSONSide(&x.Egress),

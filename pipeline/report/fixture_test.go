@@ -207,16 +207,16 @@ func fixtureReport(t *testing.T) *model.Report {
 	api := model.ObjectRef{Kind: "Deployment", Namespace: "app", Name: "backend-api"}
 	shared := model.Finding{
 		RuleID: "NP010", Title: "ipBlock covers pods", Severity: model.SeverityWarning,
-		Message:  "ipBlock 0.0.0.0/0 overlaps the pod CIDR 10.244.0.0/16 without excepting it | pods match by address",
-		Object:   netpol, Field: "spec.ingress[0].from[0].ipBlock",
+		Message: "ipBlock 0.0.0.0/0 overlaps the pod CIDR 10.244.0.0/16 without excepting it | pods match by address",
+		Object:  netpol, Field: "spec.ingress[0].from[0].ipBlock",
 		Location: model.Location{File: "bases/app/networkpolicies.yaml", Line: 30},
 		Controls: []string{"CIS-5.3.2"}, Remediation: "Add except: [10.244.0.0/16].",
 	}
 	dev := []model.Finding{
 		{
 			RuleID: "NP003", Title: "DNS unreachable", Severity: model.SeverityError,
-			Message:  "app/backend-api is isolated for egress but cannot reach DNS on TCP 53 <kube-system/kube-dns>",
-			Object:   api, Location: model.Location{File: "bases/app/backend-api.yaml", Line: 1},
+			Message: "app/backend-api is isolated for egress but cannot reach DNS on TCP 53 <kube-system/kube-dns>",
+			Object:  api, Location: model.Location{File: "bases/app/backend-api.yaml", Line: 1},
 			Controls: []string{"SOC2-CC6.6"}, Remediation: "Allow egress to kube-dns on UDP and TCP 53.",
 		},
 		{
