@@ -7,12 +7,13 @@ import (
 	"github.com/reachgate/reachgate/pipeline/model"
 )
 
-// writeDiffText prints a summary line, then one line per change:
+// writeDiffText prints a summary line, then one line per change: "+" for
+// an added flow, "-" for a removed one, "~" for changed ports, each with
+// the rules behind it, as in
 //
-//   - app/worker[Deployment] => app/postgres[StatefulSet] : TCP 5432   via app/a egress[0] + app/b ingress[1]
-//   - app/frontend[Deployment] => app/redis[Deployment] : TCP 6379   via ...
-//     ~ app/worker[Deployment] => app/rabbitmq[StatefulSet] : TCP 5672,15672 -> TCP 5672   via ...
-//   - workload app/new[Deployment]
+//	~ app/worker[Deployment] => app/rabbitmq[StatefulSet] : TCP 5672,15672 -> TCP 5672   via app/a egress[0] + app/b ingress[1]
+//
+// then the workloads added and removed.
 func writeDiffText(w io.Writer, name string, d *model.Diff) error {
 	ew := newErrWriter(w)
 	ew.line(diffHeadline(name, d))

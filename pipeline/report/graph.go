@@ -10,7 +10,8 @@ import (
 
 // graph is what the DOT and Mermaid renderers draw: one node per workload,
 // grouped by namespace, one node per external range, and edges labelled
-// with ports. Parallel edges of one kind merge into one.
+// with ports. Parallel edges of one kind merge into one, and so do the two
+// directions between two nodes when they allow the same ports.
 type graph struct {
 	title string
 	nodes []*gnode
@@ -42,6 +43,9 @@ type gedge struct {
 	ports    model.PortSet
 	before   model.PortSet // changed edges: the ports before
 	addrDep  bool
+	// both is set when the edge stands for the same ports in both
+	// directions.
+	both bool
 }
 
 type gedgeKey struct {
@@ -177,7 +181,27 @@ func matrixGraph(v *matrixView, title string) *graph {
 	for _, c := range v.conns {
 		g.edge(v.src(c), v.dst(c), edgeAllowed, nil, c.Allowance)
 	}
+	g.mergeReverse()
 	return g
+}
+
+// mergeReverse draws a -> b and b -> a that allow the same ports as one
+// edge with arrows at both ends.
+func (g *graph) mergeReverse() {
+	out := g.edges[:0:0]
+	gone := map[*gedge]bool{}
+	for _, e := range g.edges {
+		if gone[e] {
+			continue
+		}
+		r := g.byEnd[gedgeKey{e.to.id, e.from.id, e.kind}]
+		if r != nil && r != e && !gone[r] && r.ports.Equal(e.ports) && r.addrDep == e.addrDep && r.before.Equal(e.before) {
+			e.both = true
+			gone[r] = true
+		}
+		out = append(out, e)
+	}
+	g.edges = out
 }
 
 // diffGraph draws the changes of a diff: the peers they touch and one

@@ -12,7 +12,8 @@ func dotQuote(s string) string { return `"` + dotReplacer.Replace(s) + `"` }
 
 // writeMatrixDOT draws the matrix for Graphviz: a cluster per namespace,
 // external ranges as ellipses, one edge per connection labelled with its
-// ports (dashed when address-dependent).
+// ports (dashed when address-dependent, with two arrow heads when both
+// directions allow the same ports).
 func writeMatrixDOT(w io.Writer, v *matrixView, opts MatrixOptions) error {
 	g := matrixGraph(v, opts.Title)
 	var b strings.Builder
@@ -20,7 +21,7 @@ func writeMatrixDOT(w io.Writer, v *matrixView, opts MatrixOptions) error {
 	if g.title != "" {
 		b.WriteString("  label=" + dotQuote(g.title) + ";\n  labelloc=t;\n")
 	}
-	b.WriteString("  rankdir=LR;\n")
+	b.WriteString("  rankdir=LR;\n  fontname=\"Helvetica\";\n")
 	b.WriteString("  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n")
 	b.WriteString("  edge [fontname=\"Helvetica\", fontsize=10];\n")
 	nss, byNS, external := g.groups()
@@ -39,6 +40,9 @@ func writeMatrixDOT(w io.Writer, v *matrixView, opts MatrixOptions) error {
 		attrs := "label=" + dotQuote(e.label())
 		if e.addrDep {
 			attrs += ", style=dashed"
+		}
+		if e.both {
+			attrs += ", dir=both"
 		}
 		b.WriteString("  " + dotQuote(e.from.id) + " -> " + dotQuote(e.to.id) + " [" + attrs + "];\n")
 	}

@@ -20,7 +20,8 @@ func mermaidText(s string) string { return mermaidReplacer.Replace(s) }
 
 // writeMatrixMermaid draws the matrix as a Mermaid flowchart: a subgraph
 // per namespace, external ranges as stadium nodes, edges labelled with
-// ports (dotted when address-dependent).
+// ports (dotted when address-dependent, with two arrow heads when both
+// directions allow the same ports).
 func writeMatrixMermaid(w io.Writer, v *matrixView, opts MatrixOptions) error {
 	var b strings.Builder
 	writeMermaid(&b, matrixGraph(v, opts.Title))
@@ -68,6 +69,9 @@ func writeMermaid(b *strings.Builder, g *graph) {
 			added = append(added, strconv.Itoa(i))
 		case e.addrDep:
 			arrow = "-.->"
+		}
+		if e.both {
+			arrow = "<" + arrow
 		}
 		b.WriteString("  " + e.from.id + " " + arrow + "|\"" + mermaidText(e.label()) + "\"| " + e.to.id + "\n")
 	}

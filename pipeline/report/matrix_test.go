@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"net/netip"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -220,4 +221,55 @@ func TestMatrixDoesNotMutate(t *testing.T) {
 		assert.Equal(t, renderMatrix(t, f, sorted, MatrixOptions{}), renderMatrix(t, f, m, MatrixOptions{}), "%s sorts", f)
 	}
 	assert.Equal(t, before, m.Connections)
+}
+
+func TestMatrixGraphMergesBothDirections(t *testing.T) {
+	t.Parallel()
+	w := func(name string) model.Peer {
+		return model.Peer{Workload: &model.Workload{Namespace: "ns", Name: name, Kind: "Deployment"}}
+	}
+	al := func(p uint16) *model.Allowance {
+		return &model.Allowance{Ports: model.SinglePort(model.TCP, p, p)}
+	}
+	m := &model.Matrix{
+		Peers: []model.Peer{w("a"), w("b"), w("c"), w("d")},
+		Connections: []model.Connection{
+			{Src: 0, Dst: 1, Allowance: al(80)},
+			{Src: 1, Dst: 0, Allowance: al(80)},
+			{Src: 2, Dst: 3, Allowance: al(80)},
+			{Src: 3, Dst: 2, Allowance: al(81)},
+		},
+	}
+	dot := renderMatrix(t, "dot", m, MatrixOptions{})
+	assert.Contains(t, dot, `"ns_a" -> "ns_b" [label="TCP 80", dir=both];`)
+	assert.NotContains(t, dot, `"ns_b" -> "ns_a"`)
+	assert.Contains(t, dot, `"ns_c" -> "ns_d" [label="TCP 80"];`)
+	assert.Contains(t, dot, `"ns_d" -> "ns_c" [label="TCP 81"];`)
+	mmd := renderMatrix(t, "mermaid", m, MatrixOptions{})
+	assert.Contains(t, mmd, `ns_a <-->|"TCP 80"| ns_b`)
+	assert.Contains(t, mmd, `ns_d -->|"TCP 81"| ns_c`)
+	assert.Equal(t, 3, strings.Count(mmd, "-->"))
+}
+
+// TestMatrixDOTParses feeds the DOT output to Graphviz, when installed.
+func TestMatrixDOTParses(t *testing.T) {
+	t.Parallel()
+	dotBin, err := exec.LookPath("dot")
+	if err != nil {
+		t.Skip("Graphviz dot is not installed (apt-get install graphviz): cannot check the DOT syntax")
+	}
+	for name, m := range map[string]*model.Matrix{"fixture": reach.Compute(shopHead()), "awkward": awkward()} {
+		cmd := exec.Command(dotBin, "-Tsvg")
+		cmd.Stdin = strings.NewReader(renderMatrix(t, "dot", m, MatrixOptions{Title: `a "title"`}))
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		require.NoError(t, err, "%s: %s", name, stderr.String())
+		assert.Empty(t, stderr.String(), name)
+		assert.Contains(t, string(out), "<svg", name)
+	}
+	// And a broken file fails, so the check can fail.
+	cmd := exec.Command(dotBin, "-Tsvg")
+	cmd.Stdin = strings.NewReader(`digraph { "a -> b }`)
+	assert.Error(t, cmd.Run())
 }
