@@ -239,6 +239,22 @@ func (r *Repo) Changes(base, head string, paths ...string) ([]Change, error) {
 	return cs, nil
 }
 
+// Untracked lists files of the work tree that git does not track and does
+// not ignore.
+func (r *Repo) Untracked() ([]string, error) {
+	out, err := git(context.Background(), r.Dir, nil, "ls-files", "-z", "--others", "--exclude-standard")
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, f := range bytes.Split(out, []byte{0}) {
+		if len(f) > 0 {
+			files = append(files, string(f))
+		}
+	}
+	return files, nil
+}
+
 func git(ctx context.Context, dir string, stdin io.Reader, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...)
 	cmd.Stdin = stdin

@@ -1,0 +1,47 @@
+// Command reachgate is a GitOps policy-as-code gate for Kubernetes network
+// security: it renders Kustomize overlays, computes who can reach whom,
+// evaluates Rego rules and gates pull requests on the difference.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/reachgate/reachgate/pipeline/run"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := execute(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// execute runs the CLI and turns its error into an exit code; only main
+// and tests call it.
+func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return run.ExitOK
+	}
+	var ee *run.ExitError
+	if errors.As(err, &ee) {
+		fmt.Fprintln(stderr, "reachgate:", ee.Err)
+		return ee.Code
+	}
+	// Usage errors and anything that kept the command from finishing.
+	fmt.Fprintln(stderr, "reachgate:", err)
+	return run.ExitInput
+}

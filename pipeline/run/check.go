@@ -1,0 +1,437 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/reachgate/reachgate/pipeline/config"
+	"github.com/reachgate/reachgate/pipeline/github"
+	"github.com/reachgate/reachgate/pipeline/gitref"
+	"github.com/reachgate/reachgate/pipeline/model"
+	"github.com/reachgate/reachgate/pipeline/policy"
+	"github.com/reachgate/reachgate/pipeline/reach"
+	"github.com/reachgate/reachgate/pipeline/report"
+)
+
+// CheckParams are the options of `reachgate check`.
+type CheckParams struct {
+	Common
+	// Base is the ref the pull request merges into; "" = from the GitHub
+	// event, else the merge-base of HEAD with the default branch. "none"
+	// checks the head alone.
+	Base string
+	// Head is a ref; "" = the work tree.
+	Head string
+	// RulesFrom is "base" (default: a PR cannot weaken the rules that
+	// judge it) or "head".
+	RulesFrom string
+	Overlays  []string
+	FailOn    string
+	// Format is written to stdout; Outputs are extra "format=file" pairs.
+	Format  string
+	Outputs []string
+	Color   bool
+	Marker  string
+	Version string
+	// Now pins the time rules and waivers see; zero = now.
+	Now time.Time
+}
+
+// Check runs the whole pipeline and writes the report. The error is an
+// *ExitError with code 1 when findings at or above FailOn remain, 2 for
+// input errors.
+func Check(ctx context.Context, p CheckParams, w, stderr io.Writer) error {
+	failOn, err := parseFailOn(p.FailOn)
+	if err != nil {
+		return err
+	}
+	outs, err := parseOutputs(p.Outputs)
+	if err != nil {
+		return err
+	}
+	r, err := BuildReport(ctx, p)
+	if err != nil {
+		return err
+	}
+	r.FailOn = failOn
+	opts := report.Options{Color: p.Color, Marker: "<!-- " + p.Marker + " -->", Version: p.Version}
+	if err := report.Write(w, formatOr(p.Format, "text"), r, opts); err != nil {
+		return err
+	}
+	for _, o := range outs {
+		if err := writeFile(o.file, func(f io.Writer) error { return report.Write(f, o.format, r, opts) }); err != nil {
+			return err
+		}
+	}
+	if sum := os.Getenv("GITHUB_STEP_SUMMARY"); sum != "" {
+		var b strings.Builder
+		if err := report.Write(&b, "markdown", r, opts); err == nil {
+			if err := github.WriteStepSummary(sum, b.String()); err != nil {
+				fmt.Fprintln(stderr, "warning: job summary:", err)
+			}
+		}
+	}
+	if hasInputErrors(r) {
+		return &ExitError{Code: ExitInput, Err: errors.New("check: invalid input (see the report)")}
+	}
+	if r.Failed() {
+		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("check failed: findings at or above %s", failOn)}
+	}
+	return nil
+}
+
+func hasInputErrors(r *model.Report) bool {
+	for _, o := range r.Overlays {
+		if o.Error != "" {
+			return true
+		}
+		for _, f := range o.Findings {
+			if f.RuleID == "input/invalid" && f.Waived == nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+type output struct{ format, file string }
+
+func parseOutputs(specs []string) ([]output, error) {
+	var out []output
+	for _, s := range specs {
+		f, file, ok := strings.Cut(s, "=")
+		if !ok || f == "" || file == "" {
+			return nil, inputError(fmt.Errorf("--output %q: want FORMAT=FILE, e.g. json=report.json", s))
+		}
+		if !contains(report.Formats(), f) {
+			return nil, inputError(fmt.Errorf("--output %q: unknown format %q (have %s)", s, f, joinNames(report.Formats())))
+		}
+		out = append(out, output{f, file})
+	}
+	return out, nil
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if x == y {
+			return true
+		}
+	}
+	return false
+}
+
+func formatOr(f, def string) string {
+	if f == "" {
+		return def
+	}
+	return f
+}
+
+func writeFile(name string, write func(io.Writer) error) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// refs works out the base and head workspaces.
+type refs struct {
+	repo       *gitref.Repo
+	base, head *Workspace
+	event      *github.EventInfo
+}
+
+func openRefs(p CheckParams) (*refs, error) {
+	dir := p.Dir
+	if dir == "" {
+		dir = cwd()
+	}
+	rs := &refs{}
+	repo, repoErr := gitref.Open(dir)
+	if repoErr == nil {
+		rs.repo = repo
+	}
+	base := p.Base
+	if ev := os.Getenv("GITHUB_EVENT_PATH"); ev != "" && base == "" {
+		if info, err := github.ReadEvent(ev, os.Getenv("GITHUB_EVENT_NAME")); err == nil && info.BaseSHA != "" {
+			rs.event = &info
+			base = info.BaseSHA
+		}
+	}
+	var err error
+	if p.Head != "" {
+		if rs.repo == nil {
+			return nil, inputError(fmt.Errorf("--head needs a git repository: %v", repoErr))
+		}
+		if rs.head, err = OpenCommit(rs.repo, p.Head, p.Config); err != nil {
+			return nil, inputError(fmt.Errorf("head: %w", err))
+		}
+	} else if rs.head, err = OpenWorkTree(dir, p.Config); err != nil {
+		return nil, inputError(fmt.Errorf("head: %w", err))
+	}
+	if base == "none" || rs.repo == nil {
+		return rs, nil
+	}
+	if base == "" {
+		def, err := rs.repo.DefaultBranch()
+		if err != nil {
+			return nil, inputError(err)
+		}
+		head := p.Head
+		if head == "" {
+			head = "HEAD"
+		}
+		if base, err = rs.repo.MergeBase(head, def); err != nil {
+			return nil, inputError(err)
+		}
+	}
+	if rs.base, err = OpenCommit(rs.repo, base, p.Config); err != nil {
+		return nil, inputError(fmt.Errorf("base: %w", err))
+	}
+	return rs, nil
+}
+
+// BuildReport renders every overlay at base and head, evaluates the rules
+// (from the base unless asked otherwise), checks the expectations and
+// diffs the reachability.
+func BuildReport(ctx context.Context, p CheckParams) (*model.Report, error) {
+	rs, err := openRefs(p)
+	if err != nil {
+		return nil, err
+	}
+	now := p.Now
+	if now.IsZero() {
+		now = time.Now().UTC()
+	}
+	r := &model.Report{Head: rs.head.Ref, RulesChanged: []model.RuleChange{}}
+	if rs.base != nil {
+		r.Base = rs.base.Ref
+	}
+	if rs.event != nil {
+		r.Repository = rs.event.Owner + "/" + rs.event.Repo
+		if rs.head.Ref.Commit == "" {
+			r.Head.Commit = rs.event.HeadSHA
+		}
+	} else if repo := os.Getenv("GITHUB_REPOSITORY"); repo != "" {
+		r.Repository = repo
+	}
+	r.ServerURL = os.Getenv("GITHUB_SERVER_URL")
+
+	// The rules, their parameters and the waivers come from the base, so a
+	// pull request cannot weaken what judges it.
+	rulesWS := rs.head
+	r.RulesFrom = "head"
+	if rs.base != nil && p.RulesFrom != "head" {
+		rulesWS, r.RulesFrom = rs.base, "base"
+	}
+	if p.RulesFrom != "" && p.RulesFrom != "base" && p.RulesFrom != "head" {
+		return nil, inputError(fmt.Errorf("--rules-from %q: want base or head", p.RulesFrom))
+	}
+	engine, waivers, err := loadRules(rulesWS, now)
+	if err != nil {
+		return nil, err
+	}
+	if rs.base != nil && rs.repo != nil {
+		watched := append(append([]string{}, rulesWS.Config.Rules.Paths...), config.FileName, waiverFile(rulesWS))
+		changes, err := rs.repo.Changes(rs.base.Ref.Commit, rs.head.Ref.Commit, watched...)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range changes {
+			r.RulesChanged = append(r.RulesChanged, model.RuleChange{File: c.Path, Change: c.Status})
+		}
+	}
+
+	names := p.Overlays
+	if len(names) == 0 {
+		names = rs.head.Config.OverlayNames()
+	}
+	if len(names) == 0 {
+		return nil, inputError(errors.New("no overlays to check: list them in reachgate.yaml or pass them as arguments"))
+	}
+	type pair struct {
+		head, base *Overlay
+	}
+	pairs := make([]pair, len(names))
+	var clusters []*model.Cluster
+	for i, n := range names {
+		var read []string
+		pairs[i].head, read = rs.head.loadRecorded(n)
+		if pairs[i].head.Cluster != nil {
+			clusters = append(clusters, pairs[i].head.Cluster)
+		}
+		if rs.base == nil {
+			continue
+		}
+		_, _, dir, err := rs.base.Target(n)
+		if err != nil {
+			continue
+		}
+		// Most pull requests touch one overlay: where nothing the head's
+		// render read has changed since the base, the base renders the
+		// same, so reuse it.
+		if h := pairs[i].head; h.Err == nil && dir == h.Path && unchangedSince(rs.repo, rs.base.Ref.Commit, rs.head.Ref.Commit, read) {
+			pairs[i].base = h
+			continue
+		}
+		pairs[i].base = rs.base.LoadDir(n, n, dir)
+		if pairs[i].base.Cluster != nil {
+			clusters = append(clusters, pairs[i].base.Cluster)
+		}
+	}
+	// One split of the external address space for every matrix, so base
+	// and head, and promoted overlays, compare range by range.
+	matrices := map[*model.Cluster]*model.Matrix{}
+	for i, m := range reach.ComputeAll(clusters...) {
+		matrices[clusters[i]] = m
+	}
+	headMatrix := map[string]*model.Matrix{}
+	for _, pr := range pairs {
+		if pr.head.Cluster != nil {
+			headMatrix[pr.head.Name] = matrices[pr.head.Cluster]
+		}
+	}
+	for _, pr := range pairs {
+		o := pr.head
+		or := model.OverlayReport{Name: o.Name, Environment: o.Environment, Path: o.Path, Findings: []model.Finding{}}
+		if o.Err != nil {
+			or.Error = o.Err.Error()
+			r.Overlays = append(r.Overlays, or)
+			continue
+		}
+		m := matrices[o.Cluster]
+		or.Matrix = m
+		if pr.base != nil && pr.base.Cluster != nil {
+			or.Base = matrices[pr.base.Cluster]
+			or.Diff = reach.Diff(or.Base, m)
+		}
+		in := policy.Input{Overlay: o.Name, Environment: o.Environment, Cluster: o.Cluster, Matrix: m}
+		for _, from := range rs.head.Config.Overlays {
+			if from.PromotesTo == o.Name && headMatrix[from.Name] != nil {
+				in.Promotion = &policy.Promotion{From: from.Name, Matrix: headMatrix[from.Name]}
+				break
+			}
+		}
+		findings := o.Findings()
+		fs, err := engine.Evaluate(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("rules on %s: %w", o.Name, err)
+		}
+		findings = append(findings, fs...)
+		findings = append(findings, expectations(rs.head, o, m)...)
+		findings = policy.ApplyWaivers(findings, waivers, now)
+		policy.SortFindings(findings)
+		or.Findings = findings
+		r.Overlays = append(r.Overlays, or)
+	}
+	return r, nil
+}
+
+func waiverFile(ws *Workspace) string {
+	if ws.Config.Rules.Waivers != "" {
+		return ws.Config.Rules.Waivers
+	}
+	return "waivers.yaml"
+}
+
+// loadRules compiles the rules of a workspace and reads its waivers.
+func loadRules(ws *Workspace, now time.Time) (*policy.Engine, []model.Waiver, error) {
+	dirs := make([]string, len(ws.Config.Rules.Paths))
+	for i, d := range ws.Config.Rules.Paths {
+		dirs[i] = ws.Abs(d)
+	}
+	engine, err := policy.Load(ws.FS, dirs, policy.Options{Params: ws.Config.Rules.Params, Now: now})
+	if err != nil {
+		return nil, nil, inputError(fmt.Errorf("load rules from %s: %w", ws.Ref.Ref, err))
+	}
+	wf := waiverFile(ws)
+	data, ok, err := ws.ReadFile(wf)
+	if err != nil {
+		return nil, nil, inputError(err)
+	}
+	if !ok {
+		if ws.Config.Rules.Waivers != "" {
+			return nil, nil, inputError(fmt.Errorf("%s: waivers file %s does not exist", ws.Config.File, wf))
+		}
+		return engine, nil, nil
+	}
+	waivers, err := policy.ParseWaivers(wf, data)
+	if err != nil {
+		return nil, nil, inputError(err)
+	}
+	return engine, waivers, nil
+}
+
+// expectations checks the overlay's expectations file, if it has one,
+// against its matrix m.
+func expectations(ws *Workspace, o *Overlay, m *model.Matrix) []model.Finding {
+	file := ""
+	if oc, ok := ws.Config.Overlay(o.Name); ok && oc.Expectations != "" {
+		file = oc.Expectations
+	} else if o.Path != "" {
+		file = path.Join(o.Path, "expectations.yaml")
+		if _, ok, _ := ws.ReadFile(file); !ok {
+			return nil
+		}
+	} else {
+		return nil
+	}
+	data, ok, err := ws.ReadFile(file)
+	if err != nil || !ok {
+		msg := "expectations file does not exist"
+		if err != nil {
+			msg = err.Error()
+		}
+		return []model.Finding{(&model.InputError{Location: model.Location{File: file}, Message: msg}).Finding()}
+	}
+	exp, err := policy.ParseExpectations(file, data)
+	if err != nil {
+		var ie *model.InputError
+		var ies model.InputErrors
+		switch {
+		case errors.As(err, &ies):
+			var out []model.Finding
+			for _, e := range ies {
+				out = append(out, e.Finding())
+			}
+			return out
+		case errors.As(err, &ie):
+			return []model.Finding{ie.Finding()}
+		}
+		return []model.Finding{(&model.InputError{Location: model.Location{File: file}, Message: err.Error()}).Finding()}
+	}
+	// The explainer is only built when an expectation fails.
+	var ex *reach.Explainer
+	return policy.CheckExpectations(exp, m, func(src, dst string, proto model.Protocol, port uint16, hasPort bool) string {
+		if ex == nil {
+			ex = reach.NewExplainer(o.Cluster)
+		}
+		return explainReason(ex)(src, dst, proto, port, hasPort)
+	})
+}
+
+// explainReason condenses explain into one line for a failed expectation.
+func explainReason(ex *reach.Explainer) func(src, dst string, proto model.Protocol, port uint16, hasPort bool) string {
+	return func(src, dst string, proto model.Protocol, port uint16, hasPort bool) string {
+		var q *model.PortQuery
+		if hasPort {
+			q = &model.PortQuery{Protocol: proto, Port: port}
+		}
+		xs, err := ex.Explain(src, dst, q)
+		if err != nil {
+			return err.Error()
+		}
+		return explainSummary(xs)
+	}
+}

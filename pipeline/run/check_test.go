@@ -1,0 +1,271 @@
+package run_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/reachgate/reachgate/pipeline/model"
+	"github.com/reachgate/reachgate/pipeline/report"
+	"github.com/reachgate/reachgate/pipeline/run"
+)
+
+// repoRoot is this repository, whose overlays, rules and configuration
+// the tests copy into throwaway git repositories.
+const repoRoot = "../.."
+
+var policyPaths = []string{"bases", "overlays", "rego", "argocd/components", "reachgate.yaml", "waivers.yaml"}
+
+func git(t testing.TB, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
+		"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_GLOBAL=/dev/null")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "git %v: %s", args, out)
+	return strings.TrimSpace(string(out))
+}
+
+func copyTree(t testing.TB, dst string, paths ...string) {
+	t.Helper()
+	for _, p := range paths {
+		src := filepath.Join(repoRoot, p)
+		err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(repoRoot, path)
+			if d.IsDir() {
+				return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+			}
+			if strings.HasSuffix(path, "_test.go") || strings.HasSuffix(path, ".go") {
+				return nil
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+		})
+		require.NoError(t, err)
+	}
+}
+
+// newRepo makes a git repository holding this repository's policy files
+// on main.
+func newRepo(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	git(t, dir, "init", "-q", "-b", "main")
+	copyTree(t, dir, policyPaths...)
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "policies")
+	return dir
+}
+
+func writeFile(t testing.TB, dir, name, content string) {
+	t.Helper()
+	require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644))
+}
+
+var now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+func TestCheckRepositoryPasses(t *testing.T) {
+	t.Parallel()
+	dir := newRepo(t)
+	var out, errOut bytes.Buffer
+	err := run.Check(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Now: now, Marker: "reachgate:check"}, &out, &errOut)
+	require.NoError(t, err, "%s\n%s", out.String(), errOut.String())
+	assert.Contains(t, out.String(), "PASS")
+	assert.NotContains(t, out.String(), "FAIL")
+}
+
+// prodChange opens worker -> postgres:5432 and closes backend-api ->
+// rabbitmq:15672 in prod only.
+func prodChange(t *testing.T, dir string) {
+	git(t, dir, "checkout", "-qb", "feature")
+	writeFile(t, dir, "overlays/prod/network-policies-worker-postgres.yaml", `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: allow-worker-to-postgres
+spec:
+  podSelector: {matchLabels: {app: worker}}
+  policyTypes: [Egress]
+  egress:
+    - to: [{podSelector: {matchLabels: {app: postgres}}}]
+      ports: [{protocol: TCP, port: 5432}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: allow-postgres-from-worker
+spec:
+  podSelector: {matchLabels: {app: postgres}}
+  policyTypes: [Ingress]
+  ingress:
+    - from: [{podSelector: {matchLabels: {app: worker}}}]
+      ports: [{protocol: TCP, port: 5432}]
+`)
+	writeFile(t, dir, "overlays/prod/patches/remove-rabbitmq-management.yaml", `$patch: delete
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: allow-backend-api-to-rabbitmq-management
+  namespace: app
+---
+$patch: delete
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: allow-rabbitmq-from-backend-api-management
+  namespace: app
+`)
+	k, err := os.ReadFile(filepath.Join(dir, "overlays/prod/kustomization.yaml"))
+	require.NoError(t, err)
+	s := strings.Replace(string(k), "  - network-policies-partners.yaml\n", "  - network-policies-partners.yaml\n  - network-policies-worker-postgres.yaml\n", 1)
+	s = strings.Replace(s, "  - path: patches/remove-internet-egress.yaml\n", "  - path: patches/remove-internet-egress.yaml\n  - path: patches/remove-rabbitmq-management.yaml\n", 1)
+	require.NotEqual(t, string(k), s)
+	writeFile(t, dir, "overlays/prod/kustomization.yaml", s)
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "prod: worker reads postgres; drop rabbitmq management")
+}
+
+func TestPullRequestDiffShowsExactlyTheTwoChanges(t *testing.T) {
+	t.Parallel()
+	dir := newRepo(t)
+	prodChange(t, dir)
+	r, err := run.BuildReport(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Head: "feature", Now: now})
+	require.NoError(t, err)
+	require.Len(t, r.Overlays, 3)
+	for _, o := range r.Overlays {
+		require.NotNil(t, o.Diff, o.Name)
+		if o.Name != "prod" {
+			assert.True(t, o.Diff.Empty(), "%s must not change", o.Name)
+			continue
+		}
+		d := o.Diff
+		require.Len(t, d.Added, 1)
+		assert.Equal(t, "app/worker", d.Added[0].Src.Key())
+		assert.Equal(t, "app/postgres", d.Added[0].Dst.Key())
+		assert.Equal(t, "TCP 5432", d.Added[0].After.Ports.String())
+		require.Len(t, d.Changed, 1)
+		assert.Equal(t, "app/backend-api", d.Changed[0].Src.Key())
+		assert.Equal(t, "app/rabbitmq", d.Changed[0].Dst.Key())
+		assert.Equal(t, "TCP 5672,15672", d.Changed[0].Before.Ports.String())
+		assert.Equal(t, "TCP 5672", d.Changed[0].After.Ports.String())
+		assert.Empty(t, d.Removed)
+		assert.Empty(t, d.WorkloadsAdded)
+		assert.Empty(t, d.WorkloadsRemoved)
+		// The new flow breaks prod's expectations and the database rule.
+		var ids []string
+		for _, f := range o.Findings {
+			ids = append(ids, f.RuleID)
+		}
+		assert.Contains(t, ids, "expect/deny")
+	}
+	r.FailOn = model.SeverityError
+	assert.True(t, r.Failed())
+
+	var md bytes.Buffer
+	require.NoError(t, report.Write(&md, "markdown", r, report.Options{Marker: "<!-- reachgate:check -->"}))
+	comment := md.String()
+	assert.True(t, strings.HasPrefix(comment, "<!-- reachgate:check -->"))
+	assert.Contains(t, comment, "app/worker")
+	assert.Contains(t, comment, "app/postgres")
+	assert.Contains(t, comment, "15672")
+	assert.Contains(t, comment, "allow-worker-to-postgres")
+}
+
+func TestRulesComeFromTheBase(t *testing.T) {
+	t.Parallel()
+	dir := newRepo(t)
+	git(t, dir, "checkout", "-qb", "weaken")
+	// The PR deletes the cloud-metadata rule and opens metadata in prod.
+	require.NoError(t, os.Remove(filepath.Join(dir, "rego/cloud_metadata.rego")))
+	writeFile(t, dir, "overlays/prod/metadata.yaml", `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: allow-backend-api-to-metadata
+spec:
+  podSelector: {matchLabels: {app: backend-api}}
+  policyTypes: [Egress]
+  egress:
+    - to: [{ipBlock: {cidr: 169.254.169.254/32}}]
+      ports: [{protocol: TCP, port: 80}]
+`)
+	k, err := os.ReadFile(filepath.Join(dir, "overlays/prod/kustomization.yaml"))
+	require.NoError(t, err)
+	writeFile(t, dir, "overlays/prod/kustomization.yaml", strings.Replace(string(k), "  - network-policies-partners.yaml\n", "  - network-policies-partners.yaml\n  - metadata.yaml\n", 1))
+	git(t, dir, "add", "-A")
+	git(t, dir, "commit", "-qm", "weaken")
+
+	ruleIDs := func(r *model.Report) []string {
+		var ids []string
+		for _, o := range r.Overlays {
+			if o.Name == "prod" {
+				for _, f := range o.Findings {
+					ids = append(ids, f.RuleID)
+				}
+			}
+		}
+		return ids
+	}
+	fromBase, err := run.BuildReport(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Head: "weaken", Now: now})
+	require.NoError(t, err)
+	assert.Equal(t, "base", fromBase.RulesFrom)
+	assert.Contains(t, fromBase.RulesChanged, model.RuleChange{File: "rego/cloud_metadata.rego", Change: "removed"})
+	baseIDs := ruleIDs(fromBase)
+
+	fromHead, err := run.BuildReport(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Head: "weaken", RulesFrom: "head", Now: now})
+	require.NoError(t, err)
+	headIDs := ruleIDs(fromHead)
+	assert.Greater(t, len(baseIDs), len(headIDs), "the base's metadata rule still judges the PR: base %v, head %v", baseIDs, headIDs)
+}
+
+func TestSeedPoliciesFailTheGate(t *testing.T) {
+	t.Parallel()
+	dir := newRepo(t)
+	git(t, dir, "checkout", "-qb", "seed")
+	// Replace the good policies with the seed's flawed ones (without the
+	// seed's own Namespace, which the base already has).
+	require.NoError(t, os.RemoveAll(filepath.Join(dir, "bases/app/network-policies")))
+	seed, err := os.ReadFile(filepath.Join(repoRoot, "testdata/seed/seed-policies.yaml"))
+	require.NoError(t, err)
+	docs := strings.Split(strings.TrimPrefix(string(seed), "---\n"), "\n---\n")
+	require.Contains(t, docs[0], "kind: Namespace")
+	writeFile(t, dir, "bases/app/network-policies/seed-policies.yaml", strings.Join(docs[1:], "\n---\n"))
+	k, err := os.ReadFile(filepath.Join(dir, "bases/app/kustomization.yaml"))
+	require.NoError(t, err)
+	var lines []string
+	for _, l := range strings.Split(string(k), "\n") {
+		if !strings.Contains(l, "network-policies/") {
+			lines = append(lines, l)
+		}
+	}
+	writeFile(t, dir, "bases/app/kustomization.yaml", strings.Replace(strings.Join(lines, "\n"), "resources:\n", "resources:\n  - network-policies/seed-policies.yaml\n", 1))
+	git(t, dir, "add", "-A")
+	git(t, dir, "commit", "-qm", "seed policies")
+
+	var out, errOut bytes.Buffer
+	err = run.Check(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Head: "seed", Now: now, Overlays: []string{"staging"}}, &out, &errOut)
+	var ee *run.ExitError
+	require.True(t, errors.As(err, &ee), "check must fail: %v\n%s", err, out.String())
+	assert.Equal(t, run.ExitInput, ee.Code, "the seed's default-deny-egress is invalid input")
+	text := out.String()
+	// The invalid policy is named with its field, and the rest still reports.
+	assert.Contains(t, text, "default-deny-egress")
+	assert.Contains(t, text, "spec.policyTypes")
+	assert.Contains(t, text, "NP0", "rule findings still come out")
+}

@@ -1,0 +1,239 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/reachgate/reachgate/pipeline/model"
+	"github.com/reachgate/reachgate/pipeline/reach"
+	"github.com/reachgate/reachgate/pipeline/render"
+	"github.com/reachgate/reachgate/pipeline/report"
+	"github.com/reachgate/reachgate/pipeline/validate"
+)
+
+// Exit codes.
+const (
+	ExitOK     = 0
+	ExitFailed = 1 // policy failures at or above --fail-on, mismatches
+	ExitInput  = 2 // usage or input errors
+)
+
+// ExitError carries the exit code a command wants; main turns it into
+// the process status.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+func (e *ExitError) Unwrap() error { return e.Err }
+
+func inputError(err error) error { return &ExitError{Code: ExitInput, Err: err} }
+
+// Common are the options every overlay command shares.
+type Common struct {
+	Config string // --config: reachgate.yaml to use
+	Dir    string // repository directory; "" = current directory
+}
+
+func (c Common) open() (*Workspace, error) {
+	dir := c.Dir
+	if dir == "" {
+		dir = cwd()
+	}
+	ws, err := OpenWorkTree(dir, c.Config)
+	if err != nil {
+		return nil, inputError(err)
+	}
+	return ws, nil
+}
+
+// loadOne loads an overlay and reports its problems on stderr. It fails
+// when nothing rendered; with problems, it fails only if strict.
+func loadOne(ws *Workspace, arg string, stderr io.Writer, strict bool) (*Overlay, error) {
+	o := ws.Load(arg)
+	if o.Err != nil {
+		return nil, inputError(o.Err)
+	}
+	for _, p := range o.Problems {
+		fmt.Fprintln(stderr, "error:", p)
+	}
+	if strict && len(o.Problems) > 0 {
+		return o, inputError(fmt.Errorf("%s: %d invalid object(s)", o.Name, len(o.Problems)))
+	}
+	return o, nil
+}
+
+// RenderParams are the options of `reachgate render`.
+type RenderParams struct {
+	Common
+	Overlay string
+}
+
+// Render prints the rendered overlay. The objects are decoded through the
+// model, so invalid ones make it fail (after printing everything).
+func Render(p RenderParams, w, stderr io.Writer) error {
+	ws, err := p.open()
+	if err != nil {
+		return err
+	}
+	o := ws.Load(p.Overlay)
+	if o.Err != nil {
+		return inputError(o.Err)
+	}
+	if err := render.WriteYAML(w, o.Objects); err != nil {
+		return err
+	}
+	for _, e := range o.Problems {
+		fmt.Fprintln(stderr, "error:", e)
+	}
+	if len(o.Problems) > 0 {
+		return inputError(fmt.Errorf("%s: %d invalid object(s)", o.Name, len(o.Problems)))
+	}
+	return nil
+}
+
+// ReachParams are the options of `reachgate reach`.
+type ReachParams struct {
+	Common
+	Overlay   string
+	Format    string
+	Workload  string
+	Namespace string
+}
+
+// Reach prints who can reach whom.
+func Reach(p ReachParams, w, stderr io.Writer) error {
+	ws, err := p.open()
+	if err != nil {
+		return err
+	}
+	o, err := loadOne(ws, p.Overlay, stderr, false)
+	if err != nil {
+		return err
+	}
+	m := reach.Compute(o.Cluster)
+	if err := report.WriteMatrix(w, p.Format, m, report.MatrixOptions{Workload: p.Workload, Namespace: p.Namespace, Title: o.Name}); err != nil {
+		return err
+	}
+	if len(o.Problems) > 0 {
+		return inputError(fmt.Errorf("%s: %d invalid object(s) left out of the analysis", o.Name, len(o.Problems)))
+	}
+	return nil
+}
+
+// ExplainParams are the options of `reachgate explain`.
+type ExplainParams struct {
+	Common
+	Overlay  string
+	Src, Dst string
+	Port     string // "5432/TCP", "" for any
+	Format   string
+}
+
+// Explain says whether Src can reach Dst and why. It exits 1 when the
+// answer is "denied", so scripts can use it as a probe.
+func Explain(p ExplainParams, w, stderr io.Writer) error {
+	var q *model.PortQuery
+	if p.Port != "" {
+		proto, r, err := model.ParsePortSpec(p.Port)
+		if err != nil || r.From != r.To {
+			if err == nil {
+				err = fmt.Errorf("port %q: explain takes one port, like 5432/TCP", p.Port)
+			}
+			return inputError(err)
+		}
+		q = &model.PortQuery{Protocol: proto, Port: r.From}
+	}
+	ws, err := p.open()
+	if err != nil {
+		return err
+	}
+	o, err := loadOne(ws, p.Overlay, stderr, false)
+	if err != nil {
+		return err
+	}
+	xs, err := reach.NewExplainer(o.Cluster).Explain(p.Src, p.Dst, q)
+	if err != nil {
+		return inputError(err)
+	}
+	if err := report.WriteExplanation(w, p.Format, xs); err != nil {
+		return err
+	}
+	for _, x := range xs {
+		if x.Allowed {
+			return nil
+		}
+	}
+	return &ExitError{Code: ExitFailed, Err: errors.New("denied")}
+}
+
+// ValidateParams are the options of `reachgate validate`.
+type ValidateParams struct {
+	Common
+	Overlays   []string
+	Kubeconfig string // server-side dry run against this cluster when set
+}
+
+// Validate checks overlays offline (and against a server when asked),
+// reporting every problem with file, object and field.
+func Validate(ctx context.Context, p ValidateParams, w, stderr io.Writer) error {
+	ws, err := p.open()
+	if err != nil {
+		return err
+	}
+	targets := p.Overlays
+	if len(targets) == 0 {
+		targets = ws.Config.OverlayNames()
+	}
+	if len(targets) == 0 {
+		return inputError(errors.New("no overlay given and none configured in reachgate.yaml"))
+	}
+	bad := 0
+	for _, t := range targets {
+		o := ws.Load(t)
+		if o.Err != nil {
+			fmt.Fprintf(w, "%s: %v\n", t, o.Err)
+			bad++
+			continue
+		}
+		problems := o.Problems
+		if p.Kubeconfig != "" {
+			server, err := validate.Server(ctx, p.Kubeconfig, o.Objects)
+			if err != nil {
+				return fmt.Errorf("server-side validation of %s: %w", t, err)
+			}
+			problems = dedupe(append(problems, server...))
+		}
+		for _, e := range problems {
+			fmt.Fprintln(w, e)
+		}
+		verdict := "valid"
+		if len(problems) > 0 {
+			verdict = fmt.Sprintf("%d problem(s)", len(problems))
+			bad++
+		}
+		fmt.Fprintf(w, "%s: %d objects, %s\n", o.Name, len(o.Objects), verdict)
+	}
+	if bad > 0 {
+		return inputError(fmt.Errorf("%d of %d overlay(s) invalid", bad, len(targets)))
+	}
+	return nil
+}
+
+// parseFailOn parses --fail-on.
+func parseFailOn(s string) (model.Severity, error) {
+	if s == "" {
+		return model.SeverityError, nil
+	}
+	sev, err := model.ParseSeverity(s)
+	if err != nil {
+		return 0, inputError(fmt.Errorf("--fail-on: %w", err))
+	}
+	return sev, nil
+}
+
+func joinNames(xs []string) string { return strings.Join(xs, ", ") }

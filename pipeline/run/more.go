@@ -1,0 +1,341 @@
+package run
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/reachgate/reachgate/pipeline/github"
+	"github.com/reachgate/reachgate/pipeline/model"
+	"github.com/reachgate/reachgate/pipeline/policy"
+	"github.com/reachgate/reachgate/pipeline/reach"
+	"github.com/reachgate/reachgate/pipeline/report"
+	"github.com/reachgate/reachgate/pipeline/verify"
+)
+
+// DiffParams are the options of `reachgate diff`.
+type DiffParams struct {
+	Common
+	Base, Head string
+	Overlays   []string
+	Format     string
+}
+
+// Diff prints how reachability changes between two refs, per overlay.
+func Diff(p DiffParams, w, stderr io.Writer) error {
+	if p.Base == "" {
+		return inputError(errors.New("diff needs --base REF"))
+	}
+	rs, err := openRefs(CheckParams{Common: p.Common, Base: p.Base, Head: p.Head})
+	if err != nil {
+		return err
+	}
+	if rs.base == nil {
+		return inputError(errors.New("diff needs a git repository"))
+	}
+	names := p.Overlays
+	if len(names) == 0 {
+		names = rs.head.Config.OverlayNames()
+	}
+	for _, n := range names {
+		head := rs.head.Load(n)
+		if head.Err != nil {
+			return inputError(head.Err)
+		}
+		_, _, dir, err := rs.base.Target(n)
+		var base *Overlay
+		if err == nil {
+			base = rs.base.LoadDir(n, n, dir)
+		}
+		if base == nil || base.Err != nil {
+			fmt.Fprintf(stderr, "%s: not present at %s, everything is new\n", n, p.Base)
+			base = &Overlay{Cluster: &model.Cluster{PodCIDRs: head.Cluster.PodCIDRs, ServiceCIDRs: head.Cluster.ServiceCIDRs}}
+		}
+		ms := reach.ComputeAll(base.Cluster, head.Cluster)
+		if err := report.WriteDiff(w, formatOr(p.Format, "txt"), n, reach.Diff(ms[0], ms[1])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PromoteParams are the options of `reachgate promote`.
+type PromoteParams struct {
+	Common
+	From, To string
+	Format   string
+}
+
+// Promote prints the reachability difference between two overlays at the
+// same ref: what promoting FROM's policies into TO would change. It exits
+// 1 when TO allows flows FROM does not (promotion must not open flows).
+func Promote(p PromoteParams, w, stderr io.Writer) error {
+	ws, err := p.open()
+	if err != nil {
+		return err
+	}
+	from, err := loadOne(ws, p.From, stderr, false)
+	if err != nil {
+		return err
+	}
+	to, err := loadOne(ws, p.To, stderr, false)
+	if err != nil {
+		return err
+	}
+	ms := reach.ComputeAll(from.Cluster, to.Cluster)
+	d := reach.Diff(ms[0], ms[1])
+	if err := report.WriteDiff(w, formatOr(p.Format, "txt"), p.From+" -> "+p.To, d); err != nil {
+		return err
+	}
+	wider := 0
+	for _, c := range d.Changed {
+		if !c.After.Ports.Subtract(c.Before.Ports).IsEmpty() {
+			wider++
+		}
+	}
+	if n := len(d.Added) + wider; n > 0 {
+		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("%s allows %d flow(s) that %s does not", p.To, n, p.From)}
+	}
+	return nil
+}
+
+// TestParams are the options of `reachgate test`.
+type TestParams struct {
+	Common
+	Overlays []string
+	Verbose  bool
+}
+
+// Test runs the Rego unit tests and every overlay's connectivity
+// expectations.
+func Test(ctx context.Context, p TestParams, w, stderr io.Writer) error {
+	ws, err := p.open()
+	if err != nil {
+		return err
+	}
+	dirs := make([]string, len(ws.Config.Rules.Paths))
+	for i, d := range ws.Config.Rules.Paths {
+		dirs[i] = ws.Abs(d)
+	}
+	results, err := policy.RunTests(ctx, ws.FS, dirs)
+	if err != nil {
+		return inputError(err)
+	}
+	passed, failed := 0, 0
+	for _, r := range results {
+		switch {
+		case r.Passed:
+			passed++
+			if p.Verbose {
+				fmt.Fprintf(w, "PASS %s.%s\n", r.Package, r.Name)
+			}
+		case r.Skipped:
+		default:
+			failed++
+			msg := r.Error
+			if msg == "" {
+				msg = "evaluated to false"
+			}
+			fmt.Fprintf(w, "FAIL %s.%s (%s): %s\n", r.Package, r.Name, r.Location, msg)
+		}
+	}
+	fmt.Fprintf(w, "rego: %d passed, %d failed\n", passed, failed)
+	names := p.Overlays
+	if len(names) == 0 {
+		names = ws.Config.OverlayNames()
+	}
+	for _, n := range names {
+		o := ws.Load(n)
+		if o.Err != nil {
+			fmt.Fprintf(w, "FAIL %s: %v\n", n, o.Err)
+			failed++
+			continue
+		}
+		fs := expectations(ws, o, reach.Compute(o.Cluster))
+		for _, f := range fs {
+			fmt.Fprintln(w, "FAIL", f.String())
+		}
+		failed += len(fs)
+		fmt.Fprintf(w, "expectations %s: %s\n", n, map[bool]string{true: "ok", false: fmt.Sprintf("%d failed", len(fs))}[len(fs) == 0])
+	}
+	if failed > 0 {
+		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("%d test(s) failed", failed)}
+	}
+	return nil
+}
+
+// RulesParams are the options of `reachgate rules`.
+type RulesParams struct {
+	Common
+	Format string // txt or json
+}
+
+// Rules lists the compliance rules with their severity and controls.
+func Rules(p RulesParams, w io.Writer) error {
+	ws, err := p.open()
+	if err != nil {
+		return err
+	}
+	engine, _, err := loadRules(ws, time.Now())
+	if err != nil {
+		return err
+	}
+	rules := engine.Rules()
+	if p.Format == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"formatVersion": "1", "rules": rules})
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSEVERITY\tTITLE\tCONTROLS")
+	for _, r := range rules {
+		ctl := "-"
+		if len(r.Controls) > 0 {
+			ctl = joinNames(r.Controls)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.ID, r.Severity, r.Title, ctl)
+	}
+	return tw.Flush()
+}
+
+// VerifyParams are the options of `reachgate verify`.
+type VerifyParams struct {
+	Common
+	Overlay string
+	Cleanup bool // remove leftovers of crashed runs and exit
+	Verbose bool
+}
+
+// Verify builds a lab of network namespaces on the local kernel, enforces
+// the overlay's policies with nftables and compares what gets through with
+// the engine's matrix.
+func Verify(ctx context.Context, p VerifyParams, w, stderr io.Writer) error {
+	if p.Cleanup {
+		return verify.Cleanup(verify.DefaultPrefix)
+	}
+	if err := verify.CanRun(); err != nil {
+		return inputError(fmt.Errorf("verify: %w", err))
+	}
+	ws, err := p.open()
+	if err != nil {
+		return err
+	}
+	o, err := loadOne(ws, p.Overlay, stderr, false)
+	if err != nil {
+		return err
+	}
+	c, err := verify.AssignAddresses(o.Cluster)
+	if err != nil {
+		return inputError(err)
+	}
+	opts := verify.Options{}
+	if p.Verbose {
+		opts.Logf = func(f string, a ...any) { fmt.Fprintf(stderr, f+"\n", a...) }
+	}
+	res, err := verify.Run(ctx, c, reach.Compute(c), opts)
+	if err != nil {
+		return err
+	}
+	if err := res.WriteText(w); err != nil {
+		return err
+	}
+	if !res.OK() {
+		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("%d mismatch(es) between the engine and the kernel", len(res.Mismatches))}
+	}
+	return nil
+}
+
+// CommentParams are the options of `reachgate comment`.
+type CommentParams struct {
+	Report  string // report.json written by check
+	Repo    string // owner/name; default from the GitHub environment
+	PR      int    // default from the event
+	Marker  string
+	APIURL  string
+	Token   string
+	Status  bool // also set a commit status per overlay
+	Summary string
+	// ExpectHead, when set, is the commit the report was computed for; the
+	// comment is refused if the pull request's head has moved elsewhere
+	// (the PR number of a workflow_run comes from an untrusted artifact).
+	ExpectHead string
+}
+
+// Comment posts (or updates) the sticky pull-request comment from a saved
+// report, so a privileged workflow_run job can publish what an unprivileged
+// pull_request job computed without checking out its code.
+func Comment(ctx context.Context, p CommentParams, w, stderr io.Writer) error {
+	f, err := os.Open(p.Report)
+	if err != nil {
+		return inputError(err)
+	}
+	defer f.Close()
+	r, err := report.ReadJSON(f)
+	if err != nil {
+		return inputError(fmt.Errorf("%s: %w", p.Report, err))
+	}
+	var body strings.Builder
+	if err := report.Write(&body, "markdown", r, report.Options{Marker: "<!-- " + p.Marker + " -->"}); err != nil {
+		return err
+	}
+	if p.Summary != "" {
+		if err := github.WriteStepSummary(p.Summary, body.String()); err != nil {
+			fmt.Fprintln(stderr, "warning: job summary:", err)
+		}
+	}
+	owner, repo, ok := cutRepo(p.Repo)
+	if !ok {
+		return inputError(fmt.Errorf("--repo %q: want owner/name", p.Repo))
+	}
+	if p.PR <= 0 {
+		return inputError(errors.New("--pr: the pull request number is required"))
+	}
+	if p.Token == "" {
+		return inputError(errors.New("no token: set GITHUB_TOKEN"))
+	}
+	c, err := github.New(github.Options{BaseURL: p.APIURL, Token: p.Token, Owner: owner, Repo: repo, PR: p.PR, Marker: p.Marker})
+	if err != nil {
+		return inputError(err)
+	}
+	if p.ExpectHead != "" {
+		head, err := c.PullRequestHead(ctx)
+		if err != nil {
+			return err
+		}
+		if head != p.ExpectHead {
+			return inputError(fmt.Errorf("pull request #%d is at %s, not at %s that the report was computed for", p.PR, head, p.ExpectHead))
+		}
+	}
+	res, err := c.UpsertComment(ctx, body.String())
+	if errors.Is(err, github.ErrReadOnly) {
+		fmt.Fprintln(stderr, "warning: the token cannot comment on this pull request (a fork's read-only token?); the report is in the job summary")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "comment %s: %s\n", res.Action, res.URL)
+	if p.Status && r.Head.Commit != "" {
+		for _, o := range r.Overlays {
+			state, desc := "success", "reachability and rules pass"
+			if o.Failed(r.FailOn) {
+				state, desc = "failure", "policy findings at or above "+r.FailOn.String()
+			}
+			if err := c.SetStatus(ctx, r.Head.Commit, "reachgate/"+o.Name, state, desc, ""); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func cutRepo(s string) (owner, repo string, ok bool) {
+	owner, repo, ok = strings.Cut(s, "/")
+	return owner, repo, ok && owner != "" && repo != "" && !strings.Contains(repo, "/")
+}

@@ -1,0 +1,253 @@
+// Package run orchestrates reachgate: it is the only package that imports
+// its siblings. Each command of the CLI is one function here that takes
+// its parameters and an io.Writer.
+package run
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/reachgate/reachgate/pipeline/config"
+	"github.com/reachgate/reachgate/pipeline/gitref"
+	"github.com/reachgate/reachgate/pipeline/model"
+	"github.com/reachgate/reachgate/pipeline/render"
+	"github.com/reachgate/reachgate/pipeline/validate"
+)
+
+// Workspace is one version of the repository: the work tree on disk or a
+// commit read from git into memory, with its configuration.
+type Workspace struct {
+	FS filesys.FileSystem
+	// Root is the repository root inside FS: an absolute directory on
+	// disk, "/" for a commit.
+	Root   string
+	Config *config.Config
+	Ref    model.RefInfo
+}
+
+// OpenWorkTree opens the repository (or plain directory) at dir on disk.
+// configPath overrides where reachgate.yaml is read from.
+func OpenWorkTree(dir, configPath string) (*Workspace, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	root := abs
+	if r, err := gitref.Open(abs); err == nil {
+		root = r.Dir
+	}
+	ws := &Workspace{FS: filesys.MakeFsOnDisk(), Root: root, Ref: model.RefInfo{Ref: "work tree"}}
+	return ws, ws.loadConfig(configPath)
+}
+
+// OpenCommit opens a commit of repo, read into memory.
+func OpenCommit(repo *gitref.Repo, ref, configPath string) (*Workspace, error) {
+	sha, err := repo.Resolve(ref)
+	if err != nil {
+		return nil, err
+	}
+	fsys, err := repo.Tree(sha)
+	if err != nil {
+		return nil, err
+	}
+	ws := &Workspace{FS: fsys, Root: "/", Ref: model.RefInfo{Ref: ref, Commit: sha}}
+	return ws, ws.loadConfig(configPath)
+}
+
+// Abs turns a repository-relative path into a path inside FS.
+func (ws *Workspace) Abs(p string) string {
+	if filepath.IsAbs(p) && ws.Root != "/" {
+		return p
+	}
+	if ws.Root == "/" {
+		return path.Join("/", p)
+	}
+	return filepath.Join(ws.Root, p)
+}
+
+func (ws *Workspace) loadConfig(configPath string) error {
+	p := configPath
+	if p == "" {
+		p = config.FileName
+	}
+	data, err := ws.FS.ReadFile(ws.Abs(p))
+	if err != nil {
+		if configPath == "" && (errors.Is(err, fs.ErrNotExist) || !ws.FS.Exists(ws.Abs(p))) {
+			ws.Config = config.Default()
+			return nil
+		}
+		return fmt.Errorf("read configuration: %w", err)
+	}
+	cfg, err := config.Parse(p, data)
+	if err != nil {
+		return err
+	}
+	ws.Config = cfg
+	return nil
+}
+
+// Overlay is one rendered and decoded overlay (or directory of manifests).
+type Overlay struct {
+	Name, Environment, Path string
+	Objects                 []model.Object
+	Cluster                 *model.Cluster
+	// Problems are input errors: objects that did not decode or that the
+	// API server would refuse. They are left out of Cluster; the rest
+	// still loads.
+	Problems []*model.InputError
+	// Err is set when nothing could be rendered.
+	Err error
+}
+
+// Findings turns the overlay's problems into findings.
+func (o *Overlay) Findings() []model.Finding {
+	var out []model.Finding
+	for _, p := range o.Problems {
+		out = append(out, p.Finding())
+	}
+	return out
+}
+
+// Target resolves an overlay argument: a configured overlay name, or a
+// path (kustomization directory or plain directory of manifests) relative
+// to the current directory.
+func (ws *Workspace) Target(arg string) (name, env, dir string, err error) {
+	if o, ok := ws.Config.Overlay(arg); ok {
+		return o.Name, o.Environment, o.Path, nil
+	}
+	p := arg
+	if ws.Root != "/" {
+		abs, err := filepath.Abs(arg)
+		if err != nil {
+			return "", "", "", err
+		}
+		if rel, err := filepath.Rel(ws.Root, abs); err == nil && !strings.HasPrefix(rel, "..") {
+			p = rel
+		} else {
+			p = abs
+		}
+	}
+	if !ws.FS.IsDir(ws.Abs(p)) {
+		names := ws.Config.OverlayNames()
+		hint := "no overlays are configured in reachgate.yaml"
+		if len(names) > 0 {
+			hint = "configured overlays: " + strings.Join(names, ", ")
+		}
+		return "", "", "", fmt.Errorf("%q is neither a configured overlay nor a directory (%s)", arg, hint)
+	}
+	return arg, arg, p, nil
+}
+
+// Load renders and decodes an overlay given by name or path.
+func (ws *Workspace) Load(arg string) *Overlay {
+	name, env, dir, err := ws.Target(arg)
+	if err != nil {
+		return &Overlay{Name: arg, Environment: arg, Err: err}
+	}
+	return ws.LoadDir(name, env, dir)
+}
+
+// LoadDir renders and decodes the overlay in dir (repository-relative).
+func (ws *Workspace) LoadDir(name, env, dir string) *Overlay {
+	o := &Overlay{Name: name, Environment: env, Path: dir}
+	abs := ws.Abs(dir)
+	if !ws.FS.IsDir(abs) {
+		o.Err = fmt.Errorf("overlay %s: directory %s does not exist", name, dir)
+		return o
+	}
+	var objs []model.Object
+	var err error
+	if isKustomization(ws.FS, abs) {
+		objs, err = render.OverlayRoot(ws.FS, ws.Root, abs)
+	} else {
+		objs, err = render.ManifestsRoot(ws.FS, ws.Root, abs)
+	}
+	if err != nil {
+		o.Err = err
+		return o
+	}
+	o.Objects = objs
+	// Objects the API server would refuse are reported and left out, as
+	// they would never reach the cluster.
+	invalid := map[model.ObjectRef]bool{}
+	for _, e := range validate.Objects(objs) {
+		o.Problems = append(o.Problems, e)
+		invalid[e.Object] = true
+	}
+	valid := objs
+	if len(invalid) > 0 {
+		valid = nil
+		for _, obj := range objs {
+			if !invalid[obj.ObjectRef] {
+				valid = append(valid, obj)
+			}
+		}
+	}
+	c, errs := render.Decode(valid, ws.BaseCluster())
+	c.Objects = objs
+	o.Cluster = c
+	o.Problems = dedupe(append(o.Problems, errs...))
+	return o
+}
+
+func dedupe(es []*model.InputError) []*model.InputError {
+	seen := map[string]bool{}
+	var out []*model.InputError
+	for _, e := range es {
+		k := e.Error()
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func isKustomization(fsys filesys.FileSystem, dir string) bool {
+	for _, n := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
+		if fsys.Exists(filepath.Join(dir, n)) {
+			return true
+		}
+	}
+	return false
+}
+
+// BaseCluster is what the configuration knows before rendering: the
+// inventory, the external endpoints and the address ranges.
+func (ws *Workspace) BaseCluster() *model.Cluster {
+	cfg := ws.Config
+	nss, ws2 := cfg.ModelInventory()
+	return &model.Cluster{
+		Namespaces:   nss,
+		Workloads:    ws2,
+		Externals:    cfg.ModelExternals(),
+		PodCIDRs:     cfg.PodCIDRs(),
+		ServiceCIDRs: cfg.ServiceCIDRs(),
+	}
+}
+
+// ReadFile reads a repository-relative file; missing files give ok=false.
+func (ws *Workspace) ReadFile(p string) (data []byte, ok bool, err error) {
+	abs := ws.Abs(p)
+	if !ws.FS.Exists(abs) {
+		return nil, false, nil
+	}
+	data, err = ws.FS.ReadFile(abs)
+	return data, err == nil, err
+}
+
+// cwd is the working directory, for commands that open the work tree.
+func cwd() string {
+	d, err := os.Getwd()
+	if err != nil {
+		return "."
+	}
+	return d
+}
