@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/reachgate
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build run test e2e bench lint clean
+.PHONY: all build run test deps e2e bench clean
 
 all: build
 
@@ -18,11 +18,15 @@ run: build
 
 # Every test: formatting, vet, Go tests (which also run the Rego unit tests,
 # the txtar scenarios, and the kernel lab when running as root).
-test:
+test: deps
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+
+# System tools the tests use (Graphviz, iproute2), installed when missing.
+deps:
+	@scripts/deps.sh
 
 # End-to-end tests against real servers: kube-apiserver + etcd, GitHub's
 # OpenAPI contract under Prism, and Gitea. Builds what it needs on first use.
