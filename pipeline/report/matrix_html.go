@@ -10,7 +10,8 @@ import (
 
 // The HTML page is one file with no external script, style, font or
 // image: a table of the matrix, and a filter box that hides the rows not
-// matching every word typed.
+// matching every word typed. The filter is kept in the URL's fragment, so
+// a link such as matrix.html#app/postgres opens filtered.
 var matrixPage = template.Must(template.New("matrix").Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -26,6 +27,7 @@ table { border-collapse: collapse; margin-top: 1rem; width: 100%; }
 th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #d1d9e0; vertical-align: top; }
 th { background: #f6f8fa; position: sticky; top: 0; }
 td.peer { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; white-space: nowrap; }
+td.ports { white-space: nowrap; }
 td.rules { font-size: 12px; color: #59636e; }
 tr.dep td.ports::after { content: " address-dependent"; color: #9a6700; font-size: 12px; }
 tr[hidden] { display: none; }
@@ -58,7 +60,7 @@ tr[hidden] { display: none; }
   var input = document.getElementById("filter");
   var rows = document.querySelectorAll("#matrix tbody tr");
   var shown = document.getElementById("shown");
-  input.addEventListener("input", function () {
+  function apply() {
     var words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
     var n = 0;
     rows.forEach(function (tr) {
@@ -68,7 +70,15 @@ tr[hidden] { display: none; }
       if (ok) { n++; }
     });
     shown.textContent = n + " of " + rows.length + " connections";
+  }
+  input.addEventListener("input", function () {
+    history.replaceState(null, "", input.value ? "#" + encodeURIComponent(input.value) : location.pathname);
+    apply();
   });
+  if (location.hash.length > 1) {
+    input.value = decodeURIComponent(location.hash.slice(1));
+    apply();
+  }
 })();
 </script>
 </body>

@@ -2,13 +2,18 @@ package report
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"net/netip"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -272,4 +277,37 @@ func TestMatrixDOTParses(t *testing.T) {
 	cmd := exec.Command(dotBin, "-Tsvg")
 	cmd.Stdin = strings.NewReader(`digraph { "a -> b }`)
 	assert.Error(t, cmd.Run())
+}
+
+// TestMatrixHTMLFilterInBrowser runs the page's filter in headless
+// Chromium, when installed: a fragment filters the rows on load.
+func TestMatrixHTMLFilterInBrowser(t *testing.T) {
+	t.Parallel()
+	var browser string
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			browser = p
+			break
+		}
+	}
+	if browser == "" {
+		t.Skip("no headless Chromium (apt-get install chromium): cannot run the page's script")
+	}
+	m := reach.Compute(shopHead())
+	page := filepath.Join(t.TempDir(), "matrix.html")
+	require.NoError(t, os.WriteFile(page, []byte(renderMatrix(t, "html", m, MatrixOptions{})), 0o644))
+	dom := func(fragment string) string {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, browser, "--headless", "--no-sandbox", "--disable-gpu",
+			"--user-data-dir="+t.TempDir(), "--dump-dom", "file://"+page+fragment).Output()
+		require.NoError(t, err)
+		return string(out)
+	}
+	all := dom("")
+	assert.Contains(t, all, fmt.Sprintf("%d of %d connections", len(m.Connections), len(m.Connections)))
+	assert.NotContains(t, all, ` hidden="">`)
+	filtered := dom("#postgres%20tcp")
+	assert.Contains(t, filtered, fmt.Sprintf("3 of %d connections", len(m.Connections)))
+	assert.Equal(t, len(m.Connections)-3, strings.Count(filtered, ` hidden="">`))
 }
