@@ -1,0 +1,111 @@
+package config_test
+
+import (
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/reachgate/reachgate/pipeline/config"
+	"github.com/reachgate/reachgate/pipeline/model"
+)
+
+func TestParseRepositoryConfig(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Parse("reachgate.yaml", []byte(`
+apiVersion: reachgate.dev/v1alpha1
+kind: Config
+overlays:
+  - {name: staging, path: overlays/staging, promotesTo: prod}
+  - {name: prod, path: overlays/prod}
+inventory:
+  namespaces: [{name: kube-system}]
+  workloads:
+    - {namespace: kube-system, name: coredns, labels: {k8s-app: kube-dns}, ports: [{name: dns, port: 53, protocol: UDP}]}
+externals:
+  - {name: internet, cidrs: [0.0.0.0/0]}
+  - {name: cloud-metadata, cidrs: [169.254.169.254/32]}
+`))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"staging", "prod"}, cfg.OverlayNames())
+	o, ok := cfg.Overlay("prod")
+	require.True(t, ok)
+	assert.Equal(t, "prod", o.Environment, "environment defaults to the name")
+	assert.Equal(t, []string{"rego"}, cfg.Rules.Paths)
+	assert.True(t, cfg.PodCIDRs().Contains(mustAddr(t, "10.244.1.1")), "pod CIDR defaults apply")
+
+	nss, wls := cfg.ModelInventory()
+	require.Len(t, nss, 1)
+	assert.Equal(t, "kube-system", nss[0].Labels[model.NamespaceNameLabel])
+	require.Len(t, wls, 1)
+	assert.Equal(t, "Deployment", wls[0].Kind)
+	port, ok := wls[0].NamedPort("dns", model.UDP)
+	assert.True(t, ok)
+	assert.Equal(t, uint16(53), port)
+
+	ext := cfg.ModelExternals()
+	require.Len(t, ext, 2)
+	assert.Equal(t, "cloud-metadata", ext[0].Name, "sorted by name")
+}
+
+func TestParseErrorsNameFileLineAndField(t *testing.T) {
+	t.Parallel()
+	_, err := config.Parse("reachgate.yaml", []byte(`apiVersion: reachgate.dev/v1alpha1
+kind: Config
+overlays:
+  - {name: prod, path: overlays/prod, promotesTo: production}
+  - {name: prod}
+cluster:
+  podCIDRs: [10.244.0.0/33]
+inventory:
+  workloads:
+    - {namespace: x, name: y, ports: [{port: 70000, protocol: FOO}]}
+externals:
+  - {name: bad name, cidrs: []}
+`))
+	var errs model.InputErrors
+	require.True(t, errors.As(err, &errs), "%v", err)
+	text := err.Error()
+	for _, want := range []string{
+		`reachgate.yaml:5: overlays.1.name: overlay "prod" is listed twice`,
+		`reachgate.yaml:5: overlays.1.path: overlay "prod" needs a path`,
+		`reachgate.yaml:4: overlays.0.promotesTo: overlay "prod" promotes to "production", which is not a configured overlay`,
+		`reachgate.yaml:7: cluster.podCIDRs.0: invalid CIDR "10.244.0.0/33"`,
+		`reachgate.yaml:10: inventory.workloads.0.ports.0.port: port 70000 is not in 1-65535`,
+		`reachgate.yaml:10: inventory.workloads.0.ports.0.protocol: unsupported protocol "FOO"`,
+		`reachgate.yaml:12: externals.0.name: external endpoint name "bad name" may not contain`,
+		`reachgate.yaml:12: externals.0.cidrs: external endpoint "bad name" needs at least one CIDR`,
+	} {
+		assert.Contains(t, text, want)
+	}
+	assert.Len(t, errs, 8, "every problem is reported, not just the first:\n%s", text)
+}
+
+func TestParseRejectsUnknownFieldsAndBadYAML(t *testing.T) {
+	t.Parallel()
+	_, err := config.Parse("reachgate.yaml", []byte("overlays:\n  - name: dev\n    paht: overlays/dev\n"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "reachgate.yaml:3")
+	assert.Contains(t, err.Error(), "field paht not found")
+
+	_, err = config.Parse("reachgate.yaml", []byte("overlays: [\n"))
+	require.Error(t, err)
+	assert.True(t, strings.HasPrefix(err.Error(), "reachgate.yaml"), err.Error())
+
+	_, err = config.Parse("reachgate.yaml", []byte("apiVersion: v2\nkind: Other\n"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `unsupported apiVersion "v2"`)
+	assert.Contains(t, err.Error(), `unsupported kind "Other"`)
+}
+
+func mustAddr(t *testing.T, s string) netip.Addr {
+	t.Helper()
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}

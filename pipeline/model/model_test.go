@@ -1,0 +1,158 @@
+package model_test
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/reachgate/reachgate/pipeline/model"
+)
+
+// portBits is a brute-force port set over a small port space, to check the
+// interval arithmetic against.
+type portBits [3][64]bool
+
+func randomPorts(r *rand.Rand) (model.PortSet, portBits) {
+	var s model.PortSet
+	var b portBits
+	for i := r.IntN(4); i > 0; i-- {
+		p := model.Protocols[r.IntN(3)]
+		from := uint16(1 + r.IntN(60))
+		to := from + uint16(r.IntN(4))
+		s = s.Union(model.SinglePort(p, from, to))
+		for x := from; x <= to; x++ {
+			b[p][x] = true
+		}
+	}
+	return s, b
+}
+
+func check(t *testing.T, what string, s model.PortSet, want portBits) {
+	t.Helper()
+	for _, p := range model.Protocols {
+		for x := uint16(1); x < 64; x++ {
+			if s.Contains(p, x) != want[p][x] {
+				t.Fatalf("%s: %s %d: got %v in %s", what, p, x, s.Contains(p, x), s)
+			}
+		}
+		rs := s.Ranges(p)
+		for i := 1; i < len(rs); i++ {
+			require.Greater(t, int(rs[i].From), int(rs[i-1].To)+1, "%s: ranges must be sorted, disjoint and not adjacent: %s", what, s)
+		}
+	}
+}
+
+func TestPortSetAlgebra(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 5000; i++ {
+		a, ab := randomPorts(r)
+		b, bb := randomPorts(r)
+		var u, n, d portBits
+		for p := range 3 {
+			for x := range 64 {
+				u[p][x] = ab[p][x] || bb[p][x]
+				n[p][x] = ab[p][x] && bb[p][x]
+				d[p][x] = ab[p][x] && !bb[p][x]
+			}
+		}
+		check(t, "union", a.Union(b), u)
+		check(t, "intersect", a.Intersect(b), n)
+		check(t, "subtract", a.Subtract(b), d)
+		assert.Equal(t, a.Subtract(b).IsEmpty() && b.Subtract(a).IsEmpty(), a.Equal(b))
+	}
+}
+
+func TestPortSetStrings(t *testing.T) {
+	t.Parallel()
+	assert.Equal(t, "all ports", model.AllPorts().String())
+	assert.Equal(t, "none", model.PortSet{}.String())
+	s := model.SinglePort(model.TCP, 5672, 5672).Union(model.SinglePort(model.TCP, 15672, 15672)).Union(model.AllPortsOf(model.UDP))
+	assert.Equal(t, "TCP 5672,15672; all UDP", s.String())
+	b, err := s.MarshalJSON()
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"TCP":[{"from":5672,"to":5672},{"from":15672,"to":15672}],"UDP":[{"from":1,"to":65535}]}`, string(b))
+	assert.True(t, model.AllPorts().Subtract(model.SinglePort(model.TCP, 1, 65535)).Equal(model.AllPortsOf(model.UDP).Union(model.AllPortsOf(model.SCTP))))
+}
+
+func TestParsePortSpec(t *testing.T) {
+	t.Parallel()
+	for spec, want := range map[string]string{"5432": "TCP 5432", "53/udp": "UDP 53", "8000-8080/TCP": "TCP 8000-8080", "SCTP": "all SCTP"} {
+		p, r, err := model.ParsePortSpec(spec)
+		require.NoError(t, err, spec)
+		assert.Equal(t, want, model.SinglePort(p, r.From, r.To).String(), spec)
+	}
+	for _, bad := range []string{"0", "70000/TCP", "53/FOO", "90-80", "http"} {
+		_, _, err := model.ParsePortSpec(bad)
+		assert.Error(t, err, bad)
+	}
+}
+
+func TestIPRangeArithmetic(t *testing.T) {
+	t.Parallel()
+	p := func(s string) netip.Prefix { return netip.MustParsePrefix(s) }
+	all := model.IPSetOf(p("0.0.0.0/0"))
+	except := model.IPSetOf(p("10.0.0.0/8"), p("169.254.169.254/32"))
+	got := all.Subtract(except)
+	assert.Equal(t, "0.0.0.0/5,8.0.0.0/7,11.0.0.0-169.254.169.253,169.254.169.255-255.255.255.255", got.String())
+	assert.False(t, got.Contains(netip.MustParseAddr("169.254.169.254")))
+	assert.True(t, got.Contains(netip.MustParseAddr("169.254.169.255")))
+	assert.False(t, got.Contains(netip.MustParseAddr("10.1.2.3")))
+	assert.True(t, got.Union(except).ContainsRange(model.PrefixRange(p("0.0.0.0/0"))))
+	assert.True(t, got.Intersect(except).IsEmpty())
+
+	v6 := model.IPSetOf(p("2001:db8::/32")).Subtract(model.IPSetOf(p("2001:db8:bad::/48")))
+	assert.Equal(t, "2001:db8::-2001:db8:bac:ffff:ffff:ffff:ffff:ffff,2001:db8:bae::-2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", v6.String())
+	assert.False(t, v6.Overlaps(model.IPSetOf(p("10.0.0.0/8"))), "families never overlap")
+	assert.Equal(t, []netip.Prefix{p("10.0.0.0/8")}, model.PrefixRange(p("10.1.2.3/8")).Prefixes())
+}
+
+// TestIPSetAgainstBruteForce checks set operations on a /24 address by
+// address.
+func TestIPSetAgainstBruteForce(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(3, 4))
+	randomSet := func() (model.IPSet, [256]bool) {
+		var s model.IPSet
+		var b [256]bool
+		for i := r.IntN(4); i > 0; i-- {
+			bits := 24 + r.IntN(9)
+			a := netip.AddrFrom4([4]byte{192, 0, 2, byte(r.IntN(256))})
+			pr := netip.PrefixFrom(a, bits).Masked()
+			s = s.Union(model.IPSetOf(pr))
+			rg := model.PrefixRange(pr)
+			for x := int(rg.From.As4()[3]); x <= int(rg.To.As4()[3]); x++ {
+				b[x] = true
+			}
+		}
+		return s, b
+	}
+	for i := 0; i < 2000; i++ {
+		a, ab := randomSet()
+		b, bb := randomSet()
+		u, n, d := a.Union(b), a.Intersect(b), a.Subtract(b)
+		for x := 0; x < 256; x++ {
+			addr := netip.AddrFrom4([4]byte{192, 0, 2, byte(x)})
+			require.Equal(t, ab[x] || bb[x], u.Contains(addr), "union %s %s at %s", a, b, addr)
+			require.Equal(t, ab[x] && bb[x], n.Contains(addr), "intersect %s %s at %s", a, b, addr)
+			require.Equal(t, ab[x] && !bb[x], d.Contains(addr), "subtract %s %s at %s", a, b, addr)
+		}
+	}
+}
+
+func TestInputErrorNamesFileObjectField(t *testing.T) {
+	t.Parallel()
+	e := &model.InputError{
+		Location: model.Location{File: "bases/app/np.yaml", Line: 12},
+		Object:   model.ObjectRef{Kind: "NetworkPolicy", Namespace: "app", Name: "default-deny-egress"},
+		Field:    "spec.policyTypes[1]",
+		Message:  "expected a string",
+	}
+	assert.Equal(t, "bases/app/np.yaml:12: NetworkPolicy app/default-deny-egress: spec.policyTypes[1]: expected a string", e.Error())
+	f := e.Finding()
+	assert.Equal(t, "input/invalid", f.RuleID)
+	assert.Equal(t, model.SeverityError, f.Severity)
+}
