@@ -90,8 +90,14 @@ func installArgoCDCRDs(t *testing.T) {
 			// client-side apply's last-applied annotation.
 			kubectl(t, "apply", "--server-side", "--force-conflicts", "-f", filepath.Join(dir, f))
 		}
+		// Poll rather than `kubectl wait`: right after creation a CRD has no
+		// status.conditions yet, and kubectl wait fails at once on that.
 		for _, crd := range crds {
-			kubectl(t, "wait", "--for=condition=Established", "--timeout=60s", "crd/"+crd)
+			deadline := time.Now().Add(60 * time.Second)
+			for kubectl(t, "get", "crd", crd, "-o", `jsonpath={.status.conditions[?(@.type=="Established")].status}`) != "True" {
+				require.True(t, time.Now().Before(deadline), "CRD %s not established after 60s", crd)
+				time.Sleep(100 * time.Millisecond)
+			}
 		}
 	})
 	for _, crd := range crds {
