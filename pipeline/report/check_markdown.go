@@ -4,6 +4,7 @@ import (
 	"html"
 	"io"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -51,25 +52,36 @@ func checkMarkdown(r *model.Report, opts Options) string {
 	if limit <= 0 {
 		limit = DefaultMaxMarkdown
 	}
+	r = sortedDiffs(r)
 	fits := func(s string) bool { return len(s) <= limit || utf8.RuneCountInString(s) <= limit }
 	render := func(d mdDetail) string { return renderCheckMarkdown(r, opts, d, limit) }
 
 	d := mdDetail{maxRows: -1}
-	if s := render(d); fits(s) {
-		return s
+	// Every table row takes more than minRowLen characters: with more
+	// rows than fit, keeping them all cannot work, whatever else goes.
+	allRowsFit := totalRows(r)*minRowLen <= limit
+	if allRowsFit {
+		if s := render(d); fits(s) {
+			return s
+		}
 	}
 	d.noGraphs = true
-	if s := render(d); fits(s) {
-		return s
+	if allRowsFit {
+		if s := render(d); fits(s) {
+			return s
+		}
 	}
 	d.noProvenance = true
-	if s := render(d); fits(s) {
-		return s
+	if allRowsFit {
+		if s := render(d); fits(s) {
+			return s
+		}
 	}
 	// Rows beyond N per table: the largest N that fits, as long as it is
 	// at least minRows; below that, info findings go first, then rows
 	// again.
-	maxN := longestTable(r)
+	// No table can show more rows than the limit holds.
+	maxN := min(longestTable(r), limit/minRowLen+1)
 	if n, ok := largestFitting(minRows, maxN, func(n int) bool { d.maxRows = n; return fits(render(d)) }); ok {
 		d.maxRows = n
 		return render(d)
@@ -118,6 +130,38 @@ func largestFitting(lo, hi int, fits func(n int) bool) (int, bool) {
 		}
 	}
 	return lo, true
+}
+
+// minRowLen is less than the length of any table row of the comment.
+const minRowLen = 16
+
+// totalRows counts the rows of every table of the comment.
+func totalRows(r *model.Report) int {
+	n := len(r.Overlays)
+	for i := range r.Overlays {
+		o := &r.Overlays[i]
+		n += len(o.Findings)
+		if d := o.Diff; d != nil {
+			n += len(d.Added) + len(d.Removed) + len(d.Changed) + len(d.WorkloadsAdded) + len(d.WorkloadsRemoved)
+		}
+	}
+	return n
+}
+
+// sortedDiffs returns r with every diff sorted once, so the renderings
+// that follow do not sort again. r is not changed.
+func sortedDiffs(r *model.Report) *model.Report {
+	out := *r
+	out.Overlays = slices.Clone(r.Overlays)
+	for i := range out.Overlays {
+		if d := out.Overlays[i].Diff; d != nil {
+			out.Overlays[i].Diff = &model.Diff{
+				Added: sortedChanges(d.Added), Removed: sortedChanges(d.Removed), Changed: sortedChanges(d.Changed),
+				WorkloadsAdded: sortedPeers(d.WorkloadsAdded), WorkloadsRemoved: sortedPeers(d.WorkloadsRemoved),
+			}
+		}
+	}
+	return &out
 }
 
 // longestTable is the most rows any table of the comment has.

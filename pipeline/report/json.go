@@ -188,15 +188,23 @@ func toJSONDiff(d *model.Diff) *jsonDiff {
 	}
 }
 
-// sortedChanges returns the changes in source, destination order; the
-// input is left alone.
+// sortedChanges returns the changes in source, destination order: the
+// input itself when already sorted, else a sorted copy. The result must
+// not be written to.
 func sortedChanges(cs []model.ConnectionChange) []model.ConnectionChange {
+	cmp := func(a, b model.ConnectionChange) int { return compareChanges(&a, &b) }
+	if slices.IsSortedFunc(cs, cmp) {
+		return cs // read only: callers never write to it
+	}
 	out := slices.Clone(cs)
 	slices.SortStableFunc(out, func(a, b model.ConnectionChange) int { return compareChanges(&a, &b) })
 	return out
 }
 
 func sortedPeers(ps []model.Peer) []model.Peer {
+	if slices.IsSortedFunc(ps, func(a, b model.Peer) int { return comparePeers(&a, &b) }) {
+		return ps
+	}
 	out := slices.Clone(ps)
 	slices.SortStableFunc(out, func(a, b model.Peer) int { return comparePeers(&a, &b) })
 	return out
