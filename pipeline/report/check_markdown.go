@@ -79,8 +79,7 @@ func checkMarkdown(r *model.Report, opts Options) string {
 	}
 	// Rows beyond N per table: the largest N that fits, as long as it is
 	// at least minRows; below that, info findings go first, then rows
-	// again.
-	// No table can show more rows than the limit holds.
+	// again. No table can show more rows than the limit holds.
 	maxN := min(longestTable(r), limit/minRowLen+1)
 	if n, ok := largestFitting(minRows, maxN, func(n int) bool { d.maxRows = n; return fits(render(d)) }); ok {
 		d.maxRows = n
