@@ -87,8 +87,23 @@ func installArgoCDCRDs(t *testing.T) {
 		dir := filepath.Join(info.Dir, "manifests", "crds")
 		for _, f := range []string{"application-crd.yaml", "applicationset-crd.yaml", "appproject-crd.yaml"} {
 			// Server-side: the ApplicationSet CRD is too large for
-			// client-side apply's last-applied annotation.
-			kubectl(t, "apply", "--server-side", "--force-conflicts", "-f", filepath.Join(dir, f))
+			// client-side apply's last-applied annotation. A server that
+			// has just become ready may still refuse it for a moment.
+			args := []string{"--kubeconfig", kubeconfig(t), "apply", "--server-side", "--force-conflicts", "-f", filepath.Join(dir, f)}
+			var msg string
+			for attempt := 0; attempt < 10; attempt++ {
+				out, err := exec.Command("kubectl", args...).CombinedOutput()
+				if err == nil {
+					msg = ""
+					break
+				}
+				msg = string(out)
+				time.Sleep(time.Duration(attempt+1) * 200 * time.Millisecond)
+			}
+			if len(msg) > 2000 {
+				msg = msg[:2000] + "..."
+			}
+			require.Empty(t, msg, "kubectl apply %s", f)
 		}
 		// Poll rather than `kubectl wait`: right after creation a CRD has no
 		// status.conditions yet, and kubectl wait fails at once on that.
