@@ -107,9 +107,25 @@ func installArgoCDCRDs(t *testing.T) {
 		}
 		// Poll rather than `kubectl wait`: right after creation a CRD has no
 		// status.conditions yet, and kubectl wait fails at once on that.
+		// (A jsonpath on the missing field fails too, printing the whole
+		// CRD.)
+		established := func(crd string) bool {
+			var obj struct {
+				Status struct {
+					Conditions []struct{ Type, Status string }
+				}
+			}
+			require.NoError(t, json.Unmarshal([]byte(kubectl(t, "get", "crd", crd, "-o", "json")), &obj))
+			for _, c := range obj.Status.Conditions {
+				if c.Type == "Established" && c.Status == "True" {
+					return true
+				}
+			}
+			return false
+		}
 		for _, crd := range crds {
 			deadline := time.Now().Add(60 * time.Second)
-			for kubectl(t, "get", "crd", crd, "-o", `jsonpath={.status.conditions[?(@.type=="Established")].status}`) != "True" {
+			for !established(crd) {
 				require.True(t, time.Now().Before(deadline), "CRD %s not established after 60s", crd)
 				time.Sleep(100 * time.Millisecond)
 			}
