@@ -189,3 +189,24 @@ func nearestMiss(s *model.SideExplanation, q *model.PortQuery) string {
 	}
 	return "no rule allows it"
 }
+
+// ExplainSummary condenses explanations into one line: for each pair the
+// verdict and, for a denial, the nearest miss on each side that blocks it.
+// Failed connectivity expectations quote it.
+func ExplainSummary(xs []model.Explanation) string {
+	parts := make([]string, 0, len(xs))
+	for i := range xs {
+		x := &xs[i]
+		what := x.Src.String() + " -> " + x.Dst.String()
+		if x.Port != nil {
+			what += " on " + x.Port.String()
+		}
+		verdict, reasons := explainVerdict(x)
+		s := what + " is " + verdict
+		if len(reasons) > 0 {
+			s += ": " + strings.Join(reasons, "; ")
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "; ")
+}

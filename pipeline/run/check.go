@@ -432,6 +432,6 @@ func explainReason(ex *reach.Explainer) func(src, dst string, proto model.Protoc
 		if err != nil {
 			return err.Error()
 		}
-		return explainSummary(xs)
+		return report.ExplainSummary(xs)
 	}
 }
