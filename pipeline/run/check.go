@@ -238,6 +238,11 @@ func BuildReport(ctx context.Context, p CheckParams) (*model.Report, error) {
 	if p.RulesFrom != "" && p.RulesFrom != "base" && p.RulesFrom != "head" {
 		return nil, inputError(fmt.Errorf("--rules-from %q: want base or head", p.RulesFrom))
 	}
+	// A base from before the repository adopted reachgate has no rules to
+	// weaken: the head's judge it, and the report says so.
+	if rulesWS == rs.base && !hasRules(rs.base) {
+		rulesWS, r.RulesFrom = rs.head, "head (the base has no rules)"
+	}
 	engine, waivers, err := loadRules(rulesWS, now)
 	if err != nil {
 		return nil, err
@@ -336,6 +341,16 @@ func BuildReport(ctx context.Context, p CheckParams) (*model.Report, error) {
 		r.Overlays = append(r.Overlays, or)
 	}
 	return r, nil
+}
+
+// hasRules reports whether any configured rules directory exists.
+func hasRules(ws *Workspace) bool {
+	for _, d := range ws.Config.Rules.Paths {
+		if ws.FS.IsDir(ws.Abs(d)) {
+			return true
+		}
+	}
+	return false
 }
 
 func waiverFile(ws *Workspace) string {

@@ -269,3 +269,24 @@ func TestSeedPoliciesFailTheGate(t *testing.T) {
 	assert.Contains(t, text, "spec.policyTypes")
 	assert.Contains(t, text, "NP0", "rule findings still come out")
 }
+
+func TestFirstAdoptionUsesTheHeadRules(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	git(t, dir, "init", "-q", "-b", "main")
+	writeFile(t, dir, "README.md", "before reachgate\n")
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "before")
+	git(t, dir, "checkout", "-qb", "adopt")
+	copyTree(t, dir, policyPaths...)
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "adopt reachgate")
+	r, err := run.BuildReport(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Head: "adopt", Now: now})
+	require.NoError(t, err)
+	assert.Equal(t, "head (the base has no rules)", r.RulesFrom)
+	require.Len(t, r.Overlays, 3)
+	for _, o := range r.Overlays {
+		assert.Nil(t, o.Diff, "%s is new: there is no base to diff", o.Name)
+		assert.False(t, o.Failed(model.SeverityError), "%s: %v", o.Name, o.Findings)
+	}
+}
