@@ -22,27 +22,21 @@ package reachgate.rules.cloud_metadata
 import data.reachgate.lib
 import rego.v1
 
-metadata_conns := [c |
-	some c in lib.to_external
-	lib.is_metadata(c.dstPeer)
-	lib.managed_workloads[c.src]
-]
-
-# leaks[[src, side]]: src reaches the metadata service through one grant side.
-leaks contains [c.src, side] if {
-	some c in metadata_conns
-	some g in c.allowedBy
-	side := lib.grant_side(c, g, "egress")
+# leaks[[src, side, ports]]: src reaches the metadata service through one
+# grant side on those ports.
+leaks contains [src, side, g.portsText] if {
+	some d in lib.metadata_keys
+	some f in lib.flows_to(d)
+	f.srcKind == "workload"
+	some src in f.srcs
+	lib.managed_workloads[src]
+	some g in f.allowedBy
+	side := lib.grant_side(src, d, g, "egress")
 }
 
 deny contains f if {
-	some [src, side] in leaks
-	ports := {lib.ports_string(g.ports) |
-		some c in metadata_conns
-		c.src == src
-		some g in c.allowedBy
-		lib.grant_side(c, g, "egress") == side
-	}
+	some [src, side, _] in leaks
+	ports := {p | some [s2, side2, p] in leaks; s2 == src; side2 == side}
 	f := {
 		"msg": sprintf("%s can reach the cloud metadata service on %s: %s", [src, concat("; ", sort(ports)), lib.side_reason(side, "egress")]),
 		"object": side.object,

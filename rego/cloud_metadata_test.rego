@@ -8,13 +8,13 @@ be := t.workload("app", "backend-api", {"app": "backend-api"})
 
 pol := t.policy("app", "allow-egress", {"podSelector": {"matchLabels": {"app": "backend-api"}}, "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}]})
 
-to(cidr, name, egress) := t.xconn("app/backend-api", t.wpeer("app/backend-api"), cidr, t.xpeer(name, cidr), t.tcp(80), egress, t.not_isolated)
+to(cidr, name, egress) := t.xflow(["app/backend-api"], "", cidr, t.xpeer(name, cidr), t.tcp(80), egress, t.not_isolated)
 
 test_metadata_reachable_fails if {
 	findings := cloud_metadata.deny with input as t.with_input({
 		"workloads": [be],
 		"policies": [pol],
-		"reach": {"connections": [to("169.254.169.254/32", "cloud-metadata", {"policy": "app/allow-egress", "rule": 0})]},
+		"reach": t.reach([to("169.254.169.254/32", "cloud-metadata", {"policy": "app/allow-egress", "rule": 0})]),
 	})
 	count(findings) == 1
 	some f in findings
@@ -26,30 +26,39 @@ test_metadata_reachable_fails if {
 test_metadata_inside_wider_range_fails if {
 	count(cloud_metadata.deny) == 1 with input as t.with_input({
 		"workloads": [be],
-		"reach": {"connections": [to("169.254.0.0/16", "", t.not_isolated)]},
+		"reach": t.reach([to("169.254.0.0/16", "", t.not_isolated)]),
 	})
 }
 
 test_not_isolated_names_workload if {
 	findings := cloud_metadata.deny with input as t.with_input({
 		"workloads": [be],
-		"reach": {"connections": [to("169.254.169.254/32", "cloud-metadata", t.not_isolated)]},
+		"reach": t.reach([to("169.254.169.254/32", "cloud-metadata", t.not_isolated)]),
 	})
 	some f in findings
 	f.object == {"kind": "Deployment", "namespace": "app", "name": "backend-api"}
 	contains(f.msg, "not isolated for egress")
 }
 
+test_ports_of_both_address_families_merged if {
+	v6 := t.xflow(["app/backend-api"], "", "fd00:ec2::254/128", t.xpeer("cloud-metadata", "fd00:ec2::254/128"), t.tcp(443), t.not_isolated, t.not_isolated)
+	findings := cloud_metadata.deny with input as t.with_input({
+		"workloads": [be],
+		"reach": t.reach([to("169.254.169.254/32", "cloud-metadata", t.not_isolated), v6]),
+	})
+	count(findings) == 1
+	some f in findings
+	contains(f.msg, "on TCP 443; TCP 80")
+}
+
 test_other_external_passes if {
 	count(cloud_metadata.deny) == 0 with input as t.with_input({
 		"workloads": [be],
-		"reach": {"connections": [to("8.0.0.0/7", "internet", t.not_isolated)]},
+		"reach": t.reach([to("8.0.0.0/7", "internet", t.not_isolated)]),
 	})
 }
 
 test_inventory_workload_ignored if {
-	count(cloud_metadata.deny) == 0 with input as t.with_input({
-		"workloads": [t.dns],
-		"reach": {"connections": [t.xconn("kube-system/coredns", t.wpeer("kube-system/coredns"), "169.254.169.254/32", t.xpeer("cloud-metadata", "169.254.169.254/32"), t.tcp(80), t.not_isolated, t.not_isolated)]},
-	})
+	fl := t.xflow(["kube-system/coredns"], "", "169.254.169.254/32", t.xpeer("cloud-metadata", "169.254.169.254/32"), t.tcp(80), t.not_isolated, t.not_isolated)
+	count(cloud_metadata.deny) == 0 with input as t.with_input({"workloads": [t.dns], "reach": t.reach([fl])})
 }

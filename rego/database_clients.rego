@@ -22,23 +22,19 @@ package reachgate.rules.database_clients
 import data.reachgate.lib
 import rego.v1
 
-# intruders[[db, src, side]]
-intruders contains [db, c.src, side] if {
+# intruders[[db, src, side, ports]]
+intruders contains [db, src, side, g.portsText] if {
 	some db, clients in lib.params.databases
-	some c in lib.conns_to(db)
-	not c.src in clients
-	some g in c.allowedBy
-	side := lib.grant_side(c, g, "ingress")
+	some f in lib.flows_to(db)
+	some src in f.srcs
+	not src in clients
+	some g in f.allowedBy
+	side := lib.grant_side(src, db, g, "ingress")
 }
 
 deny contains f if {
-	some [db, src, side] in intruders
-	ports := {lib.ports_string(g.ports) |
-		some c in lib.conns_to(db)
-		c.src == src
-		some g in c.allowedBy
-		lib.grant_side(c, g, "ingress") == side
-	}
+	some [db, src, side, _] in intruders
+	ports := {p | some [db2, src2, side2, p] in intruders; db2 == db; src2 == src; side2 == side}
 	f := {
 		"msg": sprintf("database %s is reachable from %s on %s, which is not a declared client (%s): %s", [db, src, concat("; ", sort(ports)), concat(", ", lib.params.databases[db]), lib.side_reason(side, "ingress")]),
 		"object": side.object,

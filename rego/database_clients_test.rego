@@ -10,13 +10,13 @@ pol := t.policy("app", "allow-backend-to-database", {"podSelector": {"matchLabel
 
 params := {"databases": {"app/postgres": ["app/backend-api", "app/backup-agent"]}}
 
-via(s, rule) := t.xconn(s, t.wpeer(s), "app/postgres", t.wpeer("app/postgres"), t.tcp(5432), t.not_isolated, {"policy": "app/allow-backend-to-database", "rule": rule})
+via(srcs, rule) := t.xflow(srcs, "", "app/postgres", t.wpeer("app/postgres"), t.tcp(5432), t.not_isolated, {"policy": "app/allow-backend-to-database", "rule": rule})
 
 test_declared_clients_pass if {
 	count(database_clients.deny) == 0 with input as t.with_input({
 		"workloads": [pg],
 		"policies": [pol],
-		"reach": {"connections": [via("app/backend-api", 0), via("app/backup-agent", 1)]},
+		"reach": t.reach([via(["app/backend-api"], 0), via(["app/backup-agent"], 1)]),
 	})
 		with data.reachgate.params as params
 }
@@ -25,7 +25,7 @@ test_other_client_fails if {
 	findings := database_clients.deny with input as t.with_input({
 		"workloads": [pg],
 		"policies": [pol],
-		"reach": {"connections": [via("app/backend-api", 0), via("app/worker", 1)]},
+		"reach": t.reach([via(["app/backend-api"], 0), via(["app/worker"], 1)]),
 	})
 		with data.reachgate.params as params
 	count(findings) == 1
@@ -38,7 +38,7 @@ test_other_client_fails if {
 test_unisolated_database_names_workload if {
 	findings := database_clients.deny with input as t.with_input({
 		"workloads": [pg],
-		"reach": {"connections": [t.conn("monitoring/prometheus", "app/postgres", t.tcp(9090))]},
+		"reach": t.reach([t.flow(["monitoring/prometheus"], "app/postgres", t.tcp(9090))]),
 	})
 		with data.reachgate.params as params
 	some f in findings
@@ -48,6 +48,16 @@ test_unisolated_database_names_workload if {
 test_no_databases_configured_passes if {
 	count(database_clients.deny) == 0 with input as t.with_input({
 		"workloads": [pg],
-		"reach": {"connections": [t.conn("app/worker", "app/postgres", t.tcp(5432))]},
+		"reach": t.reach([t.flow(["app/worker"], "app/postgres", t.tcp(5432))]),
 	})
+}
+
+test_grouped_sources_checked_one_by_one if {
+	findings := database_clients.deny with input as t.with_input({
+		"workloads": [pg],
+		"policies": [pol],
+		"reach": t.reach([via(["app/backend-api", "app/worker", "app/debug"], 0)]),
+	})
+		with data.reachgate.params as params
+	count(findings) == 2
 }

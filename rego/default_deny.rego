@@ -34,8 +34,10 @@ deny contains f if {
 	}
 }
 
-has_default_deny(ns, dir) if {
+has_default_deny(ns, dir) if [ns, dir] in default_denies
+
+default_denies := {[p.namespace, dir] |
 	some p in input.policies
-	p.namespace == ns
+	some dir in ["Ingress", "Egress"]
 	lib.default_deny(p, dir)
 }

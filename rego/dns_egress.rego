@@ -22,11 +22,12 @@ import data.reachgate.lib
 import rego.v1
 
 # reaches[[src, protocol]]: src reaches some DNS pod on port 53 of protocol.
-reaches contains [c.src, proto] if {
+reaches := {[src, proto] |
 	some d in lib.dns_keys
-	some c in lib.conns_to(d)
+	some f in lib.flows_to(d)
 	some proto in ["UDP", "TCP"]
-	lib.port_in(c.ports, proto, 53)
+	lib.port_in(f.ports, proto, 53)
+	some src in f.srcs
 }
 
 dns_desc := concat(", ", sort(lib.dns_keys)) if {

@@ -14,7 +14,7 @@ test_udp_and_tcp_pass if {
 	count(dns_egress.deny) == 0 with input as t.with_input({
 		"workloads": [fe, t.dns],
 		"policies": [t.default_deny_all("app")],
-		"reach": {"selection": sel, "connections": [t.conn("app/frontend", "kube-system/coredns", dns53)]},
+		"reach": object.union(t.reach([t.flow(["app/frontend"], "kube-system/coredns", dns53)]), {"selection": sel}),
 	})
 }
 
@@ -22,7 +22,7 @@ test_udp_only_fails if {
 	findings := dns_egress.deny with input as t.with_input({
 		"workloads": [fe, t.dns],
 		"policies": [t.default_deny_all("app")],
-		"reach": {"selection": sel, "connections": [t.conn("app/frontend", "kube-system/coredns", t.udp(53))]},
+		"reach": object.union(t.reach([t.flow(["app/frontend"], "kube-system/coredns", t.udp(53))]), {"selection": sel}),
 	})
 	count(findings) == 1
 	some f in findings
@@ -35,7 +35,7 @@ test_no_dns_at_all_fails if {
 	findings := dns_egress.deny with input as t.with_input({
 		"workloads": [fe, t.dns],
 		"policies": [t.default_deny_all("app")],
-		"reach": {"selection": sel, "connections": [t.conn("app/frontend", "kube-system/coredns", t.tcp(443))]},
+		"reach": object.union(t.reach([t.flow(["app/frontend"], "kube-system/coredns", t.tcp(443))]), {"selection": sel}),
 	})
 	some f in findings
 	contains(f.msg, "UDP and TCP 53")
@@ -53,7 +53,7 @@ test_port_range_counts if {
 	count(dns_egress.deny) == 0 with input as t.with_input({
 		"workloads": [fe, t.dns],
 		"policies": [t.default_deny_all("app")],
-		"reach": {"selection": sel, "connections": [t.conn("app/frontend", "kube-system/coredns", {"TCP": [{"from": 1, "to": 1024}], "UDP": [{"from": 50, "to": 60}]})]},
+		"reach": object.union(t.reach([t.flow(["app/frontend"], "kube-system/coredns", {"TCP": [{"from": 1, "to": 1024}], "UDP": [{"from": 50, "to": 60}]})]), {"selection": sel}),
 	})
 }
 
@@ -62,7 +62,7 @@ test_custom_dns_labels if {
 	findings := dns_egress.deny with input as t.with_input({
 		"workloads": [fe, t.dns, mydns],
 		"policies": [t.default_deny_all("app")],
-		"reach": {"selection": sel, "connections": [t.conn("app/frontend", "kube-system/coredns", dns53)]},
+		"reach": object.union(t.reach([t.flow(["app/frontend"], "kube-system/coredns", dns53)]), {"selection": sel}),
 	})
 		with data.reachgate.params as {"dnsSelector": {"namespace": "dns", "labels": {"app": "unbound"}}}
 	some f in findings
@@ -74,7 +74,7 @@ test_dns_namespace_must_match if {
 	findings := dns_egress.deny with input as t.with_input({
 		"workloads": [fe, impostor],
 		"policies": [t.default_deny_all("app")],
-		"reach": {"selection": sel, "connections": [t.conn("app/frontend", "app/fake-dns", dns53)]},
+		"reach": object.union(t.reach([t.flow(["app/frontend"], "app/fake-dns", dns53)]), {"selection": sel}),
 	})
 	some f in findings
 	contains(f.msg, "no workload matches kube-system/k8s-app=kube-dns")

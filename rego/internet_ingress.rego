@@ -5,7 +5,7 @@
 #   0.0.0.0/0 or ::/0, or no ingress isolation at all) unless it is
 #   labelled params.internetFacingLabel=true (default
 #   reachgate.dev/internet-facing). Computed on the reachability matrix:
-#   a connection from an external range named after one of
+#   a flow from an external range named after one of
 #   params.internetExternals (default "internet"), or from an unnamed public
 #   range, to a workload. Traffic from the internet should arrive through
 #   the ingress controller, not straight at application pods. Inventory
@@ -29,30 +29,26 @@ package reachgate.rules.internet_ingress
 import data.reachgate.lib
 import rego.v1
 
-internet_conns := [c |
-	some c in lib.from_external
-	lib.is_internet(c.srcPeer)
-	lib.managed_workloads[c.dst]
-	not lib.is_internet_facing(c.dst)
-]
-
-# exposed[[dst, side]]: dst is reachable from the internet through one
-# grant side (a policy rule or the lack of ingress isolation).
-exposed contains [c.dst, side] if {
-	some c in internet_conns
-	some g in c.allowedBy
-	side := lib.grant_side(c, g, "ingress")
+# exposures[[dst, side, source, ports]]: dst is reachable from the
+# internet (source, an endpoint name) on ports through one grant side (a
+# policy rule, or the lack of ingress isolation). One pass over the flows
+# from outside the cluster.
+exposures := {[dst, side, source_name(f), g.portsText] |
+	some f in input.reach.fromExternal
+	count(lib.internet_srcs(f)) > 0
+	some dst in f.dsts
+	lib.managed_workloads[dst]
+	not lib.is_internet_facing(dst)
+	some g in f.allowedBy
+	side := lib.grant_side("", dst, g, "ingress")
 }
+
+exposed := {[dst, side] | some [dst, side, _, _] in exposures}
 
 deny contains f if {
 	some [dst, side] in exposed
-	conns := [c | some c in internet_conns; c.dst == dst]
-	sources := {name | some c in conns; name := source_name(c.srcPeer)}
-	ports := {lib.ports_string(g.ports) |
-		some c in conns
-		some g in c.allowedBy
-		lib.grant_side(c, g, "ingress") == side
-	}
+	sources := {s | some [d, sd, s, _] in exposures; d == dst; sd == side}
+	ports := {p | some [d, sd, _, p] in exposures; d == dst; sd == side}
 	f := {
 		"msg": sprintf("%s is reachable from the internet (%s) on %s: %s; it is not labelled %s=true", [dst, concat(", ", sort(sources)), concat("; ", sort(ports)), lib.side_reason(side, "ingress"), lib.params.internetFacingLabel]),
 		"object": side.object,
@@ -60,6 +56,6 @@ deny contains f if {
 	}
 }
 
-source_name(peer) := peer.name if peer.name != ""
+source_name(fl) := fl.srcName if fl.srcName != ""
 
 else := "unnamed public ranges"

@@ -8,16 +8,13 @@ fe := t.workload("app", "frontend", {"app": "frontend"})
 
 pol := t.policy("app", "allow-web", {"podSelector": {"matchLabels": {"app": "frontend"}}, "ingress": [{"from": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}]})
 
-from_internet(dst, cidr, ingress) := t.xconn(cidr, t.xpeer("internet", cidr), dst, t.wpeer(dst), t.tcp(443), t.not_isolated, ingress)
+from_internet(dst, cidrs, ingress) := t.xflow(cidrs, "internet", dst, t.wpeer(dst), t.tcp(443), t.not_isolated, ingress)
 
 test_internet_to_unlabelled_workload_fails if {
 	findings := internet_ingress.deny with input as t.with_input({
 		"workloads": [fe],
 		"policies": [pol],
-		"reach": {"connections": [
-			from_internet("app/frontend", "0.0.0.0/5", {"policy": "app/allow-web", "rule": 0}),
-			from_internet("app/frontend", "8.0.0.0/7", {"policy": "app/allow-web", "rule": 0}),
-		]},
+		"reach": t.reach([from_internet("app/frontend", ["0.0.0.0/5", "8.0.0.0/7"], {"policy": "app/allow-web", "rule": 0})]),
 	})
 	count(findings) == 1
 	some f in findings
@@ -31,14 +28,14 @@ test_labelled_workload_passes if {
 	count(internet_ingress.deny) == 0 with input as t.with_input({
 		"workloads": [facing],
 		"policies": [pol],
-		"reach": {"connections": [from_internet("app/frontend", "0.0.0.0/5", {"policy": "app/allow-web", "rule": 0})]},
+		"reach": t.reach([from_internet("app/frontend", ["0.0.0.0/5"], {"policy": "app/allow-web", "rule": 0})]),
 	})
 }
 
 test_not_isolated_workload_fails if {
 	findings := internet_ingress.deny with input as t.with_input({
 		"workloads": [fe],
-		"reach": {"connections": [from_internet("app/frontend", "0.0.0.0/5", t.not_isolated)]},
+		"reach": t.reach([from_internet("app/frontend", ["0.0.0.0/5"], t.not_isolated)]),
 	})
 	some f in findings
 	f.object == {"kind": "Deployment", "namespace": "app", "name": "frontend"}
@@ -46,24 +43,34 @@ test_not_isolated_workload_fails if {
 }
 
 test_partner_range_passes if {
-	c := t.xconn("203.0.113.0/24", t.xpeer("partner-api", "203.0.113.0/24"), "app/frontend", t.wpeer("app/frontend"), t.tcp(443), t.not_isolated, t.not_isolated)
-	count(internet_ingress.deny) == 0 with input as t.with_input({"workloads": [fe], "reach": {"connections": [c]}})
+	fl := t.xflow(["203.0.113.0/24"], "partner-api", "app/frontend", t.wpeer("app/frontend"), t.tcp(443), t.not_isolated, t.not_isolated)
+	count(internet_ingress.deny) == 0 with input as t.with_input({"workloads": [fe], "reach": t.reach([fl])})
 }
 
 test_unnamed_public_range_fails if {
-	c := t.xconn("198.51.100.0/24", t.xpeer("", "198.51.100.0/24"), "app/frontend", t.wpeer("app/frontend"), t.tcp(443), t.not_isolated, t.not_isolated)
-	count(internet_ingress.deny) == 1 with input as t.with_input({"workloads": [fe], "reach": {"connections": [c]}})
+	fl := t.xflow(["10.1.0.0/16", "198.51.100.0/24"], "-", "app/frontend", t.wpeer("app/frontend"), t.tcp(443), t.not_isolated, t.not_isolated)
+	findings := internet_ingress.deny with input as t.with_input({"workloads": [fe], "reach": t.reach([fl])})
+	count(findings) == 1
+	some f in findings
+	contains(f.msg, "(unnamed public ranges)")
 }
 
 test_unnamed_private_range_passes if {
-	c := t.xconn("10.1.0.0/16", t.xpeer("", "10.1.0.0/16"), "app/frontend", t.wpeer("app/frontend"), t.tcp(443), t.not_isolated, t.not_isolated)
-	count(internet_ingress.deny) == 0 with input as t.with_input({"workloads": [fe], "reach": {"connections": [c]}})
+	fl := t.xflow(["10.1.0.0/16"], "-", "app/frontend", t.wpeer("app/frontend"), t.tcp(443), t.not_isolated, t.not_isolated)
+	count(internet_ingress.deny) == 0 with input as t.with_input({"workloads": [fe], "reach": t.reach([fl])})
 }
 
 test_ipv6_internet_fails if {
 	count(internet_ingress.deny) == 1 with input as t.with_input({
 		"workloads": [fe],
-		"reach": {"connections": [from_internet("app/frontend", "2000::/3", t.not_isolated)]},
+		"reach": t.reach([from_internet("app/frontend", ["2000::/3"], t.not_isolated)]),
+	})
+}
+
+test_workload_sources_ignored if {
+	count(internet_ingress.deny) == 0 with input as t.with_input({
+		"workloads": [fe],
+		"reach": t.reach([t.flow(["app/a"], "app/frontend", t.tcp(443))]),
 	})
 }
 
@@ -71,6 +78,6 @@ test_inventory_workload_ignored if {
 	nginx := t.inventory_workload("ingress-nginx", "controller", {})
 	count(internet_ingress.deny) == 0 with input as t.with_input({
 		"workloads": [nginx],
-		"reach": {"connections": [from_internet("ingress-nginx/controller", "0.0.0.0/5", t.not_isolated)]},
+		"reach": t.reach([from_internet("ingress-nginx/controller", ["0.0.0.0/5"], t.not_isolated)]),
 	})
 }

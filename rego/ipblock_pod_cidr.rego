@@ -60,16 +60,22 @@ deny contains f if {
 flagged_policies := {key | some [key, _, _, _] in offending}
 
 # Address-dependent flows whose policies were not reported above (for
-# example an ipBlock the reachability engine resolved differently).
+# example an ipBlock the reachability engine resolved differently), with
+# one example connection per flow.
+dependent := {[key, sprintf("%s -> %s", [f.srcs[0], f.dsts[0]])] |
+	some f in input.reach.addressDependent
+	some g in f.allowedBy
+	some dir in ["ingress", "egress"]
+	key := g[dir].policy
+	not flagged_policies[key]
+}
+
 deny contains f if {
-	some c in input.reach.connections
-	c.addressDependent
-	policies := {g[dir].policy | some g in c.allowedBy; some dir in ["ingress", "egress"]; g[dir].policy}
-	count(policies & flagged_policies) == 0
-	some key in policies
+	some key in {key | some [key, _] in dependent}
 	p := lib.policies_by_key[key]
+	examples := sort([e | some [k, e] in dependent; k == key])
 	f := {
-		"msg": sprintf("%s -> %s on %s is address-dependent: it exists only if a pod gets an address inside an ipBlock of %s", [c.src, c.dst, lib.ports_string(c.ports), key]),
+		"msg": sprintf("%s allows address-dependent flows (%s): they exist only if a pod gets an address inside one of its ipBlocks", [key, lib.summarize(examples)]),
 		"object": lib.policy_object(p),
 	}
 }

@@ -32,9 +32,16 @@ test_block_inside_pod_cidr_fails if {
 
 test_address_dependent_connection_fails if {
 	other := t.policy("app", "allow-odd", {"podSelector": {}, "egress": [{"to": [{"ipBlock": {"cidr": "203.0.113.0/24"}}]}]})
-	c := object.union(t.xconn("app/be", t.wpeer("app/be"), "app/db", t.wpeer("app/db"), t.tcp(5432), {"policy": "app/allow-odd", "rule": 0}, t.not_isolated), {"addressDependent": true})
-	findings := ipblock_pod_cidr.deny with input as t.with_input({"policies": [other], "reach": {"connections": [c]}})
+	fl := object.union(t.xflow(["app/be"], "", "app/db", t.wpeer("app/db"), t.tcp(5432), {"policy": "app/allow-odd", "rule": 0}, t.not_isolated), {"addressDependent": true})
+	findings := ipblock_pod_cidr.deny with input as t.with_input({"policies": [other], "reach": t.reach([fl])})
 	count(findings) == 1
 	some f in findings
-	contains(f.msg, "app/be -> app/db on TCP 5432 is address-dependent")
+	f.object.name == "allow-odd"
+	contains(f.msg, "address-dependent flows (app/be -> app/db)")
+}
+
+test_address_dependent_flow_of_flagged_policy_not_repeated if {
+	p := block({"cidr": "0.0.0.0/0"})
+	fl := object.union(t.xflow(["app/be"], "", "app/db", t.wpeer("app/db"), t.tcp(443), {"policy": "app/allow-external", "rule": 0}, t.not_isolated), {"addressDependent": true})
+	count(ipblock_pod_cidr.deny) == 1 with input as t.with_input({"policies": [p], "reach": t.reach([fl])})
 }

@@ -20,29 +20,29 @@ package reachgate.rules.promotion_subset
 import data.reachgate.lib
 import rego.v1
 
-promoted := {[c.src, c.dst]: c.ports | some c in input.promotion.connections}
+# input.promotion.flows holds only the connections of this overlay that the
+# promoted overlay does not allow, or allows on fewer ports (extra).
 
 deny contains f if {
-	some c in input.reach.connections
-	not promoted[[c.src, c.dst]]
-	some g in c.allowedBy
-	side := blame(c, g)
+	some fl in input.promotion.flows
+	count(fl.promoted) == 0
+	some g in fl.allowedBy
+	some side in sides(fl, g)
 	f := {
-		"msg": sprintf("%s -> %s on %s is allowed in %s but not in %s: %s", [label(c.srcPeer, c.src), label(c.dstPeer, c.dst), lib.ports_string(c.ports), env, input.promotion.from, reason(side)]),
+		"msg": sprintf("%s -> %s on %s is allowed in %s but not in %s: %s", [sources(fl), destinations(fl, g, side), fl.portsText, env, input.promotion.from, reason(side)]),
 		"object": side.object,
 		"field": side.field,
 	}
 }
 
 deny contains f if {
-	some c in input.reach.connections
-	before := promoted[[c.src, c.dst]]
-	not lib.ports_subset(c.ports, before)
-	some g in c.allowedBy
-	not lib.ports_subset(g.ports, before)
-	side := blame(c, g)
+	some fl in input.promotion.flows
+	count(fl.promoted) > 0
+	some g in fl.allowedBy
+	not lib.ports_subset(g.ports, fl.promoted)
+	some side in sides(fl, g)
 	f := {
-		"msg": sprintf("%s -> %s allows %s in %s but only %s in %s: %s", [label(c.srcPeer, c.src), label(c.dstPeer, c.dst), lib.ports_string(c.ports), env, lib.ports_string(before), input.promotion.from, reason(side)]),
+		"msg": sprintf("%s -> %s allows %s in %s but only %s in %s: %s", [sources(fl), destinations(fl, g, side), fl.portsText, env, fl.promotedText, input.promotion.from, reason(side)]),
 		"object": side.object,
 		"field": side.field,
 	}
@@ -52,16 +52,23 @@ env := input.environment if input.environment != ""
 
 else := input.overlay
 
-label(peer, key) := lib.peer_label(peer, key)
+label(key) := lib.peer_label(input.reach.peers[key], key)
+
+sources(fl) := lib.summarize([label(s) | some s in fl.srcs])
+
+# The destinations of a flow that one side is blamed for.
+destinations(fl, g, side) := lib.summarize([label(d) | some d in fl.dsts; blame(fl.srcs[0], d, g) == side])
+
+sides(fl, g) := {blame(fl.srcs[0], d, g) | some d in fl.dsts}
 
 # Blame the destination's ingress rule; when the destination is not
 # isolated (or is outside the cluster), the source's egress rule.
-blame(c, g) := side if {
-	side := lib.grant_side(c, g, "ingress")
+blame(src, dst, g) := side if {
+	side := lib.grant_side(src, dst, g, "ingress")
 	not side.notIsolated
 } else := side if {
-	side := lib.grant_side(c, g, "egress")
-} else := lib.grant_side(c, g, "ingress")
+	side := lib.grant_side(src, dst, g, "egress")
+} else := lib.grant_side(src, dst, g, "ingress")
 
 reason(side) := lib.side_reason(side, "ingress") if {
 	startswith(side.field, "spec.ingress")

@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -76,8 +78,7 @@ type Engine struct {
 	compiler *ast.Compiler
 	store    storage.Store
 	now      time.Time
-	all      rego.PreparedEvalQuery   // every rule in one query, sharing caches
-	each     []rego.PreparedEvalQuery // one query per rule, for isolating errors
+	queries  []rego.PreparedEvalQuery // one per rule
 }
 
 // RuleErrorID is the rule id of findings reporting that a rule could not
@@ -145,30 +146,21 @@ func Load(fsys filesys.FileSystem, dirs []string, opts Options) (*Engine, error)
 	}
 	e := &Engine{rules: rules, compiler: compiler, store: store, now: opts.Now}
 	ctx := context.Background()
-	var body ast.Body
-	for i, r := range rules {
-		single := ruleQuery(0, r)
-		pq, err := rego.New(rego.ParsedQuery(single), rego.Compiler(compiler), rego.Store(store)).PrepareForEval(ctx)
+	for _, r := range rules {
+		pq, err := rego.New(rego.ParsedQuery(ruleQuery(r)), rego.Compiler(compiler), rego.Store(store)).PrepareForEval(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("prepare rule %s: %w", r.ID, err)
 		}
-		e.each = append(e.each, pq)
-		body = append(body, ruleQuery(i, r)...)
-	}
-	if len(body) > 0 {
-		e.all, err = rego.New(rego.ParsedQuery(body), rego.Compiler(compiler), rego.Store(store)).PrepareForEval(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("prepare rules: %w", err)
-		}
+		e.queries = append(e.queries, pq)
 	}
 	return e, nil
 }
 
-// ruleQuery binds r<i>_<j> to each deny/violation set of a rule.
-func ruleQuery(i int, r RuleInfo) ast.Body {
+// ruleQuery binds r<j> to each deny/violation set of a rule.
+func ruleQuery(r RuleInfo) ast.Body {
 	var body ast.Body
 	for j, ref := range r.sets {
-		v := ast.VarTerm(fmt.Sprintf("r%d_%d", i, j))
+		v := ast.VarTerm(fmt.Sprintf("r%d", j))
 		body = append(body, ast.Equality.Expr(v, ast.NewTerm(ref)))
 	}
 	return body
@@ -489,36 +481,52 @@ func (e *Engine) Evaluate(ctx context.Context, in Input) ([]model.Finding, error
 		now = time.Now()
 	}
 	evalOpts := []rego.EvalOption{rego.EvalParsedInput(doc), rego.EvalTime(now)}
-	var findings []model.Finding
-	rs, err := e.all.Eval(ctx, evalOpts...)
-	if err == nil && len(rs) == 1 {
-		for i, r := range e.rules {
-			findings = append(findings, e.collect(r, i, rs[0].Bindings, idx)...)
-		}
-	} else {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		// Something failed: evaluate rule by rule to name the culprit.
-		for i, r := range e.rules {
-			rs, err := e.each[i].Eval(ctx, evalOpts...)
-			switch {
-			case ctx.Err() != nil:
-				return nil, ctx.Err()
-			case err != nil:
-				findings = append(findings, ruleError(r, fmt.Sprintf("rule %s failed: %v", r.ID, err)))
-			case len(rs) != 1:
-				findings = append(findings, ruleError(r, fmt.Sprintf("rule %s: deny is undefined", r.ID)))
-			default:
-				findings = append(findings, e.collect(r, 0, rs[0].Bindings, idx)...)
+	// Rules are independent queries over one read-only input: evaluate them
+	// on every core. A rule that fails is reported; the others still run.
+	results := make([][]model.Finding, len(e.rules))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(e.rules), maxWorkers) {
+		wg.Go(func() {
+			for i := range next {
+				results[i] = e.evalRule(ctx, i, evalOpts, idx)
 			}
-		}
+		})
+	}
+	for i := range e.rules {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var findings []model.Finding
+	for _, fs := range results {
+		findings = append(findings, fs...)
 	}
 	SortFindings(findings)
 	if findings == nil {
 		findings = []model.Finding{}
 	}
 	return findings, nil
+}
+
+// maxWorkers bounds how many rules evaluate at once.
+const maxWorkers = 8
+
+func (e *Engine) evalRule(ctx context.Context, i int, opts []rego.EvalOption, idx *sourceIndex) []model.Finding {
+	r := e.rules[i]
+	rs, err := e.queries[i].Eval(ctx, opts...)
+	switch {
+	case ctx.Err() != nil:
+		return nil
+	case err != nil:
+		return []model.Finding{ruleError(r, fmt.Sprintf("rule %s failed: %v", r.ID, err))}
+	case len(rs) != 1:
+		return []model.Finding{ruleError(r, fmt.Sprintf("rule %s: deny is undefined", r.ID))}
+	}
+	return e.collect(r, rs[0].Bindings, idx)
 }
 
 func ruleError(r RuleInfo, msg string) model.Finding {
@@ -532,11 +540,11 @@ func ruleError(r RuleInfo, msg string) model.Finding {
 	}
 }
 
-// collect turns the deny/violation sets of rule i into findings.
-func (e *Engine) collect(r RuleInfo, i int, b rego.Vars, idx *sourceIndex) []model.Finding {
+// collect turns the deny/violation sets of a rule into findings.
+func (e *Engine) collect(r RuleInfo, b rego.Vars, idx *sourceIndex) []model.Finding {
 	var out []model.Finding
 	for j := range r.sets {
-		set, ok := b[fmt.Sprintf("r%d_%d", i, j)].([]any)
+		set, ok := b[fmt.Sprintf("r%d", j)].([]any)
 		if !ok {
 			out = append(out, ruleError(r, fmt.Sprintf("rule %s: %s is not a set", r.ID, r.sets[j])))
 			continue

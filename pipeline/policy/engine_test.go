@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -360,17 +361,40 @@ func TestInputDocumentGolden(t *testing.T) {
 	t.Parallel()
 	c := seedCluster(t)
 	m := seedMatrix(c)
-	// Keep the golden file readable: two connections and the selection.
-	small := *m
-	small.Connections = []model.Connection{m.Connections[0]}
-	for _, conn := range m.Connections {
-		if conn.AddressDependent {
-			small.Connections = append(small.Connections, conn)
-			break
+	// Keep the golden file readable: four connections (a workload pair, an
+	// address-dependent one, one from the internet, one to the metadata
+	// service) and the selection.
+	pick := func(m *model.Matrix, pairs ...[2]string) []model.Connection {
+		var out []model.Connection
+		for _, p := range pairs {
+			s, d := m.PeerIndex(p[0]), m.PeerIndex(p[1])
+			a := m.Find(s, d)
+			require.NotNil(t, a, "%s -> %s", p[0], p[1])
+			out = append(out, model.Connection{Src: s, Dst: d, Allowance: a})
 		}
+		sort.Slice(out, func(i, j int) bool {
+			return out[i].Src < out[j].Src || (out[i].Src == out[j].Src && out[i].Dst < out[j].Dst)
+		})
+		return out
 	}
+	small := *m
+	small.Connections = pick(m,
+		[2]string{"app/frontend", "app/backend-api"},
+		[2]string{"app/backend-api", "kube-system/coredns"},
+		[2]string{"0.0.0.0-169.254.169.253", "monitoring/prometheus"},
+		[2]string{"app/worker", "169.254.169.254/32"},
+	)
 	small.Unmanaged = []model.Unmanaged{{Workload: &c.Workloads[0], Reason: "example: hostNetwork"}}
-	promo := &model.Matrix{Peers: m.Peers, Connections: []model.Connection{m.Connections[0]}}
+	// Staging has frontend -> backend-api as in prod, backend-api ->
+	// coredns on UDP 53 only, and nothing else.
+	promo := &model.Matrix{Peers: m.Peers, Connections: pick(m, [2]string{"app/frontend", "app/backend-api"})}
+	dns := model.Connection{Src: m.PeerIndex("app/backend-api"), Dst: m.PeerIndex("kube-system/coredns"),
+		Allowance: &model.Allowance{Ports: ports(model.UDP, 53), Grants: []model.Grant{{Ports: ports(model.UDP, 53), Egress: eg("app/allow-backend-external-apis", 0), Ingress: notIsolatedIng}}}}
+	promo.Connections = append(promo.Connections, dns)
+	sort.Slice(promo.Connections, func(i, j int) bool {
+		a, b := promo.Connections[i], promo.Connections[j]
+		return a.Src < b.Src || (a.Src == b.Src && a.Dst < b.Dst)
+	})
 	doc, _, err := buildInput(Input{Overlay: "prod", Environment: "production", Cluster: c, Matrix: &small,
 		Promotion: &Promotion{From: "staging", Matrix: promo}})
 	require.NoError(t, err)

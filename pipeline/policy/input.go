@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -22,7 +23,6 @@ var (
 	kAllPorts         = ast.StringTerm("allPorts")
 	kAPIVersion       = ast.StringTerm("apiVersion")
 	kCIDRs            = ast.StringTerm("cidrs")
-	kConnections      = ast.StringTerm("connections")
 	kDescription      = ast.StringTerm("description")
 	kDirection        = ast.StringTerm("direction")
 	kDst              = ast.StringTerm("dst")
@@ -147,18 +147,58 @@ func (x *sourceIndex) locate(r model.ObjectRef) model.Location {
 
 // inputBuilder keeps terms shared between connections.
 type inputBuilder struct {
-	ruleRefs map[model.RuleRef]*ast.Term
+	ruleRefs   map[model.RuleRef]*ast.Term
+	allowances map[*model.Allowance]*allowanceTerms
+	ports      map[string]*ast.Term
+	portTexts  map[string]*ast.Term
+	grants     map[grantKey]*ast.Term
 }
 
 // buildInput turns an Input into the document rules see as input, and an
 // index from object to source location.
 func buildInput(in Input) (ast.Value, *sourceIndex, error) {
+	// The reachability, its promotion diff and the rest are independent:
+	// build them side by side, each with its own caches.
+	m := in.Matrix
+	if m == nil {
+		m = &model.Matrix{}
+	}
+	mt := newMatrixTerms(m)
+	var reach, promotion *ast.Term
+	var wg sync.WaitGroup
+	wg.Go(func() { reach = newInputBuilder().reachTerm(m, mt) })
+	if in.Promotion != nil {
+		wg.Go(func() { promotion = newInputBuilder().promotionTerm(m, mt, in.Promotion) })
+	}
+	doc, idx, err := clusterDoc(in)
+	wg.Wait()
+	if err != nil {
+		return nil, nil, err
+	}
+	doc.Insert(str("reach"), reach)
+	if promotion != nil {
+		doc.Insert(str("promotion"), promotion)
+	}
+	return doc, idx, nil
+}
+
+func newInputBuilder() *inputBuilder {
+	return &inputBuilder{
+		ruleRefs:   map[model.RuleRef]*ast.Term{},
+		allowances: map[*model.Allowance]*allowanceTerms{},
+		ports:      map[string]*ast.Term{},
+		portTexts:  map[string]*ast.Term{},
+		grants:     map[grantKey]*ast.Term{},
+	}
+}
+
+// clusterDoc builds everything in the input but reach and promotion.
+func clusterDoc(in Input) (ast.Object, *sourceIndex, error) {
 	c := in.Cluster
 	if c == nil {
 		c = &model.Cluster{}
 	}
 	idx := &sourceIndex{refs: map[model.ObjectRef]model.Location{}, workloads: map[string]model.Location{}}
-	b := &inputBuilder{ruleRefs: map[model.RuleRef]*ast.Term{}}
 
 	objects := make([]*ast.Term, 0, len(c.Objects))
 	for i := range c.Objects {
@@ -264,14 +304,7 @@ func buildInput(in Input) (ast.Value, *sourceIndex, error) {
 		item(str("externals"), ast.ArrayTerm(externals...)),
 		item(str("podCIDRs"), strings2(cidrStrings(c.PodCIDRs))),
 		item(str("serviceCIDRs"), strings2(cidrStrings(c.ServiceCIDRs))),
-		item(str("reach"), b.reachTerm(in.Matrix)),
 	)
-	if in.Promotion != nil {
-		doc.Insert(str("promotion"), ast.ObjectTerm(
-			item(kFrom, str(in.Promotion.From)),
-			item(kConnections, b.connectionsTerm(in.Promotion.Matrix)),
-		))
-	}
 	return doc, idx, nil
 }
 
@@ -417,120 +450,6 @@ func selectorTerm(s *metav1.LabelSelector) *ast.Term {
 		o.Insert(str("matchExpressions"), ast.ArrayTerm(es...))
 	}
 	return ast.NewTerm(o)
-}
-
-func (b *inputBuilder) reachTerm(m *model.Matrix) *ast.Term {
-	if m == nil {
-		m = &model.Matrix{}
-	}
-	unmanaged := make([]*ast.Term, len(m.Unmanaged))
-	for i, u := range m.Unmanaged {
-		key := ""
-		if u.Workload != nil {
-			key = u.Workload.Key()
-		}
-		unmanaged[i] = ast.ObjectTerm(item(kWorkload, str(key)), item(kReason, str(u.Reason)))
-	}
-	selection := make([]*ast.Term, len(m.Selection))
-	for i := range m.Selection {
-		s := &m.Selection[i]
-		peers := make([]*ast.Term, len(s.Peers))
-		for j, p := range s.Peers {
-			peers[j] = ast.ObjectTerm(
-				item(kDirection, str(p.Direction.String())),
-				item(kRule, num(p.Rule)),
-				item(kPeer, num(p.Peer)),
-				item(kMatches, strings2(p.Matches)),
-				item(kIPBlock, str(p.IPBlock)),
-			)
-		}
-		selection[i] = ast.ObjectTerm(
-			item(kPolicy, str(s.Policy)),
-			item(kSource, locTerm(s.Source)),
-			item(kSelects, strings2(s.Selects)),
-			item(kPeers, ast.ArrayTerm(peers...)),
-		)
-	}
-	return ast.ObjectTerm(
-		item(kConnections, b.connectionsTerm(m)),
-		item(str("unmanaged"), ast.ArrayTerm(unmanaged...)),
-		item(str("selection"), ast.ArrayTerm(selection...)),
-	)
-}
-
-func (b *inputBuilder) connectionsTerm(m *model.Matrix) *ast.Term {
-	if m == nil {
-		return ast.ArrayTerm()
-	}
-	keys := make([]*ast.Term, len(m.Peers))
-	peers := make([]*ast.Term, len(m.Peers))
-	for i := range m.Peers {
-		keys[i] = str(m.Peers[i].Key())
-		peers[i] = peerTerm(&m.Peers[i])
-	}
-	conns := make([]*ast.Term, 0, len(m.Connections))
-	for i := range m.Connections {
-		c := &m.Connections[i]
-		if c.Allowance == nil || int(c.Src) >= len(peers) || int(c.Dst) >= len(peers) || c.Src < 0 || c.Dst < 0 {
-			continue
-		}
-		grants := make([]*ast.Term, len(c.Grants))
-		for j := range c.Grants {
-			g := &c.Grants[j]
-			grants[j] = ast.ObjectTerm(
-				item(kPorts, portsTerm(g.Ports)),
-				item(kEgress, b.ruleRefTerm(g.Egress)),
-				item(kIngress, b.ruleRefTerm(g.Ingress)),
-			)
-		}
-		conns = append(conns, ast.ObjectTerm(
-			item(kSrc, keys[c.Src]),
-			item(kDst, keys[c.Dst]),
-			item(kSrcPeer, peers[c.Src]),
-			item(kDstPeer, peers[c.Dst]),
-			item(kPorts, portsTerm(c.Ports)),
-			item(kAllPorts, boolTerm(c.Ports.IsAll())),
-			item(kAddressDependent, boolTerm(c.AddressDependent)),
-			item(kAllowedBy, ast.ArrayTerm(grants...)),
-		))
-	}
-	return ast.ArrayTerm(conns...)
-}
-
-func (b *inputBuilder) ruleRefTerm(r model.RuleRef) *ast.Term {
-	r.Source = model.Location{}
-	if t, ok := b.ruleRefs[r]; ok {
-		return t
-	}
-	var t *ast.Term
-	if r.NotIsolated() {
-		t = ast.ObjectTerm(item(kNotIsolated, vTrue))
-	} else {
-		t = ast.ObjectTerm(item(kPolicy, str(r.Policy)), item(kRule, num(r.Rule)))
-	}
-	b.ruleRefs[r] = t
-	return t
-}
-
-func peerTerm(p *model.Peer) *ast.Term {
-	if w := p.Workload; w != nil {
-		return ast.ObjectTerm(
-			item(kKind, vWorkload),
-			item(kNamespace, str(w.Namespace)),
-			item(kName, str(w.Name)),
-			item(kWorkloadKind, str(w.Kind)),
-		)
-	}
-	var cidrs []string
-	for _, pr := range p.Range.Prefixes() {
-		cidrs = append(cidrs, pr.String())
-	}
-	return ast.ObjectTerm(
-		item(kKind, vExternal),
-		item(kName, str(p.External)),
-		item(kRange, str(p.Range.String())),
-		item(kCIDRs, strings2(cidrs)),
-	)
 }
 
 func portsTerm(s model.PortSet) *ast.Term {

@@ -2,6 +2,7 @@
 # _test.rego, so rule evaluation never loads it; only the tests do.
 package reachgate.testing
 
+import data.reachgate.lib
 import rego.v1
 
 src := {"file": "bases/app/manifests.yaml", "line": 1}
@@ -65,22 +66,51 @@ all_ports := {
 	"SCTP": [{"from": 1, "to": 65535}],
 }
 
-# conn(src, dst, ports) connects two workload keys, both sides not isolated.
-conn(s, d, ports) := xconn(s, wpeer(s), d, wpeer(d), ports, not_isolated, not_isolated)
+# flow(srcs, dst, ports): workload sources to a workload destination, both
+# sides not isolated.
+flow(srcs, dst, ports) := xflow(srcs, "", dst, wpeer(dst), ports, not_isolated, not_isolated)
 
-# xconn is a connection with explicit peers and grant sides.
-xconn(s, sp, d, dp, ports, egress, ingress) := {
-	"src": s,
-	"dst": d,
-	"srcPeer": sp,
-	"dstPeer": dp,
+# xflow is a flow to one destination with explicit grant sides. srcName ""
+# means workload sources; otherwise the sources are CIDRs of the external
+# endpoint srcName ("-" for unnamed ranges). fixturePeers feeds
+# input.reach.peers; real flows have no such field.
+xflow(srcs, srcName, dst, dstPeer, ports, egress, ingress) := {
+	"srcs": srcs,
+	"dsts": [dst],
+	"srcKind": kind_of(srcName),
+	"srcName": trim(srcName, "-"),
+	"dstKind": dstPeer.kind,
+	"dstName": dst_name(dstPeer),
 	"ports": ports,
+	"portsText": lib.ports_string(ports),
 	"allPorts": ports == all_ports,
 	"addressDependent": false,
-	"allowedBy": [{"ports": ports, "egress": egress, "ingress": ingress}],
+	"allowedBy": [{"ports": ports, "portsText": lib.ports_string(ports), "egress": egress, "ingress": ingress}],
+	"fixturePeers": object.union({s: src_peer(srcName, s) | some s in srcs}, {dst: dstPeer}),
 }
 
-reach(connections) := {"connections": connections, "unmanaged": [], "selection": []}
+dst_name(p) := p.name if p.kind == "external"
+
+else := ""
+
+kind_of("") := "workload"
+
+kind_of(name) := "external" if name != ""
+
+src_peer("", s) := wpeer(s)
+
+src_peer(name, s) := xpeer(trim(name, "-"), s) if name != ""
+
+# reach(flows) is input.reach for those flows, with its indexes.
+reach(flows) := {
+	"peers": {k: p | some f in flows; some k, p in f.fixturePeers},
+	"flows": flows,
+	"byDst": {d: [f | some f in flows; d in f.dsts] | some f0 in flows; some d in f0.dsts},
+	"fromExternal": [f | some f in flows; f.srcKind == "external"],
+	"addressDependent": [f | some f in flows; f.addressDependent],
+	"unmanaged": [],
+	"selection": [],
+}
 
 base_input := {
 	"overlay": "dev",

@@ -36,13 +36,12 @@ default user_params := {}
 
 user_params := data.reachgate.params
 
-params[k] := v if {
-	some k, v in user_params
-}
-
-params[k] := v if {
-	some k, v in default_params
-	not k in object.keys(user_params)
+# Complete rules are evaluated once per evaluation and cached; looking a
+# key up in a partial rule evaluates its body again, which on a big input
+# is the difference between milliseconds and minutes. Hence the
+# comprehensions throughout this file.
+params := {k: object.get(user_params, k, object.get(default_params, k, null)) |
+	some k in object.keys(default_params) | object.keys(user_params)
 }
 
 # ---- indexes ---------------------------------------------------------------
@@ -59,13 +58,13 @@ managed_workloads := {w.key: w |
 }
 
 # Pods selected by some policy for ingress / egress.
-ingress_isolated contains k if {
+ingress_isolated := {k |
 	some s in input.reach.selection
 	"Ingress" in policies_by_key[s.policy].policyTypes
 	some k in s.selects
 }
 
-egress_isolated contains k if {
+egress_isolated := {k |
 	some s in input.reach.selection
 	"Egress" in policies_by_key[s.policy].policyTypes
 	some k in s.selects
@@ -105,20 +104,20 @@ policy_object(p) := {"kind": "NetworkPolicy", "namespace": p.namespace, "name": 
 # The object a workload peer of a connection stands for.
 peer_object(peer) := {"kind": peer.workloadKind, "namespace": peer.namespace, "name": peer.name}
 
-# Which side of a grant to blame for a connection: the policy rule that
-# allowed it on the destination's ingress (dir "ingress") or the source's
-# egress (dir "egress"), or the workload itself when that side is not
-# isolated.
-grant_side(c, g, "ingress") := {"object": policy_object(policies_by_key[g.ingress.policy]), "field": sprintf("spec.ingress[%d]", [g.ingress.rule])} if {
+# Which side of a grant g to blame for the connection src -> dst:
+# the policy rule that allowed it on the destination's ingress (dir
+# "ingress") or on the source's egress (dir "egress"), or the workload
+# itself when that side is not isolated.
+grant_side(_, dst, g, "ingress") := {"object": policy_object(policies_by_key[g.ingress.policy]), "field": sprintf("spec.ingress[%d]", [g.ingress.rule])} if {
 	g.ingress.policy
-} else := {"object": peer_object(c.dstPeer), "field": "", "notIsolated": true} if {
-	c.dstPeer.kind == "workload"
+} else := {"object": peer_object(input.reach.peers[dst]), "field": "", "notIsolated": true} if {
+	input.reach.peers[dst].kind == "workload"
 }
 
-grant_side(c, g, "egress") := {"object": policy_object(policies_by_key[g.egress.policy]), "field": sprintf("spec.egress[%d]", [g.egress.rule])} if {
+grant_side(src, _, g, "egress") := {"object": policy_object(policies_by_key[g.egress.policy]), "field": sprintf("spec.egress[%d]", [g.egress.rule])} if {
 	g.egress.policy
-} else := {"object": peer_object(c.srcPeer), "field": "", "notIsolated": true} if {
-	c.srcPeer.kind == "workload"
+} else := {"object": peer_object(input.reach.peers[src]), "field": "", "notIsolated": true} if {
+	input.reach.peers[src].kind == "workload"
 }
 
 # How a grant side reads in a message.
@@ -247,20 +246,29 @@ is_internet_facing(key) if {
 	workloads_by_key[key].labels[params.internetFacingLabel] == "true"
 }
 
-# ---- connections ---------------------------------------------------------------
+# ---- flows ---------------------------------------------------------------------
 
-# Connections into / out of one peer key. OPA indexes these comprehensions
-# once per evaluation, so looking up many keys costs one pass.
-conns_to(key) := [c | some c in input.reach.connections; c.dst == key]
+# The flows into one peer key (input.reach.byDst, [] when none).
+flows_to(key) := fs if {
+	fs := input.reach.byDst[key]
+} else := []
 
-conns_from(key) := [c | some c in input.reach.connections; c.src == key]
+# Keys of the external peers that stand for the internet, and of those
+# holding a cloud metadata address.
+internet_keys := {k | some k, p in input.reach.peers; is_internet(p)}
+
+metadata_keys := {k | some k, p in input.reach.peers; is_metadata(p)}
+
+# The sources of a flow from outside the cluster that are the internet.
+# Flows group external sources by endpoint name, so only unnamed ranges
+# are looked at one by one.
+internet_srcs(f) := f.srcs if {
+	f.srcName in params.internetExternals
+} else := [s | some s in f.srcs; internet_keys[s]] if {
+	f.srcName == ""
+} else := []
 
 # A list for messages: at most three items, then how many more.
 summarize(items) := concat(", ", items) if {
 	count(items) <= 3
 } else := sprintf("%s and %d more", [concat(", ", array.slice(items, 0, 3)), count(items) - 3])
-
-# Connections from / to addresses outside the cluster.
-from_external := [c | some c in input.reach.connections; c.srcPeer.kind == "external"]
-
-to_external := [c | some c in input.reach.connections; c.dstPeer.kind == "external"]

@@ -1,0 +1,579 @@
+package policy
+
+import (
+	"slices"
+	"sort"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/reachgate/reachgate/pipeline/model"
+)
+
+// Reachability reaches the rules as flows. A flow {srcs, dsts, ports,
+// allowedBy, ...} says that every source in srcs can reach every
+// destination in dsts on the same ports, allowed by the same rules: the
+// connections of the matrix grouped into rectangles. A synthetic cluster of
+// 5,000 workloads has over four million connections, a quarter of a million
+// (destination, allowance) pairs, and under a hundred thousand flows, whose
+// allowance terms (ports, the rules behind them) are shared. Connection
+// objects would need gigabytes; flows fit in tens of megabytes, and the
+// byDst index lets rules look up destinations instead of scanning.
+
+var (
+	kAddressDependentIdx = ast.StringTerm("addressDependent")
+	kByDst               = ast.StringTerm("byDst")
+	kDstKind             = ast.StringTerm("dstKind")
+	kDstName             = ast.StringTerm("dstName")
+	kDsts                = ast.StringTerm("dsts")
+	kExtra               = ast.StringTerm("extra")
+	kExtraText           = ast.StringTerm("extraText")
+	kFlows               = ast.StringTerm("flows")
+	kFromExternal        = ast.StringTerm("fromExternal")
+	kPortsText           = ast.StringTerm("portsText")
+	kPromoted            = ast.StringTerm("promoted")
+	kPromotedText        = ast.StringTerm("promotedText")
+	kSrcKind             = ast.StringTerm("srcKind")
+	kSrcName             = ast.StringTerm("srcName")
+	kSrcs                = ast.StringTerm("srcs")
+)
+
+// allowanceTerms are the parts of a flow that come from its allowance.
+type allowanceTerms struct {
+	ports, portsText, allPorts, addressDependent, allowedBy *ast.Term
+}
+
+func (b *inputBuilder) allowance(a *model.Allowance) *allowanceTerms {
+	if t, ok := b.allowances[a]; ok {
+		return t
+	}
+	grants := make([]*ast.Term, len(a.Grants))
+	for j := range a.Grants {
+		grants[j] = b.grantTerm(&a.Grants[j])
+	}
+	t := &allowanceTerms{
+		ports:            b.portsTerm(a.Ports),
+		portsText:        b.portsText(a.Ports),
+		allPorts:         boolTerm(a.Ports.IsAll()),
+		addressDependent: boolTerm(a.AddressDependent),
+		allowedBy:        ast.ArrayTerm(grants...),
+	}
+	b.allowances[a] = t
+	return t
+}
+
+// grantKey identifies a grant: many allowances share the same rule pairs.
+type grantKey struct {
+	ports           string
+	egress, ingress model.RuleRef
+}
+
+func (b *inputBuilder) grantTerm(g *model.Grant) *ast.Term {
+	var buf [64]byte
+	k := grantKey{ports: string(portsKey(buf[:0], g.Ports)), egress: g.Egress, ingress: g.Ingress}
+	k.egress.Source, k.ingress.Source = model.Location{}, model.Location{}
+	if t, ok := b.grants[k]; ok {
+		return t
+	}
+	t := ast.ObjectTerm(
+		item(kPorts, b.portsTerm(g.Ports)),
+		item(kPortsText, b.portsText(g.Ports)),
+		item(kEgress, b.ruleRefTerm(g.Egress)),
+		item(kIngress, b.ruleRefTerm(g.Ingress)),
+	)
+	b.grants[k] = t
+	return t
+}
+
+func (b *inputBuilder) ruleRefTerm(r model.RuleRef) *ast.Term {
+	r.Source = model.Location{}
+	if t, ok := b.ruleRefs[r]; ok {
+		return t
+	}
+	var t *ast.Term
+	if r.NotIsolated() {
+		t = ast.ObjectTerm(item(kNotIsolated, vTrue))
+	} else {
+		t = ast.ObjectTerm(item(kPolicy, str(r.Policy)), item(kRule, num(r.Rule)))
+	}
+	b.ruleRefs[r] = t
+	return t
+}
+
+// matrixTerms are the per-peer terms of one matrix.
+type matrixTerms struct {
+	keys, peers []*ast.Term
+	byKey       map[string]*ast.Term
+}
+
+func newMatrixTerms(m *model.Matrix) *matrixTerms {
+	t := &matrixTerms{keys: make([]*ast.Term, len(m.Peers)), peers: make([]*ast.Term, len(m.Peers)), byKey: make(map[string]*ast.Term, len(m.Peers))}
+	for i := range m.Peers {
+		k := m.Peers[i].Key()
+		t.keys[i] = str(k)
+		t.byKey[k] = t.keys[i]
+		t.peers[i] = peerTerm(&m.Peers[i])
+	}
+	return t
+}
+
+// keyList renders workload keys, sharing the peers' key terms.
+func (t *matrixTerms) keyList(keys []string) *ast.Term {
+	ts := make([]*ast.Term, len(keys))
+	for i, k := range keys {
+		if x, ok := t.byKey[k]; ok {
+			ts[i] = x
+		} else {
+			ts[i] = str(k)
+		}
+	}
+	return ast.ArrayTerm(ts...)
+}
+
+func peerTerm(p *model.Peer) *ast.Term {
+	if w := p.Workload; w != nil {
+		return ast.ObjectTerm(
+			item(kKind, vWorkload),
+			item(kNamespace, str(w.Namespace)),
+			item(kName, str(w.Name)),
+			item(kWorkloadKind, str(w.Kind)),
+		)
+	}
+	var cidrs []string
+	for _, pr := range p.Range.Prefixes() {
+		cidrs = append(cidrs, pr.String())
+	}
+	return ast.ObjectTerm(
+		item(kKind, vExternal),
+		item(kName, str(p.External)),
+		item(kRange, str(p.Range.String())),
+		item(kCIDRs, strings2(cidrs)),
+	)
+}
+
+// peerClass tells peers apart for grouping: 0 for workloads, 1+i for
+// external ranges of the i-th distinct endpoint name ("" included).
+type peerClasses struct {
+	class []int32
+	names []*ast.Term
+}
+
+func newPeerClasses(m *model.Matrix) *peerClasses {
+	pc := &peerClasses{class: make([]int32, len(m.Peers))}
+	idx := map[string]int32{}
+	for i := range m.Peers {
+		p := &m.Peers[i]
+		if p.Workload != nil {
+			continue
+		}
+		j, ok := idx[p.External]
+		if !ok {
+			j = int32(len(pc.names))
+			idx[p.External] = j
+			pc.names = append(pc.names, str(p.External))
+		}
+		pc.class[i] = j + 1
+	}
+	return pc
+}
+
+// flow is one rectangle of connections: srcs x dsts, all with allowance a
+// (and, for promotion flows, the promoted overlay's allowance promo).
+type flow struct {
+	a, promo           *model.Allowance
+	srcClass, dstClass int32
+	srcs, dsts         []int32
+}
+
+// groupFlows groups the connections of m for which keep returns true into
+// flows. keep also returns the promoted allowance, for promotion flows.
+// Connections are bucketed by destination; within a destination those with
+// the same allowance and source class form a group; groups with the same
+// allowance, classes and source list merge into one flow across
+// destinations. Flows come out ordered by first destination, then first
+// source, in matrix peer order.
+func groupFlows(m *model.Matrix, pc *peerClasses, keep func(c *model.Connection) (*model.Allowance, bool)) []*flow {
+	n := len(m.Peers)
+	// Dense ids for allowances (0 stands for "none", for promo).
+	ids := map[*model.Allowance]int32{nil: 0}
+	allowances := []*model.Allowance{nil}
+	id := func(a *model.Allowance) int32 {
+		i, ok := ids[a]
+		if !ok {
+			i = int32(len(allowances))
+			ids[a] = i
+			allowances = append(allowances, a)
+		}
+		return i
+	}
+	// Bucket the kept connections by destination, keeping source order;
+	// each entry carries what grouping reads, so the pass over a bucket
+	// reads memory in order.
+	type entry struct{ src, aid, pid int32 }
+	start := make([]int32, n+1)
+	ents := make([]entry, len(m.Connections))
+	var last *model.Allowance
+	var lastID int32
+	for i := range m.Connections {
+		c := &m.Connections[i]
+		ents[i].aid = -1
+		if c.Allowance == nil || !validPeer(m, c.Src) || !validPeer(m, c.Dst) {
+			continue
+		}
+		pa, ok := keep(c)
+		if !ok {
+			continue
+		}
+		if c.Allowance != last {
+			last, lastID = c.Allowance, id(c.Allowance)
+		}
+		ents[i] = entry{c.Src, lastID, 0}
+		if pa != nil {
+			ents[i].pid = id(pa)
+		}
+		start[c.Dst+1]++
+	}
+	for i := 1; i <= n; i++ {
+		start[i] += start[i-1]
+	}
+	order := make([]entry, start[n])
+	next := append([]int32(nil), start[:n]...)
+	for i := range m.Connections {
+		if ents[i].aid >= 0 {
+			d := m.Connections[i].Dst
+			order[next[d]] = ents[i]
+			next[d]++
+		}
+	}
+	ents = nil
+
+	// Per destination, group by (allowance, promo, source class) without
+	// hashing: head[allowance] chains the groups with that allowance,
+	// valid when stamp[allowance] is the current destination.
+	type group struct {
+		aid, pid, class, next, count, fill int32
+	}
+	head := make([]int32, len(allowances))
+	stamp := make([]int32, len(allowances))
+	for i := range stamp {
+		stamp[i] = -1
+	}
+	arena := make([]int32, len(order)) // every group's sources, in place
+	slot := make([]int32, 0, 64)       // group of each connection of the bucket
+	var groups []group
+	type flowKey struct {
+		aid, pid, srcClass, dstClass int32
+		hash                         uint64
+	}
+	merged := map[flowKey][]*flow{}
+	var flows []*flow
+	for d := 0; d < n; d++ {
+		bucket := order[start[d]:start[d+1]]
+		if len(bucket) == 0 {
+			continue
+		}
+		groups, slot = groups[:0], slot[:0]
+		for _, en := range bucket {
+			a, p, cl := en.aid, en.pid, pc.class[en.src]
+			if stamp[a] != int32(d) {
+				stamp[a], head[a] = int32(d), -1
+			}
+			gi := head[a]
+			for gi >= 0 && (groups[gi].pid != p || groups[gi].class != cl) {
+				gi = groups[gi].next
+			}
+			if gi < 0 {
+				gi = int32(len(groups))
+				groups = append(groups, group{aid: a, pid: p, class: cl, next: head[a]})
+				head[a] = gi
+			}
+			groups[gi].count++
+			slot = append(slot, gi)
+		}
+		// Lay the groups' sources out in the arena, in source order.
+		off := start[d]
+		for i := range groups {
+			groups[i].fill = off
+			off += groups[i].count
+		}
+		for k, en := range bucket {
+			g := &groups[slot[k]]
+			arena[g.fill] = en.src
+			g.fill++
+		}
+		for i := range groups {
+			g := &groups[i]
+			srcs := arena[g.fill-g.count : g.fill : g.fill]
+			k := flowKey{g.aid, g.pid, g.class, pc.class[d], hashInt32s(srcs)}
+			var into *flow
+			for _, f := range merged[k] {
+				if slices.Equal(f.srcs, srcs) {
+					into = f
+					break
+				}
+			}
+			if into == nil {
+				into = &flow{a: allowances[g.aid], promo: allowances[g.pid], srcClass: g.class, dstClass: pc.class[d], srcs: srcs}
+				merged[k] = append(merged[k], into)
+				flows = append(flows, into)
+			}
+			into.dsts = append(into.dsts, int32(d))
+		}
+	}
+	sort.SliceStable(flows, func(i, j int) bool {
+		if flows[i].dsts[0] != flows[j].dsts[0] {
+			return flows[i].dsts[0] < flows[j].dsts[0]
+		}
+		return flows[i].srcs[0] < flows[j].srcs[0]
+	})
+	return flows
+}
+
+func hashInt32s(xs []int32) uint64 {
+	h := uint64(14695981039346656037)
+	for _, x := range xs {
+		h ^= uint64(uint32(x))
+		h *= 1099511628211
+	}
+	return h
+}
+
+func (b *inputBuilder) keysTerm(mt *matrixTerms, idx []int32) *ast.Term {
+	ts := make([]*ast.Term, len(idx))
+	for i, j := range idx {
+		ts[i] = mt.keys[j]
+	}
+	return ast.ArrayTerm(ts...)
+}
+
+var vEmpty = ast.StringTerm("")
+
+func classTerms(pc *peerClasses, class int32) (kind, name *ast.Term) {
+	if class == 0 {
+		return vWorkload, vEmpty
+	}
+	return vExternal, pc.names[class-1]
+}
+
+func (b *inputBuilder) flowTerm(mt *matrixTerms, pc *peerClasses, f *flow, extra ...[2]*ast.Term) *ast.Term {
+	a := b.allowance(f.a)
+	srcKind, srcName := classTerms(pc, f.srcClass)
+	dstKind, dstName := classTerms(pc, f.dstClass)
+	items := append([][2]*ast.Term{
+		item(kSrcs, b.keysTerm(mt, f.srcs)),
+		item(kDsts, b.keysTerm(mt, f.dsts)),
+		item(kSrcKind, srcKind),
+		item(kSrcName, srcName),
+		item(kDstKind, dstKind),
+		item(kDstName, dstName),
+		item(kPorts, a.ports),
+		item(kPortsText, a.portsText),
+		item(kAllPorts, a.allPorts),
+		item(kAddressDependent, a.addressDependent),
+		item(kAllowedBy, a.allowedBy),
+	}, extra...)
+	return ast.ObjectTerm(items...)
+}
+
+// reachTerm builds input.reach.
+func (b *inputBuilder) reachTerm(m *model.Matrix, mt *matrixTerms) *ast.Term {
+	pc := newPeerClasses(m)
+	peers := make([][2]*ast.Term, len(m.Peers))
+	for i := range m.Peers {
+		peers[i] = item(mt.keys[i], mt.peers[i])
+	}
+
+	all := groupFlows(m, pc, func(*model.Connection) (*model.Allowance, bool) { return nil, true })
+	flows := make([]*ast.Term, len(all))
+	var fromExternal, addrDep []*ast.Term
+	byDst := make([][]*ast.Term, len(m.Peers))
+	for i, f := range all {
+		t := b.flowTerm(mt, pc, f)
+		flows[i] = t
+		for _, d := range f.dsts {
+			byDst[d] = append(byDst[d], t)
+		}
+		if f.srcClass != 0 {
+			fromExternal = append(fromExternal, t)
+		}
+		if f.a.AddressDependent {
+			addrDep = append(addrDep, t)
+		}
+	}
+	dsts := make([][2]*ast.Term, 0, len(m.Peers))
+	for d, ts := range byDst {
+		if len(ts) > 0 {
+			dsts = append(dsts, item(mt.keys[d], ast.ArrayTerm(ts...)))
+		}
+	}
+
+	unmanaged := make([]*ast.Term, len(m.Unmanaged))
+	for i, u := range m.Unmanaged {
+		key := ""
+		if u.Workload != nil {
+			key = u.Workload.Key()
+		}
+		unmanaged[i] = ast.ObjectTerm(item(kWorkload, str(key)), item(kReason, str(u.Reason)))
+	}
+	selection := make([]*ast.Term, len(m.Selection))
+	for i := range m.Selection {
+		s := &m.Selection[i]
+		ps := make([]*ast.Term, len(s.Peers))
+		for j, p := range s.Peers {
+			ps[j] = ast.ObjectTerm(
+				item(kDirection, str(p.Direction.String())),
+				item(kRule, num(p.Rule)),
+				item(kPeer, num(p.Peer)),
+				item(kMatches, mt.keyList(p.Matches)),
+				item(kIPBlock, str(p.IPBlock)),
+			)
+		}
+		selection[i] = ast.ObjectTerm(
+			item(kPolicy, str(s.Policy)),
+			item(kSource, locTerm(s.Source)),
+			item(kSelects, mt.keyList(s.Selects)),
+			item(kPeers, ast.ArrayTerm(ps...)),
+		)
+	}
+	return ast.ObjectTerm(
+		item(kPeers, ast.ObjectTerm(peers...)),
+		item(kFlows, ast.ArrayTerm(flows...)),
+		item(kByDst, ast.ObjectTerm(dsts...)),
+		item(kFromExternal, ast.ArrayTerm(fromExternal...)),
+		item(kAddressDependentIdx, ast.ArrayTerm(addrDep...)),
+		item(str("unmanaged"), ast.ArrayTerm(unmanaged...)),
+		item(str("selection"), ast.ArrayTerm(selection...)),
+	)
+}
+
+func validPeer(m *model.Matrix, i int32) bool { return i >= 0 && int(i) < len(m.Peers) }
+
+// promotionTerm builds input.promotion: the flows of m that the promoted
+// overlay does not allow, or allows on fewer ports. Peers are matched by
+// key. Each flow carries promoted (the ports the promoted overlay allows
+// for its pairs, {} when none) and extra (the ports only m allows).
+func (b *inputBuilder) promotionTerm(m *model.Matrix, mt *matrixTerms, p *Promotion) *ast.Term {
+	pm := p.Matrix
+	if pm == nil {
+		pm = &model.Matrix{}
+	}
+	// Where each peer of m sits in pm.
+	pidx := make(map[string]int32, len(pm.Peers))
+	for i := range pm.Peers {
+		pidx[pm.Peers[i].Key()] = int32(i)
+	}
+	mapped := make([]int32, len(m.Peers))
+	for i := range m.Peers {
+		j, ok := pidx[m.Peers[i].Key()]
+		if !ok {
+			j = -1
+		}
+		mapped[i] = j
+	}
+	// find looks a pair up in pm. When m's peers map into pm in the same
+	// order (the usual case: two overlays of one repository), m's
+	// connections, sorted by (Src, Dst), meet pm's in order too and one
+	// cursor walks pm once; otherwise each lookup is a binary search.
+	monotone, prev := true, int32(-1)
+	for _, j := range mapped {
+		if j < 0 {
+			continue
+		}
+		if j <= prev {
+			monotone = false
+			break
+		}
+		prev = j
+	}
+	pcs := pm.Connections
+	cursor := 0
+	find := func(s, d int32) *model.Allowance {
+		if s < 0 || d < 0 {
+			return nil
+		}
+		less := func(c *model.Connection) bool { return c.Src < s || (c.Src == s && c.Dst < d) }
+		if monotone {
+			for cursor < len(pcs) && less(&pcs[cursor]) {
+				cursor++
+			}
+			if cursor < len(pcs) && pcs[cursor].Src == s && pcs[cursor].Dst == d {
+				return pcs[cursor].Allowance
+			}
+			return nil
+		}
+		i := sort.Search(len(pcs), func(i int) bool { return !less(&pcs[i]) })
+		if i < len(pcs) && pcs[i].Src == s && pcs[i].Dst == d {
+			return pcs[i].Allowance
+		}
+		return nil
+	}
+	type pair [2]*model.Allowance
+	exceeds := map[pair]bool{}
+	pc := newPeerClasses(m)
+	all := groupFlows(m, pc, func(c *model.Connection) (*model.Allowance, bool) {
+		pa := find(mapped[c.Src], mapped[c.Dst])
+		if pa == nil {
+			return nil, true
+		}
+		if pa == c.Allowance || pa.Ports.Equal(c.Ports) {
+			return nil, false
+		}
+		k := pair{c.Allowance, pa}
+		ex, seen := exceeds[k]
+		if !seen {
+			ex = !c.Ports.Subtract(pa.Ports).IsEmpty()
+			exceeds[k] = ex
+		}
+		return pa, ex
+	})
+	flows := make([]*ast.Term, len(all))
+	for i, f := range all {
+		var promoted model.PortSet
+		extra := f.a.Ports
+		if f.promo != nil {
+			promoted = f.promo.Ports
+			extra = extra.Subtract(promoted)
+		}
+		flows[i] = b.flowTerm(mt, pc, f,
+			item(kPromoted, b.portsTerm(promoted)), item(kPromotedText, b.portsText(promoted)),
+			item(kExtra, b.portsTerm(extra)), item(kExtraText, b.portsText(extra)))
+	}
+	return ast.ObjectTerm(
+		item(kFrom, str(p.From)),
+		item(kFlows, ast.ArrayTerm(flows...)),
+	)
+}
+
+// portsTerm renders a port set, once per distinct set.
+func (b *inputBuilder) portsTerm(s model.PortSet) *ast.Term {
+	var buf [64]byte
+	k := portsKey(buf[:0], s)
+	if t, ok := b.ports[string(k)]; ok {
+		return t
+	}
+	t := portsTerm(s)
+	b.ports[string(k)] = t
+	return t
+}
+
+// portsText is the port set as people read it ("TCP 80,443; UDP 53",
+// "all ports"), once per distinct set.
+func (b *inputBuilder) portsText(s model.PortSet) *ast.Term {
+	var buf [64]byte
+	k := portsKey(buf[:0], s)
+	if t, ok := b.portTexts[string(k)]; ok {
+		return t
+	}
+	t := str(s.String())
+	b.portTexts[string(k)] = t
+	return t
+}
+
+func portsKey(key []byte, s model.PortSet) []byte {
+	for _, p := range model.Protocols {
+		key = append(key, byte(p), 0xff)
+		for _, r := range s.Ranges(p) {
+			key = append(key, byte(r.From>>8), byte(r.From), byte(r.To>>8), byte(r.To))
+		}
+	}
+	return key
+}

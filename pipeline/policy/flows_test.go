@@ -1,0 +1,149 @@
+package policy
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/reachgate/reachgate/pipeline/model"
+)
+
+type flowDoc struct {
+	Srcs     []string       `json:"srcs"`
+	Dsts     []string       `json:"dsts"`
+	SrcKind  string         `json:"srcKind"`
+	SrcName  string         `json:"srcName"`
+	DstKind  string         `json:"dstKind"`
+	DstName  string         `json:"dstName"`
+	Ports    map[string]any `json:"ports"`
+	Promoted map[string]any `json:"promoted"`
+	Extra    map[string]any `json:"extra"`
+}
+
+type reachDoc struct {
+	Reach struct {
+		Peers            map[string]map[string]any `json:"peers"`
+		Flows            []flowDoc                 `json:"flows"`
+		ByDst            map[string][]flowDoc      `json:"byDst"`
+		FromExternal     []flowDoc                 `json:"fromExternal"`
+		AddressDependent []flowDoc                 `json:"addressDependent"`
+	} `json:"reach"`
+	Promotion *struct {
+		From  string    `json:"from"`
+		Flows []flowDoc `json:"flows"`
+	} `json:"promotion"`
+}
+
+func decodeInput(t *testing.T, in Input) reachDoc {
+	t.Helper()
+	v, _, err := buildInput(in)
+	require.NoError(t, err)
+	x, err := ast.JSON(v)
+	require.NoError(t, err)
+	raw, err := json.Marshal(x)
+	require.NoError(t, err)
+	var d reachDoc
+	require.NoError(t, json.Unmarshal(raw, &d))
+	return d
+}
+
+func TestFlowsGroupConnectionsByDestinationAndAllowance(t *testing.T) {
+	t.Parallel()
+	c := &model.Cluster{Workloads: []model.Workload{
+		{Namespace: "app", Name: "a", Kind: "Deployment"},
+		{Namespace: "app", Name: "b", Kind: "Deployment"},
+		{Namespace: "app", Name: "c", Kind: "Deployment"},
+		{Namespace: "app", Name: "db", Kind: "StatefulSet"},
+	}}
+	b := newMatrixBuilder(c,
+		model.Peer{Range: model.PrefixRange(pfx("0.0.0.0/5")), External: "internet"},
+		model.Peer{Range: model.PrefixRange(pfx("8.0.0.0/7")), External: "internet"},
+		model.Peer{Range: model.PrefixRange(pfx("203.0.113.0/24")), External: "partner"},
+	)
+	shared := []model.Grant{{Ports: ports(model.TCP, 5432), Egress: notIsolatedEg, Ingress: ing("app/allow-db", 0)}}
+	a1 := &model.Allowance{Ports: ports(model.TCP, 5432), Grants: shared}
+	a2 := &model.Allowance{Ports: ports(model.TCP, 9090), Grants: []model.Grant{{Ports: ports(model.TCP, 9090), Egress: notIsolatedEg, Ingress: notIsolatedIng}}, AddressDependent: true}
+	add := func(s, d string, a *model.Allowance) {
+		b.m.Connections = append(b.m.Connections, model.Connection{Src: b.peer(s), Dst: b.peer(d), Allowance: a})
+	}
+	add("app/a", "app/db", a1)
+	add("app/b", "app/db", a1)
+	add("app/c", "app/db", a2)
+	add("0.0.0.0/5", "app/db", a1)
+	add("8.0.0.0/7", "app/db", a1)
+	add("203.0.113.0/24", "app/db", a1)
+	add("app/a", "app/b", a1)
+	add("app/a", "app/c", a1)
+	add("app/a", "203.0.113.0/24", a1)
+	m := b.done()
+
+	d := decodeInput(t, Input{Matrix: m})
+	type flat struct {
+		Srcs, Dsts                         []string
+		SrcKind, SrcName, DstKind, DstName string
+	}
+	var got []flat
+	for _, f := range d.Reach.Flows {
+		got = append(got, flat{f.Srcs, f.Dsts, f.SrcKind, f.SrcName, f.DstKind, f.DstName})
+	}
+	assert.Equal(t, []flat{
+		// app/a reaches app/b and app/c the same way: one flow.
+		{[]string{"app/a"}, []string{"app/b", "app/c"}, "workload", "", "workload", ""},
+		{[]string{"app/a", "app/b"}, []string{"app/db"}, "workload", "", "workload", ""},
+		{[]string{"app/c"}, []string{"app/db"}, "workload", "", "workload", ""},
+		{[]string{"0.0.0.0/5", "8.0.0.0/7"}, []string{"app/db"}, "external", "internet", "workload", ""},
+		{[]string{"203.0.113.0/24"}, []string{"app/db"}, "external", "partner", "workload", ""},
+		{[]string{"app/a"}, []string{"203.0.113.0/24"}, "workload", "", "external", "partner"},
+	}, got)
+	assert.Len(t, d.Reach.ByDst["app/db"], 4)
+	assert.Len(t, d.Reach.ByDst["app/b"], 1)
+	assert.Equal(t, d.Reach.ByDst["app/b"], d.Reach.ByDst["app/c"], "the same flow")
+	assert.Len(t, d.Reach.FromExternal, 2)
+	require.Len(t, d.Reach.AddressDependent, 1)
+	assert.Equal(t, []string{"app/c"}, d.Reach.AddressDependent[0].Srcs)
+	assert.Len(t, d.Reach.Peers, 7)
+	assert.Equal(t, "external", d.Reach.Peers["0.0.0.0/5"]["kind"])
+	assert.Equal(t, "partner", d.Reach.Peers["203.0.113.0/24"]["name"])
+	assert.Nil(t, d.Promotion)
+}
+
+func TestPromotionFlowsKeepOnlyWhatExceeds(t *testing.T) {
+	t.Parallel()
+	c := &model.Cluster{Workloads: []model.Workload{
+		{Namespace: "app", Name: "a", Kind: "Deployment"},
+		{Namespace: "app", Name: "b", Kind: "Deployment"},
+		{Namespace: "app", Name: "new", Kind: "Deployment"},
+		{Namespace: "app", Name: "db", Kind: "StatefulSet"},
+	}}
+	grant := func(s model.PortSet) *model.Allowance {
+		return &model.Allowance{Ports: s, Grants: []model.Grant{{Ports: s, Egress: notIsolatedEg, Ingress: ing("app/allow-db", 0)}}}
+	}
+	prod := newMatrixBuilder(c)
+	prod.conn("app/a", "app/db", false, grant(ports(model.TCP, 5432)).Grants...)
+	prod.conn("app/b", "app/db", false, grant(ports(model.TCP, 5432, 5433)).Grants...)
+	prod.conn("app/new", "app/db", false, grant(ports(model.TCP, 5432)).Grants...)
+	prod.conn("app/a", "app/b", false, grant(ports(model.TCP, 80)).Grants...)
+
+	// Staging has no app/new at all, and its peers are in another order.
+	sc := &model.Cluster{Workloads: []model.Workload{c.Workloads[3], c.Workloads[1], c.Workloads[0]}}
+	staging := newMatrixBuilder(sc)
+	staging.conn("app/a", "app/db", false, grant(ports(model.TCP, 5432)).Grants...)
+	staging.conn("app/b", "app/db", false, grant(ports(model.TCP, 5432)).Grants...)
+	staging.conn("app/a", "app/b", false, grant(ports(model.TCP, 80, 443)).Grants...)
+
+	d := decodeInput(t, Input{Matrix: prod.done(), Promotion: &Promotion{From: "staging", Matrix: staging.done()}})
+	require.NotNil(t, d.Promotion)
+	assert.Equal(t, "staging", d.Promotion.From)
+	require.Len(t, d.Promotion.Flows, 2)
+	wider, added := d.Promotion.Flows[0], d.Promotion.Flows[1]
+	assert.Equal(t, []string{"app/b"}, wider.Srcs)
+	assert.Equal(t, map[string]any{"TCP": []any{map[string]any{"from": 5432.0, "to": 5433.0}}}, wider.Ports)
+	assert.Equal(t, map[string]any{"TCP": []any{map[string]any{"from": 5432.0, "to": 5432.0}}}, wider.Promoted)
+	assert.Equal(t, map[string]any{"TCP": []any{map[string]any{"from": 5433.0, "to": 5433.0}}}, wider.Extra)
+	assert.Equal(t, []string{"app/new"}, added.Srcs)
+	assert.Empty(t, added.Promoted)
+	assert.Equal(t, added.Ports, added.Extra)
+}
