@@ -456,23 +456,46 @@ func (b *inputBuilder) promotionTerm(m *model.Matrix, mt *matrixTerms, p *Promot
 	if pm == nil {
 		pm = &model.Matrix{}
 	}
-	// Where each peer of m sits in pm.
+	// Workloads match by key. An external range of m stands for every
+	// external range of pm that overlaps it: each overlay's ipBlocks cut
+	// the address space its own way, and a flow to a range was promoted
+	// only if pm allows it to every part of that range.
 	pidx := make(map[string]int32, len(pm.Peers))
+	var pmExternal []int32
 	for i := range pm.Peers {
-		pidx[pm.Peers[i].Key()] = int32(i)
-	}
-	mapped := make([]int32, len(m.Peers))
-	for i := range m.Peers {
-		j, ok := pidx[m.Peers[i].Key()]
-		if !ok {
-			j = -1
+		if pm.Peers[i].Workload != nil {
+			pidx[pm.Peers[i].Key()] = int32(i)
+		} else {
+			pmExternal = append(pmExternal, int32(i))
 		}
-		mapped[i] = j
 	}
-	// find looks a pair up in pm. When m's peers map into pm in the same
-	// order (the usual case: two overlays of one repository), m's
-	// connections, sorted by (Src, Dst), meet pm's in order too and one
-	// cursor walks pm once; otherwise each lookup is a binary search.
+	mapped := make([]int32, len(m.Peers))  // workloads; -1 for none
+	cover := make([][]int32, len(m.Peers)) // external ranges
+	for i := range m.Peers {
+		mapped[i] = -1
+		p := &m.Peers[i]
+		if p.Workload != nil {
+			if j, ok := pidx[p.Key()]; ok {
+				mapped[i] = j
+			}
+			continue
+		}
+		var parts []int32
+		var covered model.IPSet
+		for _, j := range pmExternal {
+			if r := pm.Peers[j].Range; r.Overlaps(p.Range) {
+				parts = append(parts, j)
+				covered = covered.Union(model.IPSet{Ranges: []model.IPRange{r}})
+			}
+		}
+		if covered.ContainsRange(p.Range) {
+			cover[i] = parts
+		}
+	}
+	// Workload pairs: when m's workloads map into pm in the same order (the
+	// usual case: two overlays of one repository), m's connections, sorted
+	// by (Src, Dst), meet pm's in order too and one cursor walks pm once;
+	// otherwise, and for external ranges, each lookup is a binary search.
 	monotone, prev := true, int32(-1)
 	for _, j := range mapped {
 		if j < 0 {
@@ -485,32 +508,84 @@ func (b *inputBuilder) promotionTerm(m *model.Matrix, mt *matrixTerms, p *Promot
 		prev = j
 	}
 	pcs := pm.Connections
-	cursor := 0
-	find := func(s, d int32) *model.Allowance {
-		if s < 0 || d < 0 {
-			return nil
-		}
-		less := func(c *model.Connection) bool { return c.Src < s || (c.Src == s && c.Dst < d) }
-		if monotone {
-			for cursor < len(pcs) && less(&pcs[cursor]) {
-				cursor++
-			}
-			if cursor < len(pcs) && pcs[cursor].Src == s && pcs[cursor].Dst == d {
-				return pcs[cursor].Allowance
-			}
-			return nil
-		}
-		i := sort.Search(len(pcs), func(i int) bool { return !less(&pcs[i]) })
+	less := func(c *model.Connection, s, d int32) bool { return c.Src < s || (c.Src == s && c.Dst < d) }
+	search := func(s, d int32) *model.Allowance {
+		i := sort.Search(len(pcs), func(i int) bool { return !less(&pcs[i], s, d) })
 		if i < len(pcs) && pcs[i].Src == s && pcs[i].Dst == d {
 			return pcs[i].Allowance
 		}
 		return nil
 	}
+	cursor := 0
+	pairOf := func(s, d int32) *model.Allowance {
+		if !monotone {
+			return search(s, d)
+		}
+		for cursor < len(pcs) && less(&pcs[cursor], s, d) {
+			cursor++
+		}
+		if cursor < len(pcs) && pcs[cursor].Src == s && pcs[cursor].Dst == d {
+			return pcs[cursor].Allowance
+		}
+		return nil
+	}
+	// Ports promoted to every part of an external range, as one allowance
+	// per distinct port set so flows can group by it.
+	synthetic := map[string]*model.Allowance{}
+	spread := func(src, dst int32) *model.Allowance {
+		side := func(i int32) []int32 {
+			if m.Peers[i].Workload != nil {
+				if mapped[i] < 0 {
+					return nil
+				}
+				return []int32{mapped[i]}
+			}
+			return cover[i]
+		}
+		ss, ds := side(src), side(dst)
+		if len(ss) == 0 || len(ds) == 0 {
+			return nil
+		}
+		var ports model.PortSet
+		first := true
+		for _, s := range ss {
+			for _, d := range ds {
+				a := search(s, d)
+				if a == nil {
+					return nil
+				}
+				if len(ss)*len(ds) == 1 {
+					return a
+				}
+				if first {
+					ports, first = a.Ports, false
+				} else {
+					ports = ports.Intersect(a.Ports)
+				}
+			}
+		}
+		if ports.IsEmpty() {
+			return nil
+		}
+		var buf [64]byte
+		k := string(portsKey(buf[:0], ports))
+		a, ok := synthetic[k]
+		if !ok {
+			a = &model.Allowance{Ports: ports}
+			synthetic[k] = a
+		}
+		return a
+	}
 	type pair [2]*model.Allowance
 	exceeds := map[pair]bool{}
 	pc := newPeerClasses(m)
 	all := groupFlows(m, pc, func(c *model.Connection) (*model.Allowance, bool) {
-		pa := find(mapped[c.Src], mapped[c.Dst])
+		var pa *model.Allowance
+		if s, d := mapped[c.Src], mapped[c.Dst]; s >= 0 && d >= 0 {
+			pa = pairOf(s, d)
+		} else {
+			pa = spread(c.Src, c.Dst)
+		}
 		if pa == nil {
 			return nil, true
 		}

@@ -147,3 +147,42 @@ func TestPromotionFlowsKeepOnlyWhatExceeds(t *testing.T) {
 	assert.Empty(t, added.Promoted)
 	assert.Equal(t, added.Ports, added.Extra)
 }
+
+func TestPromotionMatchesExternalRangesByAddress(t *testing.T) {
+	t.Parallel()
+	a := []model.Workload{{Namespace: "app", Name: "a", Kind: "Deployment"}}
+	grant := func(s model.PortSet) []model.Grant {
+		return []model.Grant{{Ports: s, Egress: eg("app/allow-egress", 0), Ingress: notIsolatedIng}}
+	}
+	// Staging cuts the internet in halves; prod, with other ipBlocks, in
+	// quarters and a range across the halves.
+	staging := newMatrixBuilder(&model.Cluster{Workloads: a},
+		model.Peer{Range: model.PrefixRange(pfx("0.0.0.0/1")), External: "internet"},
+		model.Peer{Range: model.PrefixRange(pfx("128.0.0.0/1")), External: "internet"},
+	)
+	staging.conn("app/a", "0.0.0.0/1", false, grant(ports(model.TCP, 443))...)
+	staging.conn("app/a", "128.0.0.0/1", false, grant(ports(model.TCP, 22, 443))...)
+	staging.conn("0.0.0.0/1", "app/a", false, grant(ports(model.TCP, 8080))...)
+
+	across := model.Peer{Range: rangeOf("64.0.0.0", "191.255.255.255"), External: "internet"}
+	prod := newMatrixBuilder(&model.Cluster{Workloads: a},
+		model.Peer{Range: model.PrefixRange(pfx("0.0.0.0/2")), External: "internet"},
+		across,
+		model.Peer{Range: model.PrefixRange(pfx("192.0.0.0/2")), External: "internet"},
+	)
+	prod.conn("app/a", "0.0.0.0/2", false, grant(ports(model.TCP, 443))...)       // inside a half: same ports
+	prod.conn("app/a", across.Key(), false, grant(ports(model.TCP, 80, 443))...)  // 443 on both halves; 80 nowhere
+	prod.conn("app/a", "192.0.0.0/2", false, grant(ports(model.TCP, 22, 443))...) // inside the upper half
+	prod.conn("0.0.0.0/2", "app/a", false, grant(ports(model.TCP, 8080))...)      // from inside a half
+	prod.conn("192.0.0.0/2", "app/a", false, grant(ports(model.TCP, 8080))...)    // staging has nothing from there
+
+	d := decodeInput(t, Input{Matrix: prod.done(), Promotion: &Promotion{From: "staging", Matrix: staging.done()}})
+	require.NotNil(t, d.Promotion)
+	require.Len(t, d.Promotion.Flows, 2)
+	in, out := d.Promotion.Flows[0], d.Promotion.Flows[1] // by first destination: app/a, then the range
+	assert.Equal(t, []string{"64.0.0.0/2,128.0.0.0/2"}, out.Dsts)
+	assert.Equal(t, map[string]any{"TCP": []any{map[string]any{"from": 443.0, "to": 443.0}}}, out.Promoted)
+	assert.Equal(t, map[string]any{"TCP": []any{map[string]any{"from": 80.0, "to": 80.0}}}, out.Extra)
+	assert.Equal(t, []string{"192.0.0.0/2"}, in.Srcs)
+	assert.Empty(t, in.Promoted)
+}
