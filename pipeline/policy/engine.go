@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -74,11 +75,12 @@ type Input struct {
 
 // Engine holds compiled rules, ready to evaluate.
 type Engine struct {
-	rules    []RuleInfo
-	compiler *ast.Compiler
-	store    storage.Store
-	now      time.Time
-	queries  []rego.PreparedEvalQuery // one per rule
+	rules   []RuleInfo
+	now     time.Time
+	queries []rego.PreparedEvalQuery // one per rule
+	// cost is how long each rule took last time, to start the slow ones
+	// first.
+	cost []atomic.Int64
 }
 
 // RuleErrorID is the rule id of findings reporting that a rule could not
@@ -144,7 +146,7 @@ func Load(fsys filesys.FileSystem, dirs []string, opts Options) (*Engine, error)
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{rules: rules, compiler: compiler, store: store, now: opts.Now}
+	e := &Engine{rules: rules, now: opts.Now, cost: make([]atomic.Int64, len(rules))}
 	ctx := context.Background()
 	for _, r := range rules {
 		pq, err := rego.New(rego.ParsedQuery(ruleQuery(r)), rego.Compiler(compiler), rego.Store(store)).PrepareForEval(ctx)
@@ -482,7 +484,13 @@ func (e *Engine) Evaluate(ctx context.Context, in Input) ([]model.Finding, error
 	}
 	evalOpts := []rego.EvalOption{rego.EvalParsedInput(doc), rego.EvalTime(now)}
 	// Rules are independent queries over one read-only input: evaluate them
-	// on every core. A rule that fails is reported; the others still run.
+	// on every core, slowest first. A rule that fails is reported; the
+	// others still run.
+	order := make([]int, len(e.rules))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return e.cost[order[a]].Load() > e.cost[order[b]].Load() })
 	results := make([][]model.Finding, len(e.rules))
 	next := make(chan int)
 	var wg sync.WaitGroup
@@ -493,7 +501,7 @@ func (e *Engine) Evaluate(ctx context.Context, in Input) ([]model.Finding, error
 			}
 		})
 	}
-	for i := range e.rules {
+	for _, i := range order {
 		next <- i
 	}
 	close(next)
@@ -517,7 +525,9 @@ const maxWorkers = 8
 
 func (e *Engine) evalRule(ctx context.Context, i int, opts []rego.EvalOption, idx *sourceIndex) []model.Finding {
 	r := e.rules[i]
+	start := time.Now()
 	rs, err := e.queries[i].Eval(ctx, opts...)
+	e.cost[i].Store(int64(time.Since(start)))
 	switch {
 	case ctx.Err() != nil:
 		return nil
