@@ -335,12 +335,35 @@ func BuildReport(ctx context.Context, p CheckParams) (*model.Report, error) {
 		}
 		findings = append(findings, fs...)
 		findings = append(findings, expectations(rs.head, o, m)...)
-		findings = policy.ApplyWaivers(findings, waivers, now)
-		policy.SortFindings(findings)
 		or.Findings = findings
 		r.Overlays = append(r.Overlays, or)
 	}
+	applyWaivers(r, waivers, now)
 	return r, nil
+}
+
+// applyWaivers applies the waivers to every overlay's findings at once, so
+// that a waiver used by one overlay is not "unused" in the others. Findings
+// about the waivers themselves (expired, unused) go to the first overlay.
+func applyWaivers(r *model.Report, waivers []model.Waiver, now time.Time) {
+	var all []model.Finding
+	for _, o := range r.Overlays {
+		all = append(all, o.Findings...)
+	}
+	out := policy.ApplyWaivers(all, waivers, now)
+	i := 0
+	for k := range r.Overlays {
+		o := &r.Overlays[k]
+		n := len(o.Findings)
+		o.Findings = append([]model.Finding{}, out[i:i+n]...)
+		i += n
+	}
+	if len(r.Overlays) > 0 {
+		r.Overlays[0].Findings = append(r.Overlays[0].Findings, out[i:]...)
+	}
+	for k := range r.Overlays {
+		policy.SortFindings(r.Overlays[k].Findings)
+	}
 }
 
 // hasRules reports whether any configured rules directory exists.

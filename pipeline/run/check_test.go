@@ -290,3 +290,57 @@ func TestFirstAdoptionUsesTheHeadRules(t *testing.T) {
 		assert.False(t, o.Failed(model.SeverityError), "%s: %v", o.Name, o.Findings)
 	}
 }
+
+// TestWaiversFromTheBaseAcrossOverlays: a waiver on main accepts the prod
+// finding the PR causes; it stays visible as waived, and is not "unused"
+// in the overlays where that finding does not occur. A PR cannot add its
+// own waiver.
+func TestWaiversFromTheBaseAcrossOverlays(t *testing.T) {
+	t.Parallel()
+	dir := newRepo(t)
+	writeFile(t, dir, "waivers.yaml", `apiVersion: reachgate.dev/v1alpha1
+kind: Waivers
+waivers:
+  - rule: NP016
+    object: NetworkPolicy/app/allow-postgres-from-worker
+    reason: worker reads reference data during the migration
+    owner: team-shop
+    expires: "2026-12-31"
+`)
+	git(t, dir, "commit", "-qam", "waiver")
+	prodChange(t, dir)
+	r, err := run.BuildReport(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Head: "feature", Now: now})
+	require.NoError(t, err)
+	var waived, unused int
+	for _, o := range r.Overlays {
+		for _, f := range o.Findings {
+			if f.RuleID == "NP016" {
+				require.NotNil(t, f.Waived, "the base's waiver accepts it")
+				assert.Equal(t, "prod", o.Name)
+				waived++
+			}
+			if f.RuleID == "waiver/unused" {
+				unused++
+			}
+		}
+	}
+	assert.Equal(t, 1, waived)
+	assert.Zero(t, unused)
+
+	// After expiry the waiver stops waiving and is reported itself.
+	r, err = run.BuildReport(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Head: "feature", Now: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)})
+	require.NoError(t, err)
+	var expired, open int
+	for _, o := range r.Overlays {
+		for _, f := range o.Findings {
+			switch {
+			case f.RuleID == "waiver/expired":
+				expired++
+			case f.RuleID == "NP016" && f.Waived == nil:
+				open++
+			}
+		}
+	}
+	assert.Equal(t, 1, expired)
+	assert.Equal(t, 1, open)
+}
