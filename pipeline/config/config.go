@@ -4,16 +4,12 @@
 package config
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"sort"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
-
+	"github.com/reachgate/reachgate/internal/yamlfile"
 	"github.com/reachgate/reachgate/pipeline/model"
 )
 
@@ -144,18 +140,13 @@ const (
 // All problems are returned together as model.InputErrors, each naming the
 // file, line and field.
 func Parse(file string, data []byte) (*Config, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, &model.InputError{Location: model.Location{File: file}, Message: yamlMessage(err)}
-	}
 	cfg := &Config{}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
-		return nil, &model.InputError{Location: model.Location{File: file, Line: yamlLine(err)}, Message: yamlMessage(err)}
+	f, err := yamlfile.Decode(file, data, cfg)
+	if err != nil {
+		return nil, err
 	}
 	cfg.File = file
-	if errs := cfg.validate(&root); len(errs) > 0 {
+	if errs := cfg.validate(f); len(errs) > 0 {
 		return nil, errs
 	}
 	cfg.applyDefaults()
@@ -199,52 +190,10 @@ func (c *Config) OverlayNames() []string {
 }
 
 type validator struct {
-	file string
-	root *yaml.Node
-	errs model.InputErrors
+	*yamlfile.File
 }
 
-// lineOf finds the line of a dotted path such as "externals.2.cidrs.0" in
-// the parsed document, falling back to the nearest known ancestor.
-func (v *validator) lineOf(path string) int {
-	n := v.root
-	if n == nil || len(n.Content) == 0 {
-		return 0
-	}
-	n = n.Content[0]
-	line := n.Line
-	for _, part := range strings.Split(path, ".") {
-		var next *yaml.Node
-		switch n.Kind {
-		case yaml.MappingNode:
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				if n.Content[i].Value == part {
-					next = n.Content[i+1]
-					line = n.Content[i].Line
-				}
-			}
-		case yaml.SequenceNode:
-			var idx int
-			if _, err := fmt.Sscan(part, &idx); err == nil && idx < len(n.Content) {
-				next = n.Content[idx]
-				line = next.Line
-			}
-		}
-		if next == nil {
-			return line
-		}
-		n = next
-	}
-	return line
-}
-
-func (v *validator) add(path, format string, args ...any) {
-	v.errs = append(v.errs, &model.InputError{
-		Location: model.Location{File: v.file, Line: v.lineOf(path)},
-		Field:    path,
-		Message:  fmt.Sprintf(format, args...),
-	})
-}
+func (v *validator) add(path, format string, args ...any) { v.Add(path, "", format, args...) }
 
 func (v *validator) cidrs(path string, cidrs []string) {
 	for i, s := range cidrs {
@@ -254,8 +203,8 @@ func (v *validator) cidrs(path string, cidrs []string) {
 	}
 }
 
-func (c *Config) validate(root *yaml.Node) model.InputErrors {
-	v := &validator{file: c.File, root: root}
+func (c *Config) validate(f *yamlfile.File) model.InputErrors {
+	v := &validator{f}
 	if c.APIVersion != "" && c.APIVersion != APIVersion {
 		v.add("apiVersion", "unsupported apiVersion %q: want %s", c.APIVersion, APIVersion)
 	}
@@ -328,7 +277,7 @@ func (c *Config) validate(root *yaml.Node) model.InputErrors {
 		}
 		v.cidrs(p+".cidrs", e.CIDRs)
 	}
-	return v.errs
+	return v.Errs
 }
 
 // PodCIDRs returns the configured pod ranges.
@@ -396,20 +345,4 @@ func parseSet(cidrs []string) model.IPSet {
 		}
 	}
 	return model.IPSetOf(ps...)
-}
-
-func yamlMessage(err error) string {
-	msg := err.Error()
-	msg = strings.TrimPrefix(msg, "yaml: unmarshal errors:\n  ")
-	msg = strings.TrimPrefix(msg, "yaml: ")
-	return msg
-}
-
-func yamlLine(err error) int {
-	var line int
-	msg := yamlMessage(err)
-	if _, e := fmt.Sscanf(msg, "line %d:", &line); e == nil {
-		return line
-	}
-	return 0
 }

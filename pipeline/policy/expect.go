@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/reachgate/reachgate/internal/yamlfile"
 	"github.com/reachgate/reachgate/pipeline/model"
 )
 
@@ -67,11 +68,11 @@ type expectationDoc struct {
 // each naming file, line and field.
 func ParseExpectations(file string, data []byte) (*Expectations, error) {
 	var doc expectationsDoc
-	f, err := decodeStrict(file, data, &doc)
+	f, err := yamlfile.Decode(file, data, &doc)
 	if err != nil {
 		return nil, err
 	}
-	f.header(doc.APIVersion, doc.Kind, "Expectations")
+	header(f, doc.APIVersion, doc.Kind, "Expectations")
 	exp := &Expectations{File: file}
 	for _, list := range []struct {
 		key  string
@@ -86,26 +87,26 @@ func ParseExpectations(file string, data []byte) (*Expectations, error) {
 				To:     strings.TrimSpace(d.To),
 				Port:   strings.TrimSpace(d.Port),
 				Reason: d.Reason,
-				Source: model.Location{File: file, Line: f.line(path)},
+				Source: model.Location{File: file, Line: f.Line(path)},
 			}
 			if x.From == "" {
-				f.add(path, field+".from", "expectation needs from: a namespace/workload, an external endpoint name or an IP address")
+				f.Add(path, field+".from", "expectation needs from: a namespace/workload, an external endpoint name or an IP address")
 			}
 			if x.To == "" {
-				f.add(path, field+".to", "expectation needs to: a namespace/workload, an external endpoint name or an IP address")
+				f.Add(path, field+".to", "expectation needs to: a namespace/workload, an external endpoint name or an IP address")
 			}
 			if x.Port != "" {
 				proto, r, err := model.ParsePortSpec(x.Port)
 				if err != nil {
-					f.add(path+".port", field+".port", "%v", err)
+					f.Add(path+".port", field+".port", "%v", err)
 				}
 				x.HasPort, x.Protocol, x.Ports = true, proto, r
 			}
 			*list.out = append(*list.out, x)
 		}
 	}
-	if len(f.errs) > 0 {
-		return nil, f.errs
+	if len(f.Errs) > 0 {
+		return nil, f.Errs
 	}
 	return exp, nil
 }

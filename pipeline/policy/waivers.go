@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/reachgate/reachgate/internal/yamlfile"
 	"github.com/reachgate/reachgate/pipeline/model"
 )
 
@@ -37,11 +38,11 @@ type waiverDoc struct {
 // each naming file, line and field.
 func ParseWaivers(file string, data []byte) ([]model.Waiver, error) {
 	var doc waiversDoc
-	f, err := decodeStrict(file, data, &doc)
+	f, err := yamlfile.Decode(file, data, &doc)
 	if err != nil {
 		return nil, err
 	}
-	f.header(doc.APIVersion, doc.Kind, "Waivers")
+	header(f, doc.APIVersion, doc.Kind, "Waivers")
 	out := make([]model.Waiver, 0, len(doc.Waivers))
 	for i, d := range doc.Waivers {
 		p := fmt.Sprintf("waivers.%d", i)
@@ -52,7 +53,7 @@ func ParseWaivers(file string, data []byte) ([]model.Waiver, error) {
 			Reason:  strings.TrimSpace(d.Reason),
 			Owner:   strings.TrimSpace(d.Owner),
 			Expires: strings.TrimSpace(d.Expires),
-			Source:  model.Location{File: file, Line: f.line(p)},
+			Source:  model.Location{File: file, Line: f.Line(p)},
 		}
 		for _, req := range []struct{ key, value, what string }{
 			{"rule", w.RuleID, "the rule id it accepts (e.g. NP011)"},
@@ -62,30 +63,30 @@ func ParseWaivers(file string, data []byte) ([]model.Waiver, error) {
 			{"expires", w.Expires, "the date it ends, YYYY-MM-DD"},
 		} {
 			if req.value == "" {
-				f.add(p+"."+req.key, field+"."+req.key, "waiver needs %s: %s", req.key, req.what)
+				f.Add(p+"."+req.key, field+"."+req.key, "waiver needs %s: %s", req.key, req.what)
 			}
 		}
 		if w.RuleID != "" {
 			if _, err := path.Match(w.RuleID, ""); err != nil {
-				f.add(p+".rule", field+".rule", "rule %q is not a valid pattern", w.RuleID)
+				f.Add(p+".rule", field+".rule", "rule %q is not a valid pattern", w.RuleID)
 			}
 		}
 		if w.Object != "" {
 			if _, err := path.Match(w.Object, ""); err != nil {
-				f.add(p+".object", field+".object", "object %q is not a valid pattern", w.Object)
+				f.Add(p+".object", field+".object", "object %q is not a valid pattern", w.Object)
 			} else if n := strings.Count(w.Object, "/"); n < 1 || n > 2 {
-				f.add(p+".object", field+".object", "object %q: want Kind/namespace/name, or Kind/name for cluster-scoped objects", w.Object)
+				f.Add(p+".object", field+".object", "object %q: want Kind/namespace/name, or Kind/name for cluster-scoped objects", w.Object)
 			}
 		}
 		if w.Expires != "" {
 			if _, err := time.Parse(dateLayout, w.Expires); err != nil {
-				f.add(p+".expires", field+".expires", "expires %q is not a date YYYY-MM-DD", w.Expires)
+				f.Add(p+".expires", field+".expires", "expires %q is not a date YYYY-MM-DD", w.Expires)
 			}
 		}
 		out = append(out, w)
 	}
-	if len(f.errs) > 0 {
-		return nil, f.errs
+	if len(f.Errs) > 0 {
+		return nil, f.Errs
 	}
 	return out, nil
 }
