@@ -344,3 +344,37 @@ waivers:
 	assert.Equal(t, 1, expired)
 	assert.Equal(t, 1, open)
 }
+
+// TestWorkTreeChangesAreNotMaskedByRenderReuse: the head is the work tree
+// and a new, untracked manifest lands in a plain manifests directory; the
+// base's render must not be reused for it.
+func TestWorkTreeChangesAreNotMaskedByRenderReuse(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	git(t, dir, "init", "-q", "-b", "main")
+	writeFile(t, dir, "reachgate.yaml", "overlays: [{name: plain, path: cluster}]\nrules: {paths: [rego]}\n")
+	writeFile(t, dir, "rego/.keep", "")
+	writeFile(t, dir, "cluster/app.yaml", `apiVersion: v1
+kind: Namespace
+metadata: {name: app}
+---
+apiVersion: v1
+kind: Pod
+metadata: {namespace: app, name: a, labels: {app: a}}
+spec: {containers: [{name: a, image: a:1}]}
+`)
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "base")
+	writeFile(t, dir, "cluster/nested/b.yaml", `apiVersion: v1
+kind: Pod
+metadata: {namespace: app, name: b, labels: {app: b}}
+spec: {containers: [{name: b, image: b:1}]}
+`)
+	r, err := run.BuildReport(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Now: now})
+	require.NoError(t, err)
+	require.Len(t, r.Overlays, 1)
+	d := r.Overlays[0].Diff
+	require.NotNil(t, d)
+	require.Len(t, d.WorkloadsAdded, 1, "the untracked manifest is part of the head")
+	assert.Equal(t, "app/b", d.WorkloadsAdded[0].Key())
+}
