@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -109,21 +110,12 @@ func parseOutputs(specs []string) ([]output, error) {
 		if !ok || f == "" || file == "" {
 			return nil, inputError(fmt.Errorf("--output %q: want FORMAT=FILE, e.g. json=report.json", s))
 		}
-		if !contains(report.Formats(), f) {
+		if !slices.Contains(report.Formats(), f) {
 			return nil, inputError(fmt.Errorf("--output %q: unknown format %q (have %s)", s, f, joinNames(report.Formats())))
 		}
 		out = append(out, output{f, file})
 	}
 	return out, nil
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if x == y {
-			return true
-		}
-	}
-	return false
 }
 
 func formatOr(f, def string) string {
@@ -270,6 +262,9 @@ func BuildReport(ctx context.Context, p CheckParams) (*model.Report, error) {
 	}
 	pairs := make([]pair, len(names))
 	var clusters []*model.Cluster
+	// What changed since the base, asked of git once, when first needed.
+	var changed []string
+	var changedKnown, changedOK bool
 	for i, n := range names {
 		var read []string
 		pairs[i].head, read = rs.head.loadRecorded(n)
@@ -286,7 +281,11 @@ func BuildReport(ctx context.Context, p CheckParams) (*model.Report, error) {
 		// Most pull requests touch one overlay: where nothing the head's
 		// render read has changed since the base, the base renders the
 		// same, so reuse it.
-		if h := pairs[i].head; h.Err == nil && dir == h.Path && unchangedSince(rs.repo, rs.base.Ref.Commit, rs.head.Ref.Commit, read) {
+		if !changedKnown {
+			changed, changedOK = changedPaths(rs.repo, rs.base.Ref.Commit, rs.head.Ref.Commit)
+			changedKnown = true
+		}
+		if h := pairs[i].head; h.Err == nil && dir == h.Path && changedOK && untouched(changed, read) {
 			pairs[i].base = h
 			continue
 		}

@@ -51,18 +51,16 @@ func (c Common) open() (*Workspace, error) {
 	return ws, nil
 }
 
-// loadOne loads an overlay and reports its problems on stderr. It fails
-// when nothing rendered; with problems, it fails only if strict.
-func loadOne(ws *Workspace, arg string, stderr io.Writer, strict bool) (*Overlay, error) {
+// loadOne loads an overlay and reports its problems on stderr; the
+// objects with problems are left out and the rest is analysed. It fails
+// only when nothing rendered.
+func loadOne(ws *Workspace, arg string, stderr io.Writer) (*Overlay, error) {
 	o := ws.Load(arg)
 	if o.Err != nil {
 		return nil, inputError(o.Err)
 	}
 	for _, p := range o.Problems {
 		fmt.Fprintln(stderr, "error:", p)
-	}
-	if strict && len(o.Problems) > 0 {
-		return o, inputError(fmt.Errorf("%s: %d invalid object(s)", o.Name, len(o.Problems)))
 	}
 	return o, nil
 }
@@ -111,7 +109,7 @@ func Reach(p ReachParams, w, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	o, err := loadOne(ws, p.Overlay, stderr, false)
+	o, err := loadOne(ws, p.Overlay, stderr)
 	if err != nil {
 		return err
 	}
@@ -152,7 +150,7 @@ func Explain(p ExplainParams, w, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	o, err := loadOne(ws, p.Overlay, stderr, false)
+	o, err := loadOne(ws, p.Overlay, stderr)
 	if err != nil {
 		return err
 	}

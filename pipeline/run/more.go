@@ -80,11 +80,11 @@ func Promote(p PromoteParams, w, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	from, err := loadOne(ws, p.From, stderr, false)
+	from, err := loadOne(ws, p.From, stderr)
 	if err != nil {
 		return err
 	}
-	to, err := loadOne(ws, p.To, stderr, false)
+	to, err := loadOne(ws, p.To, stderr)
 	if err != nil {
 		return err
 	}
@@ -226,7 +226,7 @@ func Verify(ctx context.Context, p VerifyParams, w, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	o, err := loadOne(ws, p.Overlay, stderr, false)
+	o, err := loadOne(ws, p.Overlay, stderr)
 	if err != nil {
 		return err
 	}

@@ -69,25 +69,30 @@ func (ws *Workspace) loadRecorded(arg string) (*Overlay, []string) {
 	return o, rec.paths(ws.Root)
 }
 
-// unchangedSince reports whether none of the paths (files or directories)
-// differ between the base commit and the head (a commit, or "" for the work
-// tree, untracked files included), and the configuration did not change.
-func unchangedSince(repo *gitref.Repo, base, head string, paths []string) bool {
+// changedPaths lists the repository paths that differ between the base
+// commit and the head (a commit, or "" for the work tree, untracked files
+// included). ok is false when git could not tell.
+func changedPaths(repo *gitref.Repo, base, head string) (changed []string, ok bool) {
 	changes, err := repo.Changes(base, head)
 	if err != nil {
-		return false
+		return nil, false
 	}
-	changed := make([]string, 0, len(changes))
 	for _, c := range changes {
 		changed = append(changed, c.Path)
 	}
 	if head == "" {
 		untracked, err := repo.Untracked()
 		if err != nil {
-			return false
+			return nil, false
 		}
 		changed = append(changed, untracked...)
 	}
+	return changed, true
+}
+
+// untouched reports whether none of the paths (files or directories) is
+// among the changed ones, and the configuration did not change.
+func untouched(changed, paths []string) bool {
 	for _, c := range changed {
 		if c == config.FileName {
 			return false
