@@ -72,18 +72,9 @@ type interner struct {
 func (in *interner) intern(cs []contrib) int32 {
 	b := in.buf[:0]
 	for _, c := range cs {
-		id := 0
-		if c.rule != nil {
-			id = c.rule.id
-		}
-		b = binary.AppendUvarint(b, uint64(id)<<1|boolBit(c.addrDep))
+		b = binary.AppendUvarint(b, uint64(c.ruleID())<<1|boolBit(c.addrDep))
 		if c.rule != nil && len(c.rule.ports.named) > 0 {
-			for _, p := range model.Protocols {
-				for _, r := range c.ports.Ranges(p) {
-					b = binary.AppendUvarint(b, uint64(p)<<32|uint64(r.From)<<16|uint64(r.To))
-				}
-			}
-			b = append(b, 0xff)
+			b = appendPorts(b, c.ports)
 		}
 	}
 	in.buf = b
@@ -94,6 +85,26 @@ func (in *interner) intern(cs []contrib) int32 {
 	in.lists = append(in.lists, append([]contrib(nil), cs...))
 	in.ids[string(b)] = id
 	return id
+}
+
+// ruleID is the contributing rule's id, 0 for "not isolated".
+func (c *contrib) ruleID() int {
+	if c.rule == nil {
+		return 0
+	}
+	return c.rule.id
+}
+
+// appendPorts appends a self-delimiting encoding of s to b.
+func appendPorts(b []byte, s model.PortSet) []byte {
+	for _, p := range model.Protocols {
+		rs := s.Ranges(p)
+		b = binary.AppendUvarint(b, uint64(len(rs)))
+		for _, r := range rs {
+			b = binary.AppendUvarint(b, uint64(r.From)<<16|uint64(r.To))
+		}
+	}
+	return b
 }
 
 func boolBit(b bool) uint64 {
@@ -163,7 +174,8 @@ func (ix *index) compute() *model.Matrix {
 		}
 	}
 
-	pl := &plan{ix: ix, groups: groups, groupOf: groupOf, ruleGroups: ruleGroups, openRules: openRules, containing: containing}
+	pl := &plan{ix: ix, groups: groups, groupOf: groupOf, ruleGroups: ruleGroups, openRules: openRules, containing: containing,
+		pool: &allowancePool{byKey: map[string]*model.Allowance{}}}
 	// Destinations are shared out in chunks to one worker per core; each
 	// chunk's flows come out sorted by destination, and a counting sort
 	// then puts all of them in (Src, Dst) order.
@@ -227,6 +239,27 @@ type plan struct {
 	ruleGroups map[*crule][]int32
 	openRules  []*crule
 	containing [][]*crule
+	pool       *allowancePool
+}
+
+// allowancePool gives every worker the same *Allowance for equal
+// allowances, so that they are one value across the matrix whichever
+// worker computed them: consumers group connections by allowance pointer,
+// and must group the same way on every run.
+type allowancePool struct {
+	mu    sync.Mutex
+	byKey map[string]*model.Allowance
+}
+
+// canonical returns the pool's allowance with key, a if it is the first.
+func (p *allowancePool) canonical(a *model.Allowance, key []byte) *model.Allowance {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if first, ok := p.byKey[string(key)]; ok {
+		return first
+	}
+	p.byKey[string(key)] = a
+	return a
 }
 
 // worker computes the flows into a run of destinations. It owns its
@@ -236,6 +269,7 @@ type worker struct {
 	eg, ing            *interner
 	notIsoEg, notIsoIn int32
 	allowances         map[[2]int32]*model.Allowance
+	key                []byte // scratch for allowance keys
 	flat               []model.Connection
 	perSrc             []int32
 
@@ -287,7 +321,11 @@ func (w *worker) allow(e, i int32) *model.Allowance {
 	if a, ok := w.allowances[k]; ok {
 		return a
 	}
-	a := combine(w.eg.lists[e], w.ing.lists[i])
+	a, key := combine(w.eg.lists[e], w.ing.lists[i], w.key[:0])
+	w.key = key
+	if a != nil {
+		a = w.pool.canonical(a, key)
+	}
 	w.allowances[k] = a
 	return a
 }
@@ -466,7 +504,7 @@ func (ix *index) ingressContribsOf(d int, rules ruleList, s int) []contrib {
 }
 
 // combine intersects every egress contribution with every ingress one.
-func combine(eg, in []contrib) *model.Allowance {
+func combine(eg, in []contrib, key []byte) (*model.Allowance, []byte) {
 	var a model.Allowance
 	var certain model.PortSet
 	for _, e := range eg {
@@ -475,6 +513,9 @@ func combine(eg, in []contrib) *model.Allowance {
 			if p.IsEmpty() {
 				continue
 			}
+			key = binary.AppendUvarint(key, uint64(e.ruleID()))
+			key = binary.AppendUvarint(key, uint64(i.ruleID()))
+			key = appendPorts(key, p)
 			a.Grants = append(a.Grants, model.Grant{Ports: p, Egress: e.ref, Ingress: i.ref})
 			a.Ports = a.Ports.Union(p)
 			if !e.addrDep && !i.addrDep {
@@ -483,10 +524,10 @@ func combine(eg, in []contrib) *model.Allowance {
 		}
 	}
 	if len(a.Grants) == 0 {
-		return nil
+		return nil, key
 	}
 	a.AddressDependent = !a.Ports.Subtract(certain).IsEmpty()
-	return &a
+	return &a, append(key, byte(boolBit(a.AddressDependent)))
 }
 
 func (ix *index) selection() []model.PolicySelection {

@@ -105,7 +105,7 @@ func (e *Explainer) explain(s, d int, port *model.PortQuery) model.Explanation {
 	var egC, inC []contrib
 	x.Egress, egC = e.side(model.Egress, s, d, port)
 	x.Ingress, inC = e.side(model.Ingress, d, s, port)
-	if a := combine(egC, inC); a != nil {
+	if a, _ := combine(egC, inC, nil); a != nil {
 		x.Ports = a.Ports
 		for _, g := range a.Grants {
 			if port == nil || g.Ports.Contains(port.Protocol, port.Port) {

@@ -290,3 +290,23 @@ func TestEngineAgreesWithNaiveEvaluator(t *testing.T) {
 		}
 	}
 }
+
+// TestEqualAllowancesAreOneValue checks that the workers computing a big
+// matrix hand out one *Allowance per distinct allowance: consumers group
+// connections by pointer, and must group the same way on every run.
+func TestEqualAllowancesAreOneValue(t *testing.T) {
+	t.Parallel()
+	c := synth.Cluster(synth.Options{Workloads: 800, Namespaces: 8, Seed: 3})
+	m := reach.Compute(c)
+	byText := map[string]*model.Allowance{}
+	for _, cn := range m.Connections {
+		k := fmt.Sprint(cn.Ports.String(), cn.Grants, cn.AddressDependent)
+		if first, ok := byText[k]; ok && first != cn.Allowance {
+			t.Fatalf("allowance %s is held twice", k)
+		}
+		byText[k] = cn.Allowance
+	}
+	if len(byText) < 2 {
+		t.Fatalf("only %d allowances: the cluster tests nothing", len(byText))
+	}
+}
