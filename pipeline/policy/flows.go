@@ -1,8 +1,11 @@
 package policy
 
 import (
+	"cmp"
+	"runtime"
 	"slices"
 	"sort"
+	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
@@ -13,9 +16,9 @@ import (
 // allowedBy, ...} says that every source in srcs can reach every
 // destination in dsts on the same ports, allowed by the same rules: the
 // connections of the matrix grouped into rectangles. A synthetic cluster of
-// 5,000 workloads has over four million connections, a quarter of a million
-// (destination, allowance) pairs, and under a hundred thousand flows, whose
-// allowance terms (ports, the rules behind them) are shared. Connection
+// 5,000 workloads has over four million connections, 32,000 distinct
+// allowances and 39,000 flows, whose allowance terms (ports, the rules
+// behind them) are shared. Connection
 // objects would need gigabytes; flows fit in tens of megabytes, and the
 // byDst index lets rules look up destinations instead of scanning.
 
@@ -184,15 +187,86 @@ type flow struct {
 	srcs, dsts         []int32
 }
 
-// groupFlows groups the connections of m for which keep returns true into
-// flows. keep also returns the promoted allowance, for promotion flows.
-// Connections are bucketed by destination; within a destination those with
-// the same allowance and source class form a group; groups with the same
-// allowance, classes and source list merge into one flow across
-// destinations. Flows come out ordered by first destination, then first
+// groupFlows groups connections cs of m, sorted by (Src, Dst), into flows;
+// promo, when not nil, holds the promoted allowance of each connection, for
+// promotion flows. Runs of whole rows are grouped on every core and their
+// flows merged. Flows come out ordered by first destination, then first
 // source, in matrix peer order.
-func groupFlows(m *model.Matrix, pc *peerClasses, keep func(c *model.Connection) (*model.Allowance, bool)) []*flow {
-	n := len(m.Peers)
+func groupFlows(m *model.Matrix, pc *peerClasses, cs []model.Connection, promo []*model.Allowance) []*flow {
+	return groupFlowsIn(min(runtime.GOMAXPROCS(0), maxWorkers, max(1, len(cs)/minGroupRun)), m, pc, cs, promo)
+}
+
+// minGroupRun is the fewest connections worth grouping on another core.
+const minGroupRun = 50_000
+
+// groupFlowsIn is groupFlows with cs cut into at most parts runs.
+func groupFlowsIn(parts int, m *model.Matrix, pc *peerClasses, cs []model.Connection, promo []*model.Allowance) []*flow {
+	// Cut cs into runs of about equal size at row boundaries.
+	cuts := []int{0}
+	for k := 1; k < parts; k++ {
+		c := max(cuts[len(cuts)-1], len(cs)*k/parts)
+		for c > 0 && c < len(cs) && cs[c].Src == cs[c-1].Src {
+			c++
+		}
+		cuts = append(cuts, c)
+	}
+	cuts = append(cuts, len(cs))
+	runs := make([][]*flow, len(cuts)-1)
+	var wg sync.WaitGroup
+	for k := range runs {
+		lo, hi := cuts[k], cuts[k+1]
+		var p []*model.Allowance
+		if promo != nil {
+			p = promo[lo:hi]
+		}
+		wg.Go(func() { runs[k] = groupRows(m, pc, cs[lo:hi], p) })
+	}
+	wg.Wait()
+	flows := runs[0]
+	if len(runs) > 1 {
+		// Runs hold increasing sources, so merging keeps sources in order.
+		type key struct {
+			a, promo           *model.Allowance
+			srcClass, dstClass int32
+			hash               uint64
+		}
+		merged := map[key][]*flow{}
+		flows = nil
+		for _, run := range runs {
+			for _, f := range run {
+				k := key{f.a, f.promo, f.srcClass, f.dstClass, hashInt32s(f.dsts)}
+				var into *flow
+				for _, g := range merged[k] {
+					if slices.Equal(g.dsts, f.dsts) {
+						into = g
+						break
+					}
+				}
+				if into == nil {
+					merged[k] = append(merged[k], f)
+					flows = append(flows, f)
+					continue
+				}
+				into.srcs = append(into.srcs, f.srcs...)
+			}
+		}
+	}
+	// A connection belongs to one flow, so no two flows share their first
+	// destination and first source.
+	slices.SortFunc(flows, func(a, b *flow) int {
+		if c := cmp.Compare(a.dsts[0], b.dsts[0]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.srcs[0], b.srcs[0])
+	})
+	return flows
+}
+
+// groupRows groups a run of whole rows of connections: within a row, the
+// destinations with the same allowance and destination class form a group;
+// groups with the same allowance, classes and destination list merge into
+// one flow across sources. One pass over the connections, in memory order.
+func groupRows(m *model.Matrix, pc *peerClasses, cs []model.Connection, promo []*model.Allowance) []*flow {
 	// Dense ids for allowances (0 stands for "none", for promo).
 	ids := map[*model.Allowance]int32{nil: 0}
 	allowances := []*model.Allowance{nil}
@@ -205,77 +279,60 @@ func groupFlows(m *model.Matrix, pc *peerClasses, keep func(c *model.Connection)
 		}
 		return i
 	}
-	// Bucket the kept connections by destination, keeping source order;
-	// each entry carries what grouping reads, so the pass over a bucket
-	// reads memory in order.
-	type entry struct{ src, aid, pid int32 }
-	start := make([]int32, n+1)
-	ents := make([]entry, len(m.Connections))
-	var last *model.Allowance
-	var lastID int32
-	for i := range m.Connections {
-		c := &m.Connections[i]
-		ents[i].aid = -1
-		if c.Allowance == nil || !validPeer(m, c.Src) || !validPeer(m, c.Dst) {
-			continue
-		}
-		pa, ok := keep(c)
-		if !ok {
-			continue
-		}
-		if c.Allowance != last {
-			last, lastID = c.Allowance, id(c.Allowance)
-		}
-		ents[i] = entry{c.Src, lastID, 0}
-		if pa != nil {
-			ents[i].pid = id(pa)
-		}
-		start[c.Dst+1]++
-	}
-	for i := 1; i <= n; i++ {
-		start[i] += start[i-1]
-	}
-	order := make([]entry, start[n])
-	next := append([]int32(nil), start[:n]...)
-	for i := range m.Connections {
-		if ents[i].aid >= 0 {
-			d := m.Connections[i].Dst
-			order[next[d]] = ents[i]
-			next[d]++
-		}
-	}
-	ents = nil
-
-	// Per destination, group by (allowance, promo, source class) without
-	// hashing: head[allowance] chains the groups with that allowance,
-	// valid when stamp[allowance] is the current destination.
+	// Per row, group by (allowance, promo, destination class) without
+	// hashing: head[allowance] chains the groups with that allowance, valid
+	// when stamp[allowance] is the current row.
 	type group struct {
 		aid, pid, class, next, count, fill int32
 	}
-	head := make([]int32, len(allowances))
-	stamp := make([]int32, len(allowances))
-	for i := range stamp {
-		stamp[i] = -1
-	}
-	arena := make([]int32, len(order)) // every group's sources, in place
-	slot := make([]int32, 0, 64)       // group of each connection of the bucket
-	var groups []group
+	type entry struct{ dst, group int32 }
 	type flowKey struct {
 		aid, pid, srcClass, dstClass int32
 		hash                         uint64
 	}
-	merged := map[flowKey][]*flow{}
-	var flows []*flow
-	for d := 0; d < n; d++ {
-		bucket := order[start[d]:start[d+1]]
-		if len(bucket) == 0 {
+	var (
+		head, stamp []int32
+		groups      []group
+		row         []entry
+		arena       = make([]int32, 0, len(cs)) // every group's destinations
+		merged      = map[flowKey][]*flow{}
+		flows       []*flow
+	)
+	type seen struct {
+		a  *model.Allowance
+		id int32
+	}
+	col := make([]seen, len(m.Peers))
+	for lo := 0; lo < len(cs); {
+		src := cs[lo].Src
+		hi := lo + 1
+		for hi < len(cs) && cs[hi].Src == src {
+			hi++
+		}
+		if !validPeer(m, src) {
+			lo = hi
 			continue
 		}
-		groups, slot = groups[:0], slot[:0]
-		for _, en := range bucket {
-			a, p, cl := en.aid, en.pid, pc.class[en.src]
-			if stamp[a] != int32(d) {
-				stamp[a], head[a] = int32(d), -1
+		groups, row = groups[:0], row[:0]
+		for i := lo; i < hi; i++ {
+			c := &cs[i]
+			if c.Allowance == nil || !validPeer(m, c.Dst) {
+				continue
+			}
+			// Neighbouring sources tend to reach a destination the same
+			// way: the allowance seen last in this column is the likely one.
+			if col[c.Dst].a != c.Allowance {
+				col[c.Dst] = seen{c.Allowance, id(c.Allowance)}
+			}
+			a, p, cl := col[c.Dst].id, int32(0), pc.class[c.Dst]
+			if promo != nil && promo[i] != nil {
+				p = id(promo[i])
+			}
+			for len(stamp) < len(allowances) {
+				stamp, head = append(stamp, -1), append(head, -1)
+			}
+			if stamp[a] != src {
+				stamp[a], head[a] = src, -1
 			}
 			gi := head[a]
 			for gi >= 0 && (groups[gi].pid != p || groups[gi].class != cl) {
@@ -287,44 +344,44 @@ func groupFlows(m *model.Matrix, pc *peerClasses, keep func(c *model.Connection)
 				head[a] = gi
 			}
 			groups[gi].count++
-			slot = append(slot, gi)
+			row = append(row, entry{c.Dst, gi})
 		}
-		// Lay the groups' sources out in the arena, in source order.
-		off := start[d]
+		lo = hi
+		if len(row) == 0 {
+			continue
+		}
+		// Lay the groups' destinations out in the arena, in row order.
+		off := int32(len(arena))
+		arena = arena[:int(off)+len(row)]
 		for i := range groups {
 			groups[i].fill = off
 			off += groups[i].count
 		}
-		for k, en := range bucket {
-			g := &groups[slot[k]]
-			arena[g.fill] = en.src
+		for _, en := range row {
+			g := &groups[en.group]
+			arena[g.fill] = en.dst
 			g.fill++
 		}
+		srcClass := pc.class[src]
 		for i := range groups {
 			g := &groups[i]
-			srcs := arena[g.fill-g.count : g.fill : g.fill]
-			k := flowKey{g.aid, g.pid, g.class, pc.class[d], hashInt32s(srcs)}
+			dsts := arena[g.fill-g.count : g.fill : g.fill]
+			k := flowKey{g.aid, g.pid, srcClass, g.class, hashInt32s(dsts)}
 			var into *flow
 			for _, f := range merged[k] {
-				if slices.Equal(f.srcs, srcs) {
+				if slices.Equal(f.dsts, dsts) {
 					into = f
 					break
 				}
 			}
 			if into == nil {
-				into = &flow{a: allowances[g.aid], promo: allowances[g.pid], srcClass: g.class, dstClass: pc.class[d], srcs: srcs}
+				into = &flow{a: allowances[g.aid], promo: allowances[g.pid], srcClass: srcClass, dstClass: g.class, dsts: dsts}
 				merged[k] = append(merged[k], into)
 				flows = append(flows, into)
 			}
-			into.dsts = append(into.dsts, int32(d))
+			into.srcs = append(into.srcs, src)
 		}
 	}
-	sort.SliceStable(flows, func(i, j int) bool {
-		if flows[i].dsts[0] != flows[j].dsts[0] {
-			return flows[i].dsts[0] < flows[j].dsts[0]
-		}
-		return flows[i].srcs[0] < flows[j].srcs[0]
-	})
 	return flows
 }
 
@@ -382,7 +439,7 @@ func (b *inputBuilder) reachTerm(m *model.Matrix, mt *matrixTerms) *ast.Term {
 		peers[i] = item(mt.keys[i], mt.peers[i])
 	}
 
-	all := groupFlows(m, pc, func(*model.Connection) (*model.Allowance, bool) { return nil, true })
+	all := groupFlows(m, pc, m.Connections, nil)
 	flows := make([]*ast.Term, len(all))
 	var fromExternal, addrDep []*ast.Term
 	byDst := make([][]*ast.Term, len(m.Peers))
@@ -461,16 +518,23 @@ func (b *inputBuilder) promotionTerm(m *model.Matrix, mt *matrixTerms, p *Promot
 	// the address space its own way, and a flow to a range was promoted
 	// only if pm allows it to every part of that range.
 	pidx := make(map[string]int32, len(pm.Peers))
+	pranges := map[model.IPRange]int32{}
 	var pmExternal []int32
 	for i := range pm.Peers {
 		if pm.Peers[i].Workload != nil {
 			pidx[pm.Peers[i].Key()] = int32(i)
 		} else {
 			pmExternal = append(pmExternal, int32(i))
+			pranges[pm.Peers[i].Range] = int32(i)
 		}
 	}
-	mapped := make([]int32, len(m.Peers))  // workloads; -1 for none
-	cover := make([][]int32, len(m.Peers)) // external ranges
+	// mapped is the peer of pm a peer of m is: the workload with its key,
+	// or the external range cut the same way (pm's ranges do not overlap,
+	// so that one stands for all of it); -1 for none. cover holds the
+	// ranges of pm that together make up an external range of m cut
+	// differently.
+	mapped := make([]int32, len(m.Peers))
+	cover := make([][]int32, len(m.Peers))
 	for i := range m.Peers {
 		mapped[i] = -1
 		p := &m.Peers[i]
@@ -478,6 +542,10 @@ func (b *inputBuilder) promotionTerm(m *model.Matrix, mt *matrixTerms, p *Promot
 			if j, ok := pidx[p.Key()]; ok {
 				mapped[i] = j
 			}
+			continue
+		}
+		if j, ok := pranges[p.Range]; ok {
+			mapped[i] = j
 			continue
 		}
 		var parts []int32
@@ -492,10 +560,10 @@ func (b *inputBuilder) promotionTerm(m *model.Matrix, mt *matrixTerms, p *Promot
 			cover[i] = parts
 		}
 	}
-	// Workload pairs: when m's workloads map into pm in the same order (the
-	// usual case: two overlays of one repository), m's connections, sorted
-	// by (Src, Dst), meet pm's in order too and one cursor walks pm once;
-	// otherwise, and for external ranges, each lookup is a binary search.
+	// Mapped pairs: when m's peers map into pm in the same order (the usual
+	// case: two overlays of one repository), m's connections, sorted by
+	// (Src, Dst), meet pm's in order too and one cursor walks pm once;
+	// otherwise each lookup is a binary search.
 	monotone, prev := true, int32(-1)
 	for _, j := range mapped {
 		if j < 0 {
@@ -534,10 +602,7 @@ func (b *inputBuilder) promotionTerm(m *model.Matrix, mt *matrixTerms, p *Promot
 	synthetic := map[string]*model.Allowance{}
 	spread := func(src, dst int32) *model.Allowance {
 		side := func(i int32) []int32 {
-			if m.Peers[i].Workload != nil {
-				if mapped[i] < 0 {
-					return nil
-				}
+			if mapped[i] >= 0 {
 				return []int32{mapped[i]}
 			}
 			return cover[i]
@@ -576,30 +641,42 @@ func (b *inputBuilder) promotionTerm(m *model.Matrix, mt *matrixTerms, p *Promot
 		}
 		return a
 	}
+	// The connections of m that pm does not allow, or allows on fewer
+	// ports, with what pm allows.
 	type pair [2]*model.Allowance
 	exceeds := map[pair]bool{}
-	pc := newPeerClasses(m)
-	all := groupFlows(m, pc, func(c *model.Connection) (*model.Allowance, bool) {
+	var kept []model.Connection
+	var promo []*model.Allowance
+	for i := range m.Connections {
+		c := &m.Connections[i]
+		if c.Allowance == nil || !validPeer(m, c.Src) || !validPeer(m, c.Dst) {
+			continue
+		}
 		var pa *model.Allowance
 		if s, d := mapped[c.Src], mapped[c.Dst]; s >= 0 && d >= 0 {
 			pa = pairOf(s, d)
 		} else {
 			pa = spread(c.Src, c.Dst)
 		}
-		if pa == nil {
-			return nil, true
+		if pa != nil {
+			if pa == c.Allowance || pa.Ports.Equal(c.Ports) {
+				continue
+			}
+			k := pair{c.Allowance, pa}
+			ex, seen := exceeds[k]
+			if !seen {
+				ex = !c.Ports.Subtract(pa.Ports).IsEmpty()
+				exceeds[k] = ex
+			}
+			if !ex {
+				continue
+			}
 		}
-		if pa == c.Allowance || pa.Ports.Equal(c.Ports) {
-			return nil, false
-		}
-		k := pair{c.Allowance, pa}
-		ex, seen := exceeds[k]
-		if !seen {
-			ex = !c.Ports.Subtract(pa.Ports).IsEmpty()
-			exceeds[k] = ex
-		}
-		return pa, ex
-	})
+		kept = append(kept, *c)
+		promo = append(promo, pa)
+	}
+	pc := newPeerClasses(m)
+	all := groupFlows(m, pc, kept, promo)
 	flows := make([]*ast.Term, len(all))
 	for i, f := range all {
 		var promoted model.PortSet

@@ -2,6 +2,10 @@ package policy
 
 import (
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -50,7 +54,7 @@ func decodeInput(t *testing.T, in Input) reachDoc {
 	return d
 }
 
-func TestFlowsGroupConnectionsByDestinationAndAllowance(t *testing.T) {
+func TestFlowsGroupConnectionsBySourceAndAllowance(t *testing.T) {
 	t.Parallel()
 	c := &model.Cluster{Workloads: []model.Workload{
 		{Namespace: "app", Name: "a", Kind: "Deployment"},
@@ -90,15 +94,17 @@ func TestFlowsGroupConnectionsByDestinationAndAllowance(t *testing.T) {
 		got = append(got, flat{f.Srcs, f.Dsts, f.SrcKind, f.SrcName, f.DstKind, f.DstName})
 	}
 	assert.Equal(t, []flat{
-		// app/a reaches app/b and app/c the same way: one flow.
-		{[]string{"app/a"}, []string{"app/b", "app/c"}, "workload", "", "workload", ""},
-		{[]string{"app/a", "app/b"}, []string{"app/db"}, "workload", "", "workload", ""},
+		// app/a reaches app/b, app/c and app/db the same way: one flow.
+		{[]string{"app/a"}, []string{"app/b", "app/c", "app/db"}, "workload", "", "workload", ""},
+		{[]string{"app/b"}, []string{"app/db"}, "workload", "", "workload", ""},
 		{[]string{"app/c"}, []string{"app/db"}, "workload", "", "workload", ""},
+		// Both internet ranges reach app/db the same way: one flow.
 		{[]string{"0.0.0.0/5", "8.0.0.0/7"}, []string{"app/db"}, "external", "internet", "workload", ""},
+		// The same allowance from another endpoint is another flow.
 		{[]string{"203.0.113.0/24"}, []string{"app/db"}, "external", "partner", "workload", ""},
 		{[]string{"app/a"}, []string{"203.0.113.0/24"}, "workload", "", "external", "partner"},
 	}, got)
-	assert.Len(t, d.Reach.ByDst["app/db"], 4)
+	assert.Len(t, d.Reach.ByDst["app/db"], 5)
 	assert.Len(t, d.Reach.ByDst["app/b"], 1)
 	assert.Equal(t, d.Reach.ByDst["app/b"], d.Reach.ByDst["app/c"], "the same flow")
 	assert.Len(t, d.Reach.FromExternal, 2)
@@ -185,4 +191,72 @@ func TestPromotionMatchesExternalRangesByAddress(t *testing.T) {
 	assert.Equal(t, map[string]any{"TCP": []any{map[string]any{"from": 80.0, "to": 80.0}}}, out.Extra)
 	assert.Equal(t, []string{"192.0.0.0/2"}, in.Srcs)
 	assert.Empty(t, in.Promoted)
+}
+
+// TestGroupFlowsPartitionsTheConnections checks on random matrices that
+// flows cover every connection exactly once, with its allowance, promoted
+// allowance and peer classes, and that grouping rows on several cores
+// gives the same flows as grouping them on one.
+func TestGroupFlowsPartitionsTheConnections(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(7, 11))
+	for iter := range 300 {
+		m := &model.Matrix{}
+		n := 2 + r.IntN(40)
+		names := []string{"", "internet", "partner"}
+		for i := range n {
+			if i < n*2/3 {
+				m.Peers = append(m.Peers, model.Peer{Workload: &model.Workload{Namespace: "ns", Name: fmt.Sprint("w", i), Kind: "Deployment"}})
+				continue
+			}
+			ip := netip.AddrFrom4([4]byte{byte(i), 0, 0, 0})
+			m.Peers = append(m.Peers, model.Peer{Range: model.IPRange{From: ip, To: ip}, External: names[r.IntN(len(names))]})
+		}
+		pool := make([]*model.Allowance, 1+r.IntN(4))
+		for i := range pool {
+			pool[i] = &model.Allowance{Ports: ports(model.TCP, uint16(80+i))}
+		}
+		var promo []*model.Allowance
+		withPromo := iter%2 == 1
+		for s := range n {
+			for d := range n {
+				if s == d || r.IntN(3) == 0 {
+					continue
+				}
+				m.Connections = append(m.Connections, model.Connection{Src: int32(s), Dst: int32(d), Allowance: pool[r.IntN(len(pool))]})
+				if withPromo {
+					promo = append(promo, []*model.Allowance{nil, pool[0]}[r.IntN(2)])
+				}
+			}
+		}
+		pc := newPeerClasses(m)
+		one := groupFlowsIn(1, m, pc, m.Connections, promo)
+		covered := map[[2]int32]int{}
+		for k, f := range one {
+			if k > 0 {
+				prev := one[k-1]
+				require.True(t, prev.dsts[0] < f.dsts[0] || (prev.dsts[0] == f.dsts[0] && prev.srcs[0] < f.srcs[0]), "flows out of order")
+			}
+			for _, s := range f.srcs {
+				require.Equal(t, pc.class[s], f.srcClass)
+				for _, d := range f.dsts {
+					require.Equal(t, pc.class[d], f.dstClass)
+					covered[[2]int32{s, d}]++
+					i := slices.IndexFunc(m.Connections, func(c model.Connection) bool { return c.Src == s && c.Dst == d })
+					require.GreaterOrEqual(t, i, 0, "flow %d holds %d->%d, which is no connection", k, s, d)
+					require.Same(t, m.Connections[i].Allowance, f.a)
+					if withPromo {
+						require.Same(t, promo[i], f.promo)
+					}
+				}
+			}
+		}
+		require.Len(t, covered, len(m.Connections))
+		for pair, times := range covered {
+			require.Equal(t, 1, times, "connection %v in %d flows", pair, times)
+		}
+		for _, parts := range []int{2, 3, 7} {
+			require.Equal(t, one, groupFlowsIn(parts, m, pc, m.Connections, promo), "%d runs", parts)
+		}
+	}
 }
