@@ -29,28 +29,49 @@ package reachgate.rules.internet_ingress
 import data.reachgate.lib
 import rego.v1
 
-# exposures[[dst, side, source, ports]]: dst is reachable from the
-# internet (source, an endpoint name) on ports through one grant side (a
-# policy rule, or the lack of ingress isolation). One pass over the flows
-# from outside the cluster.
-exposures := {[dst, side, source_name(f), g.portsText] |
+# The workloads this rule guards: rendered from the repository, governed
+# by NetworkPolicy, and not labelled internet-facing. (Function calls cost
+# more than lookups on a big input, hence sets here and below.)
+facing := {w.key | some w in input.workloads; w.labels[lib.params.internetFacingLabel] == "true"}
+
+guarded := {k | some k, _ in lib.managed_workloads; not facing[k]}
+
+# exposures[[dst, ingress, source, ports]]: dst is reachable from the
+# internet (source, an endpoint name) on ports through the ingress side
+# of a grant (a policy rule, or the lack of ingress isolation). One pass
+# over the flows from outside the cluster.
+exposures := {[dst, g.ingress, source, g.portsText] |
 	some f in input.reach.fromExternal
 	count(lib.internet_srcs(f)) > 0
+	source := source_name(f)
 	some dst in f.dsts
-	lib.managed_workloads[dst]
-	not lib.is_internet_facing(dst)
+	guarded[dst]
 	some g in f.allowedBy
-	side := lib.grant_side("", dst, g, "ingress")
 }
 
-exposed := {[dst, side] | some [dst, side, _, _] in exposures}
+exposed := {[dst, ingress] | some [dst, ingress, _, _] in exposures}
+
+# What to blame for each policy rule that lets the internet in, built once
+# per rule rather than once per finding.
+rule_sides := {ingress: side_with_reason(lib.grant_side("", "", {"ingress": ingress}, "ingress")) |
+	some ingress in {ingress | some [_, ingress] in exposed; ingress.policy}
+}
+
+side_with_reason(side) := object.union(side, {"reason": lib.side_reason(side, "ingress")})
+
+side_of(dst, ingress) := rule_sides[ingress] if ingress.policy
+
+else := side_with_reason(lib.grant_side("", dst, {"ingress": ingress}, "ingress"))
+
+label := lib.params.internetFacingLabel
 
 deny contains f if {
-	some [dst, side] in exposed
-	sources := {s | some [d, sd, s, _] in exposures; d == dst; sd == side}
-	ports := {p | some [d, sd, _, p] in exposures; d == dst; sd == side}
+	some [dst, ingress] in exposed
+	sources := {s | some [d, i, s, _] in exposures; d == dst; i == ingress}
+	ports := {p | some [d, i, _, p] in exposures; d == dst; i == ingress}
+	side := side_of(dst, ingress)
 	f := {
-		"msg": sprintf("%s is reachable from the internet (%s) on %s: %s; it is not labelled %s=true", [dst, concat(", ", sort(sources)), concat("; ", sort(ports)), lib.side_reason(side, "ingress"), lib.params.internetFacingLabel]),
+		"msg": sprintf("%s is reachable from the internet (%s) on %s: %s; it is not labelled %s=true", [dst, concat(", ", sort(sources)), concat("; ", sort(ports)), side.reason, label]),
 		"object": side.object,
 		"field": side.field,
 	}
