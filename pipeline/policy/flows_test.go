@@ -11,8 +11,11 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/reachgate/reachgate/pipeline/model"
+	"github.com/reachgate/reachgate/pipeline/reach"
 )
 
 type flowDoc struct {
@@ -259,4 +262,37 @@ func TestGroupFlowsPartitionsTheConnections(t *testing.T) {
 			require.Equal(t, one, groupFlowsIn(parts, m, pc, m.Connections, promo), "%d runs", parts)
 		}
 	}
+}
+
+func TestIsolatedListsWorkloadsSelectedPerPolicyType(t *testing.T) {
+	t.Parallel()
+	w := func(name string) model.Workload {
+		return model.Workload{Namespace: "app", Name: name, Kind: "Deployment", Labels: map[string]string{"app": name}}
+	}
+	pol := func(name string, sel map[string]string, spec networkingv1.NetworkPolicySpec) model.Policy {
+		spec.PodSelector = metav1.LabelSelector{MatchLabels: sel}
+		return model.Policy{NetworkPolicy: &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: name}, Spec: spec}}
+	}
+	c := &model.Cluster{
+		Namespaces: []model.Namespace{{Name: "app", Labels: map[string]string{model.NamespaceNameLabel: "app"}}},
+		Workloads:  []model.Workload{w("a"), w("b"), w("c"), w("d")},
+		Policies: []model.Policy{
+			// Types given: ingress only.
+			pol("in-a", map[string]string{"app": "a"}, networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}}),
+			// No types but egress rules: both, by the API's default.
+			pol("both-b", map[string]string{"app": "b"}, networkingv1.NetworkPolicySpec{Egress: []networkingv1.NetworkPolicyEgressRule{{}}}),
+			// Egress only.
+			pol("out-c", map[string]string{"app": "c"}, networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}}),
+		},
+	}
+	m := reach.Compute(c)
+	v, _, err := buildInput(Input{Cluster: c, Matrix: m})
+	require.NoError(t, err)
+	x, err := ast.JSON(v)
+	require.NoError(t, err)
+	isolated := x.(map[string]any)["reach"].(map[string]any)["isolated"]
+	assert.Equal(t, map[string]any{
+		"ingress": []any{"app/a", "app/b"},
+		"egress":  []any{"app/b", "app/c"},
+	}, isolated)
 }

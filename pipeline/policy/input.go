@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -171,11 +172,55 @@ func buildInput(in Input) (ast.Value, *sourceIndex, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	reach.Value.(ast.Object).Insert(str("isolated"), isolatedTerm(in.Cluster, m, mt))
 	doc.Insert(str("reach"), reach)
 	if promotion != nil {
 		doc.Insert(str("promotion"), promotion)
 	}
 	return doc, idx, nil
+}
+
+// isolatedTerm builds input.reach.isolated: the workloads some policy
+// selects for ingress, and for egress, from the matrix's selection and the
+// policies' effective types. Rules look isolation up for every workload; a
+// Rego comprehension over the selection costs tens of milliseconds per
+// rule on 5,000 workloads, this a few in all.
+func isolatedTerm(c *model.Cluster, m *model.Matrix, mt *matrixTerms) *ast.Term {
+	types := map[string][]string{}
+	if c != nil {
+		for i := range c.Policies {
+			if p := &c.Policies[i]; p.NetworkPolicy != nil {
+				types[p.Key()] = effectivePolicyTypes(&p.Spec)
+			}
+		}
+	}
+	in, eg := map[string]bool{}, map[string]bool{}
+	for i := range m.Selection {
+		s := &m.Selection[i]
+		for _, t := range types[s.Policy] {
+			var set map[string]bool
+			switch t {
+			case "Ingress":
+				set = in
+			case "Egress":
+				set = eg
+			default:
+				continue
+			}
+			for _, k := range s.Selects {
+				set[k] = true
+			}
+		}
+	}
+	list := func(set map[string]bool) *ast.Term {
+		keys := make([]string, 0, len(set))
+		for k := range set {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		return mt.keyList(keys)
+	}
+	return ast.ObjectTerm(item(kIngress, list(in)), item(kEgress, list(eg)))
 }
 
 func newInputBuilder() *inputBuilder {

@@ -129,5 +129,22 @@ base_input := {
 	"reach": reach([]),
 }
 
-# with_input(overrides) is base_input with some keys replaced.
-with_input(overrides) := object.union(base_input, overrides)
+# with_input(overrides) is base_input with some keys replaced, and
+# input.reach.isolated derived from the selection and the policies' types
+# as reachgate derives it, unless the overrides give it.
+with_input(overrides) := with_isolation(object.union(base_input, overrides))
+
+with_isolation(doc) := doc if {
+	doc.reach.isolated
+} else := object.union(doc, {"reach": {"isolated": {
+	"ingress": isolated_for(doc, "Ingress"),
+	"egress": isolated_for(doc, "Egress"),
+}}})
+
+isolated_for(doc, policy_type) := sort({k |
+	some s in object.get(doc.reach, "selection", [])
+	some p in doc.policies
+	p.key == s.policy
+	policy_type in p.policyTypes
+	some k in s.selects
+})
