@@ -1,6 +1,7 @@
 package model
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 )
@@ -95,10 +96,13 @@ type Allowance struct {
 	AddressDependent bool `json:"addressDependent,omitempty"`
 }
 
-// Connection is an allowed flow between two peers of a Matrix.
+// Connection is an allowed flow between two peers of a Matrix, allowed as
+// the matrix's Allowances[Allowance] says. A connection holds no pointer:
+// a matrix of 5,000 workloads holds millions, which the garbage collector
+// then need not scan.
 type Connection struct {
-	Src, Dst int32
-	*Allowance
+	Src, Dst  int32
+	Allowance int32
 }
 
 // Unmanaged is a workload that NetworkPolicy does not govern.
@@ -111,10 +115,28 @@ type Unmanaged struct {
 // never include a workload talking to itself: traffic between replicas of
 // one workload is outside the report.
 type Matrix struct {
-	Peers       []Peer
+	Peers []Peer
+	// Allowances are the distinct allowances of the connections, each
+	// once.
+	Allowances  []*Allowance
 	Connections []Connection
 	Unmanaged   []Unmanaged
 	Selection   []PolicySelection
+}
+
+// Of returns what connection c of m allows.
+func (m *Matrix) Of(c Connection) *Allowance { return m.Allowances[c.Allowance] }
+
+// Connect appends a connection from src to dst allowed by a, adding a to
+// the allowances unless it is there. It is for building small matrices by
+// hand: each call looks a up among the allowances.
+func (m *Matrix) Connect(src, dst int32, a *Allowance) {
+	i := slices.Index(m.Allowances, a)
+	if i < 0 {
+		i = len(m.Allowances)
+		m.Allowances = append(m.Allowances, a)
+	}
+	m.Connections = append(m.Connections, Connection{Src: src, Dst: dst, Allowance: int32(i)})
 }
 
 // Find returns the allowance from src to dst, or nil when nothing is
@@ -125,7 +147,7 @@ func (m *Matrix) Find(src, dst int32) *Allowance {
 		return cs[i].Src > src || (cs[i].Src == src && cs[i].Dst >= dst)
 	})
 	if i < len(cs) && cs[i].Src == src && cs[i].Dst == dst {
-		return cs[i].Allowance
+		return m.Allowances[cs[i].Allowance]
 	}
 	return nil
 }

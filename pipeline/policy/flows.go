@@ -267,21 +267,26 @@ func groupFlowsIn(parts int, m *model.Matrix, pc *peerClasses, cs []model.Connec
 // groups with the same allowance, classes and destination list merge into
 // one flow across sources. One pass over the connections, in memory order.
 func groupRows(m *model.Matrix, pc *peerClasses, cs []model.Connection, promo []*model.Allowance) []*flow {
-	// Dense ids for allowances (0 stands for "none", for promo).
-	ids := map[*model.Allowance]int32{nil: 0}
-	allowances := []*model.Allowance{nil}
-	id := func(a *model.Allowance) int32 {
-		i, ok := ids[a]
+	// Dense ids for promoted allowances, which come from another matrix
+	// (0 stands for none).
+	pids := map[*model.Allowance]int32{nil: 0}
+	promoted := []*model.Allowance{nil}
+	pid := func(a *model.Allowance) int32 {
+		i, ok := pids[a]
 		if !ok {
-			i = int32(len(allowances))
-			ids[a] = i
-			allowances = append(allowances, a)
+			i = int32(len(promoted))
+			pids[a] = i
+			promoted = append(promoted, a)
 		}
 		return i
 	}
 	// Per row, group by (allowance, promo, destination class) without
 	// hashing: head[allowance] chains the groups with that allowance, valid
 	// when stamp[allowance] is the current row.
+	head, stamp := make([]int32, len(m.Allowances)), make([]int32, len(m.Allowances))
+	for i := range stamp {
+		stamp[i] = -1
+	}
 	type group struct {
 		aid, pid, class, next, count, fill int32
 	}
@@ -291,18 +296,12 @@ func groupRows(m *model.Matrix, pc *peerClasses, cs []model.Connection, promo []
 		hash                         uint64
 	}
 	var (
-		head, stamp []int32
-		groups      []group
-		row         []entry
-		arena       = make([]int32, 0, len(cs)) // every group's destinations
-		merged      = map[flowKey][]*flow{}
-		flows       []*flow
+		groups []group
+		row    []entry
+		arena  = make([]int32, 0, len(cs)) // every group's destinations
+		merged = map[flowKey][]*flow{}
+		flows  []*flow
 	)
-	type seen struct {
-		a  *model.Allowance
-		id int32
-	}
-	col := make([]seen, len(m.Peers))
 	for lo := 0; lo < len(cs); {
 		src := cs[lo].Src
 		hi := lo + 1
@@ -316,20 +315,12 @@ func groupRows(m *model.Matrix, pc *peerClasses, cs []model.Connection, promo []
 		groups, row = groups[:0], row[:0]
 		for i := lo; i < hi; i++ {
 			c := &cs[i]
-			if c.Allowance == nil || !validPeer(m, c.Dst) {
+			if !validPeer(m, c.Dst) {
 				continue
 			}
-			// Neighbouring sources tend to reach a destination the same
-			// way: the allowance seen last in this column is the likely one.
-			if col[c.Dst].a != c.Allowance {
-				col[c.Dst] = seen{c.Allowance, id(c.Allowance)}
-			}
-			a, p, cl := col[c.Dst].id, int32(0), pc.class[c.Dst]
-			if promo != nil && promo[i] != nil {
-				p = id(promo[i])
-			}
-			for len(stamp) < len(allowances) {
-				stamp, head = append(stamp, -1), append(head, -1)
+			a, p, cl := c.Allowance, int32(0), pc.class[c.Dst]
+			if promo != nil {
+				p = pid(promo[i])
 			}
 			if stamp[a] != src {
 				stamp[a], head[a] = src, -1
@@ -375,7 +366,7 @@ func groupRows(m *model.Matrix, pc *peerClasses, cs []model.Connection, promo []
 				}
 			}
 			if into == nil {
-				into = &flow{a: allowances[g.aid], promo: allowances[g.pid], srcClass: srcClass, dstClass: g.class, dsts: dsts}
+				into = &flow{a: m.Allowances[g.aid], promo: promoted[g.pid], srcClass: srcClass, dstClass: g.class, dsts: dsts}
 				merged[k] = append(merged[k], into)
 				flows = append(flows, into)
 			}
@@ -431,6 +422,39 @@ func (b *inputBuilder) flowTerm(mt *matrixTerms, pc *peerClasses, f *flow, extra
 	return ast.ObjectTerm(items...)
 }
 
+// flowTerms renders flows on every core, b's caches serving the first.
+// Flows are shared out by allowance, so that each allowance's terms are
+// built once.
+func (b *inputBuilder) flowTerms(mt *matrixTerms, pc *peerClasses, all []*flow) []*ast.Term {
+	terms := make([]*ast.Term, len(all))
+	workers := min(runtime.GOMAXPROCS(0), maxWorkers, 1+len(all)/minFlowsPerWorker)
+	owner := make(map[*model.Allowance]int, len(all))
+	for _, f := range all {
+		if _, ok := owner[f.a]; !ok {
+			owner[f.a] = len(owner) % workers
+		}
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wb := b
+		if w > 0 {
+			wb = newInputBuilder()
+		}
+		wg.Go(func() {
+			for i, f := range all {
+				if owner[f.a] == w {
+					terms[i] = wb.flowTerm(mt, pc, f)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return terms
+}
+
+// minFlowsPerWorker is the fewest flows worth rendering on another core.
+const minFlowsPerWorker = 2000
+
 // reachTerm builds input.reach.
 func (b *inputBuilder) reachTerm(m *model.Matrix, mt *matrixTerms) *ast.Term {
 	pc := newPeerClasses(m)
@@ -440,12 +464,11 @@ func (b *inputBuilder) reachTerm(m *model.Matrix, mt *matrixTerms) *ast.Term {
 	}
 
 	all := groupFlows(m, pc, m.Connections, nil)
-	flows := make([]*ast.Term, len(all))
+	flows := b.flowTerms(mt, pc, all)
 	var fromExternal, addrDep []*ast.Term
 	byDst := make([][]*ast.Term, len(m.Peers))
 	for i, f := range all {
-		t := b.flowTerm(mt, pc, f)
-		flows[i] = t
+		t := flows[i]
 		for _, d := range f.dsts {
 			byDst[d] = append(byDst[d], t)
 		}
@@ -580,7 +603,7 @@ func (b *inputBuilder) promotionTerm(m *model.Matrix, mt *matrixTerms, p *Promot
 	search := func(s, d int32) *model.Allowance {
 		i := sort.Search(len(pcs), func(i int) bool { return !less(&pcs[i], s, d) })
 		if i < len(pcs) && pcs[i].Src == s && pcs[i].Dst == d {
-			return pcs[i].Allowance
+			return pm.Of(pcs[i])
 		}
 		return nil
 	}
@@ -593,7 +616,7 @@ func (b *inputBuilder) promotionTerm(m *model.Matrix, mt *matrixTerms, p *Promot
 			cursor++
 		}
 		if cursor < len(pcs) && pcs[cursor].Src == s && pcs[cursor].Dst == d {
-			return pcs[cursor].Allowance
+			return pm.Of(pcs[cursor])
 		}
 		return nil
 	}
@@ -649,9 +672,10 @@ func (b *inputBuilder) promotionTerm(m *model.Matrix, mt *matrixTerms, p *Promot
 	var promo []*model.Allowance
 	for i := range m.Connections {
 		c := &m.Connections[i]
-		if c.Allowance == nil || !validPeer(m, c.Src) || !validPeer(m, c.Dst) {
+		if !validPeer(m, c.Src) || !validPeer(m, c.Dst) {
 			continue
 		}
+		a := m.Of(*c)
 		var pa *model.Allowance
 		if s, d := mapped[c.Src], mapped[c.Dst]; s >= 0 && d >= 0 {
 			pa = pairOf(s, d)
@@ -659,13 +683,13 @@ func (b *inputBuilder) promotionTerm(m *model.Matrix, mt *matrixTerms, p *Promot
 			pa = spread(c.Src, c.Dst)
 		}
 		if pa != nil {
-			if pa == c.Allowance || pa.Ports.Equal(c.Ports) {
+			if pa.Ports.Equal(a.Ports) {
 				continue
 			}
-			k := pair{c.Allowance, pa}
+			k := pair{a, pa}
 			ex, seen := exceeds[k]
 			if !seen {
-				ex = !c.Ports.Subtract(pa.Ports).IsEmpty()
+				ex = !a.Ports.Subtract(pa.Ports).IsEmpty()
 				exceeds[k] = ex
 			}
 			if !ex {

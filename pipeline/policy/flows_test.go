@@ -74,7 +74,7 @@ func TestFlowsGroupConnectionsBySourceAndAllowance(t *testing.T) {
 	a1 := &model.Allowance{Ports: ports(model.TCP, 5432), Grants: shared}
 	a2 := &model.Allowance{Ports: ports(model.TCP, 9090), Grants: []model.Grant{{Ports: ports(model.TCP, 9090), Egress: notIsolatedEg, Ingress: notIsolatedIng}}, AddressDependent: true}
 	add := func(s, d string, a *model.Allowance) {
-		b.m.Connections = append(b.m.Connections, model.Connection{Src: b.peer(s), Dst: b.peer(d), Allowance: a})
+		b.m.Connect(b.peer(s), b.peer(d), a)
 	}
 	add("app/a", "app/db", a1)
 	add("app/b", "app/db", a1)
@@ -226,7 +226,7 @@ func TestGroupFlowsPartitionsTheConnections(t *testing.T) {
 				if s == d || r.IntN(3) == 0 {
 					continue
 				}
-				m.Connections = append(m.Connections, model.Connection{Src: int32(s), Dst: int32(d), Allowance: pool[r.IntN(len(pool))]})
+				m.Connect(int32(s), int32(d), pool[r.IntN(len(pool))])
 				if withPromo {
 					promo = append(promo, []*model.Allowance{nil, pool[0]}[r.IntN(2)])
 				}
@@ -247,7 +247,7 @@ func TestGroupFlowsPartitionsTheConnections(t *testing.T) {
 					covered[[2]int32{s, d}]++
 					i := slices.IndexFunc(m.Connections, func(c model.Connection) bool { return c.Src == s && c.Dst == d })
 					require.GreaterOrEqual(t, i, 0, "flow %d holds %d->%d, which is no connection", k, s, d)
-					require.Same(t, m.Connections[i].Allowance, f.a)
+					require.Same(t, m.Of(m.Connections[i]), f.a)
 					if withPromo {
 						require.Same(t, promo[i], f.promo)
 					}

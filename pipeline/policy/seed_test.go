@@ -167,7 +167,7 @@ func (b *matrixBuilder) conn(src, dst string, addressDependent bool, grants ...m
 	for _, g := range grants {
 		a.Ports = a.Ports.Union(g.Ports)
 	}
-	b.m.Connections = append(b.m.Connections, model.Connection{Src: b.peer(src), Dst: b.peer(dst), Allowance: a})
+	b.m.Connect(b.peer(src), b.peer(dst), a)
 }
 
 func (b *matrixBuilder) done() *model.Matrix {

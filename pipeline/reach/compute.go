@@ -175,7 +175,7 @@ func (ix *index) compute() *model.Matrix {
 	}
 
 	pl := &plan{ix: ix, groups: groups, groupOf: groupOf, ruleGroups: ruleGroups, openRules: openRules, containing: containing,
-		pool: &allowancePool{byKey: map[string]*model.Allowance{}}}
+		pool: &allowancePool{byKey: map[string]int32{}}}
 	// Destinations are shared out in chunks to one worker per core; each
 	// chunk's flows come out sorted by destination, and a counting sort
 	// then puts all of them in (Src, Dst) order.
@@ -222,6 +222,21 @@ func (ix *index) compute() *model.Matrix {
 			perSrc[c.Src]++
 		}
 	}
+	// Number the allowances in the order connections first use them, so
+	// that the matrix is the same whichever worker found which first.
+	renumber := make([]int32, len(pl.pool.allowances))
+	for i := range renumber {
+		renumber[i] = -1
+	}
+	m.Allowances = make([]*model.Allowance, 0, len(renumber))
+	for i := range m.Connections {
+		c := &m.Connections[i]
+		if renumber[c.Allowance] < 0 {
+			renumber[c.Allowance] = int32(len(m.Allowances))
+			m.Allowances = append(m.Allowances, pl.pool.allowances[c.Allowance])
+		}
+		c.Allowance = renumber[c.Allowance]
+	}
 	for i := range ix.c.Workloads {
 		if w := &ix.c.Workloads[i]; w.HostNetwork {
 			m.Unmanaged = append(m.Unmanaged, model.Unmanaged{Workload: w, Reason: "hostNetwork pods use the node's network namespace; NetworkPolicy does not apply to them"})
@@ -242,24 +257,27 @@ type plan struct {
 	pool       *allowancePool
 }
 
-// allowancePool gives every worker the same *Allowance for equal
-// allowances, so that they are one value across the matrix whichever
-// worker computed them: consumers group connections by allowance pointer,
-// and must group the same way on every run.
+// allowancePool holds the matrix's allowances, each once whichever worker
+// computed it: consumers group connections by allowance, and must group
+// the same way on every run.
 type allowancePool struct {
-	mu    sync.Mutex
-	byKey map[string]*model.Allowance
+	mu         sync.Mutex
+	byKey      map[string]int32
+	allowances []*model.Allowance
 }
 
-// canonical returns the pool's allowance with key, a if it is the first.
-func (p *allowancePool) canonical(a *model.Allowance, key []byte) *model.Allowance {
+// index returns the index of the allowance with key, adding a if it is
+// the first.
+func (p *allowancePool) index(a *model.Allowance, key []byte) int32 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if first, ok := p.byKey[string(key)]; ok {
-		return first
+	if i, ok := p.byKey[string(key)]; ok {
+		return i
 	}
-	p.byKey[string(key)] = a
-	return a
+	i := int32(len(p.allowances))
+	p.allowances = append(p.allowances, a)
+	p.byKey[string(key)] = i
+	return i
 }
 
 // worker computes the flows into a run of destinations. It owns its
@@ -268,8 +286,8 @@ type worker struct {
 	*plan
 	eg, ing            *interner
 	notIsoEg, notIsoIn int32
-	allowances         map[[2]int32]*model.Allowance
-	key                []byte // scratch for allowance keys
+	allowances         map[[2]int32]int32 // index in the pool, -1 for none
+	key                []byte             // scratch for allowance keys
 	flat               []model.Connection
 	perSrc             []int32
 
@@ -287,7 +305,7 @@ type worker struct {
 type groupCache struct {
 	d    int
 	mask [2]uint64
-	a    *model.Allowance
+	a    int32
 }
 
 func (pl *plan) newWorker() *worker {
@@ -297,7 +315,7 @@ func (pl *plan) newWorker() *worker {
 		plan:          pl,
 		eg:            &interner{ids: map[string]int32{}},
 		ing:           &interner{ids: map[string]int32{}},
-		allowances:    map[[2]int32]*model.Allowance{},
+		allowances:    map[[2]int32]int32{},
 		perSrc:        make([]int32, n),
 		groupContribs: make([][]contrib, len(pl.groups)),
 		groupEID:      make([]int32, len(pl.groups)),
@@ -316,24 +334,25 @@ func (pl *plan) newWorker() *worker {
 	return w
 }
 
-func (w *worker) allow(e, i int32) *model.Allowance {
+func (w *worker) allow(e, i int32) int32 {
 	k := [2]int32{e, i}
 	if a, ok := w.allowances[k]; ok {
 		return a
 	}
 	a, key := combine(w.eg.lists[e], w.ing.lists[i], w.key[:0])
 	w.key = key
+	idx := int32(-1)
 	if a != nil {
-		a = w.pool.canonical(a, key)
+		idx = w.pool.index(a, key)
 	}
-	w.allowances[k] = a
-	return a
+	w.allowances[k] = idx
+	return idx
 }
 
-func (w *worker) emit(s, d int, a *model.Allowance) {
+func (w *worker) emit(s, d int, a int32) {
 	// Self-traffic is left out, and so is traffic between two external
 	// ranges, which never crosses the cluster.
-	if a != nil && s != d && (s < w.ix.nw || d < w.ix.nw) {
+	if a >= 0 && s != d && (s < w.ix.nw || d < w.ix.nw) {
 		w.flat = append(w.flat, model.Connection{Src: int32(s), Dst: int32(d), Allowance: a})
 		w.perSrc[s]++
 	}

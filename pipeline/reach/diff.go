@@ -98,14 +98,14 @@ func Diff(base, head *model.Matrix) *model.Diff {
 	for i < len(bc) || j < len(hc) {
 		switch {
 		case j >= len(hc) || (i < len(bc) && less(bc[i], hc[j])):
-			d.Removed = append(d.Removed, model.ConnectionChange{Src: peer(bc[i].Src), Dst: peer(bc[i].Dst), Before: bc[i].Allowance})
+			d.Removed = append(d.Removed, model.ConnectionChange{Src: peer(bc[i].Src), Dst: peer(bc[i].Dst), Before: base.Of(bc[i])})
 			i++
 		case i >= len(bc) || less(hc[j], bc[i]):
-			d.Added = append(d.Added, model.ConnectionChange{Src: peer(hc[j].Src), Dst: peer(hc[j].Dst), After: hc[j].Allowance})
+			d.Added = append(d.Added, model.ConnectionChange{Src: peer(hc[j].Src), Dst: peer(hc[j].Dst), After: head.Of(hc[j])})
 			j++
 		default:
-			if !bc[i].Ports.Equal(hc[j].Ports) || bc[i].AddressDependent != hc[j].AddressDependent {
-				d.Changed = append(d.Changed, model.ConnectionChange{Src: peer(hc[j].Src), Dst: peer(hc[j].Dst), Before: bc[i].Allowance, After: hc[j].Allowance})
+			if b, h := base.Of(bc[i]), head.Of(hc[j]); !b.Ports.Equal(h.Ports) || b.AddressDependent != h.AddressDependent {
+				d.Changed = append(d.Changed, model.ConnectionChange{Src: peer(hc[j].Src), Dst: peer(hc[j].Dst), Before: b, After: h})
 			}
 			i++
 			j++

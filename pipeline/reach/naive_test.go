@@ -292,21 +292,34 @@ func TestEngineAgreesWithNaiveEvaluator(t *testing.T) {
 }
 
 // TestEqualAllowancesAreOneValue checks that the workers computing a big
-// matrix hand out one *Allowance per distinct allowance: consumers group
-// connections by pointer, and must group the same way on every run.
+// matrix list each distinct allowance once, in the order connections first
+// use it: consumers group connections by allowance, and must group the same
+// way on every run.
 func TestEqualAllowancesAreOneValue(t *testing.T) {
 	t.Parallel()
 	c := synth.Cluster(synth.Options{Workloads: 800, Namespaces: 8, Seed: 3})
 	m := reach.Compute(c)
-	byText := map[string]*model.Allowance{}
+	seen := map[string]bool{}
+	next := int32(0)
 	for _, cn := range m.Connections {
-		k := fmt.Sprint(cn.Ports.String(), cn.Grants, cn.AddressDependent)
-		if first, ok := byText[k]; ok && first != cn.Allowance {
-			t.Fatalf("allowance %s is held twice", k)
+		if cn.Allowance > next {
+			t.Fatalf("allowance %d used before allowance %d", cn.Allowance, next)
 		}
-		byText[k] = cn.Allowance
+		if cn.Allowance == next {
+			next++
+		}
 	}
-	if len(byText) < 2 {
-		t.Fatalf("only %d allowances: the cluster tests nothing", len(byText))
+	if int(next) != len(m.Allowances) {
+		t.Fatalf("%d allowances, %d used", len(m.Allowances), next)
+	}
+	for _, a := range m.Allowances {
+		k := fmt.Sprint(a.Ports.String(), a.Grants, a.AddressDependent)
+		if seen[k] {
+			t.Fatalf("allowance %s is listed twice", k)
+		}
+		seen[k] = true
+	}
+	if len(seen) < 2 {
+		t.Fatalf("only %d allowances: the cluster tests nothing", len(seen))
 	}
 }

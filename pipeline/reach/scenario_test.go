@@ -25,10 +25,11 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // prints it, with the rules behind each flow.
 func connlist(m *model.Matrix) string {
 	var b strings.Builder
-	for _, c := range m.Connections {
-		b.WriteString(m.Peers[c.Src].String())
+	for _, cn := range m.Connections {
+		c := m.Of(cn)
+		b.WriteString(m.Peers[cn.Src].String())
 		b.WriteString(" => ")
-		b.WriteString(m.Peers[c.Dst].String())
+		b.WriteString(m.Peers[cn.Dst].String())
 		b.WriteString(" : ")
 		b.WriteString(c.Ports.String())
 		if c.AddressDependent {

@@ -15,14 +15,20 @@ type matrixView struct {
 	// peers are the peers to show, in order: all of them without a focus,
 	// else the focused ones and those they connect to.
 	peers []*model.Peer
-	conns []model.Connection
+	conns []viewConn
 	// unmanaged workloads, in workload order.
 	unmanaged []model.Unmanaged
 	focused   bool
 }
 
-func (v *matrixView) src(c model.Connection) *model.Peer { return &v.m.Peers[c.Src] }
-func (v *matrixView) dst(c model.Connection) *model.Peer { return &v.m.Peers[c.Dst] }
+// viewConn is a connection with its allowance.
+type viewConn struct {
+	Src, Dst int32
+	*model.Allowance
+}
+
+func (v *matrixView) src(c viewConn) *model.Peer { return &v.m.Peers[c.Src] }
+func (v *matrixView) dst(c viewConn) *model.Peer { return &v.m.Peers[c.Dst] }
 
 // focus says which peers a MatrixOptions keeps; nil keeps everything.
 func focus(opts MatrixOptions) func(p *model.Peer) bool {
@@ -74,7 +80,7 @@ func newMatrixView(m *model.Matrix, opts MatrixOptions) (*matrixView, error) {
 	// show marks the focused peers now; peers they connect to join below.
 	for _, c := range m.Connections {
 		if keep == nil || show[c.Src] || show[c.Dst] {
-			v.conns = append(v.conns, c)
+			v.conns = append(v.conns, viewConn{c.Src, c.Dst, m.Of(c)})
 		}
 	}
 	for _, c := range v.conns {
@@ -97,7 +103,7 @@ func newMatrixView(m *model.Matrix, opts MatrixOptions) (*matrixView, error) {
 	slices.SortStableFunc(v.peers, comparePeers)
 	// Matrices keep their connections sorted by peer index and their
 	// peers in this order already; sort anyway for hand-built ones.
-	slices.SortStableFunc(v.conns, func(a, b model.Connection) int {
+	slices.SortStableFunc(v.conns, func(a, b viewConn) int {
 		if c := comparePeers(&m.Peers[a.Src], &m.Peers[b.Src]); c != 0 {
 			return c
 		}

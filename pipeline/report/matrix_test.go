@@ -131,15 +131,12 @@ func awkward() *model.Matrix {
 	}
 	grant := model.Grant{Ports: model.SinglePort(model.TCP, 80, 80),
 		Egress: model.RuleRef{Policy: "team-a/out", Rule: 0}, Ingress: model.RuleRef{Policy: "team_b/in", Rule: 2}}
+	m := &model.Matrix{Peers: peers}
 	al := &model.Allowance{Ports: grant.Ports, Grants: []model.Grant{grant}}
-	return &model.Matrix{
-		Peers: peers,
-		Connections: []model.Connection{
-			{Src: 0, Dst: 2, Allowance: al},
-			{Src: 1, Dst: 2, Allowance: al},
-			{Src: 2, Dst: 3, Allowance: al},
-		},
-	}
+	m.Connect(0, 2, al)
+	m.Connect(1, 2, al)
+	m.Connect(2, 3, al)
+	return m
 }
 
 func TestMatrixEscaping(t *testing.T) {
@@ -236,15 +233,11 @@ func TestMatrixGraphMergesBothDirections(t *testing.T) {
 	al := func(p uint16) *model.Allowance {
 		return &model.Allowance{Ports: model.SinglePort(model.TCP, p, p)}
 	}
-	m := &model.Matrix{
-		Peers: []model.Peer{w("a"), w("b"), w("c"), w("d")},
-		Connections: []model.Connection{
-			{Src: 0, Dst: 1, Allowance: al(80)},
-			{Src: 1, Dst: 0, Allowance: al(80)},
-			{Src: 2, Dst: 3, Allowance: al(80)},
-			{Src: 3, Dst: 2, Allowance: al(81)},
-		},
-	}
+	m := &model.Matrix{Peers: []model.Peer{w("a"), w("b"), w("c"), w("d")}}
+	m.Connect(0, 1, al(80))
+	m.Connect(1, 0, al(80))
+	m.Connect(2, 3, al(80))
+	m.Connect(3, 2, al(81))
 	dot := renderMatrix(t, "dot", m, MatrixOptions{})
 	assert.Contains(t, dot, `"ns_a" -> "ns_b" [label="TCP 80", dir=both];`)
 	assert.NotContains(t, dot, `"ns_b" -> "ns_a"`)

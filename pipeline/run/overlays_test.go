@@ -67,7 +67,7 @@ func architecture(t *testing.T, env string, m *model.Matrix) {
 		out := map[string]string{}
 		for _, c := range m.Connections {
 			if m.Peers[c.Dst].Key() == dst {
-				out[m.Peers[c.Src].Key()] = c.Ports.String()
+				out[m.Peers[c.Src].Key()] = m.Of(c).Ports.String()
 			}
 		}
 		return out
@@ -101,7 +101,7 @@ func architecture(t *testing.T, env string, m *model.Matrix) {
 		// Nothing in app reaches outside the cluster but backend-api on 443.
 		if dst.Workload == nil {
 			assert.Equal(t, "app/backend-api", src.Key(), "%s -> %s", src, dst)
-			assert.Equal(t, "TCP 443", c.Ports.String(), "%s -> %s", src, dst)
+			assert.Equal(t, "TCP 443", m.Of(c).Ports.String(), "%s -> %s", src, dst)
 			assert.NotEqual(t, "cloud-metadata", dst.External, "%s reaches the metadata service", src)
 			if env == "prod" {
 				assert.True(t, strings.HasPrefix(dst.External, "partner-"), "prod egress only to partners: %s", dst)

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -76,7 +77,8 @@ func TestEngineFlipped(t *testing.T) {
 		if m.Peers[conn.Src].Workload == nil || m.Peers[conn.Dst].Workload == nil {
 			continue
 		}
-		if rs := conn.Ports.Ranges(model.TCP); len(rs) > 0 && !conn.Ports.IsAllOf(model.TCP) {
+		if ps := m.Of(conn).Ports; len(ps.Ranges(model.TCP)) > 0 && !ps.IsAllOf(model.TCP) {
+			rs := ps.Ranges(model.TCP)
 			allowed, allowedPort = k, rs[0].From
 			break
 		}
@@ -101,11 +103,12 @@ search:
 	require.NotEqual(t, -1, denied, "the synthetic cluster has no denied pair with a TCP port")
 
 	flipped := *m
-	flipped.Connections = append([]model.Connection(nil), m.Connections...)
+	flipped.Allowances = slices.Clone(m.Allowances)
+	flipped.Connections = slices.Clone(m.Connections)
 	conn := flipped.Connections[allowed]
-	flipped.Connections[allowed].Allowance = &model.Allowance{Ports: conn.Ports.Subtract(model.SinglePort(model.TCP, allowedPort, allowedPort))}
-	flipped.Connections = append(flipped.Connections, model.Connection{Src: src, Dst: dst,
-		Allowance: &model.Allowance{Ports: model.SinglePort(model.TCP, deniedPort, deniedPort)}})
+	flipped.Connections[allowed].Allowance = int32(len(flipped.Allowances))
+	flipped.Allowances = append(flipped.Allowances, &model.Allowance{Ports: m.Of(conn).Ports.Subtract(model.SinglePort(model.TCP, allowedPort, allowedPort))})
+	flipped.Connect(src, dst, &model.Allowance{Ports: model.SinglePort(model.TCP, deniedPort, deniedPort)})
 	sort.Slice(flipped.Connections, func(i, j int) bool {
 		a, b := flipped.Connections[i], flipped.Connections[j]
 		return a.Src < b.Src || (a.Src == b.Src && a.Dst < b.Dst)

@@ -190,7 +190,7 @@ func matrix(t *testing.T, c *model.Cluster, externals []string, flows ...flow) *
 		return -1
 	}
 	for _, f := range flows {
-		m.Connections = append(m.Connections, model.Connection{Src: find(f.src), Dst: find(f.dst), Allowance: &model.Allowance{Ports: f.ports}})
+		m.Connect(find(f.src), find(f.dst), &model.Allowance{Ports: f.ports})
 	}
 	sort.Slice(m.Connections, func(i, j int) bool {
 		a, b := m.Connections[i], m.Connections[j]

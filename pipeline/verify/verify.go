@@ -253,7 +253,7 @@ func Run(ctx context.Context, c *model.Cluster, m *model.Matrix, opts Options) (
 func addressDependent(m *model.Matrix) int {
 	n := 0
 	for _, c := range m.Connections {
-		if c.AddressDependent {
+		if m.Of(c).AddressDependent {
 			n++
 		}
 	}
