@@ -17,12 +17,14 @@ run: build
 	./$(BIN) check $(ARGS)
 
 # Every test: formatting, vet, Go tests (which also run the Rego unit tests,
-# the txtar scenarios, and the kernel lab when running as root).
+# the txtar scenarios, and the kernel lab when running as root), and the
+# race detector on the packages that compute on every core.
 test: deps
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+	$(GO) test -race -short -count=1 ./pipeline/reach ./pipeline/policy
 
 # System tools the tests use (Graphviz, iproute2), installed when missing.
 deps:

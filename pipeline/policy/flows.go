@@ -426,8 +426,15 @@ func (b *inputBuilder) flowTerm(mt *matrixTerms, pc *peerClasses, f *flow, extra
 // Flows are shared out by allowance, so that each allowance's terms are
 // built once.
 func (b *inputBuilder) flowTerms(mt *matrixTerms, pc *peerClasses, all []*flow) []*ast.Term {
+	return b.flowTermsIn(min(runtime.GOMAXPROCS(0), maxWorkers, 1+len(all)/minFlowsPerWorker), mt, pc, all)
+}
+
+// minFlowsPerWorker is the fewest flows worth rendering on another core.
+const minFlowsPerWorker = 2000
+
+// flowTermsIn is flowTerms on that many workers.
+func (b *inputBuilder) flowTermsIn(workers int, mt *matrixTerms, pc *peerClasses, all []*flow) []*ast.Term {
 	terms := make([]*ast.Term, len(all))
-	workers := min(runtime.GOMAXPROCS(0), maxWorkers, 1+len(all)/minFlowsPerWorker)
 	owner := make(map[*model.Allowance]int, len(all))
 	for _, f := range all {
 		if _, ok := owner[f.a]; !ok {
@@ -451,9 +458,6 @@ func (b *inputBuilder) flowTerms(mt *matrixTerms, pc *peerClasses, all []*flow) 
 	wg.Wait()
 	return terms
 }
-
-// minFlowsPerWorker is the fewest flows worth rendering on another core.
-const minFlowsPerWorker = 2000
 
 // reachTerm builds input.reach.
 func (b *inputBuilder) reachTerm(m *model.Matrix, mt *matrixTerms) *ast.Term {

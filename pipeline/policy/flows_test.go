@@ -14,6 +14,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/reachgate/reachgate/internal/synth"
 	"github.com/reachgate/reachgate/pipeline/model"
 	"github.com/reachgate/reachgate/pipeline/reach"
 )
@@ -295,4 +296,22 @@ func TestIsolatedListsWorkloadsSelectedPerPolicyType(t *testing.T) {
 		"ingress": []any{"app/a", "app/b"},
 		"egress":  []any{"app/b", "app/c"},
 	}, isolated)
+}
+
+// TestFlowTermsOnSeveralCoresMatchOne renders the flows of a synthetic
+// cluster on one worker and on several; run with -race (make test does),
+// it also checks that the workers share nothing they write.
+func TestFlowTermsOnSeveralCoresMatchOne(t *testing.T) {
+	t.Parallel()
+	c := synth.Cluster(synth.Options{Workloads: 300, Namespaces: 6, Seed: 9})
+	m := reach.Compute(c)
+	mt := newMatrixTerms(m)
+	pc := newPeerClasses(m)
+	one := groupFlowsIn(1, m, pc, m.Connections, nil)
+	require.Greater(t, len(one), 100, "the cluster tests nothing")
+	many := groupFlowsIn(3, m, pc, m.Connections, nil)
+	require.Equal(t, one, many)
+	want := ast.ArrayTerm(newInputBuilder().flowTermsIn(1, mt, pc, one)...)
+	got := ast.ArrayTerm(newInputBuilder().flowTermsIn(3, mt, pc, many)...)
+	assert.True(t, want.Equal(got), "flows rendered on 3 workers differ")
 }
