@@ -91,9 +91,11 @@ func ParseWaivers(file string, data []byte) ([]model.Waiver, error) {
 	return out, nil
 }
 
-// waivable reports whether a waiver may accept the finding: rule findings
-// only. Failed expectations are changed in expectations.yaml, not waived;
-// invalid input and rule errors must be fixed.
+// waivable reports whether a waiver may accept the finding: rule findings,
+// and an overlay dropped from the gate (overlay/removed,
+// overlay/unconfigured). Failed expectations are changed in
+// expectations.yaml, not waived; invalid input and rule errors must be
+// fixed.
 func waivable(f *model.Finding) bool {
 	for _, prefix := range []string{"expect/", "waiver/", "input/", "rule/"} {
 		if strings.HasPrefix(f.RuleID, prefix) {

@@ -251,14 +251,28 @@ func BuildReport(ctx context.Context, p CheckParams) (*model.Report, error) {
 	}
 
 	names := p.Overlays
+	// Overlays the base configures and the head does not: the base decides
+	// what is judged, so a pull request cannot drop an environment from the
+	// gate by editing reachgate.yaml.
+	dropped := map[string]config.Overlay{}
 	if len(names) == 0 {
 		names = rs.head.Config.OverlayNames()
+		if rs.base != nil {
+			for _, o := range rs.base.Config.Overlays {
+				if _, ok := rs.head.Config.Overlay(o.Name); !ok {
+					names = append(names, o.Name)
+					dropped[o.Name] = o
+				}
+			}
+		}
 	}
 	if len(names) == 0 {
 		return nil, inputError(errors.New("no overlays to check: list them in reachgate.yaml or pass them as arguments"))
 	}
 	type pair struct {
 		head, base *Overlay
+		// removed: the overlay's directory is gone from the head.
+		removed bool
 	}
 	pairs := make([]pair, len(names))
 	var clusters []*model.Cluster
@@ -267,7 +281,15 @@ func BuildReport(ctx context.Context, p CheckParams) (*model.Report, error) {
 	var changedKnown, changedOK bool
 	for i, n := range names {
 		var read []string
-		pairs[i].head, read = rs.head.loadRecorded(n)
+		if d, ok := dropped[n]; ok {
+			name, env, dir, _ := rs.base.Target(n)
+			pairs[i].head = &Overlay{Name: name, Environment: env, Path: dir}
+			if pairs[i].removed = !rs.head.FS.IsDir(rs.head.Abs(d.Path)); !pairs[i].removed {
+				pairs[i].head = rs.head.LoadDir(name, env, dir)
+			}
+		} else {
+			pairs[i].head, read = rs.head.loadRecorded(n)
+		}
 		if pairs[i].head.Cluster != nil {
 			clusters = append(clusters, pairs[i].head.Cluster)
 		}
@@ -285,7 +307,7 @@ func BuildReport(ctx context.Context, p CheckParams) (*model.Report, error) {
 			changed, changedOK = changedPaths(rs.repo, rs.base.Ref.Commit, rs.head.Ref.Commit)
 			changedKnown = true
 		}
-		if h := pairs[i].head; h.Err == nil && dir == h.Path && changedOK && untouched(changed, read) {
+		if h := pairs[i].head; read != nil && h.Err == nil && dir == h.Path && changedOK && untouched(changed, read) {
 			pairs[i].base = h
 			continue
 		}
@@ -309,6 +331,20 @@ func BuildReport(ctx context.Context, p CheckParams) (*model.Report, error) {
 	for _, pr := range pairs {
 		o := pr.head
 		or := model.OverlayReport{Name: o.Name, Environment: o.Environment, Path: o.Path, Findings: []model.Finding{}}
+		if _, ok := dropped[o.Name]; ok {
+			or.Findings = append(or.Findings, droppedFinding(o, pr.removed))
+		}
+		if pr.removed {
+			// Argo CD prunes what an overlay deployed when it goes: every
+			// flow of the base is removed.
+			or.Matrix = &model.Matrix{}
+			if pr.base != nil && pr.base.Cluster != nil {
+				or.Base = matrices[pr.base.Cluster]
+				or.Diff = reach.Diff(or.Base, or.Matrix)
+			}
+			r.Overlays = append(r.Overlays, or)
+			continue
+		}
 		if o.Err != nil {
 			or.Error = o.Err.Error()
 			r.Overlays = append(r.Overlays, or)
@@ -327,7 +363,7 @@ func BuildReport(ctx context.Context, p CheckParams) (*model.Report, error) {
 				break
 			}
 		}
-		findings := o.Findings()
+		findings := append(or.Findings, o.Findings()...)
 		fs, err := engine.Evaluate(ctx, in)
 		if err != nil {
 			return nil, fmt.Errorf("rules on %s: %w", o.Name, err)
@@ -339,6 +375,33 @@ func BuildReport(ctx context.Context, p CheckParams) (*model.Report, error) {
 	}
 	applyWaivers(r, waivers, now)
 	return r, nil
+}
+
+// droppedFinding reports an overlay the base configures and the head does
+// not. It fails the gate unless the base waives it (rule overlay/removed or
+// overlay/unconfigured, object Overlay/<name>): taking an environment out
+// of the gate is a decision to record, not a side effect of a pull request.
+func droppedFinding(o *Overlay, removed bool) model.Finding {
+	f := model.Finding{
+		RuleID:   "overlay/unconfigured",
+		Title:    "Overlay dropped from reachgate.yaml",
+		Severity: model.SeverityError,
+		Message: fmt.Sprintf("overlay %s is configured in the base's %s but not in the head's; it is still checked, at %s, because the base decides what is judged",
+			o.Name, config.FileName, o.Path),
+		Object:   model.ObjectRef{Kind: "Overlay", Name: o.Name},
+		Field:    "overlays",
+		Location: model.Location{File: config.FileName},
+		Controls: []string{},
+		Remediation: fmt.Sprintf("Keep the overlay in %s, or, if the environment really leaves the gate, merge a waiver of this finding (object Overlay/%s) first.",
+			config.FileName, o.Name),
+	}
+	if removed {
+		f.RuleID = "overlay/removed"
+		f.Title = "Overlay removed"
+		f.Message = fmt.Sprintf("overlay %s (%s) is removed: Argo CD would prune everything it deployed, and every flow below goes", o.Name, o.Path)
+		f.Remediation = fmt.Sprintf("If the environment is really going away, merge a waiver of this finding (rule overlay/removed, object Overlay/%s) first.", o.Name)
+	}
+	return f
 }
 
 // applyWaivers applies the waivers to every overlay's findings at once, so

@@ -378,3 +378,100 @@ spec: {containers: [{name: b, image: b:1}]}
 	require.Len(t, d.WorkloadsAdded, 1, "the untracked manifest is part of the head")
 	assert.Equal(t, "app/b", d.WorkloadsAdded[0].Key())
 }
+
+// dropProdFromConfig removes prod from the head's reachgate.yaml.
+func dropProdFromConfig(t *testing.T, dir string) {
+	t.Helper()
+	cfg, err := os.ReadFile(filepath.Join(dir, "reachgate.yaml"))
+	require.NoError(t, err)
+	s := strings.Replace(string(cfg), "    promotesTo: prod\n  - name: prod\n    path: overlays/prod\n", "", 1)
+	require.NotEqual(t, string(cfg), s)
+	writeFile(t, dir, "reachgate.yaml", s)
+}
+
+func findingsOf(r *model.Report, overlay, rule string) []model.Finding {
+	var out []model.Finding
+	for _, o := range r.Overlays {
+		for _, f := range o.Findings {
+			if o.Name == overlay && f.RuleID == rule {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
+func overlayReport(t *testing.T, r *model.Report, name string) model.OverlayReport {
+	t.Helper()
+	for _, o := range r.Overlays {
+		if o.Name == name {
+			return o
+		}
+	}
+	t.Fatalf("no overlay %s in the report", name)
+	return model.OverlayReport{}
+}
+
+// A pull request that drops prod from reachgate.yaml while changing it is
+// still judged on prod: the base decides what is checked.
+func TestDroppingAnOverlayFromTheConfigStillChecksIt(t *testing.T) {
+	t.Parallel()
+	dir := newRepo(t)
+	prodChange(t, dir)
+	dropProdFromConfig(t, dir)
+	git(t, dir, "commit", "-qam", "prod leaves the gate")
+	r, err := run.BuildReport(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Head: "feature", Now: now})
+	require.NoError(t, err)
+	prod := overlayReport(t, r, "prod")
+	require.Len(t, findingsOf(r, "prod", "overlay/unconfigured"), 1)
+	f := findingsOf(r, "prod", "overlay/unconfigured")[0]
+	assert.Equal(t, model.ObjectRef{Kind: "Overlay", Name: "prod"}, f.Object)
+	assert.Contains(t, f.Message, "it is still checked, at overlays/prod")
+	assert.NotEmpty(t, findingsOf(r, "prod", "NP016"), "the change is judged by the rules")
+	require.NotNil(t, prod.Diff)
+	assert.Len(t, prod.Diff.Added, 1)
+	assert.True(t, r.Failed())
+}
+
+// Removing an overlay reports every flow it had as removed and fails the
+// gate unless the base waives it.
+func TestRemovingAnOverlayIsReportedAndWaivable(t *testing.T) {
+	t.Parallel()
+	dir := newRepo(t)
+	git(t, dir, "checkout", "-qb", "feature")
+	git(t, dir, "rm", "-rq", "overlays/prod")
+	dropProdFromConfig(t, dir)
+	git(t, dir, "commit", "-qam", "prod is gone")
+	r, err := run.BuildReport(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Head: "feature", Now: now})
+	require.NoError(t, err)
+	prod := overlayReport(t, r, "prod")
+	require.Len(t, prod.Findings, 1)
+	assert.Equal(t, "overlay/removed", prod.Findings[0].RuleID)
+	require.NotNil(t, prod.Diff)
+	assert.Empty(t, prod.Diff.Added)
+	assert.Greater(t, len(prod.Diff.Removed), 100, "every flow of prod goes")
+	assert.True(t, r.Failed())
+	var text bytes.Buffer
+	require.NoError(t, report.Write(&text, "text", r, report.Options{}))
+	assert.Contains(t, text.String(), "overlay prod (overlays/prod) is removed")
+
+	// A waiver merged first records the decision.
+	git(t, dir, "checkout", "-q", "main")
+	writeFile(t, dir, "waivers.yaml", `apiVersion: reachgate.dev/v1alpha1
+kind: Waivers
+waivers:
+  - rule: overlay/removed
+    object: Overlay/prod
+    reason: prod moves to the new platform repository
+    owner: team-platform
+    expires: "2026-12-31"
+`)
+	git(t, dir, "add", "waivers.yaml")
+	git(t, dir, "commit", "-qm", "waive the removal of prod")
+	git(t, dir, "checkout", "-q", "feature")
+	git(t, dir, "rebase", "-q", "main")
+	r, err = run.BuildReport(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Head: "feature", Now: now})
+	require.NoError(t, err)
+	require.NotNil(t, overlayReport(t, r, "prod").Findings[0].Waived)
+	assert.False(t, r.Failed())
+}
