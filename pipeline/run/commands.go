@@ -65,6 +65,23 @@ func loadOne(ws *Workspace, arg string, stderr io.Writer) (*Overlay, error) {
 	return o, nil
 }
 
+// leftOut is how a command ends whose output left invalid objects out: it
+// printed them (loadOne did), and exit code 2 says the input needs fixing
+// even though the rest was analysed. It takes precedence over a command's
+// own failure, whose answer may be wrong without those objects.
+func leftOut(os ...*Overlay) error {
+	var parts []string
+	for _, o := range os {
+		if n := len(o.Problems); n > 0 {
+			parts = append(parts, fmt.Sprintf("%s: %d invalid object(s)", o.Name, n))
+		}
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	return inputError(fmt.Errorf("%s left out of the analysis", strings.Join(parts, "; ")))
+}
+
 // RenderParams are the options of `reachgate render`.
 type RenderParams struct {
 	Common
@@ -117,10 +134,7 @@ func Reach(p ReachParams, w, stderr io.Writer) error {
 	if err := report.WriteMatrix(w, p.Format, m, report.MatrixOptions{Workload: p.Workload, Namespace: p.Namespace, Title: o.Name}); err != nil {
 		return err
 	}
-	if len(o.Problems) > 0 {
-		return inputError(fmt.Errorf("%s: %d invalid object(s) left out of the analysis", o.Name, len(o.Problems)))
-	}
-	return nil
+	return leftOut(o)
 }
 
 // ExplainParams are the options of `reachgate explain`.
@@ -159,6 +173,9 @@ func Explain(p ExplainParams, w, stderr io.Writer) error {
 		return inputError(err)
 	}
 	if err := report.WriteExplanation(w, p.Format, xs); err != nil {
+		return err
+	}
+	if err := leftOut(o); err != nil {
 		return err
 	}
 	for _, x := range xs {

@@ -43,11 +43,13 @@ func Diff(p DiffParams, w, stderr io.Writer) error {
 	if len(names) == 0 {
 		names = rs.head.Config.OverlayNames()
 	}
+	var heads []*Overlay
 	for _, n := range names {
-		head := rs.head.Load(n)
-		if head.Err != nil {
-			return inputError(head.Err)
+		head, err := loadOne(rs.head, n, stderr)
+		if err != nil {
+			return err
 		}
+		heads = append(heads, head)
 		_, _, dir, err := rs.base.Target(n)
 		var base *Overlay
 		if err == nil {
@@ -62,7 +64,7 @@ func Diff(p DiffParams, w, stderr io.Writer) error {
 			return err
 		}
 	}
-	return nil
+	return leftOut(heads...)
 }
 
 // PromoteParams are the options of `reachgate promote`.
@@ -91,6 +93,9 @@ func Promote(p PromoteParams, w, stderr io.Writer) error {
 	ms := reach.ComputeAll(from.Cluster, to.Cluster)
 	d := reach.Diff(ms[0], ms[1])
 	if err := report.WriteDiff(w, formatOr(p.Format, "txt"), p.From+" -> "+p.To, d); err != nil {
+		return err
+	}
+	if err := leftOut(from, to); err != nil {
 		return err
 	}
 	wider := 0
@@ -150,6 +155,7 @@ func Test(ctx context.Context, p TestParams, w, stderr io.Writer) error {
 	if len(names) == 0 {
 		names = ws.Config.OverlayNames()
 	}
+	var loaded []*Overlay
 	for _, n := range names {
 		o := ws.Load(n)
 		if o.Err != nil {
@@ -157,12 +163,19 @@ func Test(ctx context.Context, p TestParams, w, stderr io.Writer) error {
 			failed++
 			continue
 		}
+		for _, e := range o.Problems {
+			fmt.Fprintln(stderr, "error:", e)
+		}
+		loaded = append(loaded, o)
 		fs := expectations(ws, o, reach.Compute(o.Cluster))
 		for _, f := range fs {
 			fmt.Fprintln(w, "FAIL", f.String())
 		}
 		failed += len(fs)
 		fmt.Fprintf(w, "expectations %s: %s\n", n, map[bool]string{true: "ok", false: fmt.Sprintf("%d failed", len(fs))}[len(fs) == 0])
+	}
+	if err := leftOut(loaded...); err != nil {
+		return err
 	}
 	if failed > 0 {
 		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("%d test(s) failed", failed)}
@@ -243,6 +256,9 @@ func Verify(ctx context.Context, p VerifyParams, w, stderr io.Writer) error {
 		return err
 	}
 	if err := res.WriteText(w); err != nil {
+		return err
+	}
+	if err := leftOut(o); err != nil {
 		return err
 	}
 	if !res.OK() {
