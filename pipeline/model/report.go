@@ -62,13 +62,26 @@ type Report struct {
 	Head     RefInfo         `json:"head"`
 	Overlays []OverlayReport `json:"overlays"`
 	// RulesFrom says which ref's rules judged the head: "base" or "head".
-	RulesFrom    string       `json:"rulesFrom"`
+	RulesFrom string `json:"rulesFrom"`
+	// Rules are the compliance rules that judged every overlay, those
+	// that found nothing included: the evidence of what was checked.
+	Rules        []Rule       `json:"rules"`
 	RulesChanged []RuleChange `json:"rulesChanged"`
 	FailOn       Severity     `json:"failOn"`
 	// Repository is "owner/name" when known; links in Markdown point at
 	// files of the head commit there.
 	Repository string `json:"repository,omitempty"`
 	ServerURL  string `json:"serverUrl,omitempty"`
+}
+
+// Rule describes one compliance rule from its METADATA.
+type Rule struct {
+	ID          string   `json:"id"`
+	Title       string   `json:"title"`
+	Severity    Severity `json:"severity"`
+	Description string   `json:"description,omitempty"`
+	Remediation string   `json:"remediation,omitempty"`
+	Controls    []string `json:"controls"`
 }
 
 // Failed reports whether any unwaived finding is at or above FailOn, or an

@@ -43,6 +43,7 @@ type jsonReport struct {
 	Repository    string             `json:"repository,omitempty"`
 	ServerURL     string             `json:"serverUrl,omitempty"`
 	RulesFrom     string             `json:"rulesFrom"`
+	Rules         []model.Rule       `json:"rules"`
 	RulesChanged  []model.RuleChange `json:"rulesChanged"`
 	Overlays      []jsonOverlay      `json:"overlays"`
 }
@@ -64,11 +65,15 @@ func writeCheckJSON(w io.Writer, r *model.Report, opts Options) error {
 		Repository:    r.Repository,
 		ServerURL:     r.ServerURL,
 		RulesFrom:     r.RulesFrom,
+		Rules:         slices.Clone(r.Rules),
 		RulesChanged:  slices.Clone(r.RulesChanged),
 		Overlays:      make([]jsonOverlay, len(r.Overlays)),
 	}
 	if out.RulesChanged == nil {
 		out.RulesChanged = []model.RuleChange{}
+	}
+	if out.Rules == nil {
+		out.Rules = []model.Rule{}
 	}
 	for i := range r.Overlays {
 		o := &r.Overlays[i]
@@ -102,7 +107,7 @@ func ReadJSON(r io.Reader) (*model.Report, error) {
 	}
 	out := &model.Report{
 		Base: j.Base, Head: j.Head,
-		RulesFrom: j.RulesFrom, RulesChanged: j.RulesChanged, FailOn: j.FailOn,
+		RulesFrom: j.RulesFrom, Rules: j.Rules, RulesChanged: j.RulesChanged, FailOn: j.FailOn,
 		Repository: j.Repository, ServerURL: j.ServerURL,
 	}
 	var pr peerReader

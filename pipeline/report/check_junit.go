@@ -61,15 +61,19 @@ type junitProblem struct {
 }
 
 // writeCheckJUnit writes JUnit XML: one test suite per overlay and one
-// test case per rule id that any overlay reported (expectations included,
-// as expect/allow and expect/deny), so a rule that fires in one overlay
-// shows as passing in the others. A case fails when the overlay has an
+// test case per rule that judged the report, and per other rule id any
+// overlay reported (expectations as expect/allow and expect/deny, invalid
+// input, waivers), so every rule shows as passing where it found nothing:
+// the evidence of what was checked. A case fails when the overlay has an
 // unwaived finding of the rule at or above the fail-on severity; findings
 // below it and waived ones go to the case's system-out. An overlay that
 // could not be evaluated has a single errored case: its rules never ran.
 func writeCheckJUnit(w io.Writer, r *model.Report, opts Options) error {
 	type ruleInfo struct{ title string }
 	rules := map[string]ruleInfo{}
+	for _, ru := range r.Rules {
+		rules[ru.ID] = ruleInfo{ru.Title}
+	}
 	for i := range r.Overlays {
 		for _, f := range r.Overlays[i].Findings {
 			if ri, ok := rules[f.RuleID]; !ok || ri.title == "" {

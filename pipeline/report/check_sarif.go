@@ -159,6 +159,19 @@ func writeCheckSARIF(w io.Writer, r *model.Report, opts Options) error {
 		worst model.Severity
 	}
 	rules := map[string]*ruleAcc{}
+	// Every rule that judged the report is listed, with its metadata,
+	// whether or not it found anything.
+	for _, ru := range r.Rules {
+		acc := &ruleAcc{worst: ru.Severity, rule: sarifRule{ID: ru.ID, Name: ruleName(ru.ID), ShortDescription: sarifText{Text: ru.Title}}}
+		if ru.Description != "" {
+			acc.rule.FullDescription = &sarifText{Text: ru.Description}
+		}
+		if ru.Remediation != "" {
+			acc.rule.Help = &sarifText{Text: ru.Remediation}
+		}
+		acc.rule.Properties.Tags = slices.Clone(ru.Controls)
+		rules[ru.ID] = acc
+	}
 	type key struct {
 		rule, object, field, message, file string
 		line                               int

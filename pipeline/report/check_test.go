@@ -452,7 +452,13 @@ func TestCheckSARIF(t *testing.T) {
 		assert.Regexp(t, `^\d+\.\d$`, rule.Properties["security-severity"])
 		ids[rule.ID] = i
 	}
-	assert.Equal(t, map[string]int{"NP003": 0, "NP010": 1, "NP011": 2, "NP016": 3, "expect/allow": 4, "overlay/error": 5}, ids)
+	// Every rule that judged the report is listed, NP001 too, which found
+	// nothing, with its metadata.
+	assert.Equal(t, map[string]int{"NP001": 0, "NP003": 1, "NP010": 2, "NP011": 3, "NP016": 4, "expect/allow": 5, "overlay/error": 6}, ids)
+	np001 := run.Tool.Driver.Rules[0]
+	assert.Equal(t, "Default deny in every namespace", np001.ShortDescription.Text)
+	assert.Equal(t, "error", np001.DefaultConfiguration.Level)
+	assert.Contains(t, np001.Properties["tags"], "CIS-5.3.2")
 	// NP010 is reported by dev and prod for the same file: one result.
 	require.Len(t, run.Results, 6)
 	fps := map[string]bool{}
@@ -544,18 +550,23 @@ func TestCheckJUnit(t *testing.T) {
 	for _, c := range dev.Cases {
 		names = append(names, c.Name)
 	}
-	assert.Equal(t, []string{"NP003: DNS unreachable", "NP010: ipBlock covers pods", "NP011: Wide port range", "NP016: Unused label", "expect/allow: Required flow is denied"}, names)
-	assert.Equal(t, "error", dev.Cases[0].Failure.Type)
-	assert.Contains(t, dev.Cases[4].Failure.Text, "must be allowed (queue)\nbut")
-	assert.Nil(t, dev.Cases[2].Failure, "waived findings do not fail")
-	assert.Contains(t, dev.Cases[2].SystemOut.Text, "[waived by @platform-team")
-	assert.Nil(t, dev.Cases[1].Failure, "warnings do not fail at fail-on error")
+	// Every rule that judged the report is a case, NP001 too, which found
+	// nothing: the evidence of what was checked.
+	assert.Equal(t, []string{"NP001: Default deny in every namespace", "NP003: DNS unreachable", "NP010: ipBlock covers pods", "NP011: Wide port range", "NP016: Unused label", "expect/allow: Required flow is denied"}, names)
+	assert.Nil(t, dev.Cases[0].Failure, "NP001 passes")
+	assert.Nil(t, dev.Cases[0].SystemOut)
+	assert.Equal(t, "NP001: Default deny in every namespace", doc.Suites[1].Cases[0].Name, "and is checked in prod")
+	assert.Equal(t, "error", dev.Cases[1].Failure.Type)
+	assert.Contains(t, dev.Cases[5].Failure.Text, "must be allowed (queue)\nbut")
+	assert.Nil(t, dev.Cases[3].Failure, "waived findings do not fail")
+	assert.Contains(t, dev.Cases[3].SystemOut.Text, "[waived by @platform-team")
+	assert.Nil(t, dev.Cases[2].Failure, "warnings do not fail at fail-on error")
 	// Warnings fail when the gate fails on warnings.
 	r.FailOn = model.SeverityWarning
 	doc = junitSuites{}
 	require.NoError(t, xml.Unmarshal([]byte(render(t, "junit", r, Options{})), &doc))
-	assert.Equal(t, "warning", doc.Suites[0].Cases[1].Failure.Type)
-	assert.Equal(t, "warning", doc.Suites[1].Cases[1].Failure.Type, "prod fails NP010 too")
+	assert.Equal(t, "warning", doc.Suites[0].Cases[2].Failure.Type)
+	assert.Equal(t, "warning", doc.Suites[1].Cases[2].Failure.Type, "prod fails NP010 too")
 }
 
 func TestCheckGitHubCommands(t *testing.T) {

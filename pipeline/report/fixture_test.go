@@ -238,9 +238,22 @@ func fixtureReport(t *testing.T) *model.Report {
 		},
 	}
 	return &model.Report{
-		Base:         model.RefInfo{Ref: "main", Commit: baseSHA},
-		Head:         model.RefInfo{Ref: "feature/worker", Commit: headSHA},
-		RulesFrom:    "base",
+		Base:      model.RefInfo{Ref: "main", Commit: baseSHA},
+		Head:      model.RefInfo{Ref: "feature/worker", Commit: headSHA},
+		RulesFrom: "base",
+		// The rules that judged it: NP003, NP010, NP011 and NP016 found
+		// something; NP001 found nothing and still shows as checked.
+		Rules: []model.Rule{
+			{ID: "NP001", Title: "Default deny in every namespace", Severity: model.SeverityError,
+				Description: "Every namespace with workloads has default-deny ingress and egress.",
+				Remediation: "Add default-deny-ingress and default-deny-egress.", Controls: []string{"CIS-5.3.2"}},
+			{ID: "NP003", Title: "DNS unreachable", Severity: model.SeverityError, Controls: []string{"SOC2-CC6.6"},
+				Remediation: "Allow egress to kube-dns on UDP and TCP 53."},
+			{ID: "NP010", Title: "ipBlock covers pods", Severity: model.SeverityWarning, Controls: []string{"CIS-5.3.2"},
+				Remediation: "Add except: [10.244.0.0/16]."},
+			{ID: "NP011", Title: "Wide port range", Severity: model.SeverityWarning, Controls: []string{}},
+			{ID: "NP016", Title: "Unused label", Severity: model.SeverityInfo, Controls: []string{}},
+		},
 		RulesChanged: []model.RuleChange{{File: "rego/dns.rego", Change: "modified"}},
 		FailOn:       model.SeverityError,
 		Repository:   "acme/gitops",

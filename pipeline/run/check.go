@@ -239,6 +239,11 @@ func BuildReport(ctx context.Context, p CheckParams) (*model.Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.Rules = []model.Rule{}
+	for _, ri := range engine.Rules() {
+		r.Rules = append(r.Rules, model.Rule{ID: ri.ID, Title: ri.Title, Severity: ri.Severity,
+			Description: ri.Description, Remediation: ri.Remediation, Controls: ri.Controls})
+	}
 	if rs.base != nil && rs.repo != nil {
 		watched := append(append([]string{}, rulesWS.Config.Rules.Paths...), config.FileName, waiverFile(rulesWS))
 		changes, err := rs.repo.Changes(rs.base.Ref.Commit, rs.head.Ref.Commit, watched...)

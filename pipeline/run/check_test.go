@@ -475,3 +475,24 @@ waivers:
 	require.NotNil(t, overlayReport(t, r, "prod").Findings[0].Waived)
 	assert.False(t, r.Failed())
 }
+
+// TestReportListsEveryRule: the report names every rule that judged it, so
+// JUnit and SARIF are evidence of what was checked, not only of what
+// failed.
+func TestReportListsEveryRule(t *testing.T) {
+	t.Parallel()
+	dir := newRepo(t)
+	r, err := run.BuildReport(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Now: now})
+	require.NoError(t, err)
+	require.Len(t, r.Rules, 17)
+	assert.Equal(t, "NP001", r.Rules[0].ID)
+	assert.NotEmpty(t, r.Rules[0].Controls)
+	var junit bytes.Buffer
+	require.NoError(t, report.Write(&junit, "junit", r, report.Options{}))
+	for _, o := range []string{"dev", "staging", "prod"} {
+		assert.Contains(t, junit.String(), `<testcase name="NP017: `)
+		assert.Contains(t, junit.String(), `classname="reachgate.`+o+`"`)
+	}
+	assert.Equal(t, 3*17, strings.Count(junit.String(), "<testcase name=\"NP0"), "17 rules in each of 3 overlays")
+	assert.NotContains(t, junit.String(), "<failure")
+}
