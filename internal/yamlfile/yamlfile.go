@@ -46,8 +46,55 @@ func (f *File) Line(path string) int {
 	if n == nil || len(n.Content) == 0 {
 		return 0
 	}
-	n = n.Content[0]
+	return lineIn(n.Content[0], path)
+}
+
+// Manifests are the documents of a multi-document YAML file.
+type Manifests []*yaml.Node
+
+// ParseManifests parses every document of data; it stops at the first
+// document that does not parse, keeping those before it.
+func ParseManifests(data []byte) Manifests {
+	var docs Manifests
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var n yaml.Node
+		if err := dec.Decode(&n); err != nil {
+			return docs
+		}
+		if len(n.Content) > 0 {
+			docs = append(docs, n.Content[0])
+		}
+	}
+}
+
+// FieldLine finds the line of field, written the way Kubernetes names
+// fields ("spec.ingress[0].from[1].ipBlock"), in the document whose first
+// key is on docLine, falling back to the nearest ancestor the document
+// has (a field a kustomize patch or transformer set is not in the file).
+// It returns 0 when no document starts on docLine.
+func (ms Manifests) FieldLine(docLine int, field string) int {
+	for _, root := range ms {
+		if root.Line == docLine || (root.Kind == yaml.MappingNode && len(root.Content) > 0 && root.Content[0].Line == docLine) {
+			return lineIn(root, fieldPath(field))
+		}
+	}
+	return 0
+}
+
+// fieldPath turns "spec.ingress[0].from" into "spec.ingress.0.from".
+func fieldPath(field string) string {
+	r := strings.NewReplacer("[", ".", "]", "")
+	return r.Replace(field)
+}
+
+// lineIn walks a dotted path from n, returning the line of the deepest
+// node found.
+func lineIn(n *yaml.Node, path string) int {
 	line := n.Line
+	if path == "" {
+		return line
+	}
 	for _, part := range strings.Split(path, ".") {
 		var next *yaml.Node
 		switch n.Kind {

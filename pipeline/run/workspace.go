@@ -14,6 +14,7 @@ import (
 
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
+	"github.com/reachgate/reachgate/internal/yamlfile"
 	"github.com/reachgate/reachgate/pipeline/config"
 	"github.com/reachgate/reachgate/pipeline/gitref"
 	"github.com/reachgate/reachgate/pipeline/model"
@@ -194,7 +195,31 @@ func (ws *Workspace) LoadDir(name, env, dir string) *Overlay {
 	c.Objects = objs
 	o.Cluster = c
 	o.Problems = dedupe(append(o.Problems, errs...))
+	ws.pointAtFields(o.Problems)
 	return o
+}
+
+// pointAtFields moves each problem from its object's first line to the line
+// of the field it names, where the object's source file has that field (or
+// else its nearest ancestor there: a patch or a transformer may have set
+// it).
+func (ws *Workspace) pointAtFields(ps []*model.InputError) {
+	files := map[string]yamlfile.Manifests{}
+	for _, p := range ps {
+		if p.Field == "" || p.Location.File == "" || p.Location.Line <= 0 {
+			continue
+		}
+		ms, ok := files[p.Location.File]
+		if !ok {
+			if data, err := ws.FS.ReadFile(ws.Abs(p.Location.File)); err == nil {
+				ms = yamlfile.ParseManifests(data)
+			}
+			files[p.Location.File] = ms
+		}
+		if line := ms.FieldLine(p.Location.Line, p.Field); line > 0 {
+			p.Location.Line = line
+		}
+	}
 }
 
 func dedupe(es []*model.InputError) []*model.InputError {
