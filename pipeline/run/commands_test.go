@@ -49,8 +49,9 @@ spec:
     - to: [{podSelector: {matchLabels: {app: api}}}]
 `
 
-// policyTypesLine is the line of default-deny-egress's policyTypes.
-var policyTypesLine = 1 + slices.Index(strings.Split(invalidOverlay, "\n"), "  policyTypes:")
+// badTypeLine is the line of the egress rule pasted into
+// default-deny-egress's policyTypes, its second element.
+var badTypeLine = 1 + slices.Index(strings.Split(invalidOverlay, "\n"), "    - to: [{podSelector: {matchLabels: {app: api}}}]")
 
 // TestCommandsExit2WhenTheyLeaveObjectsOut: every command that analyses an
 // overlay still prints its answer without the invalid object, names it on
@@ -100,8 +101,9 @@ func TestCommandsExit2WhenTheyLeaveObjectsOut(t *testing.T) {
 			assert.Equal(t, run.ExitInput, ee.Code, "%s: %v", name, err)
 			assert.Contains(t, err.Error(), "a: 1 invalid object(s)")
 			assert.Contains(t, err.Error(), "left out of the analysis")
-			// The line is the field's, not the object's.
-			assert.Contains(t, stderr.String(), fmt.Sprintf("all.yaml:%d: NetworkPolicy app/default-deny-egress: spec.policyTypes", policyTypesLine))
+			// The line and the field are the bad element's, not the
+			// object's.
+			assert.Contains(t, stderr.String(), fmt.Sprintf("all.yaml:%d: NetworkPolicy app/default-deny-egress: spec.policyTypes[1]: ", badTypeLine))
 			assert.NotEmpty(t, out.String(), "the answer is still printed")
 		})
 	}

@@ -215,7 +215,7 @@ func (c *client) result(o model.Object, code int, body []byte) ([]*model.InputEr
 		}
 		return out, nil
 	}
-	return []*model.InputError{{Location: o.Source, Object: o.ObjectRef, Field: fieldOfMessage(st.Message), Message: st.Message}}, nil
+	return []*model.InputError{{Location: o.Source, Object: o.ObjectRef, Field: fieldOfDecode(o, st.Message), Message: st.Message}}, nil
 }
 
 // ensureNamespace creates a namespace for real; one that exists is fine.

@@ -218,7 +218,7 @@ metadata: {name: w, namespace: app}
 	require.NoError(t, err)
 	require.Len(t, errs, 2)
 	assert.Equal(t, &model.InputError{Location: model.Location{File: "manifests.yaml", Line: 1},
-		Object: model.ObjectRef{Kind: "NetworkPolicy", Namespace: "app", Name: "deny"}, Field: "spec.policyTypes", Message: msg}, errs[0])
+		Object: model.ObjectRef{Kind: "NetworkPolicy", Namespace: "app", Name: "deny"}, Field: "spec.policyTypes[0]", Message: msg}, errs[0])
 	assert.Equal(t, "kind", errs[1].Field)
 	assert.Equal(t, `no matches for kind "Widget" in version "example.com/v1"; ensure CRDs are installed first`, errs[1].Message)
 }

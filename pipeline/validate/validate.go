@@ -41,7 +41,7 @@ func Object(obj model.Object) []*model.InputError {
 	}
 	errs, decodeErr := check(obj, version)
 	if decodeErr != "" {
-		return []*model.InputError{{Location: obj.Source, Object: obj.ObjectRef, Field: fieldOfMessage(decodeErr), Message: decodeErr}}
+		return []*model.InputError{{Location: obj.Source, Object: obj.ObjectRef, Field: fieldOfDecode(obj, decodeErr), Message: decodeErr}}
 	}
 	return fieldErrors(obj, errs)
 }
@@ -101,6 +101,55 @@ func fieldOfMessage(msg string) string {
 		}
 	}
 	return ""
+}
+
+// unmarshalKind finds the JSON kind the decoder could not take.
+var unmarshalKind = regexp.MustCompile(`cannot unmarshal (object|array|string|number|bool) into`)
+
+// fieldOfDecode is fieldOfMessage narrowed to the list element at fault:
+// the decoder names the list ("spec.policyTypes") but not which element
+// has the wrong type, and the user needs to know ("spec.policyTypes[1]",
+// the seed's egress rule pasted into policyTypes).
+func fieldOfDecode(obj model.Object, msg string) string {
+	f := fieldOfMessage(msg)
+	m := unmarshalKind.FindStringSubmatch(msg)
+	if f == "" || m == nil {
+		return f
+	}
+	var v any = obj.Doc
+	for _, part := range strings.Split(f, ".") {
+		doc, ok := v.(map[string]any)
+		if !ok {
+			return f
+		}
+		v = doc[part]
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return f
+	}
+	for i, e := range list {
+		if jsonKind(e) == m[1] {
+			return fmt.Sprintf("%s[%d]", f, i)
+		}
+	}
+	return f
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case map[string]any:
+		return "object"
+	case []any:
+		return "array"
+	case string:
+		return "string"
+	case bool:
+		return "bool"
+	case nil:
+		return "null"
+	}
+	return "number"
 }
 
 func fieldErrors(obj model.Object, errs field.ErrorList) []*model.InputError {
