@@ -18,9 +18,9 @@ import (
 // connections of the matrix grouped into rectangles. A synthetic cluster of
 // 5,000 workloads has over four million connections, 32,000 distinct
 // allowances and 39,000 flows, whose allowance terms (ports, the rules
-// behind them) are shared. Connection
-// objects would need gigabytes; flows fit in tens of megabytes, and the
-// byDst index lets rules look up destinations instead of scanning.
+// behind them) are shared. Connection objects would need gigabytes; flows
+// fit in tens of megabytes, and the byDst index lets rules look up
+// destinations instead of scanning.
 
 var (
 	kAddressDependentIdx = ast.StringTerm("addressDependent")
