@@ -1,5 +1,7 @@
 package model
 
+import "time"
+
 // ConnectionChange is one flow that differs between two matrices. Before
 // is nil for an added flow, After for a removed one; both are set when the
 // ports changed.
@@ -54,6 +56,11 @@ type OverlayReport struct {
 	Base *Matrix `json:"-"`
 	// Error is set when the overlay could not be evaluated at all.
 	Error string `json:"error,omitempty"`
+	// InputDigest is "sha256:<hex>" of the rendered overlay as `reachgate
+	// render` prints it, so an auditor can tell what was judged.
+	InputDigest string `json:"inputDigest,omitempty"`
+	// Expectations is how many connectivity expectations were checked.
+	Expectations int `json:"expectations"`
 }
 
 // Report is the outcome of one reachgate check.
@@ -72,6 +79,8 @@ type Report struct {
 	// files of the head commit there.
 	Repository string `json:"repository,omitempty"`
 	ServerURL  string `json:"serverUrl,omitempty"`
+	// CheckedAt is when the check ran (the time waivers were judged at).
+	CheckedAt time.Time `json:"checkedAt"`
 }
 
 // Rule describes one compliance rule from its METADATA.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"time"
 
 	"github.com/reachgate/reachgate/pipeline/model"
 )
@@ -22,13 +23,15 @@ type jsonCounts struct {
 }
 
 type jsonOverlay struct {
-	Name        string          `json:"name"`
-	Environment string          `json:"environment"`
-	Path        string          `json:"path"`
-	Passed      bool            `json:"passed"`
-	Error       string          `json:"error,omitempty"`
-	Counts      jsonCounts      `json:"counts"`
-	Findings    []model.Finding `json:"findings"`
+	Name         string          `json:"name"`
+	Environment  string          `json:"environment"`
+	Path         string          `json:"path"`
+	Passed       bool            `json:"passed"`
+	Error        string          `json:"error,omitempty"`
+	InputDigest  string          `json:"inputDigest,omitempty"`
+	Expectations int             `json:"expectations"`
+	Counts       jsonCounts      `json:"counts"`
+	Findings     []model.Finding `json:"findings"`
 	// Diff is null when the overlay has no base to compare with.
 	Diff *jsonDiff `json:"diff"`
 }
@@ -42,6 +45,7 @@ type jsonReport struct {
 	Head          model.RefInfo      `json:"head"`
 	Repository    string             `json:"repository,omitempty"`
 	ServerURL     string             `json:"serverUrl,omitempty"`
+	CheckedAt     time.Time          `json:"checkedAt"`
 	RulesFrom     string             `json:"rulesFrom"`
 	Rules         []model.Rule       `json:"rules"`
 	RulesChanged  []model.RuleChange `json:"rulesChanged"`
@@ -64,6 +68,7 @@ func writeCheckJSON(w io.Writer, r *model.Report, opts Options) error {
 		Head:          r.Head,
 		Repository:    r.Repository,
 		ServerURL:     r.ServerURL,
+		CheckedAt:     r.CheckedAt.UTC(),
 		RulesFrom:     r.RulesFrom,
 		Rules:         slices.Clone(r.Rules),
 		RulesChanged:  slices.Clone(r.RulesChanged),
@@ -81,6 +86,7 @@ func writeCheckJSON(w io.Writer, r *model.Report, opts Options) error {
 		jo := jsonOverlay{
 			Name: o.Name, Environment: o.Environment, Path: o.Path,
 			Passed: !o.Failed(r.FailOn), Error: o.Error,
+			InputDigest: o.InputDigest, Expectations: o.Expectations,
 			Counts:   jsonCounts{e, wn, in, wv},
 			Findings: slices.Clone(o.Findings),
 			Diff:     toJSONDiff(o.Diff),
@@ -108,7 +114,7 @@ func ReadJSON(r io.Reader) (*model.Report, error) {
 	out := &model.Report{
 		Base: j.Base, Head: j.Head,
 		RulesFrom: j.RulesFrom, Rules: j.Rules, RulesChanged: j.RulesChanged, FailOn: j.FailOn,
-		Repository: j.Repository, ServerURL: j.ServerURL,
+		Repository: j.Repository, ServerURL: j.ServerURL, CheckedAt: j.CheckedAt,
 	}
 	var pr peerReader
 	for i, o := range j.Overlays {
@@ -119,6 +125,7 @@ func ReadJSON(r io.Reader) (*model.Report, error) {
 		out.Overlays = append(out.Overlays, model.OverlayReport{
 			Name: o.Name, Environment: o.Environment, Path: o.Path,
 			Findings: o.Findings, Diff: d, Error: o.Error,
+			InputDigest: o.InputDigest, Expectations: o.Expectations,
 		})
 	}
 	return out, nil

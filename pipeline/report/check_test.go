@@ -78,11 +78,11 @@ func assertTablesWellFormed(t *testing.T, md string) {
 
 func TestCheckFormatsRegistry(t *testing.T) {
 	t.Parallel()
-	assert.Equal(t, []string{"text", "markdown", "json", "junit", "sarif", "github"}, Formats())
+	assert.Equal(t, []string{"text", "markdown", "json", "junit", "sarif", "github", "evidence"}, Formats())
 	r := fixtureReport(t)
 	assert.Equal(t, render(t, "markdown", r, Options{}), render(t, "md", r, Options{}))
 	err := Write(&bytes.Buffer{}, "html", r, Options{})
-	require.EqualError(t, err, `unknown report format "html": want text, markdown, json, junit, sarif, github`)
+	require.EqualError(t, err, `unknown report format "html": want text, markdown, json, junit, sarif, github, evidence`)
 	// A nil report renders as an empty one in every format.
 	for _, f := range Formats() {
 		assert.NotPanics(t, func() { _ = Write(&bytes.Buffer{}, f, nil, Options{}) }, f)
@@ -604,4 +604,45 @@ func TestCheckDoesNotMutate(t *testing.T) {
 	assert.Equal(t, first, d.Added[0], "input order kept")
 	assert.Equal(t, before, render(t, "json", r, Options{}))
 	assert.Equal(t, render(t, "markdown", fixtureReport(t), Options{}), render(t, "markdown", r, Options{}), "output sorted")
+}
+
+func TestCheckEvidence(t *testing.T) {
+	t.Parallel()
+	// The document as a reader sees it.
+	var doc struct {
+		Kind     string
+		Passed   bool
+		Rules    []model.Rule
+		Controls []evidenceControl
+		Overlays []struct {
+			Rules        []evidenceRuleResult
+			Expectations evidenceExpectations
+			Reachability *struct{ Connections []any }
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(render(t, "evidence", fixtureReport(t), Options{Version: "v0.9.0"})), &doc))
+	assert.Equal(t, "ReachgateEvidence", doc.Kind)
+	assert.False(t, doc.Passed)
+	assert.Len(t, doc.Rules, 5)
+	results := func(rs []evidenceRuleResult) map[string]string {
+		out := map[string]string{}
+		for _, r := range rs {
+			out[r.ID] = r.Result
+		}
+		return out
+	}
+	require.Len(t, doc.Overlays, 3)
+	dev, prod, staging := doc.Overlays[0], doc.Overlays[1], doc.Overlays[2]
+	assert.Equal(t, map[string]string{"NP001": "pass", "NP003": "fail", "NP010": "warn", "NP011": "waived", "NP016": "warn"}, results(dev.Rules))
+	assert.Equal(t, evidenceExpectations{Checked: 4, Failed: 1}, dev.Expectations)
+	assert.Equal(t, "pass", results(prod.Rules)["NP003"])
+	assert.Equal(t, "error", results(staging.Rules)["NP001"])
+	require.NotNil(t, dev.Reachability)
+	assert.NotEmpty(t, dev.Reachability.Connections)
+	assert.Nil(t, staging.Reachability)
+	// A control takes the worst result of its rules.
+	require.Len(t, doc.Controls, 2)
+	assert.Equal(t, evidenceControl{Control: "SOC2-CC6.6", Rules: []string{"NP003"},
+		Results: map[string]string{"dev": "fail", "prod": "pass", "staging": "error"}}, doc.Controls[1])
+	assert.Equal(t, "warn", doc.Controls[0].Results["prod"], "CIS-5.3.2 covers NP010, which warns")
 }

@@ -6,7 +6,9 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/require"
@@ -240,6 +242,7 @@ func fixtureReport(t *testing.T) *model.Report {
 	return &model.Report{
 		Base:      model.RefInfo{Ref: "main", Commit: baseSHA},
 		Head:      model.RefInfo{Ref: "feature/worker", Commit: headSHA},
+		CheckedAt: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC),
 		RulesFrom: "base",
 		// The rules that judged it: NP003, NP010, NP011 and NP016 found
 		// something; NP001 found nothing and still shows as checked.
@@ -258,8 +261,10 @@ func fixtureReport(t *testing.T) *model.Report {
 		FailOn:       model.SeverityError,
 		Repository:   "acme/gitops",
 		Overlays: []model.OverlayReport{
-			{Name: "dev", Environment: "dev", Path: "overlays/dev", Findings: dev, Diff: diff, Matrix: ms[1], Base: ms[0]},
-			{Name: "prod", Environment: "prod", Path: "overlays/prod", Findings: []model.Finding{shared}, Diff: prodDiff, Matrix: prodMs[1], Base: prodMs[0]},
+			{Name: "dev", Environment: "dev", Path: "overlays/dev", Findings: dev, Diff: diff, Matrix: ms[1], Base: ms[0],
+				InputDigest: "sha256:" + strings.Repeat("d", 64), Expectations: 4},
+			{Name: "prod", Environment: "prod", Path: "overlays/prod", Findings: []model.Finding{shared}, Diff: prodDiff, Matrix: prodMs[1], Base: prodMs[0],
+				InputDigest: "sha256:" + strings.Repeat("e", 64), Expectations: 4},
 			{Name: "staging", Environment: "staging", Path: "overlays/staging", Error: "overlays/staging/kustomization.yaml:3: resources[1]: file ../missing.yaml does not exist"},
 		},
 	}

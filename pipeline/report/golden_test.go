@@ -13,7 +13,7 @@ import (
 
 var goldenExt = map[string]string{
 	"txt": "txt", "text": "txt", "json": "json", "csv": "csv", "md": "md", "markdown": "md",
-	"dot": "dot", "mermaid": "mmd", "html": "html", "junit": "xml", "sarif": "sarif", "github": "txt",
+	"dot": "dot", "mermaid": "mmd", "html": "html", "junit": "xml", "sarif": "sarif", "github": "txt", "evidence": "json",
 }
 
 func TestMatrixGolden(t *testing.T) {

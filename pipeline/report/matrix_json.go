@@ -35,6 +35,10 @@ type jsonFocus struct {
 // every connection with its ports and the rules that allow it, and the
 // workloads NetworkPolicy does not govern.
 func writeMatrixJSON(w io.Writer, v *matrixView, opts MatrixOptions) error {
+	return writeJSON(w, toJSONMatrix(v, opts))
+}
+
+func toJSONMatrix(v *matrixView, opts MatrixOptions) jsonMatrix {
 	out := jsonMatrix{
 		FormatVersion: FormatVersion,
 		Title:         opts.Title,
@@ -54,5 +58,5 @@ func writeMatrixJSON(w io.Writer, v *matrixView, opts MatrixOptions) error {
 	for i, u := range v.unmanaged {
 		out.Unmanaged[i] = jsonUnmanaged{Namespace: u.Workload.Namespace, Name: u.Workload.Name, Kind: u.Workload.Kind, Reason: u.Reason}
 	}
-	return writeJSON(w, out)
+	return out
 }

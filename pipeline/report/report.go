@@ -66,6 +66,7 @@ var checkFormats = []format[checkWriter]{
 	{"junit", nil, writeCheckJUnit},
 	{"sarif", nil, writeCheckSARIF},
 	{"github", nil, writeCheckGitHub},
+	{"evidence", nil, writeCheckEvidence},
 }
 
 var matrixFormats = []format[matrixWriter]{

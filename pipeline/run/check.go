@@ -206,7 +206,7 @@ func BuildReport(ctx context.Context, p CheckParams) (*model.Report, error) {
 	if now.IsZero() {
 		now = time.Now().UTC()
 	}
-	r := &model.Report{Head: rs.head.Ref, RulesChanged: []model.RuleChange{}}
+	r := &model.Report{Head: rs.head.Ref, RulesChanged: []model.RuleChange{}, CheckedAt: now}
 	if rs.base != nil {
 		r.Base = rs.base.Ref
 	}
@@ -374,7 +374,10 @@ func BuildReport(ctx context.Context, p CheckParams) (*model.Report, error) {
 			return nil, fmt.Errorf("rules on %s: %w", o.Name, err)
 		}
 		findings = append(findings, fs...)
-		findings = append(findings, expectations(rs.head, o, m)...)
+		failed, checked := expectations(rs.head, o, m)
+		findings = append(findings, failed...)
+		or.Expectations = checked
+		or.InputDigest = o.Digest()
 		or.Findings = findings
 		r.Overlays = append(r.Overlays, or)
 	}
@@ -480,17 +483,20 @@ func loadRules(ws *Workspace, now time.Time) (*policy.Engine, []model.Waiver, er
 
 // expectations checks the overlay's expectations file, if it has one,
 // against its matrix m.
-func expectations(ws *Workspace, o *Overlay, m *model.Matrix) []model.Finding {
+// expectations checks the overlay's connectivity expectations against m:
+// the failed ones as findings (or the file's problems), and how many were
+// checked.
+func expectations(ws *Workspace, o *Overlay, m *model.Matrix) ([]model.Finding, int) {
 	file := ""
 	if oc, ok := ws.Config.Overlay(o.Name); ok && oc.Expectations != "" {
 		file = oc.Expectations
 	} else if o.Path != "" {
 		file = path.Join(o.Path, "expectations.yaml")
 		if _, ok, _ := ws.ReadFile(file); !ok {
-			return nil
+			return nil, 0
 		}
 	} else {
-		return nil
+		return nil, 0
 	}
 	data, ok, err := ws.ReadFile(file)
 	if err != nil || !ok {
@@ -498,7 +504,7 @@ func expectations(ws *Workspace, o *Overlay, m *model.Matrix) []model.Finding {
 		if err != nil {
 			msg = err.Error()
 		}
-		return []model.Finding{(&model.InputError{Location: model.Location{File: file}, Message: msg}).Finding()}
+		return []model.Finding{(&model.InputError{Location: model.Location{File: file}, Message: msg}).Finding()}, 0
 	}
 	exp, err := policy.ParseExpectations(file, data)
 	if err != nil {
@@ -510,20 +516,21 @@ func expectations(ws *Workspace, o *Overlay, m *model.Matrix) []model.Finding {
 			for _, e := range ies {
 				out = append(out, e.Finding())
 			}
-			return out
+			return out, 0
 		case errors.As(err, &ie):
-			return []model.Finding{ie.Finding()}
+			return []model.Finding{ie.Finding()}, 0
 		}
-		return []model.Finding{(&model.InputError{Location: model.Location{File: file}, Message: err.Error()}).Finding()}
+		return []model.Finding{(&model.InputError{Location: model.Location{File: file}, Message: err.Error()}).Finding()}, 0
 	}
 	// The explainer is only built when an expectation fails.
 	var ex *reach.Explainer
-	return policy.CheckExpectations(exp, m, func(src, dst string, proto model.Protocol, port uint16, hasPort bool) string {
+	failed := policy.CheckExpectations(exp, m, func(src, dst string, proto model.Protocol, port uint16, hasPort bool) string {
 		if ex == nil {
 			ex = reach.NewExplainer(o.Cluster)
 		}
 		return explainReason(ex)(src, dst, proto, port, hasPort)
 	})
+	return failed, len(exp.Allow) + len(exp.Deny)
 }
 
 // explainReason condenses explain into one line for a failed expectation.

@@ -167,7 +167,7 @@ func Test(ctx context.Context, p TestParams, w, stderr io.Writer) error {
 			fmt.Fprintln(stderr, "error:", e)
 		}
 		loaded = append(loaded, o)
-		fs := expectations(ws, o, reach.Compute(o.Cluster))
+		fs, _ := expectations(ws, o, reach.Compute(o.Cluster))
 		for _, f := range fs {
 			fmt.Fprintln(w, "FAIL", f.String())
 		}

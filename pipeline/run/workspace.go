@@ -4,6 +4,8 @@
 package run
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -105,6 +107,19 @@ type Overlay struct {
 	Problems []*model.InputError
 	// Err is set when nothing could be rendered.
 	Err error
+}
+
+// Digest is "sha256:<hex>" of the overlay as `reachgate render` prints
+// it; "" when nothing rendered.
+func (o *Overlay) Digest() string {
+	if o.Objects == nil {
+		return ""
+	}
+	h := sha256.New()
+	if err := render.WriteYAML(h, o.Objects); err != nil {
+		return ""
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
 // Findings turns the overlay's problems into findings.

@@ -1,0 +1,170 @@
+package report
+
+import (
+	"io"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/reachgate/reachgate/pipeline/model"
+)
+
+// The evidence document: what an auditor asks of a network-segmentation
+// control, answered from one check. For each control the rules mapped to
+// it and their result per environment; for each environment the digest of
+// what was judged, every rule's result, the expectations, the findings
+// with the waivers in force, and who can reach whom with the policy behind
+// every allowed flow.
+
+type evidenceDoc struct {
+	FormatVersion string             `json:"formatVersion"`
+	Kind          string             `json:"kind"`
+	Tool          jsonTool           `json:"tool"`
+	CheckedAt     time.Time          `json:"checkedAt"`
+	Repository    string             `json:"repository,omitempty"`
+	Base          model.RefInfo      `json:"base"`
+	Head          model.RefInfo      `json:"head"`
+	RulesFrom     string             `json:"rulesFrom"`
+	RulesChanged  []model.RuleChange `json:"rulesChanged"`
+	FailOn        model.Severity     `json:"failOn"`
+	Passed        bool               `json:"passed"`
+	Rules         []model.Rule       `json:"rules"`
+	Controls      []evidenceControl  `json:"controls"`
+	Overlays      []evidenceOverlay  `json:"overlays"`
+}
+
+// evidenceControl is one control with the rules mapped to it and, per
+// overlay, the worst result of those rules.
+type evidenceControl struct {
+	Control string            `json:"control"`
+	Rules   []string          `json:"rules"`
+	Results map[string]string `json:"results"`
+}
+
+type evidenceOverlay struct {
+	Name         string               `json:"name"`
+	Environment  string               `json:"environment"`
+	Path         string               `json:"path"`
+	Passed       bool                 `json:"passed"`
+	Error        string               `json:"error,omitempty"`
+	InputDigest  string               `json:"inputDigest,omitempty"`
+	Rules        []evidenceRuleResult `json:"rules"`
+	Expectations evidenceExpectations `json:"expectations"`
+	Findings     []model.Finding      `json:"findings"`
+	// Reachability is the head matrix; null when the overlay could not be
+	// evaluated.
+	Reachability *jsonMatrix `json:"reachability"`
+}
+
+type evidenceRuleResult struct {
+	ID string `json:"id"`
+	// Result is, from best to worst: pass (no finding), warn (unwaived
+	// findings below failOn only), waived (waived findings, and no
+	// unwaived one at or above failOn), fail (an unwaived finding at or
+	// above failOn) or error (the overlay was not evaluated).
+	Result   string `json:"result"`
+	Findings int    `json:"findings"` // unwaived, any severity
+	Waived   int    `json:"waived"`
+}
+
+type evidenceExpectations struct {
+	Checked int `json:"checked"`
+	Failed  int `json:"failed"`
+}
+
+// Results from best to worst.
+var resultRank = map[string]int{"pass": 0, "warn": 1, "waived": 2, "fail": 3, "error": 4}
+
+// writeCheckEvidence writes the evidence document.
+func writeCheckEvidence(w io.Writer, r *model.Report, opts Options) error {
+	out := evidenceDoc{
+		FormatVersion: FormatVersion,
+		Kind:          "ReachgateEvidence",
+		Tool:          jsonTool{Name: "reachgate", Version: opts.Version},
+		CheckedAt:     r.CheckedAt.UTC(),
+		Repository:    r.Repository,
+		Base:          r.Base,
+		Head:          r.Head,
+		RulesFrom:     r.RulesFrom,
+		RulesChanged:  append([]model.RuleChange{}, r.RulesChanged...),
+		FailOn:        r.FailOn,
+		Passed:        !r.Failed(),
+		Rules:         append([]model.Rule{}, r.Rules...),
+		Controls:      []evidenceControl{},
+		Overlays:      []evidenceOverlay{},
+	}
+	// result[overlay][rule]
+	result := map[string]map[string]string{}
+	for i := range r.Overlays {
+		o := &r.Overlays[i]
+		eo := evidenceOverlay{
+			Name: o.Name, Environment: o.Environment, Path: o.Path,
+			Passed: !o.Failed(r.FailOn), Error: o.Error, InputDigest: o.InputDigest,
+			Rules:        []evidenceRuleResult{},
+			Expectations: evidenceExpectations{Checked: o.Expectations},
+			Findings:     append([]model.Finding{}, o.Findings...),
+		}
+		result[o.Name] = map[string]string{}
+		for _, ru := range r.Rules {
+			rr := evidenceRuleResult{ID: ru.ID, Result: "pass"}
+			if o.Error != "" {
+				rr.Result = "error"
+			}
+			for _, f := range o.Findings {
+				if f.RuleID != ru.ID {
+					continue
+				}
+				res := "warn"
+				switch {
+				case f.Waived != nil:
+					rr.Waived++
+					res = "waived"
+				case f.Severity >= r.FailOn:
+					rr.Findings++
+					res = "fail"
+				default:
+					rr.Findings++
+				}
+				if resultRank[res] > resultRank[rr.Result] {
+					rr.Result = res
+				}
+			}
+			result[o.Name][ru.ID] = rr.Result
+			eo.Rules = append(eo.Rules, rr)
+		}
+		for _, f := range o.Findings {
+			if f.RuleID == "expect/allow" || f.RuleID == "expect/deny" {
+				eo.Expectations.Failed++
+			}
+		}
+		if o.Matrix != nil && o.Error == "" {
+			if v, err := newMatrixView(o.Matrix, MatrixOptions{}); err == nil {
+				m := toJSONMatrix(v, MatrixOptions{Title: o.Name})
+				eo.Reachability = &m
+			}
+		}
+		out.Overlays = append(out.Overlays, eo)
+	}
+	rulesOf := map[string][]string{}
+	for _, ru := range r.Rules {
+		for _, c := range ru.Controls {
+			if !slices.Contains(rulesOf[c], ru.ID) {
+				rulesOf[c] = append(rulesOf[c], ru.ID)
+			}
+		}
+	}
+	for _, c := range slices.Sorted(maps.Keys(rulesOf)) {
+		ec := evidenceControl{Control: c, Rules: rulesOf[c], Results: map[string]string{}}
+		for _, o := range r.Overlays {
+			worst := "pass"
+			for _, id := range ec.Rules {
+				if res := result[o.Name][id]; resultRank[res] > resultRank[worst] {
+					worst = res
+				}
+			}
+			ec.Results[o.Name] = worst
+		}
+		out.Controls = append(out.Controls, ec)
+	}
+	return writeJSON(w, out)
+}
