@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"io"
 	"maps"
 	"slices"
@@ -52,9 +53,16 @@ type evidenceOverlay struct {
 	Expectations evidenceExpectations `json:"expectations"`
 	Findings     []model.Finding      `json:"findings"`
 	// Reachability is the head matrix; null when the overlay could not be
-	// evaluated.
-	Reachability *jsonMatrix `json:"reachability"`
+	// evaluated, or holds more than maxEvidenceConnections connections
+	// (ReachabilityOmitted says so).
+	Reachability        *jsonMatrix `json:"reachability"`
+	ReachabilityOmitted string      `json:"reachabilityOmitted,omitempty"`
 }
+
+// maxEvidenceConnections bounds the matrix an evidence document holds:
+// about 30 MB of JSON. A 5,000-workload cluster has millions of
+// connections; `reachgate reach --format json` writes them.
+const maxEvidenceConnections = 50_000
 
 type evidenceRuleResult struct {
 	ID string `json:"id"`
@@ -137,7 +145,12 @@ func writeCheckEvidence(w io.Writer, r *model.Report, opts Options) error {
 				eo.Expectations.Failed++
 			}
 		}
-		if o.Matrix != nil && o.Error == "" {
+		switch {
+		case o.Matrix == nil || o.Error != "":
+		case len(o.Matrix.Connections) > maxEvidenceConnections:
+			eo.ReachabilityOmitted = fmt.Sprintf("%d connections, more than the %d an evidence document holds: reachgate reach %s --format json writes them",
+				len(o.Matrix.Connections), maxEvidenceConnections, o.Name)
+		default:
 			if v, err := newMatrixView(o.Matrix, MatrixOptions{}); err == nil {
 				m := toJSONMatrix(v, MatrixOptions{Title: o.Name})
 				eo.Reachability = &m

@@ -646,3 +646,21 @@ func TestCheckEvidence(t *testing.T) {
 		Results: map[string]string{"dev": "fail", "prod": "pass", "staging": "error"}}, doc.Controls[1])
 	assert.Equal(t, "warn", doc.Controls[0].Results["prod"], "CIS-5.3.2 covers NP010, which warns")
 }
+
+func TestCheckEvidenceOmitsHugeMatrices(t *testing.T) {
+	t.Parallel()
+	m := &model.Matrix{Peers: []model.Peer{
+		{Workload: &model.Workload{Namespace: "ns", Name: "a", Kind: "Deployment"}},
+		{Workload: &model.Workload{Namespace: "ns", Name: "b", Kind: "Deployment"}},
+	}}
+	al := &model.Allowance{Ports: model.SinglePort(model.TCP, 80, 80)}
+	for range maxEvidenceConnections + 1 {
+		m.Connect(0, 1, al)
+	}
+	r := &model.Report{FailOn: model.SeverityError, Overlays: []model.OverlayReport{{Name: "big", Matrix: m}}}
+	var doc struct{ Overlays []map[string]any }
+	require.NoError(t, json.Unmarshal([]byte(render(t, "evidence", r, Options{})), &doc))
+	assert.Nil(t, doc.Overlays[0]["reachability"])
+	assert.Contains(t, doc.Overlays[0]["reachabilityOmitted"], "50001 connections")
+	assert.Contains(t, doc.Overlays[0]["reachabilityOmitted"], "reachgate reach big --format json")
+}
