@@ -338,6 +338,7 @@ func BuildReport(ctx context.Context, p CheckParams) (*model.Report, error) {
 			headMatrix[pr.head.Name] = matrices[pr.head.Cluster]
 		}
 	}
+	fields := rs.head.fieldLines()
 	for _, pr := range pairs {
 		o := pr.head
 		or := model.OverlayReport{Name: o.Name, Environment: o.Environment, Path: o.Path, Findings: []model.Finding{}}
@@ -377,6 +378,11 @@ func BuildReport(ctx context.Context, p CheckParams) (*model.Report, error) {
 		fs, err := engine.Evaluate(ctx, in)
 		if err != nil {
 			return nil, fmt.Errorf("rules on %s: %w", o.Name, err)
+		}
+		// A rule names the object and the field to fix; point at the
+		// field's line.
+		for i := range fs {
+			fs[i].Location.Line = fields.line(fs[i].Location, fs[i].Field)
 		}
 		findings = append(findings, fs...)
 		failed, checked := expectations(rs.head, o, m)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -549,4 +550,25 @@ func TestEvidenceOfThisRepository(t *testing.T) {
 		assert.Zero(t, o.Expectations.Failed, o.Name)
 		assert.Greater(t, len(o.Reachability.Connections), 50, o.Name)
 	}
+}
+
+// TestRuleFindingsPointAtTheField: a rule names the object and the field to
+// fix; the finding's line is the field's in the source file, where PR
+// annotations and SARIF alerts land.
+func TestRuleFindingsPointAtTheField(t *testing.T) {
+	t.Parallel()
+	dir := newRepo(t)
+	prodChange(t, dir)
+	r, err := run.BuildReport(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Head: "feature", Now: now})
+	require.NoError(t, err)
+	fs := findingsOf(r, "prod", "NP016")
+	require.Len(t, fs, 1)
+	const file = "overlays/prod/network-policies-worker-postgres.yaml"
+	data, err := os.ReadFile(filepath.Join(dir, file))
+	require.NoError(t, err)
+	lines := strings.Split(string(data), "\n")
+	want := 1 + slices.Index(lines, "    - from: [{podSelector: {matchLabels: {app: worker}}}]")
+	require.Positive(t, want)
+	assert.Equal(t, "spec.ingress[0]", fs[0].Field)
+	assert.Equal(t, model.Location{File: file, Line: want}, fs[0].Location, "%v", fs[0])
 }

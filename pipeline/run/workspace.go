@@ -210,31 +210,43 @@ func (ws *Workspace) LoadDir(name, env, dir string) *Overlay {
 	c.Objects = objs
 	o.Cluster = c
 	o.Problems = dedupe(append(o.Problems, errs...))
-	ws.pointAtFields(o.Problems)
+	fields := ws.fieldLines()
+	for _, p := range o.Problems {
+		p.Location.Line = fields.line(p.Location, p.Field)
+	}
 	return o
 }
 
-// pointAtFields moves each problem from its object's first line to the line
-// of the field it names, where the object's source file has that field (or
+// fieldLiner moves a location from its object's first line to the line of
+// a field of the object, where the object's source file has that field (or
 // else its nearest ancestor there: a patch or a transformer may have set
-// it).
-func (ws *Workspace) pointAtFields(ps []*model.InputError) {
-	files := map[string]yamlfile.Manifests{}
-	for _, p := range ps {
-		if p.Field == "" || p.Location.File == "" || p.Location.Line <= 0 {
-			continue
-		}
-		ms, ok := files[p.Location.File]
-		if !ok {
-			if data, err := ws.FS.ReadFile(ws.Abs(p.Location.File)); err == nil {
-				ms = yamlfile.ParseManifests(data)
-			}
-			files[p.Location.File] = ms
-		}
-		if line := ms.FieldLine(p.Location.Line, p.Field); line > 0 {
-			p.Location.Line = line
-		}
+// it). It reads each file once.
+type fieldLiner struct {
+	ws    *Workspace
+	files map[string]yamlfile.Manifests
+}
+
+func (ws *Workspace) fieldLines() *fieldLiner {
+	return &fieldLiner{ws: ws, files: map[string]yamlfile.Manifests{}}
+}
+
+// line is the line of field in the object that starts at loc, or loc's
+// line.
+func (fl *fieldLiner) line(loc model.Location, field string) int {
+	if field == "" || loc.File == "" || loc.Line <= 0 {
+		return loc.Line
 	}
+	ms, ok := fl.files[loc.File]
+	if !ok {
+		if data, err := fl.ws.FS.ReadFile(fl.ws.Abs(loc.File)); err == nil {
+			ms = yamlfile.ParseManifests(data)
+		}
+		fl.files[loc.File] = ms
+	}
+	if line := ms.FieldLine(loc.Line, field); line > 0 {
+		return line
+	}
+	return loc.Line
 }
 
 func dedupe(es []*model.InputError) []*model.InputError {
