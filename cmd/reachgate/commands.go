@@ -76,6 +76,7 @@ func newReachCmd() *cobra.Command {
 	cmd.Flags().StringVarP(&p.Format, "format", "o", "txt", "output format: "+strings.Join(report.MatrixFormats(), ", "))
 	cmd.Flags().StringVar(&p.Workload, "workload", "", "only flows from or to this workload (namespace/name)")
 	cmd.Flags().StringVar(&p.Namespace, "namespace", "", "only flows from or to this namespace")
+	cmd.Flags().BoolVar(&p.EveryRange, "every-range", false, "txt and md: one row per external address range, not one per endpoint reached the same way")
 	return cmd
 }
 

@@ -49,11 +49,13 @@ func writeDiffTables(b *strings.Builder, d *model.Diff, o diffTableOpts) {
 		if o.provenance {
 			cols = append(cols, "Egress rule", "Ingress rule")
 		}
-		shown := rowsShown(len(cs), o.maxRows)
+		rows := changeRows(cs)
+		shown := rowsShown(len(rows), o.maxRows)
 		if shown > 0 {
 			mdTable(b, cols...)
-			for _, c := range sortedChanges(cs)[:shown] {
-				cells := row(c)
+			for _, r := range rows[:shown] {
+				cells := row(r.first)
+				cells[0], cells[1] = mdCodeCell(r.src), mdCodeCell(r.dst)
 				if !o.provenance {
 					cells = cells[:3]
 				}
@@ -61,7 +63,11 @@ func writeDiffTables(b *strings.Builder, d *model.Diff, o diffTableOpts) {
 			}
 			b.WriteString("\n")
 		}
-		omitted(b, len(cs)-shown, what, what+"s")
+		left := 0
+		for _, r := range rows[shown:] {
+			left += r.flows
+		}
+		omitted(b, left, what, what+"s")
 	}
 	flowTable("Added flows", "added flow", d.Added, "Ports", func(c model.ConnectionChange) []string {
 		return []string{mdCodeCell(c.Src.String()), mdCodeCell(c.Dst.String()), mdPorts(c.After),

@@ -64,14 +64,13 @@ func pluralWord(n int, one, many string) string {
 // flows, then added and removed workloads.
 func diffLines(d *model.Diff) []string {
 	var out []string
-	for _, c := range sortedChanges(d.Added) {
-		out = append(out, changeLine("+", c))
-	}
-	for _, c := range sortedChanges(d.Removed) {
-		out = append(out, changeLine("-", c))
-	}
-	for _, c := range sortedChanges(d.Changed) {
-		out = append(out, changeLine("~", c))
+	for _, set := range []struct {
+		sign string
+		cs   []model.ConnectionChange
+	}{{"+", d.Added}, {"-", d.Removed}, {"~", d.Changed}} {
+		for _, r := range changeRows(set.cs) {
+			out = append(out, changeLine(set.sign, r))
+		}
 	}
 	for _, p := range sortedPeers(d.WorkloadsAdded) {
 		out = append(out, "+ workload "+p.String())
@@ -82,8 +81,19 @@ func diffLines(d *model.Diff) []string {
 	return out
 }
 
-func changeLine(sign string, c model.ConnectionChange) string {
-	s := sign + " " + c.Src.String() + " => " + c.Dst.String() + " : "
+// changeRows sorts changes and groups the external ranges of one endpoint
+// that change the same way.
+func changeRows(cs []model.ConnectionChange) []flowRow[model.ConnectionChange] {
+	return groupRanges(sortedChanges(cs),
+		func(c model.ConnectionChange) (model.Peer, model.Peer) { return c.Src, c.Dst },
+		func(c model.ConnectionChange) string {
+			return portsText(c.Before) + "|" + grantsText(c.Before) + "|" + portsText(c.After) + "|" + grantsText(c.After)
+		})
+}
+
+func changeLine(sign string, r flowRow[model.ConnectionChange]) string {
+	c := r.first
+	s := sign + " " + r.src + " => " + r.dst + " : "
 	var via string
 	switch {
 	case c.Before == nil:

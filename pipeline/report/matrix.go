@@ -30,6 +30,22 @@ type viewConn struct {
 func (v *matrixView) src(c viewConn) *model.Peer { return &v.m.Peers[c.Src] }
 func (v *matrixView) dst(c viewConn) *model.Peer { return &v.m.Peers[c.Dst] }
 
+// rows are the connections for people: the ranges of one endpoint that a
+// workload reaches (or is reached from) the same way are one row, unless
+// opts asks for every range.
+func (v *matrixView) rows(opts MatrixOptions) []flowRow[viewConn] {
+	if opts.EveryRange {
+		rows := make([]flowRow[viewConn], len(v.conns))
+		for i, c := range v.conns {
+			rows[i] = flowRow[viewConn]{first: c, src: v.src(c).String(), dst: v.dst(c).String(), flows: 1}
+		}
+		return rows
+	}
+	return groupRanges(v.conns,
+		func(c viewConn) (model.Peer, model.Peer) { return *v.src(c), *v.dst(c) },
+		func(c viewConn) string { return portsText(c.Allowance) + "|" + grantsText(c.Allowance) })
+}
+
 // focus says which peers a MatrixOptions keeps; nil keeps everything.
 func focus(opts MatrixOptions) func(p *model.Peer) bool {
 	ws, ns := strings.TrimSpace(opts.Workload), strings.TrimSpace(opts.Namespace)

@@ -22,8 +22,9 @@ func writeMatrixMarkdown(w io.Writer, v *matrixView, opts MatrixOptions) error {
 	b.WriteString(plural(len(v.conns), "connection", "connections") + ".\n\n")
 	if len(v.conns) > 0 {
 		mdTable(&b, "Source", "Destination", "Ports", "Egress rule", "Ingress rule")
-		for _, c := range v.conns {
-			mdRow(&b, mdCodeCell(v.src(c).String()), mdCodeCell(v.dst(c).String()), mdPorts(c.Allowance),
+		for _, r := range v.rows(opts) {
+			c := r.first
+			mdRow(&b, mdCodeCell(r.src), mdCodeCell(r.dst), mdPorts(c.Allowance),
 				mdRefs(linker{}, c.Allowance, model.Egress, ""), mdRefs(linker{}, c.Allowance, model.Ingress, ""))
 		}
 		b.WriteString("\n")

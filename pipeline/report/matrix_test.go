@@ -59,7 +59,10 @@ func TestMatrixFocus(t *testing.T) {
 			assert.Contains(t, l, "kube-system/", "every connection touches kube-system")
 		}
 		assert.NotContains(t, got, "app/frontend[Deployment] => app/backend-api")
-		assert.Contains(t, got, "internet(::/0) => kube-system/kube-dns[Deployment]")
+		// The internet's five ranges reach kube-dns the same way: one row
+		// for people, one entry per range in JSON.
+		assert.Contains(t, got, "internet(0.0.0.0-10.95.255.255; 10.112.0.0-10.243.255.255 and 3 more ranges) => kube-system/kube-dns[Deployment] : all ports")
+		assert.Contains(t, renderMatrix(t, "json", m, MatrixOptions{Namespace: "kube-system"}), `"ipRange": "::/0"`)
 	})
 	t.Run("external endpoint", func(t *testing.T) {
 		t.Parallel()

@@ -14,8 +14,8 @@ func writeMatrixText(w io.Writer, v *matrixView, opts MatrixOptions) error {
 	if opts.Title != "" {
 		ew.line("# ", opts.Title)
 	}
-	for _, c := range v.conns {
-		ew.line(v.src(c).String(), " => ", v.dst(c).String(), " : ", portsText(c.Allowance))
+	for _, r := range v.rows(opts) {
+		ew.line(r.src, " => ", r.dst, " : ", portsText(r.first.Allowance))
 	}
 	if len(v.conns) == 0 {
 		ew.line("no connections")

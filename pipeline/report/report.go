@@ -43,6 +43,10 @@ type MatrixOptions struct {
 	Workload, Namespace string
 	// Title heads the document in the formats that have a heading.
 	Title string
+	// EveryRange lists each external range on its own row in the text and
+	// Markdown formats, instead of one row for the ranges of an endpoint
+	// that a workload reaches (or is reached from) the same way.
+	EveryRange bool
 }
 
 // One format of one kind of document. aliases are accepted but not listed.

@@ -114,10 +114,11 @@ func Render(p RenderParams, w, stderr io.Writer) error {
 // ReachParams are the options of `reachgate reach`.
 type ReachParams struct {
 	Common
-	Overlay   string
-	Format    string
-	Workload  string
-	Namespace string
+	Overlay    string
+	Format     string
+	Workload   string
+	Namespace  string
+	EveryRange bool
 }
 
 // Reach prints who can reach whom.
@@ -131,7 +132,7 @@ func Reach(p ReachParams, w, stderr io.Writer) error {
 		return err
 	}
 	m := reach.Compute(o.Cluster)
-	if err := report.WriteMatrix(w, p.Format, m, report.MatrixOptions{Workload: p.Workload, Namespace: p.Namespace, Title: o.Name}); err != nil {
+	if err := report.WriteMatrix(w, p.Format, m, report.MatrixOptions{Workload: p.Workload, Namespace: p.Namespace, Title: o.Name, EveryRange: p.EveryRange}); err != nil {
 		return err
 	}
 	return leftOut(o)

@@ -45,7 +45,7 @@ func TestRepositoryOverlays(t *testing.T) {
 
 			m := reach.Compute(o.Cluster)
 			var got bytes.Buffer
-			require.NoError(t, report.WriteMatrix(&got, "txt", m, report.MatrixOptions{Namespace: "app"}))
+			require.NoError(t, report.WriteMatrix(&got, "txt", m, report.MatrixOptions{Namespace: "app", EveryRange: true}))
 			golden := filepath.Join("testdata", "overlays", name+".txt")
 			if *update {
 				require.NoError(t, os.WriteFile(golden, got.Bytes(), 0o644))

@@ -1,0 +1,54 @@
+package report
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/reachgate/reachgate/pipeline/model"
+)
+
+func TestGroupRanges(t *testing.T) {
+	t.Parallel()
+	w := model.Peer{Workload: &model.Workload{Namespace: "app", Name: "worker", Kind: "Deployment"}}
+	db := model.Peer{Workload: &model.Workload{Namespace: "app", Name: "db", Kind: "StatefulSet"}}
+	ext := func(name, cidr string) model.Peer {
+		return model.Peer{External: name, Range: model.PrefixRange(netip.MustParsePrefix(cidr))}
+	}
+	type flow struct {
+		src, dst model.Peer
+		ports    string
+	}
+	flows := []flow{
+		{w, db, "TCP 5432"},
+		{w, ext("internet", "1.0.0.0/8"), "TCP 443"},
+		{w, ext("partner", "203.0.113.0/24"), "TCP 443"}, // another endpoint: its own row
+		{w, ext("internet", "2.0.0.0/8"), "TCP 443"},
+		{w, ext("internet", "3.0.0.0/8"), "TCP 80"}, // other ports: its own row
+		{w, ext("internet", "4.0.0.0/8"), "TCP 443"},
+		{w, ext("internet", "5.0.0.0/8"), "TCP 443"},
+		{ext("internet", "1.0.0.0/8"), db, "TCP 5432"}, // sources group too
+		{ext("internet", "2.0.0.0/8"), db, "TCP 5432"},
+		{ext("", "10.0.0.0/8"), db, "TCP 5432"}, // unnamed ranges group among themselves
+		{ext("", "11.0.0.0/8"), db, "TCP 5432"},
+	}
+	rows := groupRanges(flows, func(f flow) (model.Peer, model.Peer) { return f.src, f.dst }, func(f flow) string { return f.ports })
+	type row struct {
+		src, dst string
+		flows    int
+	}
+	var got []row
+	for _, r := range rows {
+		got = append(got, row{r.src, r.dst, r.flows})
+	}
+	assert.Equal(t, []row{
+		{"app/worker[Deployment]", "app/db[StatefulSet]", 1},
+		{"app/worker[Deployment]", "internet(1.0.0.0/8; 2.0.0.0/8 and 2 more ranges)", 4},
+		{"app/worker[Deployment]", "partner(203.0.113.0/24)", 1},
+		{"app/worker[Deployment]", "internet(3.0.0.0/8)", 1},
+		{"internet(1.0.0.0/8; 2.0.0.0/8)", "app/db[StatefulSet]", 2},
+		{"10.0.0.0/8; 11.0.0.0/8", "app/db[StatefulSet]", 2},
+	}, got)
+	assert.Equal(t, "TCP 443", rows[1].first.ports)
+}
