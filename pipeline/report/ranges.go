@@ -21,7 +21,8 @@ type flowRow[T any] struct {
 }
 
 // groupRanges merges flows that differ only in an external range of the
-// same endpoint at one end, the other end being the same workload, and
+// same endpoint at one end, the other end being the same workload (kind
+// included: a Deployment and a StatefulSet may share a name), and
 // that read the same (key: ports and rules). Rows keep the order of their
 // first flow.
 func groupRanges[T any](items []T, ends func(T) (src, dst model.Peer), key func(T) string) []flowRow[T] {
@@ -40,9 +41,9 @@ func groupRanges[T any](items []T, ends func(T) (src, dst model.Peer), key func(
 		var grouped model.Peer
 		switch {
 		case s.Workload != nil && d.Workload == nil:
-			k, grouped = groupKey{true, s.Key(), d.External, key(it)}, d
+			k, grouped = groupKey{true, s.String(), d.External, key(it)}, d
 		case s.Workload == nil && d.Workload != nil:
-			k, grouped = groupKey{false, d.Key(), s.External, key(it)}, s
+			k, grouped = groupKey{false, d.String(), s.External, key(it)}, s
 		default:
 			rows = append(rows, flowRow[T]{first: it, src: s.String(), dst: d.String(), flows: 1})
 			ranges, dstGrouped = append(ranges, nil), append(dstGrouped, false)
