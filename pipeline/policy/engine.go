@@ -41,15 +41,11 @@ type Options struct {
 	Now time.Time
 }
 
-// RuleInfo describes one rule from its METADATA annotations.
+// RuleInfo describes one rule from its METADATA annotations: what a
+// report says of it (model.Rule), and where it is written.
 type RuleInfo struct {
-	ID          string         `json:"id"`
-	Title       string         `json:"title"`
-	Severity    model.Severity `json:"severity"`
-	Description string         `json:"description,omitempty"`
-	Remediation string         `json:"remediation,omitempty"`
-	Controls    []string       `json:"controls"`
-	Source      model.Location `json:"source"`
+	model.Rule
+	Source model.Location `json:"source"`
 
 	// Package is the rule's package path, e.g. data.reachgate.rules.default_deny.
 	Package string `json:"package"`

@@ -94,8 +94,8 @@ func TestLoadReadsMetadataAndSkipsTests(t *testing.T) {
 	}), []string{"rules"}, Options{})
 	require.NoError(t, err)
 	assert.Equal(t, []RuleInfo{{
-		ID: "T001", Title: "Something is checked", Severity: model.SeverityWarning,
-		Description: "A test rule.", Remediation: "Fix it.", Controls: []string{"Control A", "Control B"},
+		Rule: model.Rule{ID: "T001", Title: "Something is checked", Severity: model.SeverityWarning,
+			Description: "A test rule.", Remediation: "Fix it.", Controls: []string{"Control A", "Control B"}},
 		Source: model.Location{File: "rules/something.rego", Line: 1}, Package: "data.reachgate.rules.something",
 		sets: e.rules[0].sets,
 	}}, e.Rules())

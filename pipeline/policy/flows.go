@@ -225,29 +225,17 @@ func groupFlowsIn(parts int, m *model.Matrix, pc *peerClasses, cs []model.Connec
 	flows := runs[0]
 	if len(runs) > 1 {
 		// Runs hold increasing sources, so merging keeps sources in order.
-		type key struct {
-			a, promo           *model.Allowance
-			srcClass, dstClass int32
-			hash               uint64
-		}
-		merged := map[key][]*flow{}
+		merged := flowIndex{}
 		flows = nil
 		for _, run := range runs {
 			for _, f := range run {
-				k := key{f.a, f.promo, f.srcClass, f.dstClass, hashInt32s(f.dsts)}
-				var into *flow
-				for _, g := range merged[k] {
-					if slices.Equal(g.dsts, f.dsts) {
-						into = g
-						break
-					}
-				}
-				if into == nil {
-					merged[k] = append(merged[k], f)
-					flows = append(flows, f)
+				k := keyOf(f.a, f.promo, f.srcClass, f.dstClass, f.dsts)
+				if into := merged.get(k, f.dsts); into != nil {
+					into.srcs = append(into.srcs, f.srcs...)
 					continue
 				}
-				into.srcs = append(into.srcs, f.srcs...)
+				merged.add(k, f)
+				flows = append(flows, f)
 			}
 		}
 	}
@@ -291,15 +279,11 @@ func groupRows(m *model.Matrix, pc *peerClasses, cs []model.Connection, promo []
 		aid, pid, class, next, count, fill int32
 	}
 	type entry struct{ dst, group int32 }
-	type flowKey struct {
-		aid, pid, srcClass, dstClass int32
-		hash                         uint64
-	}
 	var (
 		groups []group
 		row    []entry
 		arena  = make([]int32, 0, len(cs)) // every group's destinations
-		merged = map[flowKey][]*flow{}
+		merged = flowIndex{}
 		flows  []*flow
 	)
 	for lo := 0; lo < len(cs); {
@@ -357,17 +341,12 @@ func groupRows(m *model.Matrix, pc *peerClasses, cs []model.Connection, promo []
 		for i := range groups {
 			g := &groups[i]
 			dsts := arena[g.fill-g.count : g.fill : g.fill]
-			k := flowKey{g.aid, g.pid, srcClass, g.class, hashInt32s(dsts)}
-			var into *flow
-			for _, f := range merged[k] {
-				if slices.Equal(f.dsts, dsts) {
-					into = f
-					break
-				}
-			}
+			a, p := m.Allowances[g.aid], promoted[g.pid]
+			k := keyOf(a, p, srcClass, g.class, dsts)
+			into := merged.get(k, dsts)
 			if into == nil {
-				into = &flow{a: m.Allowances[g.aid], promo: promoted[g.pid], srcClass: srcClass, dstClass: g.class, dsts: dsts}
-				merged[k] = append(merged[k], into)
+				into = &flow{a: a, promo: p, srcClass: srcClass, dstClass: g.class, dsts: dsts}
+				merged.add(k, into)
 				flows = append(flows, into)
 			}
 			into.srcs = append(into.srcs, src)
@@ -375,6 +354,31 @@ func groupRows(m *model.Matrix, pc *peerClasses, cs []model.Connection, promo []
 	}
 	return flows
 }
+
+// flowIndex finds the flow with given allowances, peer classes and
+// destinations: flows that share them merge.
+type flowIndex map[flowKey][]*flow
+
+type flowKey struct {
+	a, promo           *model.Allowance
+	srcClass, dstClass int32
+	hash               uint64 // of the destinations
+}
+
+func keyOf(a, promo *model.Allowance, srcClass, dstClass int32, dsts []int32) flowKey {
+	return flowKey{a, promo, srcClass, dstClass, hashInt32s(dsts)}
+}
+
+func (x flowIndex) get(k flowKey, dsts []int32) *flow {
+	for _, f := range x[k] {
+		if slices.Equal(f.dsts, dsts) {
+			return f
+		}
+	}
+	return nil
+}
+
+func (x flowIndex) add(k flowKey, f *flow) { x[k] = append(x[k], f) }
 
 func hashInt32s(xs []int32) uint64 {
 	h := uint64(14695981039346656037)

@@ -246,8 +246,7 @@ func BuildReport(ctx context.Context, p CheckParams) (*model.Report, error) {
 	}
 	r.Rules = []model.Rule{}
 	for _, ri := range engine.Rules() {
-		r.Rules = append(r.Rules, model.Rule{ID: ri.ID, Title: ri.Title, Severity: ri.Severity,
-			Description: ri.Description, Remediation: ri.Remediation, Controls: ri.Controls})
+		r.Rules = append(r.Rules, ri.Rule)
 	}
 	if rs.base != nil && rs.repo != nil {
 		watched := append(append([]string{}, rulesWS.Config.Rules.Paths...), config.FileName, waiverFile(rulesWS))

@@ -59,10 +59,15 @@ func loadOne(ws *Workspace, arg string, stderr io.Writer) (*Overlay, error) {
 	if o.Err != nil {
 		return nil, inputError(o.Err)
 	}
+	printProblems(stderr, o)
+	return o, nil
+}
+
+// printProblems names the overlay's invalid objects, one line each.
+func printProblems(stderr io.Writer, o *Overlay) {
 	for _, p := range o.Problems {
 		fmt.Fprintln(stderr, "error:", p)
 	}
-	return o, nil
 }
 
 // leftOut is how a command ends whose output left invalid objects out: it
@@ -102,9 +107,7 @@ func Render(p RenderParams, w, stderr io.Writer) error {
 	if err := render.WriteYAML(w, o.Objects); err != nil {
 		return err
 	}
-	for _, e := range o.Problems {
-		fmt.Fprintln(stderr, "error:", e)
-	}
+	printProblems(stderr, o)
 	if len(o.Problems) > 0 {
 		return inputError(fmt.Errorf("%s: %d invalid object(s)", o.Name, len(o.Problems)))
 	}

@@ -163,9 +163,7 @@ func Test(ctx context.Context, p TestParams, w, stderr io.Writer) error {
 			failed++
 			continue
 		}
-		for _, e := range o.Problems {
-			fmt.Fprintln(stderr, "error:", e)
-		}
+		printProblems(stderr, o)
 		loaded = append(loaded, o)
 		fs, _ := expectations(ws, o, reach.Compute(o.Cluster))
 		for _, f := range fs {
