@@ -22,6 +22,7 @@ run: build
 test: deps
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) mod tidy -diff
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 	$(GO) test -race -short -count=1 ./pipeline/reach ./pipeline/policy
