@@ -199,10 +199,14 @@ func openRefs(p CheckParams) (*refs, error) {
 	return rs, nil
 }
 
-// BuildReport renders every overlay at base and head, evaluates the rules
-// (from the base unless asked otherwise), checks the expectations and
-// diffs the reachability.
+// BuildReport runs the stages of check in order: open the refs and their
+// configuration, decide what judges the head, choose the overlays, render
+// them at base and head, compute reachability, judge the head, compare it
+// with the base, and assemble the report.
 func BuildReport(ctx context.Context, p CheckParams) (*model.Report, error) {
+	if p.RulesFrom != "" && p.RulesFrom != "base" && p.RulesFrom != "head" {
+		return nil, inputError(fmt.Errorf("--rules-from %q: want base or head", p.RulesFrom))
+	}
 	rs, err := openRefs(p)
 	if err != nil {
 		return nil, err
@@ -211,189 +215,30 @@ func BuildReport(ctx context.Context, p CheckParams) (*model.Report, error) {
 	if now.IsZero() {
 		now = time.Now().UTC()
 	}
-	r := &model.Report{Head: rs.head.Ref, RulesChanged: []model.RuleChange{}, CheckedAt: now}
-	if rs.base != nil {
-		r.Base = rs.base.Ref
-	}
-	if rs.event != nil {
-		r.Repository = rs.event.Owner + "/" + rs.event.Repo
-		if rs.head.Ref.Commit == "" {
-			r.Head.Commit = rs.event.HeadSHA
-		}
-	} else if repo := os.Getenv("GITHUB_REPOSITORY"); repo != "" {
-		r.Repository = repo
-	}
-	r.ServerURL = os.Getenv("GITHUB_SERVER_URL")
-
-	// The rules, their parameters and the waivers come from the base, so a
-	// pull request cannot weaken what judges it.
-	rulesWS := rs.head
-	r.RulesFrom = "head"
-	if rs.base != nil && p.RulesFrom != "head" {
-		rulesWS, r.RulesFrom = rs.base, "base"
-	}
-	if p.RulesFrom != "" && p.RulesFrom != "base" && p.RulesFrom != "head" {
-		return nil, inputError(fmt.Errorf("--rules-from %q: want base or head", p.RulesFrom))
-	}
-	// A base from before the repository adopted reachgate has no rules to
-	// weaken: the head's judge it, and the report says so.
-	if rulesWS == rs.base && !hasRules(rs.base) {
-		rulesWS, r.RulesFrom = rs.head, "head (the base has no rules)"
-	}
-	engine, waivers, err := loadRules(rulesWS, now)
+	r := newReport(rs, now)
+	j, err := rs.judge(p.RulesFrom, now)
 	if err != nil {
 		return nil, err
 	}
-	r.Rules = []model.Rule{}
-	for _, ri := range engine.Rules() {
-		r.Rules = append(r.Rules, ri.Rule)
+	r.RulesFrom, r.Rules = j.from, j.rules()
+	if r.RulesChanged, err = rs.rulesChanged(j); err != nil {
+		return nil, err
 	}
-	if rs.base != nil && rs.repo != nil {
-		watched := append(append([]string{}, rulesWS.Config.Rules.Paths...), config.FileName, waiverFile(rulesWS))
-		changes, err := rs.repo.Changes(rs.base.Ref.Commit, rs.head.Ref.Commit, watched...)
+	sel, err := rs.chooseOverlays(p.Overlays)
+	if err != nil {
+		return nil, err
+	}
+	pairs := rs.render(sel)
+	c := compute(pairs)
+	fields := rs.head.fieldLines()
+	for _, pr := range pairs {
+		or, err := j.overlay(ctx, rs, pr, c, fields, p.Digests)
 		if err != nil {
 			return nil, err
 		}
-		for _, c := range changes {
-			r.RulesChanged = append(r.RulesChanged, model.RuleChange{File: c.Path, Change: c.Status})
-		}
-	}
-
-	names := p.Overlays
-	// Overlays the base configures and the head does not: the base decides
-	// what is judged, so a pull request cannot drop an environment from the
-	// gate by editing reachgate.yaml.
-	dropped := map[string]config.Overlay{}
-	if len(names) == 0 {
-		names = rs.head.Config.OverlayNames()
-		if rs.base != nil {
-			for _, o := range rs.base.Config.Overlays {
-				if _, ok := rs.head.Config.Overlay(o.Name); !ok {
-					names = append(names, o.Name)
-					dropped[o.Name] = o
-				}
-			}
-		}
-	}
-	if len(names) == 0 {
-		return nil, inputError(errors.New("no overlays to check: list them in reachgate.yaml or pass them as arguments"))
-	}
-	type pair struct {
-		head, base *Overlay
-		// removed: the overlay's directory is gone from the head.
-		removed bool
-	}
-	pairs := make([]pair, len(names))
-	var clusters []*model.Cluster
-	// What changed since the base, asked of git once, when first needed.
-	var changed []string
-	var changedKnown, changedOK bool
-	for i, n := range names {
-		var read []string
-		if d, ok := dropped[n]; ok {
-			name, env, dir, _ := rs.base.Target(n)
-			pairs[i].head = &Overlay{Name: name, Environment: env, Path: dir}
-			if pairs[i].removed = !rs.head.FS.IsDir(rs.head.Abs(d.Path)); !pairs[i].removed {
-				pairs[i].head = rs.head.LoadDir(name, env, dir)
-			}
-		} else {
-			pairs[i].head, read = rs.head.loadRecorded(n)
-		}
-		if pairs[i].head.Cluster != nil {
-			clusters = append(clusters, pairs[i].head.Cluster)
-		}
-		if rs.base == nil {
-			continue
-		}
-		_, _, dir, err := rs.base.Target(n)
-		if err != nil {
-			continue
-		}
-		// Most pull requests touch one overlay: where nothing the head's
-		// render read has changed since the base, the base renders the
-		// same, so reuse it.
-		if !changedKnown {
-			changed, changedOK = changedPaths(rs.repo, rs.base.Ref.Commit, rs.head.Ref.Commit)
-			changedKnown = true
-		}
-		if h := pairs[i].head; read != nil && h.Err == nil && dir == h.Path && changedOK && untouched(changed, read) {
-			pairs[i].base = h
-			continue
-		}
-		pairs[i].base = rs.base.LoadDir(n, n, dir)
-		if pairs[i].base.Cluster != nil {
-			clusters = append(clusters, pairs[i].base.Cluster)
-		}
-	}
-	// One split of the external address space for every matrix, so base
-	// and head, and promoted overlays, compare range by range.
-	matrices := map[*model.Cluster]*model.Matrix{}
-	for i, m := range reach.ComputeAll(clusters...) {
-		matrices[clusters[i]] = m
-	}
-	headMatrix := map[string]*model.Matrix{}
-	for _, pr := range pairs {
-		if pr.head.Cluster != nil {
-			headMatrix[pr.head.Name] = matrices[pr.head.Cluster]
-		}
-	}
-	fields := rs.head.fieldLines()
-	for _, pr := range pairs {
-		o := pr.head
-		or := model.OverlayReport{Name: o.Name, Environment: o.Environment, Path: o.Path, Findings: []model.Finding{}}
-		if _, ok := dropped[o.Name]; ok {
-			or.Findings = append(or.Findings, droppedFinding(o, pr.removed))
-		}
-		if pr.removed {
-			// Argo CD prunes what an overlay deployed when it goes: every
-			// flow of the base is removed.
-			or.Matrix = &model.Matrix{}
-			if pr.base != nil && pr.base.Cluster != nil {
-				or.Base = matrices[pr.base.Cluster]
-				or.Diff = reach.Diff(or.Base, or.Matrix)
-			}
-			r.Overlays = append(r.Overlays, or)
-			continue
-		}
-		if o.Err != nil {
-			or.Error = o.Err.Error()
-			r.Overlays = append(r.Overlays, or)
-			continue
-		}
-		m := matrices[o.Cluster]
-		or.Matrix = m
-		if pr.base != nil && pr.base.Cluster != nil {
-			or.Base = matrices[pr.base.Cluster]
-			or.Diff = reach.Diff(or.Base, m)
-		}
-		in := policy.Input{Overlay: o.Name, Environment: o.Environment, Cluster: o.Cluster, Matrix: m}
-		for _, from := range rs.head.Config.Overlays {
-			if from.PromotesTo == o.Name && headMatrix[from.Name] != nil {
-				in.Promotion = &policy.Promotion{From: from.Name, Matrix: headMatrix[from.Name]}
-				break
-			}
-		}
-		findings := append(or.Findings, o.Findings()...)
-		fs, err := engine.Evaluate(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("rules on %s: %w", o.Name, err)
-		}
-		// A rule names the object and the field to fix; point at the
-		// field's line.
-		for i := range fs {
-			fs[i].Location.Line = fields.line(fs[i].Location, fs[i].Field)
-		}
-		findings = append(findings, fs...)
-		failed, checked := expectations(rs.head, o, m)
-		findings = append(findings, failed...)
-		or.Expectations = checked
-		if p.Digests {
-			or.InputDigest = o.Digest()
-		}
-		or.Findings = findings
 		r.Overlays = append(r.Overlays, or)
 	}
-	applyWaivers(r, waivers, now)
+	applyWaivers(r, j.waivers, now)
 	return r, nil
 }
 

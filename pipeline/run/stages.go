@@ -1,0 +1,274 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/reachgate/reachgate/pipeline/config"
+	"github.com/reachgate/reachgate/pipeline/model"
+	"github.com/reachgate/reachgate/pipeline/policy"
+	"github.com/reachgate/reachgate/pipeline/reach"
+)
+
+// The stages of check, in the order BuildReport runs them.
+
+// newReport starts the report: which refs, which repository.
+func newReport(rs *refs, now time.Time) *model.Report {
+	r := &model.Report{Head: rs.head.Ref, RulesChanged: []model.RuleChange{}, CheckedAt: now}
+	if rs.base != nil {
+		r.Base = rs.base.Ref
+	}
+	if rs.event != nil {
+		r.Repository = rs.event.Owner + "/" + rs.event.Repo
+		if rs.head.Ref.Commit == "" {
+			r.Head.Commit = rs.event.HeadSHA
+		}
+	} else if repo := os.Getenv("GITHUB_REPOSITORY"); repo != "" {
+		r.Repository = repo
+	}
+	r.ServerURL = os.Getenv("GITHUB_SERVER_URL")
+	return r
+}
+
+// judge is what decides how the head is judged: the rules, their
+// parameters and the waivers of one workspace.
+type judge struct {
+	ws      *Workspace
+	from    string
+	engine  *policy.Engine
+	waivers []model.Waiver
+}
+
+// judge picks the workspace whose rules judge the head: the base, so a
+// pull request cannot weaken what judges it, unless rulesFrom is "head".
+// A base from before the repository adopted reachgate has no rules to
+// weaken: the head's judge it, and the report says so.
+func (rs *refs) judge(rulesFrom string, now time.Time) (*judge, error) {
+	j := &judge{ws: rs.head, from: "head"}
+	if rs.base != nil && rulesFrom != "head" {
+		j.ws, j.from = rs.base, "base"
+	}
+	if j.ws == rs.base && !hasRules(rs.base) {
+		j.ws, j.from = rs.head, "head (the base has no rules)"
+	}
+	var err error
+	if j.engine, j.waivers, err = loadRules(j.ws, now); err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+// rules lists every rule that judges, those that find nothing included.
+func (j *judge) rules() []model.Rule {
+	out := []model.Rule{}
+	for _, ri := range j.engine.Rules() {
+		out = append(out, ri.Rule)
+	}
+	return out
+}
+
+// rulesChanged lists the files of the rules, the configuration and the
+// waivers that the head changes.
+func (rs *refs) rulesChanged(j *judge) ([]model.RuleChange, error) {
+	out := []model.RuleChange{}
+	if rs.base == nil || rs.repo == nil {
+		return out, nil
+	}
+	watched := append(append([]string{}, j.ws.Config.Rules.Paths...), config.FileName, waiverFile(j.ws))
+	changes, err := rs.repo.Changes(rs.base.Ref.Commit, rs.head.Ref.Commit, watched...)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range changes {
+		out = append(out, model.RuleChange{File: c.Path, Change: c.Status})
+	}
+	return out, nil
+}
+
+// selection is the overlays to check, by name.
+type selection struct {
+	names []string
+	// dropped are the overlays the base configures and the head does not.
+	dropped map[string]config.Overlay
+}
+
+// chooseOverlays takes the named overlays, or every configured one. The
+// base decides what is judged, so a pull request cannot drop an
+// environment from the gate by editing reachgate.yaml.
+func (rs *refs) chooseOverlays(names []string) (selection, error) {
+	sel := selection{names: names, dropped: map[string]config.Overlay{}}
+	if len(sel.names) == 0 {
+		sel.names = rs.head.Config.OverlayNames()
+		if rs.base != nil {
+			for _, o := range rs.base.Config.Overlays {
+				if _, ok := rs.head.Config.Overlay(o.Name); !ok {
+					sel.names = append(sel.names, o.Name)
+					sel.dropped[o.Name] = o
+				}
+			}
+		}
+	}
+	if len(sel.names) == 0 {
+		return sel, inputError(errors.New("no overlays to check: list them in reachgate.yaml or pass them as arguments"))
+	}
+	return sel, nil
+}
+
+// pair is one overlay rendered at the head and, when there is a base, at
+// the base.
+type pair struct {
+	head, base *Overlay
+	// dropped: the base configures the overlay and the head does not.
+	dropped bool
+	// removed: the overlay's directory is gone from the head.
+	removed bool
+}
+
+// render renders every selected overlay at the head and at the base. Most
+// pull requests touch one overlay: where nothing the head's render read
+// has changed since the base, the base renders the same, and the head's
+// render is reused.
+func (rs *refs) render(sel selection) []pair {
+	pairs := make([]pair, len(sel.names))
+	// What changed since the base, asked of git once, when first needed.
+	var changed []string
+	var changedKnown, changedOK bool
+	for i, n := range sel.names {
+		var read []string
+		if d, ok := sel.dropped[n]; ok {
+			pairs[i].dropped = true
+			name, env, dir, _ := rs.base.Target(n)
+			pairs[i].head = &Overlay{Name: name, Environment: env, Path: dir}
+			if pairs[i].removed = !rs.head.FS.IsDir(rs.head.Abs(d.Path)); !pairs[i].removed {
+				pairs[i].head = rs.head.LoadDir(name, env, dir)
+			}
+		} else {
+			pairs[i].head, read = rs.head.loadRecorded(n)
+		}
+		if rs.base == nil {
+			continue
+		}
+		_, _, dir, err := rs.base.Target(n)
+		if err != nil {
+			continue
+		}
+		if !changedKnown {
+			changed, changedOK = changedPaths(rs.repo, rs.base.Ref.Commit, rs.head.Ref.Commit)
+			changedKnown = true
+		}
+		if h := pairs[i].head; read != nil && h.Err == nil && dir == h.Path && changedOK && untouched(changed, read) {
+			pairs[i].base = h
+			continue
+		}
+		pairs[i].base = rs.base.LoadDir(n, n, dir)
+	}
+	return pairs
+}
+
+// computed is the reachability of every rendered cluster.
+type computed struct {
+	matrices map[*model.Cluster]*model.Matrix
+	// heads are the head matrices by overlay name.
+	heads map[string]*model.Matrix
+}
+
+// compute computes the reachability of every rendered cluster, with one
+// split of the external address space for all of them, so base and head,
+// and promoted overlays, compare range by range.
+func compute(pairs []pair) computed {
+	var clusters []*model.Cluster
+	seen := map[*model.Cluster]bool{}
+	for _, pr := range pairs {
+		for _, o := range []*Overlay{pr.head, pr.base} {
+			if o != nil && o.Cluster != nil && !seen[o.Cluster] {
+				seen[o.Cluster] = true
+				clusters = append(clusters, o.Cluster)
+			}
+		}
+	}
+	c := computed{matrices: map[*model.Cluster]*model.Matrix{}, heads: map[string]*model.Matrix{}}
+	for i, m := range reach.ComputeAll(clusters...) {
+		c.matrices[clusters[i]] = m
+	}
+	for _, pr := range pairs {
+		if pr.head.Cluster != nil {
+			c.heads[pr.head.Name] = c.matrices[pr.head.Cluster]
+		}
+	}
+	return c
+}
+
+// overlay assembles the report of one overlay: the head compared with the
+// base, then judged by the rules and the expectations.
+func (j *judge) overlay(ctx context.Context, rs *refs, pr pair, c computed, fields *fieldLiner, digests bool) (model.OverlayReport, error) {
+	o := pr.head
+	or := model.OverlayReport{Name: o.Name, Environment: o.Environment, Path: o.Path, Findings: []model.Finding{}}
+	if pr.dropped {
+		or.Findings = append(or.Findings, droppedFinding(o, pr.removed))
+	}
+	if pr.removed {
+		// Argo CD prunes what an overlay deployed when it goes: every
+		// flow of the base is removed.
+		or.Matrix = &model.Matrix{}
+		or.Base, or.Diff = c.compare(pr.base, or.Matrix)
+		return or, nil
+	}
+	if o.Err != nil {
+		or.Error = o.Err.Error()
+		return or, nil
+	}
+	or.Matrix = c.matrices[o.Cluster]
+	or.Base, or.Diff = c.compare(pr.base, or.Matrix)
+	findings, checked, err := j.judgeOverlay(ctx, rs, o, or.Matrix, c.promotion(rs.head, o.Name), fields)
+	if err != nil {
+		return or, err
+	}
+	or.Findings = append(or.Findings, findings...)
+	or.Expectations = checked
+	if digests {
+		or.InputDigest = o.Digest()
+	}
+	return or, nil
+}
+
+// compare diffs the head's matrix with the base's; no base, no diff.
+func (c computed) compare(base *Overlay, head *model.Matrix) (*model.Matrix, *model.Diff) {
+	if base == nil || base.Cluster == nil {
+		return nil, nil
+	}
+	bm := c.matrices[base.Cluster]
+	return bm, reach.Diff(bm, head)
+}
+
+// judgeOverlay collects the findings of one rendered head overlay: its
+// input errors, the rules (with the overlay it is promoted from) and the
+// connectivity expectations; and how many expectations were checked.
+func (j *judge) judgeOverlay(ctx context.Context, rs *refs, o *Overlay, m *model.Matrix, promotion *policy.Promotion, fields *fieldLiner) ([]model.Finding, int, error) {
+	in := policy.Input{Overlay: o.Name, Environment: o.Environment, Cluster: o.Cluster, Matrix: m, Promotion: promotion}
+	findings := o.Findings()
+	fs, err := j.engine.Evaluate(ctx, in)
+	if err != nil {
+		return nil, 0, fmt.Errorf("rules on %s: %w", o.Name, err)
+	}
+	// A rule names the object and the field to fix; point at the field's
+	// line.
+	for i := range fs {
+		fs[i].Location.Line = fields.line(fs[i].Location, fs[i].Field)
+	}
+	findings = append(findings, fs...)
+	failed, checked := expectations(rs.head, o, m)
+	return append(findings, failed...), checked, nil
+}
+
+// promotion finds an overlay that promotes to name, rendered at the head.
+func (c computed) promotion(ws *Workspace, name string) *policy.Promotion {
+	for _, from := range ws.Config.Overlays {
+		if from.PromotesTo == name && c.heads[from.Name] != nil {
+			return &policy.Promotion{From: from.Name, Matrix: c.heads[from.Name]}
+		}
+	}
+	return nil
+}

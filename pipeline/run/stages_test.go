@@ -1,0 +1,157 @@
+package run_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/reachgate/reachgate/pipeline/run"
+)
+
+// One test per stage of check, each on a real git history.
+
+func stagesOf(t *testing.T, dir, head string) *run.Stages {
+	t.Helper()
+	s, err := run.OpenStages(run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Head: head, Now: now})
+	require.NoError(t, err)
+	return s
+}
+
+func TestStageNewReportNamesRefsAndRepository(t *testing.T) {
+	dir := newRepo(t)
+	t.Setenv("GITHUB_REPOSITORY", "acme/policies")
+	t.Setenv("GITHUB_EVENT_PATH", "")
+	r := stagesOf(t, dir, "main").Report()
+	assert.Equal(t, "acme/policies", r.Repository)
+	assert.Equal(t, "main", r.Base.Ref)
+	assert.Len(t, r.Base.Commit, 40)
+	assert.Equal(t, r.Base.Commit, r.Head.Commit)
+	assert.Equal(t, now, r.CheckedAt)
+}
+
+func TestStageJudgePicksTheBaseUnlessTold(t *testing.T) {
+	t.Parallel()
+	dir := newRepo(t)
+	git(t, dir, "checkout", "-qb", "feature")
+	require.NoError(t, os.Remove(filepath.Join(dir, "rego/cloud_metadata.rego")))
+	git(t, dir, "commit", "-qam", "drop a rule")
+	s := stagesOf(t, dir, "feature")
+	from, rules, err := s.Judge("")
+	require.NoError(t, err)
+	assert.Equal(t, "base", from)
+	fromHead, headRules, err := s.Judge("head")
+	require.NoError(t, err)
+	assert.Equal(t, "head", fromHead)
+	assert.Len(t, headRules, len(rules)-1, "the head's pack lacks the rule it deleted")
+}
+
+func TestStageChooseAddsWhatTheBaseConfigures(t *testing.T) {
+	t.Parallel()
+	dir := newRepo(t)
+	git(t, dir, "checkout", "-qb", "feature")
+	dropProdFromConfig(t, dir)
+	git(t, dir, "commit", "-qam", "drop prod")
+	s := stagesOf(t, dir, "feature")
+	names, dropped, err := s.Choose()
+	require.NoError(t, err)
+	assert.Equal(t, []string{"dev", "staging", "prod"}, names)
+	assert.Equal(t, []string{"prod"}, dropped)
+	names, _, err = s.Choose("staging")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"staging"}, names, "named overlays are taken as given")
+}
+
+func TestStageRenderReusesUntouchedOverlays(t *testing.T) {
+	t.Parallel()
+	dir := newRepo(t)
+	prodChange(t, dir)
+	s := stagesOf(t, dir, "feature")
+	_, _, err := s.Choose()
+	require.NoError(t, err)
+	reused, removed := s.Render()
+	assert.Equal(t, []bool{true, true, false}, reused, "only prod changed: dev and staging reuse the head's render")
+	assert.Equal(t, []bool{false, false, false}, removed)
+}
+
+func TestStageComputeOnceForReusedRenders(t *testing.T) {
+	t.Parallel()
+	dir := newRepo(t)
+	prodChange(t, dir)
+	s := stagesOf(t, dir, "feature")
+	_, _, err := s.Choose()
+	require.NoError(t, err)
+	s.Render()
+	n, heads := s.Compute()
+	assert.Equal(t, 4, n, "dev, staging, and prod at base and head")
+	assert.Len(t, heads, 3)
+	for name, m := range heads {
+		assert.NotEmpty(t, m.Connections, name)
+	}
+}
+
+func TestStageCompareFindsTheChange(t *testing.T) {
+	t.Parallel()
+	dir := newRepo(t)
+	prodChange(t, dir)
+	s := stagesOf(t, dir, "feature")
+	_, _, err := s.Choose()
+	require.NoError(t, err)
+	s.Render()
+	s.Compute()
+	assert.True(t, s.Compare(0).Empty(), "dev did not change")
+	d := s.Compare(2)
+	require.NotNil(t, d)
+	assert.Len(t, d.Added, 1, "worker -> postgres opens")
+	assert.Len(t, d.Changed, 1, "backend-api -> rabbitmq loses 15672")
+}
+
+func TestStageJudgeOverlayFindsRulesAndExpectations(t *testing.T) {
+	t.Parallel()
+	dir := newRepo(t)
+	prodChange(t, dir)
+	s := stagesOf(t, dir, "feature")
+	_, _, err := s.Judge("")
+	require.NoError(t, err)
+	_, _, err = s.Choose()
+	require.NoError(t, err)
+	s.Render()
+	s.Compute()
+	fs, checked, err := s.JudgeOverlay(2)
+	require.NoError(t, err)
+	assert.Greater(t, checked, 50, "prod's expectations are checked")
+	var ids []string
+	for _, f := range fs {
+		ids = append(ids, f.RuleID)
+	}
+	assert.Contains(t, ids, "NP016")
+	assert.Contains(t, ids, "NP017", "prod is judged against staging, which promotes to it")
+	assert.Contains(t, ids, "expect/deny")
+}
+
+func TestStageAssembleRemovedOverlay(t *testing.T) {
+	t.Parallel()
+	dir := newRepo(t)
+	git(t, dir, "checkout", "-qb", "feature")
+	git(t, dir, "rm", "-rq", "overlays/prod")
+	dropProdFromConfig(t, dir)
+	git(t, dir, "commit", "-qam", "prod is gone")
+	s := stagesOf(t, dir, "feature")
+	_, _, err := s.Judge("")
+	require.NoError(t, err)
+	_, _, err = s.Choose()
+	require.NoError(t, err)
+	_, removed := s.Render()
+	assert.Equal(t, []bool{false, false, true}, removed)
+	s.Compute()
+	or, err := s.Assemble(2)
+	require.NoError(t, err)
+	require.Len(t, or.Findings, 1)
+	assert.Equal(t, "overlay/removed", or.Findings[0].RuleID)
+	require.NotNil(t, or.Diff)
+	assert.Empty(t, or.Diff.Added)
+	assert.NotEmpty(t, or.Diff.Removed)
+	assert.Empty(t, or.Matrix.Connections)
+}
