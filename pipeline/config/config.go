@@ -6,6 +6,7 @@ package config
 import (
 	"fmt"
 	"net/netip"
+	"path"
 	"sort"
 	"strings"
 
@@ -25,6 +26,15 @@ type Config struct {
 	Inventory  Inventory     `yaml:"inventory"`
 	Externals  []External    `yaml:"externals"`
 	Rules      Rules         `yaml:"rules"`
+	// FailOn is the lowest severity that fails check (error, warning or
+	// info; default error). check's --fail-on can make it stricter, never
+	// looser.
+	FailOn string `yaml:"failOn"`
+	// ArgoCD lists the directories holding the Argo CD Applications and
+	// ApplicationSets that deploy this repository; check reports every
+	// directory they deploy that no overlay covers. Default: argocd, when
+	// that directory exists.
+	ArgoCD []string `yaml:"argocd"`
 
 	// File is where the configuration was read from ("" for defaults).
 	File string `yaml:"-"`
@@ -170,6 +180,14 @@ func (c *Config) applyDefaults() {
 	}
 }
 
+// Severity is the configured failOn, error when unset.
+func (c *Config) Severity() model.Severity {
+	if s, err := model.ParseSeverity(c.FailOn); err == nil && c.FailOn != "" {
+		return s
+	}
+	return model.SeverityError
+}
+
 // Overlay returns the overlay with that name.
 func (c *Config) Overlay(name string) (Overlay, bool) {
 	for _, o := range c.Overlays {
@@ -228,6 +246,16 @@ func (c *Config) validate(f *yamlfile.File) model.InputErrors {
 	for i, o := range c.Overlays {
 		if o.PromotesTo != "" && !seen[o.PromotesTo] {
 			v.add(fmt.Sprintf("overlays.%d.promotesTo", i), "overlay %q promotes to %q, which is not a configured overlay", o.Name, o.PromotesTo)
+		}
+	}
+	if c.FailOn != "" {
+		if _, err := model.ParseSeverity(c.FailOn); err != nil {
+			v.add("failOn", "%v", err)
+		}
+	}
+	for i, d := range c.ArgoCD {
+		if d == "" || path.IsAbs(d) || d == ".." || strings.HasPrefix(path.Clean(d), "../") {
+			v.add(fmt.Sprintf("argocd.%d", i), "argocd directory %q must be a path inside the repository", d)
 		}
 	}
 	v.cidrs("cluster.podCIDRs", c.Cluster.PodCIDRs)

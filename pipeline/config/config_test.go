@@ -65,6 +65,8 @@ inventory:
     - {namespace: x, name: y, ports: [{port: 70000, protocol: FOO}]}
 externals:
   - {name: bad name, cidrs: []}
+failOn: never
+argocd: [../elsewhere, argocd]
 `))
 	var errs model.InputErrors
 	require.True(t, errors.As(err, &errs), "%v", err)
@@ -78,10 +80,12 @@ externals:
 		`reachgate.yaml:10: inventory.workloads.0.ports.0.protocol: unsupported protocol "FOO"`,
 		`reachgate.yaml:12: externals.0.name: external endpoint name "bad name" may not contain`,
 		`reachgate.yaml:12: externals.0.cidrs: external endpoint "bad name" needs at least one CIDR`,
+		`reachgate.yaml:13: failOn: unknown severity "never": want info, warning or error`,
+		`reachgate.yaml:14: argocd.0: argocd directory "../elsewhere" must be a path inside the repository`,
 	} {
 		assert.Contains(t, text, want)
 	}
-	assert.Len(t, errs, 8, "every problem is reported, not just the first:\n%s", text)
+	assert.Len(t, errs, 10, "every problem is reported, not just the first:\n%s", text)
 }
 
 func TestParseRejectsUnknownFieldsAndBadYAML(t *testing.T) {
