@@ -74,7 +74,10 @@ type Report struct {
 	// that found nothing included: the evidence of what was checked.
 	Rules        []Rule       `json:"rules"`
 	RulesChanged []RuleChange `json:"rulesChanged"`
-	FailOn       Severity     `json:"failOn"`
+	// ConfigDiff is the unified diff of the head's reachgate.yaml against
+	// the base's, which judged it; "" when the head did not change it.
+	ConfigDiff string   `json:"configDiff,omitempty"`
+	FailOn     Severity `json:"failOn"`
 	// Repository is "owner/name" when known; links in Markdown point at
 	// files of the head commit there.
 	Repository string `json:"repository,omitempty"`

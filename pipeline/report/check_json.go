@@ -49,6 +49,7 @@ type jsonReport struct {
 	RulesFrom     string             `json:"rulesFrom"`
 	Rules         []model.Rule       `json:"rules"`
 	RulesChanged  []model.RuleChange `json:"rulesChanged"`
+	ConfigDiff    string             `json:"configDiff,omitempty"`
 	Overlays      []jsonOverlay      `json:"overlays"`
 }
 
@@ -72,6 +73,7 @@ func writeCheckJSON(w io.Writer, r *model.Report, opts Options) error {
 		RulesFrom:     r.RulesFrom,
 		Rules:         slices.Clone(r.Rules),
 		RulesChanged:  slices.Clone(r.RulesChanged),
+		ConfigDiff:    r.ConfigDiff,
 		Overlays:      make([]jsonOverlay, len(r.Overlays)),
 	}
 	if out.RulesChanged == nil {
@@ -113,7 +115,7 @@ func ReadJSON(r io.Reader) (*model.Report, error) {
 	}
 	out := &model.Report{
 		Base: j.Base, Head: j.Head,
-		RulesFrom: j.RulesFrom, Rules: j.Rules, RulesChanged: j.RulesChanged, FailOn: j.FailOn,
+		RulesFrom: j.RulesFrom, Rules: j.Rules, RulesChanged: j.RulesChanged, ConfigDiff: j.ConfigDiff, FailOn: j.FailOn,
 		Repository: j.Repository, ServerURL: j.ServerURL, CheckedAt: j.CheckedAt,
 	}
 	var pr peerReader

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"html"
 	"io"
 	"net/url"
@@ -241,6 +242,7 @@ func renderCheckMarkdown(r *model.Report, opts Options, d mdDetail, limit int) s
 	omitted(&b, len(r.Overlays)-shown, "environment", "environments")
 
 	rulesParagraph(&b, r, d, &dropped)
+	configParagraph(&b, r, d)
 	if note := droppedNote(dropped, d, limit); note != "" {
 		b.WriteString(note + "\n\n")
 	}
@@ -330,6 +332,48 @@ func rulesParagraph(b *strings.Builder, r *model.Report, d mdDetail, dropped *md
 		b.WriteString("\n")
 	}
 	omitted(b, len(r.RulesChanged)-shown, "rule change", "rule changes")
+}
+
+// configDiffLines is how much of a configuration diff the comment shows.
+const configDiffLines = 200
+
+// configParagraph shows the head's change to reachgate.yaml, which the
+// base's configuration judged.
+func configParagraph(b *strings.Builder, r *model.Report, d mdDetail) {
+	if r.ConfigDiff == "" {
+		return
+	}
+	b.WriteString("**Configuration changed in this pull request:** the head is judged by the base's `reachgate.yaml`; the change applies once merged.\n\n")
+	if d.noDetails {
+		return
+	}
+	lines := strings.Split(strings.TrimSuffix(r.ConfigDiff, "\n"), "\n")
+	more := 0
+	if len(lines) > configDiffLines {
+		lines, more = lines[:configDiffLines], len(lines)-configDiffLines
+	}
+	text := strings.Join(lines, "\n")
+	fence := codeFence(text)
+	b.WriteString("<details><summary>reachgate.yaml: base → head</summary>\n\n" + fence + "diff\n" + text + "\n" + fence + "\n\n")
+	if more > 0 {
+		b.WriteString(fmt.Sprintf("… %d more lines of the diff are not shown.\n\n", more))
+	}
+	b.WriteString("</details>\n\n")
+}
+
+// codeFence is a backtick fence longer than any run of backticks in text,
+// so the text cannot close it.
+func codeFence(text string) string {
+	longest, run := 0, 0
+	for _, c := range text {
+		if c == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	return strings.Repeat("`", max(3, longest+1))
 }
 
 // droppedNote says what the comment left out to fit.

@@ -37,6 +37,12 @@ func writeCheckText(w io.Writer, r *model.Report, opts Options) error {
 			ew.line("  ", c.File, " (", c.Change, ")")
 		}
 	}
+	if r.ConfigDiff != "" {
+		ew.line(p.paint(ansiYellow, "Configuration changed since the base") + " (the head is judged by the base's):")
+		for _, l := range strings.Split(strings.TrimSuffix(r.ConfigDiff, "\n"), "\n") {
+			ew.line("  ", l)
+		}
+	}
 	failed := 0
 	for i := range r.Overlays {
 		o := &r.Overlays[i]

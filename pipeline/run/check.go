@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/reachgate/reachgate/pipeline/config"
+	"github.com/reachgate/reachgate/pipeline/deploy"
 	"github.com/reachgate/reachgate/pipeline/github"
 	"github.com/reachgate/reachgate/pipeline/gitref"
 	"github.com/reachgate/reachgate/pipeline/model"
@@ -65,7 +66,9 @@ func Check(ctx context.Context, p CheckParams, w, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	r.FailOn = failOn
+	// The configuration that judged sets the least strict failOn; the flag
+	// can only make it stricter.
+	r.FailOn = min(r.FailOn, failOn)
 	opts := report.Options{Color: p.Color, Marker: "<!-- " + p.Marker + " -->", Version: p.Version}
 	if err := report.Write(w, formatOr(p.Format, "text"), r, opts); err != nil {
 		return err
@@ -171,13 +174,19 @@ func openRefs(p CheckParams) (*refs, error) {
 		if rs.repo == nil {
 			return nil, inputError(fmt.Errorf("--head needs a git repository: %v", repoErr))
 		}
-		if rs.head, err = OpenCommit(rs.repo, p.Head, p.Config); err != nil {
-			return nil, inputError(fmt.Errorf("head: %w", err))
-		}
-	} else if rs.head, err = OpenWorkTree(dir, p.Config); err != nil {
+		rs.head, err = OpenCommit(rs.repo, p.Head, p.Config)
+	} else {
+		rs.head, err = OpenWorkTree(dir, p.Config)
+	}
+	// A head whose only fault is its configuration is still judged when
+	// the base's configuration judges it (see adoptConfig).
+	if err != nil && (rs.head == nil || rs.head.ConfigErr == nil || p.RulesFrom == "head") {
 		return nil, inputError(fmt.Errorf("head: %w", err))
 	}
 	if base == "none" || rs.repo == nil {
+		if err != nil {
+			return nil, inputError(fmt.Errorf("head: %w", err))
+		}
 		return rs, nil
 	}
 	if base == "" {
@@ -224,6 +233,11 @@ func BuildReport(ctx context.Context, p CheckParams) (*model.Report, error) {
 	if r.RulesChanged, err = rs.rulesChanged(j); err != nil {
 		return nil, err
 	}
+	changedConfig, configDiff, err := rs.adoptConfig(j)
+	if err != nil {
+		return nil, err
+	}
+	r.ConfigDiff, r.FailOn = configDiff, rs.head.Config.Severity()
 	sel, err := rs.chooseOverlays(p.Overlays)
 	if err != nil {
 		return nil, err
@@ -238,16 +252,38 @@ func BuildReport(ctx context.Context, p CheckParams) (*model.Report, error) {
 		}
 		r.Overlays = append(r.Overlays, or)
 	}
+	// Findings about the run as a whole go with the first overlay.
+	if changedConfig != nil {
+		r.Overlays[0].Findings = append(r.Overlays[0].Findings, *changedConfig)
+	}
+	for _, p := range sel.deployProblems {
+		r.Overlays[0].Findings = append(r.Overlays[0].Findings, deployProblem(p))
+	}
 	applyWaivers(r, j.waivers, now)
 	return r, nil
 }
 
-// droppedFinding reports an overlay the base configures and the head does
-// not. It fails the gate unless the base waives it (rule overlay/removed or
-// overlay/unconfigured, object Overlay/<name>): taking an environment out
-// of the gate is a decision to record, not a side effect of a pull request.
-func droppedFinding(o *Overlay, removed bool) model.Finding {
-	f := model.Finding{
+// deployProblem is what check could not tell about the directories Argo
+// CD deploys.
+func deployProblem(msg string) model.Finding {
+	return model.Finding{
+		RuleID:      "overlay/unknown-deploy",
+		Title:       "Deployed directories not fully known",
+		Severity:    model.SeverityWarning,
+		Message:     msg + "; directories it deploys may be unjudged",
+		Object:      model.ObjectRef{Kind: "Config", Name: config.FileName},
+		Location:    model.Location{File: config.FileName},
+		Controls:    []string{},
+		Remediation: "List the deployed directories as overlays in reachgate.yaml, or use a git directory or list generator reachgate can read.",
+	}
+}
+
+// unconfiguredFinding reports an overlay the base configures and the
+// judging configuration does not (only with --rules-from head: otherwise
+// the base's configuration judges). It fails the gate unless the base
+// waives it (object Overlay/<name>).
+func unconfiguredFinding(o *Overlay) model.Finding {
+	return model.Finding{
 		RuleID:   "overlay/unconfigured",
 		Title:    "Overlay dropped from reachgate.yaml",
 		Severity: model.SeverityError,
@@ -260,13 +296,41 @@ func droppedFinding(o *Overlay, removed bool) model.Finding {
 		Remediation: fmt.Sprintf("Keep the overlay in %s, or, if the environment really leaves the gate, merge a waiver of this finding (object Overlay/%s) first.",
 			config.FileName, o.Name),
 	}
-	if removed {
-		f.RuleID = "overlay/removed"
-		f.Title = "Overlay removed"
-		f.Message = fmt.Sprintf("overlay %s (%s) is removed: Argo CD would prune everything it deployed, and every flow below goes", o.Name, o.Path)
-		f.Remediation = fmt.Sprintf("If the environment is really going away, merge a waiver of this finding (rule overlay/removed, object Overlay/%s) first.", o.Name)
+}
+
+// removedFinding reports an overlay whose directory the head deletes:
+// taking an environment away is a decision to record (a waiver of
+// overlay/removed, object Overlay/<name>, merged first), not a side effect
+// of a pull request.
+func removedFinding(o *Overlay) model.Finding {
+	return model.Finding{
+		RuleID:      "overlay/removed",
+		Title:       "Overlay removed",
+		Severity:    model.SeverityError,
+		Message:     fmt.Sprintf("overlay %s (%s) is removed: Argo CD would prune everything it deployed, and every flow below goes", o.Name, o.Path),
+		Object:      model.ObjectRef{Kind: "Overlay", Name: o.Name},
+		Field:       "overlays",
+		Location:    model.Location{File: config.FileName},
+		Controls:    []string{},
+		Remediation: fmt.Sprintf("If the environment is really going away, merge a waiver of this finding (rule overlay/removed, object Overlay/%s) first.", o.Name),
 	}
-	return f
+}
+
+// unjudgedFinding reports a directory Argo CD deploys that no configured
+// overlay covers: it would reach a cluster without being gated.
+func unjudgedFinding(s deploy.Source) model.Finding {
+	return model.Finding{
+		RuleID:   "overlay/unjudged",
+		Title:    "Deployed directory not covered by an overlay",
+		Severity: model.SeverityError,
+		Message: fmt.Sprintf("%s deploys %s, which no overlay of the base's %s covers; it is judged here by the base's rules, without expectations",
+			s.Object, s.Path, config.FileName),
+		Object:   model.ObjectRef{Kind: "Overlay", Name: s.Path},
+		Location: s.At,
+		Controls: []string{},
+		Remediation: fmt.Sprintf("Add %s as an overlay to %s in a pull request of its own (merged first), or stop deploying it.",
+			s.Path, config.FileName),
+	}
 }
 
 // applyWaivers applies the waivers to every overlay's findings at once, so
@@ -338,22 +402,28 @@ func loadRules(ws *Workspace, now time.Time) (*policy.Engine, []model.Waiver, er
 	return engine, waivers, nil
 }
 
-// expectations checks the overlay's expectations file, if it has one,
-// against its matrix m.
-// expectations checks the overlay's connectivity expectations against m:
-// the failed ones as findings (or the file's problems), and how many were
-// checked.
-func expectations(ws *Workspace, o *Overlay, m *model.Matrix) ([]model.Finding, int) {
-	file := ""
+// expectationsFile is where an overlay's expectations are: the file the
+// configuration names, else PATH/expectations.yaml when it exists ("" when
+// neither).
+func expectationsFile(ws *Workspace, o *Overlay) string {
 	if oc, ok := ws.Config.Overlay(o.Name); ok && oc.Expectations != "" {
-		file = oc.Expectations
-	} else if o.Path != "" {
-		file = path.Join(o.Path, "expectations.yaml")
-		if _, ok, _ := ws.ReadFile(file); !ok {
-			return nil, 0
+		return oc.Expectations
+	}
+	if o.Path != "" {
+		file := path.Join(o.Path, "expectations.yaml")
+		if _, ok, _ := ws.ReadFile(file); ok {
+			return file
 		}
-	} else {
-		return nil, 0
+	}
+	return ""
+}
+
+// readExpectations reads and parses an overlay's expectations; problems
+// come back as findings. Both are nil when the overlay has none.
+func readExpectations(ws *Workspace, o *Overlay) (*policy.Expectations, []model.Finding) {
+	file := expectationsFile(ws, o)
+	if file == "" {
+		return nil, nil
 	}
 	data, ok, err := ws.ReadFile(file)
 	if err != nil || !ok {
@@ -361,7 +431,7 @@ func expectations(ws *Workspace, o *Overlay, m *model.Matrix) ([]model.Finding, 
 		if err != nil {
 			msg = err.Error()
 		}
-		return []model.Finding{(&model.InputError{Location: model.Location{File: file}, Message: msg}).Finding()}, 0
+		return nil, []model.Finding{(&model.InputError{Location: model.Location{File: file}, Message: msg}).Finding()}
 	}
 	exp, err := policy.ParseExpectations(file, data)
 	if err != nil {
@@ -373,11 +443,22 @@ func expectations(ws *Workspace, o *Overlay, m *model.Matrix) ([]model.Finding, 
 			for _, e := range ies {
 				out = append(out, e.Finding())
 			}
-			return out, 0
+			return nil, out
 		case errors.As(err, &ie):
-			return []model.Finding{ie.Finding()}, 0
+			return nil, []model.Finding{ie.Finding()}
 		}
-		return []model.Finding{(&model.InputError{Location: model.Location{File: file}, Message: err.Error()}).Finding()}, 0
+		return nil, []model.Finding{(&model.InputError{Location: model.Location{File: file}, Message: err.Error()}).Finding()}
+	}
+	return exp, nil
+}
+
+// expectations checks the overlay's connectivity expectations against m:
+// the failed ones as findings (or the file's problems), and how many were
+// checked.
+func expectations(ws *Workspace, o *Overlay, m *model.Matrix) ([]model.Finding, int) {
+	exp, problems := readExpectations(ws, o)
+	if exp == nil {
+		return problems, 0
 	}
 	// The explainer is only built when an expectation fails.
 	var ex *reach.Explainer

@@ -29,7 +29,7 @@ import (
 // the tests copy into throwaway git repositories.
 const repoRoot = "../.."
 
-var policyPaths = []string{"bases", "overlays", "rego", "argocd/components", "reachgate.yaml", "waivers.yaml"}
+var policyPaths = []string{"bases", "overlays", "rego", "argocd", "reachgate.yaml", "waivers.yaml"}
 
 func git(t testing.TB, dir string, args ...string) string {
 	t.Helper()
@@ -418,7 +418,10 @@ func overlayReport(t *testing.T, r *model.Report, name string) model.OverlayRepo
 }
 
 // A pull request that drops prod from reachgate.yaml while changing it is
-// still judged on prod: the base decides what is checked.
+// still judged on prod: the base's configuration judges, and the change to
+// it is a finding. With --rules-from head (local work) the head's
+// configuration judges, and prod is still checked because the base lists
+// it.
 func TestDroppingAnOverlayFromTheConfigStillChecksIt(t *testing.T) {
 	t.Parallel()
 	dir := newRepo(t)
@@ -428,14 +431,20 @@ func TestDroppingAnOverlayFromTheConfigStillChecksIt(t *testing.T) {
 	r, err := run.BuildReport(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Head: "feature", Now: now})
 	require.NoError(t, err)
 	prod := overlayReport(t, r, "prod")
-	require.Len(t, findingsOf(r, "prod", "overlay/unconfigured"), 1)
-	f := findingsOf(r, "prod", "overlay/unconfigured")[0]
-	assert.Equal(t, model.ObjectRef{Kind: "Overlay", Name: "prod"}, f.Object)
-	assert.Contains(t, f.Message, "it is still checked, at overlays/prod")
+	require.Len(t, findingsOf(r, "dev", "config/changed"), 1)
+	assert.Contains(t, r.ConfigDiff, "-  - name: prod\n")
 	assert.NotEmpty(t, findingsOf(r, "prod", "NP016"), "the change is judged by the rules")
 	require.NotNil(t, prod.Diff)
 	assert.Len(t, prod.Diff.Added, 1)
 	assert.True(t, r.Failed())
+
+	r, err = run.BuildReport(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Head: "feature", RulesFrom: "head", Now: now})
+	require.NoError(t, err)
+	require.Len(t, findingsOf(r, "prod", "overlay/unconfigured"), 1)
+	f := findingsOf(r, "prod", "overlay/unconfigured")[0]
+	assert.Equal(t, model.ObjectRef{Kind: "Overlay", Name: "prod"}, f.Object)
+	assert.Contains(t, f.Message, "it is still checked, at overlays/prod")
+	assert.Len(t, overlayReport(t, r, "prod").Diff.Added, 1)
 }
 
 // Removing an overlay reports every flow it had as removed and fails the
@@ -460,7 +469,8 @@ func TestRemovingAnOverlayIsReportedAndWaivable(t *testing.T) {
 	require.NoError(t, report.Write(&text, "text", r, report.Options{}))
 	assert.Contains(t, text.String(), "overlay prod (overlays/prod) is removed")
 
-	// A waiver merged first records the decision.
+	// Waivers merged first record the decision: prod goes, and the
+	// configuration changes with it.
 	git(t, dir, "checkout", "-q", "main")
 	writeFile(t, dir, "waivers.yaml", `apiVersion: reachgate.dev/v1alpha1
 kind: Waivers
@@ -468,6 +478,11 @@ waivers:
   - rule: overlay/removed
     object: Overlay/prod
     reason: prod moves to the new platform repository
+    owner: team-platform
+    expires: "2026-12-31"
+  - rule: config/changed
+    object: Config/reachgate.yaml
+    reason: prod leaves reachgate.yaml with its directory
     owner: team-platform
     expires: "2026-12-31"
 `)

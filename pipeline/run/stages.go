@@ -1,13 +1,18 @@
 package run
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"path"
+	"strings"
 	"time"
 
+	"github.com/reachgate/reachgate/internal/textdiff"
 	"github.com/reachgate/reachgate/pipeline/config"
+	"github.com/reachgate/reachgate/pipeline/deploy"
 	"github.com/reachgate/reachgate/pipeline/model"
 	"github.com/reachgate/reachgate/pipeline/policy"
 	"github.com/reachgate/reachgate/pipeline/reach"
@@ -70,6 +75,63 @@ func (j *judge) rules() []model.Rule {
 	return out
 }
 
+// adoptConfig makes the judge's configuration the one the head is judged
+// by: the overlays and their paths, promotion, externals, inventory,
+// CIDRs, expectations files, failOn and the Argo CD directories. When the
+// base judges and the head changes its reachgate.yaml, the change is a
+// finding (config/changed) and its diff goes into the report.
+func (rs *refs) adoptConfig(j *judge) (*model.Finding, string, error) {
+	if j.ws != rs.base {
+		if rs.head.ConfigErr != nil {
+			return nil, "", inputError(fmt.Errorf("head: %w", rs.head.ConfigErr))
+		}
+		return nil, "", nil
+	}
+	rs.head.Config = rs.base.Config
+	if rs.head.ConfigErr == nil && bytes.Equal(rs.base.ConfigData, rs.head.ConfigData) {
+		return nil, "", nil
+	}
+	name := rs.base.Config.File
+	if name == "" {
+		name = config.FileName
+	}
+	diff := textdiff.Unified("base/"+name, "head/"+name, string(rs.base.ConfigData), string(rs.head.ConfigData), 3)
+	f := configChangedFinding(name, rs.base.ConfigData, rs.head.ConfigData, rs.head.ConfigErr)
+	return &f, diff, nil
+}
+
+// configChangedFinding reports a head that changes the configuration: it
+// is judged by the base's, and fails the gate unless the base waives it.
+func configChangedFinding(name string, base, head []byte, headErr error) model.Finding {
+	msg := fmt.Sprintf("the head changes %s; it is judged by the base's (overlays and paths, promotion, externals, inventory, CIDRs, expectations files, failOn): the diff is in the report", name)
+	if headErr != nil {
+		msg += fmt.Sprintf("; the head's version is not valid either: %v", headErr)
+	}
+	return model.Finding{
+		RuleID:   "config/changed",
+		Title:    "Configuration changed",
+		Severity: model.SeverityError,
+		Message:  msg,
+		Object:   model.ObjectRef{Kind: "Config", Name: name},
+		Location: model.Location{File: name, Line: firstDifference(base, head)},
+		Controls: []string{},
+		Remediation: fmt.Sprintf("Change %s in a pull request of its own, reviewed as a change to the gate, and merge a waiver of config/changed (object Config/%s) to the base first; the change then judges the pull requests after it.",
+			name, name),
+	}
+}
+
+// firstDifference is the 1-based line of b where it first differs from a
+// (0 when b has no such line).
+func firstDifference(a, b []byte) int {
+	al, bl := strings.Split(string(a), "\n"), strings.Split(string(b), "\n")
+	for i := range bl {
+		if i >= len(al) || al[i] != bl[i] {
+			return i + 1
+		}
+	}
+	return 0
+}
+
 // rulesChanged lists the files of the rules, the configuration and the
 // waivers that the head changes.
 func (rs *refs) rulesChanged(j *judge) ([]model.RuleChange, error) {
@@ -91,8 +153,14 @@ func (rs *refs) rulesChanged(j *judge) ([]model.RuleChange, error) {
 // selection is the overlays to check, by name.
 type selection struct {
 	names []string
-	// dropped are the overlays the base configures and the head does not.
+	// dropped are the overlays the base configures and the configuration
+	// that judges does not (with --rules-from head).
 	dropped map[string]config.Overlay
+	// unjudged are the directories Argo CD deploys that no configured
+	// overlay covers; they are judged too, and fail the gate.
+	unjudged []deploy.Source
+	// deployProblems are what could not be told about Argo CD's sources.
+	deployProblems []string
 }
 
 // chooseOverlays takes the named overlays, or every configured one. The
@@ -114,7 +182,49 @@ func (rs *refs) chooseOverlays(names []string) (selection, error) {
 	if len(sel.names) == 0 {
 		return sel, inputError(errors.New("no overlays to check: list them in reachgate.yaml or pass them as arguments"))
 	}
+	if len(names) == 0 {
+		sel.unjudged, sel.deployProblems = rs.unjudged()
+	}
 	return sel, nil
+}
+
+// unjudged lists the directories the head's Argo CD objects deploy that
+// no overlay of the judging configuration covers.
+func (rs *refs) unjudged() ([]deploy.Source, []string) {
+	cfg := rs.head.Config
+	dirs := cfg.ArgoCD
+	if len(dirs) == 0 && rs.head.FS.IsDir(rs.head.Abs("argocd")) {
+		dirs = []string{"argocd"}
+	}
+	if len(dirs) == 0 {
+		return nil, nil
+	}
+	var objs []model.Object
+	var problems []string
+	for _, d := range dirs {
+		o := rs.head.LoadDir(d, d, d)
+		if o.Err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", d, o.Err))
+			continue
+		}
+		objs = append(objs, o.Objects...)
+	}
+	all, err := rs.head.Dirs()
+	if err != nil {
+		problems = append(problems, err.Error())
+	}
+	sources, more := deploy.Sources(objs, all)
+	covered := map[string]bool{}
+	for _, o := range cfg.Overlays {
+		covered[path.Clean(o.Path)] = true
+	}
+	var out []deploy.Source
+	for _, s := range sources {
+		if !covered[s.Path] {
+			out = append(out, s)
+		}
+	}
+	return out, append(problems, more...)
 }
 
 // pair is one overlay rendered at the head and, when there is a base, at
@@ -125,6 +235,9 @@ type pair struct {
 	dropped bool
 	// removed: the overlay's directory is gone from the head.
 	removed bool
+	// unjudged is set for a directory Argo CD deploys that no overlay
+	// covers.
+	unjudged *deploy.Source
 }
 
 // render renders every selected overlay at the head and at the base. Most
@@ -132,21 +245,28 @@ type pair struct {
 // has changed since the base, the base renders the same, and the head's
 // render is reused.
 func (rs *refs) render(sel selection) []pair {
-	pairs := make([]pair, len(sel.names))
+	pairs := make([]pair, len(sel.names), len(sel.names)+len(sel.unjudged))
 	// What changed since the base, asked of git once, when first needed.
 	var changed []string
 	var changedKnown, changedOK bool
 	for i, n := range sel.names {
+		pr := &pairs[i]
 		var read []string
+		name, env, dir := n, n, ""
 		if d, ok := sel.dropped[n]; ok {
-			pairs[i].dropped = true
-			name, env, dir, _ := rs.base.Target(n)
-			pairs[i].head = &Overlay{Name: name, Environment: env, Path: dir}
-			if pairs[i].removed = !rs.head.FS.IsDir(rs.head.Abs(d.Path)); !pairs[i].removed {
-				pairs[i].head = rs.head.LoadDir(name, env, dir)
-			}
-		} else {
-			pairs[i].head, read = rs.head.loadRecorded(n)
+			pr.dropped = true
+			name, env, dir = d.Name, d.Environment, d.Path
+		} else if oc, ok := rs.head.Config.Overlay(n); ok {
+			name, env, dir = oc.Name, oc.Environment, oc.Path
+		}
+		switch {
+		case dir != "" && !rs.head.FS.IsDir(rs.head.Abs(dir)) && (pr.dropped || rs.base != nil && rs.base.FS.IsDir(rs.base.Abs(dir))):
+			pr.removed = true
+			pr.head = &Overlay{Name: name, Environment: env, Path: dir}
+		case pr.dropped:
+			pr.head = rs.head.LoadDir(name, env, dir)
+		default:
+			pr.head, read = rs.head.loadRecorded(n)
 		}
 		if rs.base == nil {
 			continue
@@ -159,11 +279,18 @@ func (rs *refs) render(sel selection) []pair {
 			changed, changedOK = changedPaths(rs.repo, rs.base.Ref.Commit, rs.head.Ref.Commit)
 			changedKnown = true
 		}
-		if h := pairs[i].head; read != nil && h.Err == nil && dir == h.Path && changedOK && untouched(changed, read) {
-			pairs[i].base = h
+		if h := pr.head; read != nil && h.Err == nil && dir == h.Path && changedOK && untouched(changed, read) {
+			pr.base = h
 			continue
 		}
-		pairs[i].base = rs.base.LoadDir(n, n, dir)
+		pr.base = rs.base.LoadDir(n, n, dir)
+	}
+	for _, src := range sel.unjudged {
+		pr := pair{head: rs.head.LoadDir(src.Path, src.Path, src.Path), unjudged: &src}
+		if rs.base != nil && rs.base.FS.IsDir(rs.base.Abs(src.Path)) {
+			pr.base = rs.base.LoadDir(src.Path, src.Path, src.Path)
+		}
+		pairs = append(pairs, pr)
 	}
 	return pairs
 }
@@ -206,8 +333,13 @@ func compute(pairs []pair) computed {
 func (j *judge) overlay(ctx context.Context, rs *refs, pr pair, c computed, fields *fieldLiner, digests bool) (model.OverlayReport, error) {
 	o := pr.head
 	or := model.OverlayReport{Name: o.Name, Environment: o.Environment, Path: o.Path, Findings: []model.Finding{}}
-	if pr.dropped {
-		or.Findings = append(or.Findings, droppedFinding(o, pr.removed))
+	switch {
+	case pr.removed:
+		or.Findings = append(or.Findings, removedFinding(o))
+	case pr.dropped:
+		or.Findings = append(or.Findings, unconfiguredFinding(o))
+	case pr.unjudged != nil:
+		or.Findings = append(or.Findings, unjudgedFinding(*pr.unjudged))
 	}
 	if pr.removed {
 		// Argo CD prunes what an overlay deployed when it goes: every
@@ -260,7 +392,17 @@ func (j *judge) judgeOverlay(ctx context.Context, rs *refs, o *Overlay, m *model
 	}
 	findings = append(findings, fs...)
 	failed, checked := expectations(rs.head, o, m)
-	return append(findings, failed...), checked, nil
+	findings = append(findings, failed...)
+	// Expectations stay editable in a pull request, but one it weakens is
+	// a finding, judged against the base's.
+	if j.ws == rs.base {
+		if _, ok := rs.base.Config.Overlay(o.Name); ok {
+			baseExp, _ := readExpectations(rs.base, &Overlay{Name: o.Name, Path: o.Path})
+			headExp, _ := readExpectations(rs.head, o)
+			findings = append(findings, policy.Weakened(o.Name, baseExp, headExp)...)
+		}
+	}
+	return findings, checked, nil
 }
 
 // promotion finds an overlay that promotes to name, rendered at the head.

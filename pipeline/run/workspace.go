@@ -32,11 +32,18 @@ type Workspace struct {
 	// disk, "/" for a commit.
 	Root   string
 	Config *config.Config
-	Ref    model.RefInfo
+	// ConfigData is the configuration file as read; nil without one.
+	// ConfigErr is why it could not be used (Config is then the default):
+	// check judges a head by the base's configuration, so a head's broken
+	// file is a finding there rather than the end of the run.
+	ConfigData []byte
+	ConfigErr  error
+	Ref        model.RefInfo
 }
 
 // OpenWorkTree opens the repository (or plain directory) at dir on disk.
-// configPath overrides where reachgate.yaml is read from.
+// configPath overrides where reachgate.yaml is read from. When only the
+// configuration is at fault, the workspace comes back too, with ConfigErr.
 func OpenWorkTree(dir, configPath string) (*Workspace, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -50,7 +57,8 @@ func OpenWorkTree(dir, configPath string) (*Workspace, error) {
 	return ws, ws.loadConfig(configPath)
 }
 
-// OpenCommit opens a commit of repo, read into memory.
+// OpenCommit opens a commit of repo, read into memory; a configuration
+// error is returned with the workspace, as by OpenWorkTree.
 func OpenCommit(repo *gitref.Repo, ref, configPath string) (*Workspace, error) {
 	sha, err := repo.Resolve(ref)
 	if err != nil {
@@ -80,16 +88,19 @@ func (ws *Workspace) loadConfig(configPath string) error {
 	if p == "" {
 		p = config.FileName
 	}
+	ws.Config = config.Default()
 	data, err := ws.FS.ReadFile(ws.Abs(p))
 	if err != nil {
 		if configPath == "" && (errors.Is(err, fs.ErrNotExist) || !ws.FS.Exists(ws.Abs(p))) {
-			ws.Config = config.Default()
 			return nil
 		}
-		return fmt.Errorf("read configuration: %w", err)
+		ws.ConfigErr = fmt.Errorf("read configuration: %w", err)
+		return ws.ConfigErr
 	}
+	ws.ConfigData = data
 	cfg, err := config.Parse(p, data)
 	if err != nil {
+		ws.ConfigErr = err
 		return err
 	}
 	ws.Config = cfg
@@ -302,4 +313,38 @@ func cwd() string {
 		return "."
 	}
 	return d
+}
+
+// maxDirs bounds Dirs: a repository with more directories than this is not
+// walked further.
+const maxDirs = 100_000
+
+var errTooManyDirs = fmt.Errorf("more than %d directories: the rest are not searched", maxDirs)
+
+// Dirs lists every directory of the workspace (slash-separated, relative
+// to the root), hidden ones (.git) left out.
+func (ws *Workspace) Dirs() ([]string, error) {
+	root := ws.Abs(".")
+	var out []string
+	err := ws.FS.Walk(root, func(p string, info fs.FileInfo, err error) error {
+		if err != nil {
+			return nil
+		}
+		if !info.IsDir() {
+			return nil
+		}
+		rel, rerr := filepath.Rel(root, p)
+		if rerr != nil || rel == "." {
+			return nil
+		}
+		if strings.HasPrefix(info.Name(), ".") {
+			return filepath.SkipDir
+		}
+		if len(out) == maxDirs {
+			return errTooManyDirs
+		}
+		out = append(out, filepath.ToSlash(rel))
+		return nil
+	})
+	return out, err
 }
