@@ -124,6 +124,7 @@ alone. The head is the work tree unless --head names a ref.`,
 	f.StringVar(&p.Head, "head", "", "head ref (default: the work tree)")
 	f.StringVar(&p.RulesFrom, "rules-from", "base", "which ref's rules, params and waivers judge the head: base or head")
 	f.StringVar(&p.FailOn, "fail-on", "error", "lowest severity that fails the check: error, warning or info (the judging reachgate.yaml's failOn can make it stricter)")
+	f.BoolVar(&p.FailOnNew, "fail-on-new", false, "fail only on findings the base does not have (adopting the gate without fixing history first)")
 	f.StringVarP(&p.Format, "format", "o", "text", "format on stdout: "+strings.Join(report.Formats(), ", "))
 	f.StringArrayVar(&p.Outputs, "output", nil, "also write FORMAT=FILE (repeatable), e.g. --output json=report.json --output sarif=reachgate.sarif")
 	f.BoolVar(&p.Color, "color", false, "colour text output (default: when stdout is a terminal)")

@@ -61,7 +61,19 @@ type Finding struct {
 	// Waived holds the waiver that accepts this finding; waived findings
 	// are reported but do not fail the gate.
 	Waived *Waiver `json:"waived,omitempty"`
+	// Baseline is BaselineNew or BaselineExisting when check compared the
+	// head's findings with the base's; "" when there was nothing to
+	// compare with.
+	Baseline string `json:"baseline,omitempty"`
 }
+
+// The baseline states of a finding.
+const (
+	// BaselineNew: the base, judged by the same rules, does not have it.
+	BaselineNew = "new"
+	// BaselineExisting: the base has it too.
+	BaselineExisting = "existing"
+)
 
 func (f Finding) String() string {
 	var b strings.Builder

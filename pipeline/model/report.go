@@ -61,6 +61,9 @@ type OverlayReport struct {
 	InputDigest string `json:"inputDigest,omitempty"`
 	// Expectations is how many connectivity expectations were checked.
 	Expectations int `json:"expectations"`
+	// Resolved are the base's findings, judged by the same rules, that the
+	// head no longer has.
+	Resolved []Finding `json:"resolved,omitempty"`
 }
 
 // Report is the outcome of one reachgate check.
@@ -78,6 +81,11 @@ type Report struct {
 	// the base's, which judged it; "" when the head did not change it.
 	ConfigDiff string   `json:"configDiff,omitempty"`
 	FailOn     Severity `json:"failOn"`
+	// FailOnNew: only new findings (not on the base) fail the gate.
+	FailOnNew bool `json:"failOnNew,omitempty"`
+	// Baseline says what the findings were compared with: "base" when
+	// each is marked new or existing, else why not.
+	Baseline string `json:"baseline,omitempty"`
 	// Repository is "owner/name" when known; links in Markdown point at
 	// files of the head commit there.
 	Repository string `json:"repository,omitempty"`
@@ -96,24 +104,25 @@ type Rule struct {
 	Controls    []string `json:"controls"`
 }
 
-// Failed reports whether any unwaived finding is at or above FailOn, or an
-// overlay could not be evaluated.
+// Failed reports whether any overlay fails the gate.
 func (r *Report) Failed() bool {
-	for _, o := range r.Overlays {
-		if o.Failed(r.FailOn) {
+	for i := range r.Overlays {
+		if r.OverlayFailed(&r.Overlays[i]) {
 			return true
 		}
 	}
 	return false
 }
 
-// Failed reports whether the overlay fails at that threshold.
-func (o *OverlayReport) Failed(threshold Severity) bool {
+// OverlayFailed reports whether the overlay fails the gate: it could not
+// be evaluated, or an unwaived finding is at or above FailOn (and new,
+// with FailOnNew).
+func (r *Report) OverlayFailed(o *OverlayReport) bool {
 	if o.Error != "" {
 		return true
 	}
 	for _, f := range o.Findings {
-		if f.Waived == nil && f.Severity >= threshold {
+		if f.Waived == nil && f.Severity >= r.FailOn && !(r.FailOnNew && f.Baseline == BaselineExisting) {
 			return true
 		}
 	}

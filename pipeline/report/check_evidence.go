@@ -107,7 +107,7 @@ func writeCheckEvidence(w io.Writer, r *model.Report, opts Options) error {
 		o := &r.Overlays[i]
 		eo := evidenceOverlay{
 			Name: o.Name, Environment: o.Environment, Path: o.Path,
-			Passed: !o.Failed(r.FailOn), Error: o.Error, InputDigest: o.InputDigest,
+			Passed: !r.OverlayFailed(o), Error: o.Error, InputDigest: o.InputDigest,
 			Rules:        []evidenceRuleResult{},
 			Expectations: evidenceExpectations{Checked: o.Expectations},
 			Findings:     append([]model.Finding{}, o.Findings...),

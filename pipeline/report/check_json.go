@@ -32,6 +32,8 @@ type jsonOverlay struct {
 	Expectations int             `json:"expectations"`
 	Counts       jsonCounts      `json:"counts"`
 	Findings     []model.Finding `json:"findings"`
+	// Resolved are the base's findings the head no longer has.
+	Resolved []model.Finding `json:"resolved,omitempty"`
 	// Diff is null when the overlay has no base to compare with.
 	Diff *jsonDiff `json:"diff"`
 }
@@ -41,6 +43,8 @@ type jsonReport struct {
 	Tool          jsonTool           `json:"tool"`
 	Passed        bool               `json:"passed"`
 	FailOn        model.Severity     `json:"failOn"`
+	FailOnNew     bool               `json:"failOnNew,omitempty"`
+	Baseline      string             `json:"baseline,omitempty"`
 	Base          model.RefInfo      `json:"base"`
 	Head          model.RefInfo      `json:"head"`
 	Repository    string             `json:"repository,omitempty"`
@@ -65,6 +69,8 @@ func writeCheckJSON(w io.Writer, r *model.Report, opts Options) error {
 		Tool:          jsonTool{Name: "reachgate", Version: opts.Version},
 		Passed:        !r.Failed(),
 		FailOn:        r.FailOn,
+		FailOnNew:     r.FailOnNew,
+		Baseline:      r.Baseline,
 		Base:          r.Base,
 		Head:          r.Head,
 		Repository:    r.Repository,
@@ -87,10 +93,11 @@ func writeCheckJSON(w io.Writer, r *model.Report, opts Options) error {
 		e, wn, in, wv := o.Counts()
 		jo := jsonOverlay{
 			Name: o.Name, Environment: o.Environment, Path: o.Path,
-			Passed: !o.Failed(r.FailOn), Error: o.Error,
+			Passed: !r.OverlayFailed(o), Error: o.Error,
 			InputDigest: o.InputDigest, Expectations: o.Expectations,
 			Counts:   jsonCounts{e, wn, in, wv},
 			Findings: slices.Clone(o.Findings),
+			Resolved: slices.Clone(o.Resolved),
 			Diff:     toJSONDiff(o.Diff),
 		}
 		if jo.Findings == nil {
@@ -116,6 +123,7 @@ func ReadJSON(r io.Reader) (*model.Report, error) {
 	out := &model.Report{
 		Base: j.Base, Head: j.Head,
 		RulesFrom: j.RulesFrom, Rules: j.Rules, RulesChanged: j.RulesChanged, ConfigDiff: j.ConfigDiff, FailOn: j.FailOn,
+		FailOnNew: j.FailOnNew, Baseline: j.Baseline,
 		Repository: j.Repository, ServerURL: j.ServerURL, CheckedAt: j.CheckedAt,
 	}
 	var pr peerReader
@@ -126,7 +134,7 @@ func ReadJSON(r io.Reader) (*model.Report, error) {
 		}
 		out.Overlays = append(out.Overlays, model.OverlayReport{
 			Name: o.Name, Environment: o.Environment, Path: o.Path,
-			Findings: o.Findings, Diff: d, Error: o.Error,
+			Findings: o.Findings, Resolved: o.Resolved, Diff: d, Error: o.Error,
 			InputDigest: o.InputDigest, Expectations: o.Expectations,
 		})
 	}

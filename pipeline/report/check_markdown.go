@@ -188,7 +188,7 @@ func markerLine(opts Options) string {
 func headline(r *model.Report) string {
 	failed := 0
 	for i := range r.Overlays {
-		if r.Overlays[i].Failed(r.FailOn) {
+		if r.OverlayFailed(&r.Overlays[i]) {
 			failed++
 		}
 	}
@@ -235,7 +235,7 @@ func renderCheckMarkdown(r *model.Report, opts Options, d mdDetail, limit int) s
 			o := &r.Overlays[i]
 			e, wn, in, wv := o.Counts()
 			env := "**" + mdText(overlayTitle(o)) + "**"
-			mdRow(&b, env, mdFlows(o), count(e), count(wn), count(in), count(wv), mdResult(o, r.FailOn))
+			mdRow(&b, env, mdFlows(o), count(e), count(wn), count(in), count(wv), mdResult(r, o))
 		}
 		b.WriteString("\n")
 	}
@@ -288,11 +288,11 @@ func mdFlows(o *model.OverlayReport) string {
 	return "+" + count(len(o.Diff.Added)) + " / -" + count(len(o.Diff.Removed)) + " / ~" + count(len(o.Diff.Changed))
 }
 
-func mdResult(o *model.OverlayReport, failOn model.Severity) string {
+func mdResult(r *model.Report, o *model.OverlayReport) string {
 	switch {
 	case o.Error != "":
 		return "💥 error"
-	case o.Failed(failOn):
+	case r.OverlayFailed(o):
 		return "❌ fail"
 	}
 	return "✅ pass"
@@ -340,6 +340,9 @@ const configDiffLines = 200
 // configParagraph shows the head's change to reachgate.yaml, which the
 // base's configuration judged.
 func configParagraph(b *strings.Builder, r *model.Report, d mdDetail) {
+	if r.Baseline != "" && r.Baseline != "base" {
+		b.WriteString("**Findings compared with the base:** " + mdText(r.Baseline) + ".\n\n")
+	}
 	if r.ConfigDiff == "" {
 		return
 	}
@@ -412,7 +415,7 @@ func overlaySection(b *strings.Builder, r *model.Report, o *model.OverlayReport,
 	if o.Path != "" {
 		summary += " <code>" + html.EscapeString(o.Path) + "</code>"
 	}
-	summary += " · " + mdResult(o, r.FailOn)
+	summary += " · " + mdResult(r, o)
 	if o.Diff != nil {
 		summary += " · " + html.EscapeString(mdFlows(o)) + " flows"
 	}
@@ -477,24 +480,68 @@ func findingsTable(b *strings.Builder, r *model.Report, o *model.OverlayReport, 
 	}
 	if len(o.Findings) == 0 {
 		b.WriteString("No findings.\n\n")
+		resolvedList(b, o, d, dropped)
 		return
 	}
 	b.WriteString("#### Findings (" + count(len(o.Findings)) + ")\n\n")
-	shown := rowsShown(len(fs), d.maxRows)
-	if shown < len(fs) {
+	// New findings first; those the base has too are folded.
+	fresh, existing := splitBaseline(fs)
+	row := func(f model.Finding) {
+		mdRow(b, mdSeverity(f), mdRule(f), link(mdLinkText(f.Location.String()), l.url(f.Location, r.Head.Commit)), mdFinding(f))
+	}
+	shown := rowsShown(len(fresh), d.maxRows)
+	if shown < len(fresh) {
 		dropped.rows = true
 	}
 	if shown > 0 {
 		mdTable(b, "Severity", "Rule", "Location", "Finding")
-		for _, f := range fs[:shown] {
-			mdRow(b, mdSeverity(f), mdRule(f), link(mdLinkText(f.Location.String()), l.url(f.Location, r.Head.Commit)), mdFinding(f))
+		for _, f := range fresh[:shown] {
+			row(f)
 		}
 		b.WriteString("\n")
 	}
-	omitted(b, len(fs)-shown, "finding", "findings")
+	omitted(b, len(fresh)-shown, "finding", "findings")
+	if len(existing) > 0 {
+		b.WriteString("<details><summary>" + plural(len(existing), "existing finding", "existing findings") + ", on the base too</summary>\n\n")
+		shown := rowsShown(len(existing), d.maxRows)
+		if shown < len(existing) {
+			dropped.rows = true
+		}
+		if shown > 0 {
+			mdTable(b, "Severity", "Rule", "Location", "Finding")
+			for _, f := range existing[:shown] {
+				row(f)
+			}
+			b.WriteString("\n")
+		}
+		omitted(b, len(existing)-shown, "finding", "findings")
+		b.WriteString("</details>\n\n")
+	}
 	if infos > 0 {
 		b.WriteString("_… " + plural(infos, "info finding", "info findings") + " not shown; see the report artifact._\n\n")
 	}
+	resolvedList(b, o, d, dropped)
+}
+
+// resolvedList lists the base's findings this change resolves.
+func resolvedList(b *strings.Builder, o *model.OverlayReport, d mdDetail, dropped *mdDropped) {
+	if len(o.Resolved) == 0 {
+		return
+	}
+	b.WriteString("<details><summary>✅ " + plural(len(o.Resolved), "finding", "findings") + " of the base resolved by this change</summary>\n\n")
+	shown := rowsShown(len(o.Resolved), d.maxRows)
+	if shown < len(o.Resolved) {
+		dropped.rows = true
+	}
+	if shown > 0 {
+		mdTable(b, "Severity", "Rule", "Finding")
+		for _, f := range o.Resolved[:shown] {
+			mdRow(b, f.Severity.String(), mdRule(f), mdFinding(f))
+		}
+		b.WriteString("\n")
+	}
+	omitted(b, len(o.Resolved)-shown, "finding", "findings")
+	b.WriteString("</details>\n\n")
 }
 
 func mdSeverity(f model.Finding) string {

@@ -77,7 +77,10 @@ type sarifResult struct {
 	Locations           []sarifLocation   `json:"locations"`
 	PartialFingerprints map[string]string `json:"partialFingerprints"`
 	Suppressions        []sarifSuppress   `json:"suppressions,omitempty"`
-	Properties          sarifResultProps  `json:"properties"`
+	// BaselineState is "new" or "unchanged" when check compared the
+	// findings with the base's.
+	BaselineState string           `json:"baselineState,omitempty"`
+	Properties    sarifResultProps `json:"properties"`
 }
 
 type sarifResultProps struct {
@@ -221,6 +224,9 @@ func writeCheckSARIF(w io.Writer, r *model.Report, opts Options) error {
 				if !slices.Contains(res.Properties.Overlays, o.Name) {
 					res.Properties.Overlays = append(res.Properties.Overlays, o.Name)
 				}
+				if f.Baseline == model.BaselineNew {
+					res.BaselineState = "new"
+				}
 				continue
 			}
 			res := &sarifResult{
@@ -233,6 +239,12 @@ func writeCheckSARIF(w io.Writer, r *model.Report, opts Options) error {
 				}}},
 				PartialFingerprints: map[string]string{fingerprintKey: fingerprint(f)},
 				Properties:          sarifResultProps{Overlays: []string{o.Name}, Field: f.Field},
+			}
+			switch f.Baseline {
+			case model.BaselineNew:
+				res.BaselineState = "new"
+			case model.BaselineExisting:
+				res.BaselineState = "unchanged"
 			}
 			if f.Object.Name != "" {
 				res.Properties.Object = f.Object.String()

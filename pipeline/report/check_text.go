@@ -37,6 +37,9 @@ func writeCheckText(w io.Writer, r *model.Report, opts Options) error {
 			ew.line("  ", c.File, " (", c.Change, ")")
 		}
 	}
+	if r.Baseline != "" && r.Baseline != "base" {
+		ew.line("Findings compared with the base: ", r.Baseline)
+	}
 	if r.ConfigDiff != "" {
 		ew.line(p.paint(ansiYellow, "Configuration changed since the base") + " (the head is judged by the base's):")
 		for _, l := range strings.Split(strings.TrimSuffix(r.ConfigDiff, "\n"), "\n") {
@@ -48,7 +51,7 @@ func writeCheckText(w io.Writer, r *model.Report, opts Options) error {
 		o := &r.Overlays[i]
 		ew.line()
 		verdict := p.paint(ansiGreen+ansiBold, "PASS")
-		if o.Failed(r.FailOn) {
+		if r.OverlayFailed(o) {
 			failed++
 			verdict = p.paint(ansiRed+ansiBold, "FAIL")
 		}
@@ -80,22 +83,29 @@ func writeCheckText(w io.Writer, r *model.Report, opts Options) error {
 		}
 		e, wn, in, wv := o.Counts()
 		ew.line("  findings: ", plural(e, "error", "errors"), ", ", plural(wn, "warning", "warnings"), ", ", count(in), " info, ", count(wv), " waived")
-		for _, f := range o.Findings {
-			line := strings.ReplaceAll(f.String(), "\n", "\n    ")
-			switch {
-			case f.Waived != nil:
-				ew.line("  ", p.paint(ansiDim, line+" "+waiverText(f.Waived)))
-			case f.Severity == model.SeverityError:
-				ew.line("  ", p.paint(ansiRed, line))
-			case f.Severity == model.SeverityWarning:
-				ew.line("  ", p.paint(ansiYellow, line))
-			default:
-				ew.line("  ", line)
+		// New findings first; those the base has too after them.
+		fresh, existing := splitBaseline(o.Findings)
+		for _, f := range fresh {
+			textFinding(ew, p, "  ", f)
+		}
+		if len(existing) > 0 {
+			ew.line("  existing, on the base too: ", count(len(existing)))
+			for _, f := range existing {
+				textFinding(ew, p, "    ", f)
+			}
+		}
+		if len(o.Resolved) > 0 {
+			ew.line("  resolved by this change: ", count(len(o.Resolved)))
+			for _, f := range o.Resolved {
+				ew.line("    ", p.paint(ansiGreen, strings.ReplaceAll(f.String(), "\n", "\n      ")))
 			}
 		}
 	}
 	ew.line()
 	threshold := " at severity " + r.FailOn.String()
+	if r.FailOnNew {
+		threshold += " (new findings only)"
+	}
 	switch {
 	case len(r.Overlays) == 0:
 		ew.line(p.paint(ansiGreen+ansiBold, "PASS"), ": no overlays checked")
@@ -105,6 +115,34 @@ func writeCheckText(w io.Writer, r *model.Report, opts Options) error {
 		ew.line(p.paint(ansiGreen+ansiBold, "PASS"), ": ", plural(len(r.Overlays), "overlay", "overlays"), " passed", threshold)
 	}
 	return ew.flush()
+}
+
+// textFinding prints one finding, coloured by severity.
+func textFinding(ew *errWriter, p painter, indent string, f model.Finding) {
+	line := strings.ReplaceAll(f.String(), "\n", "\n"+indent+"  ")
+	switch {
+	case f.Waived != nil:
+		ew.line(indent, p.paint(ansiDim, line+" "+waiverText(f.Waived)))
+	case f.Severity == model.SeverityError:
+		ew.line(indent, p.paint(ansiRed, line))
+	case f.Severity == model.SeverityWarning:
+		ew.line(indent, p.paint(ansiYellow, line))
+	default:
+		ew.line(indent, line)
+	}
+}
+
+// splitBaseline separates the findings the base does not have (or that
+// were not compared) from those it has too, keeping their order.
+func splitBaseline(fs []model.Finding) (fresh, existing []model.Finding) {
+	for _, f := range fs {
+		if f.Baseline == model.BaselineExisting {
+			existing = append(existing, f)
+		} else {
+			fresh = append(fresh, f)
+		}
+	}
+	return fresh, existing
 }
 
 // refsLine is "base main (0123abc) -> head feature (4567def); rules from base".

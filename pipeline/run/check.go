@@ -41,6 +41,8 @@ type CheckParams struct {
 	Color   bool
 	Marker  string
 	Version string
+	// FailOnNew: only findings the base does not have fail the gate.
+	FailOnNew bool
 	// Now pins the time rules and waivers see; zero = now.
 	Now time.Time
 	// Digests computes each overlay's InputDigest (rendering it to YAML
@@ -237,7 +239,8 @@ func BuildReport(ctx context.Context, p CheckParams) (*model.Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.ConfigDiff, r.FailOn = configDiff, rs.head.Config.Severity()
+	r.ConfigDiff, r.FailOn, r.FailOnNew = configDiff, rs.head.Config.Severity(), p.FailOnNew
+	r.Baseline = rs.baseline(j)
 	sel, err := rs.chooseOverlays(p.Overlays)
 	if err != nil {
 		return nil, err
@@ -250,6 +253,11 @@ func BuildReport(ctx context.Context, p CheckParams) (*model.Report, error) {
 		if err != nil {
 			return nil, err
 		}
+		if r.Baseline != "" {
+			if err := j.markBaseline(ctx, rs, r.Baseline, pr, &or, c); err != nil {
+				return nil, err
+			}
+		}
 		r.Overlays = append(r.Overlays, or)
 	}
 	// Findings about the run as a whole go with the first overlay.
@@ -260,7 +268,28 @@ func BuildReport(ctx context.Context, p CheckParams) (*model.Report, error) {
 		r.Overlays[0].Findings = append(r.Overlays[0].Findings, deployProblem(p))
 	}
 	applyWaivers(r, j.waivers, now)
+	if r.Baseline != "" {
+		markRunFindings(r)
+	}
 	return r, nil
+}
+
+// markRunFindings marks the findings about the run as a whole: those
+// about the base's waivers are existing, the head's changes to the gate
+// are new.
+func markRunFindings(r *model.Report) {
+	for i := range r.Overlays {
+		for k := range r.Overlays[i].Findings {
+			f := &r.Overlays[i].Findings[k]
+			if f.Baseline != "" {
+				continue
+			}
+			f.Baseline = model.BaselineNew
+			if strings.HasPrefix(f.RuleID, "waiver/") && r.Baseline == "base" {
+				f.Baseline = model.BaselineExisting
+			}
+		}
+	}
 }
 
 // deployProblem is what check could not tell about the directories Argo

@@ -290,9 +290,9 @@ func TestFirstAdoptionUsesTheHeadRules(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "head (the base has no rules)", r.RulesFrom)
 	require.Len(t, r.Overlays, 3)
-	for _, o := range r.Overlays {
+	for i, o := range r.Overlays {
 		assert.Nil(t, o.Diff, "%s is new: there is no base to diff", o.Name)
-		assert.False(t, o.Failed(model.SeverityError), "%s: %v", o.Name, o.Findings)
+		assert.False(t, r.OverlayFailed(&r.Overlays[i]), "%s: %v", o.Name, o.Findings)
 	}
 }
 

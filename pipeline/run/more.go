@@ -336,9 +336,10 @@ func Comment(ctx context.Context, p CommentParams, w, stderr io.Writer) error {
 	}
 	fmt.Fprintf(w, "comment %s: %s\n", res.Action, res.URL)
 	if p.Status && r.Head.Commit != "" {
-		for _, o := range r.Overlays {
+		for i := range r.Overlays {
+			o := &r.Overlays[i]
 			state, desc := "success", "reachability and rules pass"
-			if o.Failed(r.FailOn) {
+			if r.OverlayFailed(o) {
 				state, desc = "failure", "policy findings at or above "+r.FailOn.String()
 			}
 			if err := c.SetStatus(ctx, r.Head.Commit, "reachgate/"+o.Name, state, desc, ""); err != nil {

@@ -298,8 +298,8 @@ func (rs *refs) render(sel selection) []pair {
 // computed is the reachability of every rendered cluster.
 type computed struct {
 	matrices map[*model.Cluster]*model.Matrix
-	// heads are the head matrices by overlay name.
-	heads map[string]*model.Matrix
+	// heads and bases are the head and base matrices by overlay name.
+	heads, bases map[string]*model.Matrix
 }
 
 // compute computes the reachability of every rendered cluster, with one
@@ -316,13 +316,16 @@ func compute(pairs []pair) computed {
 			}
 		}
 	}
-	c := computed{matrices: map[*model.Cluster]*model.Matrix{}, heads: map[string]*model.Matrix{}}
+	c := computed{matrices: map[*model.Cluster]*model.Matrix{}, heads: map[string]*model.Matrix{}, bases: map[string]*model.Matrix{}}
 	for i, m := range reach.ComputeAll(clusters...) {
 		c.matrices[clusters[i]] = m
 	}
 	for _, pr := range pairs {
 		if pr.head.Cluster != nil {
 			c.heads[pr.head.Name] = c.matrices[pr.head.Cluster]
+		}
+		if pr.base != nil && pr.base.Cluster != nil {
+			c.bases[pr.head.Name] = c.matrices[pr.base.Cluster]
 		}
 	}
 	return c
@@ -407,10 +410,54 @@ func (j *judge) judgeOverlay(ctx context.Context, rs *refs, o *Overlay, m *model
 
 // promotion finds an overlay that promotes to name, rendered at the head.
 func (c computed) promotion(ws *Workspace, name string) *policy.Promotion {
+	return promotionIn(ws, name, c.heads)
+}
+
+// basePromotion is promotion at the base.
+func (c computed) basePromotion(ws *Workspace, name string) *policy.Promotion {
+	return promotionIn(ws, name, c.bases)
+}
+
+func promotionIn(ws *Workspace, name string, matrices map[string]*model.Matrix) *policy.Promotion {
 	for _, from := range ws.Config.Overlays {
-		if from.PromotesTo == name && c.heads[from.Name] != nil {
-			return &policy.Promotion{From: from.Name, Matrix: c.heads[from.Name]}
+		if from.PromotesTo == name && matrices[from.Name] != nil {
+			return &policy.Promotion{From: from.Name, Matrix: matrices[from.Name]}
 		}
 	}
+	return nil
+}
+
+// baseline says what the head's findings are compared with: "base" when
+// the base is judged by the same rules to tell new findings from existing
+// ones; a sentence saying why not for a base that has not adopted
+// reachgate (every finding is then new); "" without a base.
+func (rs *refs) baseline(j *judge) string {
+	switch {
+	case rs.base == nil:
+		return ""
+	case j.ws == rs.head && j.from != "head":
+		return "none: the base has not adopted reachgate, so every finding is new"
+	}
+	return "base"
+}
+
+// markBaseline marks the overlay's findings new or existing against the
+// base's findings under the same rules, and lists those it resolves.
+// An overlay new in the head, or a base that has not adopted reachgate,
+// has no findings: every finding is new.
+func (j *judge) markBaseline(ctx context.Context, rs *refs, mode string, pr pair, or *model.OverlayReport, c computed) error {
+	var base []model.Finding
+	if b := pr.base; mode == "base" && b != nil && b.Cluster != nil {
+		m := c.matrices[b.Cluster]
+		o := &Overlay{Name: pr.head.Name, Environment: pr.head.Environment, Path: b.Path, Cluster: b.Cluster, Problems: b.Problems}
+		in := policy.Input{Overlay: o.Name, Environment: o.Environment, Cluster: b.Cluster, Matrix: m, Promotion: c.basePromotion(rs.base, o.Name)}
+		fs, err := j.engine.Evaluate(ctx, in)
+		if err != nil {
+			return fmt.Errorf("rules on %s at the base: %w", o.Name, err)
+		}
+		exp, _ := expectations(rs.base, o, m)
+		base = append(append(o.Findings(), fs...), exp...)
+	}
+	or.Findings, or.Resolved = policy.Baseline(or.Findings, base)
 	return nil
 }
