@@ -22,7 +22,7 @@ func TestBaseline(t *testing.T) {
 		f("expect/deny", model.ObjectRef{}, "", "expected a -> b to be denied", 40),
 	}
 	head := []model.Finding{
-		f("NP011", pol("a"), "spec.egress[0]", "all ports", 5),                   // same, moved
+		f("NP011", pol("a"), "spec.egress[0]", "all ports", 5),                     // same, moved
 		f("NP016", pol("db"), "spec.ingress[0]", "reachable from app/x, app/y", 9), // same problem, grown
 		f("NP016", pol("db"), "spec.ingress[1]", "reachable from app/z", 12),       // new rule of the policy
 		f("expect/deny", model.ObjectRef{}, "", "expected a -> b to be denied", 44),
