@@ -97,6 +97,11 @@ func ParseWaivers(file string, data []byte) ([]model.Waiver, error) {
 // expectations.yaml, not waived; invalid input and rule errors must be
 // fixed.
 func waivable(f *model.Finding) bool {
+	// A weakened expectation is a decision to record, like a rule finding:
+	// the failed expectations themselves are fixed, not waived.
+	if f.RuleID == ExpectWeakenedID {
+		return true
+	}
 	for _, prefix := range []string{"expect/", "waiver/", "input/", "rule/"} {
 		if strings.HasPrefix(f.RuleID, prefix) {
 			return false

@@ -140,6 +140,26 @@ spec:
 	assert.Contains(t, strings.Join(msgs, "\n"), "the head removes the expectation that internet -> app/backend-api is denied")
 	assert.Len(t, findingsOf(r, "dev", "config/changed"), 1)
 	assert.True(t, r.Failed())
+
+	// A weakened expectation is waivable from the base, like the change to
+	// the configuration; a failed one is not.
+	git(t, dir, "checkout", "-q", "main")
+	writeFile(t, dir, "waivers.yaml", `apiVersion: reachgate.dev/v1alpha1
+kind: Waivers
+waivers:
+  - {rule: expect/weakened, object: Expectations/prod, reason: the API goes public, owner: team-api, expires: "2026-12-31"}
+  - {rule: expect/deny, object: "*/*", reason: tries to waive a failed expectation, owner: team-api, expires: "2026-12-31"}
+`)
+	git(t, dir, "add", "waivers.yaml")
+	git(t, dir, "commit", "-qm", "waive")
+	r, err = run.BuildReport(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Head: "feature", Now: now})
+	require.NoError(t, err)
+	for _, f := range findingsOf(r, "prod", "expect/weakened") {
+		assert.NotNil(t, f.Waived, "%s", f.Message)
+	}
+	for _, f := range findingsOf(r, "prod", "expect/deny") {
+		assert.Nil(t, f.Waived, "%s", f.Message)
+	}
 }
 
 // TestBrokenHeadConfigIsJudgedByTheBase: a head whose reachgate.yaml does
