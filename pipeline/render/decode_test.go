@@ -213,7 +213,7 @@ kind: NetworkPolicy
 metadata: {name: calico, namespace: app}
 spec: {selector: all(), anything: goes}
 `)
-	objs, err := Manifests(fs, "m")
+	objs, _, err := Manifests(fs, "m")
 	require.NoError(t, err)
 
 	base := &model.Cluster{
@@ -377,7 +377,7 @@ apiVersion: example.com/v1
 kind: Widget
 metadata: {name: w, namespace: nowhere}
 `)
-	objs, err := Manifests(fs, "m")
+	objs, _, err := Manifests(fs, "m")
 	require.NoError(t, err)
 	c, errs := Decode(objs, &model.Cluster{Workloads: []model.Workload{
 		{Namespace: "app", Name: "api", Kind: "Deployment", Inventory: true},
@@ -449,7 +449,7 @@ spec:
     - {key: app, operator: Equals, values: [web]}
   policyTypes: [Ingress, Ingress]
 `)
-	objs, err := Manifests(fs, "w.yaml")
+	objs, _, err := Manifests(fs, "w.yaml")
 	require.NoError(t, err)
 	c, errs := Decode(objs, nil)
 	assert.Empty(t, inputErrors(errs))
@@ -523,7 +523,7 @@ spec:
 	})
 	t.Run("manifests", func(t *testing.T) {
 		t.Parallel()
-		objs, err := Manifests(memFS(t, files), "base/all.yaml")
+		objs, _, err := Manifests(memFS(t, files), "base/all.yaml")
 		require.NoError(t, err)
 		check(t, objs)
 
@@ -535,7 +535,7 @@ spec:
 		}
 		// And it reads back to the same objects.
 		back := memFS(t, "-- out.yaml --\n"+out)
-		again, err := Manifests(back, "out.yaml")
+		again, _, err := Manifests(back, "out.yaml")
 		require.NoError(t, err)
 		require.Len(t, again, len(objs))
 		for i := range objs {

@@ -63,10 +63,14 @@ func loadOne(ws *Workspace, arg string, stderr io.Writer) (*Overlay, error) {
 	return o, nil
 }
 
-// printProblems names the overlay's invalid objects, one line each.
+// printProblems names the overlay's invalid objects, one line each, and
+// warns about the documents it skipped.
 func printProblems(stderr io.Writer, o *Overlay) {
 	for _, p := range o.Problems {
 		fmt.Fprintln(stderr, "error:", p)
+	}
+	for _, s := range o.Skipped {
+		fmt.Fprintln(stderr, "warning:", s)
 	}
 }
 
@@ -229,6 +233,9 @@ func Validate(ctx context.Context, p ValidateParams, w, stderr io.Writer) error 
 		}
 		for _, e := range problems {
 			fmt.Fprintln(w, e)
+		}
+		for _, s := range o.Skipped {
+			fmt.Fprintln(w, "warning:", s)
 		}
 		verdict := "valid"
 		if len(problems) > 0 {
