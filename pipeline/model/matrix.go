@@ -32,8 +32,10 @@ func (p Peer) String() string {
 	return p.Range.String()
 }
 
-// Key identifies the peer across matrices: "ns/name" for workloads and the
-// range for addresses.
+// Key identifies the peer within its matrix: the workload's Key
+// ("ns/name", or "ns/name[Kind]" when another workload shares the name)
+// and the range for addresses. Across matrices, match workloads by
+// Workload.ID.
 func (p Peer) Key() string {
 	if p.Workload != nil {
 		return p.Workload.Key()

@@ -35,6 +35,7 @@ var (
 	kIngress          = ast.StringTerm("ingress")
 	kInventory        = ast.StringTerm("inventory")
 	kIPBlock          = ast.StringTerm("ipBlock")
+	kID               = ast.StringTerm("id")
 	kIPs              = ast.StringTerm("ips")
 	kKey              = ast.StringTerm("key")
 	kKind             = ast.StringTerm("kind")
@@ -368,6 +369,7 @@ func workloadTerm(w *model.Workload) *ast.Term {
 		item(kName, str(w.Name)),
 		item(kKind, str(w.Kind)),
 		item(kKey, str(w.Key())),
+		item(kID, str(w.ID())),
 		item(kLabels, labelsTerm(w.Labels)),
 		item(kPorts, ast.ArrayTerm(ports...)),
 		item(kHostNetwork, boolTerm(w.HostNetwork)),

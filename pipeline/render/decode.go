@@ -84,8 +84,8 @@ func splitAPIVersion(av string) (group, version string) {
 //   - objects in a namespace that is neither rendered, nor in base, nor
 //     one of the namespaces every cluster has (default, kube-system,
 //     kube-public, kube-node-lease; these are added when used);
-//   - a rendered workload that the inventory also declares (the rendered
-//     one replaces it).
+//   - a rendered workload that the inventory also declares, with the same
+//     kind (the rendered one replaces it).
 //
 // Namespaced kinds of the model without metadata.namespace are placed in
 // "default". A rendered Namespace replaces an inventory namespace of the
@@ -107,7 +107,7 @@ func Decode(objs []model.Object, base *model.Cluster) (*model.Cluster, model.Inp
 	}
 	d.inventoryWorkloads = map[string]int{}
 	for i := range d.c.Workloads {
-		d.inventoryWorkloads[d.c.Workloads[i].Key()] = i
+		d.inventoryWorkloads[d.c.Workloads[i].ID()] = i
 	}
 
 	// Identify every object, drop duplicates, then load namespaces first
@@ -208,7 +208,7 @@ type decoder struct {
 	c                  *model.Cluster
 	errs               model.InputErrors
 	namespaces         map[string]int // name -> index in c.Namespaces
-	inventoryWorkloads map[string]int // "ns/name" -> index in c.Workloads
+	inventoryWorkloads map[string]int // "ns/name[Kind]" -> index in c.Workloads
 }
 
 // item is an object with its effective identity.
@@ -338,10 +338,10 @@ func (d *decoder) addWorkload(it item, w *model.Workload, errs []fieldError) {
 		return
 	}
 	w.Namespace, w.Name, w.Kind, w.Source = it.ref.Namespace, it.ref.Name, it.ref.Kind, it.obj.Source
-	if i, ok := d.inventoryWorkloads[w.Key()]; ok {
+	if i, ok := d.inventoryWorkloads[w.ID()]; ok {
 		d.fail(it, "", "workload %s is also declared in the inventory; the rendered one is used", w.Key())
 		d.c.Workloads[i] = *w
-		delete(d.inventoryWorkloads, w.Key())
+		delete(d.inventoryWorkloads, w.ID())
 		return
 	}
 	d.c.Workloads = append(d.c.Workloads, *w)

@@ -22,8 +22,9 @@ func Manifests(fsys filesys.FileSystem, dir string) ([]model.Object, []*model.In
 // file dir itself) inside the repository at root, in lexical order.
 // Hidden directories are skipped. Multi-document files are split into
 // their documents and List kinds (List, and FooList with an items list)
-// into their items; kustomize configuration files (apiVersion
-// kustomize.config.k8s.io/...) are not manifests and are skipped.
+// into their items; kustomize's and reachgate's configuration files
+// (apiVersion kustomize.config.k8s.io/... or reachgate.dev/..., such as
+// an overlay's expectations.yaml) are not manifests and are skipped.
 //
 // A document that is not a Kubernetes object at all — a mapping with
 // none of apiVersion, kind and metadata (a Helm values.yaml, a tool's
@@ -171,8 +172,8 @@ func (r *manifestReader) file(p string) {
 		}
 		doc := v.(map[string]any)
 		apiVersion, _ := doc["apiVersion"].(string)
-		if strings.HasPrefix(apiVersion, "kustomize.config.k8s.io/") {
-			continue
+		if strings.HasPrefix(apiVersion, "kustomize.config.k8s.io/") || strings.HasPrefix(apiVersion, "reachgate.dev/") {
+			continue // kustomize's and reachgate's own files (expectations.yaml)
 		}
 		kind, _ := doc["kind"].(string)
 		items, isList := doc["items"].([]any)

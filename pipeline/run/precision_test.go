@@ -3,7 +3,9 @@ package run_test
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -11,6 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/reachgate/reachgate/pipeline/model"
+	"github.com/reachgate/reachgate/pipeline/reach"
+	"github.com/reachgate/reachgate/pipeline/report"
 	"github.com/reachgate/reachgate/pipeline/run"
 )
 
@@ -85,4 +89,259 @@ func TestPlainDirectorySkipsNonObjects(t *testing.T) {
 	assert.Equal(t, model.SeverityWarning, skipped[0].Severity)
 	assert.Equal(t, "m/owners.json:1", skipped[0].Location.String())
 	assert.Empty(t, findingsOf(r, m, "input/invalid"))
+}
+
+// frontendToInternet is the pull request of issue 17: an egress policy
+// letting app/frontend reach 0.0.0.0/0, in prod. It commits on branch pr.
+func frontendToInternet(t *testing.T, dir string) {
+	t.Helper()
+	git(t, dir, "checkout", "-qb", "pr")
+	writeFile(t, dir, "overlays/prod/frontend-internet.yaml", `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: allow-frontend-to-internet
+spec:
+  podSelector: {matchLabels: {app: frontend}}
+  policyTypes: [Egress]
+  egress:
+    - to: [{ipBlock: {cidr: 0.0.0.0/0}}]
+`)
+	k, err := os.ReadFile(filepath.Join(dir, "overlays/prod/kustomization.yaml"))
+	require.NoError(t, err)
+	s := strings.Replace(string(k), "  - network-policies-partners.yaml\n", "  - network-policies-partners.yaml\n  - frontend-internet.yaml\n", 1)
+	require.NotEqual(t, string(k), s)
+	writeFile(t, dir, "overlays/prod/kustomization.yaml", s)
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "prod: frontend reaches the internet")
+}
+
+// A failed expect/deny explains the flow, even when the matrix of the
+// check cut the internet into finer ranges (base and head, every overlay,
+// aligned) than the explainer of one cluster does: the range is not handed
+// back to the explainer's peer parser.
+func TestExpectationReasonForAFinerCutRange(t *testing.T) {
+	t.Parallel()
+	dir := newRepo(t)
+	frontendToInternet(t, dir)
+	r, err := run.BuildReport(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Head: "pr", Now: now})
+	require.NoError(t, err)
+	var internet *model.Finding
+	for _, f := range findingsOf(r, "prod", "expect/deny") {
+		if strings.Contains(f.Message, "app/frontend -> internet to be denied") {
+			internet = &f
+		}
+	}
+	require.NotNil(t, internet, "prod: %v", overlayReport(t, r, "prod").Findings)
+	assert.NotContains(t, internet.Message, "unknown peer")
+	assert.Regexp(t, `is allowed on all ports \(the storefront renders from the API only\): app/frontend\[Deployment\] -> internet\([^)]*\) on 1/TCP is allowed by app/allow-frontend-to-internet egress\[0\] \+ ingress not isolated$`, internet.Message)
+}
+
+// rowLabels reads the two peer labels of every row of a matrix in the txt
+// or md format.
+func rowLabels(t *testing.T, format, out string) [][2]string {
+	t.Helper()
+	var rows [][2]string
+	for _, l := range strings.Split(out, "\n") {
+		switch format {
+		case "txt":
+			src, rest, ok := strings.Cut(l, " => ")
+			if !ok {
+				continue
+			}
+			dst, _, ok := strings.Cut(rest, " : ")
+			require.True(t, ok, l)
+			rows = append(rows, [2]string{src, dst})
+		case "md":
+			cells := strings.Split(l, " | ")
+			if len(cells) < 3 || !strings.HasPrefix(l, "| `") {
+				continue
+			}
+			rows = append(rows, [2]string{strings.Trim(strings.TrimPrefix(cells[0], "| "), "`"), strings.Trim(cells[1], "`")})
+		}
+	}
+	require.NotEmpty(t, rows, out)
+	return rows
+}
+
+// `reachgate explain OVERLAY SRC DST` accepts every peer label reachgate
+// prints: each row `reach` prints for prod (with the pull request of the
+// issue, so the internet is a group of ranges) is fed back to explain,
+// which must find the pair and say it is allowed.
+func TestExplainAcceptsEveryPrintedLabel(t *testing.T) {
+	t.Parallel()
+	dir := newRepo(t)
+	frontendToInternet(t, dir)
+	ws, err := run.OpenWorkTree(dir, "")
+	require.NoError(t, err)
+	o := ws.Load("prod")
+	require.NoError(t, o.Err)
+	require.Empty(t, o.Problems)
+	m := reach.Compute(o.Cluster)
+	ex := reach.NewExplainer(o.Cluster)
+	seen := map[string]bool{}
+	for _, tc := range []struct {
+		format string
+		opts   report.MatrixOptions
+	}{{"txt", report.MatrixOptions{}}, {"md", report.MatrixOptions{}}, {"txt", report.MatrixOptions{EveryRange: true}}} {
+		var b bytes.Buffer
+		require.NoError(t, report.WriteMatrix(&b, tc.format, m, tc.opts))
+		for _, row := range rowLabels(t, tc.format, b.String()) {
+			seen[row[0]], seen[row[1]] = true, true
+			xs, err := ex.Explain(row[0], row[1], nil)
+			if !assert.NoError(t, err, "%s: %s => %s", tc.format, row[0], row[1]) {
+				continue
+			}
+			allowed := false
+			for _, x := range xs {
+				allowed = allowed || x.Allowed
+			}
+			assert.True(t, allowed, "%s: %s => %s is a row of the matrix, so explain finds it allowed", tc.format, row[0], row[1])
+		}
+	}
+	// The kinds of label the issue names are all among them.
+	for _, want := range []string{
+		"app/frontend[Deployment]",
+		"partner-payments(203.0.113.0/24)",
+		"internet(0.0.0.0-10.95.255.255; 10.112.0.0-10.243.255.255 and 4 more ranges)",
+		"0.0.0.0-10.95.255.255",
+	} {
+		found := seen[want]
+		for l := range seen {
+			found = found || strings.Contains(l, "("+want+")")
+		}
+		assert.True(t, found, "no label %s among %v", want, seen)
+	}
+
+	// And the command itself, with the label of the issue and others.
+	for _, dst := range []string{"internet(0.0.0.0-10.95.255.255; 10.112.0.0-10.243.255.255 and 4 more ranges)", "0.0.0.0/5,8.0.0.0/7", "partner-payments(203.0.113.0/24)", "internet", "8.8.8.8", "app/backend-api[Deployment]", "app/backend-api"} {
+		var out, stderr bytes.Buffer
+		err := run.Explain(run.ExplainParams{Common: run.Common{Dir: dir}, Overlay: "prod", Src: "app/frontend", Dst: dst, Format: "txt"}, &out, &stderr)
+		assert.NoError(t, err, "explain prod app/frontend %q: %s", dst, stderr.String())
+		assert.Contains(t, out.String(), "ALLOWED", dst)
+	}
+}
+
+// Two overlays where app/web is a Deployment in a, and a Deployment and a
+// StatefulSet in b (Kubernetes allows it). a promotes to b.
+const sharedNameA = `apiVersion: v1
+kind: Namespace
+metadata: {name: app}
+---
+apiVersion: v1
+kind: Pod
+metadata: {namespace: app, name: client, labels: {app: client}}
+spec: {containers: [{name: c, image: c:1}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {namespace: app, name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: web:1, ports: [{containerPort: 80}]}]}
+`
+
+const sharedNameB = sharedNameA + `---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {namespace: app, name: web}
+spec:
+  serviceName: web
+  selector: {matchLabels: {app: web, tier: db}}
+  template:
+    metadata: {labels: {app: web, tier: db}}
+    spec: {containers: [{name: db, image: db:1, ports: [{containerPort: 5432}]}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {namespace: app, name: allow-web}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: client}}}]}]
+`
+
+const sharedNameExpectations = `apiVersion: reachgate.dev/v1alpha1
+kind: Expectations
+allow:
+  - {from: app/client, to: app/web}
+  - {from: app/client, to: "app/web[StatefulSet]", port: 5432/TCP}
+deny:
+  - {from: app/client, to: "app/web[StatefulSet]", port: 5432/TCP, reason: "fails, with a reason"}
+  - {from: "app/web[Deployment]", to: "app/web[StatefulSet]"}
+`
+
+// A Deployment and a StatefulSet with the same name in one namespace are
+// different peers everywhere: in the matrix and its selection, in the
+// rules' input (whose indexes by key would otherwise collide), in
+// promotion, in expectations (where "app/web" is then ambiguous and says
+// so at its line) and in explain.
+func TestSameNameDifferentKinds(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	git(t, dir, "init", "-q", "-b", "main")
+	copyTree(t, dir, "rego")
+	writeFile(t, dir, "reachgate.yaml", `apiVersion: reachgate.dev/v1alpha1
+kind: Config
+overlays:
+  - {name: a, path: a, promotesTo: b}
+  - {name: b, path: b}
+rules: {paths: [rego]}
+`)
+	writeFile(t, dir, "a/all.yaml", sharedNameA)
+	writeFile(t, dir, "b/all.yaml", sharedNameB)
+	writeFile(t, dir, "b/expectations.yaml", sharedNameExpectations)
+
+	ws, err := run.OpenWorkTree(dir, "")
+	require.NoError(t, err)
+	b := ws.Load("b")
+	require.NoError(t, b.Err)
+	require.Empty(t, b.Problems)
+	m := reach.Compute(b.Cluster)
+	var keys []string
+	for _, p := range m.Peers {
+		if p.Workload != nil {
+			keys = append(keys, p.Key())
+		}
+	}
+	assert.Equal(t, []string{"app/client", "app/web[Deployment]", "app/web[StatefulSet]"}, keys)
+	require.Len(t, m.Selection, 1)
+	assert.Equal(t, []string{"app/web[Deployment]", "app/web[StatefulSet]"}, m.Selection[0].Selects)
+
+	r, err := run.BuildReport(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "none", Now: now})
+	require.NoError(t, err)
+	assert.Empty(t, findingsOf(r, "b", "rule/error"), "the rules' indexes by key do not collide")
+
+	ambiguous := findingsOf(r, "b", "expect/ambiguous-peer")
+	require.Len(t, ambiguous, 1)
+	assert.Equal(t, "b/expectations.yaml:4", ambiguous[0].Location.String())
+	assert.Equal(t, `to "app/web" names 2 workloads of different kinds (app/web[Deployment], app/web[StatefulSet]): name one with its kind`, ambiguous[0].Message)
+	assert.Empty(t, findingsOf(r, "b", "expect/allow"), "app/web[StatefulSet] is reachable on 5432")
+	deny := findingsOf(r, "b", "expect/deny")
+	require.Len(t, deny, 1)
+	assert.Equal(t, "b/expectations.yaml:7", deny[0].Location.String())
+	assert.Contains(t, deny[0].Message, "app/client[Pod] -> app/web[StatefulSet] on 5432/TCP is allowed by egress not isolated + app/allow-web ingress[0]")
+
+	// Promotion: a never had the StatefulSet, so nothing b allows towards
+	// it was promoted, although a allows app/client -> app/web[Deployment].
+	var promoted []string
+	for _, f := range findingsOf(r, "b", "NP017") {
+		promoted = append(promoted, f.Message)
+	}
+	assert.NotEmpty(t, promoted)
+	for _, want := range []string{
+		"app/client -> app/web[StatefulSet] on all ports is allowed in b but not in a",
+		"app/web[StatefulSet] -> app/client on all ports is allowed in b but not in a: app/web[StatefulSet] is not isolated",
+	} {
+		assert.True(t, slices.ContainsFunc(promoted, func(s string) bool { return strings.Contains(s, want) }), "NP017 names %s: %v", want, promoted)
+	}
+
+	// explain wants the kind where the name is shared.
+	ex := reach.NewExplainer(b.Cluster)
+	_, err = ex.Explain("app/client", "app/web", nil)
+	assert.EqualError(t, err, "destination: app/web names 2 workloads of different kinds (app/web[Deployment], app/web[StatefulSet]): name one with its kind")
+	xs, err := ex.Explain("app/client", "app/web[StatefulSet]", nil)
+	require.NoError(t, err)
+	require.Len(t, xs, 1)
+	assert.Equal(t, "app/web[StatefulSet]", xs[0].Dst.String())
 }
