@@ -336,6 +336,7 @@ func clusterDoc(in Input) (ast.Object, *sourceIndex, error) {
 	}
 
 	doc := ast.NewObject(
+		item(str("version"), num(InputVersion)),
 		item(str("overlay"), str(in.Overlay)),
 		item(str("environment"), str(in.Environment)),
 		item(str("objects"), ast.ArrayTerm(objects...)),

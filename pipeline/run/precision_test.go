@@ -345,3 +345,31 @@ rules: {paths: [rego]}
 	require.Len(t, xs, 1)
 	assert.Equal(t, "app/web[StatefulSet]", xs[0].Dst.String())
 }
+
+// Rules from the base that need a newer input document than this reachgate
+// builds stop the check, naming the rule and where it is written.
+func TestBaseRuleNeedingANewerInputFailsLoudly(t *testing.T) {
+	t.Parallel()
+	dir := newRepo(t)
+	writeFile(t, dir, "rego/future.rego", `# METADATA
+# title: Reads a field of a future input
+# custom:
+#   id: NP900
+#   severity: error
+#   inputVersion: 99
+package reachgate.rules.future
+
+import rego.v1
+
+deny contains {"msg": "never", "object": {"kind": "Namespace", "name": "x"}} if input.future
+`)
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "a rule for a future reachgate")
+	git(t, dir, "checkout", "-qb", "pr")
+	var out, stderr bytes.Buffer
+	err := run.Check(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Now: now}, &out, &stderr)
+	var ee *run.ExitError
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, run.ExitInput, ee.Code)
+	assert.Contains(t, err.Error(), "rego/future.rego:1: METADATA.custom.inputVersion: rule NP900 needs input version 99, and this reachgate builds version 2")
+}
