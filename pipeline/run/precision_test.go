@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -115,11 +116,12 @@ spec:
 	git(t, dir, "commit", "-qm", "prod: frontend reaches the internet")
 }
 
-// A failed expect/deny explains the flow, even when the matrix of the
-// check cut the internet into finer ranges (base and head, every overlay,
-// aligned) than the explainer of one cluster does: the range is not handed
-// back to the explainer's peer parser.
-func TestExpectationReasonForAFinerCutRange(t *testing.T) {
+// The pull request of issue 17, checked: a failed expect/deny explains the
+// flow, even when the matrix of the check cut the internet into finer
+// ranges (base and head, every overlay, aligned) than the explainer of one
+// cluster does, because the range is not handed back to the explainer's
+// peer parser; and the Mermaid graph draws one internet node.
+func TestIssue17PullRequest(t *testing.T) {
 	t.Parallel()
 	dir := newRepo(t)
 	frontendToInternet(t, dir)
@@ -134,6 +136,14 @@ func TestExpectationReasonForAFinerCutRange(t *testing.T) {
 	require.NotNil(t, internet, "prod: %v", overlayReport(t, r, "prod").Findings)
 	assert.NotContains(t, internet.Message, "unknown peer")
 	assert.Regexp(t, `is allowed on all ports \(the storefront renders from the API only\): app/frontend\[Deployment\] -> internet\([^)]*\) on 1/TCP is allowed by app/allow-frontend-to-internet egress\[0\] \+ ingress not isolated$`, internet.Message)
+
+	// The Mermaid graph of the PR comment groups the internet's ranges
+	// as the tables do: one node, not one per range.
+	var md bytes.Buffer
+	require.NoError(t, report.Write(&md, "markdown", r, report.Options{}))
+	nodes := regexp.MustCompile(`(?m)^  (ext_\w+)\(\["internet<br/>`).FindAllStringSubmatch(md.String(), -1)
+	require.Len(t, nodes, 1, "internet nodes in:\n%s", md.String())
+	assert.Regexp(t, `(?m)^  app_frontend -->\|"all ports"\| `+nodes[0][1]+`$`, md.String())
 }
 
 // rowLabels reads the two peer labels of every row of a matrix in the txt
