@@ -194,6 +194,9 @@ type Cluster struct {
 	PodCIDRs     IPSet       `json:"-"`
 	ServiceCIDRs IPSet       `json:"-"`
 	Objects      []Object    `json:"-"`
+	// Omitted are the traffic policies left out of the model: invalid
+	// NetworkPolicies and policies of kinds reachgate does not evaluate.
+	Omitted []OmittedPolicy `json:"-"`
 }
 
 // Namespace returns the namespace with that name, or nil.

@@ -92,11 +92,15 @@ func ParseWaivers(file string, data []byte) ([]model.Waiver, error) {
 }
 
 // waivable reports whether a waiver may accept the finding: rule findings,
-// and an overlay dropped from the gate (overlay/removed,
-// overlay/unconfigured). Failed expectations are changed in
+// an overlay dropped from the gate (overlay/removed,
+// overlay/unconfigured), and a policy of a kind reachgate does not
+// evaluate (input/unevaluated-policy). Failed expectations are changed in
 // expectations.yaml, not waived; invalid input and rule errors must be
 // fixed.
 func waivable(f *model.Finding) bool {
+	if f.RuleID == model.UnevaluatedPolicyID {
+		return true
+	}
 	for _, prefix := range []string{"expect/", "waiver/", "input/", "rule/"} {
 		if strings.HasPrefix(f.RuleID, prefix) {
 			return false

@@ -91,7 +91,7 @@ func splitAPIVersion(av string) (group, version string) {
 // "default". A rendered Namespace replaces an inventory namespace of the
 // same name. Every namespace carries kubernetes.io/metadata.name.
 func Decode(objs []model.Object, base *model.Cluster) (*model.Cluster, model.InputErrors) {
-	d := &decoder{c: &model.Cluster{}, namespaces: map[string]int{}}
+	d := &decoder{c: &model.Cluster{}, namespaces: map[string]int{}, omitted: map[*model.Object]bool{}}
 	if base != nil {
 		d.c.Namespaces = slices.Clone(base.Namespaces)
 		d.c.Workloads = slices.Clone(base.Workloads)
@@ -138,6 +138,10 @@ func Decode(objs []model.Object, base *model.Cluster) (*model.Cluster, model.Inp
 		}
 		if it.ref.Namespace != "" && !d.namespaceExists(it.ref.Namespace) {
 			d.fail(it, "metadata.namespace", "namespace %q is neither rendered nor in the inventory", it.ref.Namespace)
+			continue
+		}
+		if it.unevaluated {
+			d.c.Omitted = append(d.c.Omitted, model.OmittedPolicy{Object: it.ref, APIVersion: it.apiVersion, Source: it.obj.Source, Reason: model.OmitUnevaluated})
 			continue
 		}
 		if it.spec == nil {
@@ -194,6 +198,7 @@ func Decode(objs []model.Object, base *model.Cluster) (*model.Cluster, model.Inp
 		}
 	}
 	d.c.Sort()
+	SortOmitted(d.c.Omitted)
 	sort.SliceStable(d.errs, func(i, j int) bool {
 		a, b := d.errs[i].Location, d.errs[j].Location
 		if a.File != b.File {
@@ -209,16 +214,23 @@ type decoder struct {
 	errs               model.InputErrors
 	namespaces         map[string]int // name -> index in c.Namespaces
 	inventoryWorkloads map[string]int // "ns/name[Kind]" -> index in c.Workloads
+	omitted            map[*model.Object]bool
 }
 
 // item is an object with its effective identity.
 type item struct {
-	obj   *model.Object
-	ref   model.ObjectRef // namespace defaulted for namespaced kinds of the model
-	group string
-	spec  *kindSpec // nil for kinds the model ignores
+	obj        *model.Object
+	ref        model.ObjectRef // namespace defaulted for namespaced kinds of the model
+	apiVersion string
+	group      string
+	spec       *kindSpec // nil for kinds the model ignores
+	// unevaluated is set for a traffic policy of a kind reachgate does not
+	// evaluate (UnevaluatedPolicyKinds).
+	unevaluated bool
 }
 
+// fail reports a problem with an object, which is left out of the model.
+// A NetworkPolicy left out is listed in Cluster.Omitted, once.
 func (d *decoder) fail(it item, field string, format string, args ...any) {
 	d.errs = append(d.errs, &model.InputError{
 		Location: it.obj.Source,
@@ -226,6 +238,12 @@ func (d *decoder) fail(it item, field string, format string, args ...any) {
 		Field:    field,
 		Message:  fmt.Sprintf(format, args...),
 	})
+	if !d.omitted[it.obj] {
+		if o, ok := InvalidPolicy(*it.obj); ok {
+			d.omitted[it.obj] = true
+			d.c.Omitted = append(d.c.Omitted, o)
+		}
+	}
 }
 
 // check reports field errors; it returns true when there were none.
@@ -236,14 +254,15 @@ func (d *decoder) check(it item, errs []fieldError) bool {
 	return len(errs) == 0
 }
 
-func (d *decoder) identify(o *model.Object) (item, bool) {
-	it := item{obj: o, ref: o.ObjectRef}
-	apiVersion := o.APIVersion
+// objectIdentity is the object's kind, name, namespace (as written) and
+// API group, from its ObjectRef or else its document.
+func objectIdentity(o *model.Object) item {
+	it := item{obj: o, ref: o.ObjectRef, apiVersion: o.APIVersion}
 	if it.ref.Kind == "" {
 		it.ref.Kind, _ = o.Doc["kind"].(string)
 	}
-	if apiVersion == "" {
-		apiVersion, _ = o.Doc["apiVersion"].(string)
+	if it.apiVersion == "" {
+		it.apiVersion, _ = o.Doc["apiVersion"].(string)
 	}
 	if it.ref.Name == "" || it.ref.Namespace == "" {
 		md, _ := o.Doc["metadata"].(map[string]any)
@@ -254,8 +273,14 @@ func (d *decoder) identify(o *model.Object) (item, bool) {
 			it.ref.Namespace, _ = md["namespace"].(string)
 		}
 	}
-	group, version := splitAPIVersion(apiVersion)
-	it.group = group
+	it.group, _ = splitAPIVersion(it.apiVersion)
+	return it
+}
+
+func (d *decoder) identify(o *model.Object) (item, bool) {
+	it := objectIdentity(o)
+	apiVersion, group := it.apiVersion, it.group
+	_, version := splitAPIVersion(apiVersion)
 	switch {
 	case it.ref.Kind == "":
 		d.fail(it, "kind", "missing kind")
@@ -268,11 +293,12 @@ func (d *decoder) identify(o *model.Object) (item, bool) {
 		return it, false
 	}
 	spec, known := knownKinds[it.ref.Kind]
-	if !known {
-		return it, true
+	if known && group != spec.group && !slices.Contains(spec.oldGroups, group) {
+		known = false // a custom resource that shares the name (Calico, Cilium, ...)
 	}
-	if group != spec.group && !slices.Contains(spec.oldGroups, group) {
-		return it, true // a custom resource that shares the name (Calico, Cilium, ...)
+	if !known {
+		_, it.unevaluated = unevaluatedKind(group, it.ref.Kind)
+		return it, true
 	}
 	if spec.namespaced && it.ref.Namespace == "" {
 		it.ref.Namespace = DefaultNamespace

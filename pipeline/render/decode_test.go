@@ -544,3 +544,131 @@ spec:
 		}
 	})
 }
+
+// Traffic policies of kinds reachgate does not evaluate are listed as
+// omitted (the matrix ignores them); other unknown kinds stay silent, and
+// so does a kind of the table under another group.
+func TestDecodeListsUnevaluatedPolicies(t *testing.T) {
+	t.Parallel()
+	fs := memFS(t, `
+-- m/all.yaml --
+apiVersion: v1
+kind: Namespace
+metadata: {name: app}
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: fqdn, namespace: app}
+spec: {endpointSelector: {}}
+---
+apiVersion: cilium.io/v2
+kind: CiliumClusterwideNetworkPolicy
+metadata: {name: host}
+spec: {nodeSelector: {}}
+---
+apiVersion: crd.projectcalico.org/v1
+kind: NetworkPolicy
+metadata: {name: calico, namespace: app}
+spec: {selector: all()}
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: global}
+spec: {selector: all()}
+---
+apiVersion: crd.antrea.io/v1beta1
+kind: ClusterNetworkPolicy
+metadata: {name: antrea}
+spec: {priority: 5}
+---
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: {name: anp}
+spec: {priority: 10}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: app}
+---
+apiVersion: crd.projectcalico.org/v1
+kind: IPPool
+metadata: {name: pool}
+---
+apiVersion: example.com/v1
+kind: CiliumNetworkPolicy
+metadata: {name: lookalike, namespace: app}
+`)
+	objs, _, err := Manifests(fs, "m")
+	require.NoError(t, err)
+	c, errs := Decode(objs, nil)
+	assert.Empty(t, inputErrors(errs))
+	var got []string
+	for _, o := range c.Omitted {
+		got = append(got, fmt.Sprintf("%s %s %s %s", o.Reason, o.APIVersion, o.Object, o.Source))
+	}
+	assert.Equal(t, []string{
+		"unevaluated cilium.io/v2 CiliumNetworkPolicy app/fqdn m/all.yaml:5",
+		"unevaluated cilium.io/v2 CiliumClusterwideNetworkPolicy/host m/all.yaml:10",
+		"unevaluated crd.projectcalico.org/v1 NetworkPolicy app/calico m/all.yaml:15",
+		"unevaluated projectcalico.org/v3 GlobalNetworkPolicy/global m/all.yaml:20",
+		"unevaluated crd.antrea.io/v1beta1 ClusterNetworkPolicy/antrea m/all.yaml:25",
+		"unevaluated policy.networking.k8s.io/v1alpha1 AdminNetworkPolicy/anp m/all.yaml:30",
+	}, got)
+	assert.Empty(t, c.Policies)
+}
+
+// A NetworkPolicy left out as invalid is read leniently for what it could
+// have isolated: its namespace, its podSelector (nil when unreadable) and
+// the directions it declares (the API default when it names none).
+func TestInvalidPolicy(t *testing.T) {
+	t.Parallel()
+	fs := memFS(t, `
+-- m/all.yaml --
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: seed, namespace: app}
+spec:
+  podSelector: {}
+  policyTypes: [Egress, {to: [{podSelector: {}}]}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: exported}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  egress: [{}]
+status: {}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: garbled, namespace: app}
+spec:
+  podSelector: [app]
+  policyTypes: [Egrss]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: x}
+`)
+	objs, _, err := Manifests(fs, "m")
+	require.NoError(t, err)
+	var got []string
+	for _, obj := range objs {
+		o, ok := InvalidPolicy(obj)
+		if !ok {
+			got = append(got, "not a policy: "+obj.ObjectRef.String())
+			continue
+		}
+		sel := "unreadable"
+		if o.PodSelector != nil {
+			sel = fmt.Sprint(o.PodSelector.MatchLabels)
+		}
+		got = append(got, fmt.Sprintf("%s %s %s ingress=%v egress=%v", o.Key(), o.Source, sel, o.Ingress, o.Egress))
+	}
+	assert.Equal(t, []string{
+		"app/seed m/all.yaml:1 map[] ingress=false egress=true",
+		"default/exported m/all.yaml:8 map[app:db] ingress=true egress=true",
+		"app/garbled m/all.yaml:16 unreadable ingress=true egress=false",
+		"not a policy: ConfigMap/x",
+	}, got)
+}

@@ -36,6 +36,9 @@ func explainOne(ew *errWriter, x *model.Explanation) {
 	}
 	ew.line(head)
 	ew.line("  everything allowed between them: ", x.Ports.String())
+	if m := mayDenyText(x.Src, x.Dst); m != "" && x.Allowed {
+		ew.line("  ", strings.TrimSuffix(strings.TrimPrefix(m, " ("), ")"), ", left out of this answer")
+	}
 	ew.line()
 	explainSide(ew, &x.Egress, "Egress of "+x.Src.String(), x.Port)
 	ew.line()

@@ -24,6 +24,8 @@ type graph struct {
 	// ranges maps the nodeKey of an external range to its group: the
 	// ranges of its endpoint with the same edges.
 	ranges map[string]*rangeGroup
+	// notes say what the matrix leaves out.
+	notes []omittedNote
 }
 
 // rangeGroup is the external ranges that one node stands for.
@@ -54,6 +56,9 @@ type gedge struct {
 	ports    model.PortSet
 	before   model.PortSet // changed edges: the ports before
 	addrDep  bool
+	// mayDeny marks an edge that invalid policies left out of the matrix
+	// could deny (mayDenyText).
+	mayDeny string
 	// both is set when the edge stands for the same ports in both
 	// directions.
 	both bool
@@ -151,6 +156,9 @@ func (g *graph) edge(src, dst *model.Peer, kind edgeKind, before, after *model.A
 	if after != nil {
 		e.ports = e.ports.Union(after.Ports)
 		e.addrDep = e.addrDep || after.AddressDependent
+		if m := mayDenyText(*src, *dst); m != "" {
+			e.mayDeny = m
+		}
 	}
 	if before != nil {
 		if kind == edgeRemoved {
@@ -170,7 +178,7 @@ func (e *gedge) label() string {
 	if e.addrDep {
 		s += " (address-dependent)"
 	}
-	return s
+	return s + e.mayDeny
 }
 
 // groups returns the namespaces in order with their nodes, then the
@@ -251,6 +259,7 @@ func (g *graph) draw(peers []*model.Peer, es []pending) {
 // matrixGraph draws the connections of a matrix view.
 func matrixGraph(v *matrixView, title string) *graph {
 	g := newGraph(title)
+	g.notes = omittedNotes(v.m.Omitted)
 	es := make([]pending, len(v.conns))
 	for i, c := range v.conns {
 		es[i] = pending{src: v.src(c), dst: v.dst(c), kind: edgeAllowed, after: c.Allowance}
@@ -270,7 +279,7 @@ func (g *graph) mergeReverse() {
 			continue
 		}
 		r := g.byEnd[gedgeKey{e.to.id, e.from.id, e.kind}]
-		if r != nil && r != e && !gone[r] && r.ports.Equal(e.ports) && r.addrDep == e.addrDep && r.before.Equal(e.before) {
+		if r != nil && r != e && !gone[r] && r.ports.Equal(e.ports) && r.addrDep == e.addrDep && r.before.Equal(e.before) && r.mayDeny == e.mayDeny {
 			e.both = true
 			gone[r] = true
 		}

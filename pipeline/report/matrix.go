@@ -43,7 +43,9 @@ func (v *matrixView) rows(opts MatrixOptions) []flowRow[viewConn] {
 	}
 	return groupRanges(v.conns,
 		func(c viewConn) (model.Peer, model.Peer) { return *v.src(c), *v.dst(c) },
-		func(c viewConn) string { return portsText(c.Allowance) + "|" + grantsText(c.Allowance) })
+		func(c viewConn) string {
+			return portsText(c.Allowance) + "|" + grantsText(c.Allowance) + "|" + mayDenyText(*v.src(c), *v.dst(c))
+		})
 }
 
 // focus says which peers a MatrixOptions keeps; nil keeps everything.

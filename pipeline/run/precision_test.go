@@ -383,3 +383,178 @@ deny contains {"msg": "never", "object": {"kind": "Namespace", "name": "x"}} if 
 	assert.Equal(t, run.ExitInput, ee.Code)
 	assert.Contains(t, err.Error(), "rego/future.rego:1: METADATA.custom.inputVersion: rule NP900 needs input version 99, and this reachgate builds version 2")
 }
+
+// A Deployment whose egress a CiliumNetworkPolicy limits to one FQDN,
+// next to a ConfigMap: the issue's example of item 11.
+const ciliumOverlay = `apiVersion: v1
+kind: Namespace
+metadata: {name: app}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {namespace: app, name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: web:1, ports: [{containerPort: 8080}]}]}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {namespace: app, name: settings}
+data: {a: b}
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {namespace: app, name: web-egress-fqdn}
+spec:
+  endpointSelector: {matchLabels: {app: web}}
+  egress:
+  - toFQDNs: [{matchName: api.example.com}]
+`
+
+// Every output of reach says first that the matrix ignores the policy of
+// a kind reachgate does not evaluate, names it with file and line, and
+// the command exits 2; other unknown kinds (the ConfigMap) stay silent.
+func TestReachSaysWhatItIgnores(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeFile(t, dir, "m/all.yaml", ciliumOverlay)
+	writeFile(t, dir, "quiet/all.yaml", ciliumOverlay[:strings.Index(ciliumOverlay, "---\napiVersion: cilium.io/v2")])
+	m := filepath.Join(dir, "m")
+	item := "m/all.yaml:19: CiliumNetworkPolicy app/web-egress-fqdn (cilium.io/v2)"
+	first := map[string]string{
+		"txt":     "# " + m + "\nwarning: The matrix ignores 1 policy of a kind reachgate does not evaluate: the cluster may deny flows shown here, and allow flows not shown.\n  " + item + "\n",
+		"md":      "## " + m + "\n\n> [!WARNING]\n> The matrix ignores 1 policy of a kind reachgate does not evaluate: the cluster may deny flows shown here, and allow flows not shown.\n> - `" + item + "`\n",
+		"csv":     "# warning: The matrix ignores 1 policy of a kind reachgate does not evaluate: the cluster may deny flows shown here, and allow flows not shown.\n#   " + item + "\nsrc,dst,",
+		"dot":     "digraph reachability {\n  label=\"" + m + "\\nThe matrix ignores 1 policy of a kind reachgate does not evaluate: the cluster may deny flows shown here, and allow flows not shown.\\n" + item + "\";",
+		"mermaid": "flowchart LR\n  OMITTED_1[\"⚠ The matrix ignores 1 policy of a kind reachgate does not evaluate: the cluster may deny flows shown here, and allow flows not shown.<br/>" + item + "\"]\n",
+		"json":    `"omitted": [`,
+		"html":    `<div class="warning"`,
+	}
+	for format, want := range first {
+		var out, stderr bytes.Buffer
+		err := run.Reach(run.ReachParams{Common: run.Common{Dir: dir}, Overlay: m, Format: format}, &out, &stderr)
+		var ee *run.ExitError
+		require.ErrorAs(t, err, &ee, format)
+		assert.Equal(t, run.ExitInput, ee.Code, format)
+		assert.Contains(t, err.Error(), "1 policy(ies) of kinds reachgate does not evaluate", format)
+		assert.Contains(t, stderr.String(), "error: m/all.yaml:19: CiliumNetworkPolicy app/web-egress-fqdn: reachgate does not evaluate cilium.io/v2 CiliumNetworkPolicy", format)
+		switch format {
+		case "json", "html":
+			assert.Contains(t, out.String(), want, format)
+		default:
+			assert.True(t, strings.HasPrefix(strings.TrimPrefix(out.String(), "---\ntitle: \""+m+"\"\n---\n"), want), "%s output starts with the note:\n%s", format, out.String())
+		}
+		assert.Contains(t, out.String(), "web", format)
+	}
+
+	var out, stderr bytes.Buffer
+	err := run.Reach(run.ReachParams{Common: run.Common{Dir: dir}, Overlay: filepath.Join(dir, "quiet"), Format: "txt"}, &out, &stderr)
+	require.NoError(t, err, "a ConfigMap is silently irrelevant")
+	assert.Empty(t, stderr.String())
+	assert.NotContains(t, out.String(), "warning")
+}
+
+// check fails the overlay with input/unevaluated-policy, naming the
+// policy at its line and saying at the top that the matrix ignores it; a
+// waiver from the base accepts it.
+func TestCheckFailsOnUnevaluatedPolicies(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	git(t, dir, "init", "-q", "-b", "main")
+	writeFile(t, dir, "reachgate.yaml", "apiVersion: reachgate.dev/v1alpha1\nkind: Config\noverlays: [{name: m, path: m}]\nrules: {paths: [rules], waivers: waivers.yaml}\n")
+	writeFile(t, dir, "rules/none.rego", "package reachgate.rules.none\n")
+	writeFile(t, dir, "waivers.yaml", "apiVersion: reachgate.dev/v1alpha1\nkind: Waivers\nwaivers: []\n")
+	writeFile(t, dir, "m/all.yaml", ciliumOverlay)
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "cilium")
+
+	var out, stderr bytes.Buffer
+	err := run.Check(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Now: now}, &out, &stderr)
+	var ee *run.ExitError
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, run.ExitFailed, ee.Code, "a failed gate, which a waiver can lift: %v\n%s", err, out.String())
+	lines := strings.Split(out.String(), "\n")
+	require.Greater(t, len(lines), 3)
+	assert.Equal(t, "warning: m: The matrix ignores 1 policy of a kind reachgate does not evaluate: the cluster may deny flows shown here, and allow flows not shown.", lines[1])
+	assert.Equal(t, "  m/all.yaml:19: CiliumNetworkPolicy app/web-egress-fqdn", lines[2])
+	assert.Contains(t, out.String(), "m/all.yaml:19: error input/unevaluated-policy: CiliumNetworkPolicy app/web-egress-fqdn: reachgate does not evaluate cilium.io/v2 CiliumNetworkPolicy")
+	var md bytes.Buffer
+	err = run.Check(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Now: now, Format: "markdown"}, &md, &stderr)
+	require.Error(t, err)
+	assert.Contains(t, md.String(), "> [!WARNING]\n> m: The matrix ignores 1 policy")
+
+	// The waiver comes from the base.
+	writeFile(t, dir, "waivers.yaml", `apiVersion: reachgate.dev/v1alpha1
+kind: Waivers
+waivers:
+  - rule: input/unevaluated-policy
+    object: CiliumNetworkPolicy/app/web-egress-fqdn
+    reason: Cilium enforces the FQDN limit; the matrix over-approximates web's egress
+    owner: platform
+    expires: 2099-01-01
+`)
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "waive")
+	out.Reset()
+	err = run.Check(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Now: now}, &out, &stderr)
+	require.NoError(t, err, out.String())
+	assert.Contains(t, out.String(), "waived")
+}
+
+// A NetworkPolicy dropped as invalid (here one exported from a cluster,
+// with status: {}, which kubectl apply's default strict validation
+// refuses) is said at the top of the text and Markdown reports, and every
+// flow it could deny once fixed is marked: flows to the pods its
+// podSelector selects, as it declares Ingress. Flows of other pods are
+// not marked.
+func TestInvalidPolicyIsSaidAndItsFlowsMarked(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	git(t, dir, "init", "-q", "-b", "main")
+	writeFile(t, dir, "reachgate.yaml", "apiVersion: reachgate.dev/v1alpha1\nkind: Config\noverlays: [{name: m, path: m}]\nrules: {paths: [rules]}\n")
+	writeFile(t, dir, "rules/none.rego", "package reachgate.rules.none\n")
+	base := invalidOverlay[:strings.Index(invalidOverlay, "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {namespace: app, name: default-deny-egress}")]
+	writeFile(t, dir, "m/all.yaml", base)
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "base")
+	git(t, dir, "checkout", "-qb", "pr")
+	writeFile(t, dir, "m/all.yaml", base+`---
+apiVersion: v1
+kind: Pod
+metadata: {namespace: app, name: db, labels: {app: db}}
+spec: {containers: [{name: db, image: db:1, ports: [{containerPort: 5432}]}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {namespace: app, name: db-from-api}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  policyTypes: [Ingress]
+  ingress: [{from: [{podSelector: {matchLabels: {app: api}}}]}]
+status: {}
+`)
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "db, and an exported policy")
+
+	var out, stderr bytes.Buffer
+	err := run.Check(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Head: "pr", Now: now}, &out, &stderr)
+	var ee *run.ExitError
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, run.ExitInput, ee.Code)
+	lines := strings.Split(out.String(), "\n")
+	require.Greater(t, len(lines), 3, out.String())
+	assert.Equal(t, `warning: m: The matrix omits 1 NetworkPolicy dropped as invalid (the API server would refuse it); flows it could deny once fixed are marked "may be denied by an invalid policy".`, lines[1])
+	assert.Equal(t, "  m/all.yaml:34: NetworkPolicy app/db-from-api", lines[2])
+	assert.Contains(t, out.String(), "m/all.yaml:34: error input/invalid: NetworkPolicy app/db-from-api status: NetworkPolicy in version \"v1\" cannot be handled as a NetworkPolicy: strict decoding error: unknown field \"status\"")
+	assert.Contains(t, out.String(), "+ app/frontend[Pod] => app/db[Pod] : all ports (may be denied by an invalid policy: app/db-from-api)")
+	assert.Contains(t, out.String(), "+ app/db[Pod] => app/api[Pod] : TCP 3000   via")
+	assert.NotContains(t, out.String(), "app/db[Pod] => app/api[Pod] : TCP 3000 (may be denied", "db's own egress is not the dropped policy's business")
+
+	var md bytes.Buffer
+	_ = run.Check(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Head: "pr", Now: now, Format: "markdown"}, &md, &stderr)
+	assert.Contains(t, md.String(), "> [!WARNING]\n> m: The matrix omits 1 NetworkPolicy dropped as invalid")
+	assert.Contains(t, md.String(), "all ports _(may be denied by an invalid policy: `app/db-from-api`)_")
+	assert.Less(t, strings.Index(md.String(), "[!WARNING]"), strings.Index(md.String(), "| Environment |"), "the note comes first")
+}

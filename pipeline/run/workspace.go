@@ -140,11 +140,30 @@ func (o *Overlay) Digest() string {
 // directory that is not a Kubernetes object.
 const SkippedID = "input/skipped"
 
-// Findings turns the overlay's problems into findings, and its skipped
-// documents into warnings.
+// Unevaluated are the overlay's traffic policies of kinds reachgate does
+// not evaluate, which the matrix ignores.
+func (o *Overlay) Unevaluated() []model.OmittedPolicy {
+	if o.Cluster == nil {
+		return nil
+	}
+	var out []model.OmittedPolicy
+	for _, p := range o.Cluster.Omitted {
+		if p.Reason == model.OmitUnevaluated {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Findings turns the overlay's problems into findings, its policies of
+// kinds reachgate does not evaluate into input/unevaluated-policy errors
+// (waivable), and its skipped documents into warnings.
 func (o *Overlay) Findings() []model.Finding {
 	var out []model.Finding
 	for _, p := range o.Problems {
+		out = append(out, p.Finding())
+	}
+	for _, p := range o.Unevaluated() {
 		out = append(out, p.Finding())
 	}
 	for _, s := range o.Skipped {
@@ -233,6 +252,16 @@ func (ws *Workspace) LoadDir(name, env, dir string) *Overlay {
 	}
 	c, errs := render.Decode(valid, ws.BaseCluster())
 	c.Objects = objs
+	// The NetworkPolicies left out as invalid: the matrix omits them, and
+	// says which flows they could have denied.
+	for _, obj := range objs {
+		if invalid[obj.ObjectRef] {
+			if op, ok := render.InvalidPolicy(obj); ok {
+				c.Omitted = append(c.Omitted, op)
+			}
+		}
+	}
+	render.SortOmitted(c.Omitted)
 	o.Cluster = c
 	o.Problems = dedupe(append(o.Problems, errs...))
 	fields := ws.fieldLines()
