@@ -246,7 +246,7 @@ func (e *Explainer) resolvePeer(p model.Peer) ([]int, error) {
 func (e *Explainer) explain(s, d int, port *model.PortQuery) model.Explanation {
 	ix := e.ix
 	src, dst := &ix.peers[s], &ix.peers[d]
-	x := model.Explanation{Src: *src, Dst: *dst, Port: port}
+	x := model.Explanation{Src: *src, Dst: *dst, Port: port, Omitted: ix.c.Omitted}
 	var egC, inC []contrib
 	x.Egress, egC = e.side(model.Egress, s, d, port)
 	x.Ingress, inC = e.side(model.Ingress, d, s, port)

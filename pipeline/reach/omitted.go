@@ -44,3 +44,23 @@ func (ix *index) markOmitted() {
 		})
 	}
 }
+
+// omittedOf is what either matrix leaves out, each policy once (the same
+// object at the same place).
+func omittedOf(ms ...*model.Matrix) []model.OmittedPolicy {
+	type key struct {
+		obj model.ObjectRef
+		loc model.Location
+	}
+	var out []model.OmittedPolicy
+	seen := map[key]bool{}
+	for _, m := range ms {
+		for _, o := range m.Omitted {
+			if k := (key{o.Object, o.Source}); !seen[k] {
+				seen[k] = true
+				out = append(out, o)
+			}
+		}
+	}
+	return out
+}

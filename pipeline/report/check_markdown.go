@@ -158,6 +158,7 @@ func sortedDiffs(r *model.Report) *model.Report {
 			out.Overlays[i].Diff = &model.Diff{
 				Added: sortedChanges(d.Added), Removed: sortedChanges(d.Removed), Changed: sortedChanges(d.Changed),
 				WorkloadsAdded: sortedPeers(d.WorkloadsAdded), WorkloadsRemoved: sortedPeers(d.WorkloadsRemoved),
+				Omitted: d.Omitted,
 			}
 		}
 	}

@@ -17,6 +17,7 @@ func writeDiffMarkdown(w io.Writer, name string, d *model.Diff) error {
 		title += " in " + name
 	}
 	b.WriteString("## " + mdText(title) + "\n\n")
+	mdNotes(&b, omittedNotes(d.Omitted))
 	if d.Empty() {
 		b.WriteString("No changes.\n")
 	} else {

@@ -16,6 +16,7 @@ import (
 // then the workloads added and removed.
 func writeDiffText(w io.Writer, name string, d *model.Diff) error {
 	ew := newErrWriter(w)
+	textNotes(ew, "", omittedNotes(d.Omitted))
 	ew.line(diffHeadline(name, d))
 	for _, l := range diffLines(d) {
 		ew.line(l)

@@ -16,6 +16,12 @@ import (
 //	ALLOWED app/frontend[Deployment] -> app/backend-api[Deployment] on 3000/TCP
 func writeExplainText(w io.Writer, xs []model.Explanation) error {
 	ew := newErrWriter(w)
+	if len(xs) > 0 {
+		if notes := omittedNotes(xs[0].Omitted); len(notes) > 0 {
+			textNotes(ew, "", notes)
+			ew.line()
+		}
+	}
 	for i := range xs {
 		if i > 0 {
 			ew.line()

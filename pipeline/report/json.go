@@ -157,6 +157,8 @@ type jsonDiff struct {
 	Changed          []jsonChange    `json:"changed"`
 	WorkloadsAdded   []jsonPeer      `json:"workloadsAdded"`
 	WorkloadsRemoved []jsonPeer      `json:"workloadsRemoved"`
+	// Omitted are the policies either matrix leaves out.
+	Omitted []model.OmittedPolicy `json:"omitted,omitempty"`
 }
 
 func toJSONDiff(d *model.Diff) *jsonDiff {
@@ -189,6 +191,7 @@ func toJSONDiff(d *model.Diff) *jsonDiff {
 		Changed:          changes(d.Changed),
 		WorkloadsAdded:   peers(d.WorkloadsAdded),
 		WorkloadsRemoved: peers(d.WorkloadsRemoved),
+		Omitted:          d.Omitted,
 	}
 }
 
@@ -277,7 +280,7 @@ func (pr *peerReader) diff(j *jsonDiff, where string) (*model.Diff, error) {
 	if j == nil {
 		return nil, nil
 	}
-	d := &model.Diff{}
+	d := &model.Diff{Omitted: j.Omitted}
 	changes := func(js []jsonChange, kind string) ([]model.ConnectionChange, error) {
 		var out []model.ConnectionChange
 		for i, c := range js {

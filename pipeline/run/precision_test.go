@@ -449,6 +449,24 @@ func TestReachSaysWhatItIgnores(t *testing.T) {
 		assert.Contains(t, out.String(), "web", format)
 	}
 
+	// explain and promote say it first too.
+	note := "warning: The matrix ignores 1 policy of a kind reachgate does not evaluate: the cluster may deny flows shown here, and allow flows not shown.\n  " + item + "\n"
+	for name, cmd := range map[string]func(w, e *bytes.Buffer) error{
+		"explain": func(w, e *bytes.Buffer) error {
+			return run.Explain(run.ExplainParams{Common: run.Common{Dir: dir}, Overlay: m, Src: "app/web", Dst: "internet", Format: "txt"}, w, e)
+		},
+		"promote": func(w, e *bytes.Buffer) error {
+			return run.Promote(run.PromoteParams{Common: run.Common{Dir: dir}, From: filepath.Join(dir, "quiet"), To: m}, w, e)
+		},
+	} {
+		var out, stderr bytes.Buffer
+		err := cmd(&out, &stderr)
+		var ee *run.ExitError
+		require.ErrorAs(t, err, &ee, name)
+		assert.Equal(t, run.ExitInput, ee.Code, name)
+		assert.True(t, strings.HasPrefix(out.String(), note), "%s output starts with the note:\n%s", name, out.String())
+	}
+
 	var out, stderr bytes.Buffer
 	err := run.Reach(run.ReachParams{Common: run.Common{Dir: dir}, Overlay: filepath.Join(dir, "quiet"), Format: "txt"}, &out, &stderr)
 	require.NoError(t, err, "a ConfigMap is silently irrelevant")
