@@ -90,6 +90,10 @@ func splitAPIVersion(av string) (group, version string) {
 // Namespaced kinds of the model without metadata.namespace are placed in
 // "default". A rendered Namespace replaces an inventory namespace of the
 // same name. Every namespace carries kubernetes.io/metadata.name.
+//
+// Cluster.Omitted lists the traffic policies left out of the model, in
+// source order: objects of UnevaluatedPolicyKinds, and every NetworkPolicy
+// Decode refuses (read as InvalidPolicy does).
 func Decode(objs []model.Object, base *model.Cluster) (*model.Cluster, model.InputErrors) {
 	d := &decoder{c: &model.Cluster{}, namespaces: map[string]int{}, omitted: map[*model.Object]bool{}}
 	if base != nil {

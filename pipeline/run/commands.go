@@ -63,8 +63,9 @@ func loadOne(ws *Workspace, arg string, stderr io.Writer) (*Overlay, error) {
 	return o, nil
 }
 
-// printProblems names the overlay's invalid objects, one line each, and
-// warns about the documents it skipped.
+// printProblems names the overlay's invalid objects and its policies of
+// kinds reachgate does not evaluate, one line each, and warns about the
+// documents it skipped.
 func printProblems(stderr io.Writer, o *Overlay) {
 	for _, p := range o.Problems {
 		fmt.Fprintln(stderr, "error:", p)
