@@ -71,12 +71,10 @@ func MayBeDeniedBy(src, dst Peer) []string {
 // waives it.
 const UnevaluatedPolicyID = "input/unevaluated-policy"
 
-// Message says what an omitted policy means for the matrix.
+// Message says what an unevaluated policy means for the matrix. (An
+// invalid NetworkPolicy is reported by the validation that refused it.)
 func (o *OmittedPolicy) Message() string {
-	if o.Reason == OmitUnevaluated {
-		return "reachgate does not evaluate " + o.APIVersion + " " + o.Object.Kind + ": the matrix ignores this policy, so the cluster may deny flows the matrix shows, and allow flows it does not"
-	}
-	return "invalid: the matrix omits this NetworkPolicy; flows it could have denied are marked \"may be denied by an invalid policy\""
+	return "reachgate does not evaluate " + o.APIVersion + " " + o.Object.Kind + ": the matrix ignores this policy, so the cluster may deny flows the matrix shows, and allow flows it does not"
 }
 
 // Finding reports an unevaluated policy (UnevaluatedPolicyID).
