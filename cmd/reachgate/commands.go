@@ -85,8 +85,11 @@ func newExplainCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "explain OVERLAY SRC DST",
 		Short: "Say whether SRC can reach DST and which policies decide it",
-		Long: `SRC and DST are namespace/workload, an IP address, or the name of an
-external endpoint from reachgate.yaml. Exits 1 when the traffic is denied.`,
+		Long: `SRC and DST are namespace/workload (namespace/workload[Kind] where
+workloads of several kinds share the name), an IP address, a CIDR or address
+range, the name of an external endpoint from reachgate.yaml, or any peer label
+reachgate prints, such as internet(0.0.0.0/5,8.0.0.0/7). Exits 1 when the
+traffic is denied.`,
 		Args: cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p.Common, p.Overlay, p.Src, p.Dst = common(cmd), args[0], args[1], args[2]

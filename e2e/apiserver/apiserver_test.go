@@ -243,3 +243,38 @@ func fieldAndMessage(line string) string {
 	parts := strings.SplitN(line, ": ", 3)
 	return parts[len(parts)-1]
 }
+
+// TestKubectlApplyDefaultRefusesStatus pins what reachgate matches for an
+// exported NetworkPolicy with `status: {}`: kubectl apply, with its
+// default --validate=strict, is refused by the API server (which is what
+// the offline validation reports, and why the policy is left out of the
+// matrix); only --validate=warn would let it through.
+func TestKubectlApplyDefaultRefusesStatus(t *testing.T) {
+	cases, err := validatetest.Load(filepath.Join(repoRoot(t), "pipeline", "validate", "testdata", "cases"))
+	require.NoError(t, err)
+	var c *validatetest.Case
+	for i := range cases {
+		if cases[i].Name == "networkpolicy-status" {
+			c = &cases[i]
+		}
+	}
+	require.NotNil(t, c)
+	ns := exec.Command("kubectl", "--kubeconfig", kubeconfig(t), "apply", "-f", "-")
+	ns.Stdin = strings.NewReader("apiVersion: v1\nkind: Namespace\nmetadata: {name: app}\n")
+	nsOut, err := ns.CombinedOutput()
+	require.NoError(t, err, "%s", nsOut)
+	apply := func(args ...string) (string, error) {
+		cmd := exec.Command("kubectl", append([]string{"--kubeconfig", kubeconfig(t), "apply", "--dry-run=server", "-f", "-"}, args...)...)
+		cmd.Stdin = bytes.NewReader(c.YAML)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := apply()
+	require.Error(t, err, "kubectl apply (default --validate=strict) must be refused: %s", out)
+	require.Len(t, c.Want, 1)
+	assert.Contains(t, out, `NetworkPolicy in version "v1" cannot be handled as a NetworkPolicy: strict decoding error: unknown field "status"`)
+	assert.Contains(t, c.Want[0], `NetworkPolicy in version "v1" cannot be handled as a NetworkPolicy: strict decoding error: unknown field "status"`)
+	out, err = apply("--validate=warn")
+	require.NoError(t, err, out)
+	assert.Contains(t, out, `unknown field "status"`)
+}

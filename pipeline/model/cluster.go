@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"sort"
 	"strconv"
+	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
 )
@@ -88,13 +89,52 @@ type Workload struct {
 	IPs       []netip.Addr `json:"ips,omitempty"`
 	Source    Location     `json:"source"`
 	Inventory bool         `json:"inventory,omitempty"`
+	// SharesName is set when another workload of the cluster has the same
+	// namespace and name, of another kind (Kubernetes allows a Deployment
+	// and a StatefulSet called web side by side): Key then names the kind
+	// too. Cluster.Sort sets it.
+	SharesName bool `json:"-"`
 }
 
-// Key is "namespace/name".
-func (w *Workload) Key() string { return w.Namespace + "/" + w.Name }
+// Key names the workload within its cluster: "namespace/name", or
+// "namespace/name[Kind]" when another workload shares the namespace and
+// name (SharesName). Keys are unique within a cluster; across clusters,
+// where a name may be shared in one and not the other, use ID.
+func (w *Workload) Key() string {
+	if w.SharesName {
+		return w.ID()
+	}
+	return w.Namespace + "/" + w.Name
+}
 
-// String is "namespace/name[Kind]".
-func (w *Workload) String() string { return w.Namespace + "/" + w.Name + "[" + w.Kind + "]" }
+// ID is "namespace/name[Kind]": the workload's identity in any cluster.
+func (w *Workload) ID() string { return w.Namespace + "/" + w.Name + "[" + w.Kind + "]" }
+
+// String is "namespace/name[Kind]", the ID.
+func (w *Workload) String() string { return w.ID() }
+
+// ParseWorkloadRef splits "namespace/name" or "namespace/name[Kind]"; ok is
+// false for anything else.
+func ParseWorkloadRef(s string) (namespace, name, kind string, ok bool) {
+	ns, rest, found := strings.Cut(s, "/")
+	if !found || ns == "" || rest == "" || strings.ContainsAny(rest, "/ ,;()") || strings.ContainsAny(ns, "[]() ,;") {
+		return "", "", "", false
+	}
+	if i := strings.IndexByte(rest, '['); i >= 0 {
+		if !strings.HasSuffix(rest, "]") || i == 0 || i == len(rest)-2 {
+			return "", "", "", false
+		}
+		name, kind = rest[:i], rest[i+1:len(rest)-1]
+		if strings.ContainsAny(name, "[]") || strings.ContainsAny(kind, "[]") {
+			return "", "", "", false
+		}
+		return ns, name, kind, true
+	}
+	if strings.ContainsAny(rest, "[]") {
+		return "", "", "", false
+	}
+	return ns, rest, "", true
+}
 
 // NamedPort finds the container port with that name and protocol.
 func (w *Workload) NamedPort(name string, p Protocol) (uint16, bool) {
@@ -154,6 +194,9 @@ type Cluster struct {
 	PodCIDRs     IPSet       `json:"-"`
 	ServiceCIDRs IPSet       `json:"-"`
 	Objects      []Object    `json:"-"`
+	// Omitted are the traffic policies left out of the model: invalid
+	// NetworkPolicies and policies of kinds reachgate does not evaluate.
+	Omitted []OmittedPolicy `json:"-"`
 }
 
 // Namespace returns the namespace with that name, or nil.
@@ -171,7 +214,8 @@ func (c *Cluster) Namespace(name string) *Namespace {
 }
 
 // Sort puts every list in a stable order: namespaces by name, workloads,
-// services and policies by namespace then name.
+// services and policies by namespace then name (workloads then kind), and
+// marks the workloads that share a namespace and name (SharesName).
 func (c *Cluster) Sort() {
 	sort.SliceStable(c.Namespaces, func(i, j int) bool { return c.Namespaces[i].Name < c.Namespaces[j].Name })
 	sort.SliceStable(c.Workloads, func(i, j int) bool {
@@ -184,6 +228,15 @@ func (c *Cluster) Sort() {
 		}
 		return a.Kind < b.Kind
 	})
+	for i := range c.Workloads {
+		w := &c.Workloads[i]
+		w.SharesName = false
+		for _, j := range []int{i - 1, i + 1} {
+			if j >= 0 && j < len(c.Workloads) && c.Workloads[j].Namespace == w.Namespace && c.Workloads[j].Name == w.Name {
+				w.SharesName = true
+			}
+		}
+	}
 	sort.SliceStable(c.Services, func(i, j int) bool {
 		a, b := &c.Services[i], &c.Services[j]
 		return a.Namespace < b.Namespace || (a.Namespace == b.Namespace && a.Name < b.Name)

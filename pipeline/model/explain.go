@@ -21,6 +21,9 @@ type Explanation struct {
 	Grants  []Grant
 	Egress  SideExplanation
 	Ingress SideExplanation
+	// Omitted are the traffic policies of the cluster the answer leaves
+	// out (see Matrix.Omitted).
+	Omitted []OmittedPolicy
 }
 
 // SideExplanation is one direction: the source's egress or the

@@ -15,6 +15,9 @@ type Peer struct {
 	// External is the name of the most specific configured external
 	// endpoint containing Range; empty for workloads and unnamed ranges.
 	External string `json:"-"`
+	// MayDeny names the invalid NetworkPolicies, left out of the matrix,
+	// that select this workload; nil when none do.
+	MayDeny *MayDeny `json:"-"`
 }
 
 // IsWorkload reports whether the peer is a workload.
@@ -32,8 +35,10 @@ func (p Peer) String() string {
 	return p.Range.String()
 }
 
-// Key identifies the peer across matrices: "ns/name" for workloads and the
-// range for addresses.
+// Key identifies the peer within its matrix: the workload's Key
+// ("ns/name", or "ns/name[Kind]" when another workload shares the name)
+// and the range for addresses. Across matrices, match workloads by
+// Workload.ID.
 func (p Peer) Key() string {
 	if p.Workload != nil {
 		return p.Workload.Key()
@@ -122,6 +127,10 @@ type Matrix struct {
 	Connections []Connection
 	Unmanaged   []Unmanaged
 	Selection   []PolicySelection
+	// Omitted are the traffic policies of the cluster the matrix leaves
+	// out, in source order: invalid NetworkPolicies and policies of kinds
+	// reachgate does not evaluate.
+	Omitted []OmittedPolicy
 }
 
 // Of returns what connection c of m allows.

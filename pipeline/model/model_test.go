@@ -156,3 +156,38 @@ func TestInputErrorNamesFileObjectField(t *testing.T) {
 	assert.Equal(t, "input/invalid", f.RuleID)
 	assert.Equal(t, model.SeverityError, f.Severity)
 }
+
+// Workloads of different kinds may share a namespace and name; Sort marks
+// them, and their keys name the kind while the others keep ns/name.
+func TestWorkloadKeysNameTheKindWhereShared(t *testing.T) {
+	c := &model.Cluster{Workloads: []model.Workload{
+		{Namespace: "app", Name: "web", Kind: "StatefulSet"},
+		{Namespace: "app", Name: "api", Kind: "Deployment"},
+		{Namespace: "app", Name: "web", Kind: "Deployment"},
+		{Namespace: "other", Name: "web", Kind: "Deployment"},
+	}}
+	c.Sort()
+	var keys, ids []string
+	for i := range c.Workloads {
+		keys = append(keys, c.Workloads[i].Key())
+		ids = append(ids, c.Workloads[i].ID())
+	}
+	assert.Equal(t, []string{"app/api", "app/web[Deployment]", "app/web[StatefulSet]", "other/web"}, keys)
+	assert.Equal(t, []string{"app/api[Deployment]", "app/web[Deployment]", "app/web[StatefulSet]", "other/web[Deployment]"}, ids)
+}
+
+func TestParseWorkloadRef(t *testing.T) {
+	for in, want := range map[string][3]string{
+		"app/web":              {"app", "web", ""},
+		"app/web[StatefulSet]": {"app", "web", "StatefulSet"},
+		"app/web.v2":           {"app", "web.v2", ""},
+	} {
+		ns, name, kind, ok := model.ParseWorkloadRef(in)
+		assert.True(t, ok, in)
+		assert.Equal(t, want, [3]string{ns, name, kind}, in)
+	}
+	for _, in := range []string{"web", "app/", "/web", "a/b/c", "app/web[", "app/web[]", "app/[Pod]", "internet(0.0.0.0/5)", "0.0.0.0/5,8.0.0.0/7", "a/b c"} {
+		_, _, _, ok := model.ParseWorkloadRef(in)
+		assert.False(t, ok, in)
+	}
+}

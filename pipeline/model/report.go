@@ -20,6 +20,9 @@ type Diff struct {
 	Changed          []ConnectionChange
 	WorkloadsAdded   []Peer
 	WorkloadsRemoved []Peer
+	// Omitted are the traffic policies either matrix leaves out (see
+	// Matrix.Omitted), each once.
+	Omitted []OmittedPolicy
 }
 
 // Empty reports whether nothing changed.

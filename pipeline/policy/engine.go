@@ -7,6 +7,7 @@ package policy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -41,11 +42,21 @@ type Options struct {
 	Now time.Time
 }
 
+// InputVersion is the version of the input document this reachgate
+// builds (input.version). It grows by one whenever the document gains
+// fields; no field is ever removed or changes its meaning, so a rule
+// written for version N runs on every reachgate that builds N or later.
+// docs/rules.md lists what each version added.
+const InputVersion = 2
+
 // RuleInfo describes one rule from its METADATA annotations: what a
 // report says of it (model.Rule), and where it is written.
 type RuleInfo struct {
 	model.Rule
 	Source model.Location `json:"source"`
+	// InputVersion is the oldest input document the rule can read
+	// (METADATA custom.inputVersion; 1 when not given).
+	InputVersion int `json:"inputVersion"`
 
 	// Package is the rule's package path, e.g. data.reachgate.rules.default_deny.
 	Package string `json:"package"`
@@ -437,6 +448,17 @@ func (info *RuleInfo) fromAnnotations(file string, a *ast.Annotations) *model.In
 		}
 		info.Remediation = strings.TrimSpace(str)
 	}
+	info.InputVersion = 1
+	if v, ok := a.Custom["inputVersion"]; ok {
+		n, isInt := wholeNumber(v)
+		switch {
+		case !isInt || n < 1:
+			return bad("custom.inputVersion", "rule %s: inputVersion must be a whole number, 1 or more, got %v", id, v)
+		case n > InputVersion:
+			return bad("custom.inputVersion", "rule %s needs input version %d, and this reachgate builds version %d: run a newer reachgate (in a pull request's check, the one built from the base)", id, n, InputVersion)
+		}
+		info.InputVersion = n
+	}
 	if cs, ok := a.Custom["controls"]; ok {
 		list, isList := cs.([]any)
 		if !isList {
@@ -451,6 +473,27 @@ func (info *RuleInfo) fromAnnotations(file string, a *ast.Annotations) *model.In
 		}
 	}
 	return nil
+}
+
+// wholeNumber reads a YAML number that is an integer.
+func wholeNumber(v any) (int, bool) {
+	switch n := v.(type) {
+	case int:
+		return n, true
+	case int64:
+		return int(n), true
+	case uint64:
+		return int(n), true
+	case float64:
+		if n == float64(int(n)) {
+			return int(n), true
+		}
+	case json.Number:
+		if i, err := n.Int64(); err == nil {
+			return int(i), true
+		}
+	}
+	return 0, false
 }
 
 // Rules lists the loaded rules sorted by id.

@@ -96,7 +96,7 @@ func TestLoadReadsMetadataAndSkipsTests(t *testing.T) {
 	assert.Equal(t, []RuleInfo{{
 		Rule: model.Rule{ID: "T001", Title: "Something is checked", Severity: model.SeverityWarning,
 			Description: "A test rule.", Remediation: "Fix it.", Controls: []string{"Control A", "Control B"}},
-		Source: model.Location{File: "rules/something.rego", Line: 1}, Package: "data.reachgate.rules.something",
+		Source: model.Location{File: "rules/something.rego", Line: 1}, InputVersion: 1, Package: "data.reachgate.rules.something",
 		sets: e.rules[0].sets,
 	}}, e.Rules())
 }
@@ -403,4 +403,52 @@ func TestInputDocumentGolden(t *testing.T) {
 	out, err := json.MarshalIndent(v, "", "  ")
 	require.NoError(t, err)
 	goldenText(t, "input.golden.json", append(out, '\n'))
+}
+
+// A rule declares the oldest input document it can read; one that needs a
+// newer document than this reachgate builds fails to load, naming the rule
+// at its METADATA, instead of finding nothing in fields that are not there.
+func TestLoadChecksInputVersion(t *testing.T) {
+	t.Parallel()
+	withVersion := func(v string) string {
+		return strings.Replace(okRule, "#   severity: warning\n", "#   severity: warning\n#   inputVersion: "+v+"\n", 1)
+	}
+	e, err := Load(memFS(t, map[string]string{"rules/x.rego": withVersion("2"), "rules/y.rego": strings.NewReplacer("T001", "T002", "reachgate.rules.something", "reachgate.rules.other").Replace(okRule)}), []string{"rules"}, Options{})
+	require.NoError(t, err)
+	rules := e.Rules()
+	require.Len(t, rules, 2)
+	assert.Equal(t, 2, rules[0].InputVersion)
+	assert.Equal(t, 1, rules[1].InputVersion, "no inputVersion: version 1")
+
+	errs := loadErrors(t, map[string]string{"rules/x.rego": withVersion("3")})
+	require.Len(t, errs, 1)
+	assert.Equal(t, "rules/x.rego:1: METADATA.custom.inputVersion: rule T001 needs input version 3, and this reachgate builds version 2: run a newer reachgate (in a pull request's check, the one built from the base)", errs[0].Error())
+	for _, bad := range []string{"two", "0", "1.5"} {
+		errs := loadErrors(t, map[string]string{"rules/x.rego": withVersion(bad)})
+		require.Len(t, errs, 1, bad)
+		assert.Contains(t, errs[0].Message, "inputVersion must be a whole number", bad)
+	}
+}
+
+// Rules read input.version.
+func TestInputCarriesItsVersion(t *testing.T) {
+	t.Parallel()
+	src := `# METADATA
+# title: Version
+# custom:
+#   id: T009
+#   severity: info
+#   inputVersion: 2
+package reachgate.rules.version
+
+import rego.v1
+
+deny contains {"msg": sprintf("version %d", [input.version]), "object": {"kind": "Namespace", "name": "x"}}
+`
+	e, err := Load(memFS(t, map[string]string{"rules/v.rego": src}), []string{"rules"}, Options{Now: pinned})
+	require.NoError(t, err)
+	fs, err := e.Evaluate(context.Background(), Input{Cluster: &model.Cluster{}})
+	require.NoError(t, err)
+	require.Len(t, fs, 1)
+	assert.Equal(t, "version 2", fs[0].Message)
 }

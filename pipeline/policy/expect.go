@@ -14,6 +14,9 @@ const (
 	ExpectAllowID       = "expect/allow"
 	ExpectDenyID        = "expect/deny"
 	ExpectUnknownPeerID = "expect/unknown-peer"
+	// ExpectAmbiguousPeerID: "ns/name" that workloads of several kinds
+	// share (a Deployment and a StatefulSet called web).
+	ExpectAmbiguousPeerID = "expect/ambiguous-peer"
 )
 
 // Expectations is an overlay's expectations.yaml: flows that must be
@@ -26,8 +29,9 @@ type Expectations struct {
 
 // Expectation is one must-allow or must-deny flow.
 type Expectation struct {
-	// From and To are "namespace/workload", the name of an external
-	// endpoint from reachgate.yaml, an IP address or a CIDR.
+	// From and To are "namespace/workload" (or "namespace/workload[Kind]",
+	// needed where workloads of several kinds share the name), the name of
+	// an external endpoint from reachgate.yaml, an IP address or a CIDR.
 	From, To string
 	// Port is the port as written ("5432/TCP"); empty means any port.
 	Port     string
@@ -113,23 +117,40 @@ func ParseExpectations(file string, data []byte) (*Expectations, error) {
 
 // peerResolver finds the matrix peers an expectation endpoint names.
 type peerResolver struct {
-	m     *model.Matrix
+	m *model.Matrix
+	// byKey holds every workload peer by ID ("ns/name[Kind]"), and by
+	// "ns/name" each workload whose name no other shares.
 	byKey map[string]int32
+	// shared lists, for "ns/name" that several workloads share, their IDs.
+	shared map[string][]string
 }
 
 func newPeerResolver(m *model.Matrix) *peerResolver {
-	r := &peerResolver{m: m, byKey: make(map[string]int32, len(m.Peers))}
+	r := &peerResolver{m: m, byKey: make(map[string]int32, 2*len(m.Peers)), shared: map[string][]string{}}
+	byName := map[string][]int32{}
 	for i := range m.Peers {
-		if m.Peers[i].Workload != nil {
-			r.byKey[m.Peers[i].Key()] = int32(i)
+		if w := m.Peers[i].Workload; w != nil {
+			r.byKey[w.ID()] = int32(i)
+			n := w.Namespace + "/" + w.Name
+			byName[n] = append(byName[n], int32(i))
+		}
+	}
+	for n, is := range byName {
+		if len(is) == 1 {
+			r.byKey[n] = is[0]
+			continue
+		}
+		for _, i := range is {
+			r.shared[n] = append(r.shared[n], m.Peers[i].Workload.ID())
 		}
 	}
 	return r
 }
 
-// resolve returns the peers for a workload key, an external endpoint name,
-// an IP address (a workload with that address, else the external range
-// holding it) or a CIDR (every external range overlapping it).
+// resolve returns the peers for a workload ("ns/name", or
+// "ns/name[Kind]"), an external endpoint name, an IP address (a workload
+// with that address, else the external range holding it) or a CIDR
+// (every external range overlapping it).
 func (r *peerResolver) resolve(name string) []int32 {
 	if i, ok := r.byKey[name]; ok {
 		return []int32{i}
@@ -173,12 +194,18 @@ func (r *peerResolver) resolve(name string) []int32 {
 	return xs
 }
 
+// ExplainFunc says in one line why src may or may not reach dst on a port
+// (on any port when hasPort is false). src and dst are peers of the matrix
+// being checked, handed over as they are: a grouped or finer-cut range
+// label must not go back through a parser.
+type ExplainFunc func(src, dst model.Peer, proto model.Protocol, port uint16, hasPort bool) string
+
 // CheckExpectations checks every expectation against the matrix and returns
 // a finding for each that fails or names an unknown peer. An allow passes
 // when some peer pair allows every port asked for (any port when none is
 // given); a deny passes when no peer pair allows any of them. explain, when
 // not nil, says why a flow is or is not allowed; its text ends the message.
-func CheckExpectations(exp *Expectations, m *model.Matrix, explain func(src, dst string, proto model.Protocol, port uint16, hasPort bool) string) []model.Finding {
+func CheckExpectations(exp *Expectations, m *model.Matrix, explain ExplainFunc) []model.Finding {
 	out := []model.Finding{}
 	if exp == nil {
 		return out
@@ -194,6 +221,20 @@ func CheckExpectations(exp *Expectations, m *model.Matrix, explain func(src, dst
 			field, name string
 			peers       []int32
 		}{{"from", x.From, srcs}, {"to", x.To, dsts}} {
+			if ids := r.shared[side.name]; len(ids) > 0 {
+				unknown = true
+				out = append(out, model.Finding{
+					RuleID:      ExpectAmbiguousPeerID,
+					Title:       "Expectation names several workloads",
+					Severity:    model.SeverityError,
+					Message:     fmt.Sprintf("%s %q names %d workloads of different kinds (%s): name one with its kind", side.field, side.name, len(ids), strings.Join(ids, ", ")),
+					Field:       side.field,
+					Location:    x.Source,
+					Controls:    []string{},
+					Remediation: fmt.Sprintf("Write %s: %s (namespace/name[Kind]).", side.field, ids[0]),
+				})
+				continue
+			}
 			if len(side.peers) == 0 {
 				unknown = true
 				out = append(out, model.Finding{
@@ -227,7 +268,7 @@ func CheckExpectations(exp *Expectations, m *model.Matrix, explain func(src, dst
 	return out
 }
 
-func checkAllow(x Expectation, m *model.Matrix, srcs, dsts []int32, explain func(string, string, model.Protocol, uint16, bool) string) (model.Finding, bool) {
+func checkAllow(x Expectation, m *model.Matrix, srcs, dsts []int32, explain ExplainFunc) (model.Finding, bool) {
 	want := x.portSet()
 	// The pair that comes closest, for the explanation.
 	var bestS, bestD int32 = srcs[0], dsts[0]
@@ -260,14 +301,14 @@ func checkAllow(x Expectation, m *model.Matrix, srcs, dsts []int32, explain func
 		msg += " (" + x.Reason + ")"
 	}
 	if explain != nil {
-		if why := explain(m.Peers[bestS].Key(), m.Peers[bestD].Key(), proto, port, x.HasPort); why != "" {
+		if why := explain(m.Peers[bestS], m.Peers[bestD], proto, port, x.HasPort); why != "" {
 			msg += ": " + why
 		}
 	}
 	return expectFinding(ExpectAllowID, "Expected flow is blocked", msg, x), true
 }
 
-func checkDeny(x Expectation, m *model.Matrix, srcs, dsts []int32, explain func(string, string, model.Protocol, uint16, bool) string) (model.Finding, bool) {
+func checkDeny(x Expectation, m *model.Matrix, srcs, dsts []int32, explain ExplainFunc) (model.Finding, bool) {
 	want := x.portSet()
 	for _, s := range srcs {
 		for _, d := range dsts {
@@ -291,7 +332,7 @@ func checkDeny(x Expectation, m *model.Matrix, srcs, dsts []int32, explain func(
 				msg += " (" + x.Reason + ")"
 			}
 			if explain != nil {
-				if why := explain(m.Peers[s].Key(), m.Peers[d].Key(), proto, port, true); why != "" {
+				if why := explain(m.Peers[s], m.Peers[d], proto, port, true); why != "" {
 					msg += ": " + why
 				}
 			}

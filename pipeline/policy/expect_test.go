@@ -124,8 +124,9 @@ type explainCall struct {
 	hasPort  bool
 }
 
-func recordingExplain(calls *[]explainCall) func(string, string, model.Protocol, uint16, bool) string {
-	return func(src, dst string, proto model.Protocol, port uint16, hasPort bool) string {
+func recordingExplain(calls *[]explainCall) ExplainFunc {
+	return func(srcPeer, dstPeer model.Peer, proto model.Protocol, port uint16, hasPort bool) string {
+		src, dst := srcPeer.Key(), dstPeer.Key()
 		*calls = append(*calls, explainCall{src, dst, proto, port, hasPort})
 		return fmt.Sprintf("because %s -> %s %s/%d", src, dst, proto, port)
 	}

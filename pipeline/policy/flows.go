@@ -139,6 +139,7 @@ func peerTerm(p *model.Peer) *ast.Term {
 			item(kNamespace, str(w.Namespace)),
 			item(kName, str(w.Name)),
 			item(kWorkloadKind, str(w.Kind)),
+			item(kID, str(w.ID())),
 		)
 	}
 	var cidrs []string
@@ -536,15 +537,18 @@ func (b *inputBuilder) reachTerm(m *model.Matrix, mt *matrixTerms) *ast.Term {
 func validPeer(m *model.Matrix, i int32) bool { return i >= 0 && int(i) < len(m.Peers) }
 
 // promotionTerm builds input.promotion: the flows of m that the promoted
-// overlay does not allow, or allows on fewer ports. Peers are matched by
-// key. Each flow carries promoted (the ports the promoted overlay allows
-// for its pairs, {} when none) and extra (the ports only m allows).
+// overlay does not allow, or allows on fewer ports. Workloads are matched
+// by ID, external ranges by address. Each flow carries promoted (the ports
+// the promoted overlay allows for its pairs, {} when none) and extra (the
+// ports only m allows).
 func (b *inputBuilder) promotionTerm(m *model.Matrix, mt *matrixTerms, p *Promotion) *ast.Term {
 	pm := p.Matrix
 	if pm == nil {
 		pm = &model.Matrix{}
 	}
-	// Workloads match by key. An external range of m stands for every
+	// Workloads match by ID (kind included: a workload's key names its
+	// kind only where another shares its name, which may differ between
+	// the overlays). An external range of m stands for every
 	// external range of pm that overlaps it: each overlay's ipBlocks cut
 	// the address space its own way, and a flow to a range was promoted
 	// only if pm allows it to every part of that range.
@@ -552,8 +556,8 @@ func (b *inputBuilder) promotionTerm(m *model.Matrix, mt *matrixTerms, p *Promot
 	pranges := map[model.IPRange]int32{}
 	var pmExternal []int32
 	for i := range pm.Peers {
-		if pm.Peers[i].Workload != nil {
-			pidx[pm.Peers[i].Key()] = int32(i)
+		if w := pm.Peers[i].Workload; w != nil {
+			pidx[w.ID()] = int32(i)
 		} else {
 			pmExternal = append(pmExternal, int32(i))
 			pranges[pm.Peers[i].Range] = int32(i)
@@ -570,7 +574,7 @@ func (b *inputBuilder) promotionTerm(m *model.Matrix, mt *matrixTerms, p *Promot
 		mapped[i] = -1
 		p := &m.Peers[i]
 		if p.Workload != nil {
-			if j, ok := pidx[p.Key()]; ok {
+			if j, ok := pidx[p.Workload.ID()]; ok {
 				mapped[i] = j
 			}
 			continue

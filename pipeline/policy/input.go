@@ -35,6 +35,7 @@ var (
 	kIngress          = ast.StringTerm("ingress")
 	kInventory        = ast.StringTerm("inventory")
 	kIPBlock          = ast.StringTerm("ipBlock")
+	kID               = ast.StringTerm("id")
 	kIPs              = ast.StringTerm("ips")
 	kKey              = ast.StringTerm("key")
 	kKind             = ast.StringTerm("kind")
@@ -335,6 +336,7 @@ func clusterDoc(in Input) (ast.Object, *sourceIndex, error) {
 	}
 
 	doc := ast.NewObject(
+		item(str("version"), num(InputVersion)),
 		item(str("overlay"), str(in.Overlay)),
 		item(str("environment"), str(in.Environment)),
 		item(str("objects"), ast.ArrayTerm(objects...)),
@@ -368,6 +370,7 @@ func workloadTerm(w *model.Workload) *ast.Term {
 		item(kName, str(w.Name)),
 		item(kKind, str(w.Kind)),
 		item(kKey, str(w.Key())),
+		item(kID, str(w.ID())),
 		item(kLabels, labelsTerm(w.Labels)),
 		item(kPorts, ast.ArrayTerm(ports...)),
 		item(kHostNetwork, boolTerm(w.HostNetwork)),

@@ -92,14 +92,16 @@ func ParseWaivers(file string, data []byte) ([]model.Waiver, error) {
 }
 
 // waivable reports whether a waiver may accept the finding: rule findings,
-// and an overlay dropped from the gate (overlay/removed,
-// overlay/unconfigured). Failed expectations are changed in
+// an overlay dropped from the gate (overlay/removed,
+// overlay/unconfigured), and a policy of a kind reachgate does not
+// evaluate (input/unevaluated-policy). Failed expectations are changed in
 // expectations.yaml, not waived; invalid input and rule errors must be
 // fixed.
 func waivable(f *model.Finding) bool {
-	// A weakened expectation is a decision to record, like a rule finding:
-	// the failed expectations themselves are fixed, not waived.
-	if f.RuleID == ExpectWeakenedID {
+	// A weakened expectation and a policy kind reachgate does not evaluate
+	// are decisions to record, like rule findings: failed expectations
+	// themselves are fixed, not waived.
+	if f.RuleID == ExpectWeakenedID || f.RuleID == model.UnevaluatedPolicyID {
 		return true
 	}
 	for _, prefix := range []string{"expect/", "waiver/", "input/", "rule/"} {

@@ -181,6 +181,7 @@ func newIndex(c *model.Cluster, align []*model.Cluster) *index {
 	for i := range c.Policies {
 		ix.addPolicy(&c.Policies[i])
 	}
+	ix.markOmitted()
 	return ix
 }
 

@@ -243,6 +243,7 @@ func (ix *index) compute() *model.Matrix {
 		}
 	}
 	m.Selection = ix.selection()
+	m.Omitted = ix.c.Omitted
 	return m
 }
 

@@ -91,6 +91,7 @@ func Diff(base, head *model.Matrix) *model.Diff {
 			}
 		}
 	}
+	d.Omitted = omittedOf(base, head)
 	bc := renumber(base.Connections, bMap)
 	hc := renumber(head.Connections, hMap)
 	peer := func(g int32) model.Peer { return *all[g].peer }

@@ -3,6 +3,7 @@ package reach
 import (
 	"fmt"
 	"net/netip"
+	"regexp"
 	"strings"
 
 	"github.com/reachgate/reachgate/pipeline/model"
@@ -17,9 +18,9 @@ type Explainer struct {
 // NewExplainer compiles the cluster for explain.
 func NewExplainer(c *model.Cluster) *Explainer { return &Explainer{ix: newIndex(c, nil)} }
 
-// Explain resolves src and dst — "namespace/workload", an IP address or a
-// named external endpoint — and explains every pair they name (an external
-// endpoint may span several ranges).
+// Explain resolves src and dst — any peer label reachgate prints (see
+// Resolve) — and explains every pair they name (an external endpoint may
+// span several ranges).
 func (e *Explainer) Explain(src, dst string, port *model.PortQuery) ([]model.Explanation, error) {
 	ss, err := e.Resolve(src)
 	if err != nil {
@@ -29,6 +30,26 @@ func (e *Explainer) Explain(src, dst string, port *model.PortQuery) ([]model.Exp
 	if err != nil {
 		return nil, fmt.Errorf("destination: %w", err)
 	}
+	return e.pairs(ss, ds, src, dst, port)
+}
+
+// ExplainPeers explains the flow between two peers of a matrix computed
+// from the same cluster, possibly with its address space cut finer (by
+// ComputeAll): a workload is found by its ID, a range by the ranges of
+// this cluster that overlap it.
+func (e *Explainer) ExplainPeers(src, dst model.Peer, port *model.PortQuery) ([]model.Explanation, error) {
+	ss, err := e.resolvePeer(src)
+	if err != nil {
+		return nil, fmt.Errorf("source: %w", err)
+	}
+	ds, err := e.resolvePeer(dst)
+	if err != nil {
+		return nil, fmt.Errorf("destination: %w", err)
+	}
+	return e.pairs(ss, ds, src.String(), dst.String(), port)
+}
+
+func (e *Explainer) pairs(ss, ds []int, src, dst string, port *model.PortQuery) ([]model.Explanation, error) {
 	var out []model.Explanation
 	for _, s := range ss {
 		for _, d := range ds {
@@ -47,28 +68,26 @@ func (e *Explainer) Explain(src, dst string, port *model.PortQuery) ([]model.Exp
 	return out, nil
 }
 
-// Resolve turns a peer name into peer indices.
+// wantPeer is what a peer name may be, for error messages.
+const wantPeer = "want namespace/name, namespace/name[Kind], an IP address, a CIDR or address range, or an external endpoint name as reachgate prints it"
+
+// Resolve turns a peer name into peer indices. It accepts every label
+// reachgate prints for a peer, and what people type:
+//
+//   - a workload: "namespace/name", or "namespace/name[Kind]" (required
+//     where workloads of several kinds share the name);
+//   - an IP address: the workload with that address, else the external
+//     range holding it;
+//   - an external endpoint's name ("internet"): all its ranges;
+//   - address ranges, as CIDRs, "from-to" ranges, comma-joined CIDRs
+//     ("0.0.0.0/5,8.0.0.0/7") and groups of them joined with "; ", alone
+//     or after an endpoint name ("internet(0.0.0.0/5,8.0.0.0/7;
+//     11.0.0.0-100.63.255.255)"): the external ranges of this cluster
+//     overlapping them (of that endpoint, when named). A group cut short
+//     ("... and 4 more ranges") stands for every range of its endpoint.
 func (e *Explainer) Resolve(name string) ([]int, error) {
 	ix := e.ix
-	if ns, n, ok := strings.Cut(name, "/"); ok && !strings.Contains(n, "/") {
-		if _, err := netip.ParsePrefix(name); err != nil {
-			var found []int
-			for i := 0; i < ix.nw; i++ {
-				if w := ix.peers[i].Workload; w.Namespace == ns && w.Name == n {
-					found = append(found, i)
-				}
-			}
-			if len(found) == 0 {
-				for i := range ix.c.Workloads {
-					if w := &ix.c.Workloads[i]; w.Namespace == ns && w.Name == n && w.HostNetwork {
-						return nil, fmt.Errorf("workload %s uses hostNetwork: NetworkPolicy does not apply to it", name)
-					}
-				}
-				return nil, fmt.Errorf("no workload %s (want namespace/name, an IP address or an external endpoint name)", name)
-			}
-			return found, nil
-		}
-	}
+	name = strings.TrimSpace(name)
 	if a, err := netip.ParseAddr(name); err == nil {
 		for i := 0; i < ix.nw; i++ {
 			for _, ip := range ix.peers[i].Workload.IPs {
@@ -84,16 +103,142 @@ func (e *Explainer) Resolve(name string) ([]int, error) {
 		}
 		return nil, fmt.Errorf("%s is inside the pod or service CIDR but no workload with a known address has it", name)
 	}
+	if l, ok := parseRangeLabel(name); ok {
+		return e.resolveRanges(name, l)
+	}
+	if ns, n, kind, ok := model.ParseWorkloadRef(name); ok {
+		return e.resolveWorkload(name, ns, n, kind)
+	}
 	var found []int
 	for i := ix.nw; i < len(ix.peers); i++ {
-		// An external endpoint's name, or one of its ranges as Peer.Key
-		// prints it.
-		if ix.peers[i].External == name || ix.peers[i].Range.String() == name {
+		if ix.peers[i].External == name {
 			found = append(found, i)
 		}
 	}
 	if len(found) == 0 {
-		return nil, fmt.Errorf("unknown peer %q (want namespace/name, an IP address or an external endpoint name)", name)
+		return nil, fmt.Errorf("unknown peer %q (%s)", name, wantPeer)
+	}
+	return found, nil
+}
+
+func (e *Explainer) resolveWorkload(label, ns, name, kind string) ([]int, error) {
+	ix := e.ix
+	var found []int
+	var kinds []string
+	for i := 0; i < ix.nw; i++ {
+		if w := ix.peers[i].Workload; w.Namespace == ns && w.Name == name {
+			kinds = append(kinds, w.ID())
+			if kind == "" || w.Kind == kind {
+				found = append(found, i)
+			}
+		}
+	}
+	switch {
+	case len(found) > 1:
+		return nil, fmt.Errorf("%s names %d workloads of different kinds (%s): name one with its kind", label, len(found), strings.Join(kinds, ", "))
+	case len(found) == 1:
+		return found, nil
+	}
+	for i := range ix.c.Workloads {
+		if w := &ix.c.Workloads[i]; w.Namespace == ns && w.Name == name && (kind == "" || w.Kind == kind) && w.HostNetwork {
+			return nil, fmt.Errorf("workload %s uses hostNetwork: NetworkPolicy does not apply to it", label)
+		}
+	}
+	if len(kinds) > 0 {
+		return nil, fmt.Errorf("no workload %s: %s/%s is %s", label, ns, name, strings.Join(kinds, ", "))
+	}
+	return nil, fmt.Errorf("no workload %s (%s)", label, wantPeer)
+}
+
+// rangeLabel is a range label as reachgate prints it: an endpoint name
+// (or none) and the address ranges listed.
+type rangeLabel struct {
+	name string
+	set  model.IPSet
+	// more is set when the list was cut short ("and 4 more ranges").
+	more bool
+}
+
+var moreRanges = regexp.MustCompile(` and [0-9]+ more ranges$`)
+
+// parseRangeLabel reads "cidr", "cidr,cidr", "from-to", groups of those
+// joined by "; " with an optional " and N more ranges", alone or as
+// "name(...)".
+func parseRangeLabel(s string) (rangeLabel, bool) {
+	var l rangeLabel
+	inner := s
+	if i := strings.IndexByte(s, '('); i >= 0 && strings.HasSuffix(s, ")") {
+		l.name, inner = s[:i], s[i+1:len(s)-1]
+		if l.name == "" {
+			return l, false
+		}
+	}
+	if loc := moreRanges.FindStringIndex(inner); loc != nil {
+		l.more, inner = true, inner[:loc[0]]
+	}
+	for _, group := range strings.Split(inner, ";") {
+		for _, part := range strings.Split(group, ",") {
+			part = strings.TrimSpace(part)
+			if p, err := netip.ParsePrefix(part); err == nil {
+				l.set = l.set.Union(model.IPSetOf(p))
+				continue
+			}
+			from, to, ok := strings.Cut(part, "-")
+			a, errA := netip.ParseAddr(from)
+			b, errB := netip.ParseAddr(to)
+			if !ok || errA != nil || errB != nil || a.BitLen() != b.BitLen() || b.Less(a) {
+				return l, false
+			}
+			l.set = l.set.Union(model.IPSet{Ranges: []model.IPRange{{From: a, To: b}}})
+		}
+	}
+	return l, true
+}
+
+func (e *Explainer) resolveRanges(label string, l rangeLabel) ([]int, error) {
+	ix := e.ix
+	named := false
+	var found []int
+	for i := ix.nw; i < len(ix.peers); i++ {
+		p := &ix.peers[i]
+		if l.name != "" && p.External != l.name {
+			continue
+		}
+		named = true
+		if l.more || l.set.Overlaps(model.IPSet{Ranges: []model.IPRange{p.Range}}) {
+			found = append(found, i)
+		}
+	}
+	switch {
+	case l.name != "" && !named:
+		return nil, fmt.Errorf("unknown peer %q: no external endpoint %s (%s)", label, l.name, wantPeer)
+	case len(found) == 0 && l.name != "":
+		return nil, fmt.Errorf("no range of %s overlaps %s", l.name, l.set)
+	case len(found) == 0:
+		return nil, fmt.Errorf("%s is inside the pod or service CIDR: name the workload, or its address", l.set)
+	}
+	return found, nil
+}
+
+// resolvePeer finds a peer of another matrix of this cluster.
+func (e *Explainer) resolvePeer(p model.Peer) ([]int, error) {
+	ix := e.ix
+	if w := p.Workload; w != nil {
+		for i := 0; i < ix.nw; i++ {
+			if ix.peers[i].Workload.ID() == w.ID() {
+				return []int{i}, nil
+			}
+		}
+		return nil, fmt.Errorf("no workload %s", w.ID())
+	}
+	var found []int
+	for i := ix.nw; i < len(ix.peers); i++ {
+		if ix.peers[i].Range.Overlaps(p.Range) {
+			found = append(found, i)
+		}
+	}
+	if len(found) == 0 {
+		return nil, fmt.Errorf("no address range outside the cluster overlaps %s", p.Range)
 	}
 	return found, nil
 }
@@ -101,7 +246,7 @@ func (e *Explainer) Resolve(name string) ([]int, error) {
 func (e *Explainer) explain(s, d int, port *model.PortQuery) model.Explanation {
 	ix := e.ix
 	src, dst := &ix.peers[s], &ix.peers[d]
-	x := model.Explanation{Src: *src, Dst: *dst, Port: port}
+	x := model.Explanation{Src: *src, Dst: *dst, Port: port, Omitted: ix.c.Omitted}
 	var egC, inC []contrib
 	x.Egress, egC = e.side(model.Egress, s, d, port)
 	x.Ingress, inC = e.side(model.Ingress, d, s, port)

@@ -77,7 +77,7 @@ func loadScenario(t *testing.T, ar *txtar.Archive) *model.Cluster {
 			require.NoError(t, fs.WriteFile("/"+f.Name, f.Data))
 		}
 	}
-	objs, err := render.ManifestsRoot(fs, "/", "/")
+	objs, _, err := render.ManifestsRoot(fs, "/", "/")
 	require.NoError(t, err)
 	nss, wls := cfg.ModelInventory()
 	c, errs := render.Decode(objs, &model.Cluster{

@@ -7,6 +7,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
+// invalidSelectorKey is the key of a selector the API server would refuse.
+const invalidSelectorKey = "\x00invalid"
+
 // selector is a compiled label selector. A nil *selector matches nothing;
 // a selector with no terms matches everything.
 type selector struct {
@@ -37,14 +40,14 @@ func compileSelector(s *metav1.LabelSelector) *selector {
 		switch e.Operator {
 		case metav1.LabelSelectorOpIn, metav1.LabelSelectorOpNotIn:
 			if len(vals) == 0 {
-				return &selector{key: "\x00invalid", terms: []term{{op: "invalid"}}}
+				return &selector{key: invalidSelectorKey, terms: []term{{op: "invalid"}}}
 			}
 		case metav1.LabelSelectorOpExists, metav1.LabelSelectorOpDoesNotExist:
 			if len(vals) != 0 {
-				return &selector{key: "\x00invalid", terms: []term{{op: "invalid"}}}
+				return &selector{key: invalidSelectorKey, terms: []term{{op: "invalid"}}}
 			}
 		default:
-			return &selector{key: "\x00invalid", terms: []term{{op: "invalid"}}}
+			return &selector{key: invalidSelectorKey, terms: []term{{op: "invalid"}}}
 		}
 		terms = append(terms, term{key: e.Key, op: e.Operator, values: vals})
 	}

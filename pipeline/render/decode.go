@@ -67,26 +67,35 @@ func splitAPIVersion(av string) (group, version string) {
 //
 // Namespaces, Pods, Deployments, StatefulSets, DaemonSets, ReplicaSets,
 // Jobs, CronJobs, Services and NetworkPolicies are decoded strictly into
-// their k8s.io/api types; NetworkPolicies are also validated as the API
-// server would. Other kinds stay in Objects only. Every problem is
-// reported and the object concerned is left out of the model; everything
-// else still loads:
+// their k8s.io/api types. Other kinds stay in Objects only. Decode reads
+// structure only: whether the values make sense (a port in range, a
+// protocol the API knows, a valid selector or CIDR) is what
+// pipeline/validate checks, as the API server does, and the caller leaves
+// out what it refuses before calling Decode (pipeline/run does). Values
+// the model cannot hold are skipped, not reported twice. Every structural
+// problem is reported and the object concerned is left out of the model;
+// everything else still loads:
 //
 //   - unknown fields and values of the wrong type, with their field path;
+//   - a Pod's status.podIP(s) that is not an IP address;
 //   - a kind of the model under an API version no longer served;
 //   - objects without kind or name, duplicates (same group, kind,
 //     namespace and name);
 //   - objects in a namespace that is neither rendered, nor in base, nor
 //     one of the namespaces every cluster has (default, kube-system,
 //     kube-public, kube-node-lease; these are added when used);
-//   - a rendered workload that the inventory also declares (the rendered
-//     one replaces it).
+//   - a rendered workload that the inventory also declares, with the same
+//     kind (the rendered one replaces it).
 //
 // Namespaced kinds of the model without metadata.namespace are placed in
 // "default". A rendered Namespace replaces an inventory namespace of the
 // same name. Every namespace carries kubernetes.io/metadata.name.
+//
+// Cluster.Omitted lists the traffic policies left out of the model, in
+// source order: objects of UnevaluatedPolicyKinds, and every NetworkPolicy
+// Decode refuses (read as InvalidPolicy does).
 func Decode(objs []model.Object, base *model.Cluster) (*model.Cluster, model.InputErrors) {
-	d := &decoder{c: &model.Cluster{}, namespaces: map[string]int{}}
+	d := &decoder{c: &model.Cluster{}, namespaces: map[string]int{}, omitted: map[*model.Object]bool{}}
 	if base != nil {
 		d.c.Namespaces = slices.Clone(base.Namespaces)
 		d.c.Workloads = slices.Clone(base.Workloads)
@@ -102,7 +111,7 @@ func Decode(objs []model.Object, base *model.Cluster) (*model.Cluster, model.Inp
 	}
 	d.inventoryWorkloads = map[string]int{}
 	for i := range d.c.Workloads {
-		d.inventoryWorkloads[d.c.Workloads[i].Key()] = i
+		d.inventoryWorkloads[d.c.Workloads[i].ID()] = i
 	}
 
 	// Identify every object, drop duplicates, then load namespaces first
@@ -135,6 +144,10 @@ func Decode(objs []model.Object, base *model.Cluster) (*model.Cluster, model.Inp
 			d.fail(it, "metadata.namespace", "namespace %q is neither rendered nor in the inventory", it.ref.Namespace)
 			continue
 		}
+		if it.unevaluated {
+			d.c.Omitted = append(d.c.Omitted, model.OmittedPolicy{Object: it.ref, APIVersion: it.apiVersion, Source: it.obj.Source, Reason: model.OmitUnevaluated})
+			continue
+		}
 		if it.spec == nil {
 			continue
 		}
@@ -142,39 +155,38 @@ func Decode(objs []model.Object, base *model.Cluster) (*model.Cluster, model.Inp
 		case "Pod":
 			var pod corev1.Pod
 			if d.decode(it, &pod) {
-				w, errs := podWorkload(&pod.Spec, fieldPath{"spec"}, pod.Labels)
-				errs = append(errs, podIPs(w, &pod.Status)...)
-				d.addWorkload(it, w, errs)
+				w := podWorkload(&pod.Spec, pod.Labels)
+				d.addWorkload(it, w, podIPs(w, &pod.Status))
 			}
 		case "Deployment":
 			var o appsv1.Deployment
 			if d.decode(it, &o) {
-				d.template(it, &o.Spec.Template, fieldPath{"spec", "template"})
+				d.template(it, &o.Spec.Template)
 			}
 		case "StatefulSet":
 			var o appsv1.StatefulSet
 			if d.decode(it, &o) {
-				d.template(it, &o.Spec.Template, fieldPath{"spec", "template"})
+				d.template(it, &o.Spec.Template)
 			}
 		case "DaemonSet":
 			var o appsv1.DaemonSet
 			if d.decode(it, &o) {
-				d.template(it, &o.Spec.Template, fieldPath{"spec", "template"})
+				d.template(it, &o.Spec.Template)
 			}
 		case "ReplicaSet":
 			var o appsv1.ReplicaSet
 			if d.decode(it, &o) {
-				d.template(it, &o.Spec.Template, fieldPath{"spec", "template"})
+				d.template(it, &o.Spec.Template)
 			}
 		case "Job":
 			var o batchv1.Job
 			if d.decode(it, &o) {
-				d.template(it, &o.Spec.Template, fieldPath{"spec", "template"})
+				d.template(it, &o.Spec.Template)
 			}
 		case "CronJob":
 			var o batchv1.CronJob
 			if d.decode(it, &o) {
-				d.template(it, &o.Spec.JobTemplate.Spec.Template, fieldPath{"spec", "jobTemplate", "spec", "template"})
+				d.template(it, &o.Spec.JobTemplate.Spec.Template)
 			}
 		case "Service":
 			var o corev1.Service
@@ -183,13 +195,14 @@ func Decode(objs []model.Object, base *model.Cluster) (*model.Cluster, model.Inp
 			}
 		case "NetworkPolicy":
 			o := new(networkingv1.NetworkPolicy)
-			if d.decode(it, o) && d.check(it, validatePolicy(o)) {
+			if d.decode(it, o) {
 				o.Namespace = it.ref.Namespace
 				d.c.Policies = append(d.c.Policies, model.Policy{NetworkPolicy: o, Source: it.obj.Source})
 			}
 		}
 	}
 	d.c.Sort()
+	SortOmitted(d.c.Omitted)
 	sort.SliceStable(d.errs, func(i, j int) bool {
 		a, b := d.errs[i].Location, d.errs[j].Location
 		if a.File != b.File {
@@ -204,17 +217,24 @@ type decoder struct {
 	c                  *model.Cluster
 	errs               model.InputErrors
 	namespaces         map[string]int // name -> index in c.Namespaces
-	inventoryWorkloads map[string]int // "ns/name" -> index in c.Workloads
+	inventoryWorkloads map[string]int // "ns/name[Kind]" -> index in c.Workloads
+	omitted            map[*model.Object]bool
 }
 
 // item is an object with its effective identity.
 type item struct {
-	obj   *model.Object
-	ref   model.ObjectRef // namespace defaulted for namespaced kinds of the model
-	group string
-	spec  *kindSpec // nil for kinds the model ignores
+	obj        *model.Object
+	ref        model.ObjectRef // namespace defaulted for namespaced kinds of the model
+	apiVersion string
+	group      string
+	spec       *kindSpec // nil for kinds the model ignores
+	// unevaluated is set for a traffic policy of a kind reachgate does not
+	// evaluate (UnevaluatedPolicyKinds).
+	unevaluated bool
 }
 
+// fail reports a problem with an object, which is left out of the model.
+// A NetworkPolicy left out is listed in Cluster.Omitted, once.
 func (d *decoder) fail(it item, field string, format string, args ...any) {
 	d.errs = append(d.errs, &model.InputError{
 		Location: it.obj.Source,
@@ -222,6 +242,12 @@ func (d *decoder) fail(it item, field string, format string, args ...any) {
 		Field:    field,
 		Message:  fmt.Sprintf(format, args...),
 	})
+	if !d.omitted[it.obj] {
+		if o, ok := InvalidPolicy(*it.obj); ok {
+			d.omitted[it.obj] = true
+			d.c.Omitted = append(d.c.Omitted, o)
+		}
+	}
 }
 
 // check reports field errors; it returns true when there were none.
@@ -232,14 +258,15 @@ func (d *decoder) check(it item, errs []fieldError) bool {
 	return len(errs) == 0
 }
 
-func (d *decoder) identify(o *model.Object) (item, bool) {
-	it := item{obj: o, ref: o.ObjectRef}
-	apiVersion := o.APIVersion
+// objectIdentity is the object's kind, name, namespace (as written) and
+// API group, from its ObjectRef or else its document.
+func objectIdentity(o *model.Object) item {
+	it := item{obj: o, ref: o.ObjectRef, apiVersion: o.APIVersion}
 	if it.ref.Kind == "" {
 		it.ref.Kind, _ = o.Doc["kind"].(string)
 	}
-	if apiVersion == "" {
-		apiVersion, _ = o.Doc["apiVersion"].(string)
+	if it.apiVersion == "" {
+		it.apiVersion, _ = o.Doc["apiVersion"].(string)
 	}
 	if it.ref.Name == "" || it.ref.Namespace == "" {
 		md, _ := o.Doc["metadata"].(map[string]any)
@@ -250,8 +277,14 @@ func (d *decoder) identify(o *model.Object) (item, bool) {
 			it.ref.Namespace, _ = md["namespace"].(string)
 		}
 	}
-	group, version := splitAPIVersion(apiVersion)
-	it.group = group
+	it.group, _ = splitAPIVersion(it.apiVersion)
+	return it
+}
+
+func (d *decoder) identify(o *model.Object) (item, bool) {
+	it := objectIdentity(o)
+	apiVersion, group := it.apiVersion, it.group
+	_, version := splitAPIVersion(apiVersion)
 	switch {
 	case it.ref.Kind == "":
 		d.fail(it, "kind", "missing kind")
@@ -264,11 +297,12 @@ func (d *decoder) identify(o *model.Object) (item, bool) {
 		return it, false
 	}
 	spec, known := knownKinds[it.ref.Kind]
-	if !known {
-		return it, true
+	if known && group != spec.group && !slices.Contains(spec.oldGroups, group) {
+		known = false // a custom resource that shares the name (Calico, Cilium, ...)
 	}
-	if group != spec.group && !slices.Contains(spec.oldGroups, group) {
-		return it, true // a custom resource that shares the name (Calico, Cilium, ...)
+	if !known {
+		_, it.unevaluated = unevaluatedKind(group, it.ref.Kind)
+		return it, true
 	}
 	if spec.namespaced && it.ref.Namespace == "" {
 		it.ref.Namespace = DefaultNamespace
@@ -325,9 +359,8 @@ func (d *decoder) namespace(it item) {
 	d.addNamespace(model.Namespace{Name: it.ref.Name, Labels: labels, Source: it.obj.Source})
 }
 
-func (d *decoder) template(it item, t *corev1.PodTemplateSpec, path fieldPath) {
-	w, errs := podWorkload(&t.Spec, path.key("spec"), t.Labels)
-	d.addWorkload(it, w, errs)
+func (d *decoder) template(it item, t *corev1.PodTemplateSpec) {
+	d.addWorkload(it, podWorkload(&t.Spec, t.Labels), nil)
 }
 
 func (d *decoder) addWorkload(it item, w *model.Workload, errs []fieldError) {
@@ -335,60 +368,49 @@ func (d *decoder) addWorkload(it item, w *model.Workload, errs []fieldError) {
 		return
 	}
 	w.Namespace, w.Name, w.Kind, w.Source = it.ref.Namespace, it.ref.Name, it.ref.Kind, it.obj.Source
-	if i, ok := d.inventoryWorkloads[w.Key()]; ok {
+	if i, ok := d.inventoryWorkloads[w.ID()]; ok {
 		d.fail(it, "", "workload %s is also declared in the inventory; the rendered one is used", w.Key())
 		d.c.Workloads[i] = *w
-		delete(d.inventoryWorkloads, w.Key())
+		delete(d.inventoryWorkloads, w.ID())
 		return
 	}
 	d.c.Workloads = append(d.c.Workloads, *w)
 }
 
-// podWorkload reads labels and ports of a pod spec at path.
-func podWorkload(spec *corev1.PodSpec, path fieldPath, labels map[string]string) (*model.Workload, []fieldError) {
+// podWorkload reads labels and ports of a pod spec. Ports the model
+// cannot hold (out of range, an unknown protocol) are left out: the API
+// server refuses them, and pipeline/validate reports them.
+func podWorkload(spec *corev1.PodSpec, labels map[string]string) *model.Workload {
 	w := &model.Workload{Labels: map[string]string{}, Ports: []model.ContainerPort{}, HostNetwork: spec.HostNetwork}
 	for k, v := range labels {
 		w.Labels[k] = v
 	}
-	var v validator
-	read := func(field string, cs []corev1.Container) {
-		for i, c := range cs {
-			for j, p := range c.Ports {
-				pp := path.key(field).index(i).key("ports").index(j)
-				cp := model.ContainerPort{Name: p.Name}
-				if p.ContainerPort < 1 || p.ContainerPort > model.MaxPort {
-					v.add(pp.key("containerPort"), "port %d is out of range 1-65535", p.ContainerPort)
-				}
-				if p.HostPort < 0 || p.HostPort > model.MaxPort {
-					v.add(pp.key("hostPort"), "port %d is out of range 1-65535", p.HostPort)
-				}
-				if p.Name != "" && !validPortName(p.Name) {
-					v.add(pp.key("name"), "invalid port name %q: want at most 15 lowercase letters, digits and dashes, with a letter", p.Name)
-				}
+	for _, cs := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
+		for _, c := range cs {
+			for _, p := range c.Ports {
 				proto, err := model.ParseProtocol(string(p.Protocol))
-				if err != nil {
-					v.add(pp.key("protocol"), "unsupported protocol %q: want TCP, UDP or SCTP", string(p.Protocol))
+				if err != nil || !inPortRange(p.ContainerPort) || (p.HostPort != 0 && !inPortRange(p.HostPort)) {
+					continue
 				}
-				cp.Port, cp.HostPort, cp.Protocol = uint16(p.ContainerPort), uint16(p.HostPort), proto
-				w.Ports = append(w.Ports, cp)
+				w.Ports = append(w.Ports, model.ContainerPort{Name: p.Name, Port: uint16(p.ContainerPort), HostPort: uint16(p.HostPort), Protocol: proto})
 			}
 		}
 	}
-	read("initContainers", spec.InitContainers)
-	read("containers", spec.Containers)
-	return w, v.errs
+	return w
 }
+
+func inPortRange(p int32) bool { return p >= 1 && p <= model.MaxPort }
 
 // podIPs takes the addresses of a Pod exported from a live cluster.
 func podIPs(w *model.Workload, st *corev1.PodStatus) []fieldError {
-	var v validator
+	var errs []fieldError
 	add := func(s string, path fieldPath) {
 		if s == "" {
 			return
 		}
 		a, err := netip.ParseAddr(s)
 		if err != nil {
-			v.add(path, "invalid IP address %q", s)
+			errs = append(errs, fieldError{path: path, msg: fmt.Sprintf("invalid IP address %q", s)})
 			return
 		}
 		if !slices.Contains(w.IPs, a) {
@@ -399,18 +421,19 @@ func podIPs(w *model.Workload, st *corev1.PodStatus) []fieldError {
 	for i, p := range st.PodIPs {
 		add(p.IP, fieldPath{"status", "podIPs"}.index(i).key("ip"))
 	}
-	return v.errs
+	return errs
 }
 
+// service reads a Service. Ports the model cannot hold are left out, as
+// in podWorkload.
 func (d *decoder) service(it item, o *corev1.Service) {
-	var v validator
 	s := model.Service{
 		Namespace:   it.ref.Namespace,
 		Name:        it.ref.Name,
 		Type:        string(o.Spec.Type),
 		Selector:    map[string]string{},
 		Ports:       []model.ServicePort{},
-		ExternalIPs: []string{},
+		ExternalIPs: append([]string{}, o.Spec.ExternalIPs...),
 		Source:      it.obj.Source,
 	}
 	if s.Type == "" {
@@ -419,34 +442,18 @@ func (d *decoder) service(it item, o *corev1.Service) {
 	for k, val := range o.Spec.Selector {
 		s.Selector[k] = val
 	}
-	for i, p := range o.Spec.Ports {
-		pp := fieldPath{"spec", "ports"}.index(i)
-		if p.Port < 1 || p.Port > model.MaxPort {
-			v.add(pp.key("port"), "port %d is out of range 1-65535", p.Port)
-		}
-		if p.NodePort < 0 || p.NodePort > model.MaxPort {
-			v.add(pp.key("nodePort"), "port %d is out of range 1-65535", p.NodePort)
-		}
+	for _, p := range o.Spec.Ports {
 		proto, err := model.ParseProtocol(string(p.Protocol))
-		if err != nil {
-			v.add(pp.key("protocol"), "unsupported protocol %q: want TCP, UDP or SCTP", string(p.Protocol))
+		if err != nil || !inPortRange(p.Port) || (p.NodePort != 0 && !inPortRange(p.NodePort)) {
+			continue
 		}
 		target := strconv.Itoa(int(p.Port)) // the API server's default
 		if p.TargetPort.Type == intstr.String || p.TargetPort.IntVal != 0 {
-			v.portOrName(p.TargetPort, pp.key("targetPort"))
 			target = p.TargetPort.String()
 		}
 		s.Ports = append(s.Ports, model.ServicePort{
 			Name: p.Name, Port: uint16(p.Port), TargetPort: target, NodePort: uint16(p.NodePort), Protocol: proto,
 		})
 	}
-	for i, ip := range o.Spec.ExternalIPs {
-		if _, err := netip.ParseAddr(ip); err != nil {
-			v.add(fieldPath{"spec", "externalIPs"}.index(i), "invalid IP address %q", ip)
-		}
-		s.ExternalIPs = append(s.ExternalIPs, ip)
-	}
-	if d.check(it, v.errs) {
-		d.c.Services = append(d.c.Services, s)
-	}
+	d.c.Services = append(d.c.Services, s)
 }

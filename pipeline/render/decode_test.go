@@ -213,7 +213,7 @@ kind: NetworkPolicy
 metadata: {name: calico, namespace: app}
 spec: {selector: all(), anything: goes}
 `)
-	objs, err := Manifests(fs, "m")
+	objs, _, err := Manifests(fs, "m")
 	require.NoError(t, err)
 
 	base := &model.Cluster{
@@ -293,25 +293,6 @@ spec:
 ---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
-metadata: {name: semantics, namespace: app}
-spec:
-  podSelector:
-    matchExpressions:
-    - {key: app, operator: Equals, values: [web]}
-  policyTypes: [Ingress, Egrss]
-  egress:
-  - to:
-    - ipBlock: {cidr: 10.0.0.0/33}
-    - ipBlock: {cidr: 10.0.0.0/8, except: [192.168.0.0/16]}
-      podSelector: {}
-    - {}
-    ports:
-    - {protocol: TPC, port: 80}
-    - {port: http, endPort: 90}
-    - {port: 0}
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
 metadata: {name: good, namespace: app}
 spec:
   podSelector: {}
@@ -335,7 +316,7 @@ spec:
       - name: web
         image: nginx
         portz: []
-        ports: [{containerPort: "80"}, {containerPort: 70000, protocol: ICMP}]
+        ports: [{containerPort: "80"}]
 ---
 apiVersion: apps/v1
 kind: Deployment
@@ -383,7 +364,7 @@ kind: Service
 metadata: {name: web, namespace: app}
 spec:
   selector: {app: web}
-  ports: [{port: 70000}, {port: 80, targetPort: "Not_A_Name"}]
+  ports: [{port: "80"}]
 ---
 apiVersion: v1
 kind: Service
@@ -396,7 +377,7 @@ apiVersion: example.com/v1
 kind: Widget
 metadata: {name: w, namespace: nowhere}
 `)
-	objs, err := Manifests(fs, "m")
+	objs, _, err := Manifests(fs, "m")
 	require.NoError(t, err)
 	c, errs := Decode(objs, &model.Cluster{Workloads: []model.Workload{
 		{Namespace: "app", Name: "api", Kind: "Deployment", Inventory: true},
@@ -406,18 +387,8 @@ metadata: {name: w, namespace: nowhere}
 		`m/policies.yaml:10: NetworkPolicy app/types: spec.ingress[0].ports[0].port: expected an integer or a string, got a number (80.5)`,
 		`m/policies.yaml:10: NetworkPolicy app/types: spec.ingress[0].ports[1].port: expected an integer or a string, got a boolean (true)`,
 		`m/policies.yaml:10: NetworkPolicy app/types: spec.podSelector.matchLabels.app: expected a string, got a list`,
-		`m/policies.yaml:20: NetworkPolicy app/semantics: spec.podSelector.matchExpressions[0].operator: unsupported operator "Equals": want In, NotIn, Exists or DoesNotExist`,
-		`m/policies.yaml:20: NetworkPolicy app/semantics: spec.policyTypes[1]: unsupported policy type "Egrss": want Ingress or Egress`,
-		`m/policies.yaml:20: NetworkPolicy app/semantics: spec.egress[0].ports[0].protocol: unsupported protocol "TPC": want TCP, UDP or SCTP`,
-		`m/policies.yaml:20: NetworkPolicy app/semantics: spec.egress[0].ports[1].endPort: endPort needs a numeric port`,
-		`m/policies.yaml:20: NetworkPolicy app/semantics: spec.egress[0].ports[2].port: port 0 is out of range 1-65535`,
-		`m/policies.yaml:20: NetworkPolicy app/semantics: spec.egress[0].to[0].ipBlock.cidr: invalid CIDR "10.0.0.0/33"`,
-		`m/policies.yaml:20: NetworkPolicy app/semantics: spec.egress[0].to[1]: ipBlock cannot be combined with podSelector or namespaceSelector`,
-		`m/policies.yaml:20: NetworkPolicy app/semantics: spec.egress[0].to[1].ipBlock.except[0]: 192.168.0.0/16 must be strictly inside cidr 10.0.0.0/8`,
-		`m/policies.yaml:20: NetworkPolicy app/semantics: spec.egress[0].to[2]: a peer needs podSelector, namespaceSelector or ipBlock`,
-		`m/policies.yaml:46: NetworkPolicy app/ancient: apiVersion: extensions/v1beta1 NetworkPolicy is not served by current Kubernetes: use networking.k8s.io/v1`,
-		`m/services.yaml:1: Service app/web: spec.ports[0].port: port 70000 is out of range 1-65535`,
-		`m/services.yaml:1: Service app/web: spec.ports[1].targetPort: invalid port name "Not_A_Name": want at most 15 lowercase letters, digits and dashes, with a letter`,
+		`m/policies.yaml:27: NetworkPolicy app/ancient: apiVersion: extensions/v1beta1 NetworkPolicy is not served by current Kubernetes: use networking.k8s.io/v1`,
+		`m/services.yaml:1: Service app/web: spec.ports[0].port: expected an integer, got a string ("80")`,
 		`m/services.yaml:15: Widget nowhere/w: metadata.namespace: namespace "nowhere" is neither rendered nor in the inventory`,
 		`m/workloads.yaml:1: Deployment app/web: spec.template.spec.containers[0].ports[0].containerPort: expected an integer, got a string ("80")`,
 		`m/workloads.yaml:1: Deployment app/web: spec.template.spec.containers[0].portz: unknown field`,
@@ -435,14 +406,17 @@ metadata: {name: w, namespace: nowhere}
 		"namespace kube-system {kubernetes.io/metadata.name=kube-system} inventory <unknown>",
 		"workload app/api[Deployment] {app=api} ports[http/8080/TCP] m/workloads.yaml:15",
 		"service app/api ClusterIP {app=api} ports[:80->http/TCP] externalIPs[] m/services.yaml:8",
-		"policy app/good m/policies.yaml:39",
+		"policy app/good m/policies.yaml:20",
 	}, summary(c))
 	assert.Len(t, c.Objects, len(objs))
 }
 
-// Container ports that decode but make no sense are reported together,
-// and the workload is left out.
-func TestDecodeContainerPortChecks(t *testing.T) {
+// Decode checks structure only: values the API server refuses (a bad
+// operator, a duplicate policy type, a port of 70000, protocol ICMP) are
+// pipeline/validate's to report, and pipeline/run leaves those objects out
+// before decoding. What the model cannot hold is skipped, not reported a
+// second time; what the API server accepts loads.
+func TestDecodeChecksStructureOnly(t *testing.T) {
 	t.Parallel()
 	fs := memFS(t, `
 -- w.yaml --
@@ -458,19 +432,33 @@ spec:
         ports:
         - {containerPort: 70000, protocol: ICMP}
         - {containerPort: 80, name: Bad_Name, hostPort: -1}
+        - {containerPort: 8080, name: http}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  ports: [{port: 70000}, {port: 80, targetPort: "Not_A_Name"}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: twice}
+spec:
+  podSelector:
+    matchExpressions:
+    - {key: app, operator: Equals, values: [web]}
+  policyTypes: [Ingress, Ingress]
 `)
-	objs, err := Manifests(fs, "w.yaml")
+	objs, _, err := Manifests(fs, "w.yaml")
 	require.NoError(t, err)
 	c, errs := Decode(objs, nil)
+	assert.Empty(t, inputErrors(errs))
 	assert.Equal(t, []string{
-		`w.yaml:1: Deployment default/web: spec.template.spec.containers[0].ports[0].containerPort: port 70000 is out of range 1-65535`,
-		`w.yaml:1: Deployment default/web: spec.template.spec.containers[0].ports[0].protocol: unsupported protocol "ICMP": want TCP, UDP or SCTP`,
-		`w.yaml:1: Deployment default/web: spec.template.spec.containers[0].ports[1].hostPort: port -1 is out of range 1-65535`,
-		`w.yaml:1: Deployment default/web: spec.template.spec.containers[0].ports[1].name: invalid port name "Bad_Name": want at most 15 lowercase letters, digits and dashes, with a letter`,
-	}, inputErrors(errs))
-	assert.Empty(t, c.Workloads)
-	require.Len(t, c.Namespaces, 1)
-	assert.Equal(t, "default", c.Namespaces[0].Name)
+		"namespace default {kubernetes.io/metadata.name=default} inventory <unknown>",
+		"workload default/web[Deployment] {} ports[http/8080/TCP] w.yaml:1",
+		"service default/web ClusterIP {} ports[:80->Not_A_Name/TCP] externalIPs[] w.yaml:15",
+		"policy default/twice w.yaml:21",
+	}, summary(c))
 }
 
 // YAML 1.1 would read y, on, no, yes and off as booleans; Kubernetes
@@ -535,7 +523,7 @@ spec:
 	})
 	t.Run("manifests", func(t *testing.T) {
 		t.Parallel()
-		objs, err := Manifests(memFS(t, files), "base/all.yaml")
+		objs, _, err := Manifests(memFS(t, files), "base/all.yaml")
 		require.NoError(t, err)
 		check(t, objs)
 
@@ -547,7 +535,7 @@ spec:
 		}
 		// And it reads back to the same objects.
 		back := memFS(t, "-- out.yaml --\n"+out)
-		again, err := Manifests(back, "out.yaml")
+		again, _, err := Manifests(back, "out.yaml")
 		require.NoError(t, err)
 		require.Len(t, again, len(objs))
 		for i := range objs {
@@ -555,4 +543,132 @@ spec:
 			assert.Equal(t, objs[i].ObjectRef, again[i].ObjectRef)
 		}
 	})
+}
+
+// Traffic policies of kinds reachgate does not evaluate are listed as
+// omitted (the matrix ignores them); other unknown kinds stay silent, and
+// so does a kind of the table under another group.
+func TestDecodeListsUnevaluatedPolicies(t *testing.T) {
+	t.Parallel()
+	fs := memFS(t, `
+-- m/all.yaml --
+apiVersion: v1
+kind: Namespace
+metadata: {name: app}
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: fqdn, namespace: app}
+spec: {endpointSelector: {}}
+---
+apiVersion: cilium.io/v2
+kind: CiliumClusterwideNetworkPolicy
+metadata: {name: host}
+spec: {nodeSelector: {}}
+---
+apiVersion: crd.projectcalico.org/v1
+kind: NetworkPolicy
+metadata: {name: calico, namespace: app}
+spec: {selector: all()}
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: global}
+spec: {selector: all()}
+---
+apiVersion: crd.antrea.io/v1beta1
+kind: ClusterNetworkPolicy
+metadata: {name: antrea}
+spec: {priority: 5}
+---
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: {name: anp}
+spec: {priority: 10}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: app}
+---
+apiVersion: crd.projectcalico.org/v1
+kind: IPPool
+metadata: {name: pool}
+---
+apiVersion: example.com/v1
+kind: CiliumNetworkPolicy
+metadata: {name: lookalike, namespace: app}
+`)
+	objs, _, err := Manifests(fs, "m")
+	require.NoError(t, err)
+	c, errs := Decode(objs, nil)
+	assert.Empty(t, inputErrors(errs))
+	var got []string
+	for _, o := range c.Omitted {
+		got = append(got, fmt.Sprintf("%s %s %s %s", o.Reason, o.APIVersion, o.Object, o.Source))
+	}
+	assert.Equal(t, []string{
+		"unevaluated cilium.io/v2 CiliumNetworkPolicy app/fqdn m/all.yaml:5",
+		"unevaluated cilium.io/v2 CiliumClusterwideNetworkPolicy/host m/all.yaml:10",
+		"unevaluated crd.projectcalico.org/v1 NetworkPolicy app/calico m/all.yaml:15",
+		"unevaluated projectcalico.org/v3 GlobalNetworkPolicy/global m/all.yaml:20",
+		"unevaluated crd.antrea.io/v1beta1 ClusterNetworkPolicy/antrea m/all.yaml:25",
+		"unevaluated policy.networking.k8s.io/v1alpha1 AdminNetworkPolicy/anp m/all.yaml:30",
+	}, got)
+	assert.Empty(t, c.Policies)
+}
+
+// A NetworkPolicy left out as invalid is read leniently for what it could
+// have isolated: its namespace, its podSelector (nil when unreadable) and
+// the directions it declares (the API default when it names none).
+func TestInvalidPolicy(t *testing.T) {
+	t.Parallel()
+	fs := memFS(t, `
+-- m/all.yaml --
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: seed, namespace: app}
+spec:
+  podSelector: {}
+  policyTypes: [Egress, {to: [{podSelector: {}}]}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: exported}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  egress: [{}]
+status: {}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: garbled, namespace: app}
+spec:
+  podSelector: [app]
+  policyTypes: [Egrss]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: x}
+`)
+	objs, _, err := Manifests(fs, "m")
+	require.NoError(t, err)
+	var got []string
+	for _, obj := range objs {
+		o, ok := InvalidPolicy(obj)
+		if !ok {
+			got = append(got, "not a policy: "+obj.ObjectRef.String())
+			continue
+		}
+		sel := "unreadable"
+		if o.PodSelector != nil {
+			sel = fmt.Sprint(o.PodSelector.MatchLabels)
+		}
+		got = append(got, fmt.Sprintf("%s %s %s ingress=%v egress=%v", o.Key(), o.Source, sel, o.Ingress, o.Egress))
+	}
+	assert.Equal(t, []string{
+		"app/seed m/all.yaml:1 map[] ingress=false egress=true",
+		"default/exported m/all.yaml:8 map[app:db] ingress=true egress=true",
+		"app/garbled m/all.yaml:16 unreadable ingress=true egress=false",
+		"not a policy: ConfigMap/x",
+	}, got)
 }

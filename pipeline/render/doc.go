@@ -21,7 +21,9 @@
 //   - Decode loads objects into the cluster model: namespaces, workloads,
 //     services and NetworkPolicies, strictly decoded into their k8s.io/api
 //     types so that an unknown field or a wrong type is reported with its
-//     field path instead of being silently ignored.
+//     field path instead of being silently ignored. Decode checks structure
+//     only; the API server's semantic checks live in pipeline/validate,
+//     which pipeline/run calls first.
 //
 // Paths in model.Location are relative to the repository root and use
 // forward slashes. The root is the directory "." of the file system (the

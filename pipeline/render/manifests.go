@@ -14,7 +14,7 @@ import (
 
 // Manifests reads a plain directory of manifests, with paths relative to
 // the root of fsys. See ManifestsRoot.
-func Manifests(fsys filesys.FileSystem, dir string) ([]model.Object, error) {
+func Manifests(fsys filesys.FileSystem, dir string) ([]model.Object, []*model.InputError, error) {
 	return ManifestsRoot(fsys, ".", dir)
 }
 
@@ -22,25 +22,34 @@ func Manifests(fsys filesys.FileSystem, dir string) ([]model.Object, error) {
 // file dir itself) inside the repository at root, in lexical order.
 // Hidden directories are skipped. Multi-document files are split into
 // their documents and List kinds (List, and FooList with an items list)
-// into their items; kustomize configuration files (apiVersion
-// kustomize.config.k8s.io/...) are not manifests and are skipped.
+// into their items; kustomize's and reachgate's configuration files
+// (apiVersion kustomize.config.k8s.io/... or reachgate.dev/..., such as
+// an overlay's expectations.yaml) are not manifests and are skipped.
+//
+// A document that is not a Kubernetes object at all — a mapping with
+// none of apiVersion, kind and metadata (a Helm values.yaml, a tool's
+// settings), a list of anything but objects (a JSON array of names), a
+// bare value — is skipped: it comes back in skipped, with its file and
+// line, for the caller to warn about, as netpol-analyzer does. An object
+// that is malformed is not skipped: a mapping with one of those keys is
+// an object with a mistake, and so is a list holding objects.
 //
 // A document that cannot be read (malformed YAML, not a mapping, a symlink
 // leaving the repository) is reported and the others still load: the
 // objects that loaded come back together with a *model.InputError or
 // model.InputErrors. A directory without any object is an error
 // ("no objects").
-func ManifestsRoot(fsys filesys.FileSystem, root, dir string) ([]model.Object, error) {
+func ManifestsRoot(fsys filesys.FileSystem, root, dir string) (objs []model.Object, skipped []*model.InputError, err error) {
 	t, err := newTree(fsys, root)
 	if err != nil {
-		return nil, fmt.Errorf("read manifests %s: %w", dir, err)
+		return nil, nil, fmt.Errorf("read manifests %s: %w", dir, err)
 	}
 	rel, err := t.relative(dir)
 	if err != nil {
-		return nil, &model.InputError{Location: model.Location{File: filepath.ToSlash(dir)}, Message: err.Error()}
+		return nil, nil, &model.InputError{Location: model.Location{File: filepath.ToSlash(dir)}, Message: err.Error()}
 	}
 	if !t.exists(rel) {
-		return nil, &model.InputError{Location: model.Location{File: rel}, Message: "no such file or directory"}
+		return nil, nil, &model.InputError{Location: model.Location{File: rel}, Message: "no such file or directory"}
 	}
 	r := &manifestReader{t: t}
 	if !t.isDir(rel) {
@@ -79,13 +88,38 @@ func ManifestsRoot(fsys filesys.FileSystem, root, dir string) ([]model.Object, e
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("read manifests %s: %w", rel, err)
+			return nil, nil, fmt.Errorf("read manifests %s: %w", rel, err)
 		}
 	}
 	if len(r.objs) == 0 && len(r.errs) == 0 {
-		return nil, &model.InputError{Location: model.Location{File: rel}, Message: "no objects: no .yaml, .yml or .json manifest here"}
+		msg := "no objects: no .yaml, .yml or .json manifest here"
+		if n := len(r.skipped); n > 0 {
+			msg = fmt.Sprintf("no objects: the %d document(s) here are not Kubernetes objects", n)
+		}
+		return nil, r.skipped, &model.InputError{Location: model.Location{File: rel}, Message: msg}
 	}
-	return r.objs, asError(r.errs)
+	return r.objs, r.skipped, asError(r.errs)
+}
+
+// notAnObject is why a document is skipped; "" when it is (or tries to
+// be) a Kubernetes object.
+func notAnObject(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		if mapValue(n, "apiVersion") == nil && mapValue(n, "kind") == nil && mapValue(n, "metadata") == nil {
+			return "not a Kubernetes object (no apiVersion, kind or metadata)"
+		}
+	case yaml.SequenceNode:
+		for _, it := range n.Content {
+			if it = resolveAlias(it); it.Kind == yaml.MappingNode && (mapValue(it, "apiVersion") != nil || mapValue(it, "kind") != nil) {
+				return ""
+			}
+		}
+		return "not a Kubernetes object (a list)"
+	case yaml.ScalarNode:
+		return "not a Kubernetes object (a single value)"
+	}
+	return ""
 }
 
 func isManifestFile(p string) bool {
@@ -97,9 +131,10 @@ func isManifestFile(p string) bool {
 }
 
 type manifestReader struct {
-	t    *tree
-	objs []model.Object
-	errs model.InputErrors
+	t       *tree
+	objs    []model.Object
+	errs    model.InputErrors
+	skipped []*model.InputError
 }
 
 func (r *manifestReader) fail(loc model.Location, format string, args ...any) {
@@ -120,6 +155,9 @@ func (r *manifestReader) file(p string) {
 			continue
 		case d.node == nil:
 			continue
+		case notAnObject(d.node) != "":
+			r.skipped = append(r.skipped, &model.InputError{Location: loc, Message: notAnObject(d.node) + ": skipped"})
+			continue
 		case d.node.Kind != yaml.MappingNode:
 			r.fail(loc, "a manifest must be a mapping, found %s", nodeKind(d.node))
 			continue
@@ -134,8 +172,8 @@ func (r *manifestReader) file(p string) {
 		}
 		doc := v.(map[string]any)
 		apiVersion, _ := doc["apiVersion"].(string)
-		if strings.HasPrefix(apiVersion, "kustomize.config.k8s.io/") {
-			continue
+		if strings.HasPrefix(apiVersion, "kustomize.config.k8s.io/") || strings.HasPrefix(apiVersion, "reachgate.dev/") {
+			continue // kustomize's and reachgate's own files (expectations.yaml)
 		}
 		kind, _ := doc["kind"].(string)
 		items, isList := doc["items"].([]any)

@@ -76,11 +76,13 @@ not: scanned
 -- cluster/README.md --
 not a manifest
 `)
-	objs, err := Manifests(fs, "cluster")
+	objs, skipped, err := Manifests(fs, "cluster")
 	assert.Equal(t, []string{
 		"cluster/app/broken.yaml:10: malformed YAML: did not find expected ',' or ']'",
-		"cluster/app/broken.yaml:18: a manifest must be a mapping, found a list",
 	}, errorList(t, err))
+	assert.Equal(t, []string{
+		"cluster/app/broken.yaml:18: not a Kubernetes object (a list): skipped",
+	}, inputErrors(skipped))
 	assert.Equal(t, []string{
 		"ConfigMap/fine cluster/app/broken.yaml:1",
 		"ConfigMap/after-the-break cluster/app/broken.yaml:12",
@@ -98,6 +100,55 @@ not a manifest
 	assert.Len(t, c.Namespaces, 2, "app and data; ConfigMaps are not in the model, so no default")
 }
 
+// Files next to the manifests that are not Kubernetes objects — a Helm
+// values.yaml, a JSON list, a bare value — are skipped, each named with
+// its file and line, and the manifests still load. An object with a
+// mistake (a kind but no apiVersion, a list of objects) still fails.
+func TestManifestsSkipNonObjects(t *testing.T) {
+	t.Parallel()
+	fs := memFS(t, `
+-- m/values.yaml --
+replicaCount: 2
+image: {repository: web, tag: "1.0"}
+-- m/owners.json --
+["team-a", "team-b"]
+-- m/note.yaml --
+just a sentence
+-- m/app.yaml --
+apiVersion: v1
+kind: Namespace
+metadata: {name: app}
+---
+settings: {debug: true}
+-- bad/missing.yaml --
+kind: Namespace
+metadata: {name: app}
+-- bad/list.json --
+[{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app"}}]
+-- none/values.yaml --
+a: 1
+`)
+	objs, skipped, err := Manifests(fs, "m")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"Namespace/app m/app.yaml:1"}, located(objs))
+	assert.Equal(t, []string{
+		"m/app.yaml:5: not a Kubernetes object (no apiVersion, kind or metadata): skipped",
+		"m/note.yaml:1: not a Kubernetes object (a single value): skipped",
+		"m/owners.json:1: not a Kubernetes object (a list): skipped",
+		"m/values.yaml:1: not a Kubernetes object (no apiVersion, kind or metadata): skipped",
+	}, inputErrors(skipped))
+
+	objs, skipped, err = Manifests(fs, "bad")
+	assert.Equal(t, []string{"bad/list.json:1: a manifest must be a mapping, found a list"}, errorList(t, err))
+	assert.Empty(t, skipped)
+	_, errs := Decode(objs, nil)
+	assert.Equal(t, []string{"bad/missing.yaml:1: Namespace/app: apiVersion: missing apiVersion"}, inputErrors(errs))
+
+	_, skipped, err = Manifests(fs, "none")
+	assert.Equal(t, []string{"none: no objects: the 1 document(s) here are not Kubernetes objects"}, errorList(t, err))
+	assert.Len(t, skipped, 1)
+}
+
 func TestManifestsEmptyAndMissing(t *testing.T) {
 	t.Parallel()
 	fs := memFS(t, `
@@ -107,11 +158,11 @@ nothing
 # nothing yet
 ---
 `)
-	_, err := Manifests(fs, "empty")
+	_, _, err := Manifests(fs, "empty")
 	assert.Equal(t, []string{"empty: no objects: no .yaml, .yml or .json manifest here"}, errorList(t, err))
-	_, err = Manifests(fs, "comments")
+	_, _, err = Manifests(fs, "comments")
 	assert.Equal(t, []string{"comments: no objects: no .yaml, .yml or .json manifest here"}, errorList(t, err))
-	_, err = Manifests(fs, "nowhere")
+	_, _, err = Manifests(fs, "nowhere")
 	assert.Equal(t, []string{"nowhere: no such file or directory"}, errorList(t, err))
 }
 
@@ -126,7 +177,7 @@ func TestManifestsSymlinkEscape(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(repo, "m/ok.yaml"), []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n"), 0o644))
 	require.NoError(t, os.Symlink(secret, filepath.Join(repo, "m/leak.yaml")))
 
-	objs, err := ManifestsRoot(filesys.MakeFsOnDisk(), repo, filepath.Join(repo, "m"))
+	objs, _, err := ManifestsRoot(filesys.MakeFsOnDisk(), repo, filepath.Join(repo, "m"))
 	resolved, _ := filepath.EvalSymlinks(secret)
 	assert.Equal(t, []string{"m/leak.yaml: symlink to " + resolved + ", outside the repository"}, errorList(t, err))
 	assert.Equal(t, []string{"ConfigMap/ok m/ok.yaml:1"}, located(objs))
@@ -137,7 +188,7 @@ func TestManifestsHugeFile(t *testing.T) {
 	fs := filesys.MakeFsInMemory()
 	require.NoError(t, fs.WriteFile("/m/huge.yaml", make([]byte, maxFileSize+1)))
 	require.NoError(t, fs.WriteFile("/m/ok.yaml", []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n")))
-	objs, err := Manifests(fs, "m")
+	objs, _, err := Manifests(fs, "m")
 	assert.Equal(t, []string{"m/huge.yaml: read: file is larger than 32 MiB"}, errorList(t, err))
 	assert.Len(t, objs, 1)
 

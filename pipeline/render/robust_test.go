@@ -51,7 +51,7 @@ func checkGarbage(t *testing.T, files map[string][]byte, dir string, overlay boo
 	if overlay {
 		objs, err = Overlay(fs, dir)
 	} else {
-		objs, err = Manifests(fs, dir)
+		objs, _, err = Manifests(fs, dir)
 	}
 	var one *model.InputError
 	var many model.InputErrors

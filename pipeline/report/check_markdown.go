@@ -158,6 +158,7 @@ func sortedDiffs(r *model.Report) *model.Report {
 			out.Overlays[i].Diff = &model.Diff{
 				Added: sortedChanges(d.Added), Removed: sortedChanges(d.Removed), Changed: sortedChanges(d.Changed),
 				WorkloadsAdded: sortedPeers(d.WorkloadsAdded), WorkloadsRemoved: sortedPeers(d.WorkloadsRemoved),
+				Omitted: d.Omitted,
 			}
 		}
 	}
@@ -224,6 +225,14 @@ func renderCheckMarkdown(r *model.Report, opts Options, d mdDetail, limit int) s
 	b.WriteString(markerLine(opts))
 	b.WriteString(headline(r) + "\n\n")
 	b.WriteString(refsParagraph(r, l) + "\n\n")
+	for i := range r.Overlays {
+		o := &r.Overlays[i]
+		notes := omittedNotes(omittedFromFindings(o.Findings))
+		for k := range notes {
+			notes[k].text = overlayTitle(o) + ": " + notes[k].text
+		}
+		mdNotes(&b, notes)
+	}
 
 	shown := len(r.Overlays)
 	if d.noDetails {

@@ -31,6 +31,15 @@ func writeCheckText(w io.Writer, r *model.Report, opts Options) error {
 	p := painter(opts.Color)
 	ew := newErrWriter(w)
 	ew.line(p.paint(ansiBold, "reachgate check") + ": " + refsLine(r))
+	for i := range r.Overlays {
+		o := &r.Overlays[i]
+		for _, n := range omittedNotes(omittedFromFindings(o.Findings)) {
+			ew.line(p.paint(ansiYellow, "warning: "+overlayTitle(o)+": "+n.text))
+			for _, it := range n.items {
+				ew.line("  ", it)
+			}
+		}
+	}
 	if len(r.RulesChanged) > 0 {
 		ew.line(p.paint(ansiYellow, "Rules changed since the base") + " (judged with the rules of " + rulesFromName(r) + "):")
 		for _, c := range r.RulesChanged {

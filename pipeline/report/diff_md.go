@@ -17,6 +17,7 @@ func writeDiffMarkdown(w io.Writer, name string, d *model.Diff) error {
 		title += " in " + name
 	}
 	b.WriteString("## " + mdText(title) + "\n\n")
+	mdNotes(&b, omittedNotes(d.Omitted))
 	if d.Empty() {
 		b.WriteString("No changes.\n")
 	} else {
@@ -70,7 +71,7 @@ func writeDiffTables(b *strings.Builder, d *model.Diff, o diffTableOpts) {
 		omitted(b, left, what, what+"s")
 	}
 	flowTable("Added flows", "added flow", d.Added, "Ports", func(c model.ConnectionChange) []string {
-		return []string{mdCodeCell(c.Src.String()), mdCodeCell(c.Dst.String()), mdPorts(c.After),
+		return []string{mdCodeCell(c.Src.String()), mdCodeCell(c.Dst.String()), mdPorts(c.After) + mdMayDeny(c.Src, c.Dst),
 			mdRefs(o.link, c.After, model.Egress, o.headCommit), mdRefs(o.link, c.After, model.Ingress, o.headCommit)}
 	})
 	flowTable("Removed flows", "removed flow", d.Removed, "Ports", func(c model.ConnectionChange) []string {
@@ -85,7 +86,7 @@ func writeDiffTables(b *strings.Builder, d *model.Diff, o diffTableOpts) {
 			}
 			return mdRefs(o.link, c.Before, dir, o.baseCommit) + " → " + after
 		}
-		return []string{mdCodeCell(c.Src.String()), mdCodeCell(c.Dst.String()), mdPorts(c.Before) + " → " + mdPorts(c.After),
+		return []string{mdCodeCell(c.Src.String()), mdCodeCell(c.Dst.String()), mdPorts(c.Before) + " → " + mdPorts(c.After) + mdMayDeny(c.Src, c.Dst),
 			side(model.Egress), side(model.Ingress)}
 	})
 

@@ -16,6 +16,7 @@ import (
 // then the workloads added and removed.
 func writeDiffText(w io.Writer, name string, d *model.Diff) error {
 	ew := newErrWriter(w)
+	textNotes(ew, "", omittedNotes(d.Omitted))
 	ew.line(diffHeadline(name, d))
 	for _, l := range diffLines(d) {
 		ew.line(l)
@@ -87,7 +88,7 @@ func changeRows(cs []model.ConnectionChange) []flowRow[model.ConnectionChange] {
 	return groupRanges(sortedChanges(cs),
 		func(c model.ConnectionChange) (model.Peer, model.Peer) { return c.Src, c.Dst },
 		func(c model.ConnectionChange) string {
-			return portsText(c.Before) + "|" + grantsText(c.Before) + "|" + portsText(c.After) + "|" + grantsText(c.After)
+			return portsText(c.Before) + "|" + grantsText(c.Before) + "|" + portsText(c.After) + "|" + grantsText(c.After) + "|" + mayDenyText(c.Src, c.Dst)
 		})
 }
 
@@ -105,6 +106,9 @@ func changeLine(sign string, r flowRow[model.ConnectionChange]) string {
 	default:
 		s += portsText(c.Before) + " -> " + portsText(c.After)
 		via = grantsText(c.After)
+	}
+	if c.After != nil {
+		s += mayDenyText(c.Src, c.Dst)
 	}
 	if via != "" {
 		s += "   via " + via

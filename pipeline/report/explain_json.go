@@ -52,6 +52,8 @@ type jsonExplanation struct {
 type jsonExplainDoc struct {
 	FormatVersion string            `json:"formatVersion"`
 	Explanations  []jsonExplanation `json:"explanations"`
+	// Omitted are the policies the answer leaves out (as in the matrix).
+	Omitted []model.OmittedPolicy `json:"omitted,omitempty"`
 }
 
 // writeExplainJSON writes the explanations as a versioned document, with
@@ -59,6 +61,9 @@ type jsonExplainDoc struct {
 // the text format.
 func writeExplainJSON(w io.Writer, xs []model.Explanation) error {
 	doc := jsonExplainDoc{FormatVersion: FormatVersion, Explanations: make([]jsonExplanation, len(xs))}
+	if len(xs) > 0 {
+		doc.Omitted = xs[0].Omitted
+	}
 	for i := range xs {
 		x := &xs[i]
 		j := jsonExplanation{

@@ -16,6 +16,12 @@ import (
 //	ALLOWED app/frontend[Deployment] -> app/backend-api[Deployment] on 3000/TCP
 func writeExplainText(w io.Writer, xs []model.Explanation) error {
 	ew := newErrWriter(w)
+	if len(xs) > 0 {
+		if notes := omittedNotes(xs[0].Omitted); len(notes) > 0 {
+			textNotes(ew, "", notes)
+			ew.line()
+		}
+	}
 	for i := range xs {
 		if i > 0 {
 			ew.line()
@@ -36,6 +42,9 @@ func explainOne(ew *errWriter, x *model.Explanation) {
 	}
 	ew.line(head)
 	ew.line("  everything allowed between them: ", x.Ports.String())
+	if m := mayDenyText(x.Src, x.Dst); m != "" && x.Allowed {
+		ew.line("  ", strings.TrimSuffix(strings.TrimPrefix(m, " ("), ")"), ", left out of this answer")
+	}
 	ew.line()
 	explainSide(ew, &x.Egress, "Egress of "+x.Src.String(), x.Port)
 	ew.line()

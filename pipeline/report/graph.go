@@ -9,9 +9,11 @@ import (
 )
 
 // graph is what the DOT and Mermaid renderers draw: one node per workload,
-// grouped by namespace, one node per external range, and edges labelled
-// with ports. Parallel edges of one kind merge into one, and so do the two
-// directions between two nodes when they allow the same ports.
+// grouped by namespace, one node per external endpoint reached the same
+// way (its ranges with the same edges, as the text formats group them into
+// one row), and edges labelled with ports. Parallel edges of one kind
+// merge into one, and so do the two directions between two nodes when they
+// allow the same ports.
 type graph struct {
 	title string
 	nodes []*gnode
@@ -19,6 +21,17 @@ type graph struct {
 	ids   map[string]bool
 	edges []*gedge
 	byEnd map[gedgeKey]*gedge
+	// ranges maps the nodeKey of an external range to its group: the
+	// ranges of its endpoint with the same edges.
+	ranges map[string]*rangeGroup
+	// notes say what the matrix leaves out.
+	notes []omittedNote
+}
+
+// rangeGroup is the external ranges that one node stands for.
+type rangeGroup struct {
+	key   string
+	peers []model.Peer
 }
 
 type gnode struct {
@@ -43,6 +56,9 @@ type gedge struct {
 	ports    model.PortSet
 	before   model.PortSet // changed edges: the ports before
 	addrDep  bool
+	// mayDeny marks an edge that invalid policies left out of the matrix
+	// could deny (mayDenyText).
+	mayDeny string
 	// both is set when the edge stands for the same ports in both
 	// directions.
 	both bool
@@ -54,7 +70,7 @@ type gedgeKey struct {
 }
 
 func newGraph(title string) *graph {
-	return &graph{title: title, byKey: map[string]*gnode{}, ids: map[string]bool{}, byEnd: map[gedgeKey]*gedge{}}
+	return &graph{title: title, byKey: map[string]*gnode{}, ids: map[string]bool{}, byEnd: map[gedgeKey]*gedge{}, ranges: map[string]*rangeGroup{}}
 }
 
 // nodeKey identifies a peer as a node.
@@ -84,11 +100,16 @@ func sanitizeID(s string) string {
 	return strings.Trim(b.String(), "_")
 }
 
-// node adds the peer, or returns it when already there. Peers must be
-// added in a stable order: ids that collide after sanitising get a
-// numbered suffix in that order.
+// node adds the peer, or returns it when already there (or, for an
+// external range, the node of its group). Peers must be added in a stable
+// order: ids that collide after sanitising get a numbered suffix in that
+// order.
 func (g *graph) node(p *model.Peer) *gnode {
 	key := nodeKey(p)
+	group := g.ranges[key]
+	if group != nil {
+		key = group.key
+	}
 	if n := g.byKey[key]; n != nil {
 		return n
 	}
@@ -99,6 +120,9 @@ func (g *graph) node(p *model.Peer) *gnode {
 		base = sanitizeID(p.Workload.Namespace + "_" + p.Workload.Name)
 	} else {
 		n.name, n.detail = p.External, p.Range.String()
+		if group != nil {
+			n.detail = rangesList(group.peers)
+		}
 		if n.name == "" {
 			n.name = "external"
 		}
@@ -132,6 +156,9 @@ func (g *graph) edge(src, dst *model.Peer, kind edgeKind, before, after *model.A
 	if after != nil {
 		e.ports = e.ports.Union(after.Ports)
 		e.addrDep = e.addrDep || after.AddressDependent
+		if m := mayDenyText(*src, *dst); m != "" {
+			e.mayDeny = m
+		}
 	}
 	if before != nil {
 		if kind == edgeRemoved {
@@ -151,7 +178,7 @@ func (e *gedge) label() string {
 	if e.addrDep {
 		s += " (address-dependent)"
 	}
-	return s
+	return s + e.mayDeny
 }
 
 // groups returns the namespaces in order with their nodes, then the
@@ -172,15 +199,72 @@ func (g *graph) groups() (nss []string, byNS map[string][]*gnode, external []*gn
 	return nss, byNS, external
 }
 
+// pending is an edge to draw once the ranges are grouped.
+type pending struct {
+	src, dst      *model.Peer
+	kind          edgeKind
+	before, after *model.Allowance
+}
+
+// groupRanges groups the external ranges of each endpoint that have the
+// same edges (same other end, direction, kind and ports), so that one node
+// stands for them: "internet" reached on all ports from the frontend is
+// one node, not one per range the policies cut the address space into.
+func (g *graph) groupRanges(peers []*model.Peer, es []pending) {
+	sigs := map[string][]string{}
+	add := func(self, other *model.Peer, dir string, e pending) {
+		if self.Workload != nil {
+			return
+		}
+		k := nodeKey(self)
+		sigs[k] = append(sigs[k], dir+"\x00"+nodeKey(other)+"\x00"+strconv.Itoa(int(e.kind))+"\x00"+portsText(e.before)+"\x00"+portsText(e.after))
+	}
+	for _, e := range es {
+		add(e.src, e.dst, ">", e)
+		add(e.dst, e.src, "<", e)
+	}
+	bySig := map[string]*rangeGroup{}
+	for _, p := range peers {
+		if p.Workload != nil {
+			continue
+		}
+		k := nodeKey(p)
+		if _, done := g.ranges[k]; done {
+			continue
+		}
+		sig := sigs[k]
+		slices.Sort(sig)
+		gk := "g\x00" + p.External + "\x00" + strings.Join(sig, "\x01")
+		grp := bySig[gk]
+		if grp == nil {
+			grp = &rangeGroup{key: gk}
+			bySig[gk] = grp
+		}
+		grp.peers = append(grp.peers, *p)
+		g.ranges[k] = grp
+	}
+}
+
+// draw groups the ranges, then adds the peers in order and the edges.
+func (g *graph) draw(peers []*model.Peer, es []pending) {
+	g.groupRanges(peers, es)
+	for _, p := range peers {
+		g.node(p)
+	}
+	for _, e := range es {
+		g.edge(e.src, e.dst, e.kind, e.before, e.after)
+	}
+}
+
 // matrixGraph draws the connections of a matrix view.
 func matrixGraph(v *matrixView, title string) *graph {
 	g := newGraph(title)
-	for _, p := range v.peers {
-		g.node(p)
+	g.notes = omittedNotes(v.m.Omitted)
+	es := make([]pending, len(v.conns))
+	for i, c := range v.conns {
+		es[i] = pending{src: v.src(c), dst: v.dst(c), kind: edgeAllowed, after: c.Allowance}
 	}
-	for _, c := range v.conns {
-		g.edge(v.src(c), v.dst(c), edgeAllowed, nil, c.Allowance)
-	}
+	g.draw(v.peers, es)
 	g.mergeReverse()
 	return g
 }
@@ -195,7 +279,7 @@ func (g *graph) mergeReverse() {
 			continue
 		}
 		r := g.byEnd[gedgeKey{e.to.id, e.from.id, e.kind}]
-		if r != nil && r != e && !gone[r] && r.ports.Equal(e.ports) && r.addrDep == e.addrDep && r.before.Equal(e.before) {
+		if r != nil && r != e && !gone[r] && r.ports.Equal(e.ports) && r.addrDep == e.addrDep && r.before.Equal(e.before) && r.mayDeny == e.mayDeny {
 			e.both = true
 			gone[r] = true
 		}
@@ -214,18 +298,22 @@ func diffGraph(d *model.Diff) *graph {
 			peers = append(peers, c.Src, c.Dst)
 		}
 	}
-	for _, p := range sortedPeers(peers) {
-		g.node(&p)
+	sorted := sortedPeers(peers)
+	ps := make([]*model.Peer, len(sorted))
+	for i := range sorted {
+		ps[i] = &sorted[i]
 	}
-	for _, c := range sortedChanges(d.Added) {
-		g.edge(&c.Src, &c.Dst, edgeAdded, nil, c.After)
+	var es []pending
+	for _, set := range []struct {
+		cs   []model.ConnectionChange
+		kind edgeKind
+	}{{d.Added, edgeAdded}, {d.Removed, edgeRemoved}, {d.Changed, edgeChanged}} {
+		cs := sortedChanges(set.cs)
+		for i := range cs {
+			es = append(es, pending{src: &cs[i].Src, dst: &cs[i].Dst, kind: set.kind, before: cs[i].Before, after: cs[i].After})
+		}
 	}
-	for _, c := range sortedChanges(d.Removed) {
-		g.edge(&c.Src, &c.Dst, edgeRemoved, c.Before, nil)
-	}
-	for _, c := range sortedChanges(d.Changed) {
-		g.edge(&c.Src, &c.Dst, edgeChanged, c.Before, c.After)
-	}
+	g.draw(ps, es)
 	return g
 }
 

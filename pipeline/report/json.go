@@ -16,18 +16,22 @@ import (
 // provenance, and read back into the model (ReadJSON).
 
 // jsonPeer is {"namespace","name","kind"} for a workload and
-// {"ipRange","external"} for addresses outside the cluster.
+// {"ipRange","external"} for addresses outside the cluster. A workload
+// that invalid NetworkPolicies, left out of the matrix, select also has
+// {"mayBeDeniedBy": {"egress": [...], "ingress": [...]}}: its flows in
+// that direction may be denied once they are fixed.
 type jsonPeer struct {
-	Namespace string `json:"namespace,omitempty"`
-	Name      string `json:"name,omitempty"`
-	Kind      string `json:"kind,omitempty"`
-	IPRange   string `json:"ipRange,omitempty"`
-	External  string `json:"external,omitempty"`
+	Namespace     string         `json:"namespace,omitempty"`
+	Name          string         `json:"name,omitempty"`
+	Kind          string         `json:"kind,omitempty"`
+	IPRange       string         `json:"ipRange,omitempty"`
+	External      string         `json:"external,omitempty"`
+	MayBeDeniedBy *model.MayDeny `json:"mayBeDeniedBy,omitempty"`
 }
 
 func toJSONPeer(p model.Peer) jsonPeer {
 	if p.Workload != nil {
-		return jsonPeer{Namespace: p.Workload.Namespace, Name: p.Workload.Name, Kind: p.Workload.Kind}
+		return jsonPeer{Namespace: p.Workload.Namespace, Name: p.Workload.Name, Kind: p.Workload.Kind, MayBeDeniedBy: p.MayDeny}
 	}
 	return jsonPeer{IPRange: p.Range.String(), External: p.External}
 }
@@ -153,6 +157,8 @@ type jsonDiff struct {
 	Changed          []jsonChange    `json:"changed"`
 	WorkloadsAdded   []jsonPeer      `json:"workloadsAdded"`
 	WorkloadsRemoved []jsonPeer      `json:"workloadsRemoved"`
+	// Omitted are the policies either matrix leaves out.
+	Omitted []model.OmittedPolicy `json:"omitted,omitempty"`
 }
 
 func toJSONDiff(d *model.Diff) *jsonDiff {
@@ -185,6 +191,7 @@ func toJSONDiff(d *model.Diff) *jsonDiff {
 		Changed:          changes(d.Changed),
 		WorkloadsAdded:   peers(d.WorkloadsAdded),
 		WorkloadsRemoved: peers(d.WorkloadsRemoved),
+		Omitted:          d.Omitted,
 	}
 }
 
@@ -224,12 +231,13 @@ func (pr *peerReader) peer(j jsonPeer, where string) (model.Peer, error) {
 		if pr.workloads == nil {
 			pr.workloads = map[jsonPeer]*model.Workload{}
 		}
-		w := pr.workloads[j]
+		k := jsonPeer{Namespace: j.Namespace, Name: j.Name, Kind: j.Kind}
+		w := pr.workloads[k]
 		if w == nil {
 			w = &model.Workload{Namespace: j.Namespace, Name: j.Name, Kind: j.Kind}
-			pr.workloads[j] = w
+			pr.workloads[k] = w
 		}
-		return model.Peer{Workload: w}, nil
+		return model.Peer{Workload: w, MayDeny: j.MayBeDeniedBy}, nil
 	}
 	r, err := parseIPRange(j.IPRange)
 	if err != nil {
@@ -272,7 +280,7 @@ func (pr *peerReader) diff(j *jsonDiff, where string) (*model.Diff, error) {
 	if j == nil {
 		return nil, nil
 	}
-	d := &model.Diff{}
+	d := &model.Diff{Omitted: j.Omitted}
 	changes := func(js []jsonChange, kind string) ([]model.ConnectionChange, error) {
 		var out []model.ConnectionChange
 		for i, c := range js {

@@ -43,19 +43,22 @@ func (v *matrixView) rows(opts MatrixOptions) []flowRow[viewConn] {
 	}
 	return groupRanges(v.conns,
 		func(c viewConn) (model.Peer, model.Peer) { return *v.src(c), *v.dst(c) },
-		func(c viewConn) string { return portsText(c.Allowance) + "|" + grantsText(c.Allowance) })
+		func(c viewConn) string {
+			return portsText(c.Allowance) + "|" + grantsText(c.Allowance) + "|" + mayDenyText(*v.src(c), *v.dst(c))
+		})
 }
 
 // focus says which peers a MatrixOptions keeps; nil keeps everything.
 func focus(opts MatrixOptions) func(p *model.Peer) bool {
 	ws, ns := strings.TrimSpace(opts.Workload), strings.TrimSpace(opts.Namespace)
-	if n, name, ok := strings.Cut(ws, "/"); ok {
-		ns, ws = n, name
+	kind := ""
+	if n, name, k, ok := model.ParseWorkloadRef(ws); ok {
+		ns, ws, kind = n, name, k
 	}
 	switch {
 	case ws != "" && ns != "":
 		return func(p *model.Peer) bool {
-			return p.Workload != nil && p.Workload.Namespace == ns && p.Workload.Name == ws
+			return p.Workload != nil && p.Workload.Namespace == ns && p.Workload.Name == ws && (kind == "" || p.Workload.Kind == kind)
 		}
 	case ws != "":
 		return func(p *model.Peer) bool {

@@ -16,7 +16,18 @@ import (
 // ports is "80,443", "8000-8080" or "all"; the policy columns name the
 // rules ("app/allow-x[0]") whose grants cover that protocol, or
 // "not isolated", separated by semicolons.
+//
+// When the matrix leaves policies out, comment lines starting with "#"
+// say so before the header (readers such as pandas skip them with
+// comment="#").
 func writeMatrixCSV(w io.Writer, v *matrixView, _ MatrixOptions) error {
+	if notes := omittedNotes(v.m.Omitted); len(notes) > 0 {
+		ew := newErrWriter(w)
+		textNotes(ew, "# ", notes)
+		if err := ew.flush(); err != nil {
+			return err
+		}
+	}
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"src", "dst", "protocol", "ports", "egress_policy", "ingress_policy"})
 	for _, c := range v.conns {

@@ -10,7 +10,8 @@ var dotReplacer = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\r", "", "\n", `\n`
 // dotQuote is a DOT double-quoted string.
 func dotQuote(s string) string { return `"` + dotReplacer.Replace(s) + `"` }
 
-// writeMatrixDOT draws the matrix for Graphviz: a cluster per namespace,
+// writeMatrixDOT draws the matrix for Graphviz, titled with what it
+// leaves out, if anything: a cluster per namespace,
 // external ranges as ellipses, one edge per connection labelled with its
 // ports (dashed when address-dependent, with two arrow heads when both
 // directions allow the same ports).
@@ -18,8 +19,15 @@ func writeMatrixDOT(w io.Writer, v *matrixView, opts MatrixOptions) error {
 	g := matrixGraph(v, opts.Title)
 	var b strings.Builder
 	b.WriteString("digraph reachability {\n")
-	if g.title != "" {
-		b.WriteString("  label=" + dotQuote(g.title) + ";\n  labelloc=t;\n")
+	label := g.title
+	for _, n := range g.notes {
+		label += "\n" + n.text
+		for _, it := range n.items {
+			label += "\n" + it
+		}
+	}
+	if label = strings.TrimPrefix(label, "\n"); label != "" {
+		b.WriteString("  label=" + dotQuote(label) + ";\n  labelloc=t;\n")
 	}
 	b.WriteString("  rankdir=LR;\n  fontname=\"Helvetica\";\n")
 	b.WriteString("  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n")

@@ -36,6 +36,9 @@ tr[hidden] { display: none; }
 </head>
 <body>
 <h1>{{.Title}}</h1>
+{{- range .Notes}}
+<div class="warning" style="border-left: 4px solid #9a6700; background: #fff8c5; padding: .4rem .8rem; margin: 0 0 1rem;"><p>{{.Text}}</p><ul>{{range .Items}}<li><code>{{.}}</code></li>{{end}}</ul></div>
+{{- end}}
 <p class="meta">{{.Summary}}</p>
 <label>Filter <input type="search" id="filter" placeholder="namespace, workload, port, policy…" autofocus></label>
 <span id="shown">{{len .Rows}} of {{len .Rows}} connections</span>
@@ -43,7 +46,7 @@ tr[hidden] { display: none; }
 <thead><tr><th>Source</th><th>Destination</th><th>Ports</th><th>Egress rule</th><th>Ingress rule</th></tr></thead>
 <tbody>
 {{- range .Rows}}
-<tr{{if .AddressDependent}} class="dep"{{end}}><td class="peer">{{.Src}}</td><td class="peer">{{.Dst}}</td><td class="ports">{{.Ports}}</td><td class="rules">{{range $i, $r := .Egress}}{{if $i}}<br>{{end}}{{$r}}{{end}}</td><td class="rules">{{range $i, $r := .Ingress}}{{if $i}}<br>{{end}}{{$r}}{{end}}</td></tr>
+<tr{{if .AddressDependent}} class="dep"{{end}}><td class="peer">{{.Src}}</td><td class="peer">{{.Dst}}</td><td class="ports">{{.Ports}}{{if .MayDeny}} <span class="maydeny" style="color: #9a6700; font-size: 12px;">{{.MayDeny}}</span>{{end}}</td><td class="rules">{{range $i, $r := .Egress}}{{if $i}}<br>{{end}}{{$r}}{{end}}</td><td class="rules">{{range $i, $r := .Ingress}}{{if $i}}<br>{{end}}{{$r}}{{end}}</td></tr>
 {{- end}}
 </tbody>
 </table>
@@ -89,6 +92,12 @@ type htmlRow struct {
 	Src, Dst, Ports  string
 	Egress, Ingress  []string
 	AddressDependent bool
+	MayDeny          string
+}
+
+type htmlNote struct {
+	Text  string
+	Items []string
 }
 
 type htmlUnmanaged struct{ Workload, Reason string }
@@ -98,9 +107,13 @@ type htmlUnmanaged struct{ Workload, Reason string }
 func writeMatrixHTML(w io.Writer, v *matrixView, opts MatrixOptions) error {
 	data := struct {
 		Title, Summary string
+		Notes          []htmlNote
 		Rows           []htmlRow
 		Unmanaged      []htmlUnmanaged
 	}{Title: opts.Title}
+	for _, n := range omittedNotes(v.m.Omitted) {
+		data.Notes = append(data.Notes, htmlNote{n.text, n.items})
+	}
 	if data.Title == "" {
 		data.Title = "Reachability"
 	}
@@ -114,6 +127,7 @@ func writeMatrixHTML(w io.Writer, v *matrixView, opts MatrixOptions) error {
 			Src: v.src(c).String(), Dst: v.dst(c).String(), Ports: c.Ports.String(),
 			Egress: htmlRefs(c.Allowance, model.Egress), Ingress: htmlRefs(c.Allowance, model.Ingress),
 			AddressDependent: c.AddressDependent,
+			MayDeny:          strings.TrimSpace(mayDenyText(*v.src(c), *v.dst(c))),
 		}
 	}
 	for _, u := range v.unmanaged {

@@ -2,12 +2,17 @@ package report
 
 import (
 	"io"
+
+	"github.com/reachgate/reachgate/pipeline/model"
 )
 
 type jsonConnection struct {
 	Src jsonPeer `json:"src"`
 	Dst jsonPeer `json:"dst"`
 	*jsonAllowance
+	// MayBeDeniedBy lists the invalid NetworkPolicies, left out of the
+	// matrix, that could deny this flow once fixed.
+	MayBeDeniedBy []string `json:"mayBeDeniedBy,omitempty"`
 }
 
 type jsonUnmanaged struct {
@@ -24,6 +29,9 @@ type jsonMatrix struct {
 	Peers         []jsonPeer       `json:"peers"`
 	Connections   []jsonConnection `json:"connections"`
 	Unmanaged     []jsonUnmanaged  `json:"unmanaged"`
+	// Omitted are the traffic policies the matrix leaves out: invalid
+	// NetworkPolicies and policies of kinds reachgate does not evaluate.
+	Omitted []model.OmittedPolicy `json:"omitted,omitempty"`
 }
 
 type jsonFocus struct {
@@ -49,11 +57,13 @@ func toJSONMatrix(v *matrixView, opts MatrixOptions) jsonMatrix {
 	if v.focused {
 		out.Focus = &jsonFocus{Workload: opts.Workload, Namespace: opts.Namespace}
 	}
+	out.Omitted = v.m.Omitted
 	for i, p := range v.peers {
 		out.Peers[i] = toJSONPeer(*p)
 	}
 	for i, c := range v.conns {
-		out.Connections[i] = jsonConnection{Src: toJSONPeer(*v.src(c)), Dst: toJSONPeer(*v.dst(c)), jsonAllowance: toJSONAllowance(c.Allowance)}
+		out.Connections[i] = jsonConnection{Src: toJSONPeer(*v.src(c)), Dst: toJSONPeer(*v.dst(c)), jsonAllowance: toJSONAllowance(c.Allowance),
+			MayBeDeniedBy: model.MayBeDeniedBy(*v.src(c), *v.dst(c))}
 	}
 	for i, u := range v.unmanaged {
 		out.Unmanaged[i] = jsonUnmanaged{Namespace: u.Workload.Namespace, Name: u.Workload.Name, Kind: u.Workload.Kind, Reason: u.Reason}

@@ -16,6 +16,7 @@ func writeMatrixMarkdown(w io.Writer, v *matrixView, opts MatrixOptions) error {
 		title = "Reachability"
 	}
 	b.WriteString("## " + mdText(title) + "\n\n")
+	mdNotes(&b, omittedNotes(v.m.Omitted))
 	if v.focused {
 		b.WriteString("Connections of " + mdText(focusName(opts)) + ": ")
 	}
@@ -24,7 +25,7 @@ func writeMatrixMarkdown(w io.Writer, v *matrixView, opts MatrixOptions) error {
 		mdTable(&b, "Source", "Destination", "Ports", "Egress rule", "Ingress rule")
 		for _, r := range v.rows(opts) {
 			c := r.first
-			mdRow(&b, mdCodeCell(r.src), mdCodeCell(r.dst), mdPorts(c.Allowance),
+			mdRow(&b, mdCodeCell(r.src), mdCodeCell(r.dst), mdPorts(c.Allowance)+mdMayDeny(*v.src(c), *v.dst(c)),
 				mdRefs(linker{}, c.Allowance, model.Egress, ""), mdRefs(linker{}, c.Allowance, model.Ingress, ""))
 		}
 		b.WriteString("\n")

@@ -36,6 +36,15 @@ func writeMermaid(b *strings.Builder, g *graph) {
 		b.WriteString("---\ntitle: \"" + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", " ").Replace(g.title) + "\"\n---\n")
 	}
 	b.WriteString("flowchart LR\n")
+	// What the matrix leaves out, as a note above the picture (ids in
+	// upper case never meet a node's).
+	for i, n := range g.notes {
+		text := "⚠ " + mermaidText(n.text)
+		for _, it := range n.items {
+			text += "<br/>" + mermaidText(it)
+		}
+		b.WriteString("  OMITTED_" + strconv.Itoa(i+1) + "[\"" + text + "\"]\n")
+	}
 	nss, byNS, external := g.groups()
 	// Subgraph ids are upper case, node ids lower case: they never meet.
 	seen := map[string]bool{}

@@ -4,7 +4,8 @@ import (
 	"io"
 )
 
-// writeMatrixText prints one line per connection:
+// writeMatrixText prints what the matrix leaves out (policies it ignores
+// or omits), one line per connection:
 //
 //	app/frontend[Deployment] => app/backend-api[Deployment] : TCP 3000
 //
@@ -14,8 +15,9 @@ func writeMatrixText(w io.Writer, v *matrixView, opts MatrixOptions) error {
 	if opts.Title != "" {
 		ew.line("# ", opts.Title)
 	}
+	textNotes(ew, "", omittedNotes(v.m.Omitted))
 	for _, r := range v.rows(opts) {
-		ew.line(r.src, " => ", r.dst, " : ", portsText(r.first.Allowance))
+		ew.line(r.src, " => ", r.dst, " : ", portsText(r.first.Allowance), mayDenyText(*v.src(r.first), *v.dst(r.first)))
 	}
 	if len(v.conns) == 0 {
 		ew.line("no connections")

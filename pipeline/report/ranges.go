@@ -80,6 +80,16 @@ const maxRangesShown = 3
 // than maxRangesShown, "internet(0.0.0.0/5,8.0.0.0/7; 11.0.0.0-27.255.255.255
 // and 58 more ranges)".
 func rangesText(ps []model.Peer) string {
+	joined := rangesList(ps)
+	if ps[0].External == "" {
+		return joined
+	}
+	return ps[0].External + "(" + joined + ")"
+}
+
+// rangesList is the ranges of rangesText without the endpoint's name:
+// "0.0.0.0/5,8.0.0.0/7; 11.0.0.0-27.255.255.255 and 58 more ranges".
+func rangesList(ps []model.Peer) string {
 	var parts []string
 	for _, p := range ps[:min(len(ps), maxRangesShown)] {
 		parts = append(parts, p.Range.String())
@@ -91,8 +101,5 @@ func rangesText(ps []model.Peer) string {
 	if n := len(ps) - len(parts); n > 0 {
 		joined += " and " + count(n) + " more ranges"
 	}
-	if ps[0].External == "" {
-		return joined
-	}
-	return ps[0].External + "(" + joined + ")"
+	return joined
 }

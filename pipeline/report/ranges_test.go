@@ -52,3 +52,40 @@ func TestGroupRanges(t *testing.T) {
 	}, got)
 	assert.Equal(t, "TCP 443", rows[1].first.ports)
 }
+
+// The graphs group ranges as the tables do: the ranges of one endpoint
+// with the same edges are one node; another endpoint, other ports or
+// another kind of change keep their own.
+func TestDiffGraphGroupsRanges(t *testing.T) {
+	t.Parallel()
+	w := model.Peer{Workload: &model.Workload{Namespace: "app", Name: "worker", Kind: "Deployment"}}
+	ext := func(name, cidr string) model.Peer {
+		return model.Peer{External: name, Range: model.PrefixRange(netip.MustParsePrefix(cidr))}
+	}
+	all := &model.Allowance{Ports: model.AllPorts()}
+	https := &model.Allowance{Ports: model.SinglePort(model.TCP, 443, 443)}
+	d := &model.Diff{
+		Added: []model.ConnectionChange{
+			{Src: w, Dst: ext("internet", "1.0.0.0/8"), After: all},
+			{Src: w, Dst: ext("internet", "2.0.0.0/8"), After: all},
+			{Src: w, Dst: ext("internet", "4.0.0.0/8"), After: all},
+			{Src: w, Dst: ext("internet", "5.0.0.0/8"), After: all},
+			{Src: w, Dst: ext("internet", "3.0.0.0/8"), After: https},
+			{Src: w, Dst: ext("partner", "203.0.113.0/24"), After: all},
+		},
+		Removed: []model.ConnectionChange{{Src: w, Dst: ext("internet", "6.0.0.0/8"), Before: all}},
+	}
+	g := diffGraph(d)
+	var nodes []string
+	for _, n := range g.nodes {
+		nodes = append(nodes, n.name+" "+n.detail)
+	}
+	assert.Equal(t, []string{
+		"worker Deployment",
+		"internet 1.0.0.0/8; 2.0.0.0/8 and 2 more ranges",
+		"internet 3.0.0.0/8",
+		"internet 6.0.0.0/8",
+		"partner 203.0.113.0/24",
+	}, nodes)
+	assert.Len(t, g.edges, 4)
+}

@@ -491,7 +491,7 @@ func expectations(ws *Workspace, o *Overlay, m *model.Matrix) ([]model.Finding, 
 	}
 	// The explainer is only built when an expectation fails.
 	var ex *reach.Explainer
-	failed := policy.CheckExpectations(exp, m, func(src, dst string, proto model.Protocol, port uint16, hasPort bool) string {
+	failed := policy.CheckExpectations(exp, m, func(src, dst model.Peer, proto model.Protocol, port uint16, hasPort bool) string {
 		if ex == nil {
 			ex = reach.NewExplainer(o.Cluster)
 		}
@@ -501,13 +501,13 @@ func expectations(ws *Workspace, o *Overlay, m *model.Matrix) ([]model.Finding, 
 }
 
 // explainReason condenses explain into one line for a failed expectation.
-func explainReason(ex *reach.Explainer) func(src, dst string, proto model.Protocol, port uint16, hasPort bool) string {
-	return func(src, dst string, proto model.Protocol, port uint16, hasPort bool) string {
+func explainReason(ex *reach.Explainer) policy.ExplainFunc {
+	return func(src, dst model.Peer, proto model.Protocol, port uint16, hasPort bool) string {
 		var q *model.PortQuery
 		if hasPort {
 			q = &model.PortQuery{Protocol: proto, Port: port}
 		}
-		xs, err := ex.Explain(src, dst, q)
+		xs, err := ex.ExplainPeers(src, dst, q)
 		if err != nil {
 			return err.Error()
 		}

@@ -63,22 +63,39 @@ func loadOne(ws *Workspace, arg string, stderr io.Writer) (*Overlay, error) {
 	return o, nil
 }
 
-// printProblems names the overlay's invalid objects, one line each.
+// printProblems names the overlay's invalid objects and its policies of
+// kinds reachgate does not evaluate, one line each, and warns about the
+// documents it skipped.
 func printProblems(stderr io.Writer, o *Overlay) {
 	for _, p := range o.Problems {
 		fmt.Fprintln(stderr, "error:", p)
 	}
+	for _, p := range o.Unevaluated() {
+		fmt.Fprintf(stderr, "error: %s: %s: %s\n", p.Source, p.Object, p.Message())
+	}
+	for _, s := range o.Skipped {
+		fmt.Fprintln(stderr, "warning:", s)
+	}
 }
 
-// leftOut is how a command ends whose output left invalid objects out: it
-// printed them (loadOne did), and exit code 2 says the input needs fixing
-// even though the rest was analysed. It takes precedence over a command's
-// own failure, whose answer may be wrong without those objects.
+// leftOut is how a command ends whose output left invalid objects, or
+// policies of kinds reachgate does not evaluate, out: it printed them
+// (loadOne did), and exit code 2 says the input needs fixing (or the
+// answer checking by other means) even though the rest was analysed. It
+// takes precedence over a command's own failure, whose answer may be
+// wrong without those objects.
 func leftOut(os ...*Overlay) error {
 	var parts []string
 	for _, o := range os {
+		var what []string
 		if n := len(o.Problems); n > 0 {
-			parts = append(parts, fmt.Sprintf("%s: %d invalid object(s)", o.Name, n))
+			what = append(what, fmt.Sprintf("%d invalid object(s)", n))
+		}
+		if n := len(o.Unevaluated()); n > 0 {
+			what = append(what, fmt.Sprintf("%d policy(ies) of kinds reachgate does not evaluate", n))
+		}
+		if len(what) > 0 {
+			parts = append(parts, o.Name+": "+strings.Join(what, " and "))
 		}
 	}
 	if len(parts) == 0 {
@@ -229,6 +246,9 @@ func Validate(ctx context.Context, p ValidateParams, w, stderr io.Writer) error 
 		}
 		for _, e := range problems {
 			fmt.Fprintln(w, e)
+		}
+		for _, s := range o.Skipped {
+			fmt.Fprintln(w, "warning:", s)
 		}
 		verdict := "valid"
 		if len(problems) > 0 {

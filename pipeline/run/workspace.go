@@ -116,6 +116,9 @@ type Overlay struct {
 	// API server would refuse. They are left out of Cluster; the rest
 	// still loads.
 	Problems []*model.InputError
+	// Skipped are documents of a plain directory that are not Kubernetes
+	// objects (a values.yaml, a JSON list): warned about, not analysed.
+	Skipped []*model.InputError
 	// Err is set when nothing could be rendered.
 	Err error
 }
@@ -133,11 +136,41 @@ func (o *Overlay) Digest() string {
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
-// Findings turns the overlay's problems into findings.
+// SkippedID is the rule id of the warning about a document of a plain
+// directory that is not a Kubernetes object.
+const SkippedID = "input/skipped"
+
+// Unevaluated are the overlay's traffic policies of kinds reachgate does
+// not evaluate, which the matrix ignores.
+func (o *Overlay) Unevaluated() []model.OmittedPolicy {
+	if o.Cluster == nil {
+		return nil
+	}
+	var out []model.OmittedPolicy
+	for _, p := range o.Cluster.Omitted {
+		if p.Reason == model.OmitUnevaluated {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Findings turns the overlay's problems into findings, its policies of
+// kinds reachgate does not evaluate into input/unevaluated-policy errors
+// (waivable), and its skipped documents into warnings.
 func (o *Overlay) Findings() []model.Finding {
 	var out []model.Finding
 	for _, p := range o.Problems {
 		out = append(out, p.Finding())
+	}
+	for _, p := range o.Unevaluated() {
+		out = append(out, p.Finding())
+	}
+	for _, s := range o.Skipped {
+		f := s.Finding()
+		f.RuleID, f.Title, f.Severity = SkippedID, "Not a Kubernetes object", model.SeverityWarning
+		f.Remediation = "Move the file out of the directory of manifests if it is not meant to be deployed; if it is, give it an apiVersion and a kind."
+		out = append(out, f)
 	}
 	return out
 }
@@ -194,7 +227,7 @@ func (ws *Workspace) LoadDir(name, env, dir string) *Overlay {
 	if isKustomization(ws.FS, abs) {
 		objs, err = render.OverlayRoot(ws.FS, ws.Root, abs)
 	} else {
-		objs, err = render.ManifestsRoot(ws.FS, ws.Root, abs)
+		objs, o.Skipped, err = render.ManifestsRoot(ws.FS, ws.Root, abs)
 	}
 	if err != nil {
 		o.Err = err
@@ -219,6 +252,16 @@ func (ws *Workspace) LoadDir(name, env, dir string) *Overlay {
 	}
 	c, errs := render.Decode(valid, ws.BaseCluster())
 	c.Objects = objs
+	// The NetworkPolicies left out as invalid: the matrix omits them, and
+	// says which flows they could have denied.
+	for _, obj := range objs {
+		if invalid[obj.ObjectRef] {
+			if op, ok := render.InvalidPolicy(obj); ok {
+				c.Omitted = append(c.Omitted, op)
+			}
+		}
+	}
+	render.SortOmitted(c.Omitted)
 	o.Cluster = c
 	o.Problems = dedupe(append(o.Problems, errs...))
 	fields := ws.fieldLines()

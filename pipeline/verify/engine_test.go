@@ -274,7 +274,7 @@ func scenarioClusters(t *testing.T, file string, ar *txtar.Archive) []scenario {
 		out = append(out, scenario{name: name + label, c: c})
 	}
 	if len(dirs) == 0 {
-		objs, err := render.ManifestsRoot(plain, "/", "/")
+		objs, _, err := render.ManifestsRoot(plain, "/", "/")
 		add("", objs, err)
 		return out
 	}

@@ -104,13 +104,13 @@ peer_object(peer) := {"kind": peer.workloadKind, "namespace": peer.namespace, "n
 # itself when that side is not isolated.
 grant_side(_, dst, g, "ingress") := {"object": policy_object(policies_by_key[g.ingress.policy]), "field": sprintf("spec.ingress[%d]", [g.ingress.rule])} if {
 	g.ingress.policy
-} else := {"object": peer_object(input.reach.peers[dst]), "field": "", "notIsolated": true} if {
+} else := {"object": peer_object(input.reach.peers[dst]), "field": "", "notIsolated": true, "key": dst} if {
 	input.reach.peers[dst].kind == "workload"
 }
 
 grant_side(src, _, g, "egress") := {"object": policy_object(policies_by_key[g.egress.policy]), "field": sprintf("spec.egress[%d]", [g.egress.rule])} if {
 	g.egress.policy
-} else := {"object": peer_object(input.reach.peers[src]), "field": "", "notIsolated": true} if {
+} else := {"object": peer_object(input.reach.peers[src]), "field": "", "notIsolated": true, "key": src} if {
 	input.reach.peers[src].kind == "workload"
 }
 
@@ -119,7 +119,11 @@ side_reason(side, dir) := sprintf("%s is not isolated for %s", [side_name(side),
 	side.notIsolated
 } else := sprintf("allowed by %s/%s %s", [side.object.namespace, side.object.name, side.field])
 
-side_name(side) := sprintf("%s/%s", [side.object.namespace, side.object.name])
+# A workload side reads as its key: "ns/name", or "ns/name[Kind]" where
+# workloads of several kinds share the name.
+side_name(side) := side.key if {
+	side.notIsolated
+} else := sprintf("%s/%s", [side.object.namespace, side.object.name])
 
 # Field path of a rule peer: spec.ingress[0].from[1].
 peer_field("ingress", rule, peer) := sprintf("spec.ingress[%d].from[%d]", [rule, peer])
