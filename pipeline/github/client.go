@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -123,6 +124,14 @@ func New(opts Options) (*Client, error) {
 	red := newRedactor(opts.Token)
 	pol := newRetryPolicy(opts, red)
 
+	api, err := url.Parse("https://api.github.com/")
+	if opts.BaseURL != "" {
+		api, err = apiRoot(opts.BaseURL)
+	}
+	if err != nil {
+		return nil, err
+	}
+
 	hc := &http.Client{}
 	if opts.HTTPClient != nil {
 		cp := *opts.HTTPClient
@@ -132,18 +141,17 @@ func New(opts Options) (*Client, error) {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	hc.Transport = &retryTransport{base: base, policy: pol}
+	// The token goes only to the API's own origin: a redirect elsewhere
+	// (another host, port or scheme) is followed without it.
+	hc.Transport = &authTransport{origin: originOf(api), token: opts.Token, next: &retryTransport{base: base, policy: pol}}
 
-	client := gh.NewClient(hc).WithAuthToken(opts.Token)
+	client := gh.NewClient(hc)
 	client.UserAgent = "reachgate"
 	if opts.UserAgent != "" {
 		client.UserAgent = opts.UserAgent
 	}
 	if opts.BaseURL != "" {
-		u, err := apiRoot(opts.BaseURL)
-		if err != nil {
-			return nil, err
-		}
+		u := api
 		if strings.HasSuffix(u.Path, "/api/v3/") {
 			// GitHub Enterprise Server: its uploads live at /api/uploads/.
 			up := *u
@@ -170,6 +178,39 @@ func New(opts Options) (*Client, error) {
 		policy:    pol,
 		apiOrigin: client.BaseURL.Scheme + "://" + client.BaseURL.Host,
 	}, nil
+}
+
+// authTransport puts the token on requests to the API's origin only.
+// go-github's WithAuthToken puts it on every request the client sends,
+// redirects to other hosts included.
+type authTransport struct {
+	origin string
+	token  string
+	next   http.RoundTripper
+}
+
+func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if originOf(req.URL) != t.origin {
+		if req.Header.Get("Authorization") != "" {
+			req = req.Clone(req.Context())
+			req.Header.Del("Authorization")
+		}
+		return t.next.RoundTrip(req)
+	}
+	req = req.Clone(req.Context())
+	req.Header.Set("Authorization", "Bearer "+t.token)
+	return t.next.RoundTrip(req)
+}
+
+// originOf is scheme://host:port of u, lower case, with the scheme's
+// default port filled in.
+func originOf(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[scheme]
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
 }
 
 // apiRoot parses a base URL and gives it the trailing slash go-github needs.
