@@ -48,9 +48,12 @@ type Options struct {
 	// "<!-- reachgate:policy-gate/check -->", and there is one such comment
 	// per pull request and key. It must not contain "--", ">" or a newline.
 	Marker string
-	// CommentAuthor, when set, is the login whose comments count as this
-	// tool's (e.g. "github-actions[bot]"): a marker in somebody else's
-	// comment is then ignored rather than edited or deleted.
+	// CommentAuthor is the login whose comments count as this tool's:
+	// only comments it wrote are ever edited or deleted; a marker in
+	// anybody else's comment is ignored. "" means the authenticated
+	// identity (GET /user), or DefaultActionsLogin when the token may not
+	// read it (GITHUB_TOKEN and GitHub App installation tokens). A GitHub
+	// App sets its bot login here, "APP-SLUG[bot]".
 	CommentAuthor string
 	// HTTPClient sends the requests; nil means a client with no overall
 	// timeout (each attempt has AttemptTimeout; the context bounds the rest).
@@ -93,7 +96,8 @@ type Client struct {
 	repo      string
 	pr        int
 	marker    string // the full marker line, "<!-- reachgate:KEY -->"
-	author    string
+	author    string // Options.CommentAuthor
+	identity  string // the login comments are matched against, once known
 	redact    *redactor
 	policy    *retryPolicy
 	apiOrigin string // scheme://host of the API, for messages
@@ -229,6 +233,42 @@ func apiRoot(raw string) (*url.URL, error) {
 		u.Path += "/"
 	}
 	return u, nil
+}
+
+// DefaultActionsLogin is the login of comments made with a GitHub Actions
+// GITHUB_TOKEN, whose GET /user is forbidden.
+const DefaultActionsLogin = "github-actions[bot]"
+
+// Identity returns the login whose comments this client edits and
+// deletes: Options.CommentAuthor when set; else the authenticated user
+// (GET /user); else, when the token may not read /user (403: a GitHub
+// Actions or GitHub App installation token), DefaultActionsLogin. The
+// answer is kept for the client's lifetime.
+func (c *Client) Identity(ctx context.Context) (string, error) {
+	if c.identity != "" {
+		return c.identity, nil
+	}
+	if c.author != "" {
+		c.identity = c.author
+		return c.identity, nil
+	}
+	const op = "get the authenticated user"
+	u, _, err := c.gh.Users.Get(ctx, "")
+	switch {
+	case err == nil && u.GetLogin() != "":
+		c.identity = u.GetLogin()
+	case err == nil:
+		return "", &Error{Op: op, Kind: ErrHTTP, Message: "the response names no login"}
+	default:
+		err = c.apiError(op, err)
+		if !errors.Is(err, ErrReadOnly) {
+			return "", err
+		}
+		c.identity = DefaultActionsLogin
+		c.policy.logf("github: the token may not read /user (a GitHub Actions or GitHub App token): "+
+			"only comments by %s count as this tool's; a GitHub App sets its own login, APP-SLUG[bot]", c.identity)
+	}
+	return c.identity, nil
 }
 
 // BaseURL is the API root requests go to.
