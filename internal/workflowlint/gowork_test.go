@@ -49,7 +49,7 @@ func TestGoWorkCannotHijackTheGate(t *testing.T) {
 	}
 	git("init", "-q", "-b", "main")
 	write(t, ws, map[string]string{
-		"go.mod": "module example.com/gate\n\ngo " + goVersion + "\n\nrequire example.com/lib v1.0.0\n\nreplace example.com/lib => ./lib\n",
+		"go.mod":     "module example.com/gate\n\ngo " + goVersion + "\n\nrequire example.com/lib v1.0.0\n\nreplace example.com/lib => ./lib\n",
 		"lib/go.mod": "module example.com/lib\n\ngo " + goVersion + "\n",
 		"lib/lib.go": "package lib\n\nfunc Name() string { return \"base\" }\n",
 		"cmd/reachgate/main.go": "package main\n\nimport (\n\t\"fmt\"\n\n\t\"example.com/lib\"\n)\n\n" +
@@ -62,7 +62,7 @@ func TestGoWorkCannotHijackTheGate(t *testing.T) {
 	// The head: a go.work at the root that takes the base's module (where
 	// the old workflow put it) and replaces its library with its own.
 	write(t, ws, map[string]string{
-		"go.work": "go " + goVersion + "\n\nuse ./.reachgate-base\n\nreplace example.com/lib => ./evil\n",
+		"go.work":     "go " + goVersion + "\n\nuse ./.reachgate-base\n\nreplace example.com/lib => ./evil\n",
 		"evil/go.mod": "module example.com/lib\n\ngo " + goVersion + "\n",
 		"evil/lib.go": "package lib\n\nfunc Name() string { return \"the pull request\" }\n",
 	})
