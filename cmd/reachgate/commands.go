@@ -242,7 +242,13 @@ func newCommentCmd() *cobra.Command {
 "reachgate check --output json=report.json" and posts it as one sticky comment,
 found again by its hidden marker. The token comes from GITHUB_TOKEN and is
 never printed. Repository, pull request and API URL default to the GitHub
-Actions environment.`,
+Actions environment.
+
+The report is not trusted. Nothing is published unless the pull request's
+live head is --expect-head and the report's head.commit is that same
+commit; statuses (--status, which needs --expect-head) go to that commit
+only. Only comments written by the token's identity (--comment-author) are
+ever edited or deleted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p.Token = os.Getenv("GITHUB_TOKEN")
@@ -258,8 +264,10 @@ Actions environment.`,
 	f.IntVar(&p.PR, "pr", 0, "pull request number")
 	f.StringVar(&p.Marker, "marker", "reachgate:check", "sticky comment key; one comment per key and pull request")
 	f.StringVar(&p.APIURL, "api-url", os.Getenv("GITHUB_API_URL"), "REST API root (GitHub Enterprise: https://HOST/api/v3/)")
-	f.BoolVar(&p.Status, "status", false, "also set a commit status reachgate/OVERLAY on the head commit")
-	f.StringVar(&p.ExpectHead, "expect-head", "", "refuse to comment unless the pull request's head is this commit")
+	f.StringVar(&p.ServerURL, "server-url", os.Getenv("GITHUB_SERVER_URL"), "web root the comment's links point to (default https://github.com)")
+	f.BoolVar(&p.Status, "status", false, "also set a commit status reachgate/OVERLAY on the verified head commit (needs --expect-head)")
+	f.StringVar(&p.ExpectHead, "expect-head", "", "the commit the gate ran on: refuse unless the pull request's head and the report's head.commit are this commit")
+	f.StringVar(&p.CommentAuthor, "comment-author", "", "login whose comments are this tool's, e.g. APP-SLUG[bot] for a GitHub App (default: the token's user, or github-actions[bot])")
 	return cmd
 }
 

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/reachgate/reachgate/pipeline/report"
 	"github.com/reachgate/reachgate/pipeline/run"
 )
 
@@ -36,12 +37,14 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return run.ExitOK
 	}
+	// Errors name files and objects of the pull request: no line of one
+	// may become a workflow command in a CI log.
 	var ee *run.ExitError
 	if errors.As(err, &ee) {
-		fmt.Fprintln(stderr, "reachgate:", ee.Err)
+		fmt.Fprint(stderr, report.EscapeWorkflowCommands(fmt.Sprintln("reachgate:", ee.Err)))
 		return ee.Code
 	}
 	// Usage errors and anything that kept the command from finishing.
-	fmt.Fprintln(stderr, "reachgate:", err)
+	fmt.Fprint(stderr, report.EscapeWorkflowCommands(fmt.Sprintln("reachgate:", err)))
 	return run.ExitInput
 }

@@ -26,8 +26,9 @@ import (
 const giteaHow = "run scripts/e2e/gitea.sh build && scripts/e2e/gitea.sh up DIR, then export REACHGATE_GITEA_ENV=DIR/gitea.env"
 
 type gitea struct {
-	apiURL, token, roToken, owner, repo, headSHA string
-	pr                                           int
+	apiURL, token, roToken, owner, repo, headSHA, baseSHA string
+	otherUser, otherToken                                 string
+	pr                                                    int
 }
 
 func giteaEnv(t *testing.T) gitea {
@@ -37,12 +38,16 @@ func giteaEnv(t *testing.T) gitea {
 		apiURL: env["REACHGATE_GITEA_API_URL"], token: env["REACHGATE_GITEA_TOKEN"],
 		roToken: env["REACHGATE_GITEA_READONLY_TOKEN"],
 		owner:   env["REACHGATE_GITEA_OWNER"], repo: env["REACHGATE_GITEA_REPO"],
-		headSHA: env["REACHGATE_GITEA_HEAD_SHA"],
+		headSHA: env["REACHGATE_GITEA_HEAD_SHA"], baseSHA: env["REACHGATE_GITEA_BASE_SHA"],
+		otherUser: env["REACHGATE_GITEA_OTHER_USER"], otherToken: env["REACHGATE_GITEA_OTHER_TOKEN"],
 	}
 	var err error
 	g.pr, err = strconv.Atoi(env["REACHGATE_GITEA_PR"])
 	require.NoError(t, err, "REACHGATE_GITEA_PR")
-	for k, v := range map[string]string{"API_URL": g.apiURL, "TOKEN": g.token, "READONLY_TOKEN": g.roToken, "OWNER": g.owner, "REPO": g.repo, "HEAD_SHA": g.headSHA} {
+	for k, v := range map[string]string{
+		"API_URL": g.apiURL, "TOKEN": g.token, "READONLY_TOKEN": g.roToken, "OWNER": g.owner, "REPO": g.repo,
+		"HEAD_SHA": g.headSHA, "BASE_SHA": g.baseSHA, "OTHER_USER": g.otherUser, "OTHER_TOKEN": g.otherToken,
+	} {
 		require.NotEmpty(t, v, "REACHGATE_GITEA_%s in the env file", k)
 	}
 	return g
@@ -68,6 +73,12 @@ func (g gitea) client(t *testing.T, marker, token string) *github.Client {
 // api calls Gitea's own API with the admin token, outside the client.
 func (g gitea) api(t *testing.T, method, path string, in, out any) {
 	t.Helper()
+	g.apiAs(t, g.token, method, path, in, out)
+}
+
+// apiAs calls Gitea's API with token.
+func (g gitea) apiAs(t *testing.T, token, method, path string, in, out any) {
+	t.Helper()
 	var body *strings.Reader
 	if in != nil {
 		data, err := json.Marshal(in)
@@ -78,7 +89,7 @@ func (g gitea) api(t *testing.T, method, path string, in, out any) {
 	}
 	req, err := http.NewRequestWithContext(ctx(t), method, strings.TrimSuffix(g.apiURL, "/")+path, body)
 	require.NoError(t, err)
-	req.Header.Set("Authorization", "token "+g.token)
+	req.Header.Set("Authorization", "token "+token)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
@@ -92,6 +103,20 @@ func (g gitea) api(t *testing.T, method, path string, in, out any) {
 type giteaComment struct {
 	ID   int64  `json:"id"`
 	Body string `json:"body"`
+	User struct {
+		Login string `json:"login"`
+	} `json:"user"`
+}
+
+// comment is a giteaComment with its author left out, for comparisons.
+func comment(id int64, body string) giteaComment { return giteaComment{ID: id, Body: body} }
+
+func withoutUsers(cs []giteaComment) []giteaComment {
+	out := make([]giteaComment, len(cs))
+	for i, c := range cs {
+		out[i] = comment(c.ID, c.Body)
+	}
+	return out
 }
 
 // marked lists the PR's comments carrying marker, through Gitea's API.
@@ -129,7 +154,7 @@ func TestGiteaStickyComment(t *testing.T) {
 	assert.Equal(t, github.Unchanged, third.Action)
 	assert.Equal(t, first.CommentID, third.CommentID)
 
-	assert.Equal(t, []giteaComment{{first.CommentID, line + "\n## reachgate\n\nsecond run: 1 connection opened"}}, g.marked(t, marker))
+	assert.Equal(t, []giteaComment{comment(first.CommentID, line+"\n## reachgate\n\nsecond run: 1 connection opened")}, withoutUsers(g.marked(t, marker)))
 }
 
 func TestGiteaDuplicatesCleanedUp(t *testing.T) {
@@ -150,7 +175,49 @@ func TestGiteaDuplicatesCleanedUp(t *testing.T) {
 	assert.Equal(t, github.Updated, res.Action)
 	assert.Equal(t, ids[0], res.CommentID, "the oldest is kept")
 	assert.Equal(t, ids[1:], res.Deleted)
-	assert.Equal(t, []giteaComment{{ids[0], line + "\nlatest"}}, g.marked(t, marker))
+	assert.Equal(t, []giteaComment{comment(ids[0], line+"\nlatest")}, withoutUsers(g.marked(t, marker)))
+}
+
+// TestGiteaSpoofedMarker: another user (not a collaborator) posts
+// comments that start with the gate's marker, one before the gate's
+// first run and one after. The gate, running as the repository's user,
+// creates and then updates its own comment; the other user's comments are
+// neither edited nor deleted.
+func TestGiteaSpoofedMarker(t *testing.T) {
+	g := giteaEnv(t)
+	marker := uniqueMarker(t)
+	line := "<!-- " + marker + " -->"
+	path := fmt.Sprintf("/repos/%s/%s/issues/%d/comments", g.owner, g.repo, g.pr)
+	var before, after giteaComment
+	g.apiAs(t, g.otherToken, http.MethodPost, path, map[string]string{"body": line + "\n## ✅ reachgate: all environments pass"}, &before)
+	require.Equal(t, g.otherUser, before.User.Login)
+
+	c := g.client(t, marker, g.token)
+	login, err := c.Identity(ctx(t))
+	require.NoError(t, err)
+	assert.Equal(t, g.owner, login, "GET /user names the token's user")
+
+	first, err := c.UpsertComment(ctx(t), "first run")
+	require.NoError(t, err)
+	assert.Equal(t, github.Created, first.Action)
+	assert.NotEqual(t, before.ID, first.CommentID)
+	assert.Empty(t, first.Deleted)
+
+	g.apiAs(t, g.otherToken, http.MethodPost, path, map[string]string{"body": line + "\nanother planted one"}, &after)
+	second, err := g.client(t, marker, g.token).UpsertComment(ctx(t), "second run")
+	require.NoError(t, err)
+	assert.Equal(t, github.Updated, second.Action)
+	assert.Equal(t, first.CommentID, second.CommentID)
+	assert.Empty(t, second.Deleted, "the newer spoof is not a duplicate to delete")
+
+	got := g.marked(t, marker)
+	require.Len(t, got, 3)
+	assert.Equal(t, []giteaComment{
+		comment(before.ID, line+"\n## ✅ reachgate: all environments pass"),
+		comment(first.CommentID, line+"\nsecond run"),
+		comment(after.ID, line+"\nanother planted one"),
+	}, withoutUsers(got))
+	assert.Equal(t, []string{g.otherUser, g.owner, g.otherUser}, []string{got[0].User.Login, got[1].User.Login, got[2].User.Login})
 }
 
 // TestGiteaConcurrentRuns races several runs for the same marker: however

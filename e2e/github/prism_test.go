@@ -172,6 +172,7 @@ func TestContractCreateComment(t *testing.T) {
 	// pages 1 and 2 and stops when "next" no longer moves.
 	list := "/repos/octo-org/policy-repo/issues/1347/comments"
 	assertAccepted(t, tr.Exchanges(), []string{
+		"GET /user 200", // who the client is: only its comments count
 		"GET " + list + " 200", "GET " + list + " 200",
 		"GET " + list + " 200", "GET " + list + " 200",
 		"POST " + list + " 201",
@@ -188,10 +189,31 @@ func TestContractUpdateAndDeleteDuplicate(t *testing.T) {
 	require.Len(t, res.Deleted, 1)
 	list := "/repos/octo-org/policy-repo/issues/1347/comments"
 	assertAccepted(t, tr.Exchanges(), []string{
+		"GET /user 200",
 		"GET " + list + " 200", "GET " + list + " 200",
 		fmt.Sprintf("PATCH /repos/octo-org/policy-repo/issues/comments/%d 200", res.CommentID),
 		fmt.Sprintf("DELETE /repos/octo-org/policy-repo/issues/comments/%d 204", res.Deleted[0]),
 	})
+}
+
+// TestContractIdentity: GET /user as GitHub describes it, and its 403
+// (a GITHUB_TOKEN or an app installation token), after which the
+// client takes github-actions[bot] for itself.
+func TestContractIdentity(t *testing.T) {
+	tr := &prismTransport{}
+	login, err := prismClient(t, tr, 1347).Identity(ctx(t))
+	require.NoError(t, err)
+	assert.NotEmpty(t, login)
+	assertAccepted(t, tr.Exchanges(), []string{"GET /user 200"})
+
+	tr = &prismTransport{prefer: map[string]string{"GET /user": "code=403"}}
+	login, err = prismClient(t, tr, 1347).Identity(ctx(t))
+	require.NoError(t, err)
+	assert.Equal(t, github.DefaultActionsLogin, login)
+	exs := tr.Exchanges()
+	require.Len(t, exs, 1)
+	assert.Equal(t, 403, exs[0].Status)
+	assert.NotContains(t, exs[0].Problem, "stoplight.io/prism/errors", "GitHub's own 403, not a contract violation")
 }
 
 func TestContractSetStatus(t *testing.T) {

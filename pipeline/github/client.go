@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -47,9 +48,12 @@ type Options struct {
 	// "<!-- reachgate:policy-gate/check -->", and there is one such comment
 	// per pull request and key. It must not contain "--", ">" or a newline.
 	Marker string
-	// CommentAuthor, when set, is the login whose comments count as this
-	// tool's (e.g. "github-actions[bot]"): a marker in somebody else's
-	// comment is then ignored rather than edited or deleted.
+	// CommentAuthor is the login whose comments count as this tool's:
+	// only comments it wrote are ever edited or deleted; a marker in
+	// anybody else's comment is ignored. "" means the authenticated
+	// identity (GET /user), or DefaultActionsLogin when the token may not
+	// read it (GITHUB_TOKEN and GitHub App installation tokens). A GitHub
+	// App sets its bot login here, "APP-SLUG[bot]".
 	CommentAuthor string
 	// HTTPClient sends the requests; nil means a client with no overall
 	// timeout (each attempt has AttemptTimeout; the context bounds the rest).
@@ -92,7 +96,8 @@ type Client struct {
 	repo      string
 	pr        int
 	marker    string // the full marker line, "<!-- reachgate:KEY -->"
-	author    string
+	author    string // Options.CommentAuthor
+	identity  string // the login comments are matched against, once known
 	redact    *redactor
 	policy    *retryPolicy
 	apiOrigin string // scheme://host of the API, for messages
@@ -123,6 +128,14 @@ func New(opts Options) (*Client, error) {
 	red := newRedactor(opts.Token)
 	pol := newRetryPolicy(opts, red)
 
+	api, err := url.Parse("https://api.github.com/")
+	if opts.BaseURL != "" {
+		api, err = apiRoot(opts.BaseURL)
+	}
+	if err != nil {
+		return nil, err
+	}
+
 	hc := &http.Client{}
 	if opts.HTTPClient != nil {
 		cp := *opts.HTTPClient
@@ -132,18 +145,17 @@ func New(opts Options) (*Client, error) {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	hc.Transport = &retryTransport{base: base, policy: pol}
+	// The token goes only to the API's own origin: a redirect elsewhere
+	// (another host, port or scheme) is followed without it.
+	hc.Transport = &authTransport{origin: originOf(api), token: opts.Token, next: &retryTransport{base: base, policy: pol}}
 
-	client := gh.NewClient(hc).WithAuthToken(opts.Token)
+	client := gh.NewClient(hc)
 	client.UserAgent = "reachgate"
 	if opts.UserAgent != "" {
 		client.UserAgent = opts.UserAgent
 	}
 	if opts.BaseURL != "" {
-		u, err := apiRoot(opts.BaseURL)
-		if err != nil {
-			return nil, err
-		}
+		u := api
 		if strings.HasSuffix(u.Path, "/api/v3/") {
 			// GitHub Enterprise Server: its uploads live at /api/uploads/.
 			up := *u
@@ -172,6 +184,39 @@ func New(opts Options) (*Client, error) {
 	}, nil
 }
 
+// authTransport puts the token on requests to the API's origin only.
+// go-github's WithAuthToken puts it on every request the client sends,
+// redirects to other hosts included.
+type authTransport struct {
+	origin string
+	token  string
+	next   http.RoundTripper
+}
+
+func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if originOf(req.URL) != t.origin {
+		if req.Header.Get("Authorization") != "" {
+			req = req.Clone(req.Context())
+			req.Header.Del("Authorization")
+		}
+		return t.next.RoundTrip(req)
+	}
+	req = req.Clone(req.Context())
+	req.Header.Set("Authorization", "Bearer "+t.token)
+	return t.next.RoundTrip(req)
+}
+
+// originOf is scheme://host:port of u, lower case, with the scheme's
+// default port filled in.
+func originOf(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[scheme]
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
 // apiRoot parses a base URL and gives it the trailing slash go-github needs.
 func apiRoot(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
@@ -188,6 +233,42 @@ func apiRoot(raw string) (*url.URL, error) {
 		u.Path += "/"
 	}
 	return u, nil
+}
+
+// DefaultActionsLogin is the login of comments made with a GitHub Actions
+// GITHUB_TOKEN, whose GET /user is forbidden.
+const DefaultActionsLogin = "github-actions[bot]"
+
+// Identity returns the login whose comments this client edits and
+// deletes: Options.CommentAuthor when set; else the authenticated user
+// (GET /user); else, when the token may not read /user (403: a GitHub
+// Actions or GitHub App installation token), DefaultActionsLogin. The
+// answer is kept for the client's lifetime.
+func (c *Client) Identity(ctx context.Context) (string, error) {
+	if c.identity != "" {
+		return c.identity, nil
+	}
+	if c.author != "" {
+		c.identity = c.author
+		return c.identity, nil
+	}
+	const op = "get the authenticated user"
+	u, _, err := c.gh.Users.Get(ctx, "")
+	switch {
+	case err == nil && u.GetLogin() != "":
+		c.identity = u.GetLogin()
+	case err == nil:
+		return "", &Error{Op: op, Kind: ErrHTTP, Message: "the response names no login"}
+	default:
+		err = c.apiError(op, err)
+		if !errors.Is(err, ErrReadOnly) {
+			return "", err
+		}
+		c.identity = DefaultActionsLogin
+		c.policy.logf("github: the token may not read /user (a GitHub Actions or GitHub App token): "+
+			"only comments by %s count as this tool's; a GitHub App sets its own login, APP-SLUG[bot]", c.identity)
+	}
+	return c.identity, nil
 }
 
 // BaseURL is the API root requests go to.

@@ -69,12 +69,14 @@ func TestGiteaStylePath(t *testing.T) {
 	var paths []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		paths = append(paths, r.Method+" "+r.URL.Path)
-		switch r.Method {
-		case http.MethodGet:
+		switch {
+		case r.URL.Path == "/api/v1/user":
+			fmt.Fprint(w, `{"login":"gitea-user"}`)
+		case r.Method == http.MethodGet:
 			fmt.Fprint(w, `[]`)
-		case http.MethodPost:
+		case r.Method == http.MethodPost:
 			w.WriteHeader(http.StatusCreated)
-			fmt.Fprint(w, `{"id":3,"body":"x","html_url":"http://gitea/o/r/pulls/1#issuecomment-3"}`)
+			fmt.Fprint(w, `{"id":3,"body":"x","html_url":"http://gitea/o/r/pulls/1#issuecomment-3","user":{"login":"gitea-user"}}`)
 		}
 	}))
 	t.Cleanup(srv.Close)
@@ -83,6 +85,7 @@ func TestGiteaStylePath(t *testing.T) {
 	_, err = c.UpsertComment(context.Background(), "x")
 	require.NoError(t, err)
 	assert.Equal(t, []string{
+		"GET /api/v1/user",
 		"GET /api/v1/repos/o/r/issues/1/comments", "GET /api/v1/repos/o/r/issues/1/comments",
 		"POST /api/v1/repos/o/r/issues/1/comments", "GET /api/v1/repos/o/r/issues/1/comments",
 	}, paths)

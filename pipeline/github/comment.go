@@ -52,6 +52,12 @@ func (c *Client) MaxBodyLength() int {
 // client's marker, with body as its text: it updates the comment it left
 // before, or creates one. The marker line is put on top of body.
 //
+// Only comments whose author is the client's Identity count: anybody can
+// post a comment that starts with the marker, and such a comment is
+// neither edited nor deleted. When the comment this call creates names
+// another author than the one assumed (a GitHub App token without
+// Options.CommentAuthor), that author is the client's from then on.
+//
 // It lists all comments (every page) to find the marker. When none has it,
 // it lists once more right before creating, and updates what appeared
 // meanwhile instead. After creating it lists again: if a concurrent run
@@ -73,6 +79,10 @@ func (c *Client) UpsertComment(ctx context.Context, body string) (Result, error)
 		return Result{}, &Error{Op: op, Kind: ErrBodyTooLong, Message: fmt.Sprintf(
 			"%d characters with the marker line, GitHub accepts %d; trim the body to %d characters",
 			n, MaxCommentLength, c.MaxBodyLength())}
+	}
+
+	if _, err := c.Identity(ctx); err != nil {
+		return Result{}, err
 	}
 
 	for attempt := 0; ; attempt++ {
@@ -104,6 +114,13 @@ func (c *Client) UpsertComment(ctx context.Context, body string) (Result, error)
 				continue
 			}
 			return Result{}, err
+		}
+
+		if login := created.GetUser().GetLogin(); login != "" && !strings.EqualFold(login, c.identity) {
+			// The server says who this client is: what it just created is
+			// its own.
+			c.policy.logf("github: the comment was created as %s, not %s: set the comment author to %s", login, c.identity, login)
+			c.identity = login
 		}
 
 		// Two runs may both have found nothing and created: converge on the
@@ -180,8 +197,8 @@ func sameBody(a, b string) bool {
 	return norm(a) == norm(b)
 }
 
-// listMarked returns this client's comments on the pull request, oldest
-// first, from every page.
+// listMarked returns this client's comments on the pull request (the
+// marker on top, written by its identity), oldest first, from every page.
 func (c *Client) listMarked(ctx context.Context) ([]*gh.IssueComment, error) {
 	op := fmt.Sprintf("list comments on %s/%s#%d", c.owner, c.repo, c.pr)
 	opts := &gh.IssueListCommentsOptions{ListOptions: gh.ListOptions{PerPage: 100, Page: 1}}
@@ -193,10 +210,7 @@ func (c *Client) listMarked(ctx context.Context) ([]*gh.IssueComment, error) {
 			return nil, c.apiError(op, err)
 		}
 		for _, cm := range comments {
-			if seen[cm.GetID()] || !c.hasMarker(cm.GetBody()) {
-				continue
-			}
-			if c.author != "" && !strings.EqualFold(cm.GetUser().GetLogin(), c.author) {
+			if seen[cm.GetID()] || !c.hasMarker(cm.GetBody()) || !strings.EqualFold(cm.GetUser().GetLogin(), c.identity) {
 				continue
 			}
 			seen[cm.GetID()] = true

@@ -132,7 +132,7 @@ func TestUpsertCommentStopsOnLinkThatDoesNotAdvance(t *testing.T) {
 		gets++
 		// A mock that always says "next is page 2".
 		w.Header().Set("Link", `<`+url+`/api/v3/repos/o/r/issues/7/comments?page=2>; rel="next"`)
-		fmt.Fprint(w, `[{"id":5,"body":"<!-- reachgate:policy-gate/check -->\nx"}]`)
+		fmt.Fprint(w, `[{"id":5,"body":"<!-- reachgate:policy-gate/check -->\nx","user":{"login":"github-actions[bot]"}}]`)
 	})
 	res, err := c.UpsertComment(context.Background(), "x")
 	require.NoError(t, err)

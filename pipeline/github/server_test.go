@@ -81,6 +81,10 @@ func setup(t *testing.T, mods ...func(*Options)) (*Client, *http.ServeMux, *harn
 	})
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
+	// What GitHub answers a GITHUB_TOKEN: it may not read /user.
+	mux.HandleFunc("/user", func(w http.ResponseWriter, r *http.Request) {
+		ghError(w, http.StatusForbidden, "Resource not accessible by integration", "https://docs.github.com/rest/users/users#get-the-authenticated-user")
+	})
 
 	h := &harness{now: start}
 	opts := Options{
@@ -157,6 +161,12 @@ type fakeGitHub struct {
 	before func(w http.ResponseWriter, r *http.Request, n int) bool
 	// afterCreate runs after a comment was stored, before the response.
 	afterCreate func(w http.ResponseWriter, id int64) bool
+	// self is the login of the token's owner: comments it creates are
+	// theirs. readUser lets the token read GET /user (a personal token);
+	// without it /user is forbidden, as for a GITHUB_TOKEN or an app.
+	self     string
+	readUser bool
+	userGets int
 }
 
 type fakeComment struct {
@@ -166,7 +176,7 @@ type fakeComment struct {
 }
 
 func newFake(t *testing.T) *fakeGitHub {
-	f := &fakeGitHub{t: t, nextID: 1000}
+	f := &fakeGitHub{t: t, nextID: 1000, self: "github-actions[bot]"}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -233,6 +243,22 @@ func (f *fakeGitHub) commentJSON(c fakeComment) map[string]any {
 }
 
 func (f *fakeGitHub) serve(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == apiPrefix+"/user" {
+		// Kept out of requests and before: the tests of the comment
+		// traffic count and fault those requests only.
+		assert.Equal(f.t, "Bearer "+testToken, r.Header.Get("Authorization"))
+		f.mu.Lock()
+		f.userGets++
+		self, readUser := f.self, f.readUser
+		f.mu.Unlock()
+		rateHeaders(w, 4999, start.Add(time.Hour))
+		if !readUser {
+			ghError(w, http.StatusForbidden, "Resource not accessible by integration", "https://docs.github.com/rest/users/users#get-the-authenticated-user")
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"login": self, "id": 1, "type": "User"})
+		return
+	}
 	f.mu.Lock()
 	f.requests = append(f.requests, r.Method+" "+strings.TrimPrefix(r.URL.Path, apiPrefix)+queryOf(r.URL))
 	n := len(f.requests)
@@ -327,7 +353,7 @@ func (f *fakeGitHub) create(w http.ResponseWriter, r *http.Request) {
 	}
 	require.NoError(f.t, json.NewDecoder(r.Body).Decode(&in))
 	f.mu.Lock()
-	id := f.addLocked("github-actions[bot]", in.Body)
+	id := f.addLocked(f.self, in.Body)
 	c := f.comments[len(f.comments)-1]
 	after := f.afterCreate
 	f.mu.Unlock()

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"html"
 	"io"
-	"net/url"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -277,8 +276,8 @@ func refsParagraph(r *model.Report, l linker) string {
 		s := what + " " + mdCode(name)
 		if ri.Commit != "" {
 			c := mdCode(shortCommit(ri.Commit))
-			if l.blob != "" {
-				c = link(c, strings.TrimSuffix(l.blob, "blob/")+"commit/"+url.PathEscape(ri.Commit))
+			if l.blob != "" && linkableCommit(ri.Commit) {
+				c = link(c, strings.TrimSuffix(l.blob, "blob/")+"commit/"+ri.Commit)
 			}
 			s += " (" + c + ")"
 		}
@@ -420,9 +419,9 @@ func droppedNote(x mdDropped, d mdDetail, limit int) string {
 // overlaySection writes one folded section.
 func overlaySection(b *strings.Builder, r *model.Report, o *model.OverlayReport, l linker, d mdDetail, dropped *mdDropped) {
 	e, wn, in, wv := o.Counts()
-	summary := "<b>" + html.EscapeString(overlayTitle(o)) + "</b>"
+	summary := "<b>" + htmlText(overlayTitle(o)) + "</b>"
 	if o.Path != "" {
-		summary += " <code>" + html.EscapeString(o.Path) + "</code>"
+		summary += " <code>" + htmlText(o.Path) + "</code>"
 	}
 	summary += " · " + mdResult(r, o)
 	if o.Diff != nil {
@@ -435,7 +434,7 @@ func overlaySection(b *strings.Builder, r *model.Report, o *model.OverlayReport,
 	b.WriteString("<details>\n<summary>" + summary + "</summary>\n\n")
 
 	if o.Error != "" {
-		b.WriteString("**The overlay could not be evaluated:**\n\n<pre>" + html.EscapeString(o.Error) + "</pre>\n\n")
+		b.WriteString("**The overlay could not be evaluated:**\n\n<pre>" + htmlText(o.Error) + "</pre>\n\n")
 	}
 	switch {
 	case o.Diff == nil && o.Error == "":
@@ -496,7 +495,7 @@ func findingsTable(b *strings.Builder, r *model.Report, o *model.OverlayReport, 
 	// New findings first; those the base has too are folded.
 	fresh, existing := splitBaseline(fs)
 	row := func(f model.Finding) {
-		mdRow(b, mdSeverity(f), mdRule(f), link(mdLinkText(f.Location.String()), l.url(f.Location, r.Head.Commit)), mdFinding(f))
+		mdRow(b, mdSeverity(f), mdRule(f), link(mdText(f.Location.String()), l.url(f.Location, r.Head.Commit)), mdFinding(f))
 	}
 	shown := rowsShown(len(fresh), d.maxRows)
 	if shown < len(fresh) {

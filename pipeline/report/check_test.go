@@ -140,7 +140,7 @@ func TestCheckMarkdownEscaping(t *testing.T) {
 	}}}
 	md := render(t, "markdown", r, Options{})
 	assertTablesWellFormed(t, md)
-	assert.Contains(t, md, "a \\| b &lt;details&gt; &lt;/details&gt; &#64;admin<br>second line `code`")
+	assert.Contains(t, md, "a \\| b &lt;details&gt; &lt;/details&gt; &#64;admin<br>second line \\`code\\`")
 	assert.Contains(t, md, "`NP\\|1`")
 	assert.Contains(t, md, "<summary><b>dev&lt;/summary&gt;</b>")
 	assert.NotContains(t, md, "@admin")

@@ -70,7 +70,7 @@ func writeCheckText(w io.Writer, r *model.Report, opts Options) error {
 		}
 		ew.line(head, ": ", verdict)
 		if o.Error != "" {
-			ew.line("  ", p.paint(ansiRed, "error: "), strings.ReplaceAll(o.Error, "\n", "\n  "))
+			ew.line("  ", p.paint(ansiRed, "error: "), strings.ReplaceAll(lineEnds.Replace(o.Error), "\n", "\n  "))
 		}
 		switch {
 		case o.Diff == nil && o.Error == "":
@@ -106,7 +106,7 @@ func writeCheckText(w io.Writer, r *model.Report, opts Options) error {
 		if len(o.Resolved) > 0 {
 			ew.line("  resolved by this change: ", count(len(o.Resolved)))
 			for _, f := range o.Resolved {
-				ew.line("    ", p.paint(ansiGreen, strings.ReplaceAll(f.String(), "\n", "\n      ")))
+				ew.line("    ", p.paint(ansiGreen, strings.ReplaceAll(lineEnds.Replace(f.String()), "\n", "\n      ")))
 			}
 		}
 	}
@@ -128,7 +128,7 @@ func writeCheckText(w io.Writer, r *model.Report, opts Options) error {
 
 // textFinding prints one finding, coloured by severity.
 func textFinding(ew *errWriter, p painter, indent string, f model.Finding) {
-	line := strings.ReplaceAll(f.String(), "\n", "\n"+indent+"  ")
+	line := strings.ReplaceAll(lineEnds.Replace(f.String()), "\n", "\n"+indent+"  ")
 	switch {
 	case f.Waived != nil:
 		ew.line(indent, p.paint(ansiDim, line+" "+waiverText(f.Waived)))

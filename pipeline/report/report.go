@@ -64,7 +64,7 @@ type (
 )
 
 var checkFormats = []format[checkWriter]{
-	{"text", []string{"txt"}, writeCheckText},
+	{"text", []string{"txt"}, writeCheckTextSafe},
 	{"markdown", []string{"md"}, writeCheckMarkdown},
 	{"json", nil, writeCheckJSON},
 	{"junit", nil, writeCheckJUnit},
@@ -74,7 +74,7 @@ var checkFormats = []format[checkWriter]{
 }
 
 var matrixFormats = []format[matrixWriter]{
-	{"txt", []string{"text"}, writeMatrixText},
+	{"txt", []string{"text"}, writeMatrixTextSafe},
 	{"json", nil, writeMatrixJSON},
 	{"csv", nil, writeMatrixCSV},
 	{"md", []string{"markdown"}, writeMatrixMarkdown},
@@ -84,13 +84,13 @@ var matrixFormats = []format[matrixWriter]{
 }
 
 var diffFormats = []format[diffWriter]{
-	{"txt", []string{"text"}, writeDiffText},
+	{"txt", []string{"text"}, writeDiffTextSafe},
 	{"json", nil, writeDiffJSON},
 	{"md", []string{"markdown"}, writeDiffMarkdown},
 }
 
 var explainFormats = []format[explainWriter]{
-	{"txt", []string{"text"}, writeExplainText},
+	{"txt", []string{"text"}, writeExplainTextSafe},
 	{"json", nil, writeExplainJSON},
 }
 

@@ -68,7 +68,9 @@ func loadOne(ws *Workspace, arg string, stderr io.Writer) (*Overlay, error) {
 // documents it skipped.
 func printProblems(stderr io.Writer, o *Overlay) {
 	for _, p := range o.Problems {
-		fmt.Fprintln(stderr, "error:", p)
+		// A problem names files and objects of the pull request: no line
+		// of it may become a workflow command in a CI log.
+		fmt.Fprint(stderr, report.EscapeWorkflowCommands(fmt.Sprintln("error:", p)))
 	}
 	for _, p := range o.Unevaluated() {
 		fmt.Fprintf(stderr, "error: %s: %s: %s\n", p.Source, p.Object, p.Message())

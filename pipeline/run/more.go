@@ -267,24 +267,55 @@ func Verify(ctx context.Context, p VerifyParams, w, stderr io.Writer) error {
 
 // CommentParams are the options of `reachgate comment`.
 type CommentParams struct {
-	Report  string // report.json written by check
-	Repo    string // owner/name; default from the GitHub environment
-	PR      int    // default from the event
-	Marker  string
-	APIURL  string
-	Token   string
-	Status  bool // also set a commit status per overlay
+	Report string // report.json written by check
+	Repo   string // owner/name; default from the GitHub environment
+	PR     int    // default from the event
+	Marker string
+	APIURL string
+	// ServerURL is the web root links in the comment point to
+	// ($GITHUB_SERVER_URL); "" means https://github.com. The report's own
+	// repository and server are not used: the report is not trusted.
+	ServerURL string
+	Token     string
+	// Status also sets a commit status per overlay, on the verified head;
+	// it needs ExpectHead.
+	Status  bool
 	Summary string
-	// ExpectHead, when set, is the commit the report was computed for; the
-	// comment is refused if the pull request's head has moved elsewhere
-	// (the PR number of a workflow_run comes from an untrusted artifact).
+	// ExpectHead is the commit the gate ran on, from a trusted source (the
+	// workflow_run event's head_sha). The pull request's live head must be
+	// this commit, and so must the report's head.commit; otherwise nothing
+	// is published. The PR number and the report come from an artifact of
+	// the untrusted pull_request job.
 	ExpectHead string
+	// CommentAuthor is the login whose comments are this tool's (a GitHub
+	// App: "APP-SLUG[bot]"); "" means the token's user, or
+	// github-actions[bot] when the token may not read it.
+	CommentAuthor string
 }
 
 // Comment posts (or updates) the sticky pull-request comment from a saved
 // report, so a privileged workflow_run job can publish what an unprivileged
 // pull_request job computed without checking out its code.
+//
+// The report is untrusted. Before anything is published, the pull
+// request's live head is read from the API; it must equal --expect-head
+// when given, and the report's head.commit must equal it. The comment
+// then describes that commit, and statuses go to that commit only; its
+// links point into --repo on the server, whatever the report says.
 func Comment(ctx context.Context, p CommentParams, w, stderr io.Writer) error {
+	owner, repo, ok := cutRepo(p.Repo)
+	if !ok {
+		return inputError(fmt.Errorf("--repo %q: want owner/name", p.Repo))
+	}
+	if p.PR <= 0 {
+		return inputError(errors.New("--pr: the pull request number is required"))
+	}
+	if p.Status && p.ExpectHead == "" {
+		return inputError(errors.New("--status needs --expect-head SHA: statuses go only to the commit the workflow run verified"))
+	}
+	if p.Token == "" {
+		return inputError(errors.New("no token: set GITHUB_TOKEN"))
+	}
 	f, err := os.Open(p.Report)
 	if err != nil {
 		return inputError(err)
@@ -294,6 +325,30 @@ func Comment(ctx context.Context, p CommentParams, w, stderr io.Writer) error {
 	if err != nil {
 		return inputError(fmt.Errorf("%s: %w", p.Report, err))
 	}
+	c, err := github.New(github.Options{
+		BaseURL: p.APIURL, Token: p.Token, Owner: owner, Repo: repo, PR: p.PR, Marker: p.Marker,
+		CommentAuthor: p.CommentAuthor,
+		Logf:          func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) },
+	})
+	if err != nil {
+		return inputError(err)
+	}
+
+	head, err := c.PullRequestHead(ctx)
+	if err != nil {
+		return err
+	}
+	if p.ExpectHead != "" && !strings.EqualFold(head, p.ExpectHead) {
+		return inputError(fmt.Errorf("pull request #%d is at %s, not at %s that the report was computed for", p.PR, head, p.ExpectHead))
+	}
+	if !strings.EqualFold(r.Head.Commit, head) {
+		return inputError(fmt.Errorf("%s: the report is for commit %q, not for %s, the head of pull request #%d: refused",
+			p.Report, r.Head.Commit, head, p.PR))
+	}
+	r.Head.Commit = head
+	r.Repository = owner + "/" + repo
+	r.ServerURL = p.ServerURL
+
 	var body strings.Builder
 	if err := report.Write(&body, "markdown", r, report.Options{Marker: "<!-- " + p.Marker + " -->"}); err != nil {
 		return err
@@ -301,29 +356,6 @@ func Comment(ctx context.Context, p CommentParams, w, stderr io.Writer) error {
 	if p.Summary != "" {
 		if err := github.WriteStepSummary(p.Summary, body.String()); err != nil {
 			fmt.Fprintln(stderr, "warning: job summary:", err)
-		}
-	}
-	owner, repo, ok := cutRepo(p.Repo)
-	if !ok {
-		return inputError(fmt.Errorf("--repo %q: want owner/name", p.Repo))
-	}
-	if p.PR <= 0 {
-		return inputError(errors.New("--pr: the pull request number is required"))
-	}
-	if p.Token == "" {
-		return inputError(errors.New("no token: set GITHUB_TOKEN"))
-	}
-	c, err := github.New(github.Options{BaseURL: p.APIURL, Token: p.Token, Owner: owner, Repo: repo, PR: p.PR, Marker: p.Marker})
-	if err != nil {
-		return inputError(err)
-	}
-	if p.ExpectHead != "" {
-		head, err := c.PullRequestHead(ctx)
-		if err != nil {
-			return err
-		}
-		if head != p.ExpectHead {
-			return inputError(fmt.Errorf("pull request #%d is at %s, not at %s that the report was computed for", p.PR, head, p.ExpectHead))
 		}
 	}
 	res, err := c.UpsertComment(ctx, body.String())
@@ -335,14 +367,14 @@ func Comment(ctx context.Context, p CommentParams, w, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(w, "comment %s: %s\n", res.Action, res.URL)
-	if p.Status && r.Head.Commit != "" {
+	if p.Status {
 		for i := range r.Overlays {
 			o := &r.Overlays[i]
 			state, desc := "success", "reachability and rules pass"
 			if r.OverlayFailed(o) {
 				state, desc = "failure", "policy findings at or above "+r.FailOn.String()
 			}
-			if err := c.SetStatus(ctx, r.Head.Commit, "reachgate/"+o.Name, state, desc, ""); err != nil {
+			if err := c.SetStatus(ctx, head, "reachgate/"+o.Name, state, desc, ""); err != nil {
 				return err
 			}
 		}

@@ -16,6 +16,9 @@
 #   REACHGATE_GITEA_API_URL   http://127.0.0.1:PORT/api/v1/
 #   REACHGATE_GITEA_TOKEN     an access token with all scopes
 #   REACHGATE_GITEA_READONLY_TOKEN  one with read:repository,read:issue only
+#   REACHGATE_GITEA_OTHER_USER, REACHGATE_GITEA_OTHER_TOKEN  a second user,
+#                             not a collaborator, who may comment on the pull
+#                             request (somebody else spoofing the marker)
 #   REACHGATE_GITEA_OWNER, REACHGATE_GITEA_REPO, REACHGATE_GITEA_PR
 #   REACHGATE_GITEA_HEAD_SHA, REACHGATE_GITEA_BASE_SHA
 set -euo pipefail
@@ -25,6 +28,7 @@ GITEA_VERSION=v1.26.0
 GITEA_BUILD_DIR=$REACHGATE_CACHE/gitea-$GITEA_VERSION
 GITEA_BIN=$GITEA_BUILD_DIR/gitea
 OWNER=reachgate-bot
+OTHER=mallory
 REPO=gitops
 PASSWORD='Reachgate-pass-123!'
 
@@ -126,6 +130,13 @@ INI
 	ro_token=$(G admin user generate-access-token --username "$OWNER" --token-name e2e-read-only \
 		--scopes read:repository,read:issue --raw 2>>"$w/setup.log" | tail -1)
 	[ -n "$ro_token" ] || die "gitea generate-access-token (read-only) gave no token: see $w/setup.log"
+	# Somebody else, who may comment on a public repository's pull request.
+	G admin user create --username "$OTHER" --password "$PASSWORD" --email "$OTHER@example.com" \
+		--must-change-password=false >>"$w/setup.log" 2>&1 || die "gitea user create ($OTHER) failed: see $w/setup.log"
+	local other_token
+	other_token=$(G admin user generate-access-token --username "$OTHER" --token-name e2e-other \
+		--scopes write:issue,read:repository,read:user --raw 2>>"$w/setup.log" | tail -1)
+	[ -n "$other_token" ] || die "gitea generate-access-token ($OTHER) gave no token: see $w/setup.log"
 
 	setsid "$GITEA_BIN" --config "$w/custom/conf/app.ini" web >"$w/web.log" 2>&1 </dev/null &
 	echo $! >"$dir/gitea.pid"
@@ -175,6 +186,8 @@ REACHGATE_GITEA_URL=$base/
 REACHGATE_GITEA_API_URL=$base/api/v1/
 REACHGATE_GITEA_TOKEN=$token
 REACHGATE_GITEA_READONLY_TOKEN=$ro_token
+REACHGATE_GITEA_OTHER_USER=$OTHER
+REACHGATE_GITEA_OTHER_TOKEN=$other_token
 REACHGATE_GITEA_OWNER=$OWNER
 REACHGATE_GITEA_REPO=$REPO
 REACHGATE_GITEA_PR=$pr
