@@ -40,6 +40,7 @@ input errors.`,
 		newValidateCmd(),
 		newVerifyCmd(),
 		newCommentCmd(),
+		newAuditCmd(),
 	)
 	return root
 }

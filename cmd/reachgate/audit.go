@@ -1,0 +1,47 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/reachgate/reachgate/pipeline/report"
+	"github.com/reachgate/reachgate/pipeline/run"
+)
+
+func newAuditCmd() *cobra.Command {
+	p := run.AuditParams{}
+	cmd := &cobra.Command{
+		Use:   "audit OVERLAY (--kubeconfig FILE [--context C] | --live-file FILE)",
+		Short: "Compare what a cluster runs with what git says: policy, reachability and workload drift (read-only)",
+		Long: `audit renders OVERLAY from git (the work tree, or --ref) and reads the
+live state of its cluster with client-go: Namespaces, Pods (labels,
+addresses, hostNetwork, owners), Services and NetworkPolicies in the
+namespaces the overlay manages and the inventory's. It reports
+NetworkPolicies missing live, live but not in git, or with another spec
+(field by field); flows allowed live and not by git, and the reverse
+(computed with the pods' real addresses); and workloads running in a
+managed namespace that git does not declare, with whether a default deny
+covers them. It only gets and lists (docs/audit.md has the ClusterRole).
+
+Exit codes: 0 no drift, 1 drift, 2 input errors.`,
+		Example: `  reachgate audit prod --kubeconfig ~/.kube/prod --context prod-eu1 --format markdown`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p.Common, p.Overlay, p.Version = common(cmd), args[0], version
+			if !cmd.Flags().Changed("color") {
+				p.Color = isTerminal(cmd)
+			}
+			return run.Audit(cmd.Context(), p, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&p.Kubeconfig, "kubeconfig", "", "kubeconfig of the cluster (default $KUBECONFIG, else ~/.kube/config)")
+	f.StringVar(&p.Context, "context", "", "kubeconfig context (default the current one)")
+	f.StringVar(&p.LiveFile, "live-file", "", "read live objects from this file (kubectl get namespaces,pods,services,networkpolicies -A -o yaml) instead of a cluster")
+	f.StringVar(&p.Ref, "ref", "", "git ref to compare with (default: the work tree)")
+	f.StringVarP(&p.Format, "format", "o", "text", "format on stdout: "+strings.Join(report.AuditFormats(), ", "))
+	f.StringArrayVar(&p.Outputs, "output", nil, "also write FORMAT=FILE (repeatable)")
+	f.BoolVar(&p.Color, "color", false, "colour text output (default: when stdout is a terminal)")
+	return cmd
+}
