@@ -45,3 +45,31 @@ Exit codes: 0 no drift, 1 drift, 2 input errors.`,
 	f.BoolVar(&p.Color, "color", false, "colour text output (default: when stdout is a terminal)")
 	return cmd
 }
+
+func newHistoryCmd() *cobra.Command {
+	p := run.HistoryParams{}
+	cmd := &cobra.Command{
+		Use:   "history OVERLAY",
+		Short: "Print how an overlay's reachability changed, commit by commit, with author, date and pull request",
+		Long: `history walks the first-parent history of the branch (or --until REF),
+renders OVERLAY at every commit that changed a file its render reads, and
+prints the reachability change each made, as a changelog:
+
+  2026-11-30 #42 (Alice Example): +app/worker → app/postgres TCP 5432
+
+The pull request number comes from the merge commit's subject ("Merge pull
+request #42" or a squash merge's "(#42)"). Renders are cached by the digest
+of their inputs, so a revert costs nothing.`,
+		Example: `  reachgate history prod --since 2026-10-01 --format md`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p.Common, p.Overlay = common(cmd), args[0]
+			return run.History(cmd.Context(), p, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&p.Since, "since", "", "only changes from this day on (YYYY-MM-DD, UTC)")
+	f.StringVar(&p.Until, "until", "", "ref whose first-parent history is read (default HEAD)")
+	f.StringVarP(&p.Format, "format", "o", "md", "output format: "+strings.Join(report.HistoryFormats(), ", "))
+	return cmd
+}

@@ -41,6 +41,7 @@ input errors.`,
 		newVerifyCmd(),
 		newCommentCmd(),
 		newAuditCmd(),
+		newHistoryCmd(),
 	)
 	return root
 }

@@ -1,0 +1,72 @@
+package gitref
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Commit is one commit of a first-parent history, with the files it
+// changed against its first parent.
+type Commit struct {
+	SHA     string
+	Parents []string
+	Author  string
+	// Date is when the commit entered the branch: the committer date (a
+	// merge commit's is when the pull request was merged).
+	Date    time.Time
+	Subject string
+	Files   []string
+}
+
+// FirstParentLog lists the first-parent history of ref, oldest first,
+// with the files each commit changed (a merge: against its first parent,
+// so a merged pull request shows as one change).
+func (r *Repo) FirstParentLog(ctx context.Context, ref string) ([]Commit, error) {
+	out, err := git(ctx, r.Dir, nil, "log", "--first-parent", "--diff-merges=first-parent", "--no-renames", "--name-only", "-z",
+		"--format=%x1e%H%x1f%P%x1f%an%x1f%cI%x1f%s%x1f", ref, "--")
+	if err != nil {
+		return nil, fmt.Errorf("log %s: %w", ref, err)
+	}
+	var cs []Commit
+	for _, rec := range bytes.Split(out, []byte{0x1e}) {
+		if len(rec) == 0 {
+			continue
+		}
+		f := bytes.SplitN(rec, []byte{0x1f}, 6)
+		if len(f) != 6 {
+			return nil, fmt.Errorf("log %s: unexpected record %q", ref, rec)
+		}
+		date, err := time.Parse(time.RFC3339, string(f[3]))
+		if err != nil {
+			return nil, fmt.Errorf("log %s: commit %s: %w", ref, f[0], err)
+		}
+		c := Commit{SHA: string(f[0]), Parents: strings.Fields(string(f[1])), Author: string(f[2]), Date: date, Subject: string(f[4])}
+		for _, p := range bytes.Split(bytes.TrimLeft(f[5], "\x00\n"), []byte{0}) {
+			if p := strings.TrimSpace(string(p)); p != "" {
+				c.Files = append(c.Files, p)
+			}
+		}
+		cs = append(cs, c)
+	}
+	for i, j := 0, len(cs)-1; i < j; i, j = i+1, j-1 {
+		cs[i], cs[j] = cs[j], cs[i]
+	}
+	return cs, nil
+}
+
+// TreeDigest is "sha256:<hex>" of the tree entries under paths at commit
+// (their paths, modes and blob ids): equal digests mean equal content
+// there.
+func (r *Repo) TreeDigest(ctx context.Context, commit string, paths ...string) (string, error) {
+	out, err := git(ctx, r.Dir, nil, append([]string{"ls-tree", "-r", "-z", "--full-tree", commit, "--"}, paths...)...)
+	if err != nil {
+		return "", fmt.Errorf("list tree of %s: %w", commit, err)
+	}
+	h := sha256.Sum256(out)
+	return "sha256:" + hex.EncodeToString(h[:]), nil
+}
