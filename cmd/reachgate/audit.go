@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -71,5 +72,38 @@ of their inputs, so a revert costs nothing.`,
 	f.StringVar(&p.Since, "since", "", "only changes from this day on (YYYY-MM-DD, UTC)")
 	f.StringVar(&p.Until, "until", "", "ref whose first-parent history is read (default HEAD)")
 	f.StringVarP(&p.Format, "format", "o", "md", "output format: "+strings.Join(report.HistoryFormats(), ", "))
+	return cmd
+}
+
+func newReviewCmd() *cobra.Command {
+	p := run.ReviewParams{}
+	cmd := &cobra.Command{
+		Use:   "review",
+		Short: "List what a scheduled policy review must look at; keep it as one sticky GitHub issue",
+		Long: `review lists the waivers that expired or expire soon (review.expiringWithin
+in reachgate.yaml, default 30d), the NetworkPolicy and expectations files
+nobody changed for longer than review.maxAge (default 180d, from git), the
+rules failing at HEAD, and, with --kubeconfig, the live drift of the
+overlays named by --audit.
+
+With --repo it keeps the result as one issue, found by its hidden marker
+and written by the token's identity (GITHUB_TOKEN): created or updated
+while something is due, closed when nothing is. Issues anybody else wrote
+are never edited.`,
+		Example: `  GITHUB_TOKEN=... reachgate review --repo acme/policies --kubeconfig kubeconfig --audit prod=prod-eu1`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p.Common, p.Token = common(cmd), os.Getenv("GITHUB_TOKEN")
+			return run.Review(cmd.Context(), p, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&p.Format, "format", "o", "md", "output format: "+strings.Join(report.ReviewFormats(), ", "))
+	f.StringVar(&p.Kubeconfig, "kubeconfig", "", "kubeconfig for the live audits of --audit")
+	f.StringArrayVar(&p.Audit, "audit", nil, "audit this overlay live: OVERLAY or OVERLAY=CONTEXT (repeatable)")
+	f.StringVar(&p.Repo, "repo", "", "keep the review as a sticky issue in this repository (owner/name)")
+	f.StringVar(&p.APIURL, "api-url", os.Getenv("GITHUB_API_URL"), "REST API root (GitHub Enterprise: https://HOST/api/v3/)")
+	f.StringVar(&p.Author, "author", "", "login whose issues count as the review's (default: the token's identity)")
+	f.StringVar(&p.Marker, "marker", "reachgate:policy-review", "sticky issue key, written as a hidden marker at the top of the body")
 	return cmd
 }

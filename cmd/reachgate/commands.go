@@ -42,6 +42,7 @@ input errors.`,
 		newCommentCmd(),
 		newAuditCmd(),
 		newHistoryCmd(),
+		newReviewCmd(),
 	)
 	return root
 }

@@ -70,3 +70,21 @@ func (r *Repo) TreeDigest(ctx context.Context, commit string, paths ...string) (
 	h := sha256.Sum256(out)
 	return "sha256:" + hex.EncodeToString(h[:]), nil
 }
+
+// LastChange is the newest commit reachable from ref that changed path;
+// ok is false when none did (an untracked file).
+func (r *Repo) LastChange(ctx context.Context, ref, path string) (c Commit, ok bool, err error) {
+	out, err := git(ctx, r.Dir, nil, "log", "-1", "--format=%H%x1f%an%x1f%cI%x1f%s", ref, "--", path)
+	if err != nil {
+		return Commit{}, false, fmt.Errorf("log %s -- %s: %w", ref, path, err)
+	}
+	f := strings.SplitN(strings.TrimRight(string(out), "\n"), "\x1f", 4)
+	if len(f) != 4 {
+		return Commit{}, false, nil
+	}
+	date, err := time.Parse(time.RFC3339, f[2])
+	if err != nil {
+		return Commit{}, false, fmt.Errorf("log %s -- %s: %w", ref, path, err)
+	}
+	return Commit{SHA: f[0], Author: f[1], Date: date, Subject: f[3]}, true, nil
+}

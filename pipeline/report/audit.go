@@ -137,9 +137,9 @@ func viaCheck(f checkWriter) auditWriter {
 	}
 }
 
-// auditVerdict is "DRIFT: 1 policy, 2 flows, 1 unmanaged workload" or
+// AuditVerdict is "DRIFT: 1 policy, 2 flows, 1 unmanaged workload" or
 // "NO DRIFT".
-func auditVerdict(a *model.Audit) string {
+func AuditVerdict(a *model.Audit) string {
 	if !a.Drifted() {
 		return "NO DRIFT"
 	}

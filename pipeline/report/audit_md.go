@@ -17,9 +17,9 @@ func writeAuditMarkdown(w io.Writer, a *model.Audit, opts Options) error {
 	b.WriteString("## reachgate audit: " + mdText(a.Environment) + "\n\n")
 	b.WriteString("Git " + mdCode(refName(a.Git)) + " (" + mdCode(a.Path) + ") against " + mdText(a.Cluster) +
 		", at " + a.AuditedAt.UTC().Format("2006-01-02 15:04 MST") + ". Namespaces read: " + mdText(strings.Join(a.Namespaces, ", ")) + ".\n\n")
-	verdict := "✅ " + auditVerdict(a)
+	verdict := "✅ " + AuditVerdict(a)
 	if a.Drifted() {
-		verdict = "❌ " + auditVerdict(a)
+		verdict = "❌ " + AuditVerdict(a)
 	}
 	b.WriteString("**" + verdict + "**\n\n")
 	for _, f := range a.Problems {

@@ -55,9 +55,9 @@ func writeAuditText(w io.Writer, a *model.Audit, opts Options) error {
 	}
 	ew.line()
 	if a.Drifted() {
-		ew.line(p.paint(ansiRed+ansiBold, auditVerdict(a)))
+		ew.line(p.paint(ansiRed+ansiBold, AuditVerdict(a)))
 	} else {
-		ew.line(p.paint(ansiGreen+ansiBold, auditVerdict(a)), ": the cluster enforces what git says")
+		ew.line(p.paint(ansiGreen+ansiBold, AuditVerdict(a)), ": the cluster enforces what git says")
 	}
 	return ew.flush()
 }
