@@ -107,3 +107,27 @@ are never edited.`,
 	f.StringVar(&p.Marker, "marker", "reachgate:policy-review", "sticky issue key, written as a hidden marker at the top of the body")
 	return cmd
 }
+
+func newReportCmd() *cobra.Command {
+	p := run.ReportParams{}
+	cmd := &cobra.Command{
+		Use:   "report --evidence FILE... [--format html|md|predicate]",
+		Short: "Turn evidence documents into an audit report: controls per environment, exceptions, changes, reachability, digests",
+		Long: `report reads one or more evidence documents (reachgate check --output
+evidence=FILE; for example a quarter's artifacts of the compliance-evidence
+workflow) and writes one report: per control its status per environment
+and the rules behind it, the waivers in force, the reachability changes
+between the checks of the period, who can reach whom in each environment,
+and the digest of every document and judged input. The HTML page is
+self-contained (it works offline) and prints well. --format predicate
+writes the in-toto predicate the workflow attests one document with.`,
+		Example: `  reachgate report --evidence q3/*.json --format html > audit-q3.html`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return run.Report(p, cmd.OutOrStdout())
+		},
+	}
+	cmd.Flags().StringArrayVar(&p.Evidence, "evidence", nil, "evidence document (repeatable; a shell glob expands to several)")
+	cmd.Flags().StringVarP(&p.Format, "format", "o", "html", "output format: "+strings.Join(report.EvidenceReportFormats(), ", "))
+	return cmd
+}

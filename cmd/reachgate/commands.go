@@ -43,6 +43,7 @@ input errors.`,
 		newAuditCmd(),
 		newHistoryCmd(),
 		newReviewCmd(),
+		newReportCmd(),
 	)
 	return root
 }
