@@ -182,7 +182,10 @@ func TestAuditDrift(t *testing.T) {
 	require.NoError(t, err)
 	startPod(t, cs, corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "debug-shell", Namespace: "app", Labels: map[string]string{"run": "debug-shell"}},
-		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "sh", Image: "busybox"}}},
+		Spec: corev1.PodSpec{
+			Containers:      []corev1.Container{livetest.Restricted(corev1.Container{Name: "sh", Image: "busybox"})},
+			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptrTrue(), SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+		},
 	}, "10.244.200.1")
 
 	d, code = runAudit(t, kc)
@@ -232,3 +235,5 @@ func withoutNamespaces(objs []model.Object) []model.Object {
 	}
 	return out
 }
+
+func ptrTrue() *bool { b := true; return &b }

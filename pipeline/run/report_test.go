@@ -3,6 +3,7 @@ package run_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -95,6 +97,25 @@ func TestReportPredicate(t *testing.T) {
 	assert.Contains(t, p, `"name": "prod"`)
 	err := run.Report(run.ReportParams{Evidence: []string{second, second}, Format: "predicate"}, io.Discard)
 	assert.Equal(t, 2, exitCode(err))
+
+	// The predicate matches its published schema, and the schema can
+	// refuse: a predicate without its evidence digest does not match.
+	schema, err := os.ReadFile(filepath.Join(repoRoot, "docs", "schemas", "evidence-predicate-v1.json"))
+	require.NoError(t, err)
+	match := func(doc string) (bool, []any) {
+		var d, s any
+		require.NoError(t, json.Unmarshal([]byte(doc), &d))
+		require.NoError(t, json.Unmarshal(schema, &s))
+		rs, err := rego.New(rego.Query("x := json.match_schema(input.doc, input.schema)"), rego.Input(map[string]any{"doc": d, "schema": s})).Eval(context.Background())
+		require.NoError(t, err)
+		res := rs[0].Bindings["x"].([]any)
+		errs, _ := res[1].([]any)
+		return res[0].(bool), errs
+	}
+	ok, errs := match(p)
+	assert.True(t, ok, "%v", errs)
+	ok, _ = match(strings.Replace(p, `"sha256"`, `"md5"`, 1))
+	assert.False(t, ok)
 }
 
 func TestReportBadInput(t *testing.T) {

@@ -85,12 +85,22 @@ func Pod(w *model.Workload, i int) corev1.Pod {
 	default:
 		p.Name = w.Name
 	}
-	c := corev1.Container{Name: "main", Image: "registry.example/app:1"}
+	c := Restricted(corev1.Container{Name: "main", Image: "registry.example/app:1"})
 	for _, cp := range w.Ports {
 		c.Ports = append(c.Ports, corev1.ContainerPort{Name: cp.Name, ContainerPort: int32(cp.Port), Protocol: corev1.Protocol(cp.Protocol.String())})
 	}
 	p.Spec.Containers = []corev1.Container{c}
+	p.Spec.SecurityContext = &corev1.PodSecurityContext{RunAsNonRoot: &yes, SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}}
 	return p
+}
+
+// Restricted gives a container the security context the "restricted" Pod
+// Security Standard asks for, which namespaces such as the overlays' app
+// enforce.
+func Restricted(c corev1.Container) corev1.Container {
+	no := false
+	c.SecurityContext = &corev1.SecurityContext{AllowPrivilegeEscalation: &no, Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}}
+	return c
 }
 
 func hash(s string) uint32 {
