@@ -143,7 +143,11 @@ func TestAuditDrift(t *testing.T) {
 		_ = nps(cs).Delete(ctx, "hand-made", metav1.DeleteOptions{})
 		var keep bytes.Buffer
 		require.NoError(t, render.WriteYAML(&keep, withoutNamespaces(objs)))
-		del := exec.Command("kubectl", "--kubeconfig", kubeconfig(t), "delete", "--ignore-not-found", "-f", "-")
+		// --wait=false: without a garbage collector the API server keeps
+		// what owns nothing waiting for it, and kubectl would wait forever.
+		dctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		del := exec.CommandContext(dctx, "kubectl", "--kubeconfig", kubeconfig(t), "delete", "--ignore-not-found", "--wait=false", "-f", "-")
 		del.Stdin = &keep
 		if out, err := del.CombinedOutput(); err != nil {
 			t.Logf("cleanup: %v: %s", err, out)
