@@ -3,8 +3,6 @@ package gitref
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -57,18 +55,6 @@ func (r *Repo) FirstParentLog(ctx context.Context, ref string) ([]Commit, error)
 		cs[i], cs[j] = cs[j], cs[i]
 	}
 	return cs, nil
-}
-
-// TreeDigest is "sha256:<hex>" of the tree entries under paths at commit
-// (their paths, modes and blob ids): equal digests mean equal content
-// there.
-func (r *Repo) TreeDigest(ctx context.Context, commit string, paths ...string) (string, error) {
-	out, err := git(ctx, r.Dir, nil, append([]string{"ls-tree", "-r", "-z", "--full-tree", commit, "--"}, paths...)...)
-	if err != nil {
-		return "", fmt.Errorf("list tree of %s: %w", commit, err)
-	}
-	h := sha256.Sum256(out)
-	return "sha256:" + hex.EncodeToString(h[:]), nil
 }
 
 // LastChange is the newest commit reachable from ref that changed path;

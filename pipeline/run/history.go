@@ -73,9 +73,9 @@ type histState struct {
 // git only the top-level directories the overlay's render reads, and
 // caching renders by the digest of those directories' content.
 type historian struct {
-	ctx  context.Context
-	repo *gitref.Repo
-	p    HistoryParams
+	ctx context.Context
+	git *gitref.Batch
+	p   HistoryParams
 	// cache holds renders by the digest of what they read; inputSets
 	// are the distinct sets of paths cached renders read.
 	cache     map[string]*histState
@@ -118,7 +118,12 @@ func BuildHistory(ctx context.Context, p HistoryParams) (*model.History, error) 
 	}
 	h := &model.History{Overlay: p.Overlay, Environment: p.Overlay, Until: model.RefInfo{Ref: until, Commit: sha}, Since: since,
 		Commits: len(commits), Entries: []model.HistoryEntry{}}
-	hs := &historian{ctx: ctx, repo: repo, p: p, cache: map[string]*histState{}}
+	batch, err := repo.OpenBatch(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer batch.Close()
+	hs := &historian{ctx: ctx, git: batch, p: p, cache: map[string]*histState{}}
 
 	// The state before the period is the baseline: rendered once.
 	first := 0
@@ -190,7 +195,7 @@ func BuildHistory(ctx context.Context, p HistoryParams) (*model.History, error) 
 
 // target resolves the overlay at a commit, for the heading.
 func (hs *historian) target(sha string) (name, env, dir string, err error) {
-	fs, err := hs.repo.TreeOf(sha, configFile(hs.p.Config))
+	fs, err := hs.git.Tree(sha, configFile(hs.p.Config))
 	if err != nil {
 		return "", "", "", err
 	}
@@ -219,7 +224,7 @@ func configFile(p string) string {
 // again.
 func (hs *historian) state(sha string, tops []string) (*histState, error) {
 	for _, set := range hs.inputSets {
-		digest, err := hs.repo.TreeDigest(hs.ctx, sha, set...)
+		digest, err := hs.git.Digest(sha, set...)
 		if err != nil {
 			return nil, err
 		}
@@ -236,7 +241,7 @@ func (hs *historian) state(sha string, tops []string) (*histState, error) {
 			return nil, err
 		}
 	}
-	if st.digest, err = hs.repo.TreeDigest(hs.ctx, sha, st.inputs...); err != nil {
+	if st.digest, err = hs.git.Digest(sha, st.inputs...); err != nil {
 		return nil, err
 	}
 	hs.cache[st.digest] = st
@@ -254,7 +259,7 @@ func (hs *historian) render(sha string, tops []string) (*histState, error) {
 	}
 	hs.rendered++
 	cfg := configFile(hs.p.Config)
-	fs, err := hs.repo.TreeOf(sha, tops...)
+	fs, err := hs.git.Tree(sha, tops...)
 	if err != nil {
 		return nil, err
 	}
