@@ -89,7 +89,7 @@ func (c *Client) UpsertIssue(ctx context.Context, title, body string) (IssueResu
 	if err != nil {
 		return IssueResult{}, err
 	}
-	open, closed, err := c.listMarkedIssues(ctx, login)
+	open, closed, err := c.findIssues(ctx, login)
 	if err != nil {
 		return IssueResult{}, err
 	}
@@ -139,7 +139,7 @@ func (c *Client) CloseIssue(ctx context.Context, body string) (IssueResult, erro
 	if err != nil {
 		return IssueResult{}, err
 	}
-	open, _, err := c.listMarkedIssues(ctx, login)
+	open, _, err := c.findIssues(ctx, login)
 	if err != nil {
 		return IssueResult{}, err
 	}
@@ -162,11 +162,27 @@ func (c *Client) CloseIssue(ctx context.Context, body string) (IssueResult, erro
 	return res, nil
 }
 
+// findIssues lists the identity's marked issues, asking the server to
+// filter by creator; when that finds none, it lists every issue and
+// filters here, before anything is created: a server that matches the
+// creator differently (a bot's login, a server that ignores the filter)
+// must not lead to a second issue.
+func (c *Client) findIssues(ctx context.Context, login string) (open, closed []*gh.Issue, err error) {
+	open, closed, err = c.listMarkedIssues(ctx, login, true)
+	if err != nil || len(open)+len(closed) > 0 {
+		return open, closed, err
+	}
+	return c.listMarkedIssues(ctx, login, false)
+}
+
 // listMarkedIssues returns the issues (not pull requests) with the marker
 // on top that login opened, open and closed, oldest first.
-func (c *Client) listMarkedIssues(ctx context.Context, login string) (open, closed []*gh.Issue, err error) {
+func (c *Client) listMarkedIssues(ctx context.Context, login string, byCreator bool) (open, closed []*gh.Issue, err error) {
 	op := fmt.Sprintf("list issues of %s/%s", c.owner, c.repo)
-	opts := &gh.IssueListByRepoOptions{State: "all", Creator: login, Sort: "created", Direction: "asc", ListOptions: gh.ListOptions{PerPage: 100, Page: 1}}
+	opts := &gh.IssueListByRepoOptions{State: "all", Sort: "created", Direction: "asc", ListOptions: gh.ListOptions{PerPage: 100, Page: 1}}
+	if byCreator {
+		opts.Creator = login
+	}
 	seen := map[int]bool{}
 	for pages := 0; pages < maxListPages; pages++ {
 		issues, resp, err := c.gh.Issues.ListByRepo(ctx, c.owner, c.repo, opts)
@@ -174,8 +190,7 @@ func (c *Client) listMarkedIssues(ctx context.Context, login string) (open, clos
 			return nil, nil, c.apiError(op, err)
 		}
 		for _, is := range issues {
-			// The creator filter is a hint (Gitea ignores it): the author
-			// is checked here.
+			// The creator filter is a hint: the author is checked here.
 			if seen[is.GetNumber()] || is.IsPullRequest() || !c.hasMarker(is.GetBody()) || !strings.EqualFold(is.GetUser().GetLogin(), login) {
 				continue
 			}

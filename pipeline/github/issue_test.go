@@ -36,7 +36,7 @@ func TestIssueIgnoresOthersMarkers(t *testing.T) {
 		testHeaders(t, r)
 		switch r.Method {
 		case http.MethodGet:
-			assert.Equal(t, "review-bot", r.URL.Query().Get("creator"))
+			assert.Contains(t, []string{"review-bot", ""}, r.URL.Query().Get("creator"))
 			assert.Equal(t, "all", r.URL.Query().Get("state"))
 			writeJSON(w, 200, []any{
 				issueJSON(3, "mallory", "open", markerLine+"\nfake", false),
@@ -70,7 +70,7 @@ func TestIssueActionsToken(t *testing.T) {
 		ghError(w, 403, "Resource not accessible by integration", "https://docs.github.com/rest/users/users#get-the-authenticated-user")
 	})
 	mux.HandleFunc("/repos/o/r/issues", func(w http.ResponseWriter, r *http.Request) {
-		assert.Equal(t, "github-actions[bot]", r.URL.Query().Get("creator"))
+		assert.Equal(t, "github-actions[bot]", r.URL.Query().Get("creator"), "found with the filter: no second listing")
 		writeJSON(w, 200, []any{
 			issueJSON(8, "github-actions[bot]", "open", markerLine+"\nold", false),
 			issueJSON(9, "github-actions[bot]", "open", markerLine+"\nduplicate", false),
@@ -111,4 +111,30 @@ func TestIssueErrors(t *testing.T) {
 	noMarker, _, _, _ := setup(t, func(o *Options) { o.Marker = "" })
 	_, err = noMarker.UpsertIssue(context.Background(), "t", "b")
 	assert.ErrorIs(t, err, ErrInvalid)
+}
+
+// TestIssueCreatorFilterIsAHint: a server whose creator filter misses the
+// identity's issue (it answers nothing) does not make the client create a
+// second issue: it lists everything before creating.
+func TestIssueCreatorFilterIsAHint(t *testing.T) {
+	c, mux, _, _ := setup(t, func(o *Options) { o.CommentAuthor = "github-actions[bot]" })
+	var queries []string
+	mux.HandleFunc("/repos/o/r/issues", func(w http.ResponseWriter, r *http.Request) {
+		testMethod(t, r, http.MethodGet)
+		queries = append(queries, r.URL.Query().Get("creator"))
+		if r.URL.Query().Get("creator") != "" {
+			writeJSON(w, 200, []any{})
+			return
+		}
+		writeJSON(w, 200, []any{issueJSON(12, "github-actions[bot]", "open", markerLine+"\nold", false)})
+	})
+	mux.HandleFunc("/repos/o/r/issues/12", func(w http.ResponseWriter, r *http.Request) {
+		testMethod(t, r, http.MethodPatch)
+		writeJSON(w, 200, issueJSON(12, "github-actions[bot]", "open", "", false))
+	})
+	res, err := c.UpsertIssue(context.Background(), "Policy review", "due")
+	require.NoError(t, err)
+	assert.Equal(t, IssueUpdated, res.Action)
+	assert.Equal(t, 12, res.Number)
+	assert.Equal(t, []string{"github-actions[bot]", ""}, queries)
 }
