@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -40,6 +42,31 @@ type IssueResult struct {
 	// runs that raced), closed in favour of the oldest.
 	ClosedDuplicates []int
 }
+
+// issue is the part of an issue this client reads. go-github's Issue
+// cannot be used to decode: Gitea names the repository's owner by login
+// string where GitHub has an object, and go-github refuses the whole
+// response.
+type issue struct {
+	Number  int    `json:"number"`
+	State   string `json:"state"`
+	Title   string `json:"title"`
+	Body    string `json:"body"`
+	HTMLURL string `json:"html_url"`
+	User    struct {
+		Login string `json:"login"`
+	} `json:"user"`
+	PullRequest *struct{} `json:"pull_request"`
+}
+
+// issueEdit is the body of creating or updating an issue.
+type issueEdit struct {
+	Title *string `json:"title,omitempty"`
+	Body  *string `json:"body,omitempty"`
+	State *string `json:"state,omitempty"`
+}
+
+func str(s string) *string { return &s }
 
 // MaxIssueBodyLength is the longest issue body GitHub accepts.
 const MaxIssueBodyLength = 65536
@@ -97,32 +124,33 @@ func (c *Client) UpsertIssue(ctx context.Context, title, body string) (IssueResu
 	switch {
 	case len(open) > 0:
 		keep := open[0]
-		res = IssueResult{Action: IssueUnchanged, Number: keep.GetNumber(), URL: keep.GetHTMLURL()}
-		if !sameBody(keep.GetBody(), full) || keep.GetTitle() != title {
-			if _, err := c.editIssue(ctx, keep.GetNumber(), &gh.IssueRequest{Title: gh.String(title), Body: gh.String(full)}); err != nil {
+		res = IssueResult{Action: IssueUnchanged, Number: keep.Number, URL: keep.HTMLURL}
+		if !sameBody(keep.Body, full) || keep.Title != title {
+			if _, err := c.editIssue(ctx, keep.Number, issueEdit{Title: str(title), Body: str(full)}); err != nil {
 				return IssueResult{}, err
 			}
 			res.Action = IssueUpdated
 		}
 		for _, dup := range open[1:] {
-			if _, err := c.editIssue(ctx, dup.GetNumber(), &gh.IssueRequest{State: gh.String("closed")}); err != nil {
+			if _, err := c.editIssue(ctx, dup.Number, issueEdit{State: str("closed")}); err != nil {
 				return res, err
 			}
-			res.ClosedDuplicates = append(res.ClosedDuplicates, dup.GetNumber())
+			res.ClosedDuplicates = append(res.ClosedDuplicates, dup.Number)
 		}
 	case len(closed) > 0:
 		last := closed[len(closed)-1]
-		is, err := c.editIssue(ctx, last.GetNumber(), &gh.IssueRequest{Title: gh.String(title), Body: gh.String(full), State: gh.String("open")})
+		is, err := c.editIssue(ctx, last.Number, issueEdit{Title: str(title), Body: str(full), State: str("open")})
 		if err != nil {
 			return IssueResult{}, err
 		}
-		res = IssueResult{Action: IssueReopened, Number: last.GetNumber(), URL: cmp.Or(is.GetHTMLURL(), last.GetHTMLURL())}
+		res = IssueResult{Action: IssueReopened, Number: last.Number, URL: cmp.Or(is.HTMLURL, last.HTMLURL)}
 	default:
-		is, _, err := c.gh.Issues.Create(ctx, c.owner, c.repo, &gh.IssueRequest{Title: gh.String(title), Body: gh.String(full)})
+		is, err := c.issueRequest(ctx, fmt.Sprintf("create issue in %s/%s", c.owner, c.repo), "POST",
+			fmt.Sprintf("repos/%s/%s/issues", c.owner, c.repo), issueEdit{Title: str(title), Body: str(full)})
 		if err != nil {
-			return IssueResult{}, c.apiError(fmt.Sprintf("create issue in %s/%s", c.owner, c.repo), err)
+			return IssueResult{}, err
 		}
-		res = IssueResult{Action: IssueCreated, Number: is.GetNumber(), URL: is.GetHTMLURL()}
+		res = IssueResult{Action: IssueCreated, Number: is.Number, URL: is.HTMLURL}
 	}
 	return res, nil
 }
@@ -146,17 +174,17 @@ func (c *Client) CloseIssue(ctx context.Context, body string) (IssueResult, erro
 	if len(open) == 0 {
 		return IssueResult{Action: IssueNone}, nil
 	}
-	res := IssueResult{Action: IssueClosed, Number: open[0].GetNumber(), URL: open[0].GetHTMLURL()}
+	res := IssueResult{Action: IssueClosed, Number: open[0].Number, URL: open[0].HTMLURL}
 	for i, is := range open {
-		req := &gh.IssueRequest{State: gh.String("closed")}
+		req := issueEdit{State: str("closed")}
 		if i == 0 && body != "" {
-			req.Body = gh.String(c.withMarker(body))
+			req.Body = str(c.withMarker(body))
 		}
-		if _, err := c.editIssue(ctx, is.GetNumber(), req); err != nil {
+		if _, err := c.editIssue(ctx, is.Number, req); err != nil {
 			return res, err
 		}
 		if i > 0 {
-			res.ClosedDuplicates = append(res.ClosedDuplicates, is.GetNumber())
+			res.ClosedDuplicates = append(res.ClosedDuplicates, is.Number)
 		}
 	}
 	return res, nil
@@ -167,7 +195,7 @@ func (c *Client) CloseIssue(ctx context.Context, body string) (IssueResult, erro
 // filters here, before anything is created: a server that matches the
 // creator differently (a bot's login, a server that ignores the filter)
 // must not lead to a second issue.
-func (c *Client) findIssues(ctx context.Context, login string) (open, closed []*gh.Issue, err error) {
+func (c *Client) findIssues(ctx context.Context, login string) (open, closed []*issue, err error) {
 	open, closed, err = c.listMarkedIssues(ctx, login, true)
 	if err != nil || len(open)+len(closed) > 0 {
 		return open, closed, err
@@ -177,7 +205,7 @@ func (c *Client) findIssues(ctx context.Context, login string) (open, closed []*
 
 // listMarkedIssues returns the issues (not pull requests) with the marker
 // on top that login opened, open and closed, oldest first.
-func (c *Client) listMarkedIssues(ctx context.Context, login string, byCreator bool) (open, closed []*gh.Issue, err error) {
+func (c *Client) listMarkedIssues(ctx context.Context, login string, byCreator bool) (open, closed []*issue, err error) {
 	op := fmt.Sprintf("list issues of %s/%s", c.owner, c.repo)
 	opts := &gh.IssueListByRepoOptions{State: "all", Sort: "created", Direction: "asc", ListOptions: gh.ListOptions{PerPage: 100, Page: 1}}
 	if byCreator {
@@ -185,17 +213,26 @@ func (c *Client) listMarkedIssues(ctx context.Context, login string, byCreator b
 	}
 	seen := map[int]bool{}
 	for pages := 0; pages < maxListPages; pages++ {
-		issues, resp, err := c.gh.Issues.ListByRepo(ctx, c.owner, c.repo, opts)
+		u, err := addOptions(fmt.Sprintf("repos/%s/%s/issues", c.owner, c.repo), opts)
+		if err != nil {
+			return nil, nil, &Error{Op: op, Kind: ErrInvalid, Message: err.Error()}
+		}
+		req, err := c.gh.NewRequest("GET", u, nil)
+		if err != nil {
+			return nil, nil, &Error{Op: op, Kind: ErrInvalid, Message: err.Error()}
+		}
+		var issues []*issue
+		resp, err := c.gh.Do(ctx, req, &issues)
 		if err != nil {
 			return nil, nil, c.apiError(op, err)
 		}
 		for _, is := range issues {
 			// The creator filter is a hint: the author is checked here.
-			if seen[is.GetNumber()] || is.IsPullRequest() || !c.hasMarker(is.GetBody()) || !strings.EqualFold(is.GetUser().GetLogin(), login) {
+			if seen[is.Number] || is.PullRequest != nil || !c.hasMarker(is.Body) || !strings.EqualFold(is.User.Login, login) {
 				continue
 			}
-			seen[is.GetNumber()] = true
-			if is.GetState() == "open" {
+			seen[is.Number] = true
+			if is.State == "open" {
 				open = append(open, is)
 			} else {
 				closed = append(closed, is)
@@ -206,16 +243,41 @@ func (c *Client) listMarkedIssues(ctx context.Context, login string, byCreator b
 		}
 		opts.Page = resp.NextPage
 	}
-	byNumber := func(a, b *gh.Issue) int { return cmp.Compare(a.GetNumber(), b.GetNumber()) }
+	byNumber := func(a, b *issue) int { return cmp.Compare(a.Number, b.Number) }
 	slices.SortFunc(open, byNumber)
 	slices.SortFunc(closed, byNumber)
 	return open, closed, nil
 }
 
-func (c *Client) editIssue(ctx context.Context, number int, req *gh.IssueRequest) (*gh.Issue, error) {
-	is, _, err := c.gh.Issues.Edit(ctx, c.owner, c.repo, number, req)
-	if err != nil {
-		return nil, c.apiError(fmt.Sprintf("update issue %s/%s#%d", c.owner, c.repo, number), err)
+// addOptions adds the list options to a path as go-github does.
+func addOptions(p string, opts *gh.IssueListByRepoOptions) (string, error) {
+	q := url.Values{}
+	q.Set("state", opts.State)
+	q.Set("sort", opts.Sort)
+	q.Set("direction", opts.Direction)
+	if opts.Creator != "" {
+		q.Set("creator", opts.Creator)
 	}
-	return is, nil
+	q.Set("per_page", strconv.Itoa(opts.PerPage))
+	q.Set("page", strconv.Itoa(opts.Page))
+	return p + "?" + q.Encode(), nil
+}
+
+func (c *Client) editIssue(ctx context.Context, number int, edit issueEdit) (*issue, error) {
+	return c.issueRequest(ctx, fmt.Sprintf("update issue %s/%s#%d", c.owner, c.repo, number), "PATCH",
+		fmt.Sprintf("repos/%s/%s/issues/%d", c.owner, c.repo, number), edit)
+}
+
+// issueRequest sends a create or an update through go-github (its
+// transport, retries and error shapes) and reads the answer tolerantly.
+func (c *Client) issueRequest(ctx context.Context, op, method, p string, edit issueEdit) (*issue, error) {
+	req, err := c.gh.NewRequest(method, p, edit)
+	if err != nil {
+		return nil, &Error{Op: op, Kind: ErrInvalid, Message: err.Error()}
+	}
+	var is issue
+	if _, err := c.gh.Do(ctx, req, &is); err != nil {
+		return nil, c.apiError(op, err)
+	}
+	return &is, nil
 }
