@@ -247,10 +247,7 @@ func newEvidenceReport(docs []*Evidence) *evidenceReport {
 		if o.ReachabilityOmitted != "" {
 			r.omitted[o.Name] = o.ReachabilityOmitted
 		}
-		fs := flowsOf(r.latest, o.Name)
-		for _, k := range slices.Sorted(maps.Keys(fs)) {
-			r.matrices[o.Name] = append(r.matrices[o.Name], fs[k])
-		}
+		r.matrices[o.Name] = groupExternal(flowsOf(r.latest, o.Name))
 	}
 	return r
 }
@@ -275,6 +272,45 @@ func flowsOf(e *Evidence, overlay string) map[string]flowEntry {
 		return out
 	}
 	return nil
+}
+
+// groupExternal lists flows sorted, with the ranges of one external
+// endpoint that a workload reaches (or is reached from) the same way on
+// one row: "internet (12 ranges)".
+func groupExternal(fs map[string]flowEntry) []flowEntry {
+	type key struct{ src, dst, ports, via string }
+	var out []flowEntry
+	at := map[key]int{}
+	n := map[key]int{}
+	name := func(s string) (string, bool) {
+		if i := strings.IndexByte(s, '('); i > 0 && strings.HasSuffix(s, ")") && !strings.Contains(s[:i], "/") {
+			return s[:i], true
+		}
+		return s, false
+	}
+	for _, k := range slices.Sorted(maps.Keys(fs)) {
+		f := fs[k]
+		src, srcExt := name(f.src)
+		dst, dstExt := name(f.dst)
+		if !srcExt && !dstExt {
+			out = append(out, f)
+			continue
+		}
+		kk := key{src, dst, f.ports, f.via}
+		if i, ok := at[kk]; ok {
+			n[kk]++
+			g := &out[i]
+			if srcExt {
+				g.src = src + " (" + count(n[kk]) + " ranges)"
+			} else {
+				g.dst = dst + " (" + count(n[kk]) + " ranges)"
+			}
+			continue
+		}
+		at[kk], n[kk] = len(out), 1
+		out = append(out, f)
+	}
+	return out
 }
 
 func jsonPeerText(p jsonPeer) string {
