@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system tools the tests use that a fresh machine may lack:
 # Graphviz (DOT output is checked by rendering it), Chromium (the HTML
-# page's script runs headless), iproute2 (the kernel lab), git, and a C
+# page's script runs headless; the audit report prints to PDF, read back
+# with poppler-utils), iproute2 (the kernel lab), git, and a C
 # compiler (the race detector, which make test runs on the concurrent
 # engine, needs cgo). Needs root for apt-get; without root it only reports.
 set -euo pipefail
@@ -10,6 +11,7 @@ command -v dot >/dev/null 2>&1 || missing+=(graphviz)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
 command -v gcc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then

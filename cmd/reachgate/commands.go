@@ -40,6 +40,10 @@ input errors.`,
 		newValidateCmd(),
 		newVerifyCmd(),
 		newCommentCmd(),
+		newAuditCmd(),
+		newHistoryCmd(),
+		newReviewCmd(),
+		newReportCmd(),
 	)
 	return root
 }

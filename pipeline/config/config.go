@@ -8,7 +8,9 @@ import (
 	"net/netip"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/reachgate/reachgate/internal/yamlfile"
 	"github.com/reachgate/reachgate/pipeline/model"
@@ -35,6 +37,7 @@ type Config struct {
 	// directory they deploy that no overlay covers. Default: argocd, when
 	// that directory exists.
 	ArgoCD []string `yaml:"argocd"`
+	Review Review   `yaml:"review"`
 
 	// File is where the configuration was read from ("" for defaults).
 	File string `yaml:"-"`
@@ -110,6 +113,54 @@ type Rules struct {
 	Params map[string]any `yaml:"params"`
 }
 
+// Review shapes `reachgate review`, the scheduled policy review.
+type Review struct {
+	// MaxAge is how long a NetworkPolicy or an expectations file may go
+	// unchanged before it is due for review, in days ("180d") or weeks
+	// ("26w"). Default 180d.
+	MaxAge string `yaml:"maxAge"`
+	// ExpiringWithin lists waivers that expire within this long; default
+	// 30d.
+	ExpiringWithin string `yaml:"expiringWithin"`
+}
+
+// Review defaults.
+const (
+	DefaultReviewMaxAge         = "180d"
+	DefaultReviewExpiringWithin = "30d"
+)
+
+// ReviewAge is MaxAge as a duration (validated by Parse).
+func (c *Config) ReviewAge() time.Duration {
+	d, _ := ParseDays(c.Review.MaxAge)
+	return d
+}
+
+// ReviewExpiringWithin is ExpiringWithin as a duration.
+func (c *Config) ReviewExpiringWithin() time.Duration {
+	d, _ := ParseDays(c.Review.ExpiringWithin)
+	return d
+}
+
+// ParseDays reads "30d" (days) or "26w" (weeks).
+func ParseDays(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if len(s) < 2 {
+		return 0, fmt.Errorf("%q: want a number of days or weeks, like 180d or 26w", s)
+	}
+	n, err := strconv.Atoi(s[:len(s)-1])
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%q: want a positive number of days or weeks, like 180d or 26w", s)
+	}
+	switch s[len(s)-1] {
+	case 'd':
+		return time.Duration(n) * 24 * time.Hour, nil
+	case 'w':
+		return time.Duration(n) * 7 * 24 * time.Hour, nil
+	}
+	return 0, fmt.Errorf("%q: want a number of days or weeks, like 180d or 26w", s)
+}
+
 // Default is the configuration used when a repository has none: no
 // overlays, the common kind/kubeadm ranges, kube-dns, the internet and the
 // cloud metadata service.
@@ -136,7 +187,8 @@ func Default() *Config {
 			{Name: "internet", CIDRs: []string{"0.0.0.0/0", "::/0"}},
 			{Name: "cloud-metadata", CIDRs: []string{"169.254.169.254/32", "fd00:ec2::254/128"}},
 		},
-		Rules: Rules{Paths: []string{"rego"}},
+		Rules:  Rules{Paths: []string{"rego"}},
+		Review: Review{MaxAge: DefaultReviewMaxAge, ExpiringWithin: DefaultReviewExpiringWithin},
 	}
 }
 
@@ -171,6 +223,12 @@ func (c *Config) applyDefaults() {
 		if c.Overlays[i].Environment == "" {
 			c.Overlays[i].Environment = c.Overlays[i].Name
 		}
+	}
+	if c.Review.MaxAge == "" {
+		c.Review.MaxAge = DefaultReviewMaxAge
+	}
+	if c.Review.ExpiringWithin == "" {
+		c.Review.ExpiringWithin = DefaultReviewExpiringWithin
 	}
 	if len(c.Cluster.PodCIDRs) == 0 {
 		c.Cluster.PodCIDRs = Default().Cluster.PodCIDRs
@@ -304,6 +362,14 @@ func (c *Config) validate(f *yamlfile.File) model.InputErrors {
 			v.add(p+".cidrs", "external endpoint %q needs at least one CIDR", e.Name)
 		}
 		v.cidrs(p+".cidrs", e.CIDRs)
+	}
+	for _, f := range []struct{ path, val string }{{"review.maxAge", c.Review.MaxAge}, {"review.expiringWithin", c.Review.ExpiringWithin}} {
+		if f.val == "" {
+			continue
+		}
+		if _, err := ParseDays(f.val); err != nil {
+			v.add(f.path, "%v", err)
+		}
 	}
 	return v.Errs
 }

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -112,4 +113,22 @@ func mustAddr(t *testing.T, s string) netip.Addr {
 		t.Fatal(err)
 	}
 	return a
+}
+
+func TestReviewSettings(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Parse("reachgate.yaml", []byte("review: {maxAge: 26w}\n"))
+	require.NoError(t, err)
+	assert.Equal(t, 26*7*24*time.Hour, cfg.ReviewAge())
+	assert.Equal(t, 30*24*time.Hour, cfg.ReviewExpiringWithin(), "default")
+	cfg, err = config.Parse("reachgate.yaml", []byte("kind: Config\n"))
+	require.NoError(t, err)
+	assert.Equal(t, 180*24*time.Hour, cfg.ReviewAge(), "default")
+
+	_, err = config.Parse("reachgate.yaml", []byte("kind: Config\nreview:\n  maxAge: 6 months\n  expiringWithin: -3d\n"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `reachgate.yaml:3: review.maxAge: "6 months": want a positive number of days or weeks, like 180d or 26w`)
+	assert.Contains(t, err.Error(), `reachgate.yaml:4: review.expiringWithin: "-3d": want a positive number`)
+	_, err = config.Parse("reachgate.yaml", []byte("review: {maxAge: 180d, every: 7d}\n"))
+	assert.ErrorContains(t, err, "every", "unknown review fields are errors")
 }

@@ -40,6 +40,8 @@ type harness struct {
 	now    time.Time
 	sleeps []time.Duration
 	logs   []string
+	// user answers GET /user when set; else 403, as for a GITHUB_TOKEN.
+	user http.HandlerFunc
 }
 
 func (h *harness) Now() time.Time {
@@ -81,12 +83,16 @@ func setup(t *testing.T, mods ...func(*Options)) (*Client, *http.ServeMux, *harn
 	})
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
+	h := &harness{now: start}
 	// What GitHub answers a GITHUB_TOKEN: it may not read /user.
 	mux.HandleFunc("/user", func(w http.ResponseWriter, r *http.Request) {
+		if h.user != nil {
+			h.user(w, r)
+			return
+		}
 		ghError(w, http.StatusForbidden, "Resource not accessible by integration", "https://docs.github.com/rest/users/users#get-the-authenticated-user")
 	})
 
-	h := &harness{now: start}
 	opts := Options{
 		BaseURL: srv.URL + apiPrefix + "/",
 		Token:   testToken,

@@ -86,8 +86,15 @@ func (r *Repo) MergeBase(a, b string) (string, error) {
 // rooted at "/". Symlinks are followed when they stay inside the tree and
 // refused when they point outside it.
 func (r *Repo) Tree(commit string) (filesys.FileSystem, error) {
+	return r.TreeOf(commit)
+}
+
+// TreeOf is Tree restricted to the files under paths (all of them when
+// none is given). A symlink pointing outside paths is refused as one
+// pointing outside the tree is.
+func (r *Repo) TreeOf(commit string, paths ...string) (filesys.FileSystem, error) {
 	ctx := context.Background()
-	out, err := git(ctx, r.Dir, nil, "ls-tree", "-r", "-z", "--full-tree", commit)
+	out, err := git(ctx, r.Dir, nil, append([]string{"ls-tree", "-r", "-z", "--full-tree", commit, "--"}, paths...)...)
 	if err != nil {
 		return nil, fmt.Errorf("list tree of %s: %w", commit, err)
 	}

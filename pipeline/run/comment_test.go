@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -154,13 +153,6 @@ func commentParams(s *prServer, reportPath string) run.CommentParams {
 	return run.CommentParams{Report: reportPath, Repo: "o/r", PR: 7, Marker: "reachgate:check", APIURL: s.URL, Token: "t0ken"}
 }
 
-func exitCode(err error) int {
-	var ee *run.ExitError
-	if errors.As(err, &ee) {
-		return ee.Code
-	}
-	return -1
-}
 
 // TestCommentStatusesGoToTheVerifiedHead: the statuses go to the commit
 // --expect-head named and the API confirmed, one per overlay.
