@@ -153,7 +153,6 @@ func commentParams(s *prServer, reportPath string) run.CommentParams {
 	return run.CommentParams{Report: reportPath, Repo: "o/r", PR: 7, Marker: "reachgate:check", APIURL: s.URL, Token: "t0ken"}
 }
 
-
 // TestCommentStatusesGoToTheVerifiedHead: the statuses go to the commit
 // --expect-head named and the API confirmed, one per overlay.
 func TestCommentStatusesGoToTheVerifiedHead(t *testing.T) {
