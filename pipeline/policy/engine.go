@@ -637,6 +637,17 @@ func (r RuleInfo) finding(v any) (model.Finding, error) {
 		return model.Finding{}, fmt.Errorf("result %q has no object {kind, namespace, name}", msg)
 	}
 	f.Field, _ = obj["field"].(string)
+	// A finding may lower or raise its rule's severity, for a rule whose
+	// cases differ in harm (a named port that resolves nowhere is an
+	// error, a numeric one nobody declares a warning).
+	if sev, ok := obj["severity"]; ok {
+		str, _ := sev.(string)
+		s, err := model.ParseSeverity(str)
+		if err != nil {
+			return model.Finding{}, fmt.Errorf("result %q: severity: %v", msg, err)
+		}
+		f.Severity = s
+	}
 	return f, nil
 }
 

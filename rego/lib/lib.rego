@@ -24,12 +24,23 @@ default_params := {
 	],
 	# Cloud instance metadata addresses.
 	"metadataAddresses": ["169.254.169.254", "fd00:ec2::254"],
-	# NetworkPolicy names must match this regular expression ("" disables).
-	"namingPattern": `^(default-deny-(ingress|egress|all)|allow-[a-z0-9]([-a-z0-9]*[a-z0-9])?)$`,
+	# NetworkPolicy names must match this regular expression. "" (the
+	# default) turns NP015 off: a naming convention is the repository's
+	# choice. docs/naming-convention.md has the one this repository uses.
+	"namingPattern": "",
 	# Databases and their declared clients: {"app/postgres": ["app/backend-api"]}.
 	"databases": {},
 	# Policies ("namespace/name" globs) whose rules may allow all ports.
 	"allPortsAllowed": [],
+	# true when the namespace is set at apply time (`kubectl apply -n`,
+	# Argo CD's destination namespace): objects that name no namespace are
+	# not in default (NP014). An explicit `namespace: default` still is.
+	"namespaceSetAtApply": false,
+	# Workloads that serve ports on purpose to nobody (NP022): those whose
+	# pod template carries this label with value "true", and those matching
+	# a "namespace/name" glob of isolatedWorkloads.
+	"isolatedLabel": "reachgate.dev/isolated",
+	"isolatedWorkloads": [],
 }
 
 default user_params := {}
@@ -159,6 +170,24 @@ default_deny(p, "Egress") if {
 
 is_default_deny(p) if default_deny(p, "Ingress")
 
+# [namespace, "Ingress" | "Egress"] for each direction a namespace has a
+# default-deny policy for.
+default_denies := {[p.namespace, dir] |
+	some p in input.policies
+	some dir in ["Ingress", "Egress"]
+	default_deny(p, dir)
+}
+
+# [namespace, "ingress" | "egress"] for each direction a namespace with
+# workloads of this repository has no default-deny policy for. NP001
+# reports each such namespace once, naming its workloads; the rules about
+# single workloads (NP002, NP008, NP009) leave to it what follows from it.
+open_namespaces := {[w.namespace, lower(dir)] |
+	some w in managed_workloads
+	some dir in ["Ingress", "Egress"]
+	not default_denies[[w.namespace, dir]]
+}
+
 is_default_deny(p) if default_deny(p, "Egress")
 
 # ---- ports -------------------------------------------------------------------
@@ -265,6 +294,41 @@ internet_srcs(f) := f.srcs if {
 } else := [s | some s in f.srcs; internet_keys[s]] if {
 	f.srcName == ""
 } else := []
+
+# ---- who a rule concerns --------------------------------------------------------
+
+selection_by_policy := {s.policy: s | some s in input.reach.selection}
+
+# The pods a policy selects, as people read them.
+selected_text(key) := summarize(selection_by_policy[key].selects) if {
+	count(selection_by_policy[key].selects) > 0
+} else := "no pod"
+
+# The peers of rule i of a policy in direction dir ("ingress" | "egress"),
+# as people read them: the workloads its selectors match and its ipBlocks.
+rule_peers_text(p, dir, i) := "every source, in the cluster or not" if {
+	dir == "ingress"
+	count(object.get(p.spec.ingress[i], "from", [])) == 0
+} else := "every destination, in the cluster or not" if {
+	dir == "egress"
+	count(object.get(p.spec.egress[i], "to", [])) == 0
+} else := peers_text(p, dir, i)
+
+peers_text(p, dir, i) := text if {
+	key := {"ingress": "from", "egress": "to"}[dir]
+	peers := p.spec[dir][i][key]
+	matched := {k |
+		some j, _ in peers
+		some k in peer_selection[[p.key, dir, i, j]].matches
+	}
+	blocks := {peer.ipBlock.cidr | some peer in peers; peer.ipBlock}
+	parts := array.concat(
+		[summarize(sort(matched)) | count(matched) > 0],
+		[sprintf("ipBlock %s", [concat(", ", sort(blocks))]) | count(blocks) > 0],
+	)
+	text := concat(" and ", parts)
+	text != ""
+} else := "no one (its peers match no workload)"
 
 # A list for messages: at most three items, then how many more.
 summarize(items) := concat(", ", items) if {
