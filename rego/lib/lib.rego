@@ -330,6 +330,18 @@ peers_text(p, dir, i) := text if {
 	text != ""
 } else := "no one (its peers match no workload)"
 
+# Who gains what through rule i of policy p: "<peers> reach <selected>" for
+# ingress, "<selected> reach <peers>" for egress; the caller says on what.
+who_gains(p, "ingress", i) := sprintf("%s reach %s", [rule_peers_text(p, "ingress", i), selected_text(p.key)])
+
+who_gains(p, "egress", i) := sprintf("%s reach %s", [selected_text(p.key), rule_peers_text(p, "egress", i)])
+
+# Policies whose rules may allow all ports (params.allPortsAllowed).
+all_ports_allowed(p) if {
+	some pattern in params.allPortsAllowed
+	glob.match(pattern, ["/"], p.key)
+}
+
 # A list for messages: at most three items, then how many more.
 summarize(items) := concat(", ", items) if {
 	count(items) <= 3
