@@ -452,3 +452,23 @@ deny contains {"msg": sprintf("version %d", [input.version]), "object": {"kind":
 	require.Len(t, fs, 1)
 	assert.Equal(t, "version 2", fs[0].Message)
 }
+
+// A finding may set its own severity (a rule whose cases differ in harm);
+// anything but info, warning or error is the rule's fault.
+func TestEvaluateFindingSeverity(t *testing.T) {
+	t.Parallel()
+	rule := strings.Replace(okRule, `"field": "spec"}`, `"field": "spec", "severity": w.labels.sev}`, 1)
+	e, err := Load(memFS(t, map[string]string{"rules/x.rego": rule}), []string{"rules"}, Options{Now: pinned})
+	require.NoError(t, err)
+	c := &model.Cluster{Workloads: []model.Workload{
+		{Namespace: "a", Name: "err", Kind: "Pod", Labels: map[string]string{"bad": "true", "sev": "error"}},
+		{Namespace: "a", Name: "odd", Kind: "Pod", Labels: map[string]string{"bad": "true", "sev": "fatal"}},
+	}}
+	got, err := e.Evaluate(context.Background(), Input{Cluster: c})
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	assert.Equal(t, "T001", got[0].RuleID)
+	assert.Equal(t, model.SeverityError, got[0].Severity, "raised from the rule's warning")
+	assert.Equal(t, RuleErrorID, got[1].RuleID)
+	assert.Contains(t, got[1].Message, `severity: unknown severity "fatal"`)
+}
