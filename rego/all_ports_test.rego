@@ -44,3 +44,9 @@ test_glob_does_not_cross_namespaces if {
 	count(all_ports.deny) == 1 with input as t.with_input({"policies": [pol({})]})
 		with data.reachgate.params as {"allPortsAllowed": ["monitor*"]}
 }
+
+# `namespaceSelector: {}` where the namespace was meant is NP024's.
+test_namespace_slip_left_to_np024 if {
+	p := t.policy("auth", "deny-from-other-namespaces", {"podSelector": {}, "ingress": [{"from": [{"namespaceSelector": {}}]}]})
+	count(all_ports.deny) == 0 with input as t.with_input({"policies": [p]})
+}

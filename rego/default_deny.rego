@@ -9,7 +9,8 @@
 #   the workloads no policy isolates there: they accept connections from
 #   anywhere, the internet included, or reach anywhere, the cloud metadata
 #   service included. NP002, NP008 and NP009 leave those workloads to this
-#   finding rather than repeat it per workload.
+#   finding rather than repeat it per workload. A direction that a policy
+#   named default-deny* promises and does not deny is NP025's.
 # custom:
 #   id: NP001
 #   severity: error
@@ -44,7 +45,11 @@ isolated(k, "egress") if lib.egress_isolated[k]
 
 deny contains f if {
 	some ns in namespaces_with_workloads
-	dirs := [dir | some dir in ["ingress", "egress"]; lib.open_namespaces[[ns, dir]]]
+	dirs := [dir |
+		some dir in ["ingress", "egress"]
+		lib.open_namespaces[[ns, dir]]
+		not lib.broken_default_denies[[ns, dir]]
+	]
 	count(dirs) > 0
 	f := {
 		"msg": sprintf("namespace %s has no default-deny %s policy (empty podSelector, the policy type, no rules): %s", [ns, concat(" or ", dirs), concat("; ", [consequence(ns, dir) | some dir in dirs])]),

@@ -22,20 +22,11 @@ package reachgate.rules.default_deny_name
 import data.reachgate.lib
 import rego.v1
 
-# The directions a default-deny name promises.
-promised(name) := {"Ingress"} if {
-	contains(name, "ingress")
-	not contains(name, "egress")
-} else := {"Egress"} if {
-	contains(name, "egress")
-	not contains(name, "ingress")
-} else := {"Ingress", "Egress"}
-
 deny contains f if {
 	some p in input.policies
 	name := lower(p.name)
 	startswith(name, "default-deny")
-	missing := [dir | some dir in ["Ingress", "Egress"]; dir in promised(name); not lib.default_deny(p, dir)]
+	missing := [dir | some dir in ["Ingress", "Egress"]; dir in lib.default_deny_promise(name); not lib.default_deny(p, dir)]
 	count(missing) > 0
 	f := {
 		"msg": sprintf("%s is named %s but does not deny %s: %s", [p.key, p.name, concat(" or ", [lower(d) | some d in missing]), concat("; ", sort({why(p, d) | some d in missing}))]),

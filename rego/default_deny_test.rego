@@ -73,3 +73,10 @@ test_one_finding_per_namespace if {
 test_inventory_only_namespace_ignored if {
 	count(default_deny.deny) == 0 with input as t.with_input({"workloads": [t.dns]})
 }
+
+# A policy named default-deny-all that lists Ingress only: NP025 names it,
+# and NP001 does not repeat it for the namespace.
+test_misnamed_default_deny_left_to_np025 if {
+	p := t.policy("app", "default-deny-all", {"podSelector": {}, "policyTypes": ["Ingress"]})
+	count(default_deny.deny) == 0 with input as t.with_input({"workloads": [app], "policies": [p]})
+}

@@ -8,7 +8,8 @@
 #   reported: a policy whose rules only let its pods resolve names (egress
 #   to the DNS pods on port 53, the usual allow-dns policy), and a peer
 #   `podSelector: {}` next to a namespaceSelector, which says the same as
-#   the namespaceSelector alone (its `{}` sibling is NP024's).
+#   the namespaceSelector alone (its `{}` sibling is NP024's), and a
+#   policy with a rule NP024 reports.
 # custom:
 #   id: NP005
 #   severity: warning
@@ -28,6 +29,7 @@ deny contains f if {
 	lib.is_empty_selector(p.spec.podSelector)
 	has_rules(p)
 	not dns_only(p)
+	not slip(p)
 	f := {
 		"msg": sprintf("%s applies its rules to every pod in namespace %s (empty podSelector), including pods added later, but is not a default-deny policy: %s", [p.key, p.namespace, lib.summarize([sprintf("%s %s", [lib.who_gains(p, dir, i), ports_text(rule)]) | some dir in ["ingress", "egress"]; some i, rule in object.get(p.spec, dir, [])])]),
 		"object": lib.policy_object(p),
@@ -77,6 +79,12 @@ to_dns(peer) if {
 	every k, v in labels {
 		lib.params.dnsSelector.labels[k] == v
 	}
+}
+
+# A policy with a rule NP024 reports is left to it.
+slip(p) if {
+	some [key, _, _] in lib.everything_slips
+	key == p.key
 }
 
 has_rules(p) if count(object.get(p.spec, "ingress", [])) > 0

@@ -77,3 +77,8 @@ test_match_expressions_are_not_empty if {
 	})
 	count(empty_pod_selector.deny) == 0 with input as t.with_input({"policies": [p]})
 }
+
+test_namespace_slip_left_to_np024 if {
+	p := t.policy("auth", "deny-from-other-namespaces", {"podSelector": {}, "ingress": [{"from": [{"namespaceSelector": {}}]}]})
+	count(empty_pod_selector.deny) == 0 with input as t.with_input({"policies": [p]})
+}

@@ -28,30 +28,18 @@ package reachgate.rules.namespace_selector_everything
 import data.reachgate.lib
 import rego.v1
 
-# Policy names that speak of their own namespace.
-own_namespace_name := `(^|[-_.])((same|intra|own|this|local|in)[-_]?(ns|namespace)|(ns|namespace)[-_]?(only|local|internal|isolation)|other[-_]?(ns|namespaces)|cross[-_]?(ns|namespace))`
-
 deny contains f if {
 	some p in input.policies
 	some dir, key in {"ingress": "from", "egress": "to"}
 	some i, rule in object.get(p.spec, dir, [])
 	some j, peer in object.get(rule, key, [])
-	lib.is_empty_selector(peer.namespaceSelector)
-	not peer.podSelector
-	reason := likely(p, rule)
+	reason := lib.everything_slip(p, rule, peer)
 	field := sprintf("%s.namespaceSelector", [lib.peer_field(dir, i, j)])
 	f := {
 		"msg": sprintf("%s %s is `namespaceSelector: {}`, every pod of every namespace, where %s: %s on %s; for the pods of %s only, write `podSelector: {}`", [p.key, field, reason, gains(p, dir, i, j), ports(rule), p.namespace]),
 		"object": lib.policy_object(p),
 		"field": field,
 	}
-}
-
-likely(p, rule) := sprintf("the policy's name says it is about its own namespace %s", [p.namespace]) if {
-	regex.match(own_namespace_name, lower(p.name))
-} else := sprintf("the policy selects every pod of %s and the rule names no ports", [p.namespace]) if {
-	lib.is_empty_selector(p.spec.podSelector)
-	count(object.get(rule, "ports", [])) == 0
 }
 
 # The pods outside the policy's namespace that the peer lets in, or out to.

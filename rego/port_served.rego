@@ -73,7 +73,7 @@ deny contains f if {
 	ts := checked_on(p, dir, i, rule)
 	field := sprintf("spec.%s[%d].ports[%d].port", [dir, i, k])
 	f := {
-		"msg": sprintf("%s %s allows named port `%s`/%s, which no container of %s declares: %s, so %s cannot connect on it", [p.key, field, x.port, x.protocol, lib.summarize(ts), declared_text(ts), lib.who_gains(p, dir, i)]),
+		"msg": sprintf("%s %s allows named port `%s`/%s, which no container of %s declares (%s): the flow %s is denied on it", [p.key, field, x.port, x.protocol, lib.summarize(ts), declared_text(ts), lib.flow_text(p, dir, i)]),
 		"object": lib.policy_object(p),
 		"field": field,
 	}
@@ -123,7 +123,7 @@ deny contains f if {
 	}
 	field := sprintf("spec.%s[%d].ports[%d].port", [dir, i, k])
 	f := {
-		"msg": sprintf("%s %s allows %s %s, which no container of %s declares: %s; unless a process listens on a port it does not declare, %s on nothing", [p.key, field, x.protocol, range_text(x), lib.summarize(ts), declared_text(ts), lib.who_gains(p, dir, i)]),
+		"msg": sprintf("%s %s allows %s %s, which no container of %s declares (%s): unless a process listens on a port it does not declare, the flow %s is denied on it", [p.key, field, x.protocol, range_text(x), lib.summarize(ts), declared_text(ts), lib.flow_text(p, dir, i)]),
 		"object": lib.policy_object(p),
 		"field": field,
 		"severity": "warning",
@@ -181,7 +181,7 @@ deny contains f if {
 	not service_named(s, tp, sp.protocol)
 	field := sprintf("spec.ports[%d].targetPort", [i])
 	f := {
-		"msg": sprintf("Service %s/%s port %d targets port `%s`/%s, which no container of %s declares: %s, so connections to the Service on port %d go nowhere", [s.namespace, s.name, sp.port, tp, sp.protocol, lib.summarize(s.selects), declared_text(s.selects), sp.port]),
+		"msg": sprintf("Service %s/%s port %d targets port `%s`/%s, which no container of %s declares (%s): connections to the Service on port %d go nowhere", [s.namespace, s.name, sp.port, tp, sp.protocol, lib.summarize(s.selects), declared_text(s.selects), sp.port]),
 		"object": service_object(s),
 		"field": field,
 	}
@@ -209,7 +209,7 @@ deny contains f if {
 	}
 	field := sprintf("spec.ports[%d].targetPort", [i])
 	f := {
-		"msg": sprintf("Service %s/%s port %d targets %s %d, which no container of %s declares: %s; unless a process listens on a port it does not declare, connections to the Service on port %d go nowhere", [s.namespace, s.name, sp.port, sp.protocol, tp, lib.summarize(s.selects), declared_text(s.selects), sp.port]),
+		"msg": sprintf("Service %s/%s port %d targets %s %d, which no container of %s declares (%s): unless a process listens on a port it does not declare, connections to the Service on port %d go nowhere", [s.namespace, s.name, sp.port, sp.protocol, tp, lib.summarize(s.selects), declared_text(s.selects), sp.port]),
 		"object": service_object(s),
 		"field": field,
 		"severity": "warning",

@@ -33,7 +33,7 @@ test_named_port_resolving_nowhere_is_an_error if {
 	f.object == {"kind": "NetworkPolicy", "namespace": "default", "name": "allow-api"}
 	f.field == "spec.ingress[0].ports[0].port"
 	not f.severity
-	f.msg == "default/allow-api spec.ingress[0].ports[0].port allows named port `api-port`/TCP, which no container of default/apiserver declares: they declare http/TCP 5000, so default/web reach default/apiserver cannot connect on it"
+	f.msg == "default/allow-api spec.ingress[0].ports[0].port allows named port `api-port`/TCP, which no container of default/apiserver declares (they declare http/TCP 5000): the flow from default/web to default/apiserver is denied on it"
 }
 
 # The name must match with the protocol.
@@ -48,7 +48,7 @@ test_undeclared_number_is_a_warning if {
 	count(findings) == 1
 	some f in findings
 	f.severity == "warning"
-	contains(f.msg, "allows TCP 5001, which no container of default/apiserver declares: they declare http/TCP 5000")
+	contains(f.msg, "allows TCP 5001, which no container of default/apiserver declares (they declare http/TCP 5000): unless a process listens on a port it does not declare, the flow from default/web to default/apiserver is denied on it")
 }
 
 test_range_missing_every_port_is_a_warning if {
@@ -84,7 +84,7 @@ test_egress_checked_on_peers if {
 	count(findings) == 2
 	some f in findings
 	f.field == "spec.egress[0].ports[0].port"
-	contains(f.msg, "default/web reach default/apiserver cannot connect on it")
+	contains(f.msg, "the flow from default/web to default/apiserver is denied on it")
 	some g in findings
 	g.field == "spec.egress[0].ports[2].port"
 	g.severity == "warning"
@@ -105,7 +105,7 @@ test_open_egress_named_only if {
 	count(findings) == 1
 	some f in findings
 	f.field == "spec.egress[1].ports[0].port"
-	contains(f.msg, "which no container of any workload declares: no workload declares it")
+	contains(f.msg, "which no container of any workload declares (no workload declares it)")
 }
 
 # Inventory workloads that list no ports are not judged.

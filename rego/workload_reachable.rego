@@ -12,7 +12,9 @@
 #   port nobody scrapes). Workloads isolated on purpose are exempt: label
 #   the pod template params.isolatedLabel (default reachgate.dev/isolated)
 #   "true", or list them in params.isolatedWorkloads ("namespace/name"
-#   globs). Inventory and hostNetwork workloads are not checked.
+#   globs). Inventory and hostNetwork workloads are not checked, nor a
+#   workload cut off by a port of its own policy that no pod serves: NP021
+#   reports that port.
 # custom:
 #   id: NP022
 #   severity: error
@@ -74,6 +76,7 @@ deny contains f if {
 	w := lib.managed_workloads[k]
 	not exempt(w)
 	not reachable(k, ports)
+	not port_slip(k)
 	f := object.union(
 		{
 			"msg": sprintf("%s serves %s%s but no peer can reach it on any of those ports: %s", [k, ports_text(ports), behind(k), why(k)]),
@@ -92,6 +95,45 @@ severity(k) := {} if count(services_of(k)) > 0
 else := {"severity": "warning"}
 
 ports_text(ports) := concat(", ", sort([sprintf("%s %d", [proto, port]) | some [proto, port] in ports]))
+
+# A policy that selects k allows, on ingress, a port that none of the pods
+# it selects serves: NP021 reports that port, the cause of k being cut off.
+port_slip(k) if {
+	some [k2, key] in isolating
+	k2 == k
+	p := lib.policies_by_key[key]
+	some rule in object.get(p.spec, "ingress", [])
+	some x in object.get(rule, "ports", [])
+	unserved(lib.selection_by_policy[key].selects, x)
+}
+
+unserved(ts, x) if {
+	is_string(x.port)
+	every t in ts {
+		not names(lib.workloads_by_key[t], x)
+	}
+}
+
+unserved(ts, x) if {
+	is_number(x.port)
+	every t in ts {
+		count(lib.workloads_by_key[t].ports) > 0
+		not numbers(lib.workloads_by_key[t], x)
+	}
+}
+
+names(w, x) if {
+	some cp in w.ports
+	cp.name == x.port
+	cp.protocol == x.protocol
+}
+
+numbers(w, x) if {
+	some cp in w.ports
+	cp.protocol == x.protocol
+	x.port <= cp.port
+	cp.port <= object.get(x, "endPort", x.port)
+}
 
 # The policies that isolate the workload for ingress.
 isolating := {[k, s.policy] |

@@ -98,3 +98,22 @@ test_inventory_not_checked if {
 		"reach": {"selection": [t.selection("app/default-deny-all", ["monitoring/prometheus"], [])]},
 	})
 }
+
+# Cut off by its own policy's port that nothing serves: NP021 reports the
+# port, and that explains this.
+test_port_slip_left_to_np021 if {
+	slip := t.policy("app", "allow-api", {"podSelector": {"matchLabels": {"app": "api"}}, "ingress": [{"ports": [{"protocol": "TCP", "port": "api-port"}]}]})
+	count(workload_reachable.deny) == 0 with input as t.with_input({
+		"workloads": [api],
+		"services": [svc],
+		"policies": [deny_all, slip],
+		"reach": {"selection": [t.selection("app/default-deny-all", ["app/api"], []), t.selection("app/allow-api", ["app/api"], [])]},
+	})
+	numeric := t.policy("app", "allow-api", {"podSelector": {"matchLabels": {"app": "api"}}, "ingress": [{"ports": [{"protocol": "TCP", "port": 8081}]}]})
+	count(workload_reachable.deny) == 0 with input as t.with_input({
+		"workloads": [api],
+		"services": [svc],
+		"policies": [deny_all, numeric],
+		"reach": {"selection": [t.selection("app/default-deny-all", ["app/api"], []), t.selection("app/allow-api", ["app/api"], [])]},
+	})
+}

@@ -295,6 +295,52 @@ internet_srcs(f) := f.srcs if {
 	f.srcName == ""
 } else := []
 
+# The directions a policy named default-deny* promises to deny: -ingress,
+# -egress, otherwise both (NP025).
+default_deny_promise(name) := {"Ingress"} if {
+	contains(name, "ingress")
+	not contains(name, "egress")
+} else := {"Egress"} if {
+	contains(name, "egress")
+	not contains(name, "ingress")
+} else := {"Ingress", "Egress"}
+
+# [namespace, "ingress" | "egress"] where a policy named default-deny*
+# promises that direction and does not deny it: NP025 reports the policy,
+# NP001 leaves the namespace to it.
+broken_default_denies := {[p.namespace, lower(dir)] |
+	some p in input.policies
+	startswith(lower(p.name), "default-deny")
+	some dir in default_deny_promise(lower(p.name))
+	not default_deny(p, dir)
+}
+
+# Policy names that speak of their own namespace (NP024).
+own_namespace_name := `(^|[-_.])((same|intra|own|this|local|in)[-_]?(ns|namespace)|(ns|namespace)[-_]?(only|local|internal|isolation)|other[-_]?(ns|namespaces)|cross[-_]?(ns|namespace))`
+
+# Why peer j of rule i of p, `namespaceSelector: {}` alone, is probably a
+# slip for `podSelector: {}` (NP024); undefined when it is not one.
+everything_slip(p, rule, peer) := sprintf("the policy's name says it is about its own namespace %s", [p.namespace]) if {
+	is_empty_selector(peer.namespaceSelector)
+	not peer.podSelector
+	regex.match(own_namespace_name, lower(p.name))
+} else := sprintf("the policy selects every pod of %s and the rule names no ports", [p.namespace]) if {
+	is_empty_selector(peer.namespaceSelector)
+	not peer.podSelector
+	is_empty_selector(p.spec.podSelector)
+	count(object.get(rule, "ports", [])) == 0
+}
+
+# [policy key, direction, rule] of the rules NP024 reports: NP005 and NP011
+# leave them to it.
+everything_slips := {[p.key, dir, i] |
+	some p in input.policies
+	some dir, key in {"ingress": "from", "egress": "to"}
+	some i, rule in object.get(p.spec, dir, [])
+	some peer in object.get(rule, key, [])
+	everything_slip(p, rule, peer)
+}
+
 # ---- who a rule concerns --------------------------------------------------------
 
 selection_by_policy := {s.policy: s | some s in input.reach.selection}
@@ -335,6 +381,12 @@ peers_text(p, dir, i) := text if {
 who_gains(p, "ingress", i) := sprintf("%s reach %s", [rule_peers_text(p, "ingress", i), selected_text(p.key)])
 
 who_gains(p, "egress", i) := sprintf("%s reach %s", [selected_text(p.key), rule_peers_text(p, "egress", i)])
+
+# The flow rule i of policy p is for: "from <peers> to <selected>" for
+# ingress, "from <selected> to <peers>" for egress.
+flow_text(p, "ingress", i) := sprintf("from %s to %s", [rule_peers_text(p, "ingress", i), selected_text(p.key)])
+
+flow_text(p, "egress", i) := sprintf("from %s to %s", [selected_text(p.key), rule_peers_text(p, "egress", i)])
 
 # Policies whose rules may allow all ports (params.allPortsAllowed).
 all_ports_allowed(p) if {
