@@ -65,7 +65,7 @@ func TestLoadRepositoryRules(t *testing.T) {
 	e, err := Load(filesys.MakeFsOnDisk(), []string{repoRego}, Options{})
 	require.NoError(t, err)
 	rules := e.Rules()
-	require.Len(t, rules, 17)
+	require.Len(t, rules, 22)
 	for i, r := range rules {
 		assert.Regexp(t, `^NP0\d\d$`, r.ID)
 		if i > 0 {
@@ -314,13 +314,14 @@ func TestEvaluateSeed(t *testing.T) {
 		ids[f.RuleID]++
 		assert.NotEmpty(t, f.Location.File, "%s has a source", f)
 	}
-	assert.Equal(t, 1, ids["NP001"], "default-deny-egress is invalid, so app has no egress default deny")
-	assert.Equal(t, 5, ids["NP002"], "every app workload but backend-api egresses freely")
+	assert.Equal(t, 1, ids["NP001"], "default-deny-egress is invalid, so app has no egress default deny: one finding naming the five workloads")
+	assert.Zero(t, ids["NP002"]+ids["NP009"], "the workloads NP001 names are not repeated one by one")
 	assert.Equal(t, 1, ids["NP003"], "backend-api resolves over UDP only")
 	assert.Equal(t, 2, ids["NP005"], "allow-metrics-scraping and the podSelector {} peer")
 	assert.Equal(t, 3, ids["NP007"], "ingress-nginx, monitoring and backup-agent peers match nothing")
-	assert.Equal(t, 5, ids["NP009"], "unisolated workloads reach the metadata service")
-	assert.Equal(t, 1, ids["NP010"], "0.0.0.0/0 covers the pod CIDR")
+	assert.Equal(t, 1, ids["NP010"], "0.0.0.0/0 holds the pod CIDR")
+	assert.Equal(t, 1, ids["NP021"], "443 to every pod of app, which none serves")
+	assert.Equal(t, 4, ids["NP022"], "frontend, postgres, redis and worker are cut off from every caller")
 	assert.Zero(t, ids["NP008"]+ids["NP016"]+ids["NP017"]+ids[RuleErrorID])
 }
 
