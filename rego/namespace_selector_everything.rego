@@ -10,8 +10,8 @@
 #   allow from other namespaces, ...), or the policy selects every pod of
 #   its namespace and the rule names no ports, so the namespace is open to
 #   every pod of the cluster on every port. A deliberate cluster-wide peer
-#   on named ports (a metrics port for a Prometheus that may run anywhere)
-#   is not reported.
+#   limited to some ports (a metrics port for a Prometheus that may run
+#   anywhere) is not reported.
 # custom:
 #   id: NP024
 #   severity: error
