@@ -35,7 +35,7 @@ leaks contains [src, side, g.portsText] if {
 	some src in f.srcs
 	w := lib.managed_workloads[src]
 	some g in f.allowedBy
-	not dns_only(g.ports)
+	not dns_only(g)
 	side := lib.grant_side(src, d, g, "egress")
 	not left_to_np001(w, side)
 }
@@ -47,16 +47,8 @@ left_to_np001(w, side) if {
 
 # A grant of port 53 alone: an egress rule that names port 53 and reaches
 # the metadata address sends DNS to an ipBlock or anywhere, which NP004
-# reports.
-dns_only(ports) if {
-	every proto, ranges in ports {
-		proto in {"UDP", "TCP"}
-		every r in ranges {
-			r.from == 53
-			r.to == 53
-		}
-	}
-}
+# reports. (portsText is the grant's ports as reachgate prints them.)
+dns_only(g) if g.portsText in {"UDP 53", "TCP 53", "TCP 53; UDP 53"}
 
 deny contains f if {
 	some [src, side, _] in leaks

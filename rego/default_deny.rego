@@ -28,14 +28,8 @@ package reachgate.rules.default_deny
 import data.reachgate.lib
 import rego.v1
 
-namespaces_with_workloads := {w.namespace | some w in lib.managed_workloads}
-
 # open[[ns, dir]]: the workloads of ns that no policy isolates for dir.
-open := {[ns, dir]: sort([k |
-	some k, w in lib.managed_workloads
-	w.namespace == ns
-	not isolated(k, dir)
-]) |
+open := {[ns, dir]: [k | some k in lib.managed_by_namespace[ns]; not isolated(k, dir)] |
 	some [ns, dir] in lib.open_namespaces
 }
 
@@ -44,7 +38,7 @@ isolated(k, "ingress") if lib.ingress_isolated[k]
 isolated(k, "egress") if lib.egress_isolated[k]
 
 deny contains f if {
-	some ns in namespaces_with_workloads
+	some ns in lib.managed_namespaces
 	dirs := [dir |
 		some dir in ["ingress", "egress"]
 		lib.open_namespaces[[ns, dir]]

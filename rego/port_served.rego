@@ -55,13 +55,46 @@ open_rule(rule, "egress") if {
 }
 
 # The pods a rule's ports are checked on: the policy's selected pods for
-# ingress, the pods its peers match for egress.
+# ingress, the pods its peers match for egress. Only built for a finding's
+# message; the checks walk the lists and stop at the first pod that serves.
 targets(p, "ingress", _) := lib.selection_by_policy[p.key].selects
 
 targets(p, "egress", i) := sort({k |
 	some j, _ in p.spec.egress[i].to
 	some k in lib.peer_selection[[p.key, "egress", i, j]].matches
 })
+
+# Some target of rule i serves the named port x; or the targets cannot be
+# judged (none, or one whose ports are unknown).
+served_named(p, dir, _, rule, x) if {
+	open_rule(rule, dir)
+	named_anywhere[[x.port, x.protocol]]
+}
+
+served_named(p, "ingress", _, _, x) if {
+	some k in lib.selection_by_policy[p.key].selects
+	named_or_unknown(k, x)
+}
+
+served_named(p, "egress", i, rule, x) if {
+	not open_rule(rule, "egress")
+	some j, _ in rule.to
+	some k in lib.peer_selection[[p.key, "egress", i, j]].matches
+	named_or_unknown(k, x)
+}
+
+served_named(p, dir, i, rule, _) if {
+	not open_rule(rule, dir)
+	count(targets(p, dir, i)) == 0
+}
+
+named_or_unknown(k, x) if named[[x.port, x.protocol, k]]
+
+named_or_unknown(k, _) if named_unknown[k]
+
+checked_on(p, dir, i, rule) := ["any workload"] if open_rule(rule, dir)
+
+else := targets(p, dir, i)
 
 deny contains f if {
 	some p in input.policies
@@ -79,34 +112,30 @@ deny contains f if {
 	}
 }
 
-served_named(p, dir, i, rule, x) if {
-	open_rule(rule, dir)
-	named_anywhere[[x.port, x.protocol]]
+# Some target serves the numeric port (or range) x.
+served_number(p, "ingress", _, _, x) if {
+	some t in lib.selection_by_policy[p.key].selects
+	serves_number(t, x)
 }
 
-served_named(p, dir, i, rule, x) if {
-	not open_rule(rule, dir)
-	ts := targets(p, dir, i)
-	some k in ts
-	named[[x.port, x.protocol, k]]
+served_number(p, "egress", i, rule, x) if {
+	some j, _ in rule.to
+	some t in lib.peer_selection[[p.key, "egress", i, j]].matches
+	serves_number(t, x)
 }
 
-# Nothing to judge on: no target, or a target whose ports are unknown.
-served_named(p, dir, i, rule, _) if {
-	not open_rule(rule, dir)
-	ts := targets(p, dir, i)
-	count(ts) == 0
+serves_number(t, x) if {
+	not x.endPort
+	numbered[[x.protocol, x.port, t]]
 }
 
-served_named(p, dir, i, rule, _) if {
-	not open_rule(rule, dir)
-	some k in targets(p, dir, i)
-	named_unknown[k]
+serves_number(t, x) if {
+	x.endPort
+	some cp in lib.workloads_by_key[t].ports
+	cp.protocol == x.protocol
+	x.port <= cp.port
+	cp.port <= x.endPort
 }
-
-checked_on(p, dir, i, rule) := ["any workload"] if open_rule(rule, dir)
-
-else := targets(p, dir, i)
 
 deny contains f if {
 	some p in input.policies
@@ -115,9 +144,9 @@ deny contains f if {
 	not open_rule(rule, dir)
 	some k, x in object.get(rule, "ports", [])
 	is_number(x.port)
+	not served_number(p, dir, i, rule, x)
 	ts := targets(p, dir, i)
 	count(ts) > 0
-	not served_number(ts, x)
 	every t in ts {
 		declares[t]
 	}
@@ -128,21 +157,6 @@ deny contains f if {
 		"field": field,
 		"severity": "warning",
 	}
-}
-
-served_number(ts, x) if {
-	not x.endPort
-	some t in ts
-	numbered[[x.protocol, x.port, t]]
-}
-
-served_number(ts, x) if {
-	x.endPort
-	some t in ts
-	some cp in lib.workloads_by_key[t].ports
-	cp.protocol == x.protocol
-	x.port <= cp.port
-	cp.port <= x.endPort
 }
 
 range_text(x) := sprintf("%d-%d", [x.port, x.endPort]) if x.endPort

@@ -45,11 +45,20 @@ service_served := {[k, sp.protocol, port] |
 
 services_of(k) := sort({n | some [k2, n] in selecting; k2 == k})
 
-# served[k]: [protocol, port] pairs workload k serves.
-served := {k: ports |
-	some k, w in lib.managed_workloads
+# stranded[k]: the [protocol, port] pairs workload k serves, for the
+# workloads of the repository that are isolated for ingress (the others
+# are reachable by everyone) and that no peer reaches on any of them.
+# input.workloads is walked directly: building an index of 5,000
+# workloads costs more than this whole rule otherwise.
+stranded := {k: ports |
+	some w in input.workloads
+	k := w.key
+	lib.ingress_isolated[k]
+	not w.inventory
+	not w.hostNetwork
 	ports := {[p.protocol, p.port] | some p in w.ports} | {[proto, port] | some [k2, proto, port] in service_served; k2 == k}
 	count(ports) > 0
+	not reachable(k, ports)
 }
 
 numeric_target(sp) := sp.port if sp.targetPort == ""
@@ -63,19 +72,20 @@ exempt(w) if {
 	glob.match(pattern, ["/"], w.key)
 }
 
-reachable(k, _) if not lib.ingress_isolated[k]
-
+# Stops at the first flow into k on a served port.
 reachable(k, ports) if {
-	some f in lib.flows_to(k)
+	some f in input.reach.byDst[k]
 	some [proto, port] in ports
-	lib.port_in(f.ports, proto, port)
+	some r in f.ports[proto]
+	r.from <= port
+	port <= r.to
 }
 
 deny contains f if {
-	some k, ports in served
-	w := lib.managed_workloads[k]
+	some w in input.workloads
+	ports := stranded[w.key]
+	k := w.key
 	not exempt(w)
-	not reachable(k, ports)
 	not port_slip(k)
 	f := object.union(
 		{
@@ -97,49 +107,74 @@ else := {"severity": "warning"}
 ports_text(ports) := concat(", ", sort([sprintf("%s %d", [proto, port]) | some [proto, port] in ports]))
 
 # A policy that selects k allows, on ingress, a port that none of the pods
-# it selects serves: NP021 reports that port, the cause of k being cut off.
+# it selects declares: NP021 reports that port, the cause of k being cut
+# off. Each policy is judged once, and only those isolating a workload
+# nobody reaches.
 port_slip(k) if {
-	some [k2, key] in isolating
-	k2 == k
+	some key in isolating_of[k]
+	slipped[key]
+}
+
+slipped := {key |
+	some key in {key | some k, _ in stranded; some key in isolating_of[k]}
 	p := lib.policies_by_key[key]
 	some rule in object.get(p.spec, "ingress", [])
 	some x in object.get(rule, "ports", [])
-	unserved(lib.selection_by_policy[key].selects, x)
+	x.port
+	every t in lib.selection_by_policy[key].selects {
+		not_declared(t, x)
+	}
 }
 
-unserved(ts, x) if {
+# Declared container ports, as tuples for set lookups.
+declared_names := {[w.key, cp.name, cp.protocol] | some w in input.workloads; some cp in w.ports}
+
+declared_numbers := {[w.key, cp.protocol, cp.port] | some w in input.workloads; some cp in w.ports}
+
+declares_some := {w.key | some w in input.workloads; count(w.ports) > 0}
+
+# A named port no container of k declares; a numeric one (or range) none
+# declares, k declaring some (containerPort being informational, a
+# workload that declares none is not judged on numbers, as in NP021).
+not_declared(k, x) if {
 	is_string(x.port)
-	every t in ts {
-		not names(lib.workloads_by_key[t], x)
-	}
+	not declared_names[[k, x.port, x.protocol]]
 }
 
-unserved(ts, x) if {
+not_declared(k, x) if {
 	is_number(x.port)
-	every t in ts {
-		count(lib.workloads_by_key[t].ports) > 0
-		not numbers(lib.workloads_by_key[t], x)
-	}
+	not x.endPort
+	declares_some[k]
+	not declared_numbers[[k, x.protocol, x.port]]
 }
 
-names(w, x) if {
-	some cp in w.ports
-	cp.name == x.port
-	cp.protocol == x.protocol
+not_declared(k, x) if {
+	is_number(x.port)
+	x.endPort
+	declares_some[k]
+	not in_range(lib.workloads_by_key[k], x)
 }
 
-numbers(w, x) if {
+in_range(w, x) if {
 	some cp in w.ports
 	cp.protocol == x.protocol
 	x.port <= cp.port
-	cp.port <= object.get(x, "endPort", x.port)
+	cp.port <= x.endPort
 }
 
-# The policies that isolate the workload for ingress.
+# [workload, policy] for each stranded workload and each policy that
+# isolates it for ingress: one pass over the selection, only when some
+# workload is stranded.
 isolating := {[k, s.policy] |
 	some s in input.reach.selection
 	"Ingress" in lib.policies_by_key[s.policy].policyTypes
 	some k in s.selects
+	stranded[k]
 }
 
-why(k) := sprintf("the policies selecting it for ingress (%s) allow no peer on them", [lib.summarize(sort({p | some [k2, p] in isolating; k2 == k}))])
+isolating_of := {k: ps |
+	some k, _ in stranded
+	ps := sort([p | some [k2, p] in isolating; k2 == k])
+}
+
+why(k) := sprintf("the policies selecting it for ingress (%s) allow no peer on them", [lib.summarize(isolating_of[k])])

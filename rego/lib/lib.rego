@@ -182,10 +182,19 @@ default_denies := {[p.namespace, dir] |
 # workloads of this repository has no default-deny policy for. NP001
 # reports each such namespace once, naming its workloads; the rules about
 # single workloads (NP002, NP008, NP009) leave to it what follows from it.
-open_namespaces := {[w.namespace, lower(dir)] |
-	some w in managed_workloads
+open_namespaces := {[ns, lower(dir)] |
+	some ns in managed_namespaces
 	some dir in ["Ingress", "Egress"]
-	not default_denies[[w.namespace, dir]]
+	not default_denies[[ns, dir]]
+}
+
+managed_namespaces := {w.namespace | some w in managed_workloads}
+
+# The keys of the managed workloads of each namespace (a comprehension
+# OPA indexes on the namespace).
+managed_by_namespace := {ns: keys |
+	some ns in managed_namespaces
+	keys := sort([k | some k, w in managed_workloads; w.namespace == ns])
 }
 
 is_default_deny(p) if default_deny(p, "Egress")
@@ -338,6 +347,7 @@ everything_slips := {[p.key, dir, i] |
 	some dir, key in {"ingress": "from", "egress": "to"}
 	some i, rule in object.get(p.spec, dir, [])
 	some peer in object.get(rule, key, [])
+	peer.namespaceSelector == {}
 	everything_slip(p, rule, peer)
 }
 
@@ -360,21 +370,25 @@ rule_peers_text(p, dir, i) := "every source, in the cluster or not" if {
 	count(object.get(p.spec.egress[i], "to", [])) == 0
 } else := peers_text(p, dir, i)
 
-peers_text(p, dir, i) := text if {
+# One part per peer: its workloads (the first three and how many more;
+# each peer's matches come sorted) or its ipBlock. Peers are described one
+# by one, not merged: a namespaceSelector may match thousands of workloads,
+# and this text is built for every finding of several rules.
+peers_text(p, dir, i) := concat("; ", parts) if {
 	key := {"ingress": "from", "egress": "to"}[dir]
-	peers := p.spec[dir][i][key]
-	matched := {k |
-		some j, _ in peers
-		some k in peer_selection[[p.key, dir, i, j]].matches
-	}
-	blocks := {peer.ipBlock.cidr | some peer in peers; peer.ipBlock}
-	parts := array.concat(
-		[summarize(sort(matched)) | count(matched) > 0],
-		[sprintf("ipBlock %s", [concat(", ", sort(blocks))]) | count(blocks) > 0],
-	)
-	text := concat(" and ", parts)
-	text != ""
+	parts := [part |
+		some j, peer in p.spec[dir][i][key]
+		part := peer_text(p.key, dir, i, j, peer)
+	]
+	count(parts) > 0
 } else := "no one (its peers match no workload)"
+
+peer_text(key, dir, i, j, peer) := sprintf("ipBlock %s", [peer.ipBlock.cidr]) if peer.ipBlock
+
+else := summarize(ms) if {
+	ms := peer_selection[[key, dir, i, j]].matches
+	count(ms) > 0
+}
 
 # Who gains what through rule i of policy p: "<peers> reach <selected>" for
 # ingress, "<selected> reach <peers>" for egress; the caller says on what.
