@@ -17,6 +17,7 @@
 # custom:
 #   id: NP021
 #   severity: error
+#   inputVersion: 3
 #   remediation: >-
 #     Use the port the container declares (`containerPort`, or its `name`
 #     with the same protocol), or declare the port in the container spec

@@ -18,6 +18,7 @@
 # custom:
 #   id: NP022
 #   severity: error
+#   inputVersion: 3
 #   remediation: >-
 #     Allow the workload's callers in an ingress rule on the ports it
 #     serves (and their egress, where they are isolated for egress); if it
