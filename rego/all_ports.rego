@@ -1,11 +1,15 @@
 # METADATA
 # title: Every rule names its ports
 # description: >-
-#   An ingress or egress rule without `ports`, or a port entry with only a
-#   protocol, allows every port. Least privilege means naming the ports a
-#   flow needs. Policies matching a "namespace/name" glob in
-#   params.allPortsAllowed are exempt (for example a monitoring agent that
-#   really scrapes arbitrary ports); anything else is a waiver.
+#   An ingress or egress rule without `ports` allows every port and
+#   protocol to its peers. Least privilege means naming the ports a flow
+#   needs. A warning: often deliberate (`egress: [{}]`, a namespace-wide
+#   allow). A port entry with only a protocol, which opens every port of
+#   that protocol and is usually a list-item slip, is NP023. Policies
+#   matching a "namespace/name" glob in params.allPortsAllowed are exempt
+#   (for example a monitoring agent that really scrapes arbitrary ports);
+#   anything else is a waiver. A rule NP024 reports (`namespaceSelector:
+#   {}` where the namespace was meant) is left to it.
 # custom:
 #   id: NP011
 #   severity: warning
@@ -21,34 +25,15 @@ import rego.v1
 
 deny contains f if {
 	some p in input.policies
-	not exempt(p)
+	not lib.all_ports_allowed(p)
 	some dir in ["ingress", "egress"]
 	some i, rule in object.get(p.spec, dir, [])
 	count(object.get(rule, "ports", [])) == 0
+	not lib.everything_slips[[p.key, dir, i]]
 	field := sprintf("spec.%s[%d]", [dir, i])
 	f := {
-		"msg": sprintf("%s %s has no ports: it allows every port and protocol", [p.key, field]),
+		"msg": sprintf("%s %s has no ports: %s on every port and protocol", [p.key, field, lib.who_gains(p, dir, i)]),
 		"object": lib.policy_object(p),
 		"field": field,
 	}
-}
-
-deny contains f if {
-	some p in input.policies
-	not exempt(p)
-	some dir in ["ingress", "egress"]
-	some i, rule in object.get(p.spec, dir, [])
-	some k, port in object.get(rule, "ports", [])
-	not port.port
-	field := sprintf("spec.%s[%d].ports[%d]", [dir, i, k])
-	f := {
-		"msg": sprintf("%s %s names only a protocol: it allows every %s port", [p.key, field, port.protocol]),
-		"object": lib.policy_object(p),
-		"field": field,
-	}
-}
-
-exempt(p) if {
-	some pattern in lib.params.allPortsAllowed
-	glob.match(pattern, ["/"], p.key)
 }

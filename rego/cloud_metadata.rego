@@ -6,7 +6,11 @@
 #   it hands out the node's cloud credentials. Computed on the reachability
 #   matrix, so a wide ipBlock without an except, or a workload that is not
 #   isolated for egress at all, is caught as well as an explicit rule.
-#   Inventory and hostNetwork workloads are not checked.
+#   Inventory and hostNetwork workloads are not checked. Two causes are
+#   left to the rule that names them: a workload that no policy isolates
+#   for egress in a namespace without a default deny (NP001), and an
+#   egress rule for port 53 only that sends DNS to an ipBlock or anywhere
+#   (NP004).
 # custom:
 #   id: NP009
 #   severity: error
@@ -29,10 +33,22 @@ leaks contains [src, side, g.portsText] if {
 	some f in lib.flows_to(d)
 	f.srcKind == "workload"
 	some src in f.srcs
-	lib.managed_workloads[src]
+	w := lib.managed_workloads[src]
 	some g in f.allowedBy
+	not dns_only(g)
 	side := lib.grant_side(src, d, g, "egress")
+	not left_to_np001(w, side)
 }
+
+left_to_np001(w, side) if {
+	side.notIsolated
+	lib.open_namespaces[[w.namespace, "egress"]]
+}
+
+# A grant of port 53 alone: an egress rule that names port 53 and reaches
+# the metadata address sends DNS to an ipBlock or anywhere, which NP004
+# reports. (portsText is the grant's ports as reachgate prints them.)
+dns_only(g) if g.portsText in {"UDP 53", "TCP 53", "TCP 53; UDP 53"}
 
 deny contains f if {
 	some [src, side, _] in leaks

@@ -23,16 +23,31 @@ test_metadata_reachable_fails if {
 	contains(f.msg, "on TCP 80")
 }
 
+rule0 := {"policy": "app/allow-egress", "rule": 0}
+
 test_metadata_inside_wider_range_fails if {
 	count(cloud_metadata.deny) == 1 with input as t.with_input({
 		"workloads": [be],
-		"reach": t.reach([to("169.254.0.0/16", "", t.not_isolated)]),
+		"policies": [pol],
+		"reach": t.reach([to("169.254.0.0/16", "", rule0)]),
 	})
 }
 
+# An unisolated workload in a namespace without a default-deny egress is
+# NP001's finding for the namespace.
+test_not_isolated_left_to_np001 if {
+	count(cloud_metadata.deny) == 0 with input as t.with_input({
+		"workloads": [be],
+		"reach": t.reach([to("169.254.169.254/32", "cloud-metadata", t.not_isolated)]),
+	})
+}
+
+# Where the namespace has a default deny and the workload still is not
+# isolated (its policy was dropped as invalid), the workload is named.
 test_not_isolated_names_workload if {
 	findings := cloud_metadata.deny with input as t.with_input({
 		"workloads": [be],
+		"policies": [t.default_deny_all("app")],
 		"reach": t.reach([to("169.254.169.254/32", "cloud-metadata", t.not_isolated)]),
 	})
 	some f in findings
@@ -40,11 +55,21 @@ test_not_isolated_names_workload if {
 	contains(f.msg, "not isolated for egress")
 }
 
+# DNS to anywhere is NP004's finding, not one more here; other ports of the
+# same rule still are.
+test_dns_only_left_to_np004 if {
+	dns := object.union(to("169.254.169.254/32", "cloud-metadata", rule0), {"ports": t.udp(53), "allowedBy": [{"ports": t.udp(53), "portsText": "UDP 53", "egress": rule0, "ingress": t.not_isolated}]})
+	count(cloud_metadata.deny) == 0 with input as t.with_input({"workloads": [be], "policies": [pol], "reach": t.reach([dns])})
+	more := object.union(dns, {"allowedBy": [{"ports": {"UDP": [{"from": 53, "to": 53}], "TCP": [{"from": 443, "to": 443}]}, "portsText": "TCP 443; UDP 53", "egress": rule0, "ingress": t.not_isolated}]})
+	count(cloud_metadata.deny) == 1 with input as t.with_input({"workloads": [be], "policies": [pol], "reach": t.reach([more])})
+}
+
 test_ports_of_both_address_families_merged if {
-	v6 := t.xflow(["app/backend-api"], "", "fd00:ec2::254/128", t.xpeer("cloud-metadata", "fd00:ec2::254/128"), t.tcp(443), t.not_isolated, t.not_isolated)
+	v6 := t.xflow(["app/backend-api"], "", "fd00:ec2::254/128", t.xpeer("cloud-metadata", "fd00:ec2::254/128"), t.tcp(443), rule0, t.not_isolated)
 	findings := cloud_metadata.deny with input as t.with_input({
 		"workloads": [be],
-		"reach": t.reach([to("169.254.169.254/32", "cloud-metadata", t.not_isolated), v6]),
+		"policies": [pol],
+		"reach": t.reach([to("169.254.169.254/32", "cloud-metadata", rule0), v6]),
 	})
 	count(findings) == 1
 	some f in findings

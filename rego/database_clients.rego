@@ -32,12 +32,27 @@ intruders contains [db, src, side, g.portsText] if {
 	side := lib.grant_side(src, db, g, "ingress")
 }
 
+# One finding per database and policy rule (or unisolated database): an
+# ipBlock cuts the address space into many ranges, which are one source
+# here.
 deny contains f if {
-	some [db, src, side, _] in intruders
-	ports := {p | some [db2, src2, side2, p] in intruders; db2 == db; src2 == src; side2 == side}
+	some [db, side] in {[db, side] | some [db, _, side, _] in intruders}
+	srcs := sort({label(src) | some [db2, src, side2, _] in intruders; db2 == db; side2 == side})
+	ports := {p | some [db2, _, side2, p] in intruders; db2 == db; side2 == side}
 	f := {
-		"msg": sprintf("database %s is reachable from %s on %s, which is not a declared client (%s): %s", [db, src, concat("; ", sort(ports)), concat(", ", lib.params.databases[db]), lib.side_reason(side, "ingress")]),
+		"msg": sprintf("database %s is reachable from %s on %s, which %s (%s): %s", [db, lib.summarize(srcs), concat("; ", sort(ports)), verb(srcs), concat(", ", lib.params.databases[db]), lib.side_reason(side, "ingress")]),
 		"object": side.object,
 		"field": side.field,
 	}
 }
+
+# A workload by its key; an external range by its endpoint's name.
+label(key) := p.name if {
+	p := input.reach.peers[key]
+	p.kind == "external"
+	p.name != ""
+} else := key
+
+verb(srcs) := "is not a declared client" if count(srcs) == 1
+
+else := "are not declared clients"

@@ -59,5 +59,18 @@ test_grouped_sources_checked_one_by_one if {
 		"reach": t.reach([via(["app/backend-api", "app/worker", "app/debug"], 0)]),
 	})
 		with data.reachgate.params as params
-	count(findings) == 2
+	count(findings) == 1
+	some f in findings
+	contains(f.msg, "reachable from app/debug, app/worker on TCP 5432, which are not declared clients")
+}
+
+# The ranges an ipBlock cuts the address space into are one source: one
+# finding per policy rule.
+test_one_finding_per_rule if {
+	fl := t.xflow(["0.0.0.0/5", "8.0.0.0/7", "10.0.0.0/8"], "internet", "app/postgres", t.wpeer("app/postgres"), t.tcp(5432), t.not_isolated, {"policy": "app/allow-backend-to-database", "rule": 1})
+	findings := database_clients.deny with input as t.with_input({"workloads": [pg], "policies": [pol], "reach": t.reach([fl])})
+		with data.reachgate.params as params
+	count(findings) == 1
+	some f in findings
+	contains(f.msg, "reachable from internet on TCP 5432, which is not a declared client")
 }

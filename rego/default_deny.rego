@@ -5,6 +5,12 @@
 #   default-deny ingress policy and a default-deny egress policy: a
 #   NetworkPolicy with an empty podSelector, the policy type, and no rules
 #   for that direction. Every allowed flow is then an explicit exception.
+#   One finding per namespace, naming the directions it leaves open and
+#   the workloads no policy isolates there: they accept connections from
+#   anywhere, the internet included, or reach anywhere, the cloud metadata
+#   service included. NP002, NP008 and NP009 leave those workloads to this
+#   finding rather than repeat it per workload. A direction that a policy
+#   named default-deny* promises and does not deny is NP025's.
 # custom:
 #   id: NP001
 #   severity: error
@@ -22,22 +28,34 @@ package reachgate.rules.default_deny
 import data.reachgate.lib
 import rego.v1
 
-namespaces_with_workloads := {w.namespace | some w in lib.managed_workloads}
+# open[[ns, dir]]: the workloads of ns that no policy isolates for dir.
+open := {[ns, dir]: [k | some k in lib.managed_by_namespace[ns]; not isolated(k, dir)] |
+	some [ns, dir] in lib.open_namespaces
+}
+
+isolated(k, "ingress") if lib.ingress_isolated[k]
+
+isolated(k, "egress") if lib.egress_isolated[k]
 
 deny contains f if {
-	some ns in namespaces_with_workloads
-	some dir in ["Ingress", "Egress"]
-	not has_default_deny(ns, dir)
+	some ns in lib.managed_namespaces
+	dirs := [dir |
+		some dir in ["ingress", "egress"]
+		lib.open_namespaces[[ns, dir]]
+		not lib.broken_default_denies[[ns, dir]]
+	]
+	count(dirs) > 0
 	f := {
-		"msg": sprintf("namespace %s has no default-deny %s policy (empty podSelector, policyTypes including %s, no %s rules)", [ns, lower(dir), dir, lower(dir)]),
+		"msg": sprintf("namespace %s has no default-deny %s policy (empty podSelector, the policy type, no rules): %s", [ns, concat(" or ", dirs), concat("; ", [consequence(ns, dir) | some dir in dirs])]),
 		"object": {"kind": "Namespace", "namespace": "", "name": ns},
 	}
 }
 
-has_default_deny(ns, dir) if [ns, dir] in default_denies
-
-default_denies := {[p.namespace, dir] |
-	some p in input.policies
-	some dir in ["Ingress", "Egress"]
-	lib.default_deny(p, dir)
+gains := {
+	"ingress": "accept connections from any pod and from the internet, on every port",
+	"egress": "may connect anywhere, the cloud metadata service included, on every port",
 }
+
+consequence(ns, dir) := sprintf("%s %s", [lib.summarize(open[[ns, dir]]), gains[dir]]) if {
+	count(open[[ns, dir]]) > 0
+} else := sprintf("every workload is isolated for %s by its own policy today, but a new pod will not be", [dir])

@@ -10,7 +10,9 @@
 #   range, to a workload. Traffic from the internet should arrive through
 #   the ingress controller, not straight at application pods. Inventory
 #   and hostNetwork workloads are outside the repository's policies and
-#   not checked.
+#   not checked. A workload that no policy isolates for ingress, in a
+#   namespace without a default deny, is named by NP001's finding for the
+#   namespace instead.
 # custom:
 #   id: NP008
 #   severity: error
@@ -49,7 +51,17 @@ exposures := {[dst, g.ingress, source, g.portsText] |
 	some g in f.allowedBy
 }
 
-exposed := {[dst, ingress] | some [dst, ingress, _, _] in exposures}
+# An unisolated destination in a namespace without a default-deny ingress
+# is NP001's finding, once for the namespace.
+exposed := {[dst, ingress] |
+	some [dst, ingress, _, _] in exposures
+	not left_to_np001(dst, ingress)
+}
+
+left_to_np001(dst, ingress) if {
+	ingress.notIsolated
+	lib.open_namespaces[[lib.managed_workloads[dst].namespace, "ingress"]]
+}
 
 # What to blame for each policy rule that lets the internet in, built once
 # per rule rather than once per finding.

@@ -2,16 +2,21 @@
 # title: ipBlocks do not cover pod addresses
 # description: >-
 #   NetworkPolicy ipBlocks are meant for addresses outside the cluster. An
-#   ipBlock that overlaps the pod CIDR (params come from reachgate.yaml
-#   cluster.podCIDRs) without excepting it matches pods by their address,
-#   which changes with every reschedule: the flow exists or not depending
-#   on where a pod lands (the matrix marks such flows address-dependent).
-#   Both the ipBlocks and the address-dependent connections are reported.
+#   ipBlock that overlaps the pod CIDRs (reachgate.yaml cluster.podCIDRs)
+#   without excepting them matches pods by their address. Two cases: a
+#   block that holds every pod CIDR (0.0.0.0/0 without an except) matches
+#   every pod, but Cilium and GKE Dataplane V2 ignore ipBlocks for pod
+#   traffic, so the policy means different things on different clusters;
+#   a block that holds part of a pod CIDR matches a pod or not depending on
+#   the address it gets at each reschedule (the matrix marks such flows
+#   address-dependent). Each ipBlock is reported once; an address-dependent
+#   flow is blamed on the policy rule whose ipBlock makes it so, when that
+#   ipBlock was not reported already.
 # custom:
 #   id: NP010
 #   severity: warning
 #   remediation: >-
-#     Add the pod CIDR to the ipBlock's `except` list (for 0.0.0.0/0:
+#     Add the pod CIDRs to the ipBlock's `except` list (for 0.0.0.0/0:
 #     `except: [10.244.0.0/16, ...]`) and reach pods with pod and namespace
 #     selectors instead.
 #   controls:
@@ -22,17 +27,20 @@ package reachgate.rules.ipblock_pod_cidr
 import data.reachgate.lib
 import rego.v1
 
-# offending[[policy key, field, cidr, pod cidr]]
-offending contains [p.key, field, block.cidr, pod] if {
+# blocks[[policy key, dir, rule, peer, block]]: every ipBlock of a rule.
+blocks contains [p.key, dir, i, j, peer.ipBlock] if {
 	some p in input.policies
 	some dir, key in {"ingress": "from", "egress": "to"}
 	some i, rule in object.get(p.spec, dir, [])
 	some j, peer in object.get(rule, key, [])
-	block := peer.ipBlock
+	peer.ipBlock
+}
+
+# The pod CIDRs a block holds part of without excepting it.
+uncovered(block) := {pod |
 	some pod in input.podCIDRs
 	net.cidr_intersects(block.cidr, pod)
 	not excepted(block, pod)
-	field := sprintf("spec.%s[%d].%s[%d].ipBlock", [dir, i, key, j])
 }
 
 # The part of the pod CIDR inside the block is covered by its excepts.
@@ -47,35 +55,101 @@ smaller(a, b) := b if net.cidr_contains(a, b)
 
 else := a
 
+# The block holds every pod CIDR whole: no except touches any of them.
+holds_all_pods(block) if {
+	count(input.podCIDRs) > 0
+	every pod in input.podCIDRs {
+		net.cidr_contains(block.cidr, pod)
+		not except_touches(block, pod)
+	}
+}
+
+except_touches(block, pod) if {
+	some e in object.get(block, "except", [])
+	net.cidr_intersects(e, pod)
+}
+
+# offending[[policy key, dir, rule, peer, block, pod CIDRs]]
+offending contains [key, dir, i, j, block, pods] if {
+	some [key, dir, i, j, block] in blocks
+	pods := uncovered(block)
+	count(pods) > 0
+}
+
+peer_field(dir, i, j) := sprintf("%s.ipBlock", [lib.peer_field(dir, i, j)])
+
 deny contains f if {
-	some [key, field, cidr, pod] in offending
+	some [key, dir, i, j, block, pods] in offending
 	p := lib.policies_by_key[key]
+	field := peer_field(dir, i, j)
 	f := {
-		"msg": sprintf("%s %s %s overlaps the pod CIDR %s without excepting it: pods match by address, which changes on every reschedule", [key, field, cidr, pod]),
+		"msg": message(p, dir, i, field, block, pods),
 		"object": lib.policy_object(p),
 		"field": field,
 	}
 }
 
-flagged_policies := {key | some [key, _, _, _] in offending}
+message(p, dir, i, field, block, pods) := sprintf("%s %s %s holds every pod CIDR (%s): it matches every pod, letting %s; Cilium and GKE Dataplane V2 ignore ipBlocks for pod traffic, so this is not portable", [p.key, field, block.cidr, concat(", ", input.podCIDRs), who_gains(p, dir, i)]) if {
+	holds_all_pods(block)
+} else := sprintf("%s %s %s overlaps the pod CIDR %s without excepting it: it matches the pods whose address lands inside it, which changes on every reschedule (address-dependent), letting %s", [p.key, field, block.cidr, concat(", ", sort(pods)), who_gains(p, dir, i)])
 
-# Address-dependent flows whose policies were not reported above (for
-# example an ipBlock the reachability engine resolved differently), with
-# one example connection per flow.
-dependent := {[key, sprintf("%s -> %s", [f.srcs[0], f.dsts[0]])] |
+who_gains(p, "ingress", i) := sprintf("those pods reach %s on %s", [lib.selected_text(p.key), rule_ports(p.spec.ingress[i])])
+
+who_gains(p, "egress", i) := sprintf("%s reach those pods on %s", [lib.selected_text(p.key), rule_ports(p.spec.egress[i])])
+
+rule_ports(rule) := "every port" if {
+	count(object.get(rule, "ports", [])) == 0
+} else := concat(", ", [port_text(x) | some x in rule.ports])
+
+port_text(x) := sprintf("%s %v-%v", [x.protocol, x.port, x.endPort]) if x.endPort
+
+else := sprintf("%s %v", [x.protocol, x.port]) if x.port
+
+else := sprintf("every %s port", [x.protocol])
+
+# The rule sides already reported through their ipBlock.
+flagged := {[key, dir, i] | some [key, dir, i, _, _, _] in offending}
+
+# Address-dependent flows: the grant side whose rule matches the other
+# end only through an ipBlock (no selector peer of the rule matches it) is
+# what makes the flow depend on addresses. Judged on one example pair per
+# flow; reported when its ipBlock was not (the reachability engine and the
+# CIDR arithmetic above disagree only in corner cases).
+dependent := {[key, dir, rule, sprintf("%s -> %s", [src, dst])] |
 	some f in input.reach.addressDependent
+	src := f.srcs[0]
+	dst := f.dsts[0]
 	some g in f.allowedBy
-	some dir in ["ingress", "egress"]
+	some [dir, other] in [["ingress", src], ["egress", dst]]
 	key := g[dir].policy
-	not flagged_policies[key]
+	rule := g[dir].rule
+	not flagged[[key, dir, rule]]
+	only_by_address(key, dir, rule, other)
+}
+
+# The rule matches the workload other through an ipBlock only.
+only_by_address(key, dir, i, other) if {
+	input.reach.peers[other].kind == "workload"
+	p := lib.policies_by_key[key]
+	peers := p.spec[dir][i][{"ingress": "from", "egress": "to"}[dir]]
+	some peer in peers
+	peer.ipBlock
+	not selected_by_peer(key, dir, i, peers, other)
+}
+
+selected_by_peer(key, dir, i, peers, other) if {
+	some j, _ in peers
+	other in lib.peer_selection[[key, dir, i, j]].matches
 }
 
 deny contains f if {
-	some key in {key | some [key, _] in dependent}
+	some [key, dir, i] in {[key, dir, i] | some [key, dir, i, _] in dependent}
 	p := lib.policies_by_key[key]
-	examples := sort([e | some [k, e] in dependent; k == key])
+	examples := sort([e | some [k, d, r, e] in dependent; k == key; d == dir; r == i])
+	field := sprintf("spec.%s[%d]", [dir, i])
 	f := {
-		"msg": sprintf("%s allows address-dependent flows (%s): they exist only if a pod gets an address inside one of its ipBlocks", [key, lib.summarize(examples)]),
+		"msg": sprintf("%s %s allows address-dependent flows (%s): they exist only if a pod gets an address inside one of the rule's ipBlocks", [key, field, lib.summarize(examples)]),
 		"object": lib.policy_object(p),
+		"field": field,
 	}
 }

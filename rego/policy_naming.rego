@@ -1,10 +1,12 @@
 # METADATA
 # title: NetworkPolicy names follow the naming convention
 # description: >-
-#   Policy names follow params.namingPattern (a regular expression; by
-#   default `default-deny-{ingress,egress,all}` or `allow-<what>`), so a
-#   reader of `kubectl get netpol` or of a PR comment can tell deny from
-#   allow and find the flow a policy is for.
+#   Policy names follow params.namingPattern (a regular expression, such as
+#   `^(default-deny-(ingress|egress|all)|allow-[a-z0-9-]+)$`), so a reader
+#   of `kubectl get netpol` or of a PR comment can tell deny from allow and
+#   find the flow a policy is for. A convention is the repository's own
+#   choice: the rule is off unless rules.params.namingPattern in
+#   reachgate.yaml sets one.
 # custom:
 #   id: NP015
 #   severity: info

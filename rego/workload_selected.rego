@@ -4,7 +4,9 @@
 #   Every workload rendered from this repository is selected by at least
 #   one NetworkPolicy for ingress and one for egress, so no pod falls back
 #   to Kubernetes' allow-all default. hostNetwork workloads are outside
-#   NetworkPolicy and reported by NP012 instead.
+#   NetworkPolicy and reported by NP012 instead. A workload in a namespace
+#   without a default-deny policy for that direction is named by NP001's
+#   finding for the namespace, not once more here.
 # custom:
 #   id: NP002
 #   severity: warning
@@ -24,6 +26,7 @@ deny contains f if {
 	some k, w in lib.managed_workloads
 	some dir in ["ingress", "egress"]
 	not isolated(k, dir)
+	not lib.open_namespaces[[w.namespace, dir]]
 	f := {
 		"msg": sprintf("%s is not selected by any NetworkPolicy for %s: all %s traffic is allowed", [k, dir, dir]),
 		"object": lib.workload_object(w),

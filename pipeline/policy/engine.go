@@ -47,7 +47,7 @@ type Options struct {
 // fields; no field is ever removed or changes its meaning, so a rule
 // written for version N runs on every reachgate that builds N or later.
 // docs/rules.md lists what each version added.
-const InputVersion = 2
+const InputVersion = 3
 
 // RuleInfo describes one rule from its METADATA annotations: what a
 // report says of it (model.Rule), and where it is written.
@@ -637,6 +637,17 @@ func (r RuleInfo) finding(v any) (model.Finding, error) {
 		return model.Finding{}, fmt.Errorf("result %q has no object {kind, namespace, name}", msg)
 	}
 	f.Field, _ = obj["field"].(string)
+	// A finding may lower or raise its rule's severity, for a rule whose
+	// cases differ in harm (a named port that resolves nowhere is an
+	// error, a numeric one nobody declares a warning).
+	if sev, ok := obj["severity"]; ok {
+		str, _ := sev.(string)
+		s, err := model.ParseSeverity(str)
+		if err != nil {
+			return model.Finding{}, fmt.Errorf("result %q: severity: %v", msg, err)
+		}
+		f.Severity = s
+	}
 	return f, nil
 }
 

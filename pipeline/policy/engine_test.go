@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -65,7 +66,7 @@ func TestLoadRepositoryRules(t *testing.T) {
 	e, err := Load(filesys.MakeFsOnDisk(), []string{repoRego}, Options{})
 	require.NoError(t, err)
 	rules := e.Rules()
-	require.Len(t, rules, 17)
+	require.Len(t, rules, 22)
 	for i, r := range rules {
 		assert.Regexp(t, `^NP0\d\d$`, r.ID)
 		if i > 0 {
@@ -314,13 +315,14 @@ func TestEvaluateSeed(t *testing.T) {
 		ids[f.RuleID]++
 		assert.NotEmpty(t, f.Location.File, "%s has a source", f)
 	}
-	assert.Equal(t, 1, ids["NP001"], "default-deny-egress is invalid, so app has no egress default deny")
-	assert.Equal(t, 5, ids["NP002"], "every app workload but backend-api egresses freely")
+	assert.Equal(t, 1, ids["NP001"], "default-deny-egress is invalid, so app has no egress default deny: one finding naming the five workloads")
+	assert.Zero(t, ids["NP002"]+ids["NP009"], "the workloads NP001 names are not repeated one by one")
 	assert.Equal(t, 1, ids["NP003"], "backend-api resolves over UDP only")
 	assert.Equal(t, 2, ids["NP005"], "allow-metrics-scraping and the podSelector {} peer")
 	assert.Equal(t, 3, ids["NP007"], "ingress-nginx, monitoring and backup-agent peers match nothing")
-	assert.Equal(t, 5, ids["NP009"], "unisolated workloads reach the metadata service")
-	assert.Equal(t, 1, ids["NP010"], "0.0.0.0/0 covers the pod CIDR")
+	assert.Equal(t, 1, ids["NP010"], "0.0.0.0/0 holds the pod CIDR")
+	assert.Equal(t, 1, ids["NP021"], "443 to every pod of app, which none serves")
+	assert.Equal(t, 4, ids["NP022"], "frontend, postgres, redis and worker are cut off from every caller")
 	assert.Zero(t, ids["NP008"]+ids["NP016"]+ids["NP017"]+ids[RuleErrorID])
 }
 
@@ -420,9 +422,10 @@ func TestLoadChecksInputVersion(t *testing.T) {
 	assert.Equal(t, 2, rules[0].InputVersion)
 	assert.Equal(t, 1, rules[1].InputVersion, "no inputVersion: version 1")
 
-	errs := loadErrors(t, map[string]string{"rules/x.rego": withVersion("3")})
+	next := strconv.Itoa(InputVersion + 1)
+	errs := loadErrors(t, map[string]string{"rules/x.rego": withVersion(next)})
 	require.Len(t, errs, 1)
-	assert.Equal(t, "rules/x.rego:1: METADATA.custom.inputVersion: rule T001 needs input version 3, and this reachgate builds version 2: run a newer reachgate (in a pull request's check, the one built from the base)", errs[0].Error())
+	assert.Equal(t, "rules/x.rego:1: METADATA.custom.inputVersion: rule T001 needs input version "+next+", and this reachgate builds version "+strconv.Itoa(InputVersion)+": run a newer reachgate (in a pull request's check, the one built from the base)", errs[0].Error())
 	for _, bad := range []string{"two", "0", "1.5"} {
 		errs := loadErrors(t, map[string]string{"rules/x.rego": withVersion(bad)})
 		require.Len(t, errs, 1, bad)
@@ -450,5 +453,25 @@ deny contains {"msg": sprintf("version %d", [input.version]), "object": {"kind":
 	fs, err := e.Evaluate(context.Background(), Input{Cluster: &model.Cluster{}})
 	require.NoError(t, err)
 	require.Len(t, fs, 1)
-	assert.Equal(t, "version 2", fs[0].Message)
+	assert.Equal(t, "version "+strconv.Itoa(InputVersion), fs[0].Message)
+}
+
+// A finding may set its own severity (a rule whose cases differ in harm);
+// anything but info, warning or error is the rule's fault.
+func TestEvaluateFindingSeverity(t *testing.T) {
+	t.Parallel()
+	rule := strings.Replace(okRule, `"field": "spec"}`, `"field": "spec", "severity": w.labels.sev}`, 1)
+	e, err := Load(memFS(t, map[string]string{"rules/x.rego": rule}), []string{"rules"}, Options{Now: pinned})
+	require.NoError(t, err)
+	c := &model.Cluster{Workloads: []model.Workload{
+		{Namespace: "a", Name: "err", Kind: "Pod", Labels: map[string]string{"bad": "true", "sev": "error"}},
+		{Namespace: "a", Name: "odd", Kind: "Pod", Labels: map[string]string{"bad": "true", "sev": "fatal"}},
+	}}
+	got, err := e.Evaluate(context.Background(), Input{Cluster: c})
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	assert.Equal(t, "T001", got[0].RuleID)
+	assert.Equal(t, model.SeverityError, got[0].Severity, "raised from the rule's warning")
+	assert.Equal(t, RuleErrorID, got[1].RuleID)
+	assert.Contains(t, got[1].Message, `severity: unknown severity "fatal"`)
 }

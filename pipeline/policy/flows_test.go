@@ -315,3 +315,36 @@ func TestFlowTermsOnSeveralCoresMatchOne(t *testing.T) {
 	got := ast.ArrayTerm(newInputBuilder().flowTermsIn(3, mt, pc, many)...)
 	assert.True(t, want.Equal(got), "flows rendered on 3 workers differ")
 }
+
+// input.services[].selects lists the workloads of the Service's namespace
+// whose labels hold every pair of its selector; none without a selector.
+func TestInputServiceSelects(t *testing.T) {
+	t.Parallel()
+	c := &model.Cluster{
+		Workloads: []model.Workload{
+			{Namespace: "shop", Name: "api", Kind: "Deployment", Labels: map[string]string{"app": "api", "tier": "backend"}},
+			{Namespace: "shop", Name: "api-canary", Kind: "Deployment", Labels: map[string]string{"app": "api", "tier": "canary"}},
+			{Namespace: "shop", Name: "web", Kind: "Deployment", Labels: map[string]string{"app": "web"}},
+			{Namespace: "other", Name: "api", Kind: "Deployment", Labels: map[string]string{"app": "api", "tier": "backend"}},
+		},
+		Services: []model.Service{
+			{Namespace: "shop", Name: "api", Selector: map[string]string{"app": "api"}},
+			{Namespace: "shop", Name: "api-stable", Selector: map[string]string{"app": "api", "tier": "backend"}},
+			{Namespace: "shop", Name: "external", Selector: nil},
+		},
+	}
+	doc, _, err := buildInput(Input{Cluster: c})
+	require.NoError(t, err)
+	v, err := ast.JSON(doc.(ast.Object).Get(ast.StringTerm("services")).Value)
+	require.NoError(t, err)
+	got := map[string]any{}
+	for _, s := range v.([]any) {
+		s := s.(map[string]any)
+		got[s["name"].(string)] = s["selects"]
+	}
+	assert.Equal(t, map[string]any{
+		"api":        []any{"shop/api", "shop/api-canary"},
+		"api-stable": []any{"shop/api"},
+		"external":   []any{},
+	}, got)
+}

@@ -281,6 +281,11 @@ func clusterDoc(in Input) (ast.Object, *sourceIndex, error) {
 		workloads[i] = workloadTerm(w)
 	}
 
+	byNS := map[string][]*model.Workload{}
+	for i := range c.Workloads {
+		w := &c.Workloads[i]
+		byNS[w.Namespace] = append(byNS[w.Namespace], w)
+	}
 	services := make([]*ast.Term, len(c.Services))
 	for i := range c.Services {
 		s := &c.Services[i]
@@ -302,6 +307,7 @@ func clusterDoc(in Input) (ast.Object, *sourceIndex, error) {
 			item(kSelector, labelsTerm(s.Selector)),
 			item(kPorts, ast.ArrayTerm(ports...)),
 			item(kExternalIPs, strings2(s.ExternalIPs)),
+			item(kSelects, strings2(serviceSelects(s, byNS[s.Namespace]))),
 			item(kSource, locTerm(s.Source)),
 		)
 	}
@@ -349,6 +355,27 @@ func clusterDoc(in Input) (ast.Object, *sourceIndex, error) {
 		item(str("serviceCIDRs"), strings2(cidrStrings(c.ServiceCIDRs))),
 	)
 	return doc, idx, nil
+}
+
+// serviceSelects lists the keys of the workloads of its namespace whose
+// pod labels a Service's selector matches; none for a Service without a
+// selector (its endpoints are managed by hand).
+func serviceSelects(s *model.Service, inNS []*model.Workload) []string {
+	out := []string{}
+	if len(s.Selector) == 0 {
+		return out
+	}
+next:
+	for _, w := range inNS {
+		for k, v := range s.Selector {
+			if l, ok := w.Labels[k]; !ok || l != v {
+				continue next
+			}
+		}
+		out = append(out, w.Key())
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 func workloadTerm(w *model.Workload) *ast.Term {

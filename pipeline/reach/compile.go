@@ -65,7 +65,10 @@ type cpeer struct {
 	podSel, nsSel *selector
 	ipBlock       *model.IPSet
 	ipBlockText   string
-	match         bitset
+	// allPods is set when the ipBlock holds every configured pod CIDR:
+	// it matches every pod whatever its address.
+	allPods bool
+	match   bitset
 }
 
 // portSpec is a rule's ports: numeric ranges known up front plus named
@@ -356,9 +359,9 @@ func (ix *index) compileRule(cp *cpolicy, dir model.Direction, i int, peers []ne
 		}
 	}
 	// Pods matched only through an ipBlock whose address is unknown are
-	// address-dependent.
+	// address-dependent, unless the block holds every pod address.
 	for _, p := range r.peers {
-		if p.ipBlock == nil || !p.ipBlock.Overlaps(ix.c.PodCIDRs) {
+		if p.ipBlock == nil || p.allPods || !p.ipBlock.Overlaps(ix.c.PodCIDRs) {
 			continue
 		}
 		dep := p.match.clone()
@@ -395,6 +398,7 @@ func (ix *index) compilePeer(ns string, p *networkingv1.NetworkPolicyPeer) cpeer
 				out.match.set(i)
 			}
 		}
+		out.allPods = holdsAllPods(set, ix.c.PodCIDRs)
 		overlapsPods := set.Overlaps(ix.c.PodCIDRs)
 		for i := 0; i < ix.nw; i++ {
 			w := ix.peers[i].Workload
@@ -436,6 +440,13 @@ func (ix *index) compilePeer(ns string, p *networkingv1.NetworkPolicyPeer) cpeer
 		out.match = newBitset(len(ix.peers))
 	}
 	return out
+}
+
+// holdsAllPods reports whether an ipBlock's addresses (its CIDR minus its
+// excepts) hold every configured pod CIDR, so that every pod matches it
+// wherever it lands: 0.0.0.0/0 in a single-stack IPv4 cluster.
+func holdsAllPods(block *model.IPSet, pods model.IPSet) bool {
+	return !pods.IsEmpty() && pods.Subtract(*block).IsEmpty()
 }
 
 // podsIn evaluates a pod selector in one namespace, once per distinct

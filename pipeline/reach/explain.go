@@ -352,6 +352,9 @@ func (e *Explainer) peerMatch(r *crule, p *cpeer, o *model.Peer) (string, bool) 
 			return "ipBlock " + p.ipBlockText + " does not contain " + o.Range.String(), false
 		}
 		if len(o.Workload.IPs) == 0 {
+			if p.allPods {
+				return "ipBlock " + p.ipBlockText + " holds every pod CIDR, so it matches every pod", true
+			}
 			if p.ipBlock.Overlaps(ix.c.PodCIDRs) {
 				return "ipBlock " + p.ipBlockText + " overlaps the pod CIDR; the pod's address is unknown, so it may match (address-dependent)", true
 			}

@@ -20,6 +20,22 @@ workload(ns, name, labels) := {
 	"inventory": false,
 }
 
+# serving(w, ports) is w with container ports, each [name, port, protocol].
+serving(w, ports) := object.union(w, {"ports": [{"name": n, "port": port, "protocol": proto, "hostPort": 0} | some [n, port, proto] in ports]})
+
+# service(ns, name, selects, ports): a ClusterIP Service selecting the
+# workload keys selects, each port [port, targetPort, protocol].
+service(ns, name, selects, ports) := {
+	"namespace": ns,
+	"name": name,
+	"type": "ClusterIP",
+	"selector": {"app": name},
+	"ports": [{"name": "", "port": port, "targetPort": tp, "nodePort": 0, "protocol": proto} | some [port, tp, proto] in ports],
+	"externalIPs": [],
+	"selects": selects,
+	"source": src,
+}
+
 inventory_workload(ns, name, labels) := object.union(workload(ns, name, labels), {"inventory": true, "source": {"file": "reachgate.yaml", "line": 0}})
 
 dns := inventory_workload("kube-system", "coredns", {"k8s-app": "kube-dns"})

@@ -24,12 +24,23 @@ default_params := {
 	],
 	# Cloud instance metadata addresses.
 	"metadataAddresses": ["169.254.169.254", "fd00:ec2::254"],
-	# NetworkPolicy names must match this regular expression ("" disables).
-	"namingPattern": `^(default-deny-(ingress|egress|all)|allow-[a-z0-9]([-a-z0-9]*[a-z0-9])?)$`,
+	# NetworkPolicy names must match this regular expression. "" (the
+	# default) turns NP015 off: a naming convention is the repository's
+	# choice. docs/naming-convention.md has the one this repository uses.
+	"namingPattern": "",
 	# Databases and their declared clients: {"app/postgres": ["app/backend-api"]}.
 	"databases": {},
 	# Policies ("namespace/name" globs) whose rules may allow all ports.
 	"allPortsAllowed": [],
+	# true when the namespace is set at apply time (`kubectl apply -n`,
+	# Argo CD's destination namespace): objects that name no namespace are
+	# not in default (NP014). An explicit `namespace: default` still is.
+	"namespaceSetAtApply": false,
+	# Workloads that serve ports on purpose to nobody (NP022): those whose
+	# pod template carries this label with value "true", and those matching
+	# a "namespace/name" glob of isolatedWorkloads.
+	"isolatedLabel": "reachgate.dev/isolated",
+	"isolatedWorkloads": [],
 }
 
 default user_params := {}
@@ -159,6 +170,33 @@ default_deny(p, "Egress") if {
 
 is_default_deny(p) if default_deny(p, "Ingress")
 
+# [namespace, "Ingress" | "Egress"] for each direction a namespace has a
+# default-deny policy for.
+default_denies := {[p.namespace, dir] |
+	some p in input.policies
+	some dir in ["Ingress", "Egress"]
+	default_deny(p, dir)
+}
+
+# [namespace, "ingress" | "egress"] for each direction a namespace with
+# workloads of this repository has no default-deny policy for. NP001
+# reports each such namespace once, naming its workloads; the rules about
+# single workloads (NP002, NP008, NP009) leave to it what follows from it.
+open_namespaces := {[ns, lower(dir)] |
+	some ns in managed_namespaces
+	some dir in ["Ingress", "Egress"]
+	not default_denies[[ns, dir]]
+}
+
+managed_namespaces := {w.namespace | some w in managed_workloads}
+
+# The keys of the managed workloads of each namespace (a comprehension
+# OPA indexes on the namespace).
+managed_by_namespace := {ns: keys |
+	some ns in managed_namespaces
+	keys := sort([k | some k, w in managed_workloads; w.namespace == ns])
+}
+
 is_default_deny(p) if default_deny(p, "Egress")
 
 # ---- ports -------------------------------------------------------------------
@@ -265,6 +303,110 @@ internet_srcs(f) := f.srcs if {
 } else := [s | some s in f.srcs; internet_keys[s]] if {
 	f.srcName == ""
 } else := []
+
+# The directions a policy named default-deny* promises to deny: -ingress,
+# -egress, otherwise both (NP025).
+default_deny_promise(name) := {"Ingress"} if {
+	contains(name, "ingress")
+	not contains(name, "egress")
+} else := {"Egress"} if {
+	contains(name, "egress")
+	not contains(name, "ingress")
+} else := {"Ingress", "Egress"}
+
+# [namespace, "ingress" | "egress"] where a policy named default-deny*
+# promises that direction and does not deny it: NP025 reports the policy,
+# NP001 leaves the namespace to it.
+broken_default_denies := {[p.namespace, lower(dir)] |
+	some p in input.policies
+	startswith(lower(p.name), "default-deny")
+	some dir in default_deny_promise(lower(p.name))
+	not default_deny(p, dir)
+}
+
+# Policy names that speak of their own namespace (NP024).
+own_namespace_name := `(^|[-_.])((same|intra|own|this|local|in)[-_]?(ns|namespace)|(ns|namespace)[-_]?(only|local|internal|isolation)|other[-_]?(ns|namespaces)|cross[-_]?(ns|namespace))`
+
+# Why peer j of rule i of p, `namespaceSelector: {}` alone, is probably a
+# slip for `podSelector: {}` (NP024); undefined when it is not one.
+everything_slip(p, rule, peer) := sprintf("the policy's name says it is about its own namespace %s", [p.namespace]) if {
+	is_empty_selector(peer.namespaceSelector)
+	not peer.podSelector
+	regex.match(own_namespace_name, lower(p.name))
+} else := sprintf("the policy selects every pod of %s and the rule names no ports", [p.namespace]) if {
+	is_empty_selector(peer.namespaceSelector)
+	not peer.podSelector
+	is_empty_selector(p.spec.podSelector)
+	count(object.get(rule, "ports", [])) == 0
+}
+
+# [policy key, direction, rule] of the rules NP024 reports: NP005 and NP011
+# leave them to it.
+everything_slips := {[p.key, dir, i] |
+	some p in input.policies
+	some dir, key in {"ingress": "from", "egress": "to"}
+	some i, rule in object.get(p.spec, dir, [])
+	some peer in object.get(rule, key, [])
+	peer.namespaceSelector == {}
+	everything_slip(p, rule, peer)
+}
+
+# ---- who a rule concerns --------------------------------------------------------
+
+selection_by_policy := {s.policy: s | some s in input.reach.selection}
+
+# The pods a policy selects, as people read them.
+selected_text(key) := summarize(selection_by_policy[key].selects) if {
+	count(selection_by_policy[key].selects) > 0
+} else := "no pod"
+
+# The peers of rule i of a policy in direction dir ("ingress" | "egress"),
+# as people read them: the workloads its selectors match and its ipBlocks.
+rule_peers_text(p, dir, i) := "every source, in the cluster or not" if {
+	dir == "ingress"
+	count(object.get(p.spec.ingress[i], "from", [])) == 0
+} else := "every destination, in the cluster or not" if {
+	dir == "egress"
+	count(object.get(p.spec.egress[i], "to", [])) == 0
+} else := peers_text(p, dir, i)
+
+# One part per peer: its workloads (the first three and how many more;
+# each peer's matches come sorted) or its ipBlock. Peers are described one
+# by one, not merged: a namespaceSelector may match thousands of workloads,
+# and this text is built for every finding of several rules.
+peers_text(p, dir, i) := concat("; ", parts) if {
+	key := {"ingress": "from", "egress": "to"}[dir]
+	parts := [part |
+		some j, peer in p.spec[dir][i][key]
+		part := peer_text(p.key, dir, i, j, peer)
+	]
+	count(parts) > 0
+} else := "no one (its peers match no workload)"
+
+peer_text(key, dir, i, j, peer) := sprintf("ipBlock %s", [peer.ipBlock.cidr]) if peer.ipBlock
+
+else := summarize(ms) if {
+	ms := peer_selection[[key, dir, i, j]].matches
+	count(ms) > 0
+}
+
+# Who gains what through rule i of policy p: "<peers> reach <selected>" for
+# ingress, "<selected> reach <peers>" for egress; the caller says on what.
+who_gains(p, "ingress", i) := sprintf("%s reach %s", [rule_peers_text(p, "ingress", i), selected_text(p.key)])
+
+who_gains(p, "egress", i) := sprintf("%s reach %s", [selected_text(p.key), rule_peers_text(p, "egress", i)])
+
+# The flow rule i of policy p is for: "from <peers> to <selected>" for
+# ingress, "from <selected> to <peers>" for egress.
+flow_text(p, "ingress", i) := sprintf("from %s to %s", [rule_peers_text(p, "ingress", i), selected_text(p.key)])
+
+flow_text(p, "egress", i) := sprintf("from %s to %s", [selected_text(p.key), rule_peers_text(p, "egress", i)])
+
+# Policies whose rules may allow all ports (params.allPortsAllowed).
+all_ports_allowed(p) if {
+	some pattern in params.allPortsAllowed
+	glob.match(pattern, ["/"], p.key)
+}
 
 # A list for messages: at most three items, then how many more.
 summarize(items) := concat(", ", items) if {
