@@ -208,6 +208,11 @@ func decide(matched []contrib, iso bool, dir model.Direction) []contrib {
 			passes = append(passes, contrib{rule: c.rule, ref: c.ref, ports: p})
 		}
 	}
+	// Passed ports go on to the lower tiers with those no Admin rule
+	// matched.
+	for _, ps := range passes {
+		remaining = remaining.Union(ps.ports)
+	}
 	emit := func(rule *crule, ref model.RuleRef, p model.PortSet) {
 		for _, ps := range passes {
 			q := p.Intersect(ps.ports)

@@ -43,15 +43,14 @@ func (d *decoder) adminPolicy(it item) {
 		p := spec.key("ingress").index(i)
 		cr := model.ClusterRule{Name: r.Name, Action: v.anpAction(string(r.Action), true, p.key("action"))}
 		cr.Peers = v.anpIngressPeers(r.From, p.key("from"))
-		cr.Ports = v.anpPorts(r.Ports, p.key("ports"), false)
+		cr.Ports = v.anpPorts(r.Ports, p.key("ports"))
 		cp.Ingress = append(cp.Ingress, cr)
 	}
 	for i, r := range o.Spec.Egress {
 		p := spec.key("egress").index(i)
 		cr := model.ClusterRule{Name: r.Name, Action: v.anpAction(string(r.Action), true, p.key("action"))}
-		var noNamed bool
-		cr.Peers, noNamed = v.anpEgressPeers(r.To, p.key("to"), true)
-		cr.Ports = v.anpPorts(r.Ports, p.key("ports"), noNamed)
+		cr.Peers, _ = v.anpEgressPeers(r.To, p.key("to"), true, false)
+		cr.Ports = v.anpPorts(r.Ports, p.key("ports"))
 		cp.Egress = append(cp.Egress, cr)
 	}
 	if d.check(it, v.errs) {
@@ -79,7 +78,7 @@ func (d *decoder) baselinePolicy(it item) {
 		p := spec.key("ingress").index(i)
 		cr := model.ClusterRule{Name: r.Name, Action: v.anpAction(string(r.Action), false, p.key("action"))}
 		cr.Peers = v.anpIngressPeers(r.From, p.key("from"))
-		cr.Ports = v.anpPorts(r.Ports, p.key("ports"), false)
+		cr.Ports = v.anpPorts(r.Ports, p.key("ports"))
 		cp.Ingress = append(cp.Ingress, cr)
 	}
 	for i, r := range o.Spec.Egress {
@@ -89,9 +88,8 @@ func (d *decoder) baselinePolicy(it item) {
 		for j, x := range r.To {
 			peers[j] = anpv1alpha1.AdminNetworkPolicyEgressPeer{Namespaces: x.Namespaces, Pods: x.Pods, Nodes: x.Nodes, Networks: x.Networks}
 		}
-		var noNamed bool
-		cr.Peers, noNamed = v.anpEgressPeers(peers, p.key("to"), false)
-		cr.Ports = v.anpPorts(r.Ports, p.key("ports"), noNamed)
+		cr.Peers, _ = v.anpEgressPeers(peers, p.key("to"), false, false)
+		cr.Ports = v.anpPorts(r.Ports, p.key("ports"))
 		cp.Egress = append(cp.Egress, cr)
 	}
 	if d.check(it, v.errs) {
@@ -154,7 +152,7 @@ func (d *decoder) clusterNetworkPolicy(it item) {
 			}
 		}
 		var noNamed bool
-		cr.Peers, noNamed = v.anpEgressPeers(peers, p.key("to"), true)
+		cr.Peers, noNamed = v.anpEgressPeers(peers, p.key("to"), true, true)
 		cr.Ports = v.cnpProtocols(r.Protocols, p.key("protocols"), noNamed)
 		cp.Egress = append(cp.Egress, cr)
 	}
@@ -227,14 +225,14 @@ func (v *validator) anpIngressPeers(peers []anpv1alpha1.AdminNetworkPolicyIngres
 	}
 	out := make([]model.ClusterPeer, 0, len(peers))
 	for i, p := range peers {
-		out = append(out, v.anpPeer(anpv1alpha1.AdminNetworkPolicyEgressPeer{Namespaces: p.Namespaces, Pods: p.Pods}, path.index(i), false))
+		out = append(out, v.anpPeer(anpv1alpha1.AdminNetworkPolicyEgressPeer{Namespaces: p.Namespaces, Pods: p.Pods}, path.index(i), false, false))
 	}
 	return out
 }
 
 // anpEgressPeers converts egress peers; noNamed is set when a peer is a
 // networks, nodes or domainNames peer, which rules out named ports.
-func (v *validator) anpEgressPeers(peers []anpv1alpha1.AdminNetworkPolicyEgressPeer, path fieldPath, domains bool) (out []model.ClusterPeer, noNamed bool) {
+func (v *validator) anpEgressPeers(peers []anpv1alpha1.AdminNetworkPolicyEgressPeer, path fieldPath, domains, strict bool) (out []model.ClusterPeer, noNamed bool) {
 	if len(peers) == 0 {
 		v.add(path, "at least one peer is required")
 	}
@@ -242,14 +240,18 @@ func (v *validator) anpEgressPeers(peers []anpv1alpha1.AdminNetworkPolicyEgressP
 		v.add(path, "%d peers: at most %d are allowed", len(peers), maxClusterRules)
 	}
 	for i, p := range peers {
-		cp := v.anpPeer(p, path.index(i), domains)
+		cp := v.anpPeer(p, path.index(i), domains, strict)
 		noNamed = noNamed || cp.Nodes != nil || len(cp.DomainNames) > 0 || cp.NetworksText != ""
 		out = append(out, cp)
 	}
 	return out, noNamed
 }
 
-func (v *validator) anpPeer(p anpv1alpha1.AdminNetworkPolicyEgressPeer, path fieldPath, domains bool) model.ClusterPeer {
+// anpPeer converts one peer. ClusterNetworkPolicy (strictCIDR) refuses
+// networks with host bits, as its CRD's CEL rule does; the
+// AdminNetworkPolicy CRD only asks for an IPv4 or IPv6 CIDR, which
+// implementations read with net.ParseCIDR, dropping host bits.
+func (v *validator) anpPeer(p anpv1alpha1.AdminNetworkPolicyEgressPeer, path fieldPath, domains, strictCIDR bool) model.ClusterPeer {
 	n := 0
 	for _, set := range []bool{p.Namespaces != nil, p.Pods != nil, p.Nodes != nil, p.Networks != nil, p.DomainNames != nil} {
 		if set {
@@ -287,7 +289,7 @@ func (v *validator) anpPeer(p anpv1alpha1.AdminNetworkPolicyEgressPeer, path fie
 			case err != nil:
 				v.add(path.key("networks").index(i), "invalid CIDR %q", string(c))
 				continue
-			case pfx.Masked() != pfx:
+			case pfx.Masked() != pfx && strictCIDR:
 				v.add(path.key("networks").index(i), "%s has host bits set: write %s", string(c), pfx.Masked())
 			case pfx.Addr().Is4In6():
 				v.add(path.key("networks").index(i), "%s: IPv4 addresses embedded in IPv6 are not supported", string(c))
@@ -318,7 +320,7 @@ func (v *validator) anpPeer(p anpv1alpha1.AdminNetworkPolicyEgressPeer, path fie
 }
 
 // anpPorts converts an ANP port list; a nil list matches every port.
-func (v *validator) anpPorts(ports *[]anpv1alpha1.AdminNetworkPolicyPort, path fieldPath, noNamed bool) []model.ClusterPort {
+func (v *validator) anpPorts(ports *[]anpv1alpha1.AdminNetworkPolicyPort, path fieldPath) []model.ClusterPort {
 	if ports == nil {
 		return nil
 	}
@@ -347,9 +349,6 @@ func (v *validator) anpPorts(ports *[]anpv1alpha1.AdminNetworkPolicyPort, path f
 			}
 			out = append(out, model.ClusterPort{Protocol: proto, From: uint16(p.PortNumber.Port), To: uint16(p.PortNumber.Port)})
 		case p.NamedPort != nil:
-			if noNamed {
-				v.add(pp.key("namedPort"), "networks, nodes and domainNames peers cannot be set with named ports: they have none")
-			}
 			if !validPortName(*p.NamedPort) {
 				v.add(pp.key("namedPort"), "invalid port name %q: want at most 15 lowercase letters, digits and dashes, with a letter", *p.NamedPort)
 				continue
