@@ -217,7 +217,7 @@ func portsText(p model.PortSet) string {
 }
 
 type oracleLine struct {
-	srcW, dstW string         // workload names, "" for addresses
+	srcW, dstW string          // workload names, "" for addresses
 	srcA, dstA []model.IPRange // address ranges
 	ports      model.PortSet
 }
