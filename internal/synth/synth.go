@@ -283,7 +283,10 @@ func (g *gen) peer(ns int) networkingv1.NetworkPolicyPeer {
 
 func (g *gen) ipBlock() *networkingv1.IPBlock {
 	if g.o.Small {
-		switch g.r.IntN(4) {
+		switch g.r.IntN(5) {
+		case 4:
+			// Holds the IPv4 pod CIDR whole.
+			return &networkingv1.IPBlock{CIDR: "0.0.0.0/0", Except: []string{"169.254.169.254/32"}}
 		case 0:
 			return &networkingv1.IPBlock{CIDR: "0.0.0.0/0", Except: []string{"169.254.169.254/32", "10.0.0.0/8"}}
 		case 1:

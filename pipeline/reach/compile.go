@@ -91,9 +91,10 @@ type cpeer struct {
 	// nodes is set for a cluster policy's nodes peer, which matches no
 	// peer of the model.
 	nodes *selector
-	// sameNS restricts podSel to the policy's namespace (a NetworkPolicy
-	// podSelector peer).
-	match bitset
+	// allPods is set when the ipBlock holds every configured pod CIDR:
+	// it matches every pod whatever its address.
+	allPods bool
+	match   bitset
 }
 
 // portSpec is a rule's ports: numeric ranges known up front plus named
@@ -454,7 +455,7 @@ func (ix *index) finishRule(r *crule) {
 	var certain bitset
 	for _, cp := range r.peers {
 		r.match.or(cp.match)
-		if cp.ipBlock == nil {
+		if cp.ipBlock == nil || cp.allPods {
 			if certain == nil {
 				certain = newBitset(len(ix.peers))
 			}
@@ -464,7 +465,7 @@ func (ix *index) finishRule(r *crule) {
 	// Pods matched only through an ipBlock whose address is unknown are
 	// address-dependent.
 	for _, p := range r.peers {
-		if p.ipBlock == nil || !p.ipBlock.Overlaps(ix.c.PodCIDRs) {
+		if p.ipBlock == nil || p.allPods || !p.ipBlock.Overlaps(ix.c.PodCIDRs) {
 			continue
 		}
 		r.podPart = r.podPart.Union(p.ipBlock.Intersect(ix.c.PodCIDRs))
@@ -493,6 +494,7 @@ func (ix *index) ipSetPeer(set *model.IPSet, text string) cpeer {
 			out.match.set(i)
 		}
 	}
+	out.allPods = holdsAllPods(set, ix.c.PodCIDRs)
 	overlapsPods := set.Overlaps(ix.c.PodCIDRs)
 	for i := 0; i < ix.nw; i++ {
 		w := ix.peers[i].Workload
@@ -553,6 +555,13 @@ func (ix *index) nsPodPeer(nsSel, podSel *metav1.LabelSelector) cpeer {
 	ix.peerBS[key] = bs
 	out.match = bs
 	return out
+}
+
+// holdsAllPods reports whether an ipBlock's addresses (its CIDR minus its
+// excepts) hold every configured pod CIDR, so that every pod matches it
+// wherever it lands: 0.0.0.0/0 in a single-stack IPv4 cluster.
+func holdsAllPods(block *model.IPSet, pods model.IPSet) bool {
+	return !pods.IsEmpty() && pods.Subtract(*block).IsEmpty()
 }
 
 // podsIn evaluates a pod selector in one namespace, once per distinct

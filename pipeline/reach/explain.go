@@ -273,7 +273,7 @@ func (e *Explainer) side(dir model.Direction, self, other int, port *model.PortQ
 	out := model.SideExplanation{Direction: dir}
 	all := []contrib{{ref: model.RuleRef{Direction: dir}, ports: model.AllPorts(), certain: model.AllPorts()}}
 	if self >= ix.nw {
-		out.Note = fmt.Sprintf("%s is outside the cluster: no policy restricts its %s", ix.peers[self], dir)
+		out.Note = fmt.Sprintf("%s is outside the cluster: NetworkPolicy does not restrict its %s", ix.peers[self], dir)
 		out.Allows = model.AllPorts()
 		return out, all
 	}
@@ -360,7 +360,7 @@ func (e *Explainer) side(dir model.Direction, self, other int, port *model.PortQ
 	out.Isolated = iso
 	switch {
 	case len(out.Policies) == 0:
-		out.Note = fmt.Sprintf("no policy selects %s for %s: all %s is allowed", ix.peers[self], dir, dir)
+		out.Note = fmt.Sprintf("no NetworkPolicy selects %s for %s: all %s is allowed", ix.peers[self], dir, dir)
 	case !iso:
 		out.Note = fmt.Sprintf("no NetworkPolicy selects %s for %s: what no Admin or Baseline rule decides is allowed", ix.peers[self], dir)
 	}
@@ -421,6 +421,9 @@ func (e *Explainer) peerMatch(r *crule, p *cpeer, o *model.Peer) (string, bool) 
 			return "ipBlock " + p.ipBlockText + " does not contain " + o.Range.String(), false
 		}
 		if len(o.Workload.IPs) == 0 {
+			if p.allPods {
+				return "ipBlock " + p.ipBlockText + " holds every pod CIDR, so it matches every pod", true
+			}
 			if p.ipBlock.Overlaps(ix.c.PodCIDRs) {
 				return "ipBlock " + p.ipBlockText + " overlaps the pod CIDR; the pod's address is unknown, so it may match (address-dependent)", true
 			}

@@ -42,8 +42,8 @@ func golden(t *testing.T, name string, got []byte) {
 
 // The fixture: a small shop in namespace app, DNS in kube-system, a
 // hostNetwork node agent, an ipBlock egress to a partner API and an
-// ipBlock ingress from the internet that also covers pods (so one flow is
-// address-dependent).
+// ipBlock ingress from the internet that also holds every pod address (so
+// pods match it, and match it for sure).
 
 func lbls(kv ...string) map[string]string {
 	m := map[string]string{}
