@@ -64,6 +64,9 @@ type RuleVerdict struct {
 	// Decides is, for a tiered rule, the part of Ports it is the first
 	// matching rule for: the ports whose fate it decides.
 	Decides PortSet
+	// NotReached is set for a Baseline rule of a pod that a
+	// NetworkPolicy isolates: the Baseline tier never sees its traffic.
+	NotReached bool
 	// PeerMatch reports whether the other peer is among the rule's peers;
 	// PeerReason says which peer matched or why none did.
 	PeerMatch  bool

@@ -101,7 +101,7 @@ func (r RuleRef) RuleText() string {
 	}
 	s := r.PolicyText() + " " + r.Direction.String() + "[" + strconv.Itoa(r.Rule) + "]"
 	if r.Kind != "" && r.Kind != KindNetworkPolicy {
-		s += " (" + r.Action.String() + ")"
+		s += " (" + r.Action.Of(r.Kind) + ")"
 	}
 	return s
 }

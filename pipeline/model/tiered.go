@@ -55,6 +55,15 @@ func (a Action) String() string {
 	return "Allow"
 }
 
+// Of names the action as a policy of that kind spells it: a
+// ClusterNetworkPolicy says Accept where the others say Allow.
+func (a Action) Of(kind string) string {
+	if a == ActionAllow && kind == KindClusterNetworkPolicy {
+		return "Accept"
+	}
+	return a.String()
+}
+
 // ClusterPolicy is a cluster-scoped, tiered policy: an
 // AdminNetworkPolicy, a BaselineAdminNetworkPolicy or a
 // ClusterNetworkPolicy (policy.networking.k8s.io), decoded from the

@@ -350,6 +350,7 @@ func (e *Explainer) side(dir model.Direction, self, other int, port *model.PortQ
 			if r.tier != model.TierNamespace {
 				rv.Decides = decides[r]
 			}
+			rv.NotReached = r.tier == model.TierBaseline && iso
 			for _, c := range cs {
 				if c.rule == r && (port == nil || c.ports.Contains(port.Protocol, port.Port)) {
 					rv.Matched = true
@@ -373,7 +374,14 @@ func (e *Explainer) side(dir model.Direction, self, other int, port *model.PortQ
 func firstMatches(matched []contrib, iso bool) map[*crule]model.PortSet {
 	out := map[*crule]model.PortSet{}
 	remaining := model.AllPorts()
+	var passed model.PortSet
+	lower := false
 	for _, c := range matched {
+		if c.rule.tier != model.TierAdmin && !lower {
+			// Passed ports go on to the lower tiers.
+			lower = true
+			remaining = remaining.Union(passed)
+		}
 		switch {
 		case c.rule.tier == model.TierNamespace:
 			if c.rule.action == model.ActionDeny {
@@ -385,11 +393,13 @@ func firstMatches(matched []contrib, iso bool) map[*crule]model.PortSet {
 		}
 		p := c.ports.Intersect(remaining)
 		remaining = remaining.Subtract(p)
+		if c.rule.action == model.ActionPass && c.rule.tier == model.TierAdmin {
+			passed = passed.Union(p)
+		}
 		out[c.rule] = p
 	}
 	return out
 }
-
 func (e *Explainer) peerReason(r *crule, other int) string {
 	ix := e.ix
 	o := &ix.peers[other]

@@ -95,7 +95,7 @@ func explainSide(ew *errWriter, s *model.SideExplanation, title string, q *model
 		ew.line("  ", name, at, ":")
 		for _, r := range p.Rules {
 			if p.Kind != "" {
-				ew.line("    ", tieredRuleLine(s.Direction, r, q))
+				ew.line("    ", tieredRuleLine(s.Direction, p.Kind, r, q))
 			} else {
 				ew.line("    ", ruleLine(s.Direction, r, q))
 			}
@@ -124,14 +124,16 @@ func tierTitle(t model.Tier, isolated bool) string {
 
 // tieredRuleLine is `egress[0] "deny-monitoring" Deny decides TCP 1-65535:
 // peer 0 matches: ...`.
-func tieredRuleLine(dir model.Direction, r model.RuleVerdict, q *model.PortQuery) string {
+func tieredRuleLine(dir model.Direction, kind string, r model.RuleVerdict, q *model.PortQuery) string {
 	name := dir.String() + "[" + strconv.Itoa(r.Rule) + "]"
 	if r.Name != "" {
 		name += " " + strconv.Quote(r.Name)
 	}
-	name += " " + r.Action.String()
+	name += " " + r.Action.Of(kind)
 	var status, why string
 	switch {
+	case r.NotReached:
+		status, why = "not reached", "a NetworkPolicy isolates the pod, so the Baseline tier does not apply"
 	case !r.PeerMatch:
 		status, why = "peer miss", r.PeerReason
 	case r.Ports.IsEmpty() || q != nil && !r.Ports.Contains(q.Protocol, q.Port):
@@ -161,6 +163,10 @@ func ruleLine(dir model.Direction, r model.RuleVerdict, q *model.PortQuery) stri
 	case !r.PeerMatch:
 		status = "peer miss"
 		why = r.PeerReason
+	case q != nil && r.Ports.Contains(q.Protocol, q.Port) || q == nil && !r.Ports.IsEmpty():
+		// The rule would allow it, but a higher tier decided first.
+		status = "overridden"
+		why = r.PeerReason + "; allows " + r.Ports.String() + ", but an Admin rule (or a deny) decides first"
 	default:
 		status = "port miss"
 		why = r.PeerReason + "; " + portMiss(r, q)
@@ -235,17 +241,30 @@ func nearestMiss(s *model.SideExplanation, q *model.PortQuery) string {
 		}
 		for _, r := range p.Rules {
 			name := p.Policy + " " + dir + "[" + strconv.Itoa(r.Rule) + "]"
+			if p.Kind != "" {
+				name = p.Kind + " " + name
+			}
 			var score int
 			var why string
+			decides := q != nil && r.Decides.Contains(q.Protocol, q.Port) || q == nil && !r.Decides.IsEmpty()
 			switch {
+			case p.Kind != "" && decides && r.Action == model.ActionDeny:
+				score, why = 5, name+" ("+r.Name+") denies it: "+r.PeerReason
 			case r.Matched:
 				continue
+			case p.Kind != "" && decides:
+				continue // a Pass: the next tier decides
+			case r.PeerMatch && (q != nil && r.Ports.Contains(q.Protocol, q.Port) || q == nil && !r.Ports.IsEmpty()):
+				score, why = 4, name+" would allow it, but a rule of a higher tier decides first"
 			case r.PeerMatch:
 				score, why = 3, name+" matches the peer, but "+portMiss(r, q)
 			case q != nil && r.Ports.Contains(q.Protocol, q.Port) || q == nil && !r.Ports.IsEmpty():
 				score, why = 2, name+" allows the port, but "+r.PeerReason
 			default:
 				score, why = 1, name+" is the nearest rule: "+r.PeerReason
+			}
+			if p.Kind != "" && r.Action != model.ActionAllow && score < 5 {
+				continue // only Allow rules come near to allowing
 			}
 			if score > bestScore {
 				best, bestScore = why, score
