@@ -162,6 +162,18 @@ type Matrix struct {
 	// out, in source order: invalid NetworkPolicies and policies of kinds
 	// reachgate does not evaluate.
 	Omitted []OmittedPolicy
+	// Overridden are the NetworkPolicy rules that allow ports an Admin
+	// tier Deny rule denies first for some pair: the guardrail holds, and
+	// the NetworkPolicy rule has no effect there.
+	Overridden []Override
+}
+
+// Override is one NetworkPolicy rule (Rule) that an Admin Deny rule (By)
+// overrides on Ports.
+type Override struct {
+	Rule  RuleRef `json:"rule"`
+	By    RuleRef `json:"by"`
+	Ports PortSet `json:"ports"`
 }
 
 // Of returns what connection c of m allows.

@@ -70,8 +70,9 @@ type egGroup struct {
 // applies the tiers to it once: identical allowances are computed and
 // stored once.
 type interner struct {
-	ix    *index
-	dir   model.Direction
+	ix        *index
+	dir       model.Direction
+	overrides overrideSet
 	lists [][]contrib
 	ids   map[string]int32
 	buf   []byte
@@ -93,7 +94,7 @@ func (in *interner) intern(cs []contrib, iso bool) int32 {
 		return id
 	}
 	id := int32(len(in.lists))
-	in.lists = append(in.lists, in.ix.evalSide(cs, iso, in.dir))
+	in.lists = append(in.lists, in.ix.evalSide(cs, iso, in.dir, in.overrides))
 	in.ids[string(b)] = id
 	return id
 }
@@ -213,6 +214,8 @@ func (ix *index) compute() *model.Matrix {
 	nChunks := (n + chunk - 1) / chunk
 	flats := make([][]model.Connection, nChunks)
 	counts := make([][]int32, workers)
+	overrides := make([]overrideSet, 0, 2*workers)
+	var overridesMu sync.Mutex
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -232,6 +235,9 @@ func (ix *index) compute() *model.Matrix {
 				flats[c] = wk.flat
 			}
 			counts[w] = wk.perSrc
+			overridesMu.Lock()
+			overrides = append(overrides, wk.eg.overrides, wk.ing.overrides)
+			overridesMu.Unlock()
 		}(w)
 	}
 	wg.Wait()
@@ -273,6 +279,7 @@ func (ix *index) compute() *model.Matrix {
 	}
 	m.Selection = ix.selection()
 	m.Omitted = ix.c.Omitted
+	m.Overridden = overridden(overrides)
 	return m
 }
 
@@ -345,8 +352,8 @@ func (pl *plan) newWorker() *worker {
 	n := len(pl.ix.peers)
 	w := &worker{
 		plan:          pl,
-		eg:            &interner{ix: pl.ix, dir: model.Egress, ids: map[string]int32{}},
-		ing:           &interner{ix: pl.ix, dir: model.Ingress, ids: map[string]int32{}},
+		eg:            &interner{ix: pl.ix, dir: model.Egress, ids: map[string]int32{}, overrides: overrideSet{}},
+		ing:           &interner{ix: pl.ix, dir: model.Ingress, ids: map[string]int32{}, overrides: overrideSet{}},
 		allowances:    map[[2]int32]int32{},
 		perSrc:        make([]int32, n),
 		groupContribs: make([][]contrib, len(pl.groups)),

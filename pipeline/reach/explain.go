@@ -328,7 +328,7 @@ func (e *Explainer) side(dir model.Direction, self, other int, port *model.PortQ
 		}
 	}
 	sortContribs(matched)
-	cs := ix.evalSide(matched, iso, dir)
+	cs := ix.evalSide(matched, iso, dir, nil)
 	for _, c := range cs {
 		out.Allows = out.Allows.Union(c.ports)
 	}

@@ -50,6 +50,9 @@ func connlist(m *model.Matrix) string {
 	for _, u := range m.Unmanaged {
 		b.WriteString("unmanaged " + u.Workload.String() + ": " + u.Reason + "\n")
 	}
+	for _, o := range m.Overridden {
+		b.WriteString("overridden " + o.Rule.String() + " by " + o.By.String() + " on " + o.Ports.String() + "\n")
+	}
 	return b.String()
 }
 

@@ -95,7 +95,10 @@ func clusterPorts(ports []model.ClusterPort) portSpec {
 // The pod CIDR is cut into the pieces those blocks draw, the tiers are
 // applied once per piece, and a port is certain when every piece allows
 // it.
-func (ix *index) evalSide(matched []contrib, iso bool, dir model.Direction) []contrib {
+//
+// overrides, when not nil, collects the NetworkPolicy rules whose ports an
+// Admin Deny rule denies first.
+func (ix *index) evalSide(matched []contrib, iso bool, dir model.Direction, overrides overrideSet) []contrib {
 	var dep []*crule
 	for i := range matched {
 		if matched[i].addrDep {
@@ -103,7 +106,7 @@ func (ix *index) evalSide(matched []contrib, iso bool, dir model.Direction) []co
 		}
 	}
 	if len(dep) == 0 {
-		out := decide(matched, iso, dir)
+		out := decide(matched, iso, dir, overrides)
 		for i := range out {
 			out[i].certain = out[i].ports
 		}
@@ -127,7 +130,7 @@ func (ix *index) evalSide(matched []contrib, iso bool, dir model.Direction) []co
 			}
 		}
 		var allowed model.PortSet
-		for _, c := range decide(sub, iso, dir) {
+		for _, c := range decide(sub, iso, dir, overrides) {
 			allowed = allowed.Union(c.ports)
 			k := key{c.rule, c.pass}
 			if i, ok := merged[k]; ok {
@@ -148,6 +151,32 @@ func (ix *index) evalSide(matched []contrib, iso bool, dir model.Direction) []co
 		out[i].certain = out[i].ports.Intersect(certain)
 		out[i].addrDep = !out[i].ports.Equal(out[i].certain)
 	}
+	return out
+}
+
+// overrideSet maps (NetworkPolicy rule, Admin Deny rule) to the ports the
+// deny takes from the allow.
+type overrideSet map[[2]*crule]model.PortSet
+
+// overridden lists the merged sets of every worker.
+func overridden(sets []overrideSet) []model.Override {
+	merged := overrideSet{}
+	for _, s := range sets {
+		for k, p := range s {
+			merged[k] = merged[k].Union(p)
+		}
+	}
+	out := make([]model.Override, 0, len(merged))
+	for k, p := range merged {
+		out = append(out, model.Override{Rule: k[0].ref, By: k[1].ref, Ports: p})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Rule.String() != b.Rule.String() {
+			return a.Rule.String() < b.Rule.String()
+		}
+		return a.By.String() < b.By.String()
+	})
 	return out
 }
 
@@ -190,9 +219,9 @@ func (ix *index) pieces(ranges []model.IPRange) []netip.Addr {
 
 // decide applies the tiers to the rules matching for one unknown-free
 // situation.
-func decide(matched []contrib, iso bool, dir model.Direction) []contrib {
+func decide(matched []contrib, iso bool, dir model.Direction, overrides overrideSet) []contrib {
 	remaining := model.AllPorts()
-	var out, passes []contrib
+	var out, passes, denies []contrib
 	i := 0
 	for ; i < len(matched) && matched[i].rule.tier == model.TierAdmin; i++ {
 		c := &matched[i]
@@ -206,6 +235,21 @@ func decide(matched []contrib, iso bool, dir model.Direction) []contrib {
 			out = append(out, contrib{rule: c.rule, ref: c.ref, ports: p})
 		case model.ActionPass:
 			passes = append(passes, contrib{rule: c.rule, ref: c.ref, ports: p})
+		case model.ActionDeny:
+			denies = append(denies, contrib{rule: c.rule, ports: p})
+		}
+	}
+	if overrides != nil && len(denies) > 0 {
+		for _, c := range matched[i:] {
+			if c.rule.tier != model.TierNamespace || c.rule.action != model.ActionAllow {
+				continue
+			}
+			for _, d := range denies {
+				if q := c.ports.Intersect(d.ports); !q.IsEmpty() {
+					k := [2]*crule{c.rule, d.rule}
+					overrides[k] = overrides[k].Union(q)
+				}
+			}
 		}
 	}
 	// Passed ports go on to the lower tiers with those no Admin rule
