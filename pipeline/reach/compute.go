@@ -73,9 +73,9 @@ type interner struct {
 	ix        *index
 	dir       model.Direction
 	overrides overrideSet
-	lists [][]contrib
-	ids   map[string]int32
-	buf   []byte
+	lists     [][]contrib
+	ids       map[string]int32
+	buf       []byte
 }
 
 // intern keys a list by isolation and rule ids; the resolved ports join
