@@ -128,7 +128,7 @@ func TestNetpolAnalyzerAdminPolicies(t *testing.T) {
 func oracleCluster(t *testing.T, dir string) *model.Cluster {
 	t.Helper()
 	fs := filesys.MakeFsOnDisk()
-	objs, err := render.ManifestsRoot(fs, dir, dir)
+	objs, _, err := render.ManifestsRoot(fs, dir, dir)
 	require.NoError(t, err)
 	base := &model.Cluster{Externals: []model.External{}}
 	seen := map[string]bool{}

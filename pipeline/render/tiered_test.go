@@ -87,7 +87,7 @@ kind: ClusterNetworkPolicy
 metadata: {name: cnp-future}
 spec: {}
 `)
-	objs, err := Manifests(fs, "m")
+	objs, _, err := Manifests(fs, "m")
 	require.NoError(t, err)
 	c, errs := Decode(objs, nil)
 	assert.Equal(t, []string{
