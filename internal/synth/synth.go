@@ -27,6 +27,13 @@ type Options struct {
 	// Small draws labels, ports and CIDRs from tiny alphabets so random
 	// clusters collide often: what property tests want.
 	Small bool
+	// AdminPolicies is how many AdminNetworkPolicies to add (with a
+	// ClusterNetworkPolicy of the Admin tier among every tenth); Baseline
+	// adds the BaselineAdminNetworkPolicy and a Baseline-tier
+	// ClusterNetworkPolicy. They are drawn after everything else, so a
+	// cluster without them is the same as before they existed.
+	AdminPolicies int
+	Baseline      bool
 }
 
 var (
@@ -59,6 +66,7 @@ func Cluster(o Options) *model.Cluster {
 	g.namespaces()
 	g.workloads()
 	g.policies()
+	g.clusterPolicies()
 	g.c.Sort()
 	return g.c
 }
@@ -368,6 +376,121 @@ func (g *gen) egressRules() []networkingv1.NetworkPolicyEgressRule {
 	for i := g.r.IntN(3); i > 0; i-- {
 		ns := g.r.IntN(g.o.Namespaces)
 		out = append(out, networkingv1.NetworkPolicyEgressRule{To: g.peers(ns), Ports: g.ports()})
+	}
+	return out
+}
+
+// clusterPolicies draws the tiered, cluster-scoped policies.
+func (g *gen) clusterPolicies() {
+	for i := 0; i < g.o.AdminPolicies; i++ {
+		p := model.ClusterPolicy{Kind: model.KindAdminNetworkPolicy, Name: fmt.Sprintf("anp-%d", i), Tier: model.TierAdmin,
+			Priority: int32(g.r.IntN(g.rare(8, 1000))), Source: model.Location{File: "synth/cluster.yaml", Line: i + 1}}
+		if i%10 == 9 {
+			p.Kind = model.KindClusterNetworkPolicy
+		}
+		g.clusterPolicy(&p)
+	}
+	if g.o.Baseline {
+		p := model.ClusterPolicy{Kind: model.KindBaselineAdminNetworkPolicy, Name: "default", Tier: model.TierBaseline,
+			Source: model.Location{File: "synth/cluster.yaml", Line: 1000}}
+		g.clusterPolicy(&p)
+		if g.r.IntN(2) == 0 {
+			c := model.ClusterPolicy{Kind: model.KindClusterNetworkPolicy, Name: "baseline", Tier: model.TierBaseline,
+				Priority: int32(g.r.IntN(10)), Source: model.Location{File: "synth/cluster.yaml", Line: 1001}}
+			g.clusterPolicy(&c)
+		}
+	}
+}
+
+func (g *gen) clusterPolicy(p *model.ClusterPolicy) {
+	ns := g.r.IntN(g.o.Namespaces)
+	switch g.r.IntN(3) {
+	case 0:
+		p.Subject.Namespaces = &metav1.LabelSelector{MatchLabels: map[string]string{model.NamespaceNameLabel: g.nsName(ns)}}
+	case 1:
+		p.Subject.Namespaces = g.nsSelector()
+	default:
+		p.Subject.Pods = &model.NamespacedPods{NamespaceSelector: *g.nsSelector(), PodSelector: g.podSelector(ns)}
+	}
+	rules := func(egress bool) []model.ClusterRule {
+		var out []model.ClusterRule
+		for i := g.r.IntN(3); i > 0; i-- {
+			r := model.ClusterRule{Name: fmt.Sprintf("r%d", i), Action: model.Action(g.r.IntN(3))}
+			if p.Tier == model.TierBaseline && r.Action == model.ActionPass && p.Kind == model.KindBaselineAdminNetworkPolicy {
+				r.Action = model.ActionDeny
+			}
+			for j := g.r.IntN(2); j >= 0; j-- {
+				r.Peers = append(r.Peers, g.clusterPeer(egress))
+			}
+			r.Ports = g.clusterPorts()
+			out = append(out, r)
+		}
+		return out
+	}
+	p.Ingress = rules(false)
+	p.Egress = rules(true)
+	g.c.ClusterPolicies = append(g.c.ClusterPolicies, *p)
+}
+
+func (g *gen) nsSelector() *metav1.LabelSelector {
+	switch g.r.IntN(4) {
+	case 0:
+		return &metav1.LabelSelector{}
+	case 1:
+		return &metav1.LabelSelector{MatchLabels: map[string]string{"team": g.pick(teams)}}
+	case 2:
+		return &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "env", Operator: metav1.LabelSelectorOpIn, Values: []string{"prod"}}}}
+	}
+	return &metav1.LabelSelector{MatchLabels: map[string]string{model.NamespaceNameLabel: g.nsName(g.r.IntN(g.o.Namespaces))}}
+}
+
+func (g *gen) clusterPeer(egress bool) model.ClusterPeer {
+	ns := g.r.IntN(g.o.Namespaces)
+	x := g.r.IntN(10)
+	switch {
+	case x < 3:
+		return model.ClusterPeer{Namespaces: g.nsSelector()}
+	case x < 7:
+		return model.ClusterPeer{Pods: &model.NamespacedPods{NamespaceSelector: *g.nsSelector(), PodSelector: g.podSelector(ns)}}
+	case x < 9 && egress:
+		b := g.ipBlock()
+		set := ipBlockSet(b)
+		return model.ClusterPeer{Networks: set, NetworksText: set.String()}
+	case x == 9 && egress:
+		return model.ClusterPeer{Nodes: &metav1.LabelSelector{}}
+	}
+	return model.ClusterPeer{Namespaces: &metav1.LabelSelector{MatchLabels: map[string]string{model.NamespaceNameLabel: g.nsName(ns)}}}
+}
+
+// ipBlockSet is the block's CIDR minus its excepts, as a networks peer
+// that lists the pieces would cover.
+func ipBlockSet(b *networkingv1.IPBlock) model.IPSet {
+	set := model.IPSetOf(netip.MustParsePrefix(b.CIDR))
+	for _, e := range b.Except {
+		set = set.Subtract(model.IPSetOf(netip.MustParsePrefix(e)))
+	}
+	return set
+}
+
+func (g *gen) clusterPorts() []model.ClusterPort {
+	if g.r.IntN(3) == 0 {
+		return nil
+	}
+	var out []model.ClusterPort
+	for i := g.r.IntN(2); i >= 0; i-- {
+		switch g.r.IntN(5) {
+		case 0:
+			out = append(out, model.ClusterPort{Named: g.pick([]string{"http", "metrics", "dns"})})
+		case 1:
+			out = append(out, model.ClusterPort{Protocol: model.TCP, From: 8000, To: 8080})
+		case 2:
+			out = append(out, model.ClusterPort{Protocol: model.UDP, From: 53, To: 53})
+		case 3:
+			out = append(out, model.ClusterPort{Protocol: model.SCTP, From: 1, To: model.MaxPort})
+		default:
+			p := uint16(8000 + g.r.IntN(3))
+			out = append(out, model.ClusterPort{Protocol: model.TCP, From: p, To: p})
+		}
 	}
 	return out
 }

@@ -186,14 +186,17 @@ type External struct {
 
 // Cluster is everything reachability and rules need about one overlay.
 type Cluster struct {
-	Namespaces   []Namespace `json:"namespaces"`
-	Workloads    []Workload  `json:"workloads"`
-	Services     []Service   `json:"services"`
-	Policies     []Policy    `json:"-"`
-	Externals    []External  `json:"externals"`
-	PodCIDRs     IPSet       `json:"-"`
-	ServiceCIDRs IPSet       `json:"-"`
-	Objects      []Object    `json:"-"`
+	Namespaces []Namespace `json:"namespaces"`
+	Workloads  []Workload  `json:"workloads"`
+	Services   []Service   `json:"services"`
+	Policies   []Policy    `json:"-"`
+	// ClusterPolicies are the AdminNetworkPolicies,
+	// BaselineAdminNetworkPolicies and ClusterNetworkPolicies.
+	ClusterPolicies []ClusterPolicy `json:"-"`
+	Externals       []External      `json:"externals"`
+	PodCIDRs        IPSet           `json:"-"`
+	ServiceCIDRs    IPSet           `json:"-"`
+	Objects         []Object        `json:"-"`
 	// Omitted are the traffic policies left out of the model: invalid
 	// NetworkPolicies and policies of kinds reachgate does not evaluate.
 	Omitted []OmittedPolicy `json:"-"`
@@ -244,5 +247,9 @@ func (c *Cluster) Sort() {
 	sort.SliceStable(c.Policies, func(i, j int) bool {
 		a, b := &c.Policies[i], &c.Policies[j]
 		return a.Namespace < b.Namespace || (a.Namespace == b.Namespace && a.Name < b.Name)
+	})
+	sort.SliceStable(c.ClusterPolicies, func(i, j int) bool {
+		a, b := &c.ClusterPolicies[i], &c.ClusterPolicies[j]
+		return a.Kind < b.Kind || (a.Kind == b.Kind && a.Name < b.Name)
 	})
 }

@@ -40,9 +40,15 @@ type SideExplanation struct {
 }
 
 // PolicyVerdict is one policy that selects the pod for the direction.
+// Policies are listed in the order they are evaluated: Admin tier by
+// priority, NetworkPolicies, Baseline tier.
 type PolicyVerdict struct {
 	Policy string
-	Source Location
+	// Kind is empty for a NetworkPolicy.
+	Kind     string
+	Tier     Tier
+	Priority int32
+	Source   Location
 	// NoRules is set when the policy has no rule for the direction: it
 	// isolates and allows nothing (a default deny).
 	NoRules bool
@@ -52,6 +58,15 @@ type PolicyVerdict struct {
 // RuleVerdict is how one rule judged the pair.
 type RuleVerdict struct {
 	Rule int
+	// Name and Action are those of a tiered rule.
+	Name   string
+	Action Action
+	// Decides is, for a tiered rule, the part of Ports it is the first
+	// matching rule for: the ports whose fate it decides.
+	Decides PortSet
+	// NotReached is set for a Baseline rule of a pod that a
+	// NetworkPolicy isolates: the Baseline tier never sees its traffic.
+	NotReached bool
 	// PeerMatch reports whether the other peer is among the rule's peers;
 	// PeerReason says which peer matched or why none did.
 	PeerMatch  bool

@@ -62,24 +62,55 @@ func (d Direction) String() string {
 }
 
 // RuleRef says which rule allowed one direction of a connection. An empty
-// Policy means the direction is not isolated: no policy selects the pod for
-// it, so everything is allowed.
+// Policy means that no rule decided: no policy isolates the pod for the
+// direction (and no Baseline rule matched), so everything is allowed.
 type RuleRef struct {
-	Policy    string    `json:"policy,omitempty"` // namespace/name
+	// Policy is "namespace/name" for a NetworkPolicy and the name of a
+	// cluster-scoped policy.
+	Policy string `json:"policy,omitempty"`
+	// Kind is empty for a NetworkPolicy, the policy's kind otherwise.
+	Kind      string    `json:"kind,omitempty"`
 	Direction Direction `json:"-"`
 	Rule      int       `json:"rule"` // index into spec.ingress or spec.egress
-	Source    Location  `json:"source"`
+	// Action is the action of a tiered rule (Allow for NetworkPolicies).
+	Action Action   `json:"-"`
+	Source Location `json:"source"`
+	// PassedBy names the Admin rule that passed the traffic on to the
+	// rule (or to "not isolated"), empty when none did.
+	PassedBy string `json:"passedBy,omitempty"`
 }
 
 // NotIsolated reports whether this side allowed everything because no
 // policy isolates it.
 func (r RuleRef) NotIsolated() bool { return r.Policy == "" }
 
-func (r RuleRef) String() string {
+// PolicyText names the policy: "namespace/name" for a NetworkPolicy,
+// "Kind name" for the other kinds.
+func (r RuleRef) PolicyText() string {
+	if r.Kind == "" || r.Kind == KindNetworkPolicy {
+		return r.Policy
+	}
+	return r.Kind + " " + r.Policy
+}
+
+// RuleText is the rule without PassedBy: "ns/name ingress[0]", or
+// "AdminNetworkPolicy name ingress[0] (Allow)".
+func (r RuleRef) RuleText() string {
 	if r.NotIsolated() {
 		return "not isolated"
 	}
-	return r.Policy + " " + r.Direction.String() + "[" + strconv.Itoa(r.Rule) + "]"
+	s := r.PolicyText() + " " + r.Direction.String() + "[" + strconv.Itoa(r.Rule) + "]"
+	if r.Kind != "" && r.Kind != KindNetworkPolicy {
+		s += " (" + r.Action.Of(r.Kind) + ")"
+	}
+	return s
+}
+
+func (r RuleRef) String() string {
+	if r.PassedBy != "" {
+		return r.RuleText() + " after " + r.PassedBy
+	}
+	return r.RuleText()
 }
 
 // Grant is one reason a set of ports is allowed: an egress side and an
@@ -131,6 +162,18 @@ type Matrix struct {
 	// out, in source order: invalid NetworkPolicies and policies of kinds
 	// reachgate does not evaluate.
 	Omitted []OmittedPolicy
+	// Overridden are the NetworkPolicy rules that allow ports an Admin
+	// tier Deny rule denies first for some pair: the guardrail holds, and
+	// the NetworkPolicy rule has no effect there.
+	Overridden []Override
+}
+
+// Override is one NetworkPolicy rule (Rule) that an Admin Deny rule (By)
+// overrides on Ports.
+type Override struct {
+	Rule  RuleRef `json:"rule"`
+	By    RuleRef `json:"by"`
+	Ports PortSet `json:"ports"`
 }
 
 // Of returns what connection c of m allows.

@@ -93,11 +93,19 @@ func (b *inputBuilder) ruleRefTerm(r model.RuleRef) *ast.Term {
 		return t
 	}
 	var t *ast.Term
+	var items [][2]*ast.Term
 	if r.NotIsolated() {
-		t = ast.ObjectTerm(item(kNotIsolated, vTrue))
+		items = append(items, item(kNotIsolated, vTrue))
 	} else {
-		t = ast.ObjectTerm(item(kPolicy, str(r.Policy)), item(kRule, num(r.Rule)))
+		items = append(items, item(kPolicy, str(r.Policy)), item(kRule, num(r.Rule)))
+		if r.Kind != "" {
+			items = append(items, item(str("kind"), str(r.Kind)), item(str("action"), str(r.Action.String())))
+		}
 	}
+	if r.PassedBy != "" {
+		items = append(items, item(str("passedBy"), str(r.PassedBy)))
+	}
+	t = ast.ObjectTerm(items...)
 	b.ruleRefs[r] = t
 	return t
 }

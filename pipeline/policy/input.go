@@ -174,11 +174,36 @@ func buildInput(in Input) (ast.Value, *sourceIndex, error) {
 		return nil, nil, err
 	}
 	reach.Value.(ast.Object).Insert(str("isolated"), isolatedTerm(in.Cluster, m, mt))
+	reach.Value.(ast.Object).Insert(str("overridden"), overriddenTerm(m))
 	doc.Insert(str("reach"), reach)
 	if promotion != nil {
 		doc.Insert(str("promotion"), promotion)
 	}
 	return doc, idx, nil
+}
+
+// overriddenTerm builds input.reach.overridden: the NetworkPolicy rules an
+// Admin tier Deny rule overrides, with the ports it takes.
+func overriddenTerm(m *model.Matrix) *ast.Term {
+	out := make([]*ast.Term, len(m.Overridden))
+	ref := func(r model.RuleRef) *ast.Term {
+		return ast.ObjectTerm(
+			item(kPolicy, str(r.Policy)),
+			item(kKind, str(r.Kind)),
+			item(str("direction"), str(r.Direction.String())),
+			item(kRule, num(r.Rule)),
+			item(str("action"), str(r.Action.Of(r.Kind))),
+			item(str("text"), str(r.RuleText())),
+		)
+	}
+	for i, o := range m.Overridden {
+		out[i] = ast.ObjectTerm(
+			item(str("rule"), ref(o.Rule)),
+			item(str("by"), ref(o.By)),
+			item(kPorts, str(o.Ports.String())),
+		)
+	}
+	return ast.ArrayTerm(out...)
 }
 
 // isolatedTerm builds input.reach.isolated: the workloads some policy
@@ -328,6 +353,19 @@ func clusterDoc(in Input) (ast.Object, *sourceIndex, error) {
 			item(kSpec, policySpecTerm(&p.Spec)),
 		))
 	}
+	clusterPolicies := make([]*ast.Term, len(c.ClusterPolicies))
+	for i := range c.ClusterPolicies {
+		p := &c.ClusterPolicies[i]
+		idx.add(model.ObjectRef{Kind: p.Kind, Name: p.Name}, p.Source)
+		clusterPolicies[i] = ast.ObjectTerm(
+			item(kKind, str(p.Kind)),
+			item(kName, str(p.Name)),
+			item(str("tier"), str(p.Tier.String())),
+			item(str("priority"), num(int(p.Priority))),
+			item(str("rules"), num(len(p.Ingress)+len(p.Egress))),
+			item(kSource, locTerm(p.Source)),
+		)
+	}
 	for i := range c.Objects {
 		idx.add(c.Objects[i].ObjectRef, c.Objects[i].Source)
 	}
@@ -350,6 +388,7 @@ func clusterDoc(in Input) (ast.Object, *sourceIndex, error) {
 		item(str("workloads"), ast.ArrayTerm(workloads...)),
 		item(str("services"), ast.ArrayTerm(services...)),
 		item(str("policies"), ast.ArrayTerm(policies...)),
+		item(str("clusterPolicies"), ast.ArrayTerm(clusterPolicies...)),
 		item(str("externals"), ast.ArrayTerm(externals...)),
 		item(str("podCIDRs"), strings2(cidrStrings(c.PodCIDRs))),
 		item(str("serviceCIDRs"), strings2(cidrStrings(c.ServiceCIDRs))),

@@ -34,6 +34,22 @@ func BenchmarkCompute(b *testing.B) {
 	}
 }
 
+// BenchmarkComputeTiered is the 5,000-workload cluster of BenchmarkCompute
+// with 300 AdminNetworkPolicies (every tenth a ClusterNetworkPolicy) and a
+// BaselineAdminNetworkPolicy on top of its 3,000 NetworkPolicies. The
+// budget is 1.5 times BenchmarkCompute's time at 5,000 workloads.
+func BenchmarkComputeTiered(b *testing.B) {
+	c := synth.Cluster(synth.Options{Workloads: 5000, Namespaces: 50, Seed: 42, AdminPolicies: 300, Baseline: true})
+	b.Run(fmt.Sprintf("workloads=5000/policies=%d/cluster=%d", len(c.Policies), len(c.ClusterPolicies)), func(b *testing.B) {
+		b.ReportAllocs()
+		var conns int
+		for b.Loop() {
+			conns = len(reach.Compute(c).Connections)
+		}
+		b.ReportMetric(float64(conns), "connections")
+	})
+}
+
 // BenchmarkDiff compares the matrices of a 5,000-workload cluster before
 // and after one policy in twenty is removed.
 func BenchmarkDiff(b *testing.B) {

@@ -38,33 +38,59 @@ type index struct {
 
 type ruleList []*crule
 
+// cpolicy is a compiled policy of any kind. np is set for a
+// NetworkPolicy, cp for a cluster-scoped tiered policy.
 type cpolicy struct {
-	p        *model.Policy
-	key      string
-	sel      *selector
+	np       *model.Policy
+	cp       *model.ClusterPolicy
+	key      string // "namespace/name" for a NetworkPolicy, the name otherwise
+	kind     string // "" for a NetworkPolicy
+	tier     model.Tier
+	source   model.Location
+	sel      *selector // a NetworkPolicy's podSelector
 	selected bitset
 	ingress  bool // policy applies to ingress
 	egress   bool
 	in, eg   []*crule
 }
 
+// namespace is the namespace of a NetworkPolicy, "" otherwise.
+func (p *cpolicy) namespace() string {
+	if p.np != nil {
+		return p.np.Namespace
+	}
+	return ""
+}
+
 type crule struct {
-	id  int
-	pol *cpolicy
-	ref model.RuleRef
+	// id orders rules as they are evaluated: Admin rules by priority,
+	// then NetworkPolicy rules, then Baseline rules.
+	id     int
+	pol    *cpolicy
+	ref    model.RuleRef
+	tier   model.Tier
+	action model.Action
 	// match holds every peer the rule's from/to matches; addrDep the subset
 	// matched only because an ipBlock overlaps the pod CIDR and the pod's
-	// address is unknown.
+	// address is unknown; podPart is the part of the pod CIDR the rule's
+	// address blocks cover, for such pods.
 	match   bitset
 	addrDep bitset
+	podPart model.IPSet
 	peers   []cpeer
 	ports   portSpec
+	// open is set for a NetworkPolicy rule without peers: it matches
+	// everyone.
+	open bool
 }
 
 type cpeer struct {
 	podSel, nsSel *selector
 	ipBlock       *model.IPSet
 	ipBlockText   string
+	// nodes is set for a cluster policy's nodes peer, which matches no
+	// peer of the model.
+	nodes *selector
 	// allPods is set when the ipBlock holds every configured pod CIDR:
 	// it matches every pod whatever its address.
 	allPods bool
@@ -81,6 +107,9 @@ type portSpec struct {
 type namedPort struct {
 	name  string
 	proto model.Protocol
+	// anyProto matches the named port whatever its protocol, as cluster
+	// policies' namedPort does.
+	anyProto bool
 }
 
 // resolve returns the ports the rule allows towards dst.
@@ -90,6 +119,14 @@ func (ps *portSpec) resolve(dst *model.Peer) model.PortSet {
 	}
 	out := ps.static
 	for _, n := range ps.named {
+		if n.anyProto {
+			for _, cp := range dst.Workload.Ports {
+				if cp.Name == n.name {
+					out = out.Union(model.SinglePort(cp.Protocol, cp.Port, cp.Port))
+				}
+			}
+			continue
+		}
 		if port, ok := dst.Workload.NamedPort(n.name, n.proto); ok {
 			out = out.Union(model.SinglePort(n.proto, port, port))
 		}
@@ -181,9 +218,7 @@ func newIndex(c *model.Cluster, align []*model.Cluster) *index {
 	ix.egRules = make([]ruleList, ix.nw)
 	ix.inIso = make([]bool, ix.nw)
 	ix.egIso = make([]bool, ix.nw)
-	for i := range c.Policies {
-		ix.addPolicy(&c.Policies[i])
-	}
+	ix.addPolicies()
 	ix.markOmitted()
 	return ix
 }
@@ -250,6 +285,18 @@ func cutsOf(c *model.Cluster, addCut func(model.IPRange)) {
 			}
 		}
 	}
+	for i := range c.ClusterPolicies {
+		p := &c.ClusterPolicies[i]
+		for _, rules := range [][]model.ClusterRule{p.Ingress, p.Egress} {
+			for _, r := range rules {
+				for _, peer := range r.Peers {
+					for _, x := range peer.Networks.Ranges {
+						addCut(x)
+					}
+				}
+			}
+		}
+	}
 }
 
 func (ix *index) addRange(r model.IPRange) {
@@ -287,8 +334,51 @@ func ipBlockSet(b *networkingv1.IPBlock) *model.IPSet {
 	return &set
 }
 
+// addPolicies compiles every policy in the order rules are evaluated:
+// Admin-tier cluster policies by priority, NetworkPolicies, then
+// Baseline-tier cluster policies by priority (the
+// BaselineAdminNetworkPolicy, which has none, last).
+func (ix *index) addPolicies() {
+	var admin, baseline []*model.ClusterPolicy
+	for i := range ix.c.ClusterPolicies {
+		p := &ix.c.ClusterPolicies[i]
+		if p.Tier == model.TierAdmin {
+			admin = append(admin, p)
+		} else {
+			baseline = append(baseline, p)
+		}
+	}
+	order := func(ps []*model.ClusterPolicy) {
+		sort.SliceStable(ps, func(i, j int) bool {
+			a, b := ps[i], ps[j]
+			ab, bb := a.Kind == model.KindBaselineAdminNetworkPolicy, b.Kind == model.KindBaselineAdminNetworkPolicy
+			if ab != bb {
+				return bb
+			}
+			if a.Priority != b.Priority {
+				return a.Priority < b.Priority
+			}
+			if a.Kind != b.Kind {
+				return a.Kind < b.Kind
+			}
+			return a.Name < b.Name
+		})
+	}
+	order(admin)
+	order(baseline)
+	for _, p := range admin {
+		ix.addClusterPolicy(p)
+	}
+	for i := range ix.c.Policies {
+		ix.addPolicy(&ix.c.Policies[i])
+	}
+	for _, p := range baseline {
+		ix.addClusterPolicy(p)
+	}
+}
+
 func (ix *index) addPolicy(p *model.Policy) {
-	cp := &cpolicy{p: p, key: p.Key(), sel: compileSelector(&p.Spec.PodSelector)}
+	cp := &cpolicy{np: p, key: p.Key(), tier: model.TierNamespace, source: p.Source, sel: compileSelector(&p.Spec.PodSelector)}
 	cp.selected = ix.podsIn(p.Namespace, cp.sel)
 	cp.ingress, cp.egress = policyTypes(&p.Spec)
 	if cp.ingress {
@@ -334,24 +424,38 @@ func policyTypes(s *networkingv1.NetworkPolicySpec) (ingress, egress bool) {
 }
 
 func (ix *index) compileRule(cp *cpolicy, dir model.Direction, i int, peers []networkingv1.NetworkPolicyPeer, ports []networkingv1.NetworkPolicyPort) *crule {
-	ix.nextRule++
-	r := &crule{
-		id:    ix.nextRule,
-		pol:   cp,
-		ref:   model.RuleRef{Policy: cp.key, Direction: dir, Rule: i, Source: cp.p.Source},
-		ports: compilePorts(ports),
-	}
+	r := ix.newRule(cp, dir, i, model.ActionAllow)
+	r.ports = compilePorts(ports)
 	if len(peers) == 0 {
-		r.match = ix.all
+		r.match, r.open = ix.all, true
 		return r
 	}
+	for _, p := range peers {
+		r.peers = append(r.peers, ix.compilePeer(cp.np.Namespace, &p))
+	}
+	ix.finishRule(r)
+	return r
+}
+
+func (ix *index) newRule(cp *cpolicy, dir model.Direction, i int, action model.Action) *crule {
+	ix.nextRule++
+	return &crule{
+		id:     ix.nextRule,
+		pol:    cp,
+		tier:   cp.tier,
+		action: action,
+		ref:    model.RuleRef{Policy: cp.key, Kind: cp.kind, Direction: dir, Rule: i, Action: action, Source: cp.source},
+	}
+}
+
+// finishRule sets what a rule's peers match together, and which pods of
+// unknown address they match only through an address block.
+func (ix *index) finishRule(r *crule) {
 	r.match = newBitset(len(ix.peers))
 	var certain bitset
-	for _, p := range peers {
-		cp := ix.compilePeer(cp.p.Namespace, &p)
-		r.peers = append(r.peers, cp)
+	for _, cp := range r.peers {
 		r.match.or(cp.match)
-		if cp.ipBlock == nil {
+		if cp.ipBlock == nil || cp.allPods {
 			if certain == nil {
 				certain = newBitset(len(ix.peers))
 			}
@@ -359,11 +463,12 @@ func (ix *index) compileRule(cp *cpolicy, dir model.Direction, i int, peers []ne
 		}
 	}
 	// Pods matched only through an ipBlock whose address is unknown are
-	// address-dependent, unless the block holds every pod address.
+	// address-dependent.
 	for _, p := range r.peers {
 		if p.ipBlock == nil || p.allPods || !p.ipBlock.Overlaps(ix.c.PodCIDRs) {
 			continue
 		}
+		r.podPart = r.podPart.Union(p.ipBlock.Intersect(ix.c.PodCIDRs))
 		dep := p.match.clone()
 		dep.and(ix.unknownIP)
 		if certain != nil {
@@ -377,7 +482,36 @@ func (ix *index) compileRule(cp *cpolicy, dir model.Direction, i int, peers []ne
 			}
 		}
 	}
-	return r
+}
+
+// ipSetPeer matches the external ranges inside set, the pods of known
+// address inside it, and the pods of unknown address when it overlaps
+// the pod CIDR.
+func (ix *index) ipSetPeer(set *model.IPSet, text string) cpeer {
+	out := cpeer{ipBlock: set, ipBlockText: text, match: newBitset(len(ix.peers))}
+	for i := ix.nw; i < len(ix.peers); i++ {
+		if set.ContainsRange(ix.peers[i].Range) {
+			out.match.set(i)
+		}
+	}
+	out.allPods = holdsAllPods(set, ix.c.PodCIDRs)
+	overlapsPods := set.Overlaps(ix.c.PodCIDRs)
+	for i := 0; i < ix.nw; i++ {
+		w := ix.peers[i].Workload
+		if len(w.IPs) == 0 {
+			if overlapsPods {
+				out.match.set(i)
+			}
+			continue
+		}
+		for _, a := range w.IPs {
+			if set.Contains(a) {
+				out.match.set(i)
+				break
+			}
+		}
+	}
+	return out
 }
 
 func (ix *index) compilePeer(ns string, p *networkingv1.NetworkPolicyPeer) cpeer {
@@ -385,53 +519,16 @@ func (ix *index) compilePeer(ns string, p *networkingv1.NetworkPolicyPeer) cpeer
 	switch {
 	case p.IPBlock != nil:
 		set := ipBlockSet(p.IPBlock)
-		out.match = newBitset(len(ix.peers))
 		if set == nil {
-			empty := model.IPSet{}
-			out.ipBlock = &empty
-			return out
+			return cpeer{ipBlock: &model.IPSet{}, match: newBitset(len(ix.peers))}
 		}
-		out.ipBlock = set
-		out.ipBlockText = set.String()
-		for i := ix.nw; i < len(ix.peers); i++ {
-			if set.ContainsRange(ix.peers[i].Range) {
-				out.match.set(i)
-			}
-		}
-		out.allPods = holdsAllPods(set, ix.c.PodCIDRs)
-		overlapsPods := set.Overlaps(ix.c.PodCIDRs)
-		for i := 0; i < ix.nw; i++ {
-			w := ix.peers[i].Workload
-			if len(w.IPs) == 0 {
-				if overlapsPods {
-					out.match.set(i)
-				}
-				continue
-			}
-			for _, a := range w.IPs {
-				if set.Contains(a) {
-					out.match.set(i)
-					break
-				}
-			}
-		}
+		return ix.ipSetPeer(set, set.String())
 	case p.NamespaceSelector != nil:
-		out.nsSel = compileSelector(p.NamespaceSelector)
-		out.podSel = compileSelector(p.PodSelector)
-		if out.podSel == nil {
-			out.podSel = compileSelector(&metav1.LabelSelector{})
+		podSel := p.PodSelector
+		if podSel == nil {
+			podSel = &metav1.LabelSelector{}
 		}
-		key := out.nsSel.key + "\x04" + out.podSel.key
-		if bs, ok := ix.peerBS[key]; ok {
-			out.match = bs
-			return out
-		}
-		bs := newBitset(len(ix.peers))
-		for _, n := range ix.namespacesMatching(out.nsSel) {
-			bs.or(ix.podsIn(n, out.podSel))
-		}
-		ix.peerBS[key] = bs
-		out.match = bs
+		return ix.nsPodPeer(p.NamespaceSelector, podSel)
 	case p.PodSelector != nil:
 		out.podSel = compileSelector(p.PodSelector)
 		out.match = ix.podsIn(ns, out.podSel)
@@ -439,6 +536,24 @@ func (ix *index) compilePeer(ns string, p *networkingv1.NetworkPolicyPeer) cpeer
 		// A peer with no field set is refused by the API server.
 		out.match = newBitset(len(ix.peers))
 	}
+	return out
+}
+
+// nsPodPeer matches the pods that podSel selects in the namespaces nsSel
+// selects, once per distinct pair of selectors.
+func (ix *index) nsPodPeer(nsSel, podSel *metav1.LabelSelector) cpeer {
+	out := cpeer{nsSel: compileSelector(nsSel), podSel: compileSelector(podSel)}
+	key := out.nsSel.key + "\x04" + out.podSel.key
+	if bs, ok := ix.peerBS[key]; ok {
+		out.match = bs
+		return out
+	}
+	bs := newBitset(len(ix.peers))
+	for _, n := range ix.namespacesMatching(out.nsSel) {
+		bs.or(ix.podsIn(n, out.podSel))
+	}
+	ix.peerBS[key] = bs
+	out.match = bs
 	return out
 }
 

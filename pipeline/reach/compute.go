@@ -46,31 +46,43 @@ func ComputeAll(cs ...*model.Cluster) []*model.Matrix {
 	return out
 }
 
+// contrib is one rule's part in one direction of a pair. Before the
+// tiers are applied (a rule that matched), addrDep says the rule matched
+// only through an address block; after (a rule that let ports through),
+// ports are what it lets through and certain the part that does not
+// depend on the other peer's unknown address.
 type contrib struct {
 	rule    *crule // nil for "not isolated"
+	pass    *crule // the Pass rule that passed the ports on, or nil
 	ref     model.RuleRef
 	ports   model.PortSet
+	certain model.PortSet
 	addrDep bool
 }
 
 type egGroup struct {
 	rules   ruleList
+	iso     bool // isolated for egress by a NetworkPolicy
 	members []int
 }
 
-// interner gives every distinct contribution list one id, so identical
-// allowances are computed and stored once.
+// interner gives every distinct list of matching rules one id, and
+// applies the tiers to it once: identical allowances are computed and
+// stored once.
 type interner struct {
-	lists [][]contrib
-	ids   map[string]int32
-	buf   []byte
+	ix        *index
+	dir       model.Direction
+	overrides overrideSet
+	lists     [][]contrib
+	ids       map[string]int32
+	buf       []byte
 }
 
-// intern keys a list by rule ids; the resolved ports join the key only for
-// rules with named ports, the one case where a rule's ports depend on the
-// destination.
-func (in *interner) intern(cs []contrib) int32 {
-	b := in.buf[:0]
+// intern keys a list by isolation and rule ids; the resolved ports join
+// the key only for rules with named ports, the one case where a rule's
+// ports depend on the destination.
+func (in *interner) intern(cs []contrib, iso bool) int32 {
+	b := append(in.buf[:0], byte(boolBit(iso)))
 	for _, c := range cs {
 		b = binary.AppendUvarint(b, uint64(c.ruleID())<<1|boolBit(c.addrDep))
 		if c.rule != nil && len(c.rule.ports.named) > 0 {
@@ -82,7 +94,7 @@ func (in *interner) intern(cs []contrib) int32 {
 		return id
 	}
 	id := int32(len(in.lists))
-	in.lists = append(in.lists, append([]contrib(nil), cs...))
+	in.lists = append(in.lists, in.ix.evalSide(cs, iso, in.dir, in.overrides))
 	in.ids[string(b)] = id
 	return id
 }
@@ -93,6 +105,14 @@ func (c *contrib) ruleID() int {
 		return 0
 	}
 	return c.rule.id
+}
+
+// passID is the id of the Pass rule that passed the ports on, 0 for none.
+func (c *contrib) passID() int {
+	if c.pass == nil {
+		return 0
+	}
+	return c.pass.id
 }
 
 // appendPorts appends a self-delimiting encoding of s to b.
@@ -133,13 +153,17 @@ func (ix *index) compute() *model.Matrix {
 	groups := []egGroup{{}}
 	byKey := map[string]int32{}
 	for s := 0; s < n; s++ {
-		if s >= ix.nw || !ix.egIso[s] {
+		if s >= ix.nw || (!ix.egIso[s] && len(ix.egRules[s]) == 0) {
 			groups[0].members = append(groups[0].members, s)
 			continue
 		}
 		rules := ix.egRules[s]
 		var b strings.Builder
-		b.WriteByte('i') // isolated, possibly with no rule at all
+		if ix.egIso[s] {
+			b.WriteByte('i') // isolated, possibly with no rule at all
+		} else {
+			b.WriteByte('o') // not isolated, with cluster policy rules
+		}
 		for _, r := range rules {
 			b.WriteString(strconv.Itoa(r.id))
 			b.WriteByte(',')
@@ -147,7 +171,7 @@ func (ix *index) compute() *model.Matrix {
 		g, ok := byKey[b.String()]
 		if !ok {
 			g = int32(len(groups))
-			groups = append(groups, egGroup{rules: rules})
+			groups = append(groups, egGroup{rules: rules, iso: ix.egIso[s]})
 			byKey[b.String()] = g
 		}
 		groupOf[s] = g
@@ -166,7 +190,7 @@ func (ix *index) compute() *model.Matrix {
 				continue
 			}
 			seen[r] = true
-			if len(r.peers) == 0 {
+			if r.open {
 				openRules = append(openRules, r)
 				continue
 			}
@@ -174,7 +198,13 @@ func (ix *index) compute() *model.Matrix {
 		}
 	}
 
-	pl := &plan{ix: ix, groups: groups, groupOf: groupOf, ruleGroups: ruleGroups, openRules: openRules, containing: containing,
+	var openGroups []int32
+	for g := range groups {
+		if !groups[g].iso {
+			openGroups = append(openGroups, int32(g))
+		}
+	}
+	pl := &plan{ix: ix, groups: groups, openGroups: openGroups, groupOf: groupOf, ruleGroups: ruleGroups, openRules: openRules, containing: containing,
 		pool: &allowancePool{byKey: map[string]int32{}}}
 	// Destinations are shared out in chunks to one worker per core; each
 	// chunk's flows come out sorted by destination, and a counting sort
@@ -184,6 +214,8 @@ func (ix *index) compute() *model.Matrix {
 	nChunks := (n + chunk - 1) / chunk
 	flats := make([][]model.Connection, nChunks)
 	counts := make([][]int32, workers)
+	overrides := make([]overrideSet, 0, 2*workers)
+	var overridesMu sync.Mutex
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -203,6 +235,9 @@ func (ix *index) compute() *model.Matrix {
 				flats[c] = wk.flat
 			}
 			counts[w] = wk.perSrc
+			overridesMu.Lock()
+			overrides = append(overrides, wk.eg.overrides, wk.ing.overrides)
+			overridesMu.Unlock()
 		}(w)
 	}
 	wg.Wait()
@@ -244,6 +279,7 @@ func (ix *index) compute() *model.Matrix {
 	}
 	m.Selection = ix.selection()
 	m.Omitted = ix.c.Omitted
+	m.Overridden = overridden(overrides)
 	return m
 }
 
@@ -251,6 +287,7 @@ func (ix *index) compute() *model.Matrix {
 type plan struct {
 	ix         *index
 	groups     []egGroup
+	openGroups []int32 // groups not isolated for egress
 	groupOf    []int32
 	ruleGroups map[*crule][]int32
 	openRules  []*crule
@@ -294,6 +331,8 @@ type worker struct {
 
 	groupContribs [][]contrib
 	groupEID      []int32
+	baseEID       []int32 // groupEID of a group no rule matches
+	stamp         []int32 // stamp[s] == d+1: some ingress rule of d matched s
 	touchedGroups []int32
 	// Ingress scratch: per source, the bitmask of the destination's ingress
 	// rules that let it in (and the address-dependent subset).
@@ -311,27 +350,31 @@ type groupCache struct {
 
 func (pl *plan) newWorker() *worker {
 	n := len(pl.ix.peers)
-	all := model.AllPorts()
 	w := &worker{
 		plan:          pl,
-		eg:            &interner{ids: map[string]int32{}},
-		ing:           &interner{ids: map[string]int32{}},
+		eg:            &interner{ix: pl.ix, dir: model.Egress, ids: map[string]int32{}, overrides: overrideSet{}},
+		ing:           &interner{ix: pl.ix, dir: model.Ingress, ids: map[string]int32{}, overrides: overrideSet{}},
 		allowances:    map[[2]int32]int32{},
 		perSrc:        make([]int32, n),
 		groupContribs: make([][]contrib, len(pl.groups)),
 		groupEID:      make([]int32, len(pl.groups)),
+		baseEID:       make([]int32, len(pl.groups)),
+		stamp:         make([]int32, n),
 		masks:         make([]uint64, n),
 		depMasks:      make([]uint64, n),
 		perMask:       map[[2]uint64]int32{},
 		cache:         make([]groupCache, len(pl.groups)),
 	}
-	w.notIsoEg = w.eg.intern([]contrib{{ref: model.RuleRef{Direction: model.Egress}, ports: all}})
-	w.notIsoIn = w.ing.intern([]contrib{{ref: model.RuleRef{Direction: model.Ingress}, ports: all}})
+	w.notIsoEg = w.eg.intern(nil, false)
+	w.notIsoIn = w.ing.intern(nil, false)
 	for g := range w.groupEID {
-		w.groupEID[g] = -1
+		w.baseEID[g] = -1
+		if !pl.groups[g].iso {
+			w.baseEID[g] = w.notIsoEg
+		}
+		w.groupEID[g] = w.baseEID[g]
 		w.cache[g].d = -1
 	}
-	w.groupEID[0] = w.notIsoEg
 	return w
 }
 
@@ -385,29 +428,38 @@ func (w *worker) dest(d int) {
 	}
 	for _, g := range w.touchedGroups {
 		sortContribs(w.groupContribs[g])
-		w.groupEID[g] = w.eg.intern(w.groupContribs[g])
+		w.groupEID[g] = w.eg.intern(w.groupContribs[g], w.groups[g].iso)
 	}
 
+	var rules ruleList
+	iso := false
+	if d < ix.nw {
+		rules, iso = ix.inRules[d], ix.inIso[d]
+	}
+	stamp := int32(d + 1)
 	switch {
-	case d < ix.nw && ix.inIso[d] && len(ix.inRules[d]) > maxMaskRules:
-		rules := ix.inRules[d]
+	case len(rules) > maxMaskRules:
 		ix.ingressMany(d, rules, w.masks, &w.touched)
 		for _, s := range w.touched {
 			w.masks[s] = 0
+			w.stamp[s] = stamp
 			e := w.groupEID[w.groupOf[s]]
 			if e < 0 || s == d {
 				continue
 			}
-			w.emit(s, d, w.allow(e, w.ing.intern(ix.ingressContribsOf(d, rules, s))))
+			w.emit(s, d, w.allow(e, w.ing.intern(ix.ingressContribsOf(d, rules, s), iso)))
 		}
 		w.touched = w.touched[:0]
-	case d < ix.nw && ix.inIso[d]:
-		rules := ix.inRules[d]
+		if !iso {
+			w.emitUntouched(d, stamp)
+		}
+	case len(rules) > 0 || iso:
 		ix.ingressFor(d, rules, w.masks, w.depMasks, &w.touched)
 		clear(w.perMask)
 		for _, s := range w.touched {
 			mk := [2]uint64{w.masks[s], w.depMasks[s]}
 			w.masks[s], w.depMasks[s] = 0, 0
+			w.stamp[s] = stamp
 			g := w.groupOf[s]
 			e := w.groupEID[g]
 			if e < 0 || s == d {
@@ -421,7 +473,7 @@ func (w *worker) dest(d int) {
 			}
 			iid, ok := w.perMask[mk]
 			if !ok {
-				iid = w.ing.intern(ix.ingressContribs(d, rules, mk))
+				iid = w.ing.intern(ix.ingressContribs(d, rules, mk), iso)
 				w.perMask[mk] = iid
 			}
 			a := w.allow(e, iid)
@@ -429,12 +481,20 @@ func (w *worker) dest(d int) {
 			w.emit(s, d, a)
 		}
 		w.touched = w.touched[:0]
+		if !iso {
+			w.emitUntouched(d, stamp)
+		}
 	default:
-		open := w.allow(w.notIsoEg, w.notIsoIn)
-		for _, s := range w.groups[0].members {
-			w.emit(s, d, open)
+		for _, g := range w.openGroups {
+			a := w.allow(w.groupEID[g], w.notIsoIn)
+			for _, s := range w.groups[g].members {
+				w.emit(s, d, a)
+			}
 		}
 		for _, g := range w.touchedGroups {
+			if !w.groups[g].iso {
+				continue // done above
+			}
 			a := w.allow(w.groupEID[g], w.notIsoIn)
 			for _, s := range w.groups[g].members {
 				w.emit(s, d, a)
@@ -443,9 +503,30 @@ func (w *worker) dest(d int) {
 	}
 	for _, g := range w.touchedGroups {
 		w.groupContribs[g] = w.groupContribs[g][:0]
-		w.groupEID[g] = -1
+		w.groupEID[g] = w.baseEID[g]
 	}
 	w.touchedGroups = w.touchedGroups[:0]
+}
+
+// emitUntouched emits the flows into d, which no NetworkPolicy isolates
+// for ingress, from the sources none of d's cluster policy rules matched.
+func (w *worker) emitUntouched(d int, stamp int32) {
+	for g := range w.groups {
+		e := w.groupEID[g]
+		if e < 0 {
+			continue
+		}
+		a := int32(-2)
+		for _, s := range w.groups[g].members {
+			if w.stamp[s] == stamp {
+				continue
+			}
+			if a == -2 {
+				a = w.allow(e, w.notIsoIn)
+			}
+			w.emit(s, d, a)
+		}
+	}
 }
 
 // maxMaskRules is how many ingress rules of one destination are told apart
@@ -534,13 +615,13 @@ func combine(eg, in []contrib, key []byte) (*model.Allowance, []byte) {
 				continue
 			}
 			key = binary.AppendUvarint(key, uint64(e.ruleID()))
+			key = binary.AppendUvarint(key, uint64(e.passID()))
 			key = binary.AppendUvarint(key, uint64(i.ruleID()))
+			key = binary.AppendUvarint(key, uint64(i.passID()))
 			key = appendPorts(key, p)
 			a.Grants = append(a.Grants, model.Grant{Ports: p, Egress: e.ref, Ingress: i.ref})
 			a.Ports = a.Ports.Union(p)
-			if !e.addrDep && !i.addrDep {
-				certain = certain.Union(p)
-			}
+			certain = certain.Union(e.certain.Intersect(i.certain))
 		}
 	}
 	if len(a.Grants) == 0 {
@@ -563,7 +644,10 @@ func (ix *index) selection() []model.PolicySelection {
 		return ks
 	}
 	for _, p := range ix.policies {
-		ps := model.PolicySelection{Policy: p.key, Source: p.p.Source, Selects: keys(p.selected), Peers: []model.PeerSelection{}}
+		if p.np == nil {
+			continue // PolicySelection describes NetworkPolicies
+		}
+		ps := model.PolicySelection{Policy: p.key, Source: p.source, Selects: keys(p.selected), Peers: []model.PeerSelection{}}
 		for _, rules := range [][]*crule{p.in, p.eg} {
 			for _, r := range rules {
 				for pi, peer := range r.peers {

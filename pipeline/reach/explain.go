@@ -267,11 +267,11 @@ func (e *Explainer) explain(s, d int, port *model.PortQuery) model.Explanation {
 }
 
 // side explains one direction of self (the source for egress, the
-// destination for ingress) towards other.
+// destination for ingress) towards other, walking the tiers in order.
 func (e *Explainer) side(dir model.Direction, self, other int, port *model.PortQuery) (model.SideExplanation, []contrib) {
 	ix := e.ix
 	out := model.SideExplanation{Direction: dir}
-	all := []contrib{{ref: model.RuleRef{Direction: dir}, ports: model.AllPorts()}}
+	all := []contrib{{ref: model.RuleRef{Direction: dir}, ports: model.AllPorts(), certain: model.AllPorts()}}
 	if self >= ix.nw {
 		out.Note = fmt.Sprintf("%s is outside the cluster: NetworkPolicy does not restrict its %s", ix.peers[self], dir)
 		out.Allows = model.AllPorts()
@@ -281,18 +281,13 @@ func (e *Explainer) side(dir model.Direction, self, other int, port *model.PortQ
 	if dir == model.Ingress {
 		iso = ix.inIso[self]
 	}
-	if !iso {
-		out.Note = fmt.Sprintf("no NetworkPolicy selects %s for %s: all %s is allowed", ix.peers[self], dir, dir)
-		out.Allows = model.AllPorts()
-		return out, all
-	}
-	out.Isolated = true
 	dstIdx := other
 	if dir == model.Ingress {
 		dstIdx = self
 	}
 	dst := &ix.peers[dstIdx]
-	var cs []contrib
+	var matched []contrib
+	var verdicts []*model.RuleVerdict
 	for _, p := range ix.policies {
 		applies := p.ingress
 		rules := p.in
@@ -302,27 +297,109 @@ func (e *Explainer) side(dir model.Direction, self, other int, port *model.PortQ
 		if !applies || !p.selected.has(self) {
 			continue
 		}
-		pv := model.PolicyVerdict{Policy: p.key, Source: p.p.Source, NoRules: len(rules) == 0}
+		pv := model.PolicyVerdict{Policy: p.key, Kind: p.kind, Tier: p.tier, Source: p.source, NoRules: len(rules) == 0}
+		if p.cp != nil {
+			pv.Priority = p.cp.Priority
+		}
 		for _, r := range rules {
-			rv := model.RuleVerdict{Rule: r.ref.Rule}
+			rv := model.RuleVerdict{Rule: r.ref.Rule, Action: r.action}
+			if p.cp != nil {
+				if dir == model.Ingress {
+					rv.Name = p.cp.Ingress[r.ref.Rule].Name
+				} else {
+					rv.Name = p.cp.Egress[r.ref.Rule].Name
+				}
+			}
 			rv.PeerMatch = r.match.has(other)
 			rv.AddressDependent = r.addrDep != nil && r.addrDep.has(other)
 			rv.PeerReason = e.peerReason(r, other)
 			rv.Ports = r.ports.resolve(dst)
 			rv.PortReason = portReason(r, dst, rv.Ports, port)
 			if rv.PeerMatch && !rv.Ports.IsEmpty() {
-				cs = append(cs, contrib{rule: r, ref: r.ref, ports: rv.Ports, addrDep: rv.AddressDependent})
-				out.Allows = out.Allows.Union(rv.Ports)
-				rv.Matched = port == nil || rv.Ports.Contains(port.Protocol, port.Port)
+				matched = append(matched, contrib{rule: r, ref: r.ref, ports: rv.Ports, addrDep: rv.AddressDependent})
 			}
 			pv.Rules = append(pv.Rules, rv)
 		}
 		out.Policies = append(out.Policies, pv)
 	}
-	sortContribs(cs)
+	for i := range out.Policies {
+		for j := range out.Policies[i].Rules {
+			verdicts = append(verdicts, &out.Policies[i].Rules[j])
+		}
+	}
+	sortContribs(matched)
+	cs := ix.evalSide(matched, iso, dir, nil)
+	for _, c := range cs {
+		out.Allows = out.Allows.Union(c.ports)
+	}
+	// Which ports each rule decides, and whether it lets the query through.
+	decides := firstMatches(matched, iso)
+	k := 0
+	for _, p := range ix.policies {
+		applies := p.ingress
+		rules := p.in
+		if dir == model.Egress {
+			applies, rules = p.egress, p.eg
+		}
+		if !applies || !p.selected.has(self) {
+			continue
+		}
+		for _, r := range rules {
+			rv := verdicts[k]
+			k++
+			if r.tier != model.TierNamespace {
+				rv.Decides = decides[r]
+			}
+			rv.NotReached = r.tier == model.TierBaseline && iso
+			for _, c := range cs {
+				if c.rule == r && (port == nil || c.ports.Contains(port.Protocol, port.Port)) {
+					rv.Matched = true
+				}
+			}
+		}
+	}
+	out.Isolated = iso
+	switch {
+	case len(out.Policies) == 0:
+		out.Note = fmt.Sprintf("no NetworkPolicy selects %s for %s: all %s is allowed", ix.peers[self], dir, dir)
+	case !iso:
+		out.Note = fmt.Sprintf("no NetworkPolicy selects %s for %s: what no Admin or Baseline rule decides is allowed", ix.peers[self], dir)
+	}
 	return out, cs
 }
 
+// firstMatches replays the first-match order of the Admin tier (and of
+// the Baseline tier, when no NetworkPolicy isolates) over the rules that
+// match, ignoring address dependence: the ports each rule decides.
+func firstMatches(matched []contrib, iso bool) map[*crule]model.PortSet {
+	out := map[*crule]model.PortSet{}
+	remaining := model.AllPorts()
+	var passed model.PortSet
+	lower := false
+	for _, c := range matched {
+		if c.rule.tier != model.TierAdmin && !lower {
+			// Passed ports go on to the lower tiers.
+			lower = true
+			remaining = remaining.Union(passed)
+		}
+		switch {
+		case c.rule.tier == model.TierNamespace:
+			if c.rule.action == model.ActionDeny {
+				remaining = remaining.Subtract(c.ports)
+			}
+			continue
+		case c.rule.tier == model.TierBaseline && iso:
+			continue
+		}
+		p := c.ports.Intersect(remaining)
+		remaining = remaining.Subtract(p)
+		if c.rule.action == model.ActionPass && c.rule.tier == model.TierAdmin {
+			passed = passed.Union(p)
+		}
+		out[c.rule] = p
+	}
+	return out
+}
 func (e *Explainer) peerReason(r *crule, other int) string {
 	ix := e.ix
 	o := &ix.peers[other]
@@ -342,8 +419,10 @@ func (e *Explainer) peerReason(r *crule, other int) string {
 
 func (e *Explainer) peerMatch(r *crule, p *cpeer, o *model.Peer) (string, bool) {
 	ix := e.ix
-	ns := r.pol.p.Namespace
+	ns := r.pol.namespace()
 	switch {
+	case p.nodes != nil:
+		return "nodes " + p.nodes.String() + ": nodes are not peers of the model, so it matches none", false
 	case p.ipBlock != nil:
 		if o.Workload == nil {
 			if p.ipBlock.ContainsRange(o.Range) {
@@ -386,6 +465,9 @@ func (e *Explainer) peerMatch(r *crule, p *cpeer, o *model.Peer) (string, bool) 
 			return "podSelector " + p.podSel.String() + " does not match: " + p.podSel.explainMiss(w.Labels), false
 		}
 		return "podSelector " + p.podSel.String(), true
+	}
+	if r.pol.cp != nil {
+		return "domainNames: host names are not peers of this model, so it matches none", false
 	}
 	return "the peer sets no selector and no ipBlock, so it matches nothing", false
 }

@@ -3,6 +3,8 @@ package reach_test
 import (
 	"fmt"
 	"net/netip"
+	"slices"
+	"sort"
 	"testing"
 
 	networkingv1 "k8s.io/api/networking/v1"
@@ -16,13 +18,21 @@ import (
 )
 
 // naive is a deliberately simple evaluator written straight from the
-// NetworkPolicy specification: for every ordered pair of peers it walks
-// every policy. It shares no code with the engine beyond the model's port
-// and address sets, and uses apimachinery's own label selectors.
+// specifications of NetworkPolicy, AdminNetworkPolicy,
+// BaselineAdminNetworkPolicy and ClusterNetworkPolicy: for every ordered
+// pair of peers, every port interval and every place a pod of unknown
+// address may be, it walks every policy. It shares no code with the
+// engine beyond the model's port and address sets, and uses
+// apimachinery's own label selectors.
 type naive struct {
 	t        *testing.T
 	c        *model.Cluster
 	nsLabels map[string]labels.Set
+	podAddrs []netip.Addr
+	// caches, so that property tests run in seconds
+	sels  map[*metav1.LabelSelector]labels.Selector
+	order [3][]*model.ClusterPolicy
+	cuts  map[*model.Workload][][]uint16
 }
 
 type verdict struct {
@@ -30,127 +40,107 @@ type verdict struct {
 }
 
 func (n *naive) selector(s *metav1.LabelSelector) labels.Selector {
+	if sel, ok := n.sels[s]; ok {
+		return sel
+	}
 	sel, err := metav1.LabelSelectorAsSelector(s)
 	if err != nil {
 		n.t.Fatalf("selector %v: %v", s, err)
 	}
+	n.sels[s] = sel
 	return sel
 }
 
-// inBlock reports whether the peer lies in the ipBlock; for a workload of
-// unknown address it reports a match when the block holds every pod CIDR,
-// and "maybe" when it overlaps some.
-func (n *naive) inBlock(b *networkingv1.IPBlock, p model.Peer) (match, maybe bool) {
+// inSet reports whether peer x, seen at address at when its own
+// addresses are unknown, lies in set. An external range must lie wholly
+// inside or outside: both ends are checked, independently of how the
+// engine split the address space.
+func (n *naive) inSet(set model.IPSet, x model.Peer, at netip.Addr) bool {
+	if x.Workload == nil {
+		lo, hi := set.Contains(x.Range.From), set.Contains(x.Range.To)
+		if lo != hi {
+			n.t.Fatalf("external range %s straddles %s", x.Range, set)
+		}
+		return lo
+	}
+	if len(x.Workload.IPs) > 0 {
+		for _, a := range x.Workload.IPs {
+			if set.Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
+	return at.IsValid() && set.Contains(at)
+}
+
+func (n *naive) blockSet(b *networkingv1.IPBlock) model.IPSet {
 	cidr, err := model.ParsePrefix(b.CIDR)
 	if err != nil {
 		n.t.Fatalf("cidr %q: %v", b.CIDR, err)
 	}
-	var excepts []model.IPRange
+	set := model.IPSetOf(cidr)
 	for _, e := range b.Except {
 		ep, err := model.ParsePrefix(e)
 		if err != nil {
 			n.t.Fatalf("except %q: %v", e, err)
 		}
-		excepts = append(excepts, model.PrefixRange(ep))
+		set = set.Subtract(model.IPSetOf(ep))
 	}
-	test := func(x model.IPRange) bool {
-		if !model.PrefixRange(cidr).ContainsRange(x) {
-			return false
-		}
-		for _, e := range excepts {
-			if e.Overlaps(x) {
-				return false
-			}
-		}
-		return true
-	}
-	if p.Workload == nil {
-		// An external range must lie wholly inside or outside the block:
-		// check both ends, independently of how the engine split it.
-		lo := test(model.IPRange{From: p.Range.From, To: p.Range.From})
-		hi := test(model.IPRange{From: p.Range.To, To: p.Range.To})
-		if lo != hi {
-			n.t.Fatalf("external range %s straddles ipBlock %s except %v", p.Range, b.CIDR, b.Except)
-		}
-		return lo, false
-	}
-	if len(p.Workload.IPs) > 0 {
-		for _, a := range p.Workload.IPs {
-			if test(model.IPRange{From: a, To: a}) {
-				return true, false
-			}
-		}
-		return false, false
-	}
-	block := model.IPSetOf(cidr)
-	for _, e := range b.Except {
-		ep, _ := model.ParsePrefix(e)
-		block = block.Subtract(model.IPSetOf(ep))
-	}
-	// Every pod gets its address from a pod CIDR: a block holding all of
-	// them matches the pod wherever it lands.
-	if !n.c.PodCIDRs.IsEmpty() {
-		all := true
-		for _, r := range n.c.PodCIDRs.Ranges {
-			all = all && test(r)
-		}
-		if all {
-			return true, false
-		}
-	}
-	return false, block.Overlaps(n.c.PodCIDRs)
+	return set
 }
 
-// peerMatch reports whether x is one of the rule's peers (certainly, or
-// only through an address-dependent ipBlock).
-func (n *naive) peerMatch(peers []networkingv1.NetworkPolicyPeer, policyNS string, x model.Peer) (certain, maybe bool) {
+// npPeerMatch reports whether x (at address at) is one of a
+// NetworkPolicy rule's peers.
+func (n *naive) npPeerMatch(peers []networkingv1.NetworkPolicyPeer, policyNS string, x model.Peer, at netip.Addr) bool {
 	if len(peers) == 0 {
-		return true, false
+		return true
 	}
 	for _, p := range peers {
 		switch {
 		case p.IPBlock != nil:
-			m, mb := n.inBlock(p.IPBlock, x)
-			certain = certain || m
-			maybe = maybe || mb
+			if n.inSet(n.blockSet(p.IPBlock), x, at) {
+				return true
+			}
 		case x.Workload == nil:
 			// selectors only ever select pods
 		case p.NamespaceSelector != nil:
-			if !n.selector(p.NamespaceSelector).Matches(n.nsLabels[x.Workload.Namespace]) {
-				continue
-			}
-			if p.PodSelector == nil || n.selector(p.PodSelector).Matches(labels.Set(x.Workload.Labels)) {
-				certain = true
+			if n.selector(p.NamespaceSelector).Matches(n.nsLabels[x.Workload.Namespace]) &&
+				(p.PodSelector == nil || n.selector(p.PodSelector).Matches(labels.Set(x.Workload.Labels))) {
+				return true
 			}
 		case p.PodSelector != nil:
 			if x.Workload.Namespace == policyNS && n.selector(p.PodSelector).Matches(labels.Set(x.Workload.Labels)) {
-				certain = true
+				return true
 			}
 		}
 	}
-	return certain, maybe && !certain
+	return false
 }
 
-func (n *naive) ports(ports []networkingv1.NetworkPolicyPort, dst model.Peer) model.PortSet {
+// npPortMatch reports whether a NetworkPolicy port list lets (proto,
+// port) to dst through.
+func npPortMatch(ports []networkingv1.NetworkPolicyPort, dst model.Peer, proto model.Protocol, port uint16) bool {
 	if len(ports) == 0 {
-		return model.AllPorts()
+		return true
 	}
-	var out model.PortSet
 	for _, p := range ports {
-		proto := model.TCP
+		pr := model.TCP
 		if p.Protocol != nil {
-			proto, _ = model.ParseProtocol(string(*p.Protocol))
+			pr, _ = model.ParseProtocol(string(*p.Protocol))
+		}
+		if pr != proto {
+			continue
 		}
 		switch {
 		case p.Port == nil:
-			out = out.Union(model.AllPortsOf(proto))
+			return true
 		case p.Port.Type == intstr.String:
-			if dst.Workload == nil {
-				continue
-			}
-			for _, cp := range dst.Workload.Ports {
-				if cp.Name == p.Port.StrVal && cp.Protocol == proto {
-					out = out.Union(model.SinglePort(proto, cp.Port, cp.Port))
+			if dst.Workload != nil {
+				for _, cp := range dst.Workload.Ports {
+					if cp.Name == p.Port.StrVal && cp.Protocol == proto && cp.Port == port {
+						return true
+					}
 				}
 			}
 		default:
@@ -158,22 +148,139 @@ func (n *naive) ports(ports []networkingv1.NetworkPolicyPort, dst model.Peer) mo
 			if p.EndPort != nil {
 				end = *p.EndPort
 			}
-			out = out.Union(model.SinglePort(proto, uint16(p.Port.IntVal), uint16(end)))
+			if int32(port) >= p.Port.IntVal && int32(port) <= end {
+				return true
+			}
 		}
 	}
+	return false
+}
+
+func (n *naive) podsMatch(ps *model.NamespacedPods, w *model.Workload) bool {
+	return n.selector(&ps.NamespaceSelector).Matches(n.nsLabels[w.Namespace]) && n.selector(&ps.PodSelector).Matches(labels.Set(w.Labels))
+}
+
+func (n *naive) subjectMatch(s model.ClusterSubject, w *model.Workload) bool {
+	switch {
+	case s.Namespaces != nil:
+		return n.selector(s.Namespaces).Matches(n.nsLabels[w.Namespace])
+	case s.Pods != nil:
+		return n.podsMatch(s.Pods, w)
+	}
+	return false
+}
+
+func (n *naive) clusterPeerMatch(peers []model.ClusterPeer, x model.Peer, at netip.Addr) bool {
+	for _, p := range peers {
+		switch {
+		case p.NetworksText != "":
+			if n.inSet(p.Networks, x, at) {
+				return true
+			}
+		case x.Workload == nil:
+		case p.Namespaces != nil:
+			if n.selector(p.Namespaces).Matches(n.nsLabels[x.Workload.Namespace]) {
+				return true
+			}
+		case p.Pods != nil:
+			if n.podsMatch(p.Pods, x.Workload) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func clusterPortMatch(ports []model.ClusterPort, dst model.Peer, proto model.Protocol, port uint16) bool {
+	if ports == nil {
+		return true
+	}
+	for _, p := range ports {
+		if p.Named != "" {
+			if dst.Workload != nil {
+				for _, cp := range dst.Workload.Ports {
+					if cp.Name == p.Named && cp.Protocol == proto && cp.Port == port {
+						return true
+					}
+				}
+			}
+			continue
+		}
+		if p.Protocol == proto && port >= p.From && port <= p.To {
+			return true
+		}
+	}
+	return false
+}
+
+// clusterOrder is the evaluation order of one tier's cluster policies:
+// by priority, then kind and name; the BaselineAdminNetworkPolicy last.
+func (n *naive) clusterOrder(tier model.Tier) []*model.ClusterPolicy {
+	if n.order[tier] != nil {
+		return n.order[tier]
+	}
+	out := []*model.ClusterPolicy{}
+	for i := range n.c.ClusterPolicies {
+		if p := &n.c.ClusterPolicies[i]; p.Tier == tier {
+			out = append(out, p)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		ka, kb := a.Kind == model.KindBaselineAdminNetworkPolicy, b.Kind == model.KindBaselineAdminNetworkPolicy
+		if ka != kb {
+			return kb
+		}
+		if a.Priority != b.Priority {
+			return a.Priority < b.Priority
+		}
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
+		}
+		return a.Name < b.Name
+	})
+	n.order[tier] = out
 	return out
 }
 
-// side computes what one direction allows for the pair.
-func (n *naive) side(dir networkingv1.PolicyType, self, other, dst model.Peer) verdict {
+// allowsPort decides one port of one direction, rule by rule, straight
+// from the specifications: Admin rules first match wins (Allow, Deny, or
+// Pass on to NetworkPolicies); a pod isolated by a NetworkPolicy gets the
+// union of their rules; otherwise Baseline rules first match wins, and
+// what none matches is allowed.
+func (n *naive) allowsPort(dir networkingv1.PolicyType, self, other, dst model.Peer, at netip.Addr, proto model.Protocol, port uint16) bool {
 	if self.Workload == nil {
-		return verdict{model.AllPorts(), model.AllPorts()}
+		return true
 	}
-	isolated := false
-	var v verdict
+	w := self.Workload
+	clusterRules := func(p *model.ClusterPolicy) []model.ClusterRule {
+		if dir == networkingv1.PolicyTypeIngress {
+			return p.Ingress
+		}
+		return p.Egress
+	}
+admin:
+	for _, p := range n.clusterOrder(model.TierAdmin) {
+		if !n.subjectMatch(p.Subject, w) {
+			continue
+		}
+		for _, r := range clusterRules(p) {
+			if !n.clusterPeerMatch(r.Peers, other, at) || !clusterPortMatch(r.Ports, dst, proto, port) {
+				continue
+			}
+			switch r.Action {
+			case model.ActionAllow:
+				return true
+			case model.ActionDeny:
+				return false
+			}
+			break admin // Pass
+		}
+	}
+	isolated, allowed := false, false
 	for i := range n.c.Policies {
 		p := &n.c.Policies[i]
-		if p.Namespace != self.Workload.Namespace || !n.selector(&p.Spec.PodSelector).Matches(labels.Set(self.Workload.Labels)) {
+		if p.Namespace != w.Namespace || !n.selector(&p.Spec.PodSelector).Matches(labels.Set(w.Labels)) {
 			continue
 		}
 		types := p.Spec.PolicyTypes
@@ -183,42 +290,138 @@ func (n *naive) side(dir networkingv1.PolicyType, self, other, dst model.Peer) v
 				types = append(types, networkingv1.PolicyTypeEgress)
 			}
 		}
-		applies := false
-		for _, t := range types {
-			applies = applies || t == dir
-		}
-		if !applies {
+		if !slices.Contains(types, dir) {
 			continue
 		}
 		isolated = true
-		type rule struct {
-			peers []networkingv1.NetworkPolicyPeer
-			ports []networkingv1.NetworkPolicyPort
-		}
-		var rules []rule
 		if dir == networkingv1.PolicyTypeIngress {
 			for _, r := range p.Spec.Ingress {
-				rules = append(rules, rule{r.From, r.Ports})
+				allowed = allowed || n.npPeerMatch(r.From, p.Namespace, other, at) && npPortMatch(r.Ports, dst, proto, port)
 			}
 		} else {
 			for _, r := range p.Spec.Egress {
-				rules = append(rules, rule{r.To, r.Ports})
-			}
-		}
-		for _, r := range rules {
-			certain, maybe := n.peerMatch(r.peers, p.Namespace, other)
-			if !certain && !maybe {
-				continue
-			}
-			ports := n.ports(r.ports, dst)
-			v.ports = v.ports.Union(ports)
-			if certain {
-				v.certain = v.certain.Union(ports)
+				allowed = allowed || n.npPeerMatch(r.To, p.Namespace, other, at) && npPortMatch(r.Ports, dst, proto, port)
 			}
 		}
 	}
-	if !isolated {
+	if isolated {
+		return allowed
+	}
+	for _, p := range n.clusterOrder(model.TierBaseline) {
+		if !n.subjectMatch(p.Subject, w) {
+			continue
+		}
+		for _, r := range clusterRules(p) {
+			if n.clusterPeerMatch(r.Peers, other, at) && clusterPortMatch(r.Ports, dst, proto, port) {
+				return r.Action != model.ActionDeny
+			}
+		}
+	}
+	return true
+}
+
+// portCuts lists, per protocol, the first port of every interval on which
+// no rule can tell ports apart towards dst.
+func (n *naive) portCuts(dst model.Peer) [][]uint16 {
+	if c, ok := n.cuts[dst.Workload]; ok {
+		return c
+	}
+	c := n.portCutsOf(dst)
+	n.cuts[dst.Workload] = c
+	return c
+}
+
+func (n *naive) portCutsOf(dst model.Peer) [][]uint16 {
+	cuts := make([][]uint16, len(model.Protocols))
+	add := func(p model.Protocol, from, to uint16) {
+		cuts[p] = append(cuts[p], from)
+		if to < model.MaxPort {
+			cuts[p] = append(cuts[p], to+1)
+		}
+	}
+	for _, p := range model.Protocols {
+		add(p, 1, 1)
+	}
+	if dst.Workload != nil {
+		for _, cp := range dst.Workload.Ports {
+			add(cp.Protocol, cp.Port, cp.Port)
+		}
+	}
+	for i := range n.c.Policies {
+		spec := &n.c.Policies[i].Spec
+		var ports []networkingv1.NetworkPolicyPort
+		for _, r := range spec.Ingress {
+			ports = append(ports, r.Ports...)
+		}
+		for _, r := range spec.Egress {
+			ports = append(ports, r.Ports...)
+		}
+		for _, p := range ports {
+			if p.Port == nil || p.Port.Type == intstr.String {
+				continue
+			}
+			pr := model.TCP
+			if p.Protocol != nil {
+				pr, _ = model.ParseProtocol(string(*p.Protocol))
+			}
+			end := p.Port.IntVal
+			if p.EndPort != nil {
+				end = *p.EndPort
+			}
+			add(pr, uint16(p.Port.IntVal), uint16(end))
+		}
+	}
+	for _, cp := range n.c.ClusterPolicies {
+		for _, rules := range [][]model.ClusterRule{cp.Ingress, cp.Egress} {
+			for _, r := range rules {
+				for _, p := range r.Ports {
+					if p.Named == "" {
+						add(p.Protocol, p.From, p.To)
+					}
+				}
+			}
+		}
+	}
+	for p := range cuts {
+		slices.Sort(cuts[p])
+		cuts[p] = slices.Compact(cuts[p])
+	}
+	return cuts
+}
+
+// side is what one direction allows: the ports allowed whatever the
+// other peer's unknown address (certain), and those allowed at some
+// address (ports).
+func (n *naive) side(dir networkingv1.PolicyType, self, other, dst model.Peer) verdict {
+	if self.Workload == nil {
 		return verdict{model.AllPorts(), model.AllPorts()}
+	}
+	addrs := []netip.Addr{{}}
+	if other.Workload != nil && len(other.Workload.IPs) == 0 {
+		addrs = n.podAddrs
+	}
+	cuts := n.portCuts(dst)
+	var v verdict
+	for i, at := range addrs {
+		var allowed model.PortSet
+		for _, proto := range model.Protocols {
+			cs := cuts[proto]
+			for k, from := range cs {
+				to := uint16(model.MaxPort)
+				if k+1 < len(cs) {
+					to = cs[k+1] - 1
+				}
+				if n.allowsPort(dir, self, other, dst, at, proto, from) {
+					allowed = allowed.Union(model.SinglePort(proto, from, to))
+				}
+			}
+		}
+		v.ports = v.ports.Union(allowed)
+		if i == 0 {
+			v.certain = allowed
+		} else {
+			v.certain = v.certain.Intersect(allowed)
+		}
 	}
 	return v
 }
@@ -229,8 +432,56 @@ func (n *naive) pair(src, dst model.Peer) verdict {
 	return verdict{eg.ports.Intersect(in.ports), eg.certain.Intersect(in.certain)}
 }
 
+// addresses returns one address of every piece that the address blocks
+// of all policies cut the pod CIDR into: where a pod of unknown address
+// may be, as far as any rule can tell.
+func (n *naive) addresses() []netip.Addr {
+	var blocks []model.IPSet
+	for i := range n.c.Policies {
+		spec := &n.c.Policies[i].Spec
+		for _, r := range spec.Ingress {
+			for _, p := range r.From {
+				if p.IPBlock != nil {
+					blocks = append(blocks, n.blockSet(p.IPBlock))
+				}
+			}
+		}
+		for _, r := range spec.Egress {
+			for _, p := range r.To {
+				if p.IPBlock != nil {
+					blocks = append(blocks, n.blockSet(p.IPBlock))
+				}
+			}
+		}
+	}
+	for _, cp := range n.c.ClusterPolicies {
+		for _, rules := range [][]model.ClusterRule{cp.Ingress, cp.Egress} {
+			for _, r := range rules {
+				for _, p := range r.Peers {
+					blocks = append(blocks, p.Networks)
+				}
+			}
+		}
+	}
+	var out []netip.Addr
+	for _, pr := range n.c.PodCIDRs.Ranges {
+		out = append(out, pr.From)
+		for _, b := range blocks {
+			for _, r := range b.Ranges {
+				for _, a := range []netip.Addr{r.From, r.To.Next()} {
+					if a.IsValid() && pr.Contains(a) {
+						out = append(out, a)
+					}
+				}
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b netip.Addr) int { return a.Compare(b) })
+	return slices.Compact(out)
+}
+
 func newNaive(t *testing.T, c *model.Cluster) *naive {
-	n := &naive{t: t, c: c, nsLabels: map[string]labels.Set{}}
+	n := &naive{t: t, c: c, nsLabels: map[string]labels.Set{}, sels: map[*metav1.LabelSelector]labels.Selector{}, cuts: map[*model.Workload][][]uint16{}}
 	for _, ns := range c.Namespaces {
 		l := labels.Set{}
 		for k, v := range ns.Labels {
@@ -244,6 +495,7 @@ func newNaive(t *testing.T, c *model.Cluster) *naive {
 			n.nsLabels[w.Namespace] = labels.Set{model.NamespaceNameLabel: w.Namespace}
 		}
 	}
+	n.podAddrs = n.addresses()
 	return n
 }
 
@@ -295,6 +547,9 @@ func TestEngineAgreesWithNaiveEvaluator(t *testing.T) {
 			PolicyRatio: 0.4 + float64(seed%5)*0.3,
 			Seed:        uint64(seed),
 			Small:       true,
+			// Two clusters in three have cluster-scoped tiered policies.
+			AdminPolicies: (seed % 3) * (seed % 4),
+			Baseline:      seed%3 == 2,
 		})
 		if seed%3 == 0 {
 			// Single-stack: an IPv4 block can then hold every pod CIDR.

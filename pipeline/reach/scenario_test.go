@@ -17,6 +17,7 @@ import (
 	"github.com/reachgate/reachgate/pipeline/model"
 	"github.com/reachgate/reachgate/pipeline/reach"
 	"github.com/reachgate/reachgate/pipeline/render"
+	"github.com/reachgate/reachgate/pipeline/report"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -48,6 +49,9 @@ func connlist(m *model.Matrix) string {
 	}
 	for _, u := range m.Unmanaged {
 		b.WriteString("unmanaged " + u.Workload.String() + ": " + u.Reason + "\n")
+	}
+	for _, o := range m.Overridden {
+		b.WriteString("overridden " + o.Rule.String() + " by " + o.By.String() + " on " + o.Ports.String() + "\n")
 	}
 	return b.String()
 }
@@ -104,26 +108,62 @@ func TestScenarios(t *testing.T) {
 			c := loadScenario(t, ar)
 			m := reach.Compute(c)
 			compareWithNaive(t, c, m)
-			got := connlist(m)
-			var want *txtar.File
-			for i := range ar.Files {
-				if ar.Files[i].Name == "want/connlist.txt" {
-					want = &ar.Files[i]
-				}
-			}
-			if *update {
-				if want == nil {
-					ar.Files = append(ar.Files, txtar.File{Name: "want/connlist.txt"})
-					want = &ar.Files[len(ar.Files)-1]
-				}
-				want.Data = []byte(got)
-				require.NoError(t, os.WriteFile(file, txtar.Format(ar), 0o644))
-				return
-			}
-			require.NotNil(t, want, "%s has no want/connlist.txt; run go test -update and review it", file)
-			if d := cmp.Diff(string(want.Data), got); d != "" {
-				t.Errorf("%s: connections differ (-want +got):\n%s", file, d)
+			golden(t, file, ar, "want/connlist.txt", connlist(m))
+			if q := archiveFile(ar, "explain"); q != nil {
+				golden(t, file, ar, "want/explain.txt", explainText(t, c, string(q.Data)))
 			}
 		})
 	}
+}
+
+func archiveFile(ar *txtar.Archive, name string) *txtar.File {
+	for i := range ar.Files {
+		if ar.Files[i].Name == name {
+			return &ar.Files[i]
+		}
+	}
+	return nil
+}
+
+// golden compares got with the archive's file name, or rewrites it.
+func golden(t *testing.T, file string, ar *txtar.Archive, name, got string) {
+	t.Helper()
+	want := archiveFile(ar, name)
+	if *update {
+		if want == nil {
+			ar.Files = append(ar.Files, txtar.File{Name: name})
+			want = &ar.Files[len(ar.Files)-1]
+		}
+		want.Data = []byte(got)
+		require.NoError(t, os.WriteFile(file, txtar.Format(ar), 0o644))
+		return
+	}
+	require.NotNil(t, want, "%s has no %s; run go test -update and review it", file, name)
+	if d := cmp.Diff(string(want.Data), got); d != "" {
+		t.Errorf("%s: %s differs (-want +got):\n%s", file, name, d)
+	}
+}
+
+// explainText explains each "source destination [port/protocol]" line of
+// a scenario's explain file the way `reachgate explain` prints it.
+func explainText(t *testing.T, c *model.Cluster, queries string) string {
+	t.Helper()
+	ex := reach.NewExplainer(c)
+	var b strings.Builder
+	for _, line := range strings.Split(strings.TrimSpace(queries), "\n") {
+		f := strings.Fields(line)
+		require.True(t, len(f) == 2 || len(f) == 3, "explain line %q: want source destination [port/protocol]", line)
+		var q *model.PortQuery
+		if len(f) == 3 {
+			proto, r, err := model.ParsePortSpec(f[2])
+			require.NoError(t, err)
+			q = &model.PortQuery{Protocol: proto, Port: r.From}
+		}
+		xs, err := ex.Explain(f[0], f[1], q)
+		require.NoError(t, err)
+		b.WriteString("$ explain " + line + "\n")
+		require.NoError(t, report.WriteExplanation(&b, "text", xs))
+		b.WriteString("\n")
+	}
+	return b.String()
 }

@@ -23,6 +23,8 @@ type kindSpec struct {
 	namespaced     bool
 	// oldGroups are API groups that once served this kind.
 	oldGroups []string
+	// alsoVersions are other served versions of the same shape.
+	alsoVersions []string
 }
 
 var knownKinds = map[string]kindSpec{
@@ -36,6 +38,10 @@ var knownKinds = map[string]kindSpec{
 	"Job":           {group: "batch", version: "v1", namespaced: true},
 	"CronJob":       {group: "batch", version: "v1", namespaced: true},
 	"NetworkPolicy": {group: "networking.k8s.io", version: "v1", namespaced: true, oldGroups: []string{"extensions"}},
+
+	model.KindAdminNetworkPolicy:         {group: "policy.networking.k8s.io", version: "v1alpha1"},
+	model.KindBaselineAdminNetworkPolicy: {group: "policy.networking.k8s.io", version: "v1alpha1"},
+	model.KindClusterNetworkPolicy:       {group: "policy.networking.k8s.io", version: "v1beta1", alsoVersions: []string{"v1alpha2"}},
 }
 
 func (k kindSpec) apiVersion() string {
@@ -101,6 +107,7 @@ func Decode(objs []model.Object, base *model.Cluster) (*model.Cluster, model.Inp
 		d.c.Workloads = slices.Clone(base.Workloads)
 		d.c.Services = slices.Clone(base.Services)
 		d.c.Policies = slices.Clone(base.Policies)
+		d.c.ClusterPolicies = slices.Clone(base.ClusterPolicies)
 		d.c.Externals = slices.Clone(base.Externals)
 		d.c.PodCIDRs = base.PodCIDRs
 		d.c.ServiceCIDRs = base.ServiceCIDRs
@@ -199,6 +206,12 @@ func Decode(objs []model.Object, base *model.Cluster) (*model.Cluster, model.Inp
 				o.Namespace = it.ref.Namespace
 				d.c.Policies = append(d.c.Policies, model.Policy{NetworkPolicy: o, Source: it.obj.Source})
 			}
+		case model.KindAdminNetworkPolicy:
+			d.adminPolicy(it)
+		case model.KindBaselineAdminNetworkPolicy:
+			d.baselinePolicy(it)
+		case model.KindClusterNetworkPolicy:
+			d.clusterNetworkPolicy(it)
 		}
 	}
 	d.c.Sort()
@@ -310,7 +323,7 @@ func (d *decoder) identify(o *model.Object) (item, bool) {
 	if !spec.namespaced {
 		it.ref.Namespace = ""
 	}
-	if group != spec.group || version != spec.version {
+	if group != spec.group || (version != spec.version && !slices.Contains(spec.alsoVersions, version)) {
 		d.fail(it, "apiVersion", "%s %s is not served by current Kubernetes: use %s", apiVersion, it.ref.Kind, spec.apiVersion())
 		return it, false
 	}

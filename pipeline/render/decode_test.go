@@ -584,7 +584,7 @@ spec: {priority: 5}
 apiVersion: policy.networking.k8s.io/v1alpha1
 kind: AdminNetworkPolicy
 metadata: {name: anp}
-spec: {priority: 10}
+spec: {priority: 10, subject: {namespaces: {}}}
 ---
 apiVersion: v1
 kind: ConfigMap
@@ -612,9 +612,11 @@ metadata: {name: lookalike, namespace: app}
 		"unevaluated crd.projectcalico.org/v1 NetworkPolicy app/calico m/all.yaml:15",
 		"unevaluated projectcalico.org/v3 GlobalNetworkPolicy/global m/all.yaml:20",
 		"unevaluated crd.antrea.io/v1beta1 ClusterNetworkPolicy/antrea m/all.yaml:25",
-		"unevaluated policy.networking.k8s.io/v1alpha1 AdminNetworkPolicy/anp m/all.yaml:30",
 	}, got)
 	assert.Empty(t, c.Policies)
+	// AdminNetworkPolicies are evaluated: in the model, not omitted.
+	require.Len(t, c.ClusterPolicies, 1)
+	assert.Equal(t, "AdminNetworkPolicy/anp", c.ClusterPolicies[0].Key())
 }
 
 // A NetworkPolicy left out as invalid is read leniently for what it could

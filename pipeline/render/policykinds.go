@@ -31,8 +31,6 @@ var UnevaluatedPolicyKinds = []PolicyKind{
 	{"projectcalico.org", "GlobalNetworkPolicy", "Calico"},
 	{"crd.antrea.io", "NetworkPolicy", "Antrea"},
 	{"crd.antrea.io", "ClusterNetworkPolicy", "Antrea"},
-	{"policy.networking.k8s.io", "AdminNetworkPolicy", "the Network Policy API"},
-	{"policy.networking.k8s.io", "BaselineAdminNetworkPolicy", "the Network Policy API"},
 	{"cilium.io", "CiliumNetworkPolicy", "Cilium"},
 	{"cilium.io", "CiliumClusterwideNetworkPolicy", "Cilium"},
 }

@@ -46,11 +46,21 @@ func compareChanges(a, b *model.ConnectionChange) int {
 
 // refText names one side of a grant: "app/allow-x egress[0]", or
 // "egress not isolated".
+//
+// Rules of other kinds name the kind and the action, and a rule that an
+// Admin Pass handed the traffic to says so: "AdminNetworkPolicy guard
+// ingress[0] (Allow)", "app/b ingress[1] after AdminNetworkPolicy guard
+// ingress[0] (Pass)".
 func refText(r model.RuleRef, dir model.Direction) string {
-	if r.NotIsolated() {
-		return dir.String() + " not isolated"
+	s := dir.String() + " not isolated"
+	if !r.NotIsolated() {
+		r.Direction = dir
+		s = r.RuleText()
 	}
-	return r.Policy + " " + dir.String() + "[" + strconv.Itoa(r.Rule) + "]"
+	if r.PassedBy != "" {
+		s += " after " + r.PassedBy
+	}
+	return s
 }
 
 // grantsText lists the rule pairs behind an allowance:

@@ -59,7 +59,7 @@ func explainOne(ew *errWriter, x *model.Explanation) {
 
 func explainSide(ew *errWriter, s *model.SideExplanation, title string, q *model.PortQuery) {
 	ew.line(title, ":")
-	if !s.Isolated {
+	if len(s.Policies) == 0 {
 		note := s.Note
 		if note == "" {
 			note = "not isolated: all " + s.Direction.String() + " is allowed"
@@ -67,24 +67,88 @@ func explainSide(ew *errWriter, s *model.SideExplanation, title string, q *model
 		ew.line("  ", note)
 		return
 	}
+	tiered := false
 	for _, p := range s.Policies {
+		tiered = tiered || p.Kind != ""
+	}
+	tier := model.Tier(255)
+	for _, p := range s.Policies {
+		if tiered && p.Tier != tier {
+			tier = p.Tier
+			ew.line("  ", tierTitle(tier, s.Isolated), ":")
+		}
 		at := ""
 		if p.Source.File != "" {
 			at = " (" + p.Source.String() + ")"
+		}
+		name := "policy " + p.Policy
+		if p.Kind != "" {
+			name = p.Kind + " " + p.Policy
+			if p.Kind != model.KindBaselineAdminNetworkPolicy {
+				name += " priority " + strconv.Itoa(int(p.Priority))
+			}
 		}
 		if p.NoRules {
 			ew.line("  policy ", p.Policy, at, ": no ", s.Direction.String(), " rules, so it allows no ", s.Direction.String())
 			continue
 		}
-		ew.line("  policy ", p.Policy, at, ":")
+		ew.line("  ", name, at, ":")
 		for _, r := range p.Rules {
-			ew.line("    ", ruleLine(s.Direction, r, q))
+			if p.Kind != "" {
+				ew.line("    ", tieredRuleLine(s.Direction, p.Kind, r, q))
+			} else {
+				ew.line("    ", ruleLine(s.Direction, r, q))
+			}
 		}
 	}
 	if s.Note != "" {
 		ew.line("  ", s.Note)
 	}
 	ew.line("  this side allows: ", s.Allows.String())
+}
+
+// tierTitle heads the policies of one tier, in the order they are
+// evaluated.
+func tierTitle(t model.Tier, isolated bool) string {
+	switch t {
+	case model.TierAdmin:
+		return "Admin tier (first matching rule decides; Pass hands over to NetworkPolicies)"
+	case model.TierBaseline:
+		if isolated {
+			return "Baseline tier (not reached: a NetworkPolicy isolates the pod)"
+		}
+		return "Baseline tier (first matching rule decides; what none matches is allowed)"
+	}
+	return "NetworkPolicy tier (allowed if any rule allows)"
+}
+
+// tieredRuleLine is `egress[0] "deny-monitoring" Deny decides TCP 1-65535:
+// peer 0 matches: ...`.
+func tieredRuleLine(dir model.Direction, kind string, r model.RuleVerdict, q *model.PortQuery) string {
+	name := dir.String() + "[" + strconv.Itoa(r.Rule) + "]"
+	if r.Name != "" {
+		name += " " + strconv.Quote(r.Name)
+	}
+	name += " " + r.Action.Of(kind)
+	var status, why string
+	switch {
+	case r.NotReached:
+		status, why = "not reached", "a NetworkPolicy isolates the pod, so the Baseline tier does not apply"
+	case !r.PeerMatch:
+		status, why = "peer miss", r.PeerReason
+	case r.Ports.IsEmpty() || q != nil && !r.Ports.Contains(q.Protocol, q.Port):
+		status, why = "port miss", r.PeerReason+"; "+portMiss(r, q)
+	case r.Decides.IsEmpty():
+		status, why = "shadowed", r.PeerReason+"; an earlier rule decides "+r.Ports.String()
+	case q != nil && !r.Decides.Contains(q.Protocol, q.Port):
+		status, why = "shadowed", r.PeerReason+"; an earlier rule decides "+q.String()
+	default:
+		status, why = "decides "+r.Decides.String(), r.PeerReason
+	}
+	if r.AddressDependent && !strings.Contains(why, "address-dependent") {
+		why += " (address-dependent)"
+	}
+	return name + " " + status + ": " + why
 }
 
 // ruleLine is "egress[0] matched: peer 0 matches: podSelector app=x;
@@ -99,6 +163,10 @@ func ruleLine(dir model.Direction, r model.RuleVerdict, q *model.PortQuery) stri
 	case !r.PeerMatch:
 		status = "peer miss"
 		why = r.PeerReason
+	case q != nil && r.Ports.Contains(q.Protocol, q.Port) || q == nil && !r.Ports.IsEmpty():
+		// The rule would allow it, but a higher tier decided first.
+		status = "overridden"
+		why = r.PeerReason + "; allows " + r.Ports.String() + ", but an Admin rule (or a deny) decides first"
 	default:
 		status = "port miss"
 		why = r.PeerReason + "; " + portMiss(r, q)
@@ -173,17 +241,30 @@ func nearestMiss(s *model.SideExplanation, q *model.PortQuery) string {
 		}
 		for _, r := range p.Rules {
 			name := p.Policy + " " + dir + "[" + strconv.Itoa(r.Rule) + "]"
+			if p.Kind != "" {
+				name = p.Kind + " " + name
+			}
 			var score int
 			var why string
+			decides := q != nil && r.Decides.Contains(q.Protocol, q.Port) || q == nil && !r.Decides.IsEmpty()
 			switch {
+			case p.Kind != "" && decides && r.Action == model.ActionDeny:
+				score, why = 5, name+" ("+r.Name+") denies it: "+r.PeerReason
 			case r.Matched:
 				continue
+			case p.Kind != "" && decides:
+				continue // a Pass: the next tier decides
+			case r.PeerMatch && (q != nil && r.Ports.Contains(q.Protocol, q.Port) || q == nil && !r.Ports.IsEmpty()):
+				score, why = 4, name+" would allow it, but a rule of a higher tier decides first"
 			case r.PeerMatch:
 				score, why = 3, name+" matches the peer, but "+portMiss(r, q)
 			case q != nil && r.Ports.Contains(q.Protocol, q.Port) || q == nil && !r.Ports.IsEmpty():
 				score, why = 2, name+" allows the port, but "+r.PeerReason
 			default:
 				score, why = 1, name+" is the nearest rule: "+r.PeerReason
+			}
+			if p.Kind != "" && r.Action != model.ActionAllow && score < 5 {
+				continue // only Allow rules come near to allowing
 			}
 			if score > bestScore {
 				best, bestScore = why, score

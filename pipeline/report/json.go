@@ -64,23 +64,38 @@ func (p *jsonPorts) UnmarshalJSON(b []byte) error {
 }
 
 // jsonRuleRef is {"policy","rule","source"}, or {"notIsolated":true}.
+// Rules of policies other than NetworkPolicies add their kind and action,
+// and a rule an Admin Pass handed the traffic to names the Pass rule.
 type jsonRuleRef struct {
 	Policy      string          `json:"policy,omitempty"`
+	Kind        string          `json:"kind,omitempty"`
 	Rule        *int            `json:"rule,omitempty"`
+	Action      string          `json:"action,omitempty"`
 	Source      *model.Location `json:"source,omitempty"`
 	NotIsolated bool            `json:"notIsolated,omitempty"`
+	PassedBy    string          `json:"passedBy,omitempty"`
 }
 
 func toJSONRuleRef(r model.RuleRef) jsonRuleRef {
 	if r.NotIsolated() {
-		return jsonRuleRef{NotIsolated: true}
+		return jsonRuleRef{NotIsolated: true, PassedBy: r.PassedBy}
 	}
 	rule, src := r.Rule, r.Source
-	return jsonRuleRef{Policy: r.Policy, Rule: &rule, Source: &src}
+	j := jsonRuleRef{Policy: r.Policy, Kind: r.Kind, Rule: &rule, Source: &src, PassedBy: r.PassedBy}
+	if r.Kind != "" {
+		j.Action = r.Action.Of(r.Kind)
+	}
+	return j
 }
 
 func (j jsonRuleRef) model(dir model.Direction) model.RuleRef {
-	r := model.RuleRef{Policy: j.Policy, Direction: dir}
+	r := model.RuleRef{Policy: j.Policy, Kind: j.Kind, Direction: dir, PassedBy: j.PassedBy}
+	switch j.Action {
+	case "Deny":
+		r.Action = model.ActionDeny
+	case "Pass":
+		r.Action = model.ActionPass
+	}
 	if j.NotIsolated {
 		r.Policy = ""
 		return r

@@ -24,7 +24,7 @@ var l4proto = map[model.Protocol]byte{
 // install puts the plan into the namespace nsFd as one inet table, in one
 // netlink batch. Pods isolated in neither direction get no table.
 func (pl *podPlan) install(nsFd int, bits int) error {
-	if !pl.ingressIsolated && !pl.egressIsolated {
+	if !pl.filters(true) && !pl.filters(false) {
 		return nil
 	}
 	c, err := nftables.New(nftables.WithNetNSFd(nsFd))
@@ -33,13 +33,13 @@ func (pl *podPlan) install(nsFd int, bits int) error {
 	}
 	t := c.AddTable(&nftables.Table{Family: nftables.TableFamilyINet, Name: tableName})
 	b := &nftBuilder{c: c, t: t, bits: bits}
-	if pl.ingressIsolated {
-		if err := b.chain("ingress", nftables.ChainHookInput, pl.ingress, true); err != nil {
+	if pl.filters(true) {
+		if err := b.chain("ingress", nftables.ChainHookInput, pl.ingressIsolated, pl.adminIn, pl.ingress, pl.baseIn, true); err != nil {
 			return err
 		}
 	}
-	if pl.egressIsolated {
-		if err := b.chain("egress", nftables.ChainHookOutput, pl.egress, false); err != nil {
+	if pl.filters(false) {
+		if err := b.chain("egress", nftables.ChainHookOutput, pl.egressIsolated, pl.adminEg, pl.egress, pl.baseEg, false); err != nil {
 			return err
 		}
 	}
@@ -53,14 +53,27 @@ type nftBuilder struct {
 	sets int
 }
 
-func (b *nftBuilder) chain(name string, hook *nftables.ChainHook, rules []filterRule, ingress bool) error {
-	drop := nftables.ChainPolicyDrop
+// chain builds one direction: the base chain hooked into input (ingress)
+// or output (egress). It jumps to the Admin tier's chain first, where the
+// first matching rule accepts, rejects, or returns (Pass) to the base
+// chain; then come the NetworkPolicy rules, which accept; then, for a pod
+// a NetworkPolicy isolates, a reject of everything else, and for one none
+// isolates, the Baseline tier's rules and the chain's accept policy.
+func (b *nftBuilder) chain(name string, hook *nftables.ChainHook, isolated bool, admin, rules, baseline []filterRule, ingress bool) error {
+	policy := nftables.ChainPolicyDrop
+	if !isolated {
+		policy = nftables.ChainPolicyAccept
+	}
+	var adminCh *nftables.Chain
+	if len(admin) > 0 {
+		adminCh = b.c.AddChain(&nftables.Chain{Name: name + "-admin", Table: b.t})
+	}
 	ch := b.c.AddChain(&nftables.Chain{
 		Name: name, Table: b.t, Type: nftables.ChainTypeFilter,
-		Hooknum: hook, Priority: nftables.ChainPriorityFilter, Policy: &drop,
+		Hooknum: hook, Priority: nftables.ChainPriorityFilter, Policy: &policy,
 	})
-	add := func(comment string, exprs ...expr.Any) {
-		r := &nftables.Rule{Table: b.t, Chain: ch, Exprs: exprs}
+	add := func(c *nftables.Chain, comment string, exprs ...expr.Any) {
+		r := &nftables.Rule{Table: b.t, Chain: c, Exprs: exprs}
 		if comment != "" {
 			r.UserData = userdata.AppendString(nil, userdata.TypeComment, comment)
 		}
@@ -71,39 +84,70 @@ func (b *nftBuilder) chain(name string, hook *nftables.ChainHook, rules []filter
 	if !ingress {
 		ifKey = expr.MetaKeyOIFNAME
 	}
-	add("", &expr.Meta{Key: ifKey, Register: 1},
+	add(ch, "", &expr.Meta{Key: ifKey, Register: 1},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: ifname("lo")}, accept())
 	// ct state established,related accept: replies, and the resets and
 	// ICMP errors the deny rules send back.
-	add("", &expr.Ct{Key: expr.CtKeySTATE, Register: 1},
+	add(ch, "", &expr.Ct{Key: expr.CtKeySTATE, Register: 1},
 		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4,
 			Mask: binaryutil.NativeEndian.PutUint32(expr.CtStateBitESTABLISHED | expr.CtStateBitRELATED),
 			Xor:  binaryutil.NativeEndian.PutUint32(0)},
 		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: binaryutil.NativeEndian.PutUint32(0)}, accept())
 
-	for _, r := range rules {
-		var match []expr.Any
-		if !r.anyAddr {
-			set, err := b.addrSet(name, r.addrs)
-			if err != nil {
-				return err
+	emit := func(c *nftables.Chain, rules []filterRule) error {
+		for _, r := range rules {
+			var match []expr.Any
+			if !r.anyAddr {
+				set, err := b.addrSet(name, r.addrs)
+				if err != nil {
+					return err
+				}
+				match = append(b.family(), b.addr(ingress)...)
+				match = append(match, &expr.Lookup{SourceRegister: 1, SetName: set.Name, SetID: set.ID})
 			}
-			match = append(b.family(), b.addr(ingress)...)
-			match = append(match, &expr.Lookup{SourceRegister: 1, SetName: set.Name, SetID: set.ID})
+			for _, m := range r.ports {
+				exprs := append([]expr.Any(nil), match...)
+				exprs = append(exprs, portExprs(m)...)
+				switch r.verdict {
+				case model.ActionDeny:
+					add(c, r.origin, append(exprs, rejectTCP()...)...)
+					add(c, r.origin, append(exprs, rejectOther())...)
+				case model.ActionPass:
+					add(c, r.origin, append(exprs, &expr.Verdict{Kind: expr.VerdictReturn})...)
+				default:
+					add(c, r.origin, append(exprs, accept())...)
+				}
+			}
 		}
-		for _, m := range r.ports {
-			exprs := append([]expr.Any(nil), match...)
-			exprs = append(exprs, portExprs(m)...)
-			add(r.origin, append(exprs, accept())...)
+		return nil
+	}
+	if adminCh != nil {
+		if err := emit(adminCh, admin); err != nil {
+			return err
 		}
+		add(ch, "", &expr.Verdict{Kind: expr.VerdictJump, Chain: adminCh.Name})
+	}
+	if err := emit(ch, rules); err != nil {
+		return err
+	}
+	if !isolated {
+		return emit(ch, baseline)
 	}
 	// Deny at once: a reset for TCP, ICMP administratively prohibited for
 	// the rest, so a denied probe needs no timeout.
-	add("", &expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
-		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_TCP}},
-		&expr.Reject{Type: unix.NFT_REJECT_TCP_RST, Code: unix.NFT_REJECT_TCP_RST})
-	add("", &expr.Reject{Type: unix.NFT_REJECT_ICMPX_UNREACH, Code: unix.NFT_REJECT_ICMPX_ADMIN_PROHIBITED})
+	add(ch, "", rejectTCP()...)
+	add(ch, "", rejectOther())
 	return nil
+}
+
+func rejectTCP() []expr.Any {
+	return []expr.Any{&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_TCP}},
+		&expr.Reject{Type: unix.NFT_REJECT_TCP_RST, Code: unix.NFT_REJECT_TCP_RST}}
+}
+
+func rejectOther() expr.Any {
+	return &expr.Reject{Type: unix.NFT_REJECT_ICMPX_UNREACH, Code: unix.NFT_REJECT_ICMPX_ADMIN_PROHIBITED}
 }
 
 func accept() expr.Any { return &expr.Verdict{Kind: expr.VerdictAccept} }

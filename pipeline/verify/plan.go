@@ -59,12 +59,29 @@ type filterRule struct {
 	addrs   model.IPSet
 	ports   []portMatch
 	origin  string // "namespace/policy ingress[2]" for comments
+	// verdict is what a tiered rule does with what it matches: accept
+	// (Allow, the zero value, and every NetworkPolicy rule), reject (Deny)
+	// or return to the pod's base chain (an Admin Pass).
+	verdict model.Action
 }
 
-// podPlan is what the lab installs in one pod's namespace.
+// podPlan is what the lab installs in one pod's namespace. Per direction:
+// the Admin tier rules in evaluation order (a chain of their own, jumped
+// to first), the NetworkPolicy rules, and the Baseline tier rules, which
+// only a pod no NetworkPolicy isolates reaches.
 type podPlan struct {
 	ingressIsolated, egressIsolated bool
 	ingress, egress                 []filterRule
+	adminIn, adminEg                []filterRule
+	baseIn, baseEg                  []filterRule
+}
+
+// filters reports whether the pod needs a chain for the direction.
+func (pl *podPlan) filters(ingress bool) bool {
+	if ingress {
+		return pl.ingressIsolated || len(pl.adminIn) > 0 || len(pl.baseIn) > 0
+	}
+	return pl.egressIsolated || len(pl.adminEg) > 0 || len(pl.baseEg) > 0
 }
 
 // compiler turns the cluster's policies into pod plans.
@@ -167,6 +184,9 @@ func (cp *compiler) compile() (map[*pod]*podPlan, error) {
 				}
 			}
 		}
+	}
+	if err := cp.compileTiers(plans); err != nil {
+		return nil, err
 	}
 	return plans, nil
 }
@@ -414,29 +434,50 @@ func (pl *podPlan) edges(rules []filterRule, add func(model.Protocol, uint16)) {
 func (pl *podPlan) text(bits int) string {
 	var b strings.Builder
 	b.WriteString("table inet reachgate {\n")
-	chain := func(name, hook string, rules []filterRule, lo, addrKey string) {
-		fmt.Fprintf(&b, "\tchain %s {\n\t\ttype filter hook %s priority filter; policy drop;\n", name, hook)
-		fmt.Fprintf(&b, "\t\t%s \"lo\" accept\n\t\tct state established,related accept\n", lo)
-		for _, r := range rules {
+	rules := func(rs []filterRule, addrKey string) {
+		for _, r := range rs {
 			addr := ""
 			if !r.anyAddr {
 				addr = addrKey + " { " + prefixList(r.addrs) + " } "
 			}
+			verdict := map[model.Action]string{model.ActionAllow: "accept", model.ActionDeny: "reject", model.ActionPass: "return"}[r.verdict]
 			for _, m := range r.ports {
-				fmt.Fprintf(&b, "\t\t%s%saccept comment %q\n", addr, portText(m), r.origin)
+				fmt.Fprintf(&b, "\t\t%s%s%s comment %q\n", addr, portText(m), verdict, r.origin)
 			}
 		}
-		b.WriteString("\t\tmeta l4proto tcp reject with tcp reset\n\t\treject with icmpx admin-prohibited\n\t}\n")
+	}
+	chain := func(name, hook string, isolated bool, admin, np, base []filterRule, lo, addrKey string) {
+		if len(admin) > 0 {
+			fmt.Fprintf(&b, "\tchain %s-admin {\n", name)
+			rules(admin, addrKey)
+			b.WriteString("\t}\n")
+		}
+		policy := "drop"
+		if !isolated {
+			policy = "accept"
+		}
+		fmt.Fprintf(&b, "\tchain %s {\n\t\ttype filter hook %s priority filter; policy %s;\n", name, hook, policy)
+		fmt.Fprintf(&b, "\t\t%s \"lo\" accept\n\t\tct state established,related accept\n", lo)
+		if len(admin) > 0 {
+			fmt.Fprintf(&b, "\t\tjump %s-admin\n", name)
+		}
+		rules(np, addrKey)
+		if isolated {
+			b.WriteString("\t\tmeta l4proto tcp reject with tcp reset\n\t\treject with icmpx admin-prohibited\n")
+		} else {
+			rules(base, addrKey)
+		}
+		b.WriteString("\t}\n")
 	}
 	ip := "ip"
 	if bits == 128 {
 		ip = "ip6"
 	}
-	if pl.ingressIsolated {
-		chain("ingress", "input", pl.ingress, "iif", ip+" saddr")
+	if pl.filters(true) {
+		chain("ingress", "input", pl.ingressIsolated, pl.adminIn, pl.ingress, pl.baseIn, "iif", ip+" saddr")
 	}
-	if pl.egressIsolated {
-		chain("egress", "output", pl.egress, "oif", ip+" daddr")
+	if pl.filters(false) {
+		chain("egress", "output", pl.egressIsolated, pl.adminEg, pl.egress, pl.baseEg, "oif", ip+" daddr")
 	}
 	b.WriteString("}\n")
 	return b.String()
@@ -474,4 +515,185 @@ func sortedPods(m map[*pod]*podPlan) []*pod {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
 	return out
+}
+
+// compileTiers adds the rules of AdminNetworkPolicies,
+// BaselineAdminNetworkPolicies and ClusterNetworkPolicies to the plans, in
+// the order the tiers evaluate them: by priority (then kind and name,
+// where upstream leaves the order open), the BaselineAdminNetworkPolicy
+// last in its tier. Like the NetworkPolicy compiler it reads the model's
+// policies with apimachinery's label matching and shares nothing with
+// pipeline/reach.
+func (cp *compiler) compileTiers(plans map[*pod]*podPlan) error {
+	order := make([]*model.ClusterPolicy, 0, len(cp.c.ClusterPolicies))
+	for i := range cp.c.ClusterPolicies {
+		order = append(order, &cp.c.ClusterPolicies[i])
+	}
+	sort.SliceStable(order, func(i, j int) bool {
+		a, b := order[i], order[j]
+		if a.Tier != b.Tier {
+			return a.Tier < b.Tier
+		}
+		if ab, bb := a.Kind == model.KindBaselineAdminNetworkPolicy, b.Kind == model.KindBaselineAdminNetworkPolicy; ab != bb {
+			return bb
+		}
+		if a.Priority != b.Priority {
+			return a.Priority < b.Priority
+		}
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
+		}
+		return a.Name < b.Name
+	})
+	for _, pol := range order {
+		subject, err := cp.tierPods(pol.Subject.Namespaces, pol.Subject.Pods)
+		if err != nil {
+			return fmt.Errorf("%s %s spec.subject: %w", pol.Kind, pol.Name, err)
+		}
+		for _, p := range cp.pods {
+			if !subject[p] {
+				continue
+			}
+			plan := plans[p]
+			for i := range pol.Ingress {
+				rs, err := cp.tierRule(pol, "ingress", i, &pol.Ingress[i], p)
+				if err != nil {
+					return err
+				}
+				if pol.Tier == model.TierAdmin {
+					plan.adminIn = append(plan.adminIn, rs...)
+				} else {
+					plan.baseIn = append(plan.baseIn, rs...)
+				}
+			}
+			for i := range pol.Egress {
+				rs, err := cp.tierRule(pol, "egress", i, &pol.Egress[i], p)
+				if err != nil {
+					return err
+				}
+				if pol.Tier == model.TierAdmin {
+					plan.adminEg = append(plan.adminEg, rs...)
+				} else {
+					plan.baseEg = append(plan.baseEg, rs...)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// tierPods evaluates a namespaces or pods selector over the lab's pods.
+func (cp *compiler) tierPods(namespaces *metav1.LabelSelector, pods *model.NamespacedPods) (map[*pod]bool, error) {
+	out := map[*pod]bool{}
+	var nsSel, podSel labels.Selector = nil, labels.Everything()
+	var err error
+	switch {
+	case namespaces != nil:
+		nsSel, err = selector(namespaces)
+	case pods != nil:
+		if nsSel, err = selector(&pods.NamespaceSelector); err == nil {
+			podSel, err = selector(&pods.PodSelector)
+		}
+	default:
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range cp.pods {
+		if nsSel.Matches(labels.Set(p.ns)) && podSel.Matches(labels.Set(p.w.Labels)) {
+			out[p] = true
+		}
+	}
+	return out, nil
+}
+
+// tierRule compiles one tiered rule for pod self. Named ports resolve on
+// the destination by name whatever their protocol: on self for ingress,
+// on each peer pod for egress (one rule per destination pod).
+func (cp *compiler) tierRule(pol *model.ClusterPolicy, dir string, i int, r *model.ClusterRule, self *pod) ([]filterRule, error) {
+	o := fmt.Sprintf("%s %s %s[%d] %s", pol.Kind, pol.Name, dir, i, r.Action.Of(pol.Kind))
+	verdict := r.Action
+	if pol.Tier == model.TierBaseline && verdict == model.ActionPass {
+		verdict = model.ActionAllow // a Baseline Pass skips the rest of the tier: allowed by default
+	}
+	var addrs model.IPSet
+	peerPods := map[*pod]bool{}
+	for j, peer := range r.Peers {
+		switch {
+		case peer.Namespaces != nil || peer.Pods != nil:
+			ps, err := cp.tierPods(peer.Namespaces, peer.Pods)
+			if err != nil {
+				return nil, fmt.Errorf("%s %s spec.%s[%d] peer %d: %w", pol.Kind, pol.Name, dir, i, j, err)
+			}
+			for p := range ps {
+				peerPods[p] = true
+				addrs = addrs.Union(model.IPSetOf(netip.PrefixFrom(p.ip, p.ip.BitLen())))
+			}
+		case peer.NetworksText != "":
+			for _, x := range peer.Networks.Ranges {
+				if x.From.BitLen() == cp.bits {
+					addrs = addrs.Union(model.IPSet{Ranges: []model.IPRange{x}})
+				}
+			}
+			for _, p := range cp.pods {
+				if peer.Networks.Contains(p.ip) {
+					peerPods[p] = true
+				}
+			}
+		}
+		// nodes and domainNames peers match no lab address.
+	}
+	if addrs.IsEmpty() {
+		return nil, nil
+	}
+	if r.Ports == nil {
+		return []filterRule{{addrs: addrs, ports: []portMatch{{anyProto: true}}, origin: o, verdict: verdict}}, nil
+	}
+	var fixed []portMatch
+	var named []string
+	for _, p := range r.Ports {
+		if p.Named != "" {
+			named = append(named, p.Named)
+			continue
+		}
+		if p.From == 1 && p.To == model.MaxPort {
+			fixed = append(fixed, portMatch{proto: p.Protocol, all: true})
+		} else {
+			fixed = append(fixed, portMatch{proto: p.Protocol, from: p.From, to: p.To})
+		}
+	}
+	byName := func(dst *pod) []portMatch {
+		var out []portMatch
+		for _, n := range named {
+			for _, c := range dst.w.Ports {
+				if c.Name == n {
+					out = append(out, portMatch{proto: c.Protocol, from: c.Port, to: c.Port})
+				}
+			}
+		}
+		return out
+	}
+	if dir == "ingress" {
+		ports := append(fixed, byName(self)...)
+		if len(ports) == 0 {
+			return nil, nil
+		}
+		return []filterRule{{addrs: addrs, ports: ports, origin: o, verdict: verdict}}, nil
+	}
+	var out []filterRule
+	if len(fixed) > 0 {
+		out = append(out, filterRule{addrs: addrs, ports: fixed, origin: o, verdict: verdict})
+	}
+	if len(named) > 0 {
+		for _, dst := range cp.pods {
+			if dst == self || !peerPods[dst] {
+				continue
+			}
+			if ports := byName(dst); len(ports) > 0 {
+				out = append(out, filterRule{addrs: model.IPSetOf(netip.PrefixFrom(dst.ip, dst.ip.BitLen())), ports: ports, origin: o, verdict: verdict})
+			}
+		}
+	}
+	return out, nil
 }

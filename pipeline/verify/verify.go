@@ -395,13 +395,17 @@ func probeSet(peers []*peer, m *model.Matrix, plans map[*pod]*podPlan, sctp bool
 				for _, cp := range d.pod.w.Ports {
 					add(cp.Protocol, cp.Port)
 				}
-				if pl := plans[d.pod]; pl.ingressIsolated {
+				if pl := plans[d.pod]; pl.filters(true) {
 					pl.edges(pl.ingress, add)
+					pl.edges(pl.adminIn, add)
+					pl.edges(pl.baseIn, add)
 				}
 			}
 			if s.pod != nil {
-				if pl := plans[s.pod]; pl.egressIsolated {
+				if pl := plans[s.pod]; pl.filters(false) {
 					pl.edges(pl.egress, add)
+					pl.edges(pl.adminEg, add)
+					pl.edges(pl.baseEg, add)
 				}
 			}
 			if allow != nil {
