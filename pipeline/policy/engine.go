@@ -78,6 +78,9 @@ type Input struct {
 	Cluster              *model.Cluster
 	Matrix               *model.Matrix
 	Promotion            *Promotion
+	// Observed is what a change does to observed traffic (check
+	// --flows); nil without flows.
+	Observed *model.TrafficImpact
 }
 
 // Engine holds compiled rules, ready to evaluate.
