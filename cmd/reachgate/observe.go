@@ -74,3 +74,32 @@ violated or forwarded traffic is denied by the overlay.`,
 	flowFlags(cmd, &p.Flows)
 	return cmd
 }
+
+func newSuggestCmd() *cobra.Command {
+	p := run.SuggestParams{}
+	cmd := &cobra.Command{
+		Use:   "suggest OVERLAY --workload NAMESPACE/NAME --flows FILE...",
+		Short: "Write least-privilege NetworkPolicies for a workload from observed flows, proven against the overlay",
+		Long: `suggest drafts an ingress and an egress NetworkPolicy for the workload that
+allow exactly the forwarded flows observed to and from it (workload
+selectors from its labels, kubernetes.io/metadata.name for namespaces,
+named ports where the container declares them, DNS kept), proves them
+(reach on the overlay plus the suggestion allows every such flow and
+nothing the selectors do not imply; the rules find nothing new), then
+writes them into a file of the overlay and adds it to the kustomization.
+What it cannot express (an external address outside every named endpoint,
+an unknown peer) is listed, not widened. Exits 1 when the proof fails.`,
+		Example: `  reachgate suggest prod --workload app/worker --flows flows.json --dry-run`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p.Common, p.Overlay = common(cmd), args[0]
+			return run.Suggest(cmd.Context(), p, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	cmd.Flags().StringVar(&p.Workload, "workload", "", "the workload to write policies for (namespace/name)")
+	cmd.Flags().StringVar(&p.Out, "out", "", "file name in the overlay's directory (default suggested-NAMESPACE-NAME.yaml)")
+	cmd.Flags().BoolVar(&p.DryRun, "dry-run", false, "print the policies and the proof; write nothing")
+	cmd.Flags().BoolVar(&p.Force, "force", false, "overwrite the file if it exists")
+	flowFlags(cmd, &p.Flows)
+	return cmd
+}
