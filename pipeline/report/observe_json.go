@@ -166,5 +166,6 @@ func writeObserveJSON(w io.Writer, rs []*model.ObserveReport) error {
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	return enc.Encode(doc)
 }
