@@ -298,7 +298,9 @@ func (d *decoder) chunk(p *partial, ch chunk) {
 		}
 		p.lines++
 		l = bytes.TrimSpace(l)
-		if len(l) > 0 {
+		if len(l) > MaxLine {
+			p.bad(d.file, line, fmt.Sprintf("line longer than %d bytes", MaxLine))
+		} else if len(l) > 0 {
 			if err := d.line(p, l); err != nil {
 				if last && ch.unterminated {
 					p.truncated++

@@ -36,6 +36,8 @@ func (e Endpoint) String() string {
 		b.WriteString(e.Namespace + "/" + e.Pod)
 	case e.Workload != "" && e.Namespace != "":
 		b.WriteString(e.Namespace + "/" + e.Workload)
+	case e.Labels != "":
+		b.WriteString(e.Namespace + "/{" + strings.ReplaceAll(e.Labels, "\n", ",") + "}")
 	case e.Reserved != "":
 		b.WriteString("reserved:" + e.Reserved)
 	}
