@@ -149,6 +149,7 @@ type chunk struct {
 // partial is what one worker made of its chunks.
 type partial struct {
 	recs      map[Key]*Record
+	endpoints map[*flowpb.Endpoint]Endpoint
 	skipped   map[string]int64
 	malformed []model.LineError
 	nbad      int64
@@ -280,9 +281,10 @@ func split(ctx context.Context, r io.Reader, out chan<- chunk, bad func(line int
 type decoder struct {
 	file string
 	p    fastjson.Parser
+	lean *lean
 }
 
-func newDecoder(file string) *decoder { return &decoder{file: file} }
+func newDecoder(file string) *decoder { return &decoder{file: file, lean: newLean()} }
 
 func (d *decoder) chunk(p *partial, ch chunk) {
 	data := ch.data
@@ -339,13 +341,13 @@ func (d *decoder) line(p *partial, l []byte) error {
 	case o.Get("flow") != nil || o.Get("node_status") != nil || o.Get("nodeStatus") != nil ||
 		o.Get("lost_events") != nil || o.Get("lostEvents") != nil:
 		var resp observer.GetFlowsResponse
-		if err := decodeProto(v, l, &resp); err != nil {
+		if err := d.decodeProto(v, l, &resp); err != nil {
 			return err
 		}
 		return p.response(&resp)
 	default:
 		var f flowpb.Flow
-		if err := decodeProto(v, l, &f); err != nil {
+		if err := d.decodeProto(v, l, &f); err != nil {
 			return err
 		}
 		p.flow(&f, time.Time{})
@@ -357,10 +359,8 @@ var protoOpts = protojson.UnmarshalOptions{DiscardUnknown: true}
 
 // decodeProto fills m from the line: the fast decoder first, protojson
 // for whatever it leaves to it (and for the error message).
-func decodeProto(v *fastjson.Value, l []byte, m interface {
-	protoMessage
-}) error {
-	if err := fastUnmarshal(v, m.ProtoReflect()); err == nil {
+func (d *decoder) decodeProto(v *fastjson.Value, l []byte, m protoMessage) error {
+	if err := d.lean.unmarshal(v, m.ProtoReflect()); err == nil {
 		return nil
 	}
 	// Start again from an empty message: the fast decoder may have set
@@ -389,7 +389,10 @@ func (p *partial) response(r *observer.GetFlowsResponse) error {
 }
 
 func (p *partial) flow(f *flowpb.Flow, fallback time.Time) {
-	r, skip := fromHubble(f, fallback)
+	if p.endpoints == nil || len(p.endpoints) > maxCachedEndpoints {
+		p.endpoints = map[*flowpb.Endpoint]Endpoint{}
+	}
+	r, skip := fromHubbleCached(f, fallback, p.endpoints)
 	if skip != "" {
 		p.skipped[skip]++
 		return

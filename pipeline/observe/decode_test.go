@@ -152,3 +152,28 @@ func TestOverlongLineIsReportedAndSkipped(t *testing.T) {
 	assert.Contains(t, c.Input.Malformed[0].Message, "line longer than")
 	assert.Equal(t, int64(2), c.Input.Flows)
 }
+
+// TestLeanDecodingReducesAlike: decoding only the fields reachgate reads,
+// endpoints cached, gives every fixture line the record a full protojson
+// decode gives.
+func TestLeanDecodingReducesAlike(t *testing.T) {
+	t.Parallel()
+	ln := newLean()
+	var p fastjson.Parser
+	for i, l := range fixtureLines(t) {
+		var full, got observer.GetFlowsResponse
+		require.NoError(t, protojson.Unmarshal([]byte(l), &full))
+		v, err := p.Parse(l)
+		require.NoError(t, err)
+		require.NoError(t, ln.unmarshal(v, got.ProtoReflect()), "line %d", i+1)
+		if full.GetFlow() == nil {
+			assert.True(t, proto.Equal(&full, &got), "line %d", i+1)
+			continue
+		}
+		wr, wskip := fromHubble(full.GetFlow(), full.GetTime().AsTime())
+		gr, gskip := fromHubble(got.GetFlow(), got.GetTime().AsTime())
+		require.Equal(t, wskip, gskip, "line %d", i+1)
+		require.Equal(t, wr, gr, "line %d", i+1)
+	}
+	assert.Less(t, len(ln.endpoints), 100, "endpoints repeat")
+}

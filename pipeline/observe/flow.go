@@ -111,6 +111,12 @@ const (
 // fromHubble reduces an upstream flow to a record; skip is set when the
 // flow is not judged.
 func fromHubble(f *flowpb.Flow, fallback time.Time) (r Record, skip string) {
+	return fromHubbleCached(f, fallback, nil)
+}
+
+// fromHubbleCached is fromHubble with the endpoints' reductions kept by
+// message (the lean decoder shares one message per distinct endpoint).
+func fromHubbleCached(f *flowpb.Flow, fallback time.Time, cache map[*flowpb.Endpoint]Endpoint) (r Record, skip string) {
 	switch f.GetType() {
 	case flowpb.FlowType_L7, flowpb.FlowType_SOCK:
 		return r, skipL7
@@ -147,8 +153,8 @@ func fromHubble(f *flowpb.Flow, fallback time.Time) (r Record, skip string) {
 	if r.Port == 0 {
 		return r, skipNoPort
 	}
-	r.Src = endpointOf(f.GetSource(), ip.GetSource())
-	r.Dst = endpointOf(f.GetDestination(), ip.GetDestination())
+	r.Src = cachedEndpoint(f.GetSource(), ip.GetSource(), cache)
+	r.Dst = cachedEndpoint(f.GetDestination(), ip.GetDestination(), cache)
 	t := fallback
 	if ts := f.GetTime(); ts != nil {
 		t = ts.AsTime()
@@ -161,6 +167,21 @@ func fromHubble(f *flowpb.Flow, fallback time.Time) (r Record, skip string) {
 	}
 	r.First, r.Last = t, t
 	return r, ""
+}
+
+func cachedEndpoint(e *flowpb.Endpoint, ip string, cache map[*flowpb.Endpoint]Endpoint) Endpoint {
+	if cache == nil || e == nil {
+		return endpointOf(e, ip)
+	}
+	out, ok := cache[e]
+	if !ok {
+		out = endpointOf(e, "")
+		cache[e] = out
+	}
+	if a, err := netip.ParseAddr(ip); err == nil {
+		out.IP = a.Unmap()
+	}
+	return out
 }
 
 func endpointOf(e *flowpb.Endpoint, ip string) Endpoint {

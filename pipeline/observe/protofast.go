@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	flowpb "github.com/cilium/cilium/api/v1/flow"
 	"github.com/valyala/fastjson"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -26,14 +27,39 @@ var errUnsupported = errors.New("not supported by the fast decoder")
 
 const (
 	timestampName = "google.protobuf.Timestamp"
+	flowName      = "flow.Flow"
+	endpointName  = "flow.Endpoint"
 )
 
 func fastUnmarshal(v *fastjson.Value, m protoreflect.Message) error {
+	return (*lean)(nil).unmarshal(v, m)
+}
+
+// lean decodes only what reachgate reads of a flow (see flowFields), and
+// decodes each distinct endpoint object once: most lines of an export
+// repeat a few thousand endpoints. A nil *lean decodes everything.
+type lean struct {
+	endpoints map[string]*flowpb.Endpoint
+	buf       []byte
+}
+
+// flowFields are the fields of a Flow that fromHubble reads.
+var flowFields = map[protoreflect.Name]bool{
+	"time": true, "verdict": true, "drop_reason_desc": true, "IP": true, "l4": true, "source": true,
+	"destination": true, "Type": true, "is_reply": true, "aggregate": true,
+}
+
+const maxCachedEndpoints = 1 << 16
+
+func newLean() *lean { return &lean{endpoints: map[string]*flowpb.Endpoint{}} }
+
+func (ln *lean) unmarshal(v *fastjson.Value, m protoreflect.Message) error {
 	o, err := v.Object()
 	if err != nil {
 		return errUnsupported
 	}
 	fields := m.Descriptor().Fields()
+	isFlow := m.Descriptor().FullName() == flowName
 	var ferr error
 	o.Visit(func(key []byte, val *fastjson.Value) {
 		if ferr != nil {
@@ -47,6 +73,32 @@ func fastUnmarshal(v *fastjson.Value, m protoreflect.Message) error {
 		if fd == nil {
 			ferr = errUnsupported
 			return
+		}
+		if ln != nil && isFlow {
+			if !flowFields[fd.Name()] {
+				return
+			}
+			if fd.Message() != nil && fd.Message().FullName() == endpointName && val.Type() == fastjson.TypeObject {
+				if m.Has(fd) {
+					ferr = errUnsupported
+					return
+				}
+				ln.buf = val.MarshalTo(ln.buf[:0])
+				ep, ok := ln.endpoints[string(ln.buf)]
+				if !ok {
+					ep = &flowpb.Endpoint{}
+					if err := ln.unmarshal(val, ep.ProtoReflect()); err != nil {
+						ferr = err
+						return
+					}
+					if len(ln.endpoints) >= maxCachedEndpoints {
+						clear(ln.endpoints)
+					}
+					ln.endpoints[string(ln.buf)] = ep
+				}
+				m.Set(fd, protoreflect.ValueOfMessage(ep.ProtoReflect()))
+				return
+			}
 		}
 		if val.Type() == fastjson.TypeNull {
 			if fd.Message() != nil && fd.Message().FullName() == "google.protobuf.Value" {
@@ -76,7 +128,7 @@ func fastUnmarshal(v *fastjson.Value, m protoreflect.Message) error {
 			for _, el := range arr {
 				if fd.Message() != nil {
 					e := l.NewElement()
-					if err := fastMessage(el, e.Message()); err != nil {
+					if err := ln.message(el, e.Message()); err != nil {
 						ferr = err
 						return
 					}
@@ -98,7 +150,7 @@ func fastUnmarshal(v *fastjson.Value, m protoreflect.Message) error {
 		}
 		if fd.Message() != nil {
 			sub := m.Mutable(fd).Message()
-			if err := fastMessage(val, sub); err != nil {
+			if err := ln.message(val, sub); err != nil {
 				ferr = err
 			}
 			return
@@ -113,8 +165,8 @@ func fastUnmarshal(v *fastjson.Value, m protoreflect.Message) error {
 	return ferr
 }
 
-// fastMessage fills m from v, handling the well-known types Hubble uses.
-func fastMessage(v *fastjson.Value, m protoreflect.Message) error {
+// message fills m from v, handling the well-known types Hubble uses.
+func (ln *lean) message(v *fastjson.Value, m protoreflect.Message) error {
 	md := m.Descriptor()
 	switch md.FullName() {
 	case timestampName:
@@ -143,7 +195,7 @@ func fastMessage(v *fastjson.Value, m protoreflect.Message) error {
 	if strings.HasPrefix(string(md.FullName()), "google.protobuf.") {
 		return errUnsupported // Any, Struct, Value, Duration, FieldMask, ...
 	}
-	return fastUnmarshal(v, m)
+	return ln.unmarshal(v, m)
 }
 
 func fastScalar(v *fastjson.Value, fd protoreflect.FieldDescriptor) (protoreflect.Value, error) {
