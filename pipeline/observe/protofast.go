@@ -65,10 +65,12 @@ func (ln *lean) unmarshal(v *fastjson.Value, m protoreflect.Message) error {
 		if ferr != nil {
 			return
 		}
+		// Hubble writes proto names; protojson accepts both. No field of
+		// the flow API has a JSON name that is another field's proto name.
 		name := string(key)
-		fd := fields.ByJSONName(name)
+		fd := fields.ByTextName(name)
 		if fd == nil {
-			fd = fields.ByTextName(name)
+			fd = fields.ByJSONName(name)
 		}
 		if fd == nil {
 			ferr = errUnsupported
