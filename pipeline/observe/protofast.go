@@ -58,6 +58,11 @@ func (ln *lean) unmarshal(v *fastjson.Value, m protoreflect.Message) error {
 	if err != nil {
 		return errUnsupported
 	}
+	if ln != nil && m.Descriptor().FullName() == flowName {
+		if f, ok := m.Interface().(*flowpb.Flow); ok {
+			return ln.flow(v, f)
+		}
+	}
 	fields := m.Descriptor().Fields()
 	isFlow := m.Descriptor().FullName() == flowName
 	var ferr error
