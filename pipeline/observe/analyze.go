@@ -194,39 +194,73 @@ func unused(r *model.ObserveReport, m *model.Matrix, seen map[[2]int32]model.Por
 	}
 	rules := map[model.RuleRef]*ruleUse{}
 	var order []model.RuleRef
-	note := func(ref model.RuleRef, used bool) {
+	note := func(ref model.RuleRef, used bool, conns int) {
 		if ref.NotIsolated() {
 			return
 		}
-		ref.Source = model.Location{File: ref.Source.File, Line: ref.Source.Line}
 		u, ok := rules[ref]
 		if !ok {
 			u = &ruleUse{}
 			rules[ref] = u
 			order = append(order, ref)
 		}
-		u.conns++
+		u.conns += conns
 		u.used = u.used || used
 	}
+	// Allowances are shared between connections: count per allowance,
+	// and look rules up once per allowance, not per connection.
+	conns := make([]int, len(m.Allowances))
+	used := make([][]bool, len(m.Allowances))
+	policy := make([]int8, len(m.Allowances)) // 0 unknown, 1 no policy side, 2 policy
 	for _, c := range m.Connections {
 		a := m.Of(c)
-		s := seen[[2]int32{c.Src, c.Dst}]
-		policy := false
-		for _, g := range a.Grants {
-			used := !g.Ports.Intersect(s).IsEmpty()
-			note(g.Egress, used)
-			note(g.Ingress, used)
-			policy = policy || !g.Egress.NotIsolated() || !g.Ingress.NotIsolated()
+		ai := c.Allowance
+		conns[ai]++
+		if policy[ai] == 0 {
+			policy[ai] = 1
+			for _, g := range a.Grants {
+				if !g.Egress.NotIsolated() || !g.Ingress.NotIsolated() {
+					policy[ai] = 2
+				}
+			}
 		}
-		if !policy {
+		var s model.PortSet
+		if len(seen) > 0 {
+			s = seen[[2]int32{c.Src, c.Dst}]
+		}
+		// Most connections are never seen: no port arithmetic for them.
+		none := s.IsEmpty()
+		if !none {
+			if used[ai] == nil {
+				used[ai] = make([]bool, len(a.Grants))
+			}
+			for gi, g := range a.Grants {
+				used[ai][gi] = used[ai][gi] || !g.Ports.Intersect(s).IsEmpty()
+			}
+		}
+		if policy[ai] != 2 {
 			continue // neither side isolated: no allowance to tighten
 		}
-		if rest := a.Ports.Subtract(s); !rest.IsEmpty() {
+		rest := a.Ports
+		if !none {
+			rest = a.Ports.Subtract(s)
+		}
+		if !rest.IsEmpty() {
 			r.UnusedPairsTotal++
 			if len(r.UnusedPairs) < maxPairs {
 				r.UnusedPairs = append(r.UnusedPairs, model.UnusedPair{
 					Src: m.Peers[c.Src].String(), Dst: m.Peers[c.Dst].String(), Allowed: a.Ports, Seen: s})
 			}
+		}
+	}
+	for ai, a := range m.Allowances {
+		if conns[ai] == 0 {
+			continue
+		}
+		for gi, g := range a.Grants {
+			u := used[ai] != nil && used[ai][gi]
+			note(g.Egress, u, conns[ai])
+			note(g.Ingress, u, conns[ai])
 		}
 	}
 	for _, ref := range order {

@@ -111,12 +111,17 @@ const (
 // fromHubble reduces an upstream flow to a record; skip is set when the
 // flow is not judged.
 func fromHubble(f *flowpb.Flow, fallback time.Time) (r Record, skip string) {
-	return fromHubbleCached(f, fallback, nil)
+	r, skip = judgeable(f, fallback)
+	if skip == "" {
+		r.Src = endpointOf(f.GetSource(), f.GetIP().GetSource())
+		r.Dst = endpointOf(f.GetDestination(), f.GetIP().GetDestination())
+	}
+	return r, skip
 }
 
-// fromHubbleCached is fromHubble with the endpoints' reductions kept by
-// message (the lean decoder shares one message per distinct endpoint).
-func fromHubbleCached(f *flowpb.Flow, fallback time.Time, cache map[*flowpb.Endpoint]Endpoint) (r Record, skip string) {
+// judgeable reduces a flow to a record without its endpoints; skip is set
+// when the flow is not judged.
+func judgeable(f *flowpb.Flow, fallback time.Time) (r Record, skip string) {
 	switch f.GetType() {
 	case flowpb.FlowType_L7, flowpb.FlowType_SOCK:
 		return r, skipL7
@@ -135,8 +140,7 @@ func fromHubbleCached(f *flowpb.Flow, fallback time.Time, cache map[*flowpb.Endp
 	default:
 		return r, skipVerdict
 	}
-	ip := f.GetIP()
-	if ip == nil {
+	if f.GetIP() == nil {
 		return r, skipNoIP
 	}
 	l4 := f.GetL4()
@@ -153,8 +157,6 @@ func fromHubbleCached(f *flowpb.Flow, fallback time.Time, cache map[*flowpb.Endp
 	if r.Port == 0 {
 		return r, skipNoPort
 	}
-	r.Src = cachedEndpoint(f.GetSource(), ip.GetSource(), cache)
-	r.Dst = cachedEndpoint(f.GetDestination(), ip.GetDestination(), cache)
 	t := fallback
 	if ts := f.GetTime(); ts != nil {
 		t = ts.AsTime()
@@ -167,21 +169,6 @@ func fromHubbleCached(f *flowpb.Flow, fallback time.Time, cache map[*flowpb.Endp
 	}
 	r.First, r.Last = t, t
 	return r, ""
-}
-
-func cachedEndpoint(e *flowpb.Endpoint, ip string, cache map[*flowpb.Endpoint]Endpoint) Endpoint {
-	if cache == nil || e == nil {
-		return endpointOf(e, ip)
-	}
-	out, ok := cache[e]
-	if !ok {
-		out = endpointOf(e, "")
-		cache[e] = out
-	}
-	if a, err := netip.ParseAddr(ip); err == nil {
-		out.IP = a.Unmap()
-	}
-	return out
 }
 
 func endpointOf(e *flowpb.Endpoint, ip string) Endpoint {
