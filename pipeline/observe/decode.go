@@ -152,9 +152,9 @@ type partial struct {
 	// Hubble flows aggregate by endpoint ids first: the lean decoder
 	// shares one message per distinct endpoint, and a key of two ids and
 	// two addresses hashes faster than one of two endpoints.
-	ids  map[*flowpb.Endpoint]int32
-	eps  []Endpoint
-	byID map[rawKey]*Record
+	ids       map[*flowpb.Endpoint]int32
+	eps       []Endpoint
+	byID      map[rawKey]*Record
 	skipped   map[string]int64
 	malformed []model.LineError
 	nbad      int64

@@ -5,8 +5,6 @@ import (
 
 	flowpb "github.com/cilium/cilium/api/v1/flow"
 	"github.com/valyala/fastjson"
-	"google.golang.org/protobuf/types/known/timestamppb"
-	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
 // flow fills f with what fromHubble reads, setting the upstream
@@ -28,11 +26,13 @@ func (ln *lean) flow(v *fastjson.Value, f *flowpb.Flow) error {
 		}
 		switch string(key) {
 		case "time":
-			ts, ok := timestampOf(val)
+			t, ok := timeOf(val)
 			if !ok || f.Time != nil {
 				fail()
 				return
 			}
+			ts := &ln.scratch.ts
+			ts.Seconds, ts.Nanos = t.Unix(), int32(t.Nanosecond())
 			f.Time = ts
 		case "verdict":
 			n, ok := enumOf(val, flowpb.Verdict_value)
@@ -64,16 +64,17 @@ func (ln *lean) flow(v *fastjson.Value, f *flowpb.Flow) error {
 				fail()
 				return
 			}
-			f.IsReply = wrapperspb.Bool(b)
+			ln.scratch.reply.Value = b
+			f.IsReply = &ln.scratch.reply
 		case "IP":
-			ip, ok := ipOf(val)
+			ip, ok := ipOf(val, &ln.scratch.ip)
 			if !ok {
 				fail()
 				return
 			}
 			f.IP = ip
 		case "l4":
-			l4, ok := layer4Of(val)
+			l4, ok := ln.layer4(val)
 			if !ok {
 				fail()
 				return
@@ -122,16 +123,16 @@ func (ln *lean) endpoint(val *fastjson.Value) (*flowpb.Endpoint, error) {
 	return ep, nil
 }
 
-func timestampOf(v *fastjson.Value) (*timestamppb.Timestamp, bool) {
+func timeOf(v *fastjson.Value) (time.Time, bool) {
 	b, err := v.StringBytes()
 	if err != nil || len(b) < 20 || b[10] != 'T' {
-		return nil, false
+		return time.Time{}, false
 	}
 	t, err := time.Parse(time.RFC3339Nano, string(b))
 	if err != nil || t.Year() < 1 || t.Year() > 9999 {
-		return nil, false
+		return time.Time{}, false
 	}
-	return &timestamppb.Timestamp{Seconds: t.Unix(), Nanos: int32(t.Nanosecond())}, true
+	return t, true
 }
 
 func enumOf(v *fastjson.Value, names map[string]int32) (int32, bool) {
@@ -147,12 +148,12 @@ func enumOf(v *fastjson.Value, names map[string]int32) (int32, bool) {
 	return 0, false
 }
 
-func ipOf(v *fastjson.Value) (*flowpb.IP, bool) {
+func ipOf(v *fastjson.Value, ip *flowpb.IP) (*flowpb.IP, bool) {
 	o, err := v.Object()
 	if err != nil {
 		return nil, false
 	}
-	ip := &flowpb.IP{}
+	ip.Source, ip.Destination = "", ""
 	ok := true
 	o.Visit(func(key []byte, val *fastjson.Value) {
 		switch string(key) {
@@ -175,7 +176,7 @@ func ipOf(v *fastjson.Value) (*flowpb.IP, bool) {
 
 // layer4Of decodes TCP, UDP and SCTP destination ports; other protocols
 // go to the generic decoder.
-func layer4Of(v *fastjson.Value) (*flowpb.Layer4, bool) {
+func (ln *lean) layer4(v *fastjson.Value) (*flowpb.Layer4, bool) {
 	o, err := v.Object()
 	if err != nil || o.Len() != 1 {
 		return nil, false
@@ -200,13 +201,21 @@ func layer4Of(v *fastjson.Value) (*flowpb.Layer4, bool) {
 				ok = false
 			}
 		})
+		sc := &ln.scratch
+		l4 = &sc.l4
 		switch string(key) {
 		case "TCP":
-			l4 = &flowpb.Layer4{Protocol: &flowpb.Layer4_TCP{TCP: &flowpb.TCP{DestinationPort: dport}}}
+			sc.tcp.DestinationPort = dport
+			sc.ltcp.TCP = &sc.tcp
+			l4.Protocol = &sc.ltcp
 		case "UDP":
-			l4 = &flowpb.Layer4{Protocol: &flowpb.Layer4_UDP{UDP: &flowpb.UDP{DestinationPort: dport}}}
+			sc.udp.DestinationPort = dport
+			sc.ludp.UDP = &sc.udp
+			l4.Protocol = &sc.ludp
 		case "SCTP":
-			l4 = &flowpb.Layer4{Protocol: &flowpb.Layer4_SCTP{SCTP: &flowpb.SCTP{DestinationPort: dport}}}
+			sc.sctp.DestinationPort = dport
+			sc.lsctp.SCTP = &sc.sctp
+			l4.Protocol = &sc.lsctp
 		default:
 			ok = false
 		}

@@ -12,6 +12,8 @@ import (
 	flowpb "github.com/cilium/cilium/api/v1/flow"
 	"github.com/valyala/fastjson"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
 // The fast decoder fills an upstream message from JSON in the protojson
@@ -41,6 +43,21 @@ func fastUnmarshal(v *fastjson.Value, m protoreflect.Message) error {
 type lean struct {
 	endpoints map[string]*flowpb.Endpoint
 	buf       []byte
+	// The parts of a flow that are read and dropped at once are reused
+	// from line to line: a flow decoded by lean must be used before the
+	// next line is decoded.
+	scratch struct {
+		ts    timestamppb.Timestamp
+		ip    flowpb.IP
+		reply wrapperspb.BoolValue
+		l4    flowpb.Layer4
+		tcp   flowpb.TCP
+		udp   flowpb.UDP
+		sctp  flowpb.SCTP
+		ltcp  flowpb.Layer4_TCP
+		ludp  flowpb.Layer4_UDP
+		lsctp flowpb.Layer4_SCTP
+	}
 }
 
 // flowFields are the fields of a Flow that fromHubble reads.

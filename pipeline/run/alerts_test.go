@@ -66,7 +66,7 @@ func checkRule(r monitoringv1.Rule) error {
 	} else if !promodel.LabelValue(r.Alert).IsValid() {
 		errs = append(errs, fmt.Errorf("alert %q: not a valid name", r.Alert))
 	}
-	expr, err := parser.NewParser(parser.Options{}).ParseExpr(r.Expr.String())
+	expr, err := parser.ParseExpr(r.Expr.String())
 	if err != nil {
 		errs = append(errs, fmt.Errorf("expr: %w", err))
 	} else {
@@ -163,13 +163,21 @@ func TestRuleCheckCatchesTypos(t *testing.T) {
 	good.Expr.Type, good.Expr.StrVal = 1, `sum by (destination_namespace) (rate(hubble_drop_total{reason="POLICY_DENIED"}[5m])) > 0`
 	require.NoError(t, checkRule(good))
 	for name, mutate := range map[string]func(r *monitoringv1.Rule){
-		"unbalanced parenthesis": func(r *monitoringv1.Rule) { r.Expr.StrVal = `sum by (destination_namespace) (rate(hubble_drop_total{reason="POLICY_DENIED"}[5m]) > 0` },
-		"bad range":              func(r *monitoringv1.Rule) { r.Expr.StrVal = `rate(hubble_drop_total{reason="POLICY_DENIED"}[5 minutes])` },
-		"wrong reason":           func(r *monitoringv1.Rule) { r.Expr.StrVal = `sum by (destination_namespace) (rate(hubble_drop_total{reason="POLICY_DENY"}[5m])) > 0` },
-		"not by namespace":       func(r *monitoringv1.Rule) { r.Expr.StrVal = `sum by (node) (rate(hubble_drop_total{reason="POLICY_DENIED"}[5m])) > 0` },
-		"bad for":                func(r *monitoringv1.Rule) { x := monitoringv1.Duration("5 minutes"); r.For = &x },
-		"bad label":              func(r *monitoringv1.Rule) { r.Labels = map[string]string{"\xff": "x"} },
-		"bad template":           func(r *monitoringv1.Rule) { r.Annotations = map[string]string{"summary": "{{ $labels.x "} },
+		"unbalanced parenthesis": func(r *monitoringv1.Rule) {
+			r.Expr.StrVal = `sum by (destination_namespace) (rate(hubble_drop_total{reason="POLICY_DENIED"}[5m]) > 0`
+		},
+		"bad range": func(r *monitoringv1.Rule) {
+			r.Expr.StrVal = `rate(hubble_drop_total{reason="POLICY_DENIED"}[5 minutes])`
+		},
+		"wrong reason": func(r *monitoringv1.Rule) {
+			r.Expr.StrVal = `sum by (destination_namespace) (rate(hubble_drop_total{reason="POLICY_DENY"}[5m])) > 0`
+		},
+		"not by namespace": func(r *monitoringv1.Rule) {
+			r.Expr.StrVal = `sum by (node) (rate(hubble_drop_total{reason="POLICY_DENIED"}[5m])) > 0`
+		},
+		"bad for":      func(r *monitoringv1.Rule) { x := monitoringv1.Duration("5 minutes"); r.For = &x },
+		"bad label":    func(r *monitoringv1.Rule) { r.Labels = map[string]string{"\xff": "x"} },
+		"bad template": func(r *monitoringv1.Rule) { r.Annotations = map[string]string{"summary": "{{ $labels.x "} },
 	} {
 		r := good
 		mutate(&r)

@@ -148,8 +148,8 @@ func writeScenario(w *os.File, c *model.Cluster) error {
 				Verdict: s.verdict, Type: flowpb.FlowType_L3_L4, NodeName: "prod/worker-" + fmt.Sprint(si%3+1),
 				NodeLabels: []string{"kubernetes.io/hostname=worker-" + fmt.Sprint(si%3+1)},
 				Source:     src, Destination: dst,
-				IP:         &flowpb.IP{Source: sip, Destination: dip, IpVersion: flowpb.IPVersion_IPv4},
-				EventType:  &flowpb.CiliumEventType{Type: 4, SubType: 3}, TrafficDirection: flowpb.TrafficDirection_EGRESS,
+				IP:        &flowpb.IP{Source: sip, Destination: dip, IpVersion: flowpb.IPVersion_IPv4},
+				EventType: &flowpb.CiliumEventType{Type: 4, SubType: 3}, TrafficDirection: flowpb.TrafficDirection_EGRESS,
 				TraceObservationPoint: flowpb.TraceObservationPoint_TO_STACK, TraceReason: flowpb.TraceReason_NEW,
 				IsReply: wrapperspb.Bool(false), Interface: &flowpb.NetworkInterface{Index: uint32(10 + si), Name: fmt.Sprintf("lxc%04x", si)},
 			}

@@ -154,9 +154,9 @@ func TestObserveBadInput(t *testing.T) {
 	bad := filepath.Join(dir, "bad.json")
 	var b strings.Builder
 	b.WriteString(lines[0])
-	b.WriteString("this is not json\n")                                 // line 2
-	b.WriteString(`{"flow":{"time":"yesterday","verdict":"FORWARDED"}}` + "\n")        // line 3
-	b.WriteString(`{"src":"app/frontend","dst":"8.8.8.8","port":53}` + "\n") // line 4: no verdict
+	b.WriteString("this is not json\n")                                         // line 2
+	b.WriteString(`{"flow":{"time":"yesterday","verdict":"FORWARDED"}}` + "\n") // line 3
+	b.WriteString(`{"src":"app/frontend","dst":"8.8.8.8","port":53}` + "\n")    // line 4: no verdict
 	b.WriteString(lines[1])
 	b.WriteString(lines[2][:len(lines[2])/2]) // line 6: cut off, no newline
 	require.NoError(t, os.WriteFile(bad, []byte(b.String()), 0o644))
