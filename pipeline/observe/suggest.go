@@ -71,7 +71,10 @@ func FindWorkload(c *model.Cluster, key string) (*model.Workload, error) {
 // Suggest drafts ingress and egress policies for w that allow exactly the
 // forwarded flows observed to and from it (mf, mapped onto m of c; c's
 // records give the flows whose other end could not be mapped), plus DNS.
-func Suggest(c *model.Cluster, m *model.Matrix, capture *Capture, mf *Mapped, w *model.Workload, dns DNSSelector) (*Suggestion, error) {
+//
+// leave, when not nil, names flows to leave out (listed as unexpressed
+// with its reason): those the other end's own policies deny.
+func Suggest(c *model.Cluster, m *model.Matrix, capture *Capture, mf *Mapped, w *model.Workload, dns DNSSelector, leaveOut map[string]string) (*Suggestion, error) {
 	if w.HostNetwork {
 		return nil, fmt.Errorf("%s uses the host network: NetworkPolicy does not apply to it", w)
 	}
@@ -109,6 +112,10 @@ func Suggest(c *model.Cluster, m *model.Matrix, capture *Capture, mf *Mapped, w 
 		other, sd := f.DstPeer, &out
 		if f.DstPeer == self {
 			other, sd = f.SrcPeer, &in
+		}
+		if why, ok := leaveOut[flowText(&f)]; ok {
+			leave(flowText(&f), why, f.Count)
+			continue
 		}
 		if p := &m.Peers[other]; p.Workload == nil && externalCIDRs(c, p) == nil {
 			leave(flowText(&f), "an address outside every named external endpoint of reachgate.yaml: allowing it would mean an ipBlock for an address seen, or widening to a range", f.Count)
@@ -197,6 +204,9 @@ func isDNS(w *model.Workload, dns DNSSelector) bool {
 	}
 	return subset(dns.Labels, w.Labels)
 }
+
+// FlowText names a flow for Suggest's leaveOut: "src -> dst PROTO port".
+func FlowText(f *model.ObservedFlow) string { return flowText(f) }
 
 func flowText(f *model.ObservedFlow) string {
 	return fmt.Sprintf("%s -> %s %s %d", f.SrcLabel, f.DstLabel, f.Protocol, f.Port)

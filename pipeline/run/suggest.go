@@ -71,10 +71,6 @@ func Suggest(ctx context.Context, p SuggestParams, w, stderr io.Writer) error {
 	}
 	m := reach.Compute(o.Cluster)
 	mf := observe.MapCapture(c, o.Cluster, m)
-	s, err := observe.Suggest(o.Cluster, m, c, mf, wl, dnsSelector(ws.Config.Rules.Params))
-	if err != nil {
-		return inputError(err)
-	}
 	out := p.Out
 	if out == "" {
 		out = "suggested-" + wl.Namespace + "-" + wl.Name + ".yaml"
@@ -83,13 +79,29 @@ func Suggest(ctx context.Context, p SuggestParams, w, stderr io.Writer) error {
 		return inputError(fmt.Errorf("--out %q: a file name in the overlay's directory", out))
 	}
 	file := path.Join(o.Path, out)
-	yml, objs, err := suggestionYAML(s, file)
-	if err != nil {
-		return err
-	}
-	proof, err := prove(ctx, ws, o, s, objs)
-	if err != nil {
-		return err
+	// Flows the other end's policies deny cannot be allowed from this
+	// workload's side: the second round leaves them out of the policies.
+	var s *observe.Suggestion
+	var yml []byte
+	var proof *suggestionProof
+	leaveOut := map[string]string{}
+	for round := 0; round < 2; round++ {
+		if s, err = observe.Suggest(o.Cluster, m, c, mf, wl, dnsSelector(ws.Config.Rules.Params), leaveOut); err != nil {
+			return inputError(err)
+		}
+		var objs []model.Object
+		if yml, objs, err = suggestionYAML(s, file); err != nil {
+			return err
+		}
+		if proof, err = prove(ctx, ws, o, s, objs); err != nil {
+			return err
+		}
+		if len(proof.otherSide) == 0 {
+			break
+		}
+		for k, v := range proof.otherSide {
+			leaveOut[k] = v
+		}
 	}
 	writeSuggestion(w, s, proof, file)
 	if !proof.ok() {
@@ -180,6 +192,9 @@ type suggestionProof struct {
 	// flows (another workload with the same labels, ...); removed the
 	// allowances of the workload the suggestion takes away.
 	implied, removed []string
+	// otherSide are claimed flows the other end's own policies deny
+	// (flow text to why): left out of the next round.
+	otherSide map[string]string
 }
 
 func (p *suggestionProof) ok() bool {
@@ -206,13 +221,38 @@ func prove(ctx context.Context, ws *Workspace, o *Overlay, s *observe.Suggestion
 	for i := range m2.Peers {
 		idx[m2.Peers[i].Key()] = int32(i)
 	}
+	explain := explainFlows(c2, m2)
+	kept := s.Flows[:0]
 	for _, f := range s.Flows {
 		sp, ok1 := idx[f.Src]
 		dp, ok2 := idx[f.Dst]
-		if a := m2.Find(sp, dp); !ok1 || !ok2 || a == nil || !a.Ports.Contains(f.Protocol, f.Port) {
-			pr.notAllowed = append(pr.notAllowed, fmt.Sprintf("%s -> %s %s %d", f.SrcLabel, f.DstLabel, f.Protocol, f.Port))
+		if a := m2.Find(sp, dp); ok1 && ok2 && a != nil && a.Ports.Contains(f.Protocol, f.Port) {
+			kept = append(kept, f)
+			continue
 		}
+		text := fmt.Sprintf("%s -> %s %s %d", f.SrcLabel, f.DstLabel, f.Protocol, f.Port)
+		if ok1 && ok2 {
+			// The other end's own policies may deny it: that is theirs to
+			// allow, not this suggestion's; list it.
+			g := f
+			g.SrcPeer, g.DstPeer = sp, dp
+			side, reason := explain(&g)
+			other := "ingress"
+			if f.Dst == s.Workload.Key() {
+				other = "egress"
+			}
+			if side == other {
+				if pr.otherSide == nil {
+					pr.otherSide = map[string]string{}
+				}
+				pr.otherSide[observe.FlowText(&f)] = "the other end's " + other + " policies deny it, and a policy of " + s.Workload.Key() + " cannot allow it for them: " + reason
+				continue
+			}
+		}
+		kept = append(kept, f)
+		pr.notAllowed = append(pr.notAllowed, text)
 	}
+	s.Flows = kept
 	suggested := map[string]bool{}
 	for _, np := range s.Policies {
 		suggested[np.Namespace+"/"+np.Name] = true
@@ -288,7 +328,7 @@ func prove(ctx context.Context, ws *Workspace, o *Overlay, s *observe.Suggestion
 }
 
 func writeSuggestion(w io.Writer, s *observe.Suggestion, pr *suggestionProof, file string) {
-	fmt.Fprintf(w, "suggest %s: %d policies for %d observed flows -> %s\n", s.Workload, len(s.Policies), len(s.Flows), file)
+	fmt.Fprintf(w, "suggest %s: %d NetworkPolicies for %d observed flows -> %s\n", s.Workload, len(s.Policies), len(s.Flows), file)
 	for _, f := range s.Flows {
 		fmt.Fprintf(w, "  allows %s -> %s %s %d (seen %d times)\n", f.SrcLabel, f.DstLabel, f.Protocol, f.Port, f.Count)
 	}
@@ -371,31 +411,77 @@ func writeIntoOverlay(ws *Workspace, o *Overlay, name string, data []byte, force
 }
 
 // addResource appends name to a kustomization's resources, keeping its
-// comments and layout; nothing changes when it is there already.
+// layout and comments: a line after the last entry of a block-style
+// top-level resources list, or a new list at the end; nothing changes
+// when the name is there already. The result is checked by parsing it.
 func addResource(data []byte, name string) ([]byte, error) {
-	node, err := kyaml.Parse(string(data))
-	if err != nil {
-		return nil, err
-	}
-	res, err := node.Pipe(kyaml.LookupCreate(kyaml.SequenceNode, "resources"))
-	if err != nil {
-		return nil, fmt.Errorf("resources: %w", err)
-	}
-	items, err := res.Elements()
-	if err != nil {
-		return nil, fmt.Errorf("resources: %w", err)
-	}
-	for _, it := range items {
-		if it.YNode().Value == name {
-			return data, nil
+	has := func(d []byte) (bool, error) {
+		node, err := kyaml.Parse(string(d))
+		if err != nil {
+			return false, err
 		}
+		res, err := node.Pipe(kyaml.Lookup("resources"))
+		if err != nil || res == nil {
+			return false, err
+		}
+		items, err := res.Elements()
+		if err != nil {
+			return false, fmt.Errorf("resources: %w", err)
+		}
+		for _, it := range items {
+			if it.YNode().Value == name {
+				return true, nil
+			}
+		}
+		return false, nil
 	}
-	if err := res.PipeE(kyaml.Append(&kyaml.Node{Kind: kyaml.ScalarNode, Value: name})); err != nil {
-		return nil, err
-	}
-	s, err := node.String()
+	ok, err := has(data)
 	if err != nil {
 		return nil, err
 	}
-	return []byte(s), nil
+	if ok {
+		return data, nil
+	}
+	lines := strings.SplitAfter(string(data), "\n")
+	at, indent := -1, ""
+	for i, l := range lines {
+		if strings.TrimRight(l, " \r\n") != "resources:" {
+			continue
+		}
+		at = i
+		for j := i + 1; j < len(lines); j++ {
+			t := strings.TrimLeft(lines[j], " ")
+			if strings.HasPrefix(t, "- ") {
+				indent = lines[j][:len(lines[j])-len(t)]
+				at = j
+				continue
+			}
+			if strings.TrimSpace(t) == "" || strings.HasPrefix(t, "#") {
+				continue
+			}
+			break
+		}
+		break
+	}
+	var out string
+	if at < 0 {
+		text := string(data)
+		if text != "" && !strings.HasSuffix(text, "\n") {
+			text += "\n"
+		}
+		out = text + "resources:\n  - " + name + "\n"
+	} else {
+		if !strings.HasSuffix(lines[at], "\n") {
+			lines[at] += "\n"
+		}
+		if indent == "" {
+			indent = "  "
+		}
+		lines = append(lines[:at+1], append([]string{indent + "- " + name + "\n"}, lines[at+1:]...)...)
+		out = strings.Join(lines, "")
+	}
+	if ok, err := has([]byte(out)); err != nil || !ok {
+		return nil, fmt.Errorf("resources: could not add %s (a flow-style list?): add it by hand", name)
+	}
+	return []byte(out), nil
 }
