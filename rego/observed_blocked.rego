@@ -10,6 +10,7 @@
 # custom:
 #   id: NP018
 #   severity: error
+#   inputVersion: 3
 #   remediation: >-
 #     If the traffic is legitimate, keep a rule that allows it; if it must
 #     stop, waive this finding (rule NP018, object Kind/namespace/name of

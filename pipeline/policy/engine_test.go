@@ -420,9 +420,9 @@ func TestLoadChecksInputVersion(t *testing.T) {
 	assert.Equal(t, 2, rules[0].InputVersion)
 	assert.Equal(t, 1, rules[1].InputVersion, "no inputVersion: version 1")
 
-	errs := loadErrors(t, map[string]string{"rules/x.rego": withVersion("3")})
+	errs := loadErrors(t, map[string]string{"rules/x.rego": withVersion("4")})
 	require.Len(t, errs, 1)
-	assert.Equal(t, "rules/x.rego:1: METADATA.custom.inputVersion: rule T001 needs input version 3, and this reachgate builds version 2: run a newer reachgate (in a pull request's check, the one built from the base)", errs[0].Error())
+	assert.Equal(t, "rules/x.rego:1: METADATA.custom.inputVersion: rule T001 needs input version 4, and this reachgate builds version 3: run a newer reachgate (in a pull request's check, the one built from the base)", errs[0].Error())
 	for _, bad := range []string{"two", "0", "1.5"} {
 		errs := loadErrors(t, map[string]string{"rules/x.rego": withVersion(bad)})
 		require.Len(t, errs, 1, bad)
@@ -450,5 +450,5 @@ deny contains {"msg": sprintf("version %d", [input.version]), "object": {"kind":
 	fs, err := e.Evaluate(context.Background(), Input{Cluster: &model.Cluster{}})
 	require.NoError(t, err)
 	require.Len(t, fs, 1)
-	assert.Equal(t, "version 2", fs[0].Message)
+	assert.Equal(t, "version 3", fs[0].Message)
 }

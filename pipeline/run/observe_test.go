@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,17 +15,6 @@ import (
 	"github.com/reachgate/reachgate/pipeline/model"
 	"github.com/reachgate/reachgate/pipeline/run"
 )
-
-func exitCode(err error) int {
-	var ee *run.ExitError
-	if errors.As(err, &ee) {
-		return ee.Code
-	}
-	if err != nil {
-		return -1
-	}
-	return 0
-}
 
 // TestObserveGolden compares observe's categories for the recorded
 // Hubble export against the hand-checked golden file.
