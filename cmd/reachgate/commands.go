@@ -39,6 +39,8 @@ input errors.`,
 		newRulesCmd(),
 		newValidateCmd(),
 		newVerifyCmd(),
+		newObserveCmd(),
+		newSuggestCmd(),
 		newCommentCmd(),
 		newAuditCmd(),
 		newHistoryCmd(),
@@ -136,6 +138,7 @@ alone. The head is the work tree unless --head names a ref.`,
 	f.StringArrayVar(&p.Outputs, "output", nil, "also write FORMAT=FILE (repeatable), e.g. --output json=report.json --output sarif=reachgate.sarif")
 	f.BoolVar(&p.Color, "color", false, "colour text output (default: when stdout is a terminal)")
 	f.StringVar(&p.Marker, "marker", "reachgate:check", "sticky comment key, written as a hidden marker at the top of the markdown")
+	flowFlags(cmd, &p.Flows)
 	return cmd
 }
 
@@ -234,6 +237,7 @@ func newVerifyCmd() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&p.Cleanup, "cleanup", false, "remove namespaces and links left by crashed runs, then exit")
 	cmd.Flags().BoolVarP(&p.Verbose, "verbose", "v", false, "log lab progress on stderr")
+	cmd.Flags().StringVar(&p.RecordFlows, "record-flows", "", "write every probe as a Hubble flow (FORWARDED or DROPPED as the kernel decided) to this file")
 	return cmd
 }
 

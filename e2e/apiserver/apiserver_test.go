@@ -36,7 +36,7 @@ import (
 // target; scripts/kube/lib.sh names the same.
 const argoCDVersion = "v3.6.1"
 
-var crds = []string{"applications.argoproj.io", "applicationsets.argoproj.io", "appprojects.argoproj.io"}
+var crds = []string{"applications.argoproj.io", "applicationsets.argoproj.io", "appprojects.argoproj.io", "prometheusrules.monitoring.coreos.com"}
 
 func kubeconfig(t *testing.T) string {
 	t.Helper()
@@ -68,42 +68,69 @@ func kubectl(t *testing.T, args ...string) string {
 
 var installOnce sync.Once
 
-// installArgoCDCRDs installs Argo CD's own CRDs, from the argo-cd module
-// (the Go module proxy delivers its files even though the module asks for
-// a newer Go), and waits until the API server serves them.
+// crdSource is a module on the Go module proxy whose files include CRDs
+// (the proxy delivers a module's files even when it asks for a newer Go).
+type crdSource struct {
+	module, version, dir string
+	files                []string
+}
+
+var crdSources = []crdSource{
+	// Argo CD's own CRDs, for argocd/.
+	{"github.com/argoproj/argo-cd/v3", argoCDVersion, "manifests/crds",
+		[]string{"application-crd.yaml", "applicationset-crd.yaml", "appproject-crd.yaml"}},
+	// The Prometheus operator's PrometheusRule, for the overlays' alerts.
+	{"github.com/prometheus-operator/prometheus-operator", prometheusOperatorVersion, "example/prometheus-operator-crd",
+		[]string{"monitoring.coreos.com_prometheusrules.yaml"}},
+}
+
+// prometheusOperatorVersion is the release whose PrometheusRule CRD the
+// overlays' prometheusrule-policy-drops.yaml is checked against (the
+// version of the apis module in go.mod whose main module the proxy has).
+const prometheusOperatorVersion = "v0.94.0"
+
+func moduleDir(t *testing.T, module, version string) string {
+	t.Helper()
+	cmd := exec.Command("go", "mod", "download", "-json", module+"@"+version)
+	cmd.Dir = t.TempDir()  // outside the module: go.sum stays as it is
+	out, _ := cmd.Output() // may report a go version mismatch, yet extracts the module
+	var info struct{ Dir string }
+	_ = json.Unmarshal(out, &info)
+	if info.Dir == "" {
+		gomodcache, err := exec.Command("go", "env", "GOMODCACHE").Output()
+		require.NoError(t, err)
+		info.Dir = filepath.Join(string(bytes.TrimSpace(gomodcache)), filepath.FromSlash(module)+"@"+version)
+	}
+	return info.Dir
+}
+
+// installArgoCDCRDs installs the CRDs of crdSources (Argo CD's and the
+// PrometheusRule) and waits until the API server serves them.
 func installArgoCDCRDs(t *testing.T) {
 	t.Helper()
 	installOnce.Do(func() {
-		cmd := exec.Command("go", "mod", "download", "-json", "github.com/argoproj/argo-cd/v3@"+argoCDVersion)
-		cmd.Dir = t.TempDir()  // outside the module: go.sum stays as it is
-		out, _ := cmd.Output() // reports the go version mismatch, yet extracts the module
-		var info struct{ Dir string }
-		_ = json.Unmarshal(out, &info)
-		if info.Dir == "" {
-			gomodcache, err := exec.Command("go", "env", "GOMODCACHE").Output()
-			require.NoError(t, err)
-			info.Dir = filepath.Join(string(bytes.TrimSpace(gomodcache)), "github.com", "argoproj", "argo-cd", "v3@"+argoCDVersion)
-		}
-		dir := filepath.Join(info.Dir, "manifests", "crds")
-		for _, f := range []string{"application-crd.yaml", "applicationset-crd.yaml", "appproject-crd.yaml"} {
-			// Server-side: the ApplicationSet CRD is too large for
-			// client-side apply's last-applied annotation. A server that
-			// has just become ready may still refuse it for a moment.
-			args := []string{"--kubeconfig", kubeconfig(t), "apply", "--server-side", "--force-conflicts", "-f", filepath.Join(dir, f)}
-			var msg string
-			for attempt := 0; attempt < 10; attempt++ {
-				out, err := exec.Command("kubectl", args...).CombinedOutput()
-				if err == nil {
-					msg = ""
-					break
+		for _, src := range crdSources {
+			dir := filepath.Join(moduleDir(t, src.module, src.version), filepath.FromSlash(src.dir))
+			for _, f := range src.files {
+				// Server-side: the ApplicationSet CRD is too large for
+				// client-side apply's last-applied annotation. A server that
+				// has just become ready may still refuse it for a moment.
+				args := []string{"--kubeconfig", kubeconfig(t), "apply", "--server-side", "--force-conflicts", "-f", filepath.Join(dir, f)}
+				var msg string
+				for attempt := 0; attempt < 10; attempt++ {
+					out, err := exec.Command("kubectl", args...).CombinedOutput()
+					if err == nil {
+						msg = ""
+						break
+					}
+					msg = string(out)
+					time.Sleep(time.Duration(attempt+1) * 200 * time.Millisecond)
 				}
-				msg = string(out)
-				time.Sleep(time.Duration(attempt+1) * 200 * time.Millisecond)
+				if len(msg) > 2000 {
+					msg = msg[:2000] + "..."
+				}
+				require.Empty(t, msg, "kubectl apply %s", f)
 			}
-			if len(msg) > 2000 {
-				msg = msg[:2000] + "..."
-			}
-			require.Empty(t, msg, "kubectl apply %s", f)
 		}
 		// Poll rather than `kubectl wait`: right after creation a CRD has no
 		// status.conditions yet, and kubectl wait fails at once on that.
@@ -132,7 +159,7 @@ func installArgoCDCRDs(t *testing.T) {
 		}
 	})
 	for _, crd := range crds {
-		require.Contains(t, kubectl(t, "get", "crd", crd, "-o", "name"), crd, "Argo CD CRDs are not installed")
+		require.Contains(t, kubectl(t, "get", "crd", crd, "-o", "name"), crd, "the CRDs are not installed")
 	}
 }
 

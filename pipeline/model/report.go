@@ -67,6 +67,9 @@ type OverlayReport struct {
 	// Resolved are the base's findings, judged by the same rules, that the
 	// head no longer has.
 	Resolved []Finding `json:"resolved,omitempty"`
+	// Traffic is what the head does to observed traffic (check
+	// --flows); nil without flows.
+	Traffic *TrafficImpact `json:"-"`
 }
 
 // Report is the outcome of one reachgate check.

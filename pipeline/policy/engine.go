@@ -47,7 +47,7 @@ type Options struct {
 // fields; no field is ever removed or changes its meaning, so a rule
 // written for version N runs on every reachgate that builds N or later.
 // docs/rules.md lists what each version added.
-const InputVersion = 4
+const InputVersion = 5
 
 // RuleInfo describes one rule from its METADATA annotations: what a
 // report says of it (model.Rule), and where it is written.
@@ -78,6 +78,9 @@ type Input struct {
 	Cluster              *model.Cluster
 	Matrix               *model.Matrix
 	Promotion            *Promotion
+	// Observed is what a change does to observed traffic (check
+	// --flows); nil without flows.
+	Observed *model.TrafficImpact
 }
 
 // Engine holds compiled rules, ready to evaluate.

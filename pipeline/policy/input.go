@@ -179,6 +179,9 @@ func buildInput(in Input) (ast.Value, *sourceIndex, error) {
 	if promotion != nil {
 		doc.Insert(str("promotion"), promotion)
 	}
+	if in.Observed != nil {
+		doc.Insert(str("observed"), observedTerm(in.Observed))
+	}
 	return doc, idx, nil
 }
 

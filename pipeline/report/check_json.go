@@ -36,6 +36,8 @@ type jsonOverlay struct {
 	Resolved []model.Finding `json:"resolved,omitempty"`
 	// Diff is null when the overlay has no base to compare with.
 	Diff *jsonDiff `json:"diff"`
+	// Traffic is what the head does to observed traffic (check --flows).
+	Traffic *trafficJSON `json:"traffic,omitempty"`
 }
 
 type jsonReport struct {
@@ -99,6 +101,7 @@ func writeCheckJSON(w io.Writer, r *model.Report, opts Options) error {
 			Findings: slices.Clone(o.Findings),
 			Resolved: slices.Clone(o.Resolved),
 			Diff:     toJSONDiff(o.Diff),
+			Traffic:  toTrafficJSON(o.Traffic),
 		}
 		if jo.Findings == nil {
 			jo.Findings = []model.Finding{}
@@ -132,10 +135,14 @@ func ReadJSON(r io.Reader) (*model.Report, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read report: %w", err)
 		}
+		t, err := fromTrafficJSON(o.Traffic, fmt.Sprintf("overlays[%d].traffic", i))
+		if err != nil {
+			return nil, fmt.Errorf("read report: %w", err)
+		}
 		out.Overlays = append(out.Overlays, model.OverlayReport{
 			Name: o.Name, Environment: o.Environment, Path: o.Path,
 			Findings: o.Findings, Resolved: o.Resolved, Diff: d, Error: o.Error,
-			InputDigest: o.InputDigest, Expectations: o.Expectations,
+			InputDigest: o.InputDigest, Expectations: o.Expectations, Traffic: t,
 		})
 	}
 	return out, nil

@@ -466,6 +466,9 @@ func overlaySection(b *strings.Builder, r *model.Report, o *model.OverlayReport,
 			b.WriteString("```\n\n")
 		}
 	}
+	if o.Traffic != nil {
+		trafficMarkdown(b, o.Traffic, d.maxRows)
+	}
 	findingsTable(b, r, o, l, d, dropped)
 	b.WriteString("</details>\n\n")
 }

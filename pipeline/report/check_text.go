@@ -90,6 +90,9 @@ func writeCheckText(w io.Writer, r *model.Report, opts Options) error {
 				ew.line("  ", p.paint(color, l))
 			}
 		}
+		if o.Traffic != nil {
+			trafficText(ew, o.Traffic)
+		}
 		e, wn, in, wv := o.Counts()
 		ew.line("  findings: ", plural(e, "error", "errors"), ", ", plural(wn, "warning", "warnings"), ", ", count(in), " info, ", count(wv), " waived")
 		// New findings first; those the base has too after them.

@@ -49,6 +49,8 @@ type CheckParams struct {
 	// again, a third of a warm check's time); Check sets it when the
 	// evidence format is asked for.
 	Digests bool
+	// Flows are observed flows for the impact preview (--flows).
+	Flows FlowParams
 }
 
 // Check runs the whole pipeline and writes the report. The error is an
@@ -90,6 +92,9 @@ func Check(ctx context.Context, p CheckParams, w, stderr io.Writer) error {
 	}
 	if hasInputErrors(r) {
 		return &ExitError{Code: ExitInput, Err: errors.New("check: invalid input (see the report)")}
+	}
+	if err := trafficProblems(r); err != nil {
+		return err
 	}
 	if r.Failed() {
 		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("check failed: findings at or above %s", failOn)}
@@ -229,6 +234,9 @@ func BuildReport(ctx context.Context, p CheckParams) (*model.Report, error) {
 	r := newReport(rs, now)
 	j, err := rs.judge(p.RulesFrom, now)
 	if err != nil {
+		return nil, err
+	}
+	if j.flows, err = checkFlows(ctx, p.Flows); err != nil {
 		return nil, err
 	}
 	r.RulesFrom, r.Rules = j.from, j.rules()

@@ -504,7 +504,7 @@ func TestReportListsEveryRule(t *testing.T) {
 	dir := newRepo(t)
 	r, err := run.BuildReport(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Now: now})
 	require.NoError(t, err)
-	require.Len(t, r.Rules, 23)
+	require.Len(t, r.Rules, 24)
 	assert.Equal(t, "NP001", r.Rules[0].ID)
 	assert.NotEmpty(t, r.Rules[0].Controls)
 	var junit bytes.Buffer
@@ -513,7 +513,7 @@ func TestReportListsEveryRule(t *testing.T) {
 		assert.Contains(t, junit.String(), `<testcase name="NP017: `)
 		assert.Contains(t, junit.String(), `classname="reachgate.`+o+`"`)
 	}
-	assert.Equal(t, 3*23, strings.Count(junit.String(), "<testcase name=\"NP0"), "23 rules in each of 3 overlays")
+	assert.Equal(t, 3*24, strings.Count(junit.String(), "<testcase name=\"NP0"), "24 rules in each of 3 overlays")
 	assert.NotContains(t, junit.String(), "<failure")
 }
 

@@ -221,6 +221,8 @@ type VerifyParams struct {
 	Overlay string
 	Cleanup bool // remove leftovers of crashed runs and exit
 	Verbose bool
+	// RecordFlows writes the probes as Hubble flows to this file.
+	RecordFlows string
 }
 
 // Verify builds a lab of network namespaces on the local kernel, enforces
@@ -245,7 +247,7 @@ func Verify(ctx context.Context, p VerifyParams, w, stderr io.Writer) error {
 	if err != nil {
 		return inputError(err)
 	}
-	opts := verify.Options{}
+	opts := verify.Options{Record: p.RecordFlows != ""}
 	if p.Verbose {
 		opts.Logf = func(f string, a ...any) { fmt.Fprintf(stderr, f+"\n", a...) }
 	}
@@ -255,6 +257,12 @@ func Verify(ctx context.Context, p VerifyParams, w, stderr io.Writer) error {
 	}
 	if err := res.WriteText(w); err != nil {
 		return err
+	}
+	if p.RecordFlows != "" {
+		if err := recordFlows(p.RecordFlows, res); err != nil {
+			return fmt.Errorf("record flows: %w", err)
+		}
+		fmt.Fprintf(w, "recorded %d flows made by the kernel in %s\n", len(res.Records), p.RecordFlows)
 	}
 	if err := leftOut(o); err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"github.com/reachgate/reachgate/pipeline/config"
 	"github.com/reachgate/reachgate/pipeline/deploy"
 	"github.com/reachgate/reachgate/pipeline/model"
+	"github.com/reachgate/reachgate/pipeline/observe"
 	"github.com/reachgate/reachgate/pipeline/policy"
 	"github.com/reachgate/reachgate/pipeline/reach"
 )
@@ -45,6 +46,10 @@ type judge struct {
 	from    string
 	engine  *policy.Engine
 	waivers []model.Waiver
+	// flows are check --flows' observed flows (nil without), traffic
+	// what each head overlay does to them.
+	flows   *observe.Capture
+	traffic map[*Overlay]*model.TrafficImpact
 }
 
 // judge picks the workspace whose rules judge the head: the base, so a
@@ -357,6 +362,7 @@ func (j *judge) overlay(ctx context.Context, rs *refs, pr pair, c computed, fiel
 	}
 	or.Matrix = c.matrices[o.Cluster]
 	or.Base, or.Diff = c.compare(pr.base, or.Matrix)
+	or.Traffic = j.observe(o, or.Matrix, or.Base)
 	findings, checked, err := j.judgeOverlay(ctx, rs, o, or.Matrix, c.promotion(rs.head, o.Name), fields)
 	if err != nil {
 		return or, err
@@ -382,7 +388,7 @@ func (c computed) compare(base *Overlay, head *model.Matrix) (*model.Matrix, *mo
 // input errors, the rules (with the overlay it is promoted from) and the
 // connectivity expectations; and how many expectations were checked.
 func (j *judge) judgeOverlay(ctx context.Context, rs *refs, o *Overlay, m *model.Matrix, promotion *policy.Promotion, fields *fieldLiner) ([]model.Finding, int, error) {
-	in := policy.Input{Overlay: o.Name, Environment: o.Environment, Cluster: o.Cluster, Matrix: m, Promotion: promotion}
+	in := policy.Input{Overlay: o.Name, Environment: o.Environment, Cluster: o.Cluster, Matrix: m, Promotion: promotion, Observed: j.traffic[o]}
 	findings := o.Findings()
 	fs, err := j.engine.Evaluate(ctx, in)
 	if err != nil {

@@ -49,6 +49,9 @@ type Options struct {
 	UDPRetries int
 	// Logf receives progress messages; nil discards them.
 	Logf func(format string, args ...any)
+	// Record keeps every probe and the kernel's verdict in
+	// Result.Records (verify --record-flows).
+	Record bool
 }
 
 func (o Options) withDefaults() Options {
@@ -116,6 +119,9 @@ type Result struct {
 	// nothing, as in the API server's validation they would be rejected.
 	Warnings []string
 	Timings  struct{ Setup, Rules, Probe, Teardown time.Duration }
+	// Records are the probes and what the kernel did, when
+	// Options.Record is set.
+	Records []Record
 }
 
 // OK reports whether the kernel agreed with the engine on every probe.
@@ -136,6 +142,7 @@ type probe struct {
 	pp       protoPort
 	engine   bool
 	outcome
+	at time.Time // when the kernel answered
 }
 
 // Run builds the lab for c, probes it and compares what the kernel allowed
@@ -247,6 +254,9 @@ func Run(ctx context.Context, c *model.Cluster, m *model.Matrix, opts Options) (
 		return res, fmt.Errorf("verify interrupted: %w", err)
 	}
 	compare(res, probes)
+	if opts.Record {
+		res.Records = records(probes)
+	}
 	return res, nil
 }
 
@@ -522,6 +532,7 @@ func runProbes(ctx context.Context, pr *prober, probes []*probe, parallel int) e
 				}
 				for _, p := range batches[b] {
 					p.outcome = pr.run(ctx, local, p.dst.addr, p.pp)
+					p.at = time.Now()
 				}
 			}
 		}()
