@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/reachgate/reachgate/pipeline/run"
 )
@@ -18,9 +19,26 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
+// grace is how long a signalled command has to return before main exits
+// anyway: every stage stops when the context is done, but kustomize cannot
+// be interrupted.
+const grace = 500 * time.Millisecond
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := execute(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	done := make(chan int, 1)
+	go func() { done <- execute(ctx, os.Args[1:], os.Stdout, os.Stderr) }()
+	var code int
+	select {
+	case code = <-done:
+	case <-ctx.Done():
+		select {
+		case code = <-done:
+		case <-time.After(grace):
+			fmt.Fprintln(os.Stderr, "reachgate: interrupted")
+			code = run.ExitInput
+		}
+	}
 	stop()
 	os.Exit(code)
 }
@@ -35,6 +53,10 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return run.ExitOK
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintln(stderr, "reachgate: interrupted")
+		return run.ExitInput
 	}
 	var ee *run.ExitError
 	if errors.As(err, &ee) {
