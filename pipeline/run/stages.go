@@ -260,7 +260,7 @@ func (rs *refs) render(ctx context.Context, sel selection) []pair {
 			name, env, dir = oc.Name, oc.Environment, oc.Path
 		}
 		switch {
-		case dir != "" && !rs.head.FS.IsDir(rs.head.Abs(dir)) && (pr.dropped || rs.base != nil && rs.base.FS.IsDir(rs.base.Abs(dir))):
+		case dir != "" && !rs.head.FS.Exists(rs.head.Abs(dir)) && (pr.dropped || rs.base != nil && rs.base.FS.IsDir(rs.base.Abs(dir))):
 			pr.removed = true
 			pr.head = &Overlay{Name: name, Environment: env, Path: dir}
 		case pr.dropped:

@@ -264,6 +264,13 @@ func (ws *Workspace) LoadDir(ctx context.Context, name, env, dir string) *Overla
 	abs := ws.Abs(dir)
 	if !ws.FS.IsDir(abs) {
 		o.Err = fmt.Errorf("overlay %s: directory %s does not exist", name, dir)
+		if ws.FS.Exists(abs) {
+			// A file, or a symlink the file system refuses: say which.
+			o.Err = fmt.Errorf("overlay %s: %s is not a directory", name, dir)
+			if _, err := ws.FS.ReadFile(abs); err != nil {
+				o.Err = fmt.Errorf("overlay %s: %w", name, err)
+			}
+		}
 		return o
 	}
 	var objs []model.Object
