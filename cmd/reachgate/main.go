@@ -25,22 +25,29 @@ var version = "dev"
 const grace = 500 * time.Millisecond
 
 func main() {
+	os.Exit(cli(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// cli runs the command line. SIGINT and SIGTERM cancel the command's
+// context, which every stage watches; cli returns at most grace after the
+// signal, with code 2, whether or not the command has.
+func cli(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	done := make(chan int, 1)
-	go func() { done <- execute(ctx, os.Args[1:], os.Stdout, os.Stderr) }()
-	var code int
+	go func() { done <- execute(ctx, args, stdout, stderr) }()
 	select {
-	case code = <-done:
+	case code := <-done:
+		return code
 	case <-ctx.Done():
-		select {
-		case code = <-done:
-		case <-time.After(grace):
-			fmt.Fprintln(os.Stderr, "reachgate: interrupted")
-			code = run.ExitInput
-		}
 	}
-	stop()
-	os.Exit(code)
+	select {
+	case code := <-done:
+		return code
+	case <-time.After(grace):
+		fmt.Fprintln(stderr, "reachgate: interrupted")
+		return run.ExitInput
+	}
 }
 
 // execute runs the CLI and turns its error into an exit code; only main
