@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/reachgate
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build run test deps e2e bench clean
+.PHONY: all build run test deps e2e bench fuzz clean
 
 all: build
 
@@ -38,6 +38,22 @@ e2e:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./pipeline/...
+
+# The fuzz targets of every parser of untrusted input, one after the other
+# (FUZZTIME each; crashers land in the package's testdata/fuzz and then run
+# with every `go test`). Minimising each new input is capped at 100 runs:
+# with the default (60 s) the workers of a large test binary spend their
+# time minimising instead of fuzzing.
+FUZZTIME ?= 10s
+FUZZ := ./pipeline/render:FuzzManifests ./pipeline/render:FuzzKustomization \
+	./pipeline/config:FuzzParse ./pipeline/policy:FuzzParseExpectations \
+	./pipeline/policy:FuzzParseWaivers ./pipeline/report:FuzzReadJSON \
+	./pipeline/github:FuzzParseEvent
+fuzz:
+	@for t in $(FUZZ); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; echo "== $$fn ($$pkg)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 100x $$pkg || exit 1; \
+	done
 
 clean:
 	rm -rf bin

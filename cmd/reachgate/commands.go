@@ -63,7 +63,7 @@ func newRenderCmd() *cobra.Command {
 		Long:  "OVERLAY is an overlay name from reachgate.yaml or a path to a kustomization directory or a directory of manifests.",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return run.Render(run.RenderParams{Common: common(cmd), Overlay: args[0]}, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return run.Render(cmd.Context(), run.RenderParams{Common: common(cmd), Overlay: args[0]}, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 }
@@ -76,7 +76,7 @@ func newReachCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p.Common, p.Overlay = common(cmd), args[0]
-			return run.Reach(p, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return run.Reach(cmd.Context(), p, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	cmd.Flags().StringVarP(&p.Format, "format", "o", "txt", "output format: "+strings.Join(report.MatrixFormats(), ", "))
@@ -99,7 +99,7 @@ traffic is denied.`,
 		Args: cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p.Common, p.Overlay, p.Src, p.Dst = common(cmd), args[0], args[1], args[2]
-			return run.Explain(p, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return run.Explain(cmd.Context(), p, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	cmd.Flags().StringVar(&p.Port, "port", "", "one port to ask about, like 5432/TCP or 53/UDP (default: any)")
@@ -149,7 +149,7 @@ func newDiffCmd() *cobra.Command {
 		Short: "Print how reachability changes between two refs",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p.Common, p.Overlays = common(cmd), args
-			return run.Diff(p, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return run.Diff(cmd.Context(), p, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	cmd.Flags().StringVar(&p.Base, "base", "", "base ref (required)")
@@ -166,7 +166,7 @@ func newPromoteCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p.Common, p.From, p.To = common(cmd), args[0], args[1]
-			return run.Promote(p, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return run.Promote(cmd.Context(), p, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	cmd.Flags().StringVarP(&p.Format, "format", "o", "txt", "output format: txt, json, md")

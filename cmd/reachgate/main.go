@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/reachgate/reachgate/pipeline/report"
 	"github.com/reachgate/reachgate/pipeline/run"
@@ -19,11 +20,35 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
+// grace is how long a signalled command has to return before main exits
+// anyway: every stage stops when the context is done, but kustomize cannot
+// be interrupted.
+const grace = 500 * time.Millisecond
+
 func main() {
+	os.Exit(cli(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// cli runs the command line. SIGINT and SIGTERM cancel the command's
+// context, which every stage watches; cli returns at most grace after the
+// signal, with code 2, whether or not the command has.
+func cli(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := execute(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	defer stop()
+	done := make(chan int, 1)
+	go func() { done <- execute(ctx, args, stdout, stderr) }()
+	select {
+	case code := <-done:
+		return code
+	case <-ctx.Done():
+	}
+	select {
+	case code := <-done:
+		return code
+	case <-time.After(grace):
+		fmt.Fprintln(stderr, "reachgate: interrupted")
+		return run.ExitInput
+	}
 }
 
 // execute runs the CLI and turns its error into an exit code; only main
@@ -36,6 +61,10 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return run.ExitOK
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintln(stderr, "reachgate: interrupted")
+		return run.ExitInput
 	}
 	// Errors name files and objects of the pull request: no line of one
 	// may become a workflow command in a CI log.

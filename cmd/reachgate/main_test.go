@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,7 +10,7 @@ import (
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"reachgate": func() { os.Exit(execute(context.Background(), os.Args[1:], os.Stdout, os.Stderr)) },
+		"reachgate": func() { os.Exit(cli(os.Args[1:], os.Stdout, os.Stderr)) },
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -300,6 +301,8 @@ func (c *Config) validate(f *yamlfile.File) model.InputErrors {
 		if o.Path == "" {
 			v.add(p+".path", "overlay %q needs a path to its kustomization directory", o.Name)
 		}
+		v.repoPath(p+".path", o.Path)
+		v.repoPath(p+".expectations", o.Expectations)
 	}
 	for i, o := range c.Overlays {
 		if o.PromotesTo != "" && !seen[o.PromotesTo] {
@@ -371,7 +374,27 @@ func (c *Config) validate(f *yamlfile.File) model.InputErrors {
 			v.add(f.path, "%v", err)
 		}
 	}
+	for i, d := range c.Rules.Paths {
+		v.repoPath(fmt.Sprintf("rules.paths.%d", i), d)
+	}
+	v.repoPath("rules.waivers", c.Rules.Waivers)
 	return v.Errs
+}
+
+// repoPath checks a path that names something in the repository: it is
+// relative to the repository root and stays inside it, so the gate never
+// reads a file the repository does not hold.
+func (v *validator) repoPath(at, p string) {
+	if p == "" {
+		return
+	}
+	clean := path.Clean(filepath.ToSlash(p))
+	switch {
+	case path.IsAbs(clean) || filepath.IsAbs(p):
+		v.add(at, "%q is an absolute path: paths are relative to the repository root", p)
+	case clean == ".." || strings.HasPrefix(clean, "../"):
+		v.add(at, "%q leads out of the repository: paths are relative to the repository root", p)
+	}
 }
 
 // PodCIDRs returns the configured pod ranges.

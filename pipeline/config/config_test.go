@@ -89,6 +89,36 @@ argocd: [../elsewhere, argocd]
 	assert.Len(t, errs, 10, "every problem is reported, not just the first:\n%s", text)
 }
 
+// A path in the configuration that leaves the repository would make the
+// gate read (and print) a file the repository does not hold.
+func TestParseRefusesPathsOutOfTheRepository(t *testing.T) {
+	t.Parallel()
+	_, err := config.Parse("reachgate.yaml", []byte(`overlays:
+  - name: prod
+    path: overlays/prod
+    expectations: /etc/passwd
+  - name: dev
+    path: ../../outside
+    expectations: overlays/dev/../../../etc/passwd
+rules:
+  paths: [rego, /opt/rules]
+  waivers: ../waivers.yaml
+`))
+	var errs model.InputErrors
+	require.True(t, errors.As(err, &errs), "%v", err)
+	text := err.Error()
+	for _, want := range []string{
+		`reachgate.yaml:4: overlays.0.expectations: "/etc/passwd" is an absolute path: paths are relative to the repository root`,
+		`reachgate.yaml:6: overlays.1.path: "../../outside" leads out of the repository`,
+		`reachgate.yaml:7: overlays.1.expectations: "overlays/dev/../../../etc/passwd" leads out of the repository`,
+		`reachgate.yaml:9: rules.paths.1: "/opt/rules" is an absolute path`,
+		`reachgate.yaml:10: rules.waivers: "../waivers.yaml" leads out of the repository`,
+	} {
+		assert.Contains(t, text, want)
+	}
+	assert.Len(t, errs, 5, text)
+}
+
 func TestParseRejectsUnknownFieldsAndBadYAML(t *testing.T) {
 	t.Parallel()
 	_, err := config.Parse("reachgate.yaml", []byte("overlays:\n  - name: dev\n    paht: overlays/dev\n"))

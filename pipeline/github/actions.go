@@ -70,6 +70,11 @@ func ReadEvent(eventPath, eventName string) (EventInfo, error) {
 	if err != nil {
 		return EventInfo{}, fmt.Errorf("read event: %w", err)
 	}
+	return ParseEvent(eventPath, data, eventName)
+}
+
+// ParseEvent parses an event payload read from eventPath: see ReadEvent.
+func ParseEvent(eventPath string, data []byte, eventName string) (EventInfo, error) {
 	switch eventName {
 	case "pull_request", "pull_request_target":
 		var ev gh.PullRequestEvent

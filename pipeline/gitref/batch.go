@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os/exec"
@@ -13,8 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
 // Batch reads many commits' trees and files through one long-lived
@@ -57,6 +56,12 @@ func (b *Batch) Close() error {
 
 // object reads one object by id or revision expression.
 func (b *Batch) object(spec string) (typ string, data []byte, err error) {
+	return b.objectAtMost(spec, -1)
+}
+
+// objectAtMost is object, but an object over max bytes (max >= 0) is
+// skipped unread: its type comes back with a *LimitError.
+func (b *Batch) objectAtMost(spec string, max int64) (typ string, data []byte, err error) {
 	if strings.ContainsAny(spec, "\n") {
 		return "", nil, fmt.Errorf("cat-file: bad object name %q", spec)
 	}
@@ -77,6 +82,12 @@ func (b *Batch) object(spec string) (typ string, data []byte, err error) {
 	size, err := strconv.Atoi(f[2])
 	if err != nil {
 		return "", nil, fmt.Errorf("cat-file: bad size in %q", header)
+	}
+	if max >= 0 && int64(size) > max {
+		if _, err := io.CopyN(io.Discard, b.out, int64(size)+1); err != nil {
+			return "", nil, fmt.Errorf("cat-file: %w", err)
+		}
+		return f[1], nil, &LimitError{Size: int64(size), Limit: max}
 	}
 	data = make([]byte, size+1)
 	if _, err := io.ReadFull(b.out, data); err != nil {
@@ -202,41 +213,47 @@ func (b *Batch) Digest(commit string, paths ...string) (string, error) {
 }
 
 // Tree is Repo.TreeOf through the batch reader: the files under paths at
-// commit in an in-memory filesystem rooted at "/", symlinks followed
-// within what was read and refused when they leave it.
-func (b *Batch) Tree(commit string, paths ...string) (filesys.FileSystem, error) {
+// commit in an in-memory filesystem rooted at "/", within DefaultLimits,
+// symlinks followed within what was read and refused where read when
+// they leave it.
+func (b *Batch) Tree(commit string, paths ...string) (*FS, error) {
+	limits := DefaultLimits
 	fs, err := b.files(commit, paths...)
 	if err != nil {
 		return nil, err
 	}
+	slices.SortStableFunc(fs, func(x, y file) int { return cmpBool(likelyRead(y.path), likelyRead(x.path)) })
 	content := make(map[string][]byte, len(fs))
 	links := map[string]string{}
+	refused := map[string]error{}
+	var total int64
 	for _, f := range fs {
-		typ, data, err := b.object(f.id)
+		typ, data, err := b.objectAtMost(f.id, limits.FileBytes)
+		var le *LimitError
+		if errors.As(err, &le) && typ == "blob" {
+			refused[f.path] = le
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
 		if typ != "blob" {
 			return nil, fmt.Errorf("cat-file: %s is a %s, not a blob", f.path, typ)
 		}
-		if f.mode == "120000" {
+		n := int64(len(data))
+		switch {
+		case f.mode == "120000" && n > maxLink:
+			refused[f.path] = errors.New("symlink target longer than 4096 bytes")
+		case f.mode == "120000":
 			links[f.path] = string(data)
-			continue
-		}
-		content[f.path] = data
-	}
-	for p, target := range links {
-		resolved, err := resolveLink(p, target, content, links)
-		if err != nil {
-			return nil, fmt.Errorf("%s at %s: %w", p, short(commit), err)
-		}
-		content[p] = content[resolved]
-	}
-	mem := filesys.MakeFsInMemory()
-	for p, data := range content {
-		if err := mem.WriteFile("/"+p, data); err != nil {
-			return nil, fmt.Errorf("load %s: %w", p, err)
+		case n > limits.FileBytes:
+			refused[f.path] = &LimitError{Size: n, Limit: limits.FileBytes}
+		case total+n > limits.TotalBytes:
+			refused[f.path] = &LimitError{Limit: limits.TotalBytes, PerRun: true}
+		default:
+			total += n
+			content[f.path] = data
 		}
 	}
-	return mem, nil
+	return assemble(content, links, refused, limits)
 }

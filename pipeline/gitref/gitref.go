@@ -11,6 +11,7 @@ import (
 	"io"
 	"os/exec"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -82,55 +83,119 @@ func (r *Repo) MergeBase(a, b string) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
-// Tree reads every file of the commit's tree into an in-memory filesystem
-// rooted at "/". Symlinks are followed when they stay inside the tree and
-// refused when they point outside it.
-func (r *Repo) Tree(commit string) (filesys.FileSystem, error) {
-	return r.TreeOf(commit)
+// Tree reads the commit's tree into an in-memory filesystem rooted at "/",
+// within DefaultLimits. See TreeWithin.
+func (r *Repo) Tree(commit string) (*FS, error) {
+	return r.TreeWithin(commit, DefaultLimits)
 }
 
 // TreeOf is Tree restricted to the files under paths (all of them when
 // none is given). A symlink pointing outside paths is refused as one
 // pointing outside the tree is.
-func (r *Repo) TreeOf(commit string, paths ...string) (filesys.FileSystem, error) {
+func (r *Repo) TreeOf(commit string, paths ...string) (*FS, error) {
+	return r.TreeWithin(commit, DefaultLimits, paths...)
+}
+
+// maxLink bounds a symlink's target (PATH_MAX).
+const maxLink = 4096
+
+// TreeWithin reads the commit's tree (the files under paths, or all of
+// them) into an in-memory filesystem rooted at "/". A blob over
+// limits.FileBytes is never read; blobs are read until limits.TotalBytes
+// is reached, manifests and rules first (YAML, JSON, Rego and
+// kustomization files, then the rest in path order). Symlinks are
+// followed when they lead to a file of the tree. Reading a file that was
+// not read, or a symlink that leads out of the tree, to a directory or to
+// nothing, fails with an *fs.PathError that says why; the rest of the tree
+// is still there.
+func (r *Repo) TreeWithin(commit string, limits Limits, paths ...string) (*FS, error) {
 	ctx := context.Background()
-	out, err := git(ctx, r.Dir, nil, append([]string{"ls-tree", "-r", "-z", "--full-tree", commit, "--"}, paths...)...)
+	out, err := git(ctx, r.Dir, nil, append([]string{"ls-tree", "-r", "-l", "-z", "--full-tree", commit, "--"}, paths...)...)
 	if err != nil {
 		return nil, fmt.Errorf("list tree of %s: %w", commit, err)
 	}
-	type entry struct{ mode, sha, path string }
-	var entries []entry
-	var req bytes.Buffer
+	type entry struct {
+		mode, sha, path string
+		size            int64
+	}
+	var files []entry
+	links := map[string]entry{}
+	refused := map[string]error{}
 	for _, rec := range bytes.Split(out, []byte{0}) {
 		if len(rec) == 0 {
 			continue
 		}
 		meta, p, ok := bytes.Cut(rec, []byte{'\t'})
 		f := strings.Fields(string(meta))
-		if !ok || len(f) != 3 || f[1] != "blob" {
+		if !ok || len(f) != 4 || f[1] != "blob" {
 			continue // submodules (commit entries) have no content here
 		}
-		entries = append(entries, entry{mode: f[0], sha: f[2], path: string(p)})
-		req.WriteString(f[2])
+		size, err := strconv.ParseInt(f[3], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("list tree of %s: bad size in %q", commit, meta)
+		}
+		e := entry{mode: f[0], sha: f[2], path: string(p), size: size}
+		switch {
+		case e.mode == "120000" && size <= maxLink:
+			links[e.path] = e
+		case e.mode == "120000":
+			refused[e.path] = errors.New("symlink target longer than 4096 bytes")
+		case size > limits.FileBytes:
+			refused[e.path] = &LimitError{Size: size, Limit: limits.FileBytes}
+		default:
+			files = append(files, e)
+		}
+	}
+	slices.SortStableFunc(files, func(a, b entry) int { return cmpBool(likelyRead(b.path), likelyRead(a.path)) })
+	var load []entry
+	var total int64
+	for _, e := range files {
+		if total+e.size > limits.TotalBytes {
+			refused[e.path] = &LimitError{Limit: limits.TotalBytes, PerRun: true}
+			continue
+		}
+		total += e.size
+		load = append(load, e)
+	}
+	for _, e := range links {
+		load = append(load, e)
+	}
+	var req bytes.Buffer
+	for _, e := range load {
+		req.WriteString(e.sha)
 		req.WriteByte('\n')
 	}
-	blobs, err := catBlobs(ctx, r.Dir, &req, len(entries))
+	blobs, err := catBlobs(ctx, r.Dir, &req, len(load))
 	if err != nil {
 		return nil, fmt.Errorf("read objects of %s: %w", commit, err)
 	}
-	content := make(map[string][]byte, len(entries))
-	links := map[string]string{}
-	for i, e := range entries {
-		if e.mode == "120000" {
-			links[e.path] = string(blobs[i])
-			continue
+	content := make(map[string][]byte, len(load))
+	targets := map[string]string{}
+	for i, e := range load {
+		if _, ok := links[e.path]; ok {
+			targets[e.path] = string(blobs[i])
+		} else {
+			content[e.path] = blobs[i]
 		}
-		content[e.path] = blobs[i]
 	}
-	for p, target := range links {
-		resolved, err := resolveLink(p, target, content, links)
+	return assemble(content, targets, refused, limits)
+}
+
+// assemble makes the file system of a tree from its files' content, its
+// symlinks' targets and the paths refused so far: symlinks that lead to
+// a file are followed, the others refused where they are read.
+func assemble(content map[string][]byte, targets map[string]string, refused map[string]error, limits Limits) (*FS, error) {
+	dirs := map[string]bool{}
+	for p := range content {
+		for d := path.Dir(p); d != "." && !dirs[d]; d = path.Dir(d) {
+			dirs[d] = true
+		}
+	}
+	for p, target := range targets {
+		resolved, err := resolveLink(p, target, content, targets, dirs, refused)
 		if err != nil {
-			return nil, fmt.Errorf("%s at %s: %w", p, short(commit), err)
+			refused[p] = err
+			continue
 		}
 		content[p] = content[resolved]
 	}
@@ -140,28 +205,53 @@ func (r *Repo) TreeOf(commit string, paths ...string) (filesys.FileSystem, error
 			return nil, fmt.Errorf("load %s: %w", p, err)
 		}
 	}
-	return fs, nil
+	return inMemory(fs, refused, limits), nil
 }
 
-func resolveLink(p, target string, content map[string][]byte, links map[string]string) (string, error) {
+// likelyRead: files the gate reads (manifests, kustomizations, rules,
+// configuration) are loaded before the rest.
+func likelyRead(p string) bool {
+	switch strings.ToLower(path.Ext(p)) {
+	case ".yaml", ".yml", ".json", ".rego":
+		return true
+	}
+	return path.Base(p) == "Kustomization"
+}
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
+}
+
+func resolveLink(p, target string, content map[string][]byte, links map[string]string, dirs map[string]bool, refused map[string]error) (string, error) {
+	first := target
 	for hops := 0; hops < 40; hops++ {
 		if path.IsAbs(target) {
-			return "", fmt.Errorf("symlink to %s points outside the repository", target)
+			return "", fmt.Errorf("symlink to %s, %w", first, ErrOutside)
 		}
 		next := path.Clean(path.Join(path.Dir(p), target))
-		if next == ".." || strings.HasPrefix(next, "../") {
-			return "", fmt.Errorf("symlink to %s points outside the repository", target)
-		}
-		if _, ok := content[next]; ok {
+		switch {
+		case next == ".." || strings.HasPrefix(next, "../"):
+			return "", fmt.Errorf("symlink to %s, %w", first, ErrOutside)
+		case content[next] != nil:
 			return next, nil
+		case refused[next] != nil:
+			return "", fmt.Errorf("symlink to %s: %w", first, refused[next])
+		case dirs[next] || next == ".":
+			return "", fmt.Errorf("symlink to the directory %s: directory symlinks are not followed in a commit", first)
 		}
 		t, ok := links[next]
 		if !ok {
-			return "", fmt.Errorf("symlink to %s points to nothing in the tree", target)
+			return "", fmt.Errorf("symlink to %s leads to nothing in the tree", first)
 		}
 		p, target = next, t
 	}
-	return "", errors.New("too many levels of symlinks")
+	return "", fmt.Errorf("symlink to %s: too many levels of symlinks", first)
 }
 
 func short(sha string) string {

@@ -75,8 +75,14 @@ func TestBatchRefusesSymlinkOutOfTree(t *testing.T) {
 	b, err := r.OpenBatch(context.Background())
 	require.NoError(t, err)
 	defer b.Close()
-	_, err = b.Tree("HEAD", "overlays")
-	assert.ErrorContains(t, err, "points outside the repository")
+	// Refused where it is read, as Repo.Tree has it; the rest is there.
+	fs, err := b.Tree("HEAD", "overlays")
+	require.NoError(t, err)
+	_, err = fs.ReadFile("/overlays/dev/evil.yaml")
+	assert.ErrorContains(t, err, "symlink to ../../../etc/passwd")
+	assert.ErrorIs(t, err, gitref.ErrOutside)
+	_, err = fs.ReadFile("/overlays/dev/kustomization.yaml")
+	assert.NoError(t, err)
 }
 
 func TestFirstParentLog(t *testing.T) {

@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -97,13 +98,41 @@ type IPSet struct {
 	Ranges []IPRange
 }
 
-// IPSetOf builds a set from prefixes.
+// IPSetOf builds a set from prefixes: sorted and merged once, O(n log n).
 func IPSetOf(ps ...netip.Prefix) IPSet {
-	var s IPSet
-	for _, p := range ps {
-		s = s.Union(IPSet{Ranges: []IPRange{PrefixRange(p)}})
+	rs := make([]IPRange, len(ps))
+	for i, p := range ps {
+		rs[i] = PrefixRange(p)
 	}
-	return s
+	return IPSetOfRanges(rs...)
+}
+
+// IPSetOfRanges builds a set from ranges that may overlap, touch or come
+// in any order: sorted and merged once, O(n log n).
+func IPSetOfRanges(rs ...IPRange) IPSet {
+	all := slices.Clone(rs)
+	slices.SortFunc(all, func(a, b IPRange) int { return a.From.Compare(b.From) })
+	var out []IPRange
+	for _, r := range all {
+		if n := len(out); n > 0 && out[n-1].From.BitLen() == r.From.BitLen() {
+			last := &out[n-1]
+			next := last.To.Next()
+			if r.From.Compare(last.To) <= 0 || (next.IsValid() && next == r.From) {
+				if r.To.Compare(last.To) > 0 {
+					last.To = r.To
+				}
+				continue
+			}
+		}
+		out = append(out, r)
+	}
+	return IPSet{Ranges: out}
+}
+
+// IPBlockSet is what a NetworkPolicy ipBlock covers: cidr minus every
+// except, in O(n log n) for n excepts. Host bits are masked off.
+func IPBlockSet(cidr netip.Prefix, except ...netip.Prefix) IPSet {
+	return IPSetOf(cidr).Subtract(IPSetOf(except...))
 }
 
 // IsEmpty reports whether the set holds no address.
@@ -121,35 +150,14 @@ func (s IPSet) Overlaps(o IPSet) bool { return !s.Intersect(o).IsEmpty() }
 
 // ContainsRange reports whether r lies wholly inside the set.
 func (s IPSet) ContainsRange(r IPRange) bool {
-	for _, x := range s.Ranges {
-		if x.ContainsRange(r) {
-			return true
-		}
-	}
-	return false
+	rs := s.Ranges
+	i := sort.Search(len(rs), func(i int) bool { return rs[i].To.Compare(r.From) >= 0 })
+	return i < len(rs) && rs[i].ContainsRange(r)
 }
 
 // Union returns s ∪ o.
 func (s IPSet) Union(o IPSet) IPSet {
-	all := make([]IPRange, 0, len(s.Ranges)+len(o.Ranges))
-	all = append(all, s.Ranges...)
-	all = append(all, o.Ranges...)
-	sort.Slice(all, func(i, j int) bool { return all[i].From.Less(all[j].From) })
-	var out []IPRange
-	for _, r := range all {
-		if n := len(out); n > 0 && out[n-1].From.BitLen() == r.From.BitLen() {
-			last := &out[n-1]
-			next := last.To.Next()
-			if r.From.Compare(last.To) <= 0 || (next.IsValid() && next == r.From) {
-				if r.To.Compare(last.To) > 0 {
-					last.To = r.To
-				}
-				continue
-			}
-		}
-		out = append(out, r)
-	}
-	return IPSet{Ranges: out}
+	return IPSetOfRanges(append(slices.Clip(s.Ranges), o.Ranges...)...)
 }
 
 // Intersect returns s ∩ o.
@@ -177,14 +185,20 @@ func (s IPSet) Intersect(o IPSet) IPSet {
 	return IPSet{Ranges: out}
 }
 
-// Subtract returns s \ o.
+// Subtract returns s \ o, in one pass over both sorted lists.
 func (s IPSet) Subtract(o IPSet) IPSet {
 	var out []IPRange
+	j := 0
 	for _, r := range s.Ranges {
-		from := r.From
-		done := false
-		for _, x := range o.Ranges {
-			if done || x.To.Compare(from) < 0 || x.From.Compare(r.To) > 0 {
+		// Ranges of o that end before r starts cannot touch r nor any
+		// later range of s.
+		for j < len(o.Ranges) && o.Ranges[j].To.Compare(r.From) < 0 {
+			j++
+		}
+		from, done := r.From, false
+		for k := j; k < len(o.Ranges) && o.Ranges[k].From.Compare(r.To) <= 0; k++ {
+			x := o.Ranges[k]
+			if x.To.Compare(from) < 0 {
 				continue
 			}
 			if x.From.Compare(from) > 0 {
@@ -192,7 +206,7 @@ func (s IPSet) Subtract(o IPSet) IPSet {
 			}
 			if x.To.Compare(r.To) >= 0 {
 				done = true
-				continue
+				break
 			}
 			from = x.To.Next()
 		}

@@ -592,14 +592,14 @@ func (b *inputBuilder) promotionTerm(m *model.Matrix, mt *matrixTerms, p *Promot
 			continue
 		}
 		var parts []int32
-		var covered model.IPSet
+		var over []model.IPRange
 		for _, j := range pmExternal {
 			if r := pm.Peers[j].Range; r.Overlaps(p.Range) {
 				parts = append(parts, j)
-				covered = covered.Union(model.IPSet{Ranges: []model.IPRange{r}})
+				over = append(over, r)
 			}
 		}
-		if covered.ContainsRange(p.Range) {
+		if model.IPSetOfRanges(over...).ContainsRange(p.Range) {
 			cover[i] = parts
 		}
 	}

@@ -325,12 +325,13 @@ func ipBlockSet(b *networkingv1.IPBlock) *model.IPSet {
 	if err != nil {
 		return nil
 	}
-	set := model.IPSetOf(p)
+	except := make([]netip.Prefix, 0, len(b.Except))
 	for _, e := range b.Except {
 		if ep, err := model.ParsePrefix(e); err == nil {
-			set = set.Subtract(model.IPSetOf(ep))
+			except = append(except, ep)
 		}
 	}
+	set := model.IPBlockSet(p, except...)
 	return &set
 }
 

@@ -10,6 +10,7 @@
 package reach
 
 import (
+	"context"
 	"encoding/binary"
 	"runtime"
 	"slices"
@@ -24,13 +25,21 @@ import (
 
 // Compute returns the reachability matrix of the cluster.
 func Compute(c *model.Cluster) *model.Matrix {
-	return newIndex(c, nil).compute()
+	m, _ := newIndex(c, nil).compute(context.Background())
+	return m
 }
 
 // ComputeAll returns the matrices of several clusters (the base and head
 // of an overlay, or two overlays) with external address ranges split at
 // the same boundaries, so that Diff compares them range by range.
 func ComputeAll(cs ...*model.Cluster) []*model.Matrix {
+	ms, _ := ComputeAllContext(context.Background(), cs...)
+	return ms
+}
+
+// ComputeAllContext is ComputeAll that stops, with ctx's error, when ctx
+// is done: every worker looks at ctx between chunks of destinations.
+func ComputeAllContext(ctx context.Context, cs ...*model.Cluster) ([]*model.Matrix, error) {
 	out := make([]*model.Matrix, len(cs))
 	for i, c := range cs {
 		var others []*model.Cluster
@@ -39,11 +48,19 @@ func ComputeAll(cs ...*model.Cluster) []*model.Matrix {
 				others = append(others, o)
 			}
 		}
-		if c != nil {
-			out[i] = newIndex(c, others).compute()
+		if c == nil {
+			continue
 		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		m, err := newIndex(c, others).compute(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = m
 	}
-	return out
+	return out, nil
 }
 
 // contrib is one rule's part in one direction of a pair. Before the
@@ -143,7 +160,7 @@ func sortContribs(cs []contrib) {
 	slices.SortFunc(cs, func(a, b contrib) int { return a.rule.id - b.rule.id })
 }
 
-func (ix *index) compute() *model.Matrix {
+func (ix *index) compute(ctx context.Context) (*model.Matrix, error) {
 	n := len(ix.peers)
 	m := &model.Matrix{Peers: ix.peers}
 
@@ -225,7 +242,7 @@ func (ix *index) compute() *model.Matrix {
 			wk := pl.newWorker()
 			for {
 				c := int(next.Add(1) - 1)
-				if c >= nChunks {
+				if c >= nChunks || ctx.Err() != nil {
 					break
 				}
 				wk.flat = nil
@@ -241,6 +258,9 @@ func (ix *index) compute() *model.Matrix {
 		}(w)
 	}
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	perSrc := make([]int, n+1)
 	for _, cs := range counts {
 		for s, k := range cs {
@@ -280,7 +300,7 @@ func (ix *index) compute() *model.Matrix {
 	m.Selection = ix.selection()
 	m.Omitted = ix.c.Omitted
 	m.Overridden = overridden(overrides)
-	return m
+	return m, nil
 }
 
 // plan is what every worker shares, read-only.

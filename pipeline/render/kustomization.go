@@ -1,8 +1,10 @@
 package render
 
 import (
+	"context"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -19,6 +21,10 @@ type kustomization struct {
 	k    types.Kustomization
 	node *yaml.Node // the file's mapping, for lines; may be nil
 	data []byte
+	// children counts the references to each kustomization (by dir) this
+	// one includes; files are the files whose objects it reads itself.
+	children map[string]int
+	files    []string
 }
 
 // sourceIndex locates rendered objects in their source files.
@@ -45,6 +51,8 @@ type docEntry struct {
 // refusing remote references and paths that leave the repository, and
 // indexing the source files it meets.
 type kustWalker struct {
+	ctx      context.Context
+	r        *Renderer
 	t        *tree
 	errs     model.InputErrors
 	done     map[string]*kustomization // by dir
@@ -54,8 +62,10 @@ type kustWalker struct {
 	customSchema bool
 }
 
-func newKustWalker(t *tree) *kustWalker {
+func newKustWalker(ctx context.Context, r *Renderer, t *tree) *kustWalker {
 	return &kustWalker{
+		ctx:   ctx,
+		r:     r,
 		t:     t,
 		done:  map[string]*kustomization{},
 		index: sourceIndex{docs: map[string][]docEntry{}, kustFiles: map[string]bool{}, tagged: map[string][]byte{}, broken: map[string]bool{}},
@@ -118,6 +128,9 @@ func displayDir(dir string) string {
 func (w *kustWalker) walk(dir string, from *referrer) *kustomization {
 	if k, ok := w.done[dir]; ok {
 		return k
+	}
+	if w.ctx.Err() != nil {
+		return nil
 	}
 	for i, v := range w.visiting {
 		if v == dir {
@@ -188,6 +201,11 @@ func (w *kustWalker) load(dir, file string) *kustomization {
 	}
 	if k.node.Kind != yaml.MappingNode {
 		w.fail(model.Location{File: file, Line: docs[0].line}, "", "a kustomization file must be a mapping")
+		return nil
+	}
+	if _, err := w.r.value(k.node, docs[0].offset); err != nil {
+		pe := err.(*pathError)
+		w.fail(model.Location{File: file, Line: pe.line}, pe.path.String(), "%s", pe.msg)
 		return nil
 	}
 	if err := k.k.Unmarshal(data); err != nil {
@@ -343,7 +361,12 @@ func (w *kustWalker) entry(k *kustomization, field fieldPath, ref string, want i
 			w.failEntry(r, "%q is a directory, not a file", ref)
 			return
 		}
-		w.walk(p, &r)
+		if child := w.walk(p, &r); child != nil {
+			if k.children == nil {
+				k.children = map[string]int{}
+			}
+			k.children[child.dir]++
+		}
 		return
 	}
 	if want&wantFile == 0 {
@@ -357,6 +380,7 @@ func (w *kustWalker) entry(k *kustomization, field fieldPath, ref string, want i
 	switch {
 	case want&indexFile != 0:
 		w.indexFile(p, want&annotate != 0)
+		k.files = append(k.files, p)
 	case want&checkYAML != 0:
 		w.checkFile(p)
 	}
@@ -365,30 +389,51 @@ func (w *kustWalker) entry(k *kustomization, field fieldPath, ref string, want i
 // checkFile reports syntax errors, alias cycles and bombs in a YAML file
 // that kustomize will parse, with their line, before kustomize sees them.
 func (w *kustWalker) checkFile(p string) {
+	if w.ctx.Err() != nil {
+		return
+	}
 	data, err := w.t.read(p)
 	if err != nil {
 		w.fail(model.Location{File: p}, "", "read: %v", err)
 		return
 	}
 	for _, d := range splitDocuments(data) {
-		if d.err != nil {
-			w.fail(model.Location{File: p, Line: d.line}, "", "malformed YAML: %v", d.err)
-			continue
-		}
-		if d.node == nil {
-			continue
-		}
-		if _, err := toValue(d.node, d.offset); err != nil {
-			pe := err.(*pathError)
-			w.fail(model.Location{File: p, Line: pe.line}, pe.path.String(), "%s", pe.msg)
-		}
+		w.checkDocument(p, &d, false)
 	}
+}
+
+// checkDocument reports a document's syntax errors, and whatever goes
+// over the limits, with their line; manifest: it must be a mapping.
+func (w *kustWalker) checkDocument(p string, d *document, manifest bool) bool {
+	switch {
+	case d.err != nil:
+		w.fail(model.Location{File: p, Line: d.line}, "", "malformed YAML: %v", d.err)
+		return false
+	case d.node == nil:
+		return true
+	case manifest && d.node.Kind != yaml.MappingNode:
+		w.fail(model.Location{File: p, Line: d.line}, "", "a manifest must be a mapping, found %s", nodeKind(d.node))
+		return false
+	}
+	if e := w.r.objectTooLarge(p, d); e != nil {
+		w.errs = append(w.errs, e)
+		return false
+	}
+	if _, err := w.r.value(d.node, d.offset); err != nil {
+		pe := err.(*pathError)
+		w.fail(model.Location{File: p, Line: pe.line}, pe.path.String(), "%s", pe.msg)
+		return false
+	}
+	return true
 }
 
 // indexFile records the objects of a resource file, and reports syntax
 // errors with their line before kustomize sees them.
 func (w *kustWalker) indexFile(p string, annotate bool) {
 	if _, ok := w.index.docs[p]; ok && (!annotate || w.index.tagged[p] != nil || w.index.broken[p]) {
+		return
+	}
+	if w.ctx.Err() != nil {
 		return
 	}
 	data, err := w.t.read(p)
@@ -399,31 +444,25 @@ func (w *kustWalker) indexFile(p string, annotate bool) {
 	var entries []docEntry
 	docs := splitDocuments(data)
 	failed := false
-	for _, d := range docs {
-		if d.err != nil {
-			w.fail(model.Location{File: p, Line: d.line}, "", "malformed YAML: %v", d.err)
+	for i := range docs {
+		d := &docs[i]
+		if !w.checkDocument(p, d, true) {
 			failed = true
 			continue
 		}
-		if d.node == nil {
-			continue
+		if d.node != nil {
+			entries = append(entries, docEntries(d)...)
 		}
-		if d.node.Kind != yaml.MappingNode {
-			w.fail(model.Location{File: p, Line: d.line}, "", "a manifest must be a mapping, found %s", nodeKind(d.node))
-			failed = true
-			continue
-		}
-		if _, err := toValue(d.node, d.offset); err != nil {
-			pe := err.(*pathError)
-			w.fail(model.Location{File: p, Line: pe.line}, pe.path.String(), "%s", pe.msg)
-			failed = true
-			continue
-		}
-		entries = append(entries, docEntries(&d)...)
 	}
 	w.index.docs[p] = entries
 	w.index.broken[p] = failed
 	if annotate && !failed {
+		if len(entries) == 0 {
+			// An empty or comment-only file: kustomize reads it as no
+			// objects, and so does the render.
+			w.index.tagged[p] = data
+			return
+		}
 		tagged, err := tagSources(p, docs)
 		if err != nil {
 			w.fail(model.Location{File: p}, "", "%v", err)
@@ -431,6 +470,92 @@ func (w *kustWalker) indexFile(p string, annotate bool) {
 		}
 		w.index.tagged[p] = tagged
 	}
+}
+
+// expansion checks what kustomize will build before it does: kustomize
+// builds a kustomization once for every path that includes it, and
+// transforms every object once for every kustomization it passes through,
+// so a tree where each level includes the one below twice (with different
+// name prefixes) renders 2^depth copies. The objects the overlay renders
+// count against Limits.Objects, and every object once for each
+// kustomization it passes through against Limits.Builds.
+func (w *kustWalker) expansion(top *kustomization) *model.InputError {
+	const inf = int64(1) << 61      // sums of two stay below 1<<63
+	sat := func(a, b int64) int64 { // a*b, saturated
+		if a != 0 && b > inf/a {
+			return inf
+		}
+		return a * b
+	}
+	add := func(a, b int64) int64 { return min(inf, a+b) }
+	// objects under each kustomization, its own and its children's.
+	under := map[string]int64{}
+	var count func(k *kustomization) int64
+	count = func(k *kustomization) int64 {
+		if n, ok := under[k.dir]; ok {
+			return n
+		}
+		n := int64(len(k.k.ConfigMapGenerator) + len(k.k.SecretGenerator))
+		for _, f := range k.files {
+			n += int64(len(w.index.docs[f]))
+		}
+		for d, times := range k.children {
+			if c := w.done[d]; c != nil {
+				n = add(n, sat(int64(times), count(c)))
+			}
+		}
+		under[k.dir] = n
+		return n
+	}
+	// How many times each kustomization is built: the sum over the
+	// paths from the top, in an order where parents come first.
+	var order []*kustomization
+	seen := map[string]bool{}
+	var visit func(k *kustomization)
+	visit = func(k *kustomization) {
+		seen[k.dir] = true
+		for _, d := range sortedKeys(k.children) {
+			if c := w.done[d]; c != nil && !seen[d] {
+				visit(c)
+			}
+		}
+		order = append(order, k)
+	}
+	visit(top)
+	builds := map[string]int64{top.dir: 1}
+	var total int64
+	most := top
+	for i := len(order) - 1; i >= 0; i-- {
+		k := order[i]
+		total = add(total, sat(builds[k.dir], count(k)))
+		if builds[k.dir] >= builds[most.dir] { // ties: the one deepest down
+			most = k
+		}
+		for d, times := range k.children {
+			builds[d] = add(builds[d], sat(builds[k.dir], int64(times)))
+		}
+	}
+	var msg string
+	switch {
+	case count(top) > w.r.limits.Objects:
+		msg = fmt.Sprintf("the overlay renders %s objects, more than %d, the limit per overlay (kustomize's time grows with the square of the number of objects)", atLeast(count(top), inf), w.r.limits.Objects)
+	case total > w.r.limits.Builds:
+		msg = fmt.Sprintf("kustomize would build %s objects, more than %d, the limit per overlay (each object counts once for every kustomization it passes through)", atLeast(total, inf), w.r.limits.Builds)
+	default:
+		return nil
+	}
+	if builds[most.dir] > 1 {
+		msg += fmt.Sprintf("; %s is included %s times", displayDir(most.dir), atLeast(builds[most.dir], inf))
+	}
+	return &model.InputError{Location: model.Location{File: top.file}, Message: msg}
+}
+
+// atLeast writes a saturated count.
+func atLeast(n, inf int64) string {
+	if n >= inf {
+		return "more than " + strconv.FormatInt(inf, 10)
+	}
+	return strconv.FormatInt(n, 10)
 }
 
 // docEntries describes the objects of a document: itself, or the items of

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -40,7 +41,12 @@ func Manifests(fsys filesys.FileSystem, dir string) ([]model.Object, []*model.In
 // model.InputErrors. A directory without any object is an error
 // ("no objects").
 func ManifestsRoot(fsys filesys.FileSystem, root, dir string) (objs []model.Object, skipped []*model.InputError, err error) {
-	t, err := newTree(fsys, root)
+	return NewRenderer(fsys, root, DefaultLimits).Manifests(context.Background(), dir)
+}
+
+func readManifests(ctx context.Context, rd *Renderer, dir string) ([]model.Object, []*model.InputError, error) {
+	fsys := rd.fsys
+	t, err := newTree(fsys, rd.root, rd.limits.FileBytes)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read manifests %s: %w", dir, err)
 	}
@@ -51,12 +57,20 @@ func ManifestsRoot(fsys filesys.FileSystem, root, dir string) (objs []model.Obje
 	if !t.exists(rel) {
 		return nil, nil, &model.InputError{Location: model.Location{File: rel}, Message: "no such file or directory"}
 	}
-	r := &manifestReader{t: t}
+	// A directory reached through a symlink that leaves the repository
+	// is not walked: nothing outside the root is listed or read.
+	if target, bad := t.escapes(rel); bad {
+		return nil, nil, &model.InputError{Location: model.Location{File: rel}, Message: fmt.Sprintf("%s resolves to %s, outside the repository", rel, target)}
+	}
+	r := &manifestReader{t: t, rd: rd}
 	if !t.isDir(rel) {
 		r.file(rel)
 	} else {
 		top := t.abs(rel)
 		err := fsys.Walk(top, func(p string, info os.FileInfo, err error) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			fr, ok := within(t.lexical, p)
 			if !ok {
 				return nil
@@ -87,6 +101,9 @@ func ManifestsRoot(fsys filesys.FileSystem, root, dir string) (objs []model.Obje
 			r.file(fr)
 			return nil
 		})
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, nil, ctxErr
+		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("read manifests %s: %w", rel, err)
 		}
@@ -132,6 +149,7 @@ func isManifestFile(p string) bool {
 
 type manifestReader struct {
 	t       *tree
+	rd      *Renderer
 	objs    []model.Object
 	errs    model.InputErrors
 	skipped []*model.InputError
@@ -162,7 +180,11 @@ func (r *manifestReader) file(p string) {
 			r.fail(loc, "a manifest must be a mapping, found %s", nodeKind(d.node))
 			continue
 		}
-		v, err := toValue(d.node, d.offset)
+		if e := r.rd.objectTooLarge(p, &d); e != nil {
+			r.errs = append(r.errs, e)
+			continue
+		}
+		v, err := r.rd.value(d.node, d.offset)
 		if err != nil {
 			pe := err.(*pathError)
 			r.errs = append(r.errs, &model.InputError{

@@ -186,10 +186,10 @@ func TestManifestsSymlinkEscape(t *testing.T) {
 func TestManifestsHugeFile(t *testing.T) {
 	t.Parallel()
 	fs := filesys.MakeFsInMemory()
-	require.NoError(t, fs.WriteFile("/m/huge.yaml", make([]byte, maxFileSize+1)))
+	require.NoError(t, fs.WriteFile("/m/huge.yaml", make([]byte, DefaultLimits.FileBytes+1)))
 	require.NoError(t, fs.WriteFile("/m/ok.yaml", []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n")))
 	objs, _, err := Manifests(fs, "m")
-	assert.Equal(t, []string{"m/huge.yaml: read: file is larger than 32 MiB"}, errorList(t, err))
+	assert.Equal(t, []string{"m/huge.yaml: read: file is 16.1 MiB, more than the 16 MiB limit per file"}, errorList(t, err))
 	assert.Len(t, objs, 1)
 
 	ies := InputErrorsOf(err)

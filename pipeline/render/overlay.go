@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -59,7 +60,11 @@ func Overlay(fsys filesys.FileSystem, dir string) ([]model.Object, error) {
 // Problems with the user's input come back as *model.InputError, or
 // model.InputErrors when there are several.
 func OverlayRoot(fsys filesys.FileSystem, root, dir string) ([]model.Object, error) {
-	t, err := newTree(fsys, root)
+	return NewRenderer(fsys, root, DefaultLimits).Overlay(context.Background(), dir)
+}
+
+func renderOverlay(ctx context.Context, r *Renderer, dir string) ([]model.Object, error) {
+	t, err := newTree(r.fsys, r.root, r.limits.FileBytes)
 	if err != nil {
 		return nil, fmt.Errorf("render overlay %s: %w", dir, err)
 	}
@@ -67,12 +72,21 @@ func OverlayRoot(fsys filesys.FileSystem, root, dir string) ([]model.Object, err
 	if err != nil {
 		return nil, &model.InputError{Location: model.Location{File: filepath.ToSlash(dir)}, Message: err.Error()}
 	}
-	w := newKustWalker(t)
+	w := newKustWalker(ctx, r, t)
 	top := w.walk(rel, nil)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if len(w.errs) > 0 {
 		return nil, asError(w.errs)
 	}
-	resources, err := build(t, top, w.index.tagged, w.customSchema)
+	if e := w.expansion(top); e != nil {
+		return nil, e
+	}
+	resources, err := build(ctx, t, top, w.index.tagged, w.customSchema)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err != nil {
 		return nil, &model.InputError{Location: model.Location{File: top.file}, Message: "kustomize: " + t.clean(err.Error())}
 	}
@@ -118,7 +132,7 @@ func (t *tree) clean(msg string) string {
 
 // build runs kustomize on the top kustomization, through a file system
 // that serves the tagged copies of the resource files.
-func build(t *tree, top *kustomization, tagged map[string][]byte, customSchema bool) ([]*resource.Resource, error) {
+func build(ctx context.Context, t *tree, top *kustomization, tagged map[string][]byte, customSchema bool) ([]*resource.Resource, error) {
 	fsys := &overlayFS{FileSystem: t.fsys, files: map[string][]byte{}}
 	for p, data := range tagged {
 		fsys.files[filepath.Clean(t.abs(p))] = data
@@ -131,18 +145,39 @@ func build(t *tree, top *kustomization, tagged map[string][]byte, customSchema b
 	opts.PluginConfig = types.DisabledPluginConfig()
 	opts.AddManagedbyLabel = false
 	opts.Reorder = krusty.ReorderOptionUnspecified // kustomize build's order
-	buildMu.Lock()
-	defer buildMu.Unlock()
-	if customSchema {
-		// A kustomization's openapi field changes kustomize's global
-		// schema, and later builds would inherit it.
-		defer openapi.ResetOpenAPI()
+	// Kustomize cannot be interrupted: the build runs on its own goroutine
+	// and a cancelled render returns at once, leaving it to finish (the
+	// limits checked before bound how long it takes).
+	type result struct {
+		res []*resource.Resource
+		err error
 	}
-	m, err := krusty.MakeKustomizer(opts).Run(fsys, t.abs(top.dir))
-	if err != nil {
-		return nil, err
+	done := make(chan result, 1)
+	go func() {
+		buildMu.Lock()
+		defer buildMu.Unlock()
+		if customSchema {
+			// A kustomization's openapi field changes kustomize's global
+			// schema, and later builds would inherit it.
+			defer openapi.ResetOpenAPI()
+		}
+		if err := ctx.Err(); err != nil {
+			done <- result{err: err}
+			return
+		}
+		m, err := krusty.MakeKustomizer(opts).Run(fsys, t.abs(top.dir))
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		done <- result{res: m.Resources()}
+	}()
+	select {
+	case r := <-done:
+		return r.res, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	return m.Resources(), nil
 }
 
 // overlayFS serves some files from memory and everything else from the

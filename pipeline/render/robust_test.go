@@ -125,6 +125,9 @@ func FuzzManifests(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	for _, b := range seeds(f, "../../bases", "../../overlays", "testdata/bench") {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		checkGarbage(t, map[string][]byte{"m/x.yaml": b}, "m", false)
 		checkGarbage(t, map[string][]byte{"o/kustomization.yaml": []byte("resources: [x.yaml]\n"), "o/x.yaml": b}, "o", true)

@@ -1,7 +1,9 @@
 package render
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -11,9 +13,6 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
-// maxFileSize bounds what one source file may hold.
-const maxFileSize = 32 << 20
-
 // tree is the repository as seen through a file system: every path it
 // hands out is relative to the root, slash-separated and clean.
 type tree struct {
@@ -22,9 +21,11 @@ type tree struct {
 	// same with symlinks resolved (they differ only on disk).
 	lexical  string
 	resolved filesys.ConfirmedDir
+	// fileBytes bounds what one file may hold.
+	fileBytes int64
 }
 
-func newTree(fsys filesys.FileSystem, root string) (*tree, error) {
+func newTree(fsys filesys.FileSystem, root string, fileBytes int64) (*tree, error) {
 	cwd, _, err := fsys.CleanedAbs(".")
 	if err != nil {
 		return nil, fmt.Errorf("resolve working directory: %w", err)
@@ -43,7 +44,7 @@ func newTree(fsys filesys.FileSystem, root string) (*tree, error) {
 	if f != "" {
 		return nil, fmt.Errorf("repository root %s is not a directory", root)
 	}
-	return &tree{fsys: fsys, lexical: lex, resolved: res}, nil
+	return &tree{fsys: fsys, lexical: lex, resolved: res, fileBytes: fileBytes}, nil
 }
 
 // relative turns a path given by a caller (relative to the working
@@ -113,27 +114,50 @@ func (t *tree) escapes(rel string) (string, bool) {
 func (t *tree) exists(rel string) bool { return t.fsys.Exists(t.abs(rel)) }
 func (t *tree) isDir(rel string) bool  { return t.fsys.IsDir(t.abs(rel)) }
 
-// read reads a file of at most maxFileSize bytes. (The in-memory file
-// system's Open is not safe for concurrent use, ReadFile is; on disk the
-// size is checked before reading.)
+// read reads a regular file of at most fileBytes bytes that resolves
+// inside the root. On disk the file is checked before it is read (a
+// symlink to /dev/zero never is); the workspace's file system (see
+// gitref.FS) checks the same again, and applies its limit per run. (The
+// in-memory file system's Open is not safe for concurrent use, ReadFile
+// is.)
 func (t *tree) read(rel string) ([]byte, error) {
+	if target, bad := t.escapes(rel); bad {
+		return nil, fmt.Errorf("symlink resolves to %s, outside the repository", target)
+	}
 	p := t.abs(rel)
 	if reflect.TypeOf(t.fsys) == diskType {
-		if fi, err := os.Stat(p); err == nil && fi.Size() > maxFileSize {
-			return nil, errTooLarge
+		fi, err := os.Stat(p)
+		switch {
+		case err != nil:
+			return nil, unwrapPath(err)
+		case !fi.Mode().IsRegular():
+			return nil, errors.New("not a regular file")
+		case fi.Size() > t.fileBytes:
+			return nil, t.tooLarge(fi.Size())
 		}
 	}
 	b, err := t.fsys.ReadFile(p)
 	if err != nil {
-		return nil, err
+		return nil, unwrapPath(err)
 	}
-	if len(b) > maxFileSize {
-		return nil, errTooLarge
+	if int64(len(b)) > t.fileBytes {
+		return nil, t.tooLarge(int64(len(b)))
 	}
 	return b, nil
 }
 
-var (
-	diskType    = reflect.TypeOf(filesys.MakeFsOnDisk())
-	errTooLarge = fmt.Errorf("file is larger than %d MiB", maxFileSize>>20)
-)
+func (t *tree) tooLarge(n int64) error {
+	return fmt.Errorf("file is %s, more than the %s limit per file", byteSize(n), byteSize(t.fileBytes))
+}
+
+// unwrapPath drops the *fs.PathError around a reason: the problem's
+// location already names the file.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+var diskType = reflect.TypeOf(filesys.MakeFsOnDisk())

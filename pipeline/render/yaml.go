@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -24,6 +25,47 @@ type document struct {
 	line int
 	// err is a syntax error; node is nil then.
 	err error
+	// data is the document's text.
+	data []byte
+}
+
+// largestObject finds the largest object of the document, by the bytes of
+// its text: the document itself, or for a List the largest item. line is
+// the file line where it starts; ok is false for an empty document.
+func (d *document) largestObject() (line int, size int64, ok bool) {
+	if d.node == nil {
+		return 0, 0, false
+	}
+	items := mapValue(d.node, "items")
+	if !strings.HasSuffix(scalarString(mapValue(d.node, "kind")), "List") || items == nil ||
+		items.Kind != yaml.SequenceNode || len(items.Content) == 0 {
+		return d.line, int64(len(d.data)), true
+	}
+	var starts []int // byte offset of each line of the document
+	for i := 0; i < len(d.data); {
+		starts = append(starts, i)
+		j := bytes.IndexByte(d.data[i:], '\n')
+		if j < 0 {
+			break
+		}
+		i += j + 1
+	}
+	at := func(n *yaml.Node) int {
+		if n.Line < 1 || n.Line > len(starts) {
+			return len(d.data)
+		}
+		return min(len(d.data), starts[n.Line-1]+max(0, n.Column-1))
+	}
+	for i, it := range items.Content {
+		end := len(d.data)
+		if i+1 < len(items.Content) {
+			end = at(items.Content[i+1])
+		}
+		if n := int64(end - at(it)); n > size {
+			line, size = d.lineOf(it), n
+		}
+	}
+	return line, size, true
 }
 
 // lineOf is the file line of a node of this document.
@@ -94,7 +136,7 @@ var parserProblems = map[string]bool{
 
 // parseDocument parses one document that starts at file line first.
 func parseDocument(chunk []byte, first int) document {
-	d := document{offset: first - 1, line: first}
+	d := document{offset: first - 1, line: first, data: chunk}
 	var root yaml.Node
 	if err := yaml.Unmarshal(chunk, &root); err != nil {
 		msg := err.Error()
@@ -150,22 +192,24 @@ func scalarString(n *yaml.Node) string {
 	return n.Value
 }
 
-// maxNodes bounds the values one document may expand to through aliases
-// ("billion laughs").
-const maxNodes = 1 << 20
-
 // converter turns YAML nodes into the JSON-shaped values Kubernetes uses:
 // map[string]any, []any, string, bool, int64, float64 and nil. Scalars
-// follow YAML 1.2 (as kustomize does): only true/false are booleans.
+// follow YAML 1.2 (as kustomize does): only true/false are booleans. It
+// checks the Limits as it goes.
 type converter struct {
-	nodes  int
-	offset int                 // added to node lines to get file lines
-	active map[*yaml.Node]bool // aliases being expanded, to catch cycles
-	depth  int
+	// nodes counts the document's values, aliased those reached through
+	// an alias.
+	nodes, aliased int64
+	inAlias        int
+	offset         int                 // added to node lines to get file lines
+	active         map[*yaml.Node]bool // aliases being expanded, to catch cycles
+	depth          int
+	lim            *Limits
+	// run counts the values of the documents converted before this one,
+	// against lim.RunValues, and runAliased those that came through
+	// aliases; nil for no budget per run.
+	run, runAliased *atomic.Int64
 }
-
-// maxDepth bounds nesting, which no Kubernetes object comes near.
-const maxDepth = 500
 
 // pathError is a problem at a field path inside a document.
 type pathError struct {
@@ -181,21 +225,49 @@ func (e *pathError) Error() string {
 	return e.path.String() + ": " + e.msg
 }
 
-// toValue converts a node whose lines are off by offset from file lines.
+// toValue converts a node whose lines are off by offset from file lines,
+// within DefaultLimits for one document.
 func toValue(n *yaml.Node, offset int) (any, error) {
-	c := converter{offset: offset}
+	c := converter{offset: offset, lim: &DefaultLimits}
 	return c.value(n, nil)
+}
+
+func (c *converter) fail(n *yaml.Node, path fieldPath, format string, args ...any) error {
+	return &pathError{path: path, line: n.Line + c.offset, msg: fmt.Sprintf(format, args...)}
+}
+
+// throughAliases says how many values came through aliases, if any did.
+func (c *converter) throughAliases() string {
+	if c.aliased == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d of them through aliases)", c.aliased)
 }
 
 func (c *converter) value(n *yaml.Node, path fieldPath) (any, error) {
 	c.nodes++
+	if c.inAlias > 0 {
+		c.aliased++
+	}
 	c.depth++
 	defer func() { c.depth-- }()
-	if c.depth > maxDepth {
-		return nil, &pathError{path: path, line: n.Line + c.offset, msg: fmt.Sprintf("nested more than %d levels deep", maxDepth)}
+	if c.depth > c.lim.Depth {
+		return nil, c.fail(n, path, "nested more than %d levels deep", c.lim.Depth)
 	}
-	if c.nodes > maxNodes {
-		return nil, &pathError{path: path, line: n.Line + c.offset, msg: "document expands to more than 1048576 values (alias bomb?)"}
+	if c.nodes > c.lim.DocumentValues {
+		verb := "holds"
+		if c.aliased > 0 {
+			verb = "expands to"
+		}
+		return nil, c.fail(n, path, "document %s more than %d values%s, the limit per document", verb, c.lim.DocumentValues, c.throughAliases())
+	}
+	if c.run != nil && c.run.Load()+c.nodes > c.lim.RunValues {
+		aliased := c.aliased + c.runAliased.Load()
+		through := ""
+		if aliased > 0 {
+			through = fmt.Sprintf(" (%d of them through aliases)", aliased)
+		}
+		return nil, c.fail(n, path, "the files read so far hold more than %d values%s, the limit per run", c.lim.RunValues, through)
 	}
 	if n.Anchor != "" && n.Kind != yaml.AliasNode {
 		if c.active == nil {
@@ -212,6 +284,8 @@ func (c *converter) value(n *yaml.Node, path fieldPath) (any, error) {
 		if c.active[n.Alias] {
 			return nil, &pathError{path: path, line: n.Line + c.offset, msg: fmt.Sprintf("alias *%s refers to itself", n.Value)}
 		}
+		c.inAlias++
+		defer func() { c.inAlias-- }()
 		return c.value(n.Alias, path)
 	case yaml.DocumentNode:
 		if len(n.Content) == 0 {
@@ -237,6 +311,9 @@ func (c *converter) value(n *yaml.Node, path fieldPath) (any, error) {
 }
 
 func (c *converter) mapping(n *yaml.Node, path fieldPath) (map[string]any, error) {
+	if k := len(n.Content) / 2; k > c.lim.MapKeys {
+		return nil, c.fail(n, path, "%d keys in one mapping, more than %d, the limit per mapping (kustomize's time grows with the square of a mapping's keys)", k, c.lim.MapKeys)
+	}
 	out := make(map[string]any, len(n.Content)/2)
 	lines := make(map[string]int, len(n.Content)/2)
 	var merges []*yaml.Node
@@ -282,7 +359,22 @@ func (c *converter) mapping(n *yaml.Node, path fieldPath) (map[string]any, error
 			}
 		}
 	}
+	if isAnnotations(path) {
+		total := 0
+		for k, v := range out {
+			s, _ := v.(string)
+			total += len(k) + len(s)
+		}
+		if total > c.lim.AnnotationBytes {
+			return nil, c.fail(n, path, "annotations take %s, more than the %s the API server accepts", byteSize(int64(total)), byteSize(int64(c.lim.AnnotationBytes)))
+		}
+	}
 	return out, nil
+}
+
+// isAnnotations: the path ends in metadata.annotations.
+func isAnnotations(p fieldPath) bool {
+	return len(p) >= 2 && p[len(p)-2] == "metadata" && p[len(p)-1] == "annotations"
 }
 
 func resolveAlias(n *yaml.Node) *yaml.Node {

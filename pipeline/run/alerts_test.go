@@ -2,6 +2,7 @@ package run_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -120,7 +121,7 @@ func TestPrometheusRulesPerEnvironment(t *testing.T) {
 	runbook, err := os.ReadFile(filepath.Join(repoRoot, "docs", "runbooks", "network-policy-logging.md"))
 	require.NoError(t, err)
 	for env, w := range want {
-		o := ws.Load(env)
+		o := ws.Load(context.Background(), env)
 		require.NoError(t, o.Err)
 		var rules []monitoringv1.Rule
 		for _, obj := range o.Objects {

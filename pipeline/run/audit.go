@@ -91,7 +91,7 @@ func BuildAudit(ctx context.Context, p AuditParams) (*model.Audit, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := ws.Load(p.Overlay)
+	o := ws.Load(ctx, p.Overlay)
 	if o.Err != nil {
 		return nil, inputError(o.Err)
 	}

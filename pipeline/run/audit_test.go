@@ -31,7 +31,7 @@ func liveList(t *testing.T, dir, overlay string) []any {
 	t.Helper()
 	ws, err := run.OpenWorkTree(dir, "")
 	require.NoError(t, err)
-	o := ws.Load(overlay)
+	o := ws.Load(context.Background(), overlay)
 	require.NoError(t, o.Err)
 	var items []any
 	for _, obj := range o.Objects {

@@ -249,12 +249,15 @@ func BuildReport(ctx context.Context, p CheckParams) (*model.Report, error) {
 	}
 	r.ConfigDiff, r.FailOn, r.FailOnNew = configDiff, rs.head.Config.Severity(), p.FailOnNew
 	r.Baseline = rs.baseline(j)
-	sel, err := rs.chooseOverlays(p.Overlays)
+	sel, err := rs.chooseOverlays(ctx, p.Overlays)
 	if err != nil {
 		return nil, err
 	}
-	pairs := rs.render(sel)
-	c := compute(pairs)
+	pairs := rs.render(ctx, sel)
+	c, err := compute(ctx, pairs)
+	if err != nil {
+		return nil, err
+	}
 	fields := rs.head.fieldLines()
 	for _, pr := range pairs {
 		or, err := j.overlay(ctx, rs, pr, c, fields, p.Digests)

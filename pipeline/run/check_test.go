@@ -558,7 +558,7 @@ func TestEvidenceOfThisRepository(t *testing.T) {
 	require.Len(t, doc.Overlays, 3)
 	for _, o := range doc.Overlays {
 		var rendered bytes.Buffer
-		require.NoError(t, run.Render(run.RenderParams{Common: run.Common{Dir: dir}, Overlay: filepath.Join(dir, o.Path)}, &rendered, io.Discard))
+		require.NoError(t, run.Render(context.Background(), run.RenderParams{Common: run.Common{Dir: dir}, Overlay: filepath.Join(dir, o.Path)}, &rendered, io.Discard))
 		sum := sha256.Sum256(rendered.Bytes())
 		assert.Equal(t, "sha256:"+hex.EncodeToString(sum[:]), o.InputDigest, o.Name)
 		assert.Greater(t, o.Expectations.Checked, 10, o.Name)

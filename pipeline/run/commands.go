@@ -54,8 +54,8 @@ func (c Common) open() (*Workspace, error) {
 // loadOne loads an overlay and reports its problems on stderr; the
 // objects with problems are left out and the rest is analysed. It fails
 // only when nothing rendered.
-func loadOne(ws *Workspace, arg string, stderr io.Writer) (*Overlay, error) {
-	o := ws.Load(arg)
+func loadOne(ctx context.Context, ws *Workspace, arg string, stderr io.Writer) (*Overlay, error) {
+	o := ws.Load(ctx, arg)
 	if o.Err != nil {
 		return nil, inputError(o.Err)
 	}
@@ -114,12 +114,12 @@ type RenderParams struct {
 
 // Render prints the rendered overlay. The objects are decoded through the
 // model, so invalid ones make it fail (after printing everything).
-func Render(p RenderParams, w, stderr io.Writer) error {
+func Render(ctx context.Context, p RenderParams, w, stderr io.Writer) error {
 	ws, err := p.open()
 	if err != nil {
 		return err
 	}
-	o := ws.Load(p.Overlay)
+	o := ws.Load(ctx, p.Overlay)
 	if o.Err != nil {
 		return inputError(o.Err)
 	}
@@ -144,12 +144,12 @@ type ReachParams struct {
 }
 
 // Reach prints who can reach whom.
-func Reach(p ReachParams, w, stderr io.Writer) error {
+func Reach(ctx context.Context, p ReachParams, w, stderr io.Writer) error {
 	ws, err := p.open()
 	if err != nil {
 		return err
 	}
-	o, err := loadOne(ws, p.Overlay, stderr)
+	o, err := loadOne(ctx, ws, p.Overlay, stderr)
 	if err != nil {
 		return err
 	}
@@ -171,7 +171,7 @@ type ExplainParams struct {
 
 // Explain says whether Src can reach Dst and why. It exits 1 when the
 // answer is "denied", so scripts can use it as a probe.
-func Explain(p ExplainParams, w, stderr io.Writer) error {
+func Explain(ctx context.Context, p ExplainParams, w, stderr io.Writer) error {
 	var q *model.PortQuery
 	if p.Port != "" {
 		proto, r, err := model.ParsePortSpec(p.Port)
@@ -187,7 +187,7 @@ func Explain(p ExplainParams, w, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	o, err := loadOne(ws, p.Overlay, stderr)
+	o, err := loadOne(ctx, ws, p.Overlay, stderr)
 	if err != nil {
 		return err
 	}
@@ -232,7 +232,7 @@ func Validate(ctx context.Context, p ValidateParams, w, stderr io.Writer) error 
 	}
 	bad := 0
 	for _, t := range targets {
-		o := ws.Load(t)
+		o := ws.Load(ctx, t)
 		if o.Err != nil {
 			fmt.Fprintf(w, "%s: %v\n", t, o.Err)
 			bad++

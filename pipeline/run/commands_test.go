@@ -70,23 +70,23 @@ func TestCommandsExit2WhenTheyLeaveObjectsOut(t *testing.T) {
 
 	cases := map[string]func(w, stderr *bytes.Buffer) error{
 		"reach": func(w, e *bytes.Buffer) error {
-			return run.Reach(run.ReachParams{Common: common, Overlay: a, Format: "txt"}, w, e)
+			return run.Reach(context.Background(), run.ReachParams{Common: common, Overlay: a, Format: "txt"}, w, e)
 		},
 		// Allowed: would exit 0. (The answer holds for the objects that
 		// loaded; the exit code says it may not hold once the invalid one
 		// is fixed.)
 		"explain allowed": func(w, e *bytes.Buffer) error {
-			return run.Explain(run.ExplainParams{Common: common, Overlay: a, Src: "app/frontend", Dst: "app/api", Port: "3000/TCP", Format: "txt"}, w, e)
+			return run.Explain(context.Background(), run.ExplainParams{Common: common, Overlay: a, Src: "app/frontend", Dst: "app/api", Port: "3000/TCP", Format: "txt"}, w, e)
 		},
 		// Denied: would exit 1.
 		"explain denied": func(w, e *bytes.Buffer) error {
-			return run.Explain(run.ExplainParams{Common: common, Overlay: a, Src: "app/frontend", Dst: "app/api", Port: "4000/TCP", Format: "txt"}, w, e)
+			return run.Explain(context.Background(), run.ExplainParams{Common: common, Overlay: a, Src: "app/frontend", Dst: "app/api", Port: "4000/TCP", Format: "txt"}, w, e)
 		},
 		"promote": func(w, e *bytes.Buffer) error {
-			return run.Promote(run.PromoteParams{Common: common, From: a, To: b}, w, e)
+			return run.Promote(context.Background(), run.PromoteParams{Common: common, From: a, To: b}, w, e)
 		},
 		"diff": func(w, e *bytes.Buffer) error {
-			return run.Diff(run.DiffParams{Common: common, Base: "main", Overlays: []string{a}}, w, e)
+			return run.Diff(context.Background(), run.DiffParams{Common: common, Base: "main", Overlays: []string{a}}, w, e)
 		},
 		"test": func(w, e *bytes.Buffer) error {
 			return run.Test(context.Background(), run.TestParams{Common: common, Overlays: []string{a}}, w, e)

@@ -35,7 +35,7 @@ func (s *Stages) Judge(rulesFrom string) (from string, rules []model.Rule, err e
 }
 
 func (s *Stages) Choose(names ...string) (selected, dropped []string, err error) {
-	if s.sel, err = s.rs.chooseOverlays(names); err != nil {
+	if s.sel, err = s.rs.chooseOverlays(context.Background(), names); err != nil {
 		return nil, nil, err
 	}
 	for _, n := range s.sel.names {
@@ -49,7 +49,7 @@ func (s *Stages) Choose(names ...string) (selected, dropped []string, err error)
 // Render renders the chosen overlays; reused[i] says whether overlay i's
 // base is the head's render.
 func (s *Stages) Render() (reused, removed []bool) {
-	s.prs = s.rs.render(s.sel)
+	s.prs = s.rs.render(context.Background(), s.sel)
 	for _, pr := range s.prs {
 		reused = append(reused, pr.base != nil && pr.base == pr.head)
 		removed = append(removed, pr.removed)
@@ -60,7 +60,7 @@ func (s *Stages) Render() (reused, removed []bool) {
 // Compute returns how many distinct matrices were computed and the head
 // matrix of each chosen overlay.
 func (s *Stages) Compute() (int, map[string]*model.Matrix) {
-	s.comp = compute(s.prs)
+	s.comp, _ = compute(context.Background(), s.prs)
 	return len(s.comp.matrices), s.comp.heads
 }
 

@@ -275,7 +275,7 @@ func (hs *historian) render(sha string, tops []string) (*histState, error) {
 			st.inputs = append(st.inputs, path.Clean(hs.p.Overlay))
 		}
 	} else {
-		o, read := ws.loadRecorded(hs.p.Overlay)
+		o, read := ws.loadRecorded(hs.ctx, hs.p.Overlay)
 		st.inputs = append(st.inputs, read...)
 		st.inputs = append(st.inputs, dir)
 		switch {

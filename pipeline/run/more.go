@@ -28,7 +28,7 @@ type DiffParams struct {
 }
 
 // Diff prints how reachability changes between two refs, per overlay.
-func Diff(p DiffParams, w, stderr io.Writer) error {
+func Diff(ctx context.Context, p DiffParams, w, stderr io.Writer) error {
 	if p.Base == "" {
 		return inputError(errors.New("diff needs --base REF"))
 	}
@@ -45,7 +45,7 @@ func Diff(p DiffParams, w, stderr io.Writer) error {
 	}
 	var heads []*Overlay
 	for _, n := range names {
-		head, err := loadOne(rs.head, n, stderr)
+		head, err := loadOne(ctx, rs.head, n, stderr)
 		if err != nil {
 			return err
 		}
@@ -53,7 +53,7 @@ func Diff(p DiffParams, w, stderr io.Writer) error {
 		_, _, dir, err := rs.base.Target(n)
 		var base *Overlay
 		if err == nil {
-			base = rs.base.LoadDir(n, n, dir)
+			base = rs.base.LoadDir(ctx, n, n, dir)
 		}
 		if base == nil || base.Err != nil {
 			fmt.Fprintf(stderr, "%s: not present at %s, everything is new\n", n, p.Base)
@@ -77,16 +77,16 @@ type PromoteParams struct {
 // Promote prints the reachability difference between two overlays at the
 // same ref: what promoting FROM's policies into TO would change. It exits
 // 1 when TO allows flows FROM does not (promotion must not open flows).
-func Promote(p PromoteParams, w, stderr io.Writer) error {
+func Promote(ctx context.Context, p PromoteParams, w, stderr io.Writer) error {
 	ws, err := p.open()
 	if err != nil {
 		return err
 	}
-	from, err := loadOne(ws, p.From, stderr)
+	from, err := loadOne(ctx, ws, p.From, stderr)
 	if err != nil {
 		return err
 	}
-	to, err := loadOne(ws, p.To, stderr)
+	to, err := loadOne(ctx, ws, p.To, stderr)
 	if err != nil {
 		return err
 	}
@@ -157,7 +157,7 @@ func Test(ctx context.Context, p TestParams, w, stderr io.Writer) error {
 	}
 	var loaded []*Overlay
 	for _, n := range names {
-		o := ws.Load(n)
+		o := ws.Load(ctx, n)
 		if o.Err != nil {
 			fmt.Fprintf(w, "FAIL %s: %v\n", n, o.Err)
 			failed++
@@ -239,7 +239,7 @@ func Verify(ctx context.Context, p VerifyParams, w, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	o, err := loadOne(ws, p.Overlay, stderr)
+	o, err := loadOne(ctx, ws, p.Overlay, stderr)
 	if err != nil {
 		return err
 	}

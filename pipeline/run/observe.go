@@ -146,7 +146,7 @@ func Observe(ctx context.Context, p ObserveParams, w, stderr io.Writer) error {
 	}
 	var loaded []*Overlay
 	for _, n := range names {
-		o, err := loadOne(ws, n, stderr)
+		o, err := loadOne(ctx, ws, n, stderr)
 		if err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package run_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -78,7 +79,7 @@ var fixtureStart = time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
 func TestHubbleFixture(t *testing.T) {
 	ws, err := run.OpenWorkTree(repoRoot, "")
 	require.NoError(t, err)
-	o := ws.Load("prod")
+	o := ws.Load(context.Background(), "prod")
 	require.NoError(t, o.Err)
 	if *update {
 		require.NoError(t, os.MkdirAll(filepath.Dir(hubbleFixture), 0o755))

@@ -2,6 +2,7 @@ package run_test
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"os"
 	"path/filepath"
@@ -31,7 +32,7 @@ func TestRepositoryOverlays(t *testing.T) {
 	counts := map[string]int{"dev": 61, "staging": 55, "prod": 56} // with the PrometheusRule
 	for _, name := range ws.Config.OverlayNames() {
 		t.Run(name, func(t *testing.T) {
-			o := ws.Load(name)
+			o := ws.Load(context.Background(), name)
 			require.NoError(t, o.Err)
 			assert.Empty(t, o.Problems)
 			assert.Len(t, o.Objects, counts[name], "objects rendered")

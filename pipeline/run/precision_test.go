@@ -53,7 +53,7 @@ spec:
 `)
 	ws, err := run.OpenWorkTree(dir, "")
 	require.NoError(t, err)
-	o := ws.Load(filepath.Join(dir, "m"))
+	o := ws.Load(context.Background(), filepath.Join(dir, "m"))
 	require.NoError(t, o.Err)
 	assert.Equal(t, []string{
 		`m/all.yaml:17: NetworkPolicy app/foo: spec.ingress[0].ports[0].protocol: Unsupported value: "FOO": supported values: "TCP", "UDP", "SCTP"`,
@@ -76,7 +76,7 @@ func TestPlainDirectorySkipsNonObjects(t *testing.T) {
 	m := filepath.Join(dir, "m")
 
 	var out, stderr bytes.Buffer
-	err := run.Reach(run.ReachParams{Common: run.Common{Dir: dir}, Overlay: m, Format: "txt"}, &out, &stderr)
+	err := run.Reach(context.Background(), run.ReachParams{Common: run.Common{Dir: dir}, Overlay: m, Format: "txt"}, &out, &stderr)
 	require.NoError(t, err, stderr.String())
 	assert.Contains(t, out.String(), "app/frontend[Pod] => app/api[Pod] : TCP 3000")
 	assert.Equal(t, "warning: m/owners.json:1: not a Kubernetes object (a list): skipped\n"+
@@ -183,7 +183,7 @@ func TestExplainAcceptsEveryPrintedLabel(t *testing.T) {
 	frontendToInternet(t, dir)
 	ws, err := run.OpenWorkTree(dir, "")
 	require.NoError(t, err)
-	o := ws.Load("prod")
+	o := ws.Load(context.Background(), "prod")
 	require.NoError(t, o.Err)
 	require.Empty(t, o.Problems)
 	m := reach.Compute(o.Cluster)
@@ -225,7 +225,7 @@ func TestExplainAcceptsEveryPrintedLabel(t *testing.T) {
 	// And the command itself, with the label of the issue and others.
 	for _, dst := range []string{"internet(0.0.0.0-10.95.255.255; 10.112.0.0-10.243.255.255 and 4 more ranges)", "0.0.0.0/5,8.0.0.0/7", "partner-payments(203.0.113.0/24)", "internet", "8.8.8.8", "app/backend-api[Deployment]", "app/backend-api"} {
 		var out, stderr bytes.Buffer
-		err := run.Explain(run.ExplainParams{Common: run.Common{Dir: dir}, Overlay: "prod", Src: "app/frontend", Dst: dst, Format: "txt"}, &out, &stderr)
+		err := run.Explain(context.Background(), run.ExplainParams{Common: run.Common{Dir: dir}, Overlay: "prod", Src: "app/frontend", Dst: dst, Format: "txt"}, &out, &stderr)
 		assert.NoError(t, err, "explain prod app/frontend %q: %s", dst, stderr.String())
 		assert.Contains(t, out.String(), "ALLOWED", dst)
 	}
@@ -304,7 +304,7 @@ rules: {paths: [rego]}
 
 	ws, err := run.OpenWorkTree(dir, "")
 	require.NoError(t, err)
-	b := ws.Load("b")
+	b := ws.Load(context.Background(), "b")
 	require.NoError(t, b.Err)
 	require.Empty(t, b.Problems)
 	m := reach.Compute(b.Cluster)
@@ -434,7 +434,7 @@ func TestReachSaysWhatItIgnores(t *testing.T) {
 	}
 	for format, want := range first {
 		var out, stderr bytes.Buffer
-		err := run.Reach(run.ReachParams{Common: run.Common{Dir: dir}, Overlay: m, Format: format}, &out, &stderr)
+		err := run.Reach(context.Background(), run.ReachParams{Common: run.Common{Dir: dir}, Overlay: m, Format: format}, &out, &stderr)
 		var ee *run.ExitError
 		require.ErrorAs(t, err, &ee, format)
 		assert.Equal(t, run.ExitInput, ee.Code, format)
@@ -453,10 +453,10 @@ func TestReachSaysWhatItIgnores(t *testing.T) {
 	note := "warning: The matrix ignores 1 policy of a kind reachgate does not evaluate: the cluster may deny flows shown here, and allow flows not shown.\n  " + item + "\n"
 	for name, cmd := range map[string]func(w, e *bytes.Buffer) error{
 		"explain": func(w, e *bytes.Buffer) error {
-			return run.Explain(run.ExplainParams{Common: run.Common{Dir: dir}, Overlay: m, Src: "app/web", Dst: "internet", Format: "txt"}, w, e)
+			return run.Explain(context.Background(), run.ExplainParams{Common: run.Common{Dir: dir}, Overlay: m, Src: "app/web", Dst: "internet", Format: "txt"}, w, e)
 		},
 		"promote": func(w, e *bytes.Buffer) error {
-			return run.Promote(run.PromoteParams{Common: run.Common{Dir: dir}, From: filepath.Join(dir, "quiet"), To: m}, w, e)
+			return run.Promote(context.Background(), run.PromoteParams{Common: run.Common{Dir: dir}, From: filepath.Join(dir, "quiet"), To: m}, w, e)
 		},
 	} {
 		var out, stderr bytes.Buffer
@@ -468,7 +468,7 @@ func TestReachSaysWhatItIgnores(t *testing.T) {
 	}
 
 	var out, stderr bytes.Buffer
-	err := run.Reach(run.ReachParams{Common: run.Common{Dir: dir}, Overlay: filepath.Join(dir, "quiet"), Format: "txt"}, &out, &stderr)
+	err := run.Reach(context.Background(), run.ReachParams{Common: run.Common{Dir: dir}, Overlay: filepath.Join(dir, "quiet"), Format: "txt"}, &out, &stderr)
 	require.NoError(t, err, "a ConfigMap is silently irrelevant")
 	assert.Empty(t, stderr.String())
 	assert.NotContains(t, out.String(), "warning")

@@ -75,7 +75,7 @@ spec:
 	assert.Equal(t, norm(want), norm(got), "README.md's check example: paste the real output")
 
 	out.Reset()
-	err = run.Explain(run.ExplainParams{Common: run.Common{Dir: dir}, Overlay: "prod", Src: "app/worker", Dst: "app/postgres", Port: "5432/TCP", Format: "txt"}, &out, &stderr)
+	err = run.Explain(context.Background(), run.ExplainParams{Common: run.Common{Dir: dir}, Overlay: "prod", Src: "app/worker", Dst: "app/postgres", Port: "5432/TCP", Format: "txt"}, &out, &stderr)
 	require.NoError(t, err)
 	block := readmeBlock(t, "$ reachgate explain prod app/worker app/postgres --port 5432/TCP\n")
 	real := strings.Split(out.String(), "\n")

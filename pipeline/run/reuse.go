@@ -1,6 +1,7 @@
 package run
 
 import (
+	"context"
 	"path"
 	"path/filepath"
 	"strings"
@@ -61,11 +62,9 @@ func (r *recordingFS) paths(root string) []string {
 
 // loadRecorded loads an overlay of ws and returns the repository paths its
 // render looked at.
-func (ws *Workspace) loadRecorded(arg string) (*Overlay, []string) {
+func (ws *Workspace) loadRecorded(ctx context.Context, arg string) (*Overlay, []string) {
 	rec := newRecordingFS(ws.FS)
-	view := *ws
-	view.FS = rec
-	o := view.Load(arg)
+	o := ws.view(rec).Load(ctx, arg)
 	return o, rec.paths(ws.Root)
 }
 

@@ -188,7 +188,7 @@ func staleFiles(ctx context.Context, ws *Workspace, repo *gitref.Repo, now time.
 		e.overlays[overlay] = true
 	}
 	for _, oc := range ws.Config.Overlays {
-		o := ws.Load(oc.Name)
+		o := ws.Load(ctx, oc.Name)
 		if o.Err != nil || o.Cluster == nil {
 			continue // reported as failing
 		}

@@ -171,7 +171,7 @@ type selection struct {
 // chooseOverlays takes the named overlays, or every configured one. The
 // base decides what is judged, so a pull request cannot drop an
 // environment from the gate by editing reachgate.yaml.
-func (rs *refs) chooseOverlays(names []string) (selection, error) {
+func (rs *refs) chooseOverlays(ctx context.Context, names []string) (selection, error) {
 	sel := selection{names: names, dropped: map[string]config.Overlay{}}
 	if len(sel.names) == 0 {
 		sel.names = rs.head.Config.OverlayNames()
@@ -188,14 +188,14 @@ func (rs *refs) chooseOverlays(names []string) (selection, error) {
 		return sel, inputError(errors.New("no overlays to check: list them in reachgate.yaml or pass them as arguments"))
 	}
 	if len(names) == 0 {
-		sel.unjudged, sel.deployProblems = rs.unjudged()
+		sel.unjudged, sel.deployProblems = rs.unjudged(ctx)
 	}
 	return sel, nil
 }
 
 // unjudged lists the directories the head's Argo CD objects deploy that
 // no overlay of the judging configuration covers.
-func (rs *refs) unjudged() ([]deploy.Source, []string) {
+func (rs *refs) unjudged(ctx context.Context) ([]deploy.Source, []string) {
 	cfg := rs.head.Config
 	dirs := cfg.ArgoCD
 	if len(dirs) == 0 && rs.head.FS.IsDir(rs.head.Abs("argocd")) {
@@ -207,7 +207,7 @@ func (rs *refs) unjudged() ([]deploy.Source, []string) {
 	var objs []model.Object
 	var problems []string
 	for _, d := range dirs {
-		o := rs.head.LoadDir(d, d, d)
+		o := rs.head.LoadDir(ctx, d, d, d)
 		if o.Err != nil {
 			problems = append(problems, fmt.Sprintf("%s: %v", d, o.Err))
 			continue
@@ -249,7 +249,7 @@ type pair struct {
 // pull requests touch one overlay: where nothing the head's render read
 // has changed since the base, the base renders the same, and the head's
 // render is reused.
-func (rs *refs) render(sel selection) []pair {
+func (rs *refs) render(ctx context.Context, sel selection) []pair {
 	pairs := make([]pair, len(sel.names), len(sel.names)+len(sel.unjudged))
 	// What changed since the base, asked of git once, when first needed.
 	var changed []string
@@ -265,13 +265,13 @@ func (rs *refs) render(sel selection) []pair {
 			name, env, dir = oc.Name, oc.Environment, oc.Path
 		}
 		switch {
-		case dir != "" && !rs.head.FS.IsDir(rs.head.Abs(dir)) && (pr.dropped || rs.base != nil && rs.base.FS.IsDir(rs.base.Abs(dir))):
+		case dir != "" && !rs.head.FS.Exists(rs.head.Abs(dir)) && (pr.dropped || rs.base != nil && rs.base.FS.IsDir(rs.base.Abs(dir))):
 			pr.removed = true
 			pr.head = &Overlay{Name: name, Environment: env, Path: dir}
 		case pr.dropped:
-			pr.head = rs.head.LoadDir(name, env, dir)
+			pr.head = rs.head.LoadDir(ctx, name, env, dir)
 		default:
-			pr.head, read = rs.head.loadRecorded(n)
+			pr.head, read = rs.head.loadRecorded(ctx, n)
 		}
 		if rs.base == nil {
 			continue
@@ -288,12 +288,12 @@ func (rs *refs) render(sel selection) []pair {
 			pr.base = h
 			continue
 		}
-		pr.base = rs.base.LoadDir(n, n, dir)
+		pr.base = rs.base.LoadDir(ctx, n, n, dir)
 	}
 	for _, src := range sel.unjudged {
-		pr := pair{head: rs.head.LoadDir(src.Path, src.Path, src.Path), unjudged: &src}
+		pr := pair{head: rs.head.LoadDir(ctx, src.Path, src.Path, src.Path), unjudged: &src}
 		if rs.base != nil && rs.base.FS.IsDir(rs.base.Abs(src.Path)) {
-			pr.base = rs.base.LoadDir(src.Path, src.Path, src.Path)
+			pr.base = rs.base.LoadDir(ctx, src.Path, src.Path, src.Path)
 		}
 		pairs = append(pairs, pr)
 	}
@@ -310,7 +310,7 @@ type computed struct {
 // compute computes the reachability of every rendered cluster, with one
 // split of the external address space for all of them, so base and head,
 // and promoted overlays, compare range by range.
-func compute(pairs []pair) computed {
+func compute(ctx context.Context, pairs []pair) (computed, error) {
 	var clusters []*model.Cluster
 	seen := map[*model.Cluster]bool{}
 	for _, pr := range pairs {
@@ -322,7 +322,11 @@ func compute(pairs []pair) computed {
 		}
 	}
 	c := computed{matrices: map[*model.Cluster]*model.Matrix{}, heads: map[string]*model.Matrix{}, bases: map[string]*model.Matrix{}}
-	for i, m := range reach.ComputeAll(clusters...) {
+	ms, err := reach.ComputeAllContext(ctx, clusters...)
+	if err != nil {
+		return c, err
+	}
+	for i, m := range ms {
 		c.matrices[clusters[i]] = m
 	}
 	for _, pr := range pairs {
@@ -333,7 +337,7 @@ func compute(pairs []pair) computed {
 			c.bases[pr.head.Name] = c.matrices[pr.base.Cluster]
 		}
 	}
-	return c
+	return c, nil
 }
 
 // overlay assembles the report of one overlay: the head compared with the

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -54,7 +56,7 @@ func Suggest(ctx context.Context, p SuggestParams, w, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	o, err := loadOne(ws, p.Overlay, stderr)
+	o, err := loadOne(ctx, ws, p.Overlay, stderr)
 	if err != nil {
 		return err
 	}
@@ -411,11 +413,19 @@ func writeIntoOverlay(ws *Workspace, o *Overlay, name string, data []byte, force
 			return inputError(fmt.Errorf("%s: %w", kfile, err))
 		}
 	}
-	if err := ws.FS.WriteFile(target, data); err != nil {
+	// The workspace's file system only reads; the files go to the work
+	// tree through os.Root, so a symlink cannot take them out of it.
+	root, err := os.OpenRoot(ws.Root)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	rel := func(p string) string { r, _ := filepath.Rel(ws.Root, p); return r }
+	if err := root.WriteFile(rel(target), data, 0o644); err != nil {
 		return err
 	}
 	if kdata != nil {
-		return ws.FS.WriteFile(kfile, kdata)
+		return root.WriteFile(rel(kfile), kdata, 0o644)
 	}
 	return nil
 }

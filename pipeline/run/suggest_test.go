@@ -47,7 +47,7 @@ func TestSuggestWritesProvenPolicies(t *testing.T) {
 	// allows what the frontend was seen doing.
 	ws, err := run.OpenWorkTree(dir, "")
 	require.NoError(t, err)
-	o := ws.Load("prod")
+	o := ws.Load(context.Background(), "prod")
 	require.NoError(t, o.Err)
 	assert.Empty(t, o.Problems)
 	var names []string

@@ -4,6 +4,7 @@
 package run
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -26,6 +27,10 @@ import (
 
 // Workspace is one version of the repository: the work tree on disk or a
 // commit read from git into memory, with its configuration.
+//
+// Every file it reads is a regular file inside the root, within
+// gitref.DefaultLimits, and every render within render.DefaultLimits: the
+// head of a pull request is hostile.
 type Workspace struct {
 	FS filesys.FileSystem
 	// Root is the repository root inside FS: an absolute directory on
@@ -39,6 +44,8 @@ type Workspace struct {
 	ConfigData []byte
 	ConfigErr  error
 	Ref        model.RefInfo
+	// renderer renders its overlays, all within one budget.
+	renderer *render.Renderer
 }
 
 // OpenWorkTree opens the repository (or plain directory) at dir on disk.
@@ -53,7 +60,11 @@ func OpenWorkTree(dir, configPath string) (*Workspace, error) {
 	if r, err := gitref.Open(abs); err == nil {
 		root = r.Dir
 	}
-	ws := &Workspace{FS: filesys.MakeFsOnDisk(), Root: root, Ref: model.RefInfo{Ref: "work tree"}}
+	fsys, err := gitref.WorkTree(root, gitref.DefaultLimits)
+	if err != nil {
+		return nil, err
+	}
+	ws := &Workspace{FS: fsys, Root: root, Ref: model.RefInfo{Ref: "work tree"}}
 	return ws, ws.loadConfig(configPath)
 }
 
@@ -70,6 +81,23 @@ func OpenCommit(repo *gitref.Repo, ref, configPath string) (*Workspace, error) {
 	}
 	ws := &Workspace{FS: fsys, Root: "/", Ref: model.RefInfo{Ref: ref, Commit: sha}}
 	return ws, ws.loadConfig(configPath)
+}
+
+// render is the workspace's renderer, made on first use.
+func (ws *Workspace) render() *render.Renderer {
+	if ws.renderer == nil {
+		ws.renderer = render.NewRenderer(ws.FS, ws.Root, render.DefaultLimits)
+	}
+	return ws.renderer
+}
+
+// view is the workspace seen through another view of its file system,
+// rendering within the same budget.
+func (ws *Workspace) view(fsys filesys.FileSystem) *Workspace {
+	v := *ws
+	v.FS = fsys
+	v.renderer = ws.render().View(fsys)
+	return &v
 }
 
 // Abs turns a repository-relative path into a path inside FS.
@@ -89,12 +117,29 @@ func (ws *Workspace) loadConfig(configPath string) error {
 		p = config.FileName
 	}
 	ws.Config = config.Default()
-	data, err := ws.FS.ReadFile(ws.Abs(p))
-	if err != nil {
-		if configPath == "" && (errors.Is(err, fs.ErrNotExist) || !ws.FS.Exists(ws.Abs(p))) {
-			return nil
+	var data []byte
+	var ok bool
+	var err error
+	if configPath != "" && filepath.IsAbs(configPath) {
+		if rel, inside := within(ws.Root, configPath); inside && ws.Root != "/" {
+			data, ok, err = ws.ReadFile(rel)
+		} else {
+			// --config names a file outside the repository: the
+			// operator's own, read as given (still a regular file within
+			// the size limit).
+			data, ok, err = readOutside(configPath)
 		}
+	} else {
+		data, ok, err = ws.ReadFile(p)
+	}
+	switch {
+	case err != nil:
 		ws.ConfigErr = fmt.Errorf("read configuration: %w", err)
+		return ws.ConfigErr
+	case !ok && configPath == "":
+		return nil
+	case !ok:
+		ws.ConfigErr = fmt.Errorf("read configuration: %s does not exist", p)
 		return ws.ConfigErr
 	}
 	ws.ConfigData = data
@@ -105,6 +150,31 @@ func (ws *Workspace) loadConfig(configPath string) error {
 	}
 	ws.Config = cfg
 	return nil
+}
+
+// readOutside reads a file the operator named outside the repository.
+func readOutside(p string) ([]byte, bool, error) {
+	fsys, err := gitref.WorkTree(filepath.Dir(p), gitref.DefaultLimits)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, false, nil
+		}
+		return nil, false, err
+	}
+	data, err := fsys.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	return data, err == nil, err
+}
+
+// within returns p relative to root when p is inside it.
+func within(root, p string) (string, bool) {
+	rel, err := filepath.Rel(root, p)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", false
+	}
+	return filepath.ToSlash(rel), true
 }
 
 // Overlay is one rendered and decoded overlay (or directory of manifests).
@@ -206,28 +276,42 @@ func (ws *Workspace) Target(arg string) (name, env, dir string, err error) {
 }
 
 // Load renders and decodes an overlay given by name or path.
-func (ws *Workspace) Load(arg string) *Overlay {
+func (ws *Workspace) Load(ctx context.Context, arg string) *Overlay {
 	name, env, dir, err := ws.Target(arg)
 	if err != nil {
 		return &Overlay{Name: arg, Environment: arg, Err: err}
 	}
-	return ws.LoadDir(name, env, dir)
+	return ws.LoadDir(ctx, name, env, dir)
 }
 
 // LoadDir renders and decodes the overlay in dir (repository-relative).
-func (ws *Workspace) LoadDir(name, env, dir string) *Overlay {
+// It stops when ctx is done, with ctx's error in Err.
+func (ws *Workspace) LoadDir(ctx context.Context, name, env, dir string) *Overlay {
 	o := &Overlay{Name: name, Environment: env, Path: dir}
+	if !filepath.IsAbs(dir) {
+		if _, err := repoPath(dir); err != nil {
+			o.Err = fmt.Errorf("overlay %s: %w", name, err)
+			return o
+		}
+	}
 	abs := ws.Abs(dir)
 	if !ws.FS.IsDir(abs) {
 		o.Err = fmt.Errorf("overlay %s: directory %s does not exist", name, dir)
+		if ws.FS.Exists(abs) {
+			// A file, or a symlink the file system refuses: say which.
+			o.Err = fmt.Errorf("overlay %s: %s is not a directory", name, dir)
+			if _, err := ws.FS.ReadFile(abs); err != nil {
+				o.Err = fmt.Errorf("overlay %s: %w", name, err)
+			}
+		}
 		return o
 	}
 	var objs []model.Object
 	var err error
 	if isKustomization(ws.FS, abs) {
-		objs, err = render.OverlayRoot(ws.FS, ws.Root, abs)
+		objs, err = ws.render().Overlay(ctx, abs)
 	} else {
-		objs, o.Skipped, err = render.ManifestsRoot(ws.FS, ws.Root, abs)
+		objs, o.Skipped, err = ws.render().Manifests(ctx, abs)
 	}
 	if err != nil {
 		o.Err = err
@@ -339,14 +423,39 @@ func (ws *Workspace) BaseCluster() *model.Cluster {
 	}
 }
 
-// ReadFile reads a repository-relative file; missing files give ok=false.
+// ReadFile reads a file of the repository, p relative to its root: ok
+// reports whether it exists, err whether it could be read. A path that
+// leaves the repository, a symlink out of it, anything but a regular file
+// and a file over the limits (gitref.Limits) are refused with an error
+// naming the file.
 func (ws *Workspace) ReadFile(p string) (data []byte, ok bool, err error) {
-	abs := ws.Abs(p)
+	rel, err := repoPath(p)
+	if err != nil {
+		return nil, true, err
+	}
+	abs := ws.Abs(rel)
 	if !ws.FS.Exists(abs) {
-		return nil, false, nil
+		// A symlink that leads nowhere, or out of the work tree, does
+		// not exist for Exists: reading it says which.
+		if _, lerr := os.Lstat(abs); ws.Root == "/" || lerr != nil {
+			return nil, false, nil
+		}
 	}
 	data, err = ws.FS.ReadFile(abs)
-	return data, err == nil, err
+	return data, true, err
+}
+
+// repoPath cleans a repository-relative path, refusing absolute paths and
+// paths that climb out of the repository.
+func repoPath(p string) (string, error) {
+	clean := path.Clean(filepath.ToSlash(p))
+	switch {
+	case path.IsAbs(clean) || filepath.IsAbs(p):
+		return "", &fs.PathError{Op: "read", Path: p, Err: errors.New("an absolute path: paths are relative to the repository root")}
+	case clean == ".." || strings.HasPrefix(clean, "../"):
+		return "", &fs.PathError{Op: "read", Path: p, Err: gitref.ErrOutside}
+	}
+	return clean, nil
 }
 
 // cwd is the working directory, for commands that open the work tree.

@@ -258,14 +258,15 @@ func (cp *compiler) ipBlock(b *networkingv1.IPBlock) (model.IPSet, error) {
 	if err != nil {
 		return model.IPSet{}, fmt.Errorf("cidr %q does not parse", b.CIDR)
 	}
-	set := model.IPSetOf(p.Masked())
+	except := make([]netip.Prefix, 0, len(b.Except))
 	for _, e := range b.Except {
 		x, err := netip.ParsePrefix(strings.TrimSpace(e))
 		if err != nil {
 			return model.IPSet{}, fmt.Errorf("except %q does not parse", e)
 		}
-		set = set.Subtract(model.IPSetOf(x.Masked()))
+		except = append(except, x.Masked())
 	}
+	set := model.IPBlockSet(p.Masked(), except...)
 	var fam model.IPSet
 	for _, r := range set.Ranges {
 		if r.From.BitLen() == cp.bits {

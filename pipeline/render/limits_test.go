@@ -1,0 +1,191 @@
+package render
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/reachgate/reachgate/pipeline/model"
+)
+
+// tight are limits small enough to reach with a few lines of YAML.
+func tight() Limits {
+	l := DefaultLimits
+	l.ObjectBytes = 1000
+	l.DocumentValues = 200
+	l.RunValues = 500
+	l.MapKeys = 10
+	l.AnnotationBytes = 40
+	l.Objects = 20
+	l.Builds = 40
+	return l
+}
+
+// aliasDocs is n documents, each expanding to 1 + 2 + 2 + 5*4*3 = 65
+// values through aliases: under tight's limit per document, not under its
+// limit per run once there are enough of them.
+func aliasDocs(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c%d}\ndata:\n  a: &a%d [x, x, x]\n  b: [*a%d, *a%d, *a%d, *a%d, *a%d]\n", i, i, i, i, i, i, i)
+	}
+	return b.String()
+}
+
+func TestLimitsRefuseBeforeKustomize(t *testing.T) {
+	t.Parallel()
+	manyKeys := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: labels\n  labels:\n"
+	for i := range 11 {
+		manyKeys += fmt.Sprintf("    l%d: v\n", i)
+	}
+	big := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n  k: " + strings.Repeat("x", 1100) + "\n"
+	bigItem := "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: small}\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: big}\n  data: {k: " + strings.Repeat("x", 1100) + "}\n"
+	values := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: values}\ndata:\n  k: [" + strings.TrimSuffix(strings.Repeat("1, ", 250), ", ") + "]\n"
+	for _, tc := range []struct {
+		name, file, want string
+	}{
+		{"aliases, per run", aliasDocs(20), "of them through aliases), the limit per run"},
+		{"values, per document", values, "k/r.yaml:5: data.k[193]: document holds more than 200 values, the limit per document"},
+		{"object size", big, "k/r.yaml:1: object is 1.2 KiB, more than 1000 bytes, the largest request the API server accepts (the limit per object)"},
+		{"object size in a List", bigItem, "k/r.yaml:7: object is 1.2 KiB, more than 1000 bytes"},
+		{"keys per mapping", manyKeys, `k/r.yaml:6: metadata.labels: 11 keys in one mapping, more than 10, the limit per mapping`},
+		{"annotations", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  annotations: {a: " + strings.Repeat("y", 40) + "}\n", "k/r.yaml:5: metadata.annotations: annotations take 41 bytes, more than the 40 bytes the API server accepts"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			for _, overlay := range []bool{true, false} {
+				fs := filesys.MakeFsInMemory()
+				require.NoError(t, fs.WriteFile("/k/kustomization.yaml", []byte("resources: [r.yaml]\n")))
+				require.NoError(t, fs.WriteFile("/k/r.yaml", []byte(tc.file)))
+				r := NewRenderer(fs, "/", tight())
+				var err error
+				if overlay {
+					_, err = r.Overlay(context.Background(), "k")
+				} else {
+					_, _, err = r.Manifests(context.Background(), "k/r.yaml")
+				}
+				msgs := errorList(t, err)
+				require.NotEmpty(t, msgs, "overlay %v", overlay)
+				assert.Contains(t, msgs[0], tc.want, "overlay %v", overlay)
+				assert.NotContains(t, msgs[0], "alias bomb")
+			}
+		})
+	}
+}
+
+// Each level includes the one below twice, with different name prefixes:
+// kustomize would build 2^depth copies of the one ConfigMap at the bottom.
+func kustomizationTree(t *testing.T, fs filesys.FileSystem, depth int) {
+	t.Helper()
+	require.NoError(t, fs.WriteFile("/l0/kustomization.yaml", []byte("resources: [cm.yaml]\n")))
+	require.NoError(t, fs.WriteFile("/l0/cm.yaml", []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")))
+	for i := 1; i <= depth; i++ {
+		for _, side := range []string{"a", "b"} {
+			require.NoError(t, fs.WriteFile(fmt.Sprintf("/l%d/%s/kustomization.yaml", i, side),
+				fmt.Appendf(nil, "resources: [../../l%d]\nnamePrefix: %s-\n", i-1, side)))
+		}
+		require.NoError(t, fs.WriteFile(fmt.Sprintf("/l%d/kustomization.yaml", i), []byte("resources: [a, b]\n")))
+	}
+}
+
+// (2d+1)*2^d objects are built for depth d: 2^d at the top, and each
+// level's three kustomizations build 2^d between them.
+func TestLimitsBoundWhatKustomizeBuilds(t *testing.T) {
+	t.Parallel()
+	fs := filesys.MakeFsInMemory()
+	kustomizationTree(t, fs, 70)
+	lim := tight()
+	lim.RunValues = DefaultLimits.RunValues
+	r := NewRenderer(fs, "/", lim)
+	objs, err := r.Overlay(context.Background(), "l2")
+	require.NoError(t, err, "4 objects, 20 builds")
+	assert.Len(t, objs, 4)
+
+	_, err = r.Overlay(context.Background(), "l3")
+	assert.Equal(t, []string{"l3/kustomization.yaml: kustomize would build 56 objects, more than 40, the limit per overlay (each object counts once for every kustomization it passes through); l0 is included 8 times"}, errorList(t, err))
+	_, err = r.Overlay(context.Background(), "l5")
+	assert.Equal(t, []string{"l5/kustomization.yaml: the overlay renders 32 objects, more than 20, the limit per overlay (kustomize's time grows with the square of the number of objects); l0 is included 32 times"}, errorList(t, err))
+	_, err = r.Overlay(context.Background(), "l70")
+	assert.Equal(t, []string{"l70/kustomization.yaml: the overlay renders more than 2305843009213693952 objects, more than 20, the limit per overlay (kustomize's time grows with the square of the number of objects); l0 is included more than 2305843009213693952 times"}, errorList(t, err))
+}
+
+// An empty or comment-only resource file holds no objects: kustomize
+// accepts it, and so does the render.
+func TestEmptyResourceFile(t *testing.T) {
+	t.Parallel()
+	for _, content := range []string{"", "# nothing yet\n", "---\n# a\n---\n"} {
+		fs := memFS(t, `-- k/kustomization.yaml --
+resources: [empty.yaml, cm.yaml]
+-- k/cm.yaml --
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: x}
+`)
+		require.NoError(t, fs.WriteFile("/k/empty.yaml", []byte(content)))
+		objs, err := Overlay(fs, "k")
+		require.NoError(t, err, "%q", content)
+		assert.Equal(t, []string{"ConfigMap/x k/cm.yaml:1"}, located(objs))
+		require.NoError(t, fs.WriteFile("/m/empty.yaml", []byte(content)))
+		require.NoError(t, fs.WriteFile("/m/cm.yaml", []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")))
+		objs, _, err = Manifests(fs, "m")
+		require.NoError(t, err, "%q", content)
+		assert.Equal(t, []string{"ConfigMap/x m/cm.yaml:1"}, located(objs))
+	}
+}
+
+// On disk, without the workspace's file system around it, the render
+// still refuses symlinks out of the repository before reading them: a
+// kustomization.yaml that is /dev/zero does not hang, and a directory of
+// manifests reached through a symlink is not walked.
+func TestSymlinksOutOfTheRepositoryOnDisk(t *testing.T) {
+	t.Parallel()
+	base := t.TempDir()
+	repo, outside := filepath.Join(base, "repo"), filepath.Join(base, "outside")
+	for _, d := range []string{repo + "/zero", repo + "/plain", outside + "/m"} {
+		require.NoError(t, os.MkdirAll(d, 0o755))
+	}
+	require.NoError(t, os.WriteFile(outside+"/m/cm.yaml", []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: TOPSECRET}\n"), 0o644))
+	require.NoError(t, os.Symlink("/dev/zero", repo+"/zero/kustomization.yaml"))
+	require.NoError(t, os.Symlink(outside, repo+"/linked"))
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := OverlayRoot(filesys.MakeFsOnDisk(), repo, repo+"/zero")
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		assert.Equal(t, []string{"zero/kustomization.yaml: read: symlink resolves to /dev/zero, outside the repository"}, errorList(t, err))
+	case <-time.After(10 * time.Second):
+		t.Fatal("reading a kustomization.yaml that is /dev/zero does not return")
+	}
+	objs, _, err := ManifestsRoot(filesys.MakeFsOnDisk(), repo, repo+"/linked/m")
+	assert.Empty(t, objs)
+	msgs := errorList(t, err)
+	require.Len(t, msgs, 1)
+	assert.Contains(t, msgs[0], "linked/m: linked/m resolves to ")
+	assert.Contains(t, msgs[0], "outside the repository")
+	assert.NotContains(t, msgs[0], "TOPSECRET")
+}
+
+func TestRenderStopsWhenCancelled(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	fs := diskFS(t, "testdata/bench")
+	r := NewRenderer(fs, "/", DefaultLimits)
+	_, err := r.Overlay(ctx, "overlays/prod")
+	assert.ErrorIs(t, err, context.Canceled)
+	_, _, err = r.Manifests(ctx, "overlays/prod")
+	assert.ErrorIs(t, err, context.Canceled)
+	var ie *model.InputError
+	assert.NotErrorAs(t, err, &ie, "cancellation is not an input error")
+}
