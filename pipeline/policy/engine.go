@@ -94,11 +94,11 @@ type Input struct {
 
 // Engine holds compiled rules, ready to evaluate.
 type Engine struct {
-	rules   []RuleInfo
+	rules []RuleInfo
 	// disabled are the rules loaded and not evaluated.
 	disabled []RuleInfo
-	now     time.Time
-	queries []rego.PreparedEvalQuery // one per rule
+	now      time.Time
+	queries  []rego.PreparedEvalQuery // one per rule
 	// cost is how long each rule took last time, to start the slow ones
 	// first.
 	cost []atomic.Int64

@@ -29,7 +29,7 @@ var Controllers = []Controller{
 				{Name: "metrics", Port: 10254, Protocol: model.TCP}}},
 	},
 	{
-		Class: "traefik",
+		Class:     "traefik",
 		Namespace: model.Namespace{Name: "traefik", Labels: map[string]string{}},
 		Workload: model.Workload{Namespace: "traefik", Name: "traefik", Kind: "Deployment",
 			Labels: map[string]string{"app.kubernetes.io/name": "traefik", "app.kubernetes.io/instance": "traefik-traefik"},
