@@ -9,7 +9,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 all: build
 
 build:
-	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/reachgate
+	$(GO) build -ldflags "-X github.com/reachgate/reachgate/internal/buildinfo.version=$(VERSION)" -o $(BIN) ./cmd/reachgate
 
 # The main job: check every overlay of this repository against its base
 # (the merge-base with the default branch, or none on a fresh clone).

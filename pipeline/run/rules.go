@@ -50,6 +50,18 @@ func pack(ws *Workspace) *policy.Pack {
 // disables.
 func compileRules(ws *Workspace, now time.Time) (*policy.Engine, error) {
 	cfg := ws.Config
+	var missing model.InputErrors
+	for i, d := range cfg.Rules.Paths {
+		if !ws.FS.IsDir(ws.Abs(d)) {
+			missing = append(missing, &model.InputError{
+				Field:   fmt.Sprintf("rules.paths[%d]", i),
+				Message: fmt.Sprintf("rules directory %s does not exist (at %s)", d, ws.Ref.Ref),
+			})
+		}
+	}
+	if len(missing) > 0 {
+		return nil, inputError(fmt.Errorf("load rules from %s: %w", ws.Ref.Ref, locateConfig(cfg, missing)))
+	}
 	engine, err := policy.Load(ws.FS, ruleDirs(ws), policy.Options{
 		Params:  cfg.Rules.Params,
 		Now:     now,

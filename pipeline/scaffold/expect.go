@@ -24,6 +24,8 @@ type expectation struct{ from, to, port string }
 // allow for every flow open today (per port range; to and from named
 // external endpoints by name, unnamed address ranges left out), and a
 // deny for every pair of the repository's workloads with no flow at all.
+// Flows that neither start nor end at a workload of the repository (the
+// inventory and the outside) are left out.
 // reasons (by ExpectKey) are kept for entries recorded again.
 func ExpectationsYAML(overlay string, m *model.Matrix, reasons map[string]string) []byte {
 	type pair struct{ from, to string }
@@ -35,8 +37,14 @@ func ExpectationsYAML(overlay string, m *model.Matrix, reasons map[string]string
 		}
 		return p.External
 	}
+	own := func(p *model.Peer) bool { return p.Workload != nil && !p.Workload.Inventory }
 	for _, c := range m.Connections {
 		src, dst := &m.Peers[c.Src], &m.Peers[c.Dst]
+		if !own(src) && !own(dst) {
+			// Between the inventory and the outside: not this
+			// repository's to expect.
+			continue
+		}
 		from, to := name(src), name(dst)
 		if from == "" || to == "" {
 			unnamed++

@@ -145,12 +145,18 @@ func ConfigYAML(c Config) []byte {
 // plain matches scalars YAML reads as the same string unquoted.
 var plain = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]*$`)
 
+// portSpec matches expectation ports, plain strings in YAML.
+var portSpec = regexp.MustCompile(`^[0-9]+(-[0-9]+)?/[A-Z]+$`)
+
 // yaml11 are the words YAML 1.1 (and kustomize) read as booleans or null.
 var yaml11 = map[string]bool{"y": true, "yes": true, "n": true, "no": true, "true": true, "false": true,
 	"on": true, "off": true, "null": true, "~": true}
 
 // q quotes a scalar unless YAML reads it as the same string plain.
 func q(s string) string {
+	if portSpec.MatchString(s) {
+		return s
+	}
 	if plain.MatchString(s) && !yaml11[strings.ToLower(s)] && !regexp.MustCompile(`^[0-9.+-]`).MatchString(s) {
 		return s
 	}
