@@ -304,8 +304,8 @@ changes nothing.`,
 
 func newExpectCmd() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "expect",
-		Short: "Work with connectivity expectations",
+		Use:     "expect",
+		Short:   "Work with connectivity expectations",
 		Example: `  reachgate expect record prod`,
 	}
 	p := run.ExpectRecordParams{}
