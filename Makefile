@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/reachgate
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build run test deps e2e bench clean
+.PHONY: all build run test deps e2e bench clean release
 
 all: build
 
@@ -39,5 +39,11 @@ e2e:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./pipeline/...
 
+# A release from the tag on HEAD (or VERSION=v1.2.3): binaries for
+# linux/darwin x amd64/arm64, checksums.txt, a CycloneDX SBOM and the
+# container image as an OCI layout, in dist/ (docs/releasing.md).
+release:
+	scripts/release.sh
+
 clean:
-	rm -rf bin
+	rm -rf bin dist

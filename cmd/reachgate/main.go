@@ -12,6 +12,10 @@ import (
 	"os/signal"
 	"syscall"
 
+	// Mozilla's CA roots, used only where the system has none: the
+	// container image is a static binary on no base image.
+	_ "golang.org/x/crypto/x509roots/fallback"
+
 	"github.com/reachgate/reachgate/pipeline/report"
 	"github.com/reachgate/reachgate/pipeline/run"
 )
