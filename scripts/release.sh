@@ -11,6 +11,7 @@
 #
 # The version is the tag on HEAD (git tag v1.2.3), or $VERSION. Everything is
 # stamped with the commit's time, so the same commit builds the same files.
+# NO_SBOM=1, NO_IMAGE=1 and PLATFORMS="linux/amd64" make smaller builds (tests).
 # docs/releasing.md says which tools and why.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,11 +62,11 @@ done
 
 if [[ -z ${NO_SBOM:-} ]]; then
 	echo "release: SBOM"
-	"$GO" run "$CYCLONEDX" app -json -licenses -main cmd/reachgate \
+	"$GO" run "$CYCLONEDX" app -json -licenses -noserial -notimestamp -main cmd/reachgate \
 		-output "$DIST/reachgate_${v}.cdx.json" .
 fi
 
-if ((${#images[@]})); then
+if [[ -z ${NO_IMAGE:-} ]] && ((${#images[@]})); then
 	echo "release: OCI image"
 	"$GO" run ./internal/release/ociimage -out "$DIST/oci" -version "$VERSION" \
 		-commit "$COMMIT" -created "$DATE" "${images[@]}"

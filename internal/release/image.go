@@ -94,7 +94,6 @@ func platformImage(img Image, p Platform) (v1.Image, error) {
 		"org.opencontainers.image.source":   "https://github.com/reachgate/reachgate",
 		"org.opencontainers.image.version":  img.Version,
 		"org.opencontainers.image.revision": img.Commit,
-		"org.opencontainers.image.licenses": "Apache-2.0",
 	}
 	if im, err = mutate.ConfigFile(im, cf); err != nil {
 		return nil, err

@@ -39,6 +39,9 @@ type Workspace struct {
 	ConfigData []byte
 	ConfigErr  error
 	Ref        model.RefInfo
+	// Dir is the directory relative overlay paths are read from (-C, else
+	// the working directory); "" for a commit.
+	Dir string
 }
 
 // OpenWorkTree opens the repository (or plain directory) at dir on disk.
@@ -53,7 +56,7 @@ func OpenWorkTree(dir, configPath string) (*Workspace, error) {
 	if r, err := gitref.Open(abs); err == nil {
 		root = r.Dir
 	}
-	ws := &Workspace{FS: filesys.MakeFsOnDisk(), Root: root, Ref: model.RefInfo{Ref: "work tree"}}
+	ws := &Workspace{FS: filesys.MakeFsOnDisk(), Root: root, Ref: model.RefInfo{Ref: "work tree"}, Dir: abs}
 	return ws, ws.loadConfig(configPath)
 }
 
@@ -184,7 +187,12 @@ func (ws *Workspace) Target(arg string) (name, env, dir string, err error) {
 	}
 	p := arg
 	if ws.Root != "/" {
-		abs, err := filepath.Abs(arg)
+		// Like git -C: a relative path is read from -C's directory.
+		abs := arg
+		if !filepath.IsAbs(arg) && ws.Dir != "" {
+			abs = filepath.Join(ws.Dir, arg)
+		}
+		abs, err := filepath.Abs(abs)
 		if err != nil {
 			return "", "", "", err
 		}
