@@ -330,13 +330,13 @@ func ExpectRecord(p ExpectRecordParams, w, stderr io.Writer) error {
 			file = path.Join(o.Path, "expectations.yaml")
 		}
 	}
+	// The reasons of the overlay's expectations file, for the entries
+	// recorded again.
 	reasons := map[string]string{}
-	if file != "-" {
-		if exp, problems := readExpectations(ws, &Overlay{Name: o.Name, Path: o.Path}); exp != nil && exp.File == file {
-			keep(reasons, exp)
-		} else if len(problems) > 0 && exp == nil && fileExists(ws, file) {
-			return inputError(fmt.Errorf("%s: %s; fix or remove it before recording again", file, problems[0].Message))
-		}
+	if exp, problems := readExpectations(ws, &Overlay{Name: o.Name, Path: o.Path}); exp != nil {
+		keep(reasons, exp)
+	} else if len(problems) > 0 && (file == "-" || fileExists(ws, file)) {
+		return inputError(fmt.Errorf("%s: %s; fix or remove it before recording again", problems[0].Location, problems[0].Message))
 	}
 	m := reach.Compute(o.Cluster)
 	data := scaffold.ExpectationsYAML(o.Name, m, reasons)
