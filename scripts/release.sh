@@ -5,9 +5,8 @@
 #                                            -trimpath -ldflags "-s -w", stamped with
 #                                            the version, commit and commit date
 #   reachgate_<version>.cdx.json             CycloneDX SBOM (cyclonedx-gomod)
-#   oci/                                     the container image, an OCI image layout
-#   checksums.txt                            SHA-256 of every file above (the layout's
-#                                            index.json too)
+#   oci/, reachgate_<version>_oci.tar        the container image, an OCI image layout
+#   checksums.txt                            SHA-256 of every file above
 #
 # The version is the tag on HEAD (git tag v1.2.3), or $VERSION. Everything is
 # stamped with the commit's time, so the same commit builds the same files.
@@ -70,13 +69,16 @@ if [[ -z ${NO_IMAGE:-} ]] && ((${#images[@]})); then
 	echo "release: OCI image"
 	"$GO" run ./internal/release/ociimage -out "$DIST/oci" -version "$VERSION" \
 		-commit "$COMMIT" -created "$DATE" "${images[@]}"
+	find "$DIST/oci" -exec touch -h -d "@$EPOCH" {} +
+	tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$EPOCH" \
+		-C "$DIST/oci" -cf "$DIST/reachgate_${v}_oci.tar" .
 fi
 
 (
 	cd "$DIST"
 	files=(*.tar.gz)
 	[[ -e reachgate_${v}.cdx.json ]] && files+=("reachgate_${v}.cdx.json")
-	[[ -e oci/index.json ]] && files+=(oci/index.json)
+	[[ -e reachgate_${v}_oci.tar ]] && files+=("reachgate_${v}_oci.tar")
 	sha256sum "${files[@]}" >checksums.txt
 )
 echo "release: $DIST/checksums.txt"
