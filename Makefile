@@ -4,12 +4,12 @@ GO      ?= go
 BIN     := bin/reachgate
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build run test deps e2e bench fuzz clean
+.PHONY: all build run test deps e2e bench fuzz clean release
 
 all: build
 
 build:
-	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/reachgate
+	$(GO) build -ldflags "-X github.com/reachgate/reachgate/internal/buildinfo.version=$(VERSION)" -o $(BIN) ./cmd/reachgate
 
 # The main job: check every overlay of this repository against its base
 # (the merge-base with the default branch, or none on a fresh clone).
@@ -55,5 +55,11 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 100x $$pkg || exit 1; \
 	done
 
+# A release from the tag on HEAD (or VERSION=v1.2.3): binaries for
+# linux/darwin x amd64/arm64, checksums.txt, a CycloneDX SBOM and the
+# container image as an OCI layout, in dist/ (docs/releasing.md).
+release:
+	scripts/release.sh
+
 clean:
-	rm -rf bin
+	rm -rf bin dist

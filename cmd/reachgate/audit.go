@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/reachgate/reachgate/internal/buildinfo"
 	"os"
 	"strings"
 
@@ -29,7 +30,7 @@ Exit codes: 0 no drift, 1 drift, 2 input errors.`,
 		Example: `  reachgate audit prod --kubeconfig ~/.kube/prod --context prod-eu1 --format markdown`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p.Common, p.Overlay, p.Version = common(cmd), args[0], version
+			p.Common, p.Overlay, p.Version = common(cmd), args[0], buildinfo.Version()
 			if !cmd.Flags().Changed("color") {
 				p.Color = isTerminal(cmd)
 			}

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/reachgate/reachgate/internal/buildinfo"
 	"github.com/reachgate/reachgate/pipeline/report"
 	"github.com/reachgate/reachgate/pipeline/run"
 )
@@ -24,8 +25,9 @@ Exit codes: 0 pass, 1 policy failures (or denied, for explain), 2 usage or
 input errors.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       version,
+		Version:       buildinfo.Get().String(),
 	}
+	root.SetVersionTemplate("reachgate {{.Version}}\n")
 	root.PersistentFlags().String("config", "", "configuration file (default reachgate.yaml at the repository root)")
 	root.PersistentFlags().StringP("dir", "C", "", "repository directory (default the current directory)")
 	root.AddCommand(
@@ -46,6 +48,8 @@ input errors.`,
 		newHistoryCmd(),
 		newReviewCmd(),
 		newReportCmd(),
+		newInitCmd(),
+		newExpectCmd(),
 	)
 	return root
 }
@@ -121,7 +125,7 @@ The base is --base, else the pull request's base in GitHub Actions, else the
 merge-base of HEAD with the default branch; --base none checks the head
 alone. The head is the work tree unless --head names a ref.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p.Common, p.Overlays, p.Version = common(cmd), args, version
+			p.Common, p.Overlays, p.Version = common(cmd), args, buildinfo.Version()
 			if !cmd.Flags().Changed("color") {
 				p.Color = isTerminal(cmd)
 			}
@@ -276,6 +280,62 @@ ever edited or deleted.`,
 	f.BoolVar(&p.Status, "status", false, "also set a commit status reachgate/OVERLAY on the verified head commit (needs --expect-head)")
 	f.StringVar(&p.ExpectHead, "expect-head", "", "the commit the gate ran on: refuse unless the pull request's head and the report's head.commit are this commit")
 	f.StringVar(&p.CommentAuthor, "comment-author", "", "login whose comments are this tool's, e.g. APP-SLUG[bot] for a GitHub App (default: the token's user, or github-actions[bot])")
+	return cmd
+}
+
+func newInitCmd() *cobra.Command {
+	p := run.InitParams{}
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Set a repository up for reachgate: reachgate.yaml, expectations per overlay, GitHub workflows",
+		Long: `init finds the kustomizations of the repository and proposes as overlays
+those that are not a base or component (under base/, bases/ or
+components/, or used by another kustomization) and render workloads or
+NetworkPolicies. It writes reachgate.yaml with the inventory written out
+(kube-dns, and the ingress controller the policies or Ingresses point at),
+the data stores it finds with the workloads that reach them today, an
+expectations.yaml per overlay recorded from today's reachability, and
+.github/workflows/reachgate.yml and reachgate-comment.yml calling the
+reusable reachgate workflow. A file that exists is kept: running init again
+changes nothing.`,
+		Example: `  reachgate init --dry-run   # print what it would write
+  reachgate init && git add -A && git commit -m "Adopt reachgate"`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p.Common, p.Version = common(cmd), buildinfo.Version()
+			return run.Init(cmd.Context(), p, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	cmd.Flags().BoolVar(&p.DryRun, "dry-run", false, "print the files it would write, write nothing")
+	return cmd
+}
+
+func newExpectCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "expect",
+		Short:   "Work with connectivity expectations",
+		Example: `  reachgate expect record prod`,
+	}
+	p := run.ExpectRecordParams{}
+	record := &cobra.Command{
+		Use:   "record OVERLAY",
+		Short: "Record an overlay's reachability today as its expectations (a snapshot to edit)",
+		Long: `record writes an allow for every flow the overlay has today (per port range;
+external endpoints by name) and a deny for every pair of the repository's
+workloads with no flow at all, to the overlay's expectations file
+(reachgate.yaml's expectations, else OVERLAY/expectations.yaml). Reasons of
+entries recorded again are kept. Review the file: give each entry a reason,
+delete what is incidental, keep what must hold.`,
+		Example: `  reachgate expect record prod
+  reachgate expect record overlays/prod -o - | less`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p.Common, p.Overlay = common(cmd), args[0]
+			return run.ExpectRecord(cmd.Context(), p, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	record.Flags().StringVarP(&p.Output, "output", "o", "", "file to write (\"-\": standard output; default the overlay's expectations file)")
+	cmd.AddCommand(record)
 	return cmd
 }
 

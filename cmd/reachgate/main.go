@@ -13,12 +13,13 @@ import (
 	"syscall"
 	"time"
 
+	// Mozilla's CA roots, used only where the system has none: the
+	// container image is a static binary on no base image.
+	_ "golang.org/x/crypto/x509roots/fallback"
+
 	"github.com/reachgate/reachgate/pipeline/report"
 	"github.com/reachgate/reachgate/pipeline/run"
 )
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
 
 // grace is how long a signalled command has to return before main exits
 // anyway: every stage stops when the context is done, but kustomize cannot

@@ -49,6 +49,32 @@ func (f *File) Line(path string) int {
 	return lineIn(n.Content[0], path)
 }
 
+// Has reports whether the file writes a dotted path such as
+// "inventory" or "rules.params", even with an empty or null value.
+func (f *File) Has(path string) bool {
+	n := f.root
+	if n == nil || len(n.Content) == 0 {
+		return false
+	}
+	n = n.Content[0]
+	for _, part := range strings.Split(path, ".") {
+		if n.Kind != yaml.MappingNode {
+			return false
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == part {
+				next = n.Content[i+1]
+			}
+		}
+		if next == nil {
+			return false
+		}
+		n = next
+	}
+	return true
+}
+
 // Manifests are the documents of a multi-document YAML file.
 type Manifests []*yaml.Node
 

@@ -42,6 +42,8 @@ type Config struct {
 
 	// File is where the configuration was read from ("" for defaults).
 	File string `yaml:"-"`
+	// doc is the parsed file, to find the line of a field.
+	doc *yamlfile.File
 }
 
 // Overlay is one environment to check.
@@ -105,7 +107,14 @@ type External struct {
 
 // Rules configures the compliance rules.
 type Rules struct {
-	// Paths are directories of *.rego files; default ["rego"].
+	// Builtin turns the built-in rule pack, compiled into the binary, on
+	// (the default) or off.
+	Builtin *bool `yaml:"builtin"`
+	// Disable lists the ids of rules (built-in or the repository's own)
+	// that are not evaluated.
+	Disable []string `yaml:"disable"`
+	// Paths are directories of the repository's own *.rego files, loaded
+	// beside the built-in pack; default none.
 	Paths []string `yaml:"paths"`
 	// Waivers is a file of accepted findings; default "waivers.yaml" when
 	// that file exists.
@@ -188,9 +197,22 @@ func Default() *Config {
 			{Name: "internet", CIDRs: []string{"0.0.0.0/0", "::/0"}},
 			{Name: "cloud-metadata", CIDRs: []string{"169.254.169.254/32", "fd00:ec2::254/128"}},
 		},
-		Rules:  Rules{Paths: []string{"rego"}},
 		Review: Review{MaxAge: DefaultReviewMaxAge, ExpiringWithin: DefaultReviewExpiringWithin},
 	}
+}
+
+// UseBuiltin reports whether the built-in rule pack judges (rules.builtin,
+// default true).
+func (r Rules) UseBuiltin() bool { return r.Builtin == nil || *r.Builtin }
+
+// Line is the line of a dotted field path ("rules.disable.2") in the file
+// the configuration was read from, or of its nearest ancestor there; 0
+// for the defaults.
+func (c *Config) Line(path string) int {
+	if c.doc == nil {
+		return 0
+	}
+	return c.doc.Line(path)
 }
 
 // APIVersion and Kind identify the configuration file format.
@@ -208,17 +230,25 @@ func Parse(file string, data []byte) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg.File = file
+	cfg.File, cfg.doc = file, f
 	if errs := cfg.validate(f); len(errs) > 0 {
 		return nil, errs
 	}
-	cfg.applyDefaults()
+	cfg.applyDefaults(f)
 	return cfg, nil
 }
 
-func (c *Config) applyDefaults() {
-	if len(c.Rules.Paths) == 0 {
-		c.Rules.Paths = []string{"rego"}
+// applyDefaults fills in, section by section, what the file leaves out:
+// a section that is not written gets its default (the inventory's
+// kube-dns, the internet and cloud-metadata externals, the pod and
+// service CIDRs); a section that is written, even empty, replaces it.
+func (c *Config) applyDefaults(f *yamlfile.File) {
+	def := Default()
+	if !f.Has("inventory") {
+		c.Inventory = def.Inventory
+	}
+	if !f.Has("externals") {
+		c.Externals = def.Externals
 	}
 	for i := range c.Overlays {
 		if c.Overlays[i].Environment == "" {
@@ -232,10 +262,10 @@ func (c *Config) applyDefaults() {
 		c.Review.ExpiringWithin = DefaultReviewExpiringWithin
 	}
 	if len(c.Cluster.PodCIDRs) == 0 {
-		c.Cluster.PodCIDRs = Default().Cluster.PodCIDRs
+		c.Cluster.PodCIDRs = def.Cluster.PodCIDRs
 	}
 	if len(c.Cluster.ServiceCIDRs) == 0 {
-		c.Cluster.ServiceCIDRs = Default().Cluster.ServiceCIDRs
+		c.Cluster.ServiceCIDRs = def.Cluster.ServiceCIDRs
 	}
 }
 
@@ -378,6 +408,25 @@ func (c *Config) validate(f *yamlfile.File) model.InputErrors {
 		v.repoPath(fmt.Sprintf("rules.paths.%d", i), d)
 	}
 	v.repoPath("rules.waivers", c.Rules.Waivers)
+	disabled := map[string]bool{}
+	for i, id := range c.Rules.Disable {
+		p := fmt.Sprintf("rules.disable.%d", i)
+		switch {
+		case strings.TrimSpace(id) == "":
+			v.add(p, "rules.disable needs rule ids, such as NP015")
+		case disabled[id]:
+			v.add(p, "rule %s is disabled twice", id)
+		}
+		disabled[id] = true
+	}
+	for i, d := range c.Rules.Paths {
+		if strings.TrimSpace(d) == "" {
+			v.add(fmt.Sprintf("rules.paths.%d", i), "rules.paths needs directories of .rego files")
+		}
+	}
+	if !c.Rules.UseBuiltin() && len(c.Rules.Paths) == 0 {
+		v.add("rules.builtin", "rules.builtin is false and rules.paths lists no directory: no rule would judge; list your rules' directories, or keep the built-in pack")
+	}
 	return v.Errs
 }
 

@@ -35,7 +35,8 @@ externals:
 	o, ok := cfg.Overlay("prod")
 	require.True(t, ok)
 	assert.Equal(t, "prod", o.Environment, "environment defaults to the name")
-	assert.Equal(t, []string{"rego"}, cfg.Rules.Paths)
+	assert.Empty(t, cfg.Rules.Paths, "the built-in pack is in the binary: no rules directory by default")
+	assert.True(t, cfg.Rules.UseBuiltin(), "the built-in pack judges by default")
 	assert.True(t, cfg.PodCIDRs().Contains(mustAddr(t, "10.244.1.1")), "pod CIDR defaults apply")
 
 	nss, wls := cfg.ModelInventory()
@@ -161,4 +162,57 @@ func TestReviewSettings(t *testing.T) {
 	assert.Contains(t, err.Error(), `reachgate.yaml:4: review.expiringWithin: "-3d": want a positive number`)
 	_, err = config.Parse("reachgate.yaml", []byte("review: {maxAge: 180d, every: 7d}\n"))
 	assert.ErrorContains(t, err, "every", "unknown review fields are errors")
+}
+
+// TestDefaultsApplyPerSection: a section the file does not write gets its
+// default; a section it writes, even empty, replaces it. A minimal file
+// without inventory keeps kube-dns (issue 13: without it every workload
+// failed NP003).
+func TestDefaultsApplyPerSection(t *testing.T) {
+	t.Parallel()
+	minimal, err := config.Parse("reachgate.yaml", []byte("overlays: [{name: prod, path: overlays/prod}]\n"))
+	require.NoError(t, err)
+	_, wls := minimal.ModelInventory()
+	require.Len(t, wls, 1, "the default inventory applies when the file has no inventory section")
+	assert.Equal(t, "kube-system/coredns", wls[0].Namespace+"/"+wls[0].Name)
+	assert.Equal(t, config.Default().Externals, minimal.Externals, "the default externals apply")
+
+	for _, tc := range []struct{ name, yaml string }{
+		{"empty mapping", "inventory: {}\nexternals: []\n"},
+		{"null", "inventory:\nexternals:\n"},
+		{"own namespaces only", "inventory: {namespaces: [{name: monitoring}]}\nexternals: [{name: partner, cidrs: [203.0.113.0/24]}]\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := config.Parse("reachgate.yaml", []byte(tc.yaml))
+			require.NoError(t, err)
+			_, wls := cfg.ModelInventory()
+			assert.Empty(t, wls, "a written inventory replaces the default")
+			for _, e := range cfg.Externals {
+				assert.NotEqual(t, "internet", e.Name, "written externals replace the default")
+			}
+		})
+	}
+}
+
+func TestRulesSection(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Parse("reachgate.yaml", []byte("rules:\n  builtin: true\n  disable: [NP015, ORG001]\n  paths: [policy/custom]\n"))
+	require.NoError(t, err)
+	assert.True(t, cfg.Rules.UseBuiltin())
+	assert.Equal(t, []string{"NP015", "ORG001"}, cfg.Rules.Disable)
+	assert.Equal(t, 3, cfg.Line("rules.disable.0"))
+
+	_, err = config.Parse("reachgate.yaml", []byte("rules:\n  builtin: false\n  disable:\n    - NP015\n    - NP015\n    - \"\"\n"))
+	require.Error(t, err)
+	for _, want := range []string{
+		`reachgate.yaml:5: rules.disable.1: rule NP015 is disabled twice`,
+		`reachgate.yaml:6: rules.disable.2: rules.disable needs rule ids`,
+		`reachgate.yaml:2: rules.builtin: rules.builtin is false and rules.paths lists no directory`,
+	} {
+		assert.Contains(t, err.Error(), want)
+	}
+
+	_, err = config.Parse("reachgate.yaml", []byte("rules:\n  builtin: maybe\n"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "reachgate.yaml:2")
 }

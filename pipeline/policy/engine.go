@@ -40,6 +40,13 @@ type Options struct {
 	// Now is the evaluation time rules see through time.now_ns; the zero
 	// value means the time of each Evaluate call.
 	Now time.Time
+	// Builtin is a pack of rules compiled in with those of the
+	// directories (the built-in pack); nil for none.
+	Builtin *Pack
+	// Disable lists rule ids that are loaded but not evaluated (the
+	// rules.disable list of reachgate.yaml). An id no rule has is an
+	// error.
+	Disable []string
 }
 
 // InputVersion is the version of the input document this reachgate
@@ -60,6 +67,11 @@ type RuleInfo struct {
 
 	// Package is the rule's package path, e.g. data.reachgate.rules.default_deny.
 	Package string `json:"package"`
+	// Origin is the name of the pack the rule comes from ("built-in
+	// v1.2.3"); "" for a rule of the repository's own directories.
+	Origin string `json:"origin,omitempty"`
+	// Disabled is set for a rule that rules.disable turns off.
+	Disabled bool `json:"disabled,omitempty"`
 	// sets are the refs of the package's deny/violation rules.
 	sets []ast.Ref
 }
@@ -85,9 +97,11 @@ type Input struct {
 
 // Engine holds compiled rules, ready to evaluate.
 type Engine struct {
-	rules   []RuleInfo
-	now     time.Time
-	queries []rego.PreparedEvalQuery // one per rule
+	rules []RuleInfo
+	// disabled are the rules loaded and not evaluated.
+	disabled []RuleInfo
+	now      time.Time
+	queries  []rego.PreparedEvalQuery // one per rule
 	// cost is how long each rule took last time, to start the slow ones
 	// first.
 	cost []atomic.Int64
@@ -144,6 +158,9 @@ func Load(fsys filesys.FileSystem, dirs []string, opts Options) (*Engine, error)
 	if err != nil {
 		return nil, err
 	}
+	if modules, err = withPack(modules, opts.Builtin, false); err != nil {
+		return nil, err
+	}
 	compiler := newCompiler()
 	if compiler.Compile(modules); compiler.Failed() {
 		return nil, astErrors(compiler.Errors)
@@ -152,11 +169,15 @@ func Load(fsys filesys.FileSystem, dirs []string, opts Options) (*Engine, error)
 	if err != nil {
 		return nil, err
 	}
+	rules, disabled, err := disable(rules, opts.Builtin, opts.Disable)
+	if err != nil {
+		return nil, err
+	}
 	store, err := paramsStore(opts.Params)
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{rules: rules, now: opts.Now, cost: make([]atomic.Int64, len(rules))}
+	e := &Engine{rules: rules, disabled: disabled, now: opts.Now, cost: make([]atomic.Int64, len(rules))}
 	ctx := context.Background()
 	for _, r := range rules {
 		pq, err := rego.New(rego.ParsedQuery(ruleQuery(r)), rego.Compiler(compiler), rego.Store(store)).PrepareForEval(ctx)
@@ -499,10 +520,15 @@ func wholeNumber(v any) (int, bool) {
 	return 0, false
 }
 
-// Rules lists the loaded rules sorted by id.
-func (e *Engine) Rules() []RuleInfo {
-	out := make([]RuleInfo, len(e.rules))
-	copy(out, e.rules)
+// Rules lists the rules that are evaluated, sorted by id.
+func (e *Engine) Rules() []RuleInfo { return copyRules(e.rules) }
+
+// Disabled lists the rules loaded and turned off, sorted by id.
+func (e *Engine) Disabled() []RuleInfo { return copyRules(e.disabled) }
+
+func copyRules(rules []RuleInfo) []RuleInfo {
+	out := make([]RuleInfo, len(rules))
+	copy(out, rules)
 	for i := range out {
 		out[i].Controls = append([]string{}, out[i].Controls...)
 	}

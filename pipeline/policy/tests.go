@@ -31,8 +31,19 @@ type TestResult struct {
 // found under dirs of fsys, compiled with the same restricted capabilities
 // as the rules. Results are sorted by package and name.
 func RunTests(ctx context.Context, fsys filesys.FileSystem, dirs []string) ([]TestResult, error) {
+	return RunTestsWith(ctx, fsys, dirs, nil)
+}
+
+// RunTestsWith runs the tests under dirs compiled together with a pack's
+// rules and library (and the library's test fixtures), so a repository's
+// own rules and tests can use data.reachgate.lib and
+// data.reachgate.testing. The pack's own tests are not run.
+func RunTestsWith(ctx context.Context, fsys filesys.FileSystem, dirs []string, p *Pack) ([]TestResult, error) {
 	modules, err := readModules(fsys, dirs, true)
 	if err != nil {
+		return nil, err
+	}
+	if modules, err = withPack(modules, p, true); err != nil {
 		return nil, err
 	}
 	store, err := paramsStore(nil)

@@ -97,6 +97,9 @@ func writeCheckText(w io.Writer, r *model.Report, opts Options) error {
 		ew.line("  findings: ", plural(e, "error", "errors"), ", ", plural(wn, "warning", "warnings"), ", ", count(in), " info, ", count(wv), " waived")
 		// New findings first; those the base has too after them.
 		fresh, existing := splitBaseline(o.Findings)
+		if len(fresh) > 0 && len(existing) > 0 {
+			ew.line("  new, not on the base: ", count(len(fresh)))
+		}
 		for _, f := range fresh {
 			textFinding(ew, p, "  ", f)
 		}

@@ -397,16 +397,6 @@ func applyWaivers(r *model.Report, waivers []model.Waiver, now time.Time) {
 	}
 }
 
-// hasRules reports whether any configured rules directory exists.
-func hasRules(ws *Workspace) bool {
-	for _, d := range ws.Config.Rules.Paths {
-		if ws.FS.IsDir(ws.Abs(d)) {
-			return true
-		}
-	}
-	return false
-}
-
 func waiverFile(ws *Workspace) string {
 	if ws.Config.Rules.Waivers != "" {
 		return ws.Config.Rules.Waivers
@@ -414,15 +404,12 @@ func waiverFile(ws *Workspace) string {
 	return "waivers.yaml"
 }
 
-// loadRules compiles the rules of a workspace and reads its waivers.
+// loadRules compiles the rules of a workspace (rules.go) and reads its
+// waivers.
 func loadRules(ws *Workspace, now time.Time) (*policy.Engine, []model.Waiver, error) {
-	dirs := make([]string, len(ws.Config.Rules.Paths))
-	for i, d := range ws.Config.Rules.Paths {
-		dirs[i] = ws.Abs(d)
-	}
-	engine, err := policy.Load(ws.FS, dirs, policy.Options{Params: ws.Config.Rules.Params, Now: now})
+	engine, err := compileRules(ws, now)
 	if err != nil {
-		return nil, nil, inputError(fmt.Errorf("load rules from %s: %w", ws.Ref.Ref, err))
+		return nil, nil, err
 	}
 	wf := waiverFile(ws)
 	data, ok, err := ws.ReadFile(wf)

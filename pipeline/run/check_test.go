@@ -29,7 +29,7 @@ import (
 // the tests copy into throwaway git repositories.
 const repoRoot = "../.."
 
-var policyPaths = []string{"bases", "overlays", "rego", "argocd", "reachgate.yaml", "waivers.yaml"}
+var policyPaths = []string{"bases", "overlays", "policy", "argocd", "reachgate.yaml", "waivers.yaml"}
 
 func git(t testing.TB, dir string, args ...string) string {
 	t.Helper()
@@ -197,18 +197,23 @@ func TestRulesComeFromTheBase(t *testing.T) {
 	t.Parallel()
 	dir := newRepo(t)
 	git(t, dir, "checkout", "-qb", "weaken")
-	// The PR deletes the cloud-metadata rule and opens metadata in prod.
-	require.NoError(t, os.Remove(filepath.Join(dir, "rego/cloud_metadata.rego")))
+	// The PR turns off the built-in cloud-metadata rule, deletes the
+	// repository's own partner rule and opens metadata and a partner API
+	// to the worker in prod.
+	cfg, err := os.ReadFile(filepath.Join(dir, "reachgate.yaml"))
+	require.NoError(t, err)
+	writeFile(t, dir, "reachgate.yaml", strings.Replace(string(cfg), "  # disable: [NP015]", "  disable: [NP009]", 1))
+	require.NoError(t, os.Remove(filepath.Join(dir, "policy/custom/partner_egress.rego")))
 	writeFile(t, dir, "overlays/prod/metadata.yaml", `apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata:
-  name: allow-backend-api-to-metadata
+  name: allow-worker-to-metadata-and-payments
 spec:
-  podSelector: {matchLabels: {app: backend-api}}
+  podSelector: {matchLabels: {app: worker}}
   policyTypes: [Egress]
   egress:
-    - to: [{ipBlock: {cidr: 169.254.169.254/32}}]
-      ports: [{protocol: TCP, port: 80}]
+    - to: [{ipBlock: {cidr: 169.254.169.254/32}}, {ipBlock: {cidr: 203.0.113.0/24}}]
+      ports: [{protocol: TCP, port: 443}]
 `)
 	k, err := os.ReadFile(filepath.Join(dir, "overlays/prod/kustomization.yaml"))
 	require.NoError(t, err)
@@ -230,13 +235,19 @@ spec:
 	fromBase, err := run.BuildReport(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Head: "weaken", Now: now})
 	require.NoError(t, err)
 	assert.Equal(t, "base", fromBase.RulesFrom)
-	assert.Contains(t, fromBase.RulesChanged, model.RuleChange{File: "rego/cloud_metadata.rego", Change: "removed"})
+	assert.Contains(t, fromBase.RulesChanged, model.RuleChange{File: "policy/custom/partner_egress.rego", Change: "removed"})
+	assert.Contains(t, fromBase.RulesChanged, model.RuleChange{File: "reachgate.yaml", Change: "modified"})
 	baseIDs := ruleIDs(fromBase)
+	assert.Contains(t, baseIDs, "NP009", "the base's configuration keeps the built-in rule on")
+	assert.Contains(t, baseIDs, "ORG001", "the base's own rule still judges")
+	assert.True(t, slices.ContainsFunc(fromBase.Overlays[0].Findings, func(f model.Finding) bool { return f.RuleID == "config/changed" }),
+		"the change to the configuration is a finding")
 
 	fromHead, err := run.BuildReport(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Head: "weaken", RulesFrom: "head", Now: now})
 	require.NoError(t, err)
 	headIDs := ruleIDs(fromHead)
-	assert.Greater(t, len(baseIDs), len(headIDs), "the base's metadata rule still judges the PR: base %v, head %v", baseIDs, headIDs)
+	assert.NotContains(t, headIDs, "NP009")
+	assert.NotContains(t, headIDs, "ORG001")
 }
 
 func TestSeedPoliciesFailTheGate(t *testing.T) {
@@ -288,7 +299,7 @@ func TestFirstAdoptionUsesTheHeadRules(t *testing.T) {
 	git(t, dir, "commit", "-qm", "adopt reachgate")
 	r, err := run.BuildReport(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Head: "adopt", Now: now})
 	require.NoError(t, err)
-	assert.Equal(t, "head (the base has no rules)", r.RulesFrom)
+	assert.Equal(t, "head (the base has no reachgate.yaml)", r.RulesFrom)
 	require.Len(t, r.Overlays, 3)
 	for i, o := range r.Overlays {
 		assert.Nil(t, o.Diff, "%s is new: there is no base to diff", o.Name)
@@ -504,7 +515,7 @@ func TestReportListsEveryRule(t *testing.T) {
 	dir := newRepo(t)
 	r, err := run.BuildReport(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Now: now})
 	require.NoError(t, err)
-	require.Len(t, r.Rules, 24)
+	require.Len(t, r.Rules, 24+1, "the built-in pack and this repository's own rule")
 	assert.Equal(t, "NP001", r.Rules[0].ID)
 	assert.NotEmpty(t, r.Rules[0].Controls)
 	var junit bytes.Buffer
@@ -513,7 +524,8 @@ func TestReportListsEveryRule(t *testing.T) {
 		assert.Contains(t, junit.String(), `<testcase name="NP017: `)
 		assert.Contains(t, junit.String(), `classname="reachgate.`+o+`"`)
 	}
-	assert.Equal(t, 3*24, strings.Count(junit.String(), "<testcase name=\"NP0"), "24 rules in each of 3 overlays")
+	assert.Equal(t, 3*24, strings.Count(junit.String(), "<testcase name=\"NP0"), "24 built-in rules in each of 3 overlays")
+	assert.Equal(t, 3, strings.Count(junit.String(), "<testcase name=\"ORG001"), "and the repository's own")
 	assert.NotContains(t, junit.String(), "<failure")
 }
 

@@ -62,7 +62,6 @@ func TestCommandsExit2WhenTheyLeaveObjectsOut(t *testing.T) {
 	git(t, dir, "init", "-q", "-b", "main")
 	writeFile(t, dir, "a/all.yaml", invalidOverlay)
 	writeFile(t, dir, "b/all.yaml", invalidOverlay)
-	copyTree(t, dir, "rego")
 	git(t, dir, "add", ".")
 	git(t, dir, "commit", "-qm", "overlays")
 	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -124,13 +126,9 @@ func Test(ctx context.Context, p TestParams, w, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	dirs := make([]string, len(ws.Config.Rules.Paths))
-	for i, d := range ws.Config.Rules.Paths {
-		dirs[i] = ws.Abs(d)
-	}
-	results, err := policy.RunTests(ctx, ws.FS, dirs)
+	results, err := policy.RunTestsWith(ctx, ws.FS, ruleDirs(ws), pack(ws))
 	if err != nil {
-		return inputError(err)
+		return inputError(locateConfig(ws.Config, ws.relative(err)))
 	}
 	passed, failed := 0, 0
 	for _, r := range results {
@@ -150,7 +148,11 @@ func Test(ctx context.Context, p TestParams, w, stderr io.Writer) error {
 			fmt.Fprintf(w, "FAIL %s.%s (%s): %s\n", r.Package, r.Name, r.Location, msg)
 		}
 	}
-	fmt.Fprintf(w, "rego: %d passed, %d failed\n", passed, failed)
+	fmt.Fprintf(w, "rego: %d passed, %d failed", passed, failed)
+	if len(ws.Config.Rules.Paths) == 0 {
+		fmt.Fprint(w, " (no rules of your own in rules.paths; the built-in pack is tested with the binary)")
+	}
+	fmt.Fprintln(w)
 	names := p.Overlays
 	if len(names) == 0 {
 		names = ws.Config.OverlayNames()
@@ -197,20 +199,31 @@ func Rules(p RulesParams, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rules := engine.Rules()
+	rules := append(engine.Rules(), engine.Disabled()...)
+	sort.SliceStable(rules, func(i, j int) bool { return rules[i].ID < rules[j].ID })
+	for i := range rules {
+		rules[i].Source.File = ws.Rel(rules[i].Source.File)
+		if rules[i].Origin == "" {
+			rules[i].Origin = path.Dir(rules[i].Source.File)
+		}
+	}
 	if p.Format == "json" {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(map[string]any{"formatVersion": "1", "rules": rules})
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSEVERITY\tTITLE\tCONTROLS")
+	fmt.Fprintln(tw, "ID\tSEVERITY\tTITLE\tFROM\tCONTROLS")
 	for _, r := range rules {
 		ctl := "-"
 		if len(r.Controls) > 0 {
 			ctl = joinNames(r.Controls)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.ID, r.Severity, r.Title, ctl)
+		from := r.Origin
+		if r.Disabled {
+			from += " (disabled)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Severity, r.Title, from, ctl)
 	}
 	return tw.Flush()
 }

@@ -69,7 +69,6 @@ func TestPlainDirectorySkipsNonObjects(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	git(t, dir, "init", "-q", "-b", "main")
-	copyTree(t, dir, "rego")
 	writeFile(t, dir, "m/all.yaml", invalidOverlay[:strings.Index(invalidOverlay, "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {namespace: app, name: default-deny-egress}")])
 	writeFile(t, dir, "m/values.yaml", "replicaCount: 2\nimage: {tag: \"1.0\"}\n")
 	writeFile(t, dir, "m/owners.json", "[\"team-a\", \"team-b\"]\n")
@@ -290,13 +289,12 @@ func TestSameNameDifferentKinds(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	git(t, dir, "init", "-q", "-b", "main")
-	copyTree(t, dir, "rego")
 	writeFile(t, dir, "reachgate.yaml", `apiVersion: reachgate.dev/v1alpha1
 kind: Config
 overlays:
   - {name: a, path: a, promotesTo: b}
   - {name: b, path: b}
-rules: {paths: [rego]}
+inventory: {}
 `)
 	writeFile(t, dir, "a/all.yaml", sharedNameA)
 	writeFile(t, dir, "b/all.yaml", sharedNameB)
@@ -361,7 +359,7 @@ rules: {paths: [rego]}
 func TestBaseRuleNeedingANewerInputFailsLoudly(t *testing.T) {
 	t.Parallel()
 	dir := newRepo(t)
-	writeFile(t, dir, "rego/future.rego", `# METADATA
+	writeFile(t, dir, "policy/custom/future.rego", `# METADATA
 # title: Reads a field of a future input
 # custom:
 #   id: NP900
@@ -381,7 +379,7 @@ deny contains {"msg": "never", "object": {"kind": "Namespace", "name": "x"}} if 
 	var ee *run.ExitError
 	require.ErrorAs(t, err, &ee)
 	assert.Equal(t, run.ExitInput, ee.Code)
-	assert.Contains(t, err.Error(), "rego/future.rego:1: METADATA.custom.inputVersion: rule NP900 needs input version 99, and this reachgate builds version 5")
+	assert.Contains(t, err.Error(), "policy/custom/future.rego:1: METADATA.custom.inputVersion: rule NP900 needs input version 99, and this reachgate builds version 5")
 }
 
 // A Deployment whose egress a CiliumNetworkPolicy limits to one FQDN,
@@ -481,7 +479,7 @@ func TestCheckFailsOnUnevaluatedPolicies(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	git(t, dir, "init", "-q", "-b", "main")
-	writeFile(t, dir, "reachgate.yaml", "apiVersion: reachgate.dev/v1alpha1\nkind: Config\noverlays: [{name: m, path: m}]\nrules: {paths: [rules], waivers: waivers.yaml}\n")
+	writeFile(t, dir, "reachgate.yaml", "apiVersion: reachgate.dev/v1alpha1\nkind: Config\noverlays: [{name: m, path: m}]\nrules: {builtin: false, paths: [rules], waivers: waivers.yaml}\n")
 	writeFile(t, dir, "rules/none.rego", "package reachgate.rules.none\n")
 	writeFile(t, dir, "waivers.yaml", "apiVersion: reachgate.dev/v1alpha1\nkind: Waivers\nwaivers: []\n")
 	writeFile(t, dir, "m/all.yaml", ciliumOverlay)
@@ -531,7 +529,7 @@ func TestInvalidPolicyIsSaidAndItsFlowsMarked(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	git(t, dir, "init", "-q", "-b", "main")
-	writeFile(t, dir, "reachgate.yaml", "apiVersion: reachgate.dev/v1alpha1\nkind: Config\noverlays: [{name: m, path: m}]\nrules: {paths: [rules]}\n")
+	writeFile(t, dir, "reachgate.yaml", "apiVersion: reachgate.dev/v1alpha1\nkind: Config\noverlays: [{name: m, path: m}]\nrules: {builtin: false, paths: [rules]}\n")
 	writeFile(t, dir, "rules/none.rego", "package reachgate.rules.none\n")
 	base := invalidOverlay[:strings.Index(invalidOverlay, "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {namespace: app, name: default-deny-egress}")]
 	writeFile(t, dir, "m/all.yaml", base)

@@ -54,15 +54,16 @@ type judge struct {
 
 // judge picks the workspace whose rules judge the head: the base, so a
 // pull request cannot weaken what judges it, unless rulesFrom is "head".
-// A base from before the repository adopted reachgate has no rules to
-// weaken: the head's judge it, and the report says so.
+// A base from before the repository adopted reachgate (it has no
+// reachgate.yaml) has nothing to weaken: the head's configuration and
+// rules judge it, and the report says so.
 func (rs *refs) judge(rulesFrom string, now time.Time) (*judge, error) {
 	j := &judge{ws: rs.head, from: "head"}
 	if rs.base != nil && rulesFrom != "head" {
 		j.ws, j.from = rs.base, "base"
 	}
-	if j.ws == rs.base && !hasRules(rs.base) {
-		j.ws, j.from = rs.head, "head (the base has no rules)"
+	if j.ws == rs.base && !adopted(rs.base) {
+		j.ws, j.from = rs.head, "head (the base has no reachgate.yaml)"
 	}
 	var err error
 	if j.engine, j.waivers, err = loadRules(j.ws, now); err != nil {

@@ -36,7 +36,7 @@ func TestStageJudgePicksTheBaseUnlessTold(t *testing.T) {
 	t.Parallel()
 	dir := newRepo(t)
 	git(t, dir, "checkout", "-qb", "feature")
-	require.NoError(t, os.Remove(filepath.Join(dir, "rego/cloud_metadata.rego")))
+	require.NoError(t, os.Remove(filepath.Join(dir, "policy/custom/partner_egress.rego")))
 	git(t, dir, "commit", "-qam", "drop a rule")
 	s := stagesOf(t, dir, "feature")
 	from, rules, err := s.Judge("")

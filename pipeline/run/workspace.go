@@ -44,6 +44,9 @@ type Workspace struct {
 	ConfigData []byte
 	ConfigErr  error
 	Ref        model.RefInfo
+	// Dir is the directory relative overlay paths are read from (-C, else
+	// the working directory); "" for a commit.
+	Dir string
 	// renderer renders its overlays, all within one budget.
 	renderer *render.Renderer
 }
@@ -64,7 +67,7 @@ func OpenWorkTree(dir, configPath string) (*Workspace, error) {
 	if err != nil {
 		return nil, err
 	}
-	ws := &Workspace{FS: fsys, Root: root, Ref: model.RefInfo{Ref: "work tree"}}
+	ws := &Workspace{FS: fsys, Root: root, Ref: model.RefInfo{Ref: "work tree"}, Dir: abs}
 	return ws, ws.loadConfig(configPath)
 }
 
@@ -254,7 +257,12 @@ func (ws *Workspace) Target(arg string) (name, env, dir string, err error) {
 	}
 	p := arg
 	if ws.Root != "/" {
-		abs, err := filepath.Abs(arg)
+		// Like git -C: a relative path is read from -C's directory.
+		abs := arg
+		if !filepath.IsAbs(arg) && ws.Dir != "" {
+			abs = filepath.Join(ws.Dir, arg)
+		}
+		abs, err := filepath.Abs(abs)
 		if err != nil {
 			return "", "", "", err
 		}
