@@ -31,7 +31,7 @@ func git(t *testing.T, dir string, args ...string) {
 func slowRepo(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, p := range []string{"bases", "overlays", "rego", "argocd/components"} {
+	for _, p := range []string{"bases", "overlays", "rego", "policy", "argocd/components"} {
 		require.NoError(t, os.CopyFS(filepath.Join(dir, p), os.DirFS(filepath.Join("../..", p))))
 	}
 	for _, f := range []string{"reachgate.yaml", "waivers.yaml"} {

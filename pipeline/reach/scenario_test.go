@@ -62,6 +62,7 @@ func connlist(m *model.Matrix) string {
 const scenarioDefaults = `
 cluster: {podCIDRs: [10.244.0.0/16], serviceCIDRs: [10.96.0.0/12]}
 externals: [{name: internet, cidrs: [0.0.0.0/0, "::/0"]}]
+inventory: {}
 `
 
 // loadScenario builds the cluster of a txtar scenario: its reachgate.yaml
