@@ -28,6 +28,7 @@ input errors.`,
 		Version:       buildinfo.Get().String(),
 	}
 	root.SetVersionTemplate("reachgate {{.Version}}\n")
+	useFlagUsages(root)
 	root.PersistentFlags().String("config", "", "configuration file (default reachgate.yaml at the repository root)")
 	root.PersistentFlags().StringP("dir", "C", "", "repository directory (default the current directory)")
 	root.AddCommand(
@@ -62,10 +63,11 @@ func common(cmd *cobra.Command) run.Common {
 
 func newRenderCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "render OVERLAY",
-		Short: "Print an overlay's rendered objects; fails on objects the model or the API server would refuse",
-		Long:  "OVERLAY is an overlay name from reachgate.yaml or a path to a kustomization directory or a directory of manifests.",
-		Args:  cobra.ExactArgs(1),
+		Use:     "render OVERLAY",
+		Short:   "Print an overlay's rendered objects; fails on objects the model or the API server would refuse",
+		Example: `  reachgate render prod > prod.yaml`,
+		Long:    "OVERLAY is an overlay name from reachgate.yaml or a path to a kustomization directory or a directory of manifests.",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return run.Render(cmd.Context(), run.RenderParams{Common: common(cmd), Overlay: args[0]}, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
@@ -75,9 +77,10 @@ func newRenderCmd() *cobra.Command {
 func newReachCmd() *cobra.Command {
 	p := run.ReachParams{}
 	cmd := &cobra.Command{
-		Use:   "reach OVERLAY",
-		Short: "Print who can reach whom in an overlay, with the policies behind each flow",
-		Args:  cobra.ExactArgs(1),
+		Use:     "reach OVERLAY",
+		Short:   "Print who can reach whom in an overlay, with the policies behind each flow",
+		Example: `  reachgate reach prod --namespace app -o md`,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p.Common, p.Overlay = common(cmd), args[0]
 			return run.Reach(cmd.Context(), p, cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -93,8 +96,9 @@ func newReachCmd() *cobra.Command {
 func newExplainCmd() *cobra.Command {
 	p := run.ExplainParams{}
 	cmd := &cobra.Command{
-		Use:   "explain OVERLAY SRC DST",
-		Short: "Say whether SRC can reach DST and which policies decide it",
+		Use:     "explain OVERLAY SRC DST",
+		Short:   "Say whether SRC can reach DST and which policies decide it",
+		Example: `  reachgate explain prod app/frontend app/postgres --port 5432/TCP`,
 		Long: `SRC and DST are namespace/workload (namespace/workload[Kind] where
 workloads of several kinds share the name), an IP address, a CIDR or address
 range, the name of an external endpoint from reachgate.yaml, or any peer label
@@ -114,8 +118,9 @@ traffic is denied.`,
 func newCheckCmd() *cobra.Command {
 	p := run.CheckParams{}
 	cmd := &cobra.Command{
-		Use:   "check [OVERLAY...]",
-		Short: "Run the whole gate: render base and head, rules, expectations, reachability diff",
+		Use:     "check [OVERLAY...]",
+		Short:   "Run the whole gate: render base and head, rules, expectations, reachability diff",
+		Example: `  reachgate check --base main --output json=report.json --output sarif=reachgate.sarif`,
 		Long: `check renders every overlay (or those named) at the base ref and at the
 head, evaluates the Rego rules (read from the base ref unless --rules-from
 head) and the connectivity expectations on the head, and diffs the
@@ -149,8 +154,9 @@ alone. The head is the work tree unless --head names a ref.`,
 func newDiffCmd() *cobra.Command {
 	p := run.DiffParams{}
 	cmd := &cobra.Command{
-		Use:   "diff --base REF [--head REF] [OVERLAY...]",
-		Short: "Print how reachability changes between two refs",
+		Use:     "diff --base REF [--head REF] [OVERLAY...]",
+		Short:   "Print how reachability changes between two refs",
+		Example: `  reachgate diff --base main prod -o md`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p.Common, p.Overlays = common(cmd), args
 			return run.Diff(cmd.Context(), p, cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -165,9 +171,10 @@ func newDiffCmd() *cobra.Command {
 func newPromoteCmd() *cobra.Command {
 	p := run.PromoteParams{}
 	cmd := &cobra.Command{
-		Use:   "promote FROM TO",
-		Short: "Print the reachability difference between two overlays; fails when TO allows flows FROM does not",
-		Args:  cobra.ExactArgs(2),
+		Use:     "promote FROM TO",
+		Short:   "Print the reachability difference between two overlays; fails when TO allows flows FROM does not",
+		Example: `  reachgate promote staging prod`,
+		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p.Common, p.From, p.To = common(cmd), args[0], args[1]
 			return run.Promote(cmd.Context(), p, cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -180,8 +187,9 @@ func newPromoteCmd() *cobra.Command {
 func newTestCmd() *cobra.Command {
 	p := run.TestParams{}
 	cmd := &cobra.Command{
-		Use:   "test [OVERLAY...]",
-		Short: "Run the Rego unit tests and every overlay's connectivity expectations",
+		Use:     "test [OVERLAY...]",
+		Short:   "Run the Rego unit tests and every overlay's connectivity expectations",
+		Example: `  reachgate test prod --verbose`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p.Common, p.Overlays = common(cmd), args
 			return run.Test(cmd.Context(), p, cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -194,9 +202,10 @@ func newTestCmd() *cobra.Command {
 func newRulesCmd() *cobra.Command {
 	p := run.RulesParams{}
 	cmd := &cobra.Command{
-		Use:   "rules",
-		Short: "List the compliance rules with their severity and the controls they map to",
-		Args:  cobra.NoArgs,
+		Use:     "rules",
+		Short:   "List the compliance rules with their severity and the controls they map to",
+		Example: `  reachgate rules -o json`,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p.Common = common(cmd)
 			return run.Rules(p, cmd.OutOrStdout())
@@ -209,8 +218,9 @@ func newRulesCmd() *cobra.Command {
 func newValidateCmd() *cobra.Command {
 	p := run.ValidateParams{}
 	cmd := &cobra.Command{
-		Use:   "validate [OVERLAY|PATH...]",
-		Short: "Check rendered objects as the API server would (offline, or server-side dry-run with --kubeconfig)",
+		Use:     "validate [OVERLAY|PATH...]",
+		Short:   "Check rendered objects as the API server would (offline, or server-side dry-run with --kubeconfig)",
+		Example: `  reachgate validate prod --kubeconfig ~/.kube/config`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p.Common, p.Overlays = common(cmd), args
 			return run.Validate(cmd.Context(), p, cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -223,8 +233,9 @@ func newValidateCmd() *cobra.Command {
 func newVerifyCmd() *cobra.Command {
 	p := run.VerifyParams{}
 	cmd := &cobra.Command{
-		Use:   "verify OVERLAY",
-		Short: "Enforce the overlay's policies in a network-namespace lab on this kernel and compare with the engine (root)",
+		Use:     "verify OVERLAY",
+		Short:   "Enforce the overlay's policies in a network-namespace lab on this kernel and compare with the engine (root)",
+		Example: `  sudo reachgate verify prod --record-flows flows.json`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if p.Cleanup {
 				return cobra.NoArgs(cmd, args)
@@ -248,8 +259,9 @@ func newVerifyCmd() *cobra.Command {
 func newCommentCmd() *cobra.Command {
 	p := run.CommentParams{}
 	cmd := &cobra.Command{
-		Use:   "comment --report report.json",
-		Short: "Create or update the sticky pull-request comment from a saved check report",
+		Use:     "comment --report report.json",
+		Short:   "Create or update the sticky pull-request comment from a saved check report",
+		Example: `  reachgate comment --report report.json --pr 42 --expect-head "$HEAD_SHA" --status`,
 		Long: `comment renders the markdown of a report written by
 "reachgate check --output json=report.json" and posts it as one sticky comment,
 found again by its hidden marker. The token comes from GITHUB_TOKEN and is
