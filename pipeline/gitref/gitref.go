@@ -11,6 +11,7 @@ import (
 	"io"
 	"os/exec"
 	"path"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,17 +38,40 @@ func Open(dir string) (*Repo, error) {
 // this usually means a shallow clone.
 var ErrMissingCommit = errors.New("commit not available locally")
 
-// Resolve returns the commit a ref names.
+// ErrUnknownRef means no branch, tag or commit of that name is known here.
+var ErrUnknownRef = errors.New("no branch, tag or commit of that name here")
+
+// hexRef matches what can only be a commit id, full or abbreviated.
+var hexRef = regexp.MustCompile(`^[0-9a-fA-F]{7,64}$`)
+
+// Resolve returns the commit a ref names. When it names none, the error
+// says what to do: in a shallow clone fetch the history, where a remote
+// has a branch of that name use it, else fetch the ref.
 func (r *Repo) Resolve(ref string) (string, error) {
+	if c, ok := r.commit(ref); ok {
+		return c, nil
+	}
+	switch {
+	case r.IsShallow():
+		return "", fmt.Errorf("resolve %s: %w: this is a shallow clone: check out with `fetch-depth: 0` (actions/checkout) or `git fetch --unshallow`, or fetch the base ref", ref, ErrMissingCommit)
+	case hexRef.MatchString(ref):
+		return "", fmt.Errorf("resolve %s: %w: fetch it first (git fetch origin %s)", ref, ErrMissingCommit, ref)
+	}
+	if out, err := git(context.Background(), r.Dir, nil, "for-each-ref", "--format=%(refname:short)", "refs/remotes/*/"+ref); err == nil {
+		if remote := strings.Fields(string(out)); len(remote) > 0 {
+			return "", fmt.Errorf("resolve %s: %w, but %s is: use that, or create the branch (git branch %s %s)", ref, ErrUnknownRef, remote[0], ref, remote[0])
+		}
+	}
+	return "", fmt.Errorf("resolve %s: %w (git branch -a lists them); if a remote has it, fetch it first (git fetch origin %s)", ref, ErrUnknownRef, ref)
+}
+
+// commit resolves ref to a commit id.
+func (r *Repo) commit(ref string) (string, bool) {
 	out, err := git(context.Background(), r.Dir, nil, "rev-parse", "--verify", "--quiet", ref+"^{commit}")
 	if err != nil {
-		hint := "fetch it first"
-		if r.IsShallow() {
-			hint = "this is a shallow clone: check out with `fetch-depth: 0` (actions/checkout) or `git fetch --unshallow`, or fetch the base ref"
-		}
-		return "", fmt.Errorf("resolve %s: %w: %s", ref, ErrMissingCommit, hint)
+		return "", false
 	}
-	return strings.TrimSpace(string(out)), nil
+	return strings.TrimSpace(string(out)), true
 }
 
 // IsShallow reports whether the clone is shallow.

@@ -106,3 +106,32 @@ func TestDefaultBranchAndMergeBase(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, base, mb)
 }
+
+// TestUnknownRefSaysWhatToDo: a name that is nothing here says so and
+// advises fetching; one a remote has as a branch points at it; a commit id
+// not in the object store advises fetching it.
+func TestUnknownRefSaysWhatToDo(t *testing.T) {
+	t.Parallel()
+	dir := newRepo(t)
+	run(t, dir, "branch", "-q", "release")
+	clone := t.TempDir()
+	run(t, clone, "clone", "-q", "file://"+dir, ".")
+	r, err := gitref.Open(clone)
+	require.NoError(t, err)
+
+	_, err = r.Resolve("nosuchbranch")
+	require.ErrorIs(t, err, gitref.ErrUnknownRef)
+	assert.Equal(t, "resolve nosuchbranch: no branch, tag or commit of that name here (git branch -a lists them); if a remote has it, fetch it first (git fetch origin nosuchbranch)", err.Error())
+
+	_, err = r.Resolve("release")
+	require.ErrorIs(t, err, gitref.ErrUnknownRef)
+	assert.Contains(t, err.Error(), "but origin/release is: use that")
+
+	_, err = r.Resolve("0123456789abcdef0123456789abcdef01234567")
+	require.ErrorIs(t, err, gitref.ErrMissingCommit)
+	assert.Contains(t, err.Error(), "fetch it first (git fetch origin 0123456789abcdef0123456789abcdef01234567)")
+
+	c, err := r.Resolve("origin/release")
+	require.NoError(t, err)
+	assert.Len(t, c, 40)
+}

@@ -142,9 +142,9 @@ func auditWorkspace(p AuditParams) (*Workspace, error) {
 	if p.Ref == "" {
 		return p.open()
 	}
-	dir := p.Dir
-	if dir == "" {
-		dir = cwd()
+	dir, err := repoDir(p.Dir)
+	if err != nil {
+		return nil, err
 	}
 	repo, err := gitref.Open(dir)
 	if err != nil {

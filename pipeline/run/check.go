@@ -160,9 +160,9 @@ type refs struct {
 }
 
 func openRefs(p CheckParams) (*refs, error) {
-	dir := p.Dir
-	if dir == "" {
-		dir = cwd()
+	dir, err := repoDir(p.Dir)
+	if err != nil {
+		return nil, err
 	}
 	rs := &refs{}
 	repo, repoErr := gitref.Open(dir)
@@ -176,7 +176,6 @@ func openRefs(p CheckParams) (*refs, error) {
 			base = info.BaseSHA
 		}
 	}
-	var err error
 	if p.Head != "" {
 		if rs.repo == nil {
 			return nil, inputError(fmt.Errorf("--head needs a git repository: %v", repoErr))

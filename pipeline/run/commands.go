@@ -40,9 +40,9 @@ type Common struct {
 }
 
 func (c Common) open() (*Workspace, error) {
-	dir := c.Dir
-	if dir == "" {
-		dir = cwd()
+	dir, err := repoDir(c.Dir)
+	if err != nil {
+		return nil, err
 	}
 	ws, err := OpenWorkTree(dir, c.Config)
 	if err != nil {

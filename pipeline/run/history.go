@@ -87,9 +87,9 @@ type historian struct {
 // overlay at every commit that changed what the previous render read,
 // and diffs the reachability of each with the one before.
 func BuildHistory(ctx context.Context, p HistoryParams) (*model.History, error) {
-	dir := p.Dir
-	if dir == "" {
-		dir = cwd()
+	dir, err := repoDir(p.Dir)
+	if err != nil {
+		return nil, err
 	}
 	repo, err := gitref.Open(dir)
 	if err != nil {

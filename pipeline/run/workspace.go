@@ -467,6 +467,23 @@ func repoPath(p string) (string, error) {
 }
 
 // cwd is the working directory, for commands that open the work tree.
+// repoDir is -C's directory, checked, or the working directory.
+func repoDir(dir string) (string, error) {
+	if dir == "" {
+		return cwd(), nil
+	}
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "", inputError(fmt.Errorf("-C %s: no such directory", dir))
+	case err != nil:
+		return "", inputError(fmt.Errorf("-C %s: %w", dir, err))
+	case !fi.IsDir():
+		return "", inputError(fmt.Errorf("-C %s: not a directory", dir))
+	}
+	return dir, nil
+}
+
 func cwd() string {
 	d, err := os.Getwd()
 	if err != nil {
