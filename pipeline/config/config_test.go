@@ -124,12 +124,23 @@ func TestParseRejectsUnknownFieldsAndBadYAML(t *testing.T) {
 	t.Parallel()
 	_, err := config.Parse("reachgate.yaml", []byte("overlays:\n  - name: dev\n    paht: overlays/dev\n"))
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "reachgate.yaml:3")
-	assert.Contains(t, err.Error(), "field paht not found")
+	assert.Equal(t, "reachgate.yaml:3: overlays.0.paht: unknown field; did you mean path?", err.Error())
+
+	// Every unknown field and every value of the wrong type, each once,
+	// by its field, in Go's words only where no better exist.
+	_, err = config.Parse("reachgate.yaml", []byte("overlay: x\ninventory:\n  workloads:\n    - {namespace: a, name: b, ports: [{port: x}]}\nrules: {foo: 1, disable: NP001}\n"))
+	require.Error(t, err)
+	assert.Equal(t, `reachgate.yaml:1: overlay: unknown field; did you mean overlays?
+reachgate.yaml:4: inventory.workloads.0.ports.0.port: "x" is text, want a number
+reachgate.yaml:5: rules.foo: unknown field (known here: builtin, disable, paths, waivers, params)
+reachgate.yaml:5: rules.disable: "NP001" is text, want a list`, err.Error())
+	assert.NotContains(t, err.Error(), "config.Config")
+	assert.NotContains(t, err.Error(), "line ")
 
 	_, err = config.Parse("reachgate.yaml", []byte("overlays: [\n"))
 	require.Error(t, err)
 	assert.True(t, strings.HasPrefix(err.Error(), "reachgate.yaml"), err.Error())
+	assert.NotContains(t, err.Error(), "line ", "the location gives the line once")
 
 	_, err = config.Parse("reachgate.yaml", []byte("apiVersion: v2\nkind: Other\n"))
 	require.Error(t, err)

@@ -50,7 +50,7 @@ func TestParseExpectationsErrors(t *testing.T) {
 		field     string
 		want      string
 	}{
-		{"unknown field", "apiVersion: reachgate.dev/v1alpha1\nkind: Expectations\nallow:\n  - from: a/b\n    to: c/d\n    prot: 80\n", 6, "", "field prot not found"},
+		{"unknown field", "apiVersion: reachgate.dev/v1alpha1\nkind: Expectations\nallow:\n  - from: a/b\n    to: c/d\n    prot: 80\n", 6, "allow.0.prot", "unknown field; did you mean port?"},
 		{"bad port", "apiVersion: reachgate.dev/v1alpha1\nkind: Expectations\ndeny:\n  - from: a/b\n    to: c/d\n    port: 99999/TCP\n", 6, "deny[0].port", "not a port number"},
 		{"bad protocol", "apiVersion: reachgate.dev/v1alpha1\nkind: Expectations\nallow:\n  - {from: a/b, to: c/d, port: 80/ICMP}\n", 4, "allow[0].port", "unsupported protocol"},
 		{"missing to", "apiVersion: reachgate.dev/v1alpha1\nkind: Expectations\nallow:\n  - from: a/b\n", 4, "allow[0].to", "needs to"},

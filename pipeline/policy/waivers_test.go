@@ -94,7 +94,8 @@ waivers:
 	var ie *model.InputError
 	require.True(t, errors.As(err, &ie), "%T: %v", err, err)
 	assert.Equal(t, 5, ie.Location.Line)
-	assert.Contains(t, ie.Message, "field until not found")
+	assert.Equal(t, "waivers.0.until", ie.Field)
+	assert.Contains(t, ie.Message, "unknown field (known here: rule, object, reason, owner, expires)")
 }
 
 func TestApplyWaivers(t *testing.T) {
