@@ -218,6 +218,7 @@ func renderCheckMarkdown(r *model.Report, opts Options, d mdDetail, limit int) s
 		for i := range r.Overlays {
 			overlaySection(&body, r, &r.Overlays[i], l, d, &dropped)
 		}
+		fixSection(&body, r)
 	}
 
 	var b strings.Builder
@@ -293,7 +294,7 @@ func mdFlows(o *model.OverlayReport) string {
 	case o.Diff == nil:
 		return "new overlay"
 	}
-	return "+" + count(len(o.Diff.Added)) + " / -" + count(len(o.Diff.Removed)) + " / ~" + count(len(o.Diff.Changed))
+	return "+" + count(rowCount(o.Diff.Added)) + " / -" + count(rowCount(o.Diff.Removed)) + " / ~" + count(rowCount(o.Diff.Changed))
 }
 
 func mdResult(r *model.Report, o *model.OverlayReport) string {
@@ -471,6 +472,23 @@ func overlaySection(b *strings.Builder, r *model.Report, o *model.OverlayReport,
 	}
 	findingsTable(b, r, o, l, d, dropped)
 	b.WriteString("</details>\n\n")
+}
+
+// fixSection lists how to fix what the findings point at, once per rule.
+func fixSection(b *strings.Builder, r *model.Report) {
+	hs := fixHints(r)
+	if len(hs) == 0 {
+		return
+	}
+	b.WriteString("<details><summary>How to fix (" + plural(len(hs), "rule", "rules") + ")</summary>\n\n")
+	for _, h := range hs {
+		s := "- " + mdCodeCell(h.rule)
+		if h.title != "" {
+			s += " " + mdText(h.title)
+		}
+		b.WriteString(s + ": " + mdText(h.text) + "\n")
+	}
+	b.WriteString("\n</details>\n\n")
 }
 
 func findingsTable(b *strings.Builder, r *model.Report, o *model.OverlayReport, l linker, d mdDetail, dropped *mdDropped) {

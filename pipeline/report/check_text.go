@@ -116,6 +116,13 @@ func writeCheckText(w io.Writer, r *model.Report, opts Options) error {
 			}
 		}
 	}
+	if hs := fixHints(r); len(hs) > 0 {
+		ew.line()
+		ew.line(p.paint(ansiBold, "How to fix") + ":")
+		for _, h := range hs {
+			ew.line("  ", h.rule, " ", lineEnds.Replace(h.text))
+		}
+	}
 	ew.line()
 	threshold := " at severity " + r.FailOn.String()
 	if r.FailOnNew {
@@ -145,6 +152,35 @@ func textFinding(ew *errWriter, p painter, indent string, f model.Finding) {
 	default:
 		ew.line(indent, line)
 	}
+}
+
+// fixHint is a rule's remediation.
+type fixHint struct{ rule, title, text string }
+
+// fixHints are the remediations of the rules with findings that are not
+// waived, once per rule, in the order the findings come: the finding's
+// own, else its rule's.
+func fixHints(r *model.Report) []fixHint {
+	byRule := map[string]string{}
+	for _, ru := range r.Rules {
+		byRule[ru.ID] = ru.Remediation
+	}
+	var out []fixHint
+	seen := map[string]bool{}
+	for i := range r.Overlays {
+		for _, f := range r.Overlays[i].Findings {
+			text := f.Remediation
+			if text == "" {
+				text = byRule[f.RuleID]
+			}
+			if f.Waived != nil || text == "" || seen[f.RuleID] {
+				continue
+			}
+			seen[f.RuleID] = true
+			out = append(out, fixHint{f.RuleID, f.Title, text})
+		}
+	}
+	return out
 }
 
 // splitBaseline separates the findings the base does not have (or that
@@ -213,9 +249,18 @@ func overlayTitle(o *model.OverlayReport) string {
 	return o.Environment + " (" + o.Name + ")"
 }
 
-// flowCounts is "+2 -1 ~1".
+// flowCounts is "+2 -1 ~1", counting rows as they are printed (the
+// address ranges of one endpoint reached the same way are one row).
 func flowCounts(d *model.Diff) string {
-	return "+" + count(len(d.Added)) + " -" + count(len(d.Removed)) + " ~" + count(len(d.Changed))
+	return "+" + count(rowCount(d.Added)) + " -" + count(rowCount(d.Removed)) + " ~" + count(rowCount(d.Changed))
+}
+
+// rowCount is how many rows the changes print as.
+func rowCount(cs []model.ConnectionChange) int {
+	if len(cs) < 2 {
+		return len(cs)
+	}
+	return len(changeRows(cs))
 }
 
 func workloadCounts(d *model.Diff) string {

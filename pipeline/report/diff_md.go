@@ -45,12 +45,12 @@ func writeDiffTables(b *strings.Builder, d *model.Diff, o diffTableOpts) {
 		if len(cs) == 0 {
 			return
 		}
-		b.WriteString(o.heading + " " + title + " (" + count(len(cs)) + ")\n\n")
+		rows := changeRows(cs)
+		b.WriteString(o.heading + " " + title + " (" + count(len(rows)) + ")\n\n")
 		cols := []string{"Source", "Destination", portsCol}
 		if o.provenance {
 			cols = append(cols, "Egress rule", "Ingress rule")
 		}
-		rows := changeRows(cs)
 		shown := rowsShown(len(rows), o.maxRows)
 		if shown > 0 {
 			mdTable(b, cols...)

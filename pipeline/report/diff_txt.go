@@ -38,9 +38,10 @@ func diffHeadline(name string, d *model.Diff) string {
 	return s + ": " + diffCounts(d)
 }
 
-// diffCounts is "2 added, 1 removed, 0 changed flows; 1 workload added".
+// diffCounts is "2 flows added, 1 removed, 0 changed; 1 workload added",
+// counting flows as rows (see flowCounts).
 func diffCounts(d *model.Diff) string {
-	s := count(len(d.Added)) + " added, " + count(len(d.Removed)) + " removed, " + count(len(d.Changed)) + " changed " + pluralWord(len(d.Added)+len(d.Removed)+len(d.Changed), "flow", "flows")
+	s := plural(rowCount(d.Added), "flow", "flows") + " added, " + count(rowCount(d.Removed)) + " removed, " + count(rowCount(d.Changed)) + " changed"
 	var ws []string
 	if n := len(d.WorkloadsAdded); n > 0 {
 		ws = append(ws, plural(n, "workload", "workloads")+" added")

@@ -1,10 +1,13 @@
 package report
 
 import (
+	"bytes"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/reachgate/reachgate/pipeline/model"
 )
@@ -88,4 +91,33 @@ func TestDiffGraphGroupsRanges(t *testing.T) {
 		"partner 203.0.113.0/24",
 	}, nodes)
 	assert.Len(t, g.edges, 4)
+}
+
+// TestCountsAreRows: the counts above a diff count the rows below it,
+// not the address ranges grouped into them, and read as English.
+func TestCountsAreRows(t *testing.T) {
+	t.Parallel()
+	w := model.Peer{Workload: &model.Workload{Namespace: "app", Name: "worker", Kind: "Deployment"}}
+	ext := func(cidr string) model.Peer {
+		return model.Peer{External: "internet", Range: model.PrefixRange(netip.MustParsePrefix(cidr))}
+	}
+	all := &model.Allowance{Ports: model.AllPorts()}
+	d := &model.Diff{Added: []model.ConnectionChange{
+		{Src: w, Dst: ext("1.0.0.0/8"), After: all},
+		{Src: w, Dst: ext("2.0.0.0/8"), After: all},
+		{Src: w, Dst: ext("4.0.0.0/8"), After: all},
+	}}
+	var b bytes.Buffer
+	require.NoError(t, WriteDiff(&b, "txt", "prod", d))
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	assert.Equal(t, "Reachability changes in prod: 1 flow added, 0 removed, 0 changed", lines[0])
+	assert.Len(t, lines, 2, "one row for the three ranges")
+	assert.Equal(t, "+1 -0 ~0", flowCounts(d))
+
+	b.Reset()
+	require.NoError(t, WriteDiff(&b, "md", "prod", d))
+	assert.Contains(t, b.String(), "Added flows (1)")
+
+	d.Added = append(d.Added, model.ConnectionChange{Src: ext("9.0.0.0/8"), Dst: w, After: all})
+	assert.Equal(t, "2 flows added, 0 removed, 0 changed", diffCounts(d))
 }

@@ -66,6 +66,7 @@ func Check(ctx context.Context, p CheckParams, w, stderr io.Writer) error {
 		return err
 	}
 	p.Digests = p.Digests || p.Format == "evidence" || slices.ContainsFunc(outs, func(o output) bool { return o.format == "evidence" })
+	warnOutsideGit(p, stderr)
 	r, err := BuildReport(ctx, p)
 	if err != nil {
 		return err
@@ -100,6 +101,22 @@ func Check(ctx context.Context, p CheckParams, w, stderr io.Writer) error {
 		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("check failed: findings at or above %s", failOn)}
 	}
 	return nil
+}
+
+// warnOutsideGit says that a work tree outside git has no base: the
+// rules and configuration it carries itself judge it, which a pull
+// request's head never gets to do.
+func warnOutsideGit(p CheckParams, stderr io.Writer) {
+	if p.Head != "" || p.Base == "none" {
+		return
+	}
+	dir, err := repoDir(p.Dir)
+	if err != nil {
+		return
+	}
+	if _, err := gitref.Open(dir); err != nil {
+		fmt.Fprintf(stderr, "warning: %s is not in a git repository: there is no base to compare with, so the head's own reachgate.yaml, rules and waivers judge it (in a pull request the base's do); pass --base none to say that is meant\n", dir)
+	}
 }
 
 func hasInputErrors(r *model.Report) bool {
@@ -393,7 +410,23 @@ func applyWaivers(r *model.Report, waivers []model.Waiver, now time.Time) {
 	}
 	for k := range r.Overlays {
 		policy.SortFindings(r.Overlays[k].Findings)
+		inputFirst(r.Overlays[k].Findings)
 	}
+}
+
+// inputFirst puts the input errors before the rules' findings: a file
+// that did not load is why the findings after it may be wrong or missing.
+func inputFirst(fs []model.Finding) {
+	slices.SortStableFunc(fs, func(a, b model.Finding) int {
+		ai, bi := a.RuleID == "input/invalid", b.RuleID == "input/invalid"
+		switch {
+		case ai && !bi:
+			return -1
+		case bi && !ai:
+			return 1
+		}
+		return 0
+	})
 }
 
 func waiverFile(ws *Workspace) string {

@@ -5,8 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 
+	"github.com/reachgate/reachgate/pipeline/config"
+	"github.com/reachgate/reachgate/pipeline/gitref"
 	"github.com/reachgate/reachgate/pipeline/model"
 	"github.com/reachgate/reachgate/pipeline/reach"
 	"github.com/reachgate/reachgate/pipeline/render"
@@ -49,6 +53,53 @@ func (c Common) open() (*Workspace, error) {
 		return nil, inputError(err)
 	}
 	return ws, nil
+}
+
+// openFor opens the workspace an overlay argument belongs to: -C's (or
+// the working directory's) repository, unless arg is a directory outside
+// it that is not a configured overlay. Such a directory is its own
+// root (see ownRoot), read with that root's reachgate.yaml.
+// target is arg as the workspace's Target reads it.
+func (c Common) openFor(arg string) (ws *Workspace, target string, err error) {
+	ws, err = c.open()
+	if err != nil {
+		return nil, "", err
+	}
+	if _, ok := ws.Config.Overlay(arg); ok {
+		return ws, arg, nil
+	}
+	abs := arg
+	if !filepath.IsAbs(abs) {
+		abs = filepath.Join(ws.Dir, arg)
+	}
+	if _, inside := within(ws.Root, abs); inside {
+		return ws, arg, nil
+	}
+	if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
+		return ws, arg, nil // Target says what is wrong with it
+	}
+	own, err := OpenWorkTree(ownRoot(abs), c.Config)
+	if err != nil {
+		return nil, "", inputError(err)
+	}
+	return own, abs, nil
+}
+
+// ownRoot is where a directory outside the current repository is read
+// from: the root of its git repository, else the nearest directory above
+// it with a reachgate.yaml, else itself.
+func ownRoot(dir string) string {
+	if r, err := gitref.Open(dir); err == nil {
+		return r.Dir
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if fi, err := os.Stat(filepath.Join(d, config.FileName)); err == nil && fi.Mode().IsRegular() {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return dir
+		}
+	}
 }
 
 // loadOne loads an overlay and reports its problems on stderr; the
@@ -115,11 +166,11 @@ type RenderParams struct {
 // Render prints the rendered overlay. The objects are decoded through the
 // model, so invalid ones make it fail (after printing everything).
 func Render(ctx context.Context, p RenderParams, w, stderr io.Writer) error {
-	ws, err := p.open()
+	ws, target, err := p.openFor(p.Overlay)
 	if err != nil {
 		return err
 	}
-	o := ws.Load(ctx, p.Overlay)
+	o := ws.Load(ctx, target)
 	if o.Err != nil {
 		return inputError(o.Err)
 	}
@@ -145,11 +196,11 @@ type ReachParams struct {
 
 // Reach prints who can reach whom.
 func Reach(ctx context.Context, p ReachParams, w, stderr io.Writer) error {
-	ws, err := p.open()
+	ws, target, err := p.openFor(p.Overlay)
 	if err != nil {
 		return err
 	}
-	o, err := loadOne(ctx, ws, p.Overlay, stderr)
+	o, err := loadOne(ctx, ws, target, stderr)
 	if err != nil {
 		return err
 	}
@@ -183,11 +234,11 @@ func Explain(ctx context.Context, p ExplainParams, w, stderr io.Writer) error {
 		}
 		q = &model.PortQuery{Protocol: proto, Port: r.From}
 	}
-	ws, err := p.open()
+	ws, target, err := p.openFor(p.Overlay)
 	if err != nil {
 		return err
 	}
-	o, err := loadOne(ctx, ws, p.Overlay, stderr)
+	o, err := loadOne(ctx, ws, target, stderr)
 	if err != nil {
 		return err
 	}
