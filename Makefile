@@ -18,13 +18,16 @@ run: build
 
 # Every test: formatting, vet, Go tests (which also run the Rego unit tests,
 # the txtar scenarios, and the kernel lab when running as root), and the
-# race detector on the packages that compute on every core.
+# race detector on the packages that compute on every core. The last line
+# of the Go tests counts them and names each test skipped, with its reason
+# (a missing tool, not root).
 test: deps
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) mod tidy -diff
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 40m ./...
+	$(GO) build -o bin/testsummary ./internal/tools/testsummary
+	$(GO) test -count=1 -timeout 40m -json ./... | bin/testsummary
 	$(GO) test -race -short -count=1 ./pipeline/reach ./pipeline/policy
 
 # System tools the tests use (Graphviz, iproute2), installed when missing.

@@ -11,6 +11,9 @@ cleanup() {
 	scripts/kube/down.sh "$W/kube" || true
 	scripts/e2e/prism.sh down "$W" || true
 	scripts/e2e/gitea.sh down "$W" || true
+	# The servers are stopped: their state and logs go too. KEEP=1 keeps
+	# them for a look after a failure.
+	if [ "${KEEP:-}" = 1 ]; then echo "e2e: kept $W" >&2; else rm -rf "$W"; fi
 }
 trap cleanup EXIT
 
