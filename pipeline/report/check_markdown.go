@@ -480,7 +480,7 @@ func fixSection(b *strings.Builder, r *model.Report) {
 	if len(hs) == 0 {
 		return
 	}
-	b.WriteString("<details><summary>How to fix (" + plural(len(hs), "rule", "rules") + ")</summary>\n\n")
+	b.WriteString("<details>\n<summary>How to fix (" + plural(len(hs), "rule", "rules") + ")</summary>\n\n")
 	for _, h := range hs {
 		s := "- " + mdCodeCell(h.rule)
 		if h.title != "" {

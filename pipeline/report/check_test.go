@@ -217,7 +217,7 @@ func TestCheckMarkdownTrimming(t *testing.T) {
 	assert.Less(t, len(changeRows(d.Added)), len(d.Added), "some rows group ranges")
 	assert.Contains(t, md, "_… "+count(left(d.Added))+" more added flows not shown; see the report artifact._")
 	assert.Contains(t, md, "_… "+count(left(d.Removed))+" more removed flows not shown; see the report artifact._")
-	assert.Contains(t, md, "#### Added flows ("+count(len(d.Added))+")")
+	assert.Contains(t, md, "#### Added flows ("+count(len(d.Added))+" flows in "+count(len(changeRows(d.Added)))+" rows)")
 	// Info findings are still there, up to the row limit.
 	assert.Contains(t, md, "ℹ️ info")
 

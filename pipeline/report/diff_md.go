@@ -46,7 +46,12 @@ func writeDiffTables(b *strings.Builder, d *model.Diff, o diffTableOpts) {
 			return
 		}
 		rows := changeRows(cs)
-		b.WriteString(o.heading + " " + title + " (" + count(len(rows)) + ")\n\n")
+		// What the table shows, and the flows its rows group.
+		n := count(len(rows))
+		if len(rows) < len(cs) {
+			n = count(len(cs)) + " flows in " + plural(len(rows), "row", "rows")
+		}
+		b.WriteString(o.heading + " " + title + " (" + n + ")\n\n")
 		cols := []string{"Source", "Destination", portsCol}
 		if o.provenance {
 			cols = append(cols, "Egress rule", "Ingress rule")

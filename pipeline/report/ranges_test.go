@@ -116,7 +116,7 @@ func TestCountsAreRows(t *testing.T) {
 
 	b.Reset()
 	require.NoError(t, WriteDiff(&b, "md", "prod", d))
-	assert.Contains(t, b.String(), "Added flows (1)")
+	assert.Contains(t, b.String(), "Added flows (3 flows in 1 row)")
 
 	d.Added = append(d.Added, model.ConnectionChange{Src: ext("9.0.0.0/8"), Dst: w, After: all})
 	assert.Equal(t, "2 flows added, 0 removed, 0 changed", diffCounts(d))

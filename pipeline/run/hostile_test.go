@@ -136,14 +136,14 @@ func hostileAttacks() []attack {
 			setup: func(t *testing.T, dir, outside string) {
 				setExpectations(t, dir, filepath.Join(outside, "secret.yaml"))
 			},
-			want: []string{"config/changed", "reachgate.yaml:16: overlays.2.expectations: \"" + "/"}},
+			want: []string{"config/changed", "reachgate.yaml:17: overlays.2.expectations: \"" + "/"}},
 		{name: "expectations: a ../ path", code: run.ExitFailed,
 			setup: func(t *testing.T, dir, outside string) {
 				rel, err := filepath.Rel(dir, filepath.Join(outside, "secret.yaml"))
 				require.NoError(t, err)
 				setExpectations(t, dir, rel)
 			},
-			want: []string{"config/changed", "reachgate.yaml:16: overlays.2.expectations: \"../", "leads out of the repository"}},
+			want: []string{"config/changed", "reachgate.yaml:17: overlays.2.expectations: \"../", "leads out of the repository"}},
 		{name: "the overlay is a symlinked directory of manifests out of the repository", code: run.ExitInput,
 			setup: func(t *testing.T, dir, outside string) {
 				symlink(t, filepath.Join(outside, "m"), filepath.Join(dir, "overlays/prod"))

@@ -64,8 +64,7 @@ func summarize(r io.Reader, w io.Writer) int {
 		case "fail":
 			if e.Test == "" {
 				badPkg = true
-				fmt.Fprint(w, strings.Join(out[key], ""))
-				fmt.Fprintf(w, "FAIL\t%s\t%.3fs\n", e.Package, e.Elapsed)
+				fmt.Fprint(w, strings.Join(out[key], "")) // ends "FAIL\tpkg\t1.2s"
 			} else {
 				failed++
 				fmt.Fprint(w, strings.Join(out[key], ""))
