@@ -215,6 +215,14 @@ func (ix *index) compute(ctx context.Context) (*model.Matrix, error) {
 		}
 	}
 
+	// Rules in id order, so that each group's list is built sorted.
+	byID := func(a, b *crule) int { return a.id - b.id }
+	slices.SortFunc(openRules, byID)
+	for _, rs := range containing {
+		if !slices.IsSortedFunc(rs, byID) {
+			slices.SortFunc(rs, byID)
+		}
+	}
 	var openGroups []int32
 	for g := range groups {
 		if !groups[g].iso {
@@ -464,14 +472,19 @@ func (w *worker) dest(d int) {
 			w.groupContribs[g] = append(w.groupContribs[g], c)
 		}
 	}
-	for _, r := range w.containing[d] {
-		addRule(r)
-	}
-	for _, r := range w.openRules {
-		addRule(r)
+	// Both lists are in id order: merge them, and every group's list comes
+	// out sorted.
+	cs, os := w.containing[d], w.openRules
+	for len(cs) > 0 || len(os) > 0 {
+		if len(os) == 0 || len(cs) > 0 && cs[0].id < os[0].id {
+			addRule(cs[0])
+			cs = cs[1:]
+		} else {
+			addRule(os[0])
+			os = os[1:]
+		}
 	}
 	for _, g := range w.touchedGroups {
-		sortContribs(w.groupContribs[g])
 		w.groupEID[g] = w.eg.intern(w.groupContribs[g], w.groups[g].iso)
 	}
 
