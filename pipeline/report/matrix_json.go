@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"slices"
 	"strconv"
@@ -181,6 +182,30 @@ func toJSONMatrix(v *matrixView, opts MatrixOptions) jsonMatrix {
 		out.Unmanaged[i] = jsonUnmanaged{Namespace: u.Workload.Namespace, Name: u.Workload.Name, Kind: u.Workload.Kind, Reason: u.Reason}
 	}
 	return out
+}
+
+// check reports a matrix read back whose flows name peers or allowances
+// it does not have, or none: "flows[3].srcs[1]: peer 12 of 10".
+func (m *jsonMatrix) check() error {
+	for i, f := range m.Flows {
+		if len(f.Srcs) == 0 || len(f.Dsts) == 0 {
+			return fmt.Errorf("flows[%d]: a flow needs sources and destinations", i)
+		}
+		for _, side := range []struct {
+			name string
+			idx  []int32
+		}{{"srcs", f.Srcs}, {"dsts", f.Dsts}} {
+			for k, p := range side.idx {
+				if p < 0 || int(p) >= len(m.Peers) {
+					return fmt.Errorf("flows[%d].%s[%d]: peer %d of %d", i, side.name, k, p, len(m.Peers))
+				}
+			}
+		}
+		if f.Allowance < 0 || int(f.Allowance) >= len(m.Allowances) || m.Allowances[f.Allowance] == nil {
+			return fmt.Errorf("flows[%d].allowance: %d of %d", i, f.Allowance, len(m.Allowances))
+		}
+	}
+	return nil
 }
 
 // allowances numbers the allowances of the kept connections in the order
