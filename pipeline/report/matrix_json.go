@@ -109,7 +109,9 @@ func writeJSONLines(w io.Writer, m jsonMatrix) error {
 			return field("focus", m.Focus, ",")
 		},
 		func() error { return list("peers", len(m.Peers), func(i int) any { return m.Peers[i] }, ",") },
-		func() error { return list("allowances", len(m.Allowances), func(i int) any { return m.Allowances[i] }, ",") },
+		func() error {
+			return list("allowances", len(m.Allowances), func(i int) any { return m.Allowances[i] }, ",")
+		},
 		func() error { return list("flows", len(m.Flows), func(i int) any { return m.Flows[i] }, ",") },
 		func() error { return field("connections", m.Connections, ",") },
 		func() error {
