@@ -52,17 +52,14 @@ func benchSizes(b *testing.B) []benchSize {
 	return out
 }
 
-// writeRepo writes the synthetic cluster of size s under dir with this
-// repository's rules, committed on main; with change, the work tree then
+// writeRepo writes the synthetic cluster of size s under dir (judged by
+// the built-in rules), committed on main; with change, the work tree then
 // changes one NetworkPolicy as a pull request would.
 func writeRepo(b *testing.B, dir string, s benchSize, change bool) {
 	b.Helper()
 	o := synth.Options{Workloads: s.workloads, Namespaces: s.namespaces, Seed: 42, PolicyRatio: float64(s.policies) / float64(s.workloads)}
 	c := synth.Cluster(o)
 	if _, err := synth.WriteTree(dir, c, synth.TreeOptions{}); err != nil {
-		b.Fatal(err)
-	}
-	if err := os.CopyFS(filepath.Join(dir, "rego"), os.DirFS("../../rego")); err != nil {
 		b.Fatal(err)
 	}
 	if !change {
@@ -159,7 +156,7 @@ func BenchmarkScaleReachJSON(b *testing.B) {
 // BenchmarkScaleCheck is `reachgate check --base main --format json` on
 // the synthetic repository with one policy changed in the work tree:
 // both sides rendered (about 8,000 resources each at 5,000 workloads),
-// the rules of this repository, expectations, reachability and its diff
+// the built-in rules, expectations, reachability and its diff
 // (DESIGN: under 5 s). The change lets in one more port, so the gate
 // may fail (exit code 1).
 func BenchmarkScaleCheck(b *testing.B) {

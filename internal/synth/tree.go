@@ -19,6 +19,7 @@ import (
 // way a platform team would keep it:
 //
 //	reachgate.yaml                  one overlay, prod, and the inventory
+//	                                (the built-in rules judge)
 //	bases/ns-XX/kustomization.yaml  one base per namespace
 //	bases/ns-XX/namespace.yaml
 //	bases/ns-XX/workloads.yaml      Deployments, StatefulSets, DaemonSets
@@ -292,7 +293,7 @@ func configYAML(c *model.Cluster) []byte {
 	for _, e := range c.Externals {
 		fmt.Fprintf(&b, "  - {name: %s, cidrs: [%s]}\n", e.Name, cidrList(e.CIDRs))
 	}
-	b.WriteString("rules:\n  paths: [rego]\n")
+	// The built-in rule pack judges.
 	return b.Bytes()
 }
 
