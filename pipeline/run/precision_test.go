@@ -427,7 +427,7 @@ func TestReachSaysWhatItIgnores(t *testing.T) {
 		"csv":     "# warning: The matrix ignores 1 policy of a kind reachgate does not evaluate: the cluster may deny flows shown here, and allow flows not shown.\n#   " + item + "\nsrc,dst,",
 		"dot":     "digraph reachability {\n  label=\"" + m + "\\nThe matrix ignores 1 policy of a kind reachgate does not evaluate: the cluster may deny flows shown here, and allow flows not shown.\\n" + item + "\";",
 		"mermaid": "flowchart LR\n  OMITTED_1[\"⚠ The matrix ignores 1 policy of a kind reachgate does not evaluate: the cluster may deny flows shown here, and allow flows not shown.<br/>" + item + "\"]\n",
-		"json":    `"omitted": [`,
+		"json":    `"omitted":[`,
 		"html":    `<div class="warning"`,
 	}
 	for format, want := range first {
