@@ -1,0 +1,55 @@
+package doctest
+
+import (
+	"regexp"
+	"strings"
+)
+
+// A Normaliser replaces one thing in an output that legitimately differs
+// between the documentation and a run, in both texts before they are
+// compared. The list is short on purpose: everything else must match
+// byte for byte.
+type Normaliser struct {
+	Name string
+	re   *regexp.Regexp
+	repl string
+}
+
+// Normalisers are applied in order.
+var Normalisers = []Normaliser{
+	{
+		// The commit check compares, shortened: the test repository is
+		// built afresh from the policy files, so its commits differ from
+		// those of the run the documentation shows.
+		Name: "the commit in check's first line",
+		re:   regexp.MustCompile(`(?m)^(reachgate check: base \S+ )\([0-9a-f]{7,40}\)`),
+		repl: "${1}(COMMIT)",
+	},
+	{
+		// How long the kernel lab took.
+		Name: "verify's timings line",
+		re:   regexp.MustCompile(`(?m)^timings: .*$`),
+		repl: "timings: DURATIONS",
+	},
+}
+
+// Normalise applies every normaliser, then replaces the absolute path of
+// the test repository (repo, when not empty) with "REPO".
+func Normalise(s, repo string) string {
+	for _, n := range Normalisers {
+		s = n.re.ReplaceAllString(s, n.repl)
+	}
+	if repo != "" {
+		s = strings.ReplaceAll(s, repo, "REPO")
+	}
+	return s
+}
+
+// Output turns what a command printed into the form a session shows:
+// every line ends in a newline.
+func Output(s string) string {
+	if s != "" && !strings.HasSuffix(s, "\n") {
+		s += "\n"
+	}
+	return s
+}
