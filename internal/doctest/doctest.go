@@ -17,7 +17,8 @@
 //     <!-- reachgate:live -->   for a live cluster: syntax-checked only;
 //     <!-- reachgate:root -->   a session that needs root (the kernel lab);
 //     <!-- reachgate:run -->    an sh block that is run and must succeed;
-//     <!-- reachgate:file PATH -->  a block whose content is written to PATH.
+//     <!-- reachgate:file PATH -->  a block whose content is written to PATH
+//     (<!-- reachgate:file PATH append --> adds it at the end of the file).
 //   - <!-- reachgate:setup ... --> holds shell commands, one a line, run
 //     where it stands: it builds what the document describes in prose
 //     (the pull request a runbook is about).
@@ -72,8 +73,10 @@ type Block struct {
 	Info string
 	// Root marks a Console block that needs root.
 	Root bool
-	// Path is where a File block goes.
-	Path string
+	// Path is where a File block goes; Append adds it to the end of the
+	// file rather than replacing it.
+	Path   string
+	Append bool
 	// Body is the content with the fence's indentation removed.
 	Body string
 	// Steps are the commands of a Console block (and of a Live one
@@ -187,8 +190,8 @@ func (m *marker) check() error {
 			return fmt.Errorf("reachgate:%s takes no arguments", m.word)
 		}
 	case "file":
-		if len(m.args) != 1 {
-			return fmt.Errorf("reachgate:file takes one path: <!-- reachgate:file overlays/prod/x.yaml -->")
+		if len(m.args) < 1 || len(m.args) > 2 || len(m.args) == 2 && m.args[1] != "append" {
+			return fmt.Errorf("reachgate:file takes one path, and append to add to the file: <!-- reachgate:file overlays/prod/x.yaml [append] -->")
 		}
 		p := m.args[0]
 		if strings.HasPrefix(p, "/") || strings.Contains("/"+p+"/", "/../") {
@@ -224,7 +227,7 @@ func (b *Block) classify(d *Doc, m *marker, open, end int) error {
 	}
 	switch {
 	case word == "file":
-		b.Kind, b.Path = File, m.args[0]
+		b.Kind, b.Path, b.Append = File, m.args[0], len(m.args) == 2
 		return nil
 	case b.Info == "console":
 		b.Steps = parseSession(d, b, open+1, end)

@@ -73,10 +73,20 @@ func TestParseFindsEveryKindOfBlock(t *testing.T) {
 
 	f := d.Blocks[2]
 	assert.Equal(t, "overlays/prod/x.yaml", f.Path)
+	assert.False(t, f.Append)
 	assert.Equal(t, "kind: NetworkPolicy\n", f.Body, "the list item's indentation is removed")
 
 	assert.True(t, d.Blocks[4].Root)
 	assert.Equal(t, "doc.md:30", d.Location(d.Blocks[4].Line))
+}
+
+func TestFileAppend(t *testing.T) {
+	d, err := Parse("doc.md", []byte("<!-- reachgate:file bases/app/x.yaml append -->\n```yaml\n---\nkind: A\n```\n"))
+	require.NoError(t, err)
+	require.Len(t, d.Blocks, 1)
+	assert.Equal(t, File, d.Blocks[0].Kind)
+	assert.True(t, d.Blocks[0].Append)
+	assert.Equal(t, "---\nkind: A\n", d.Blocks[0].Body)
 }
 
 func TestRewriteReplacesOnlyTheOutputs(t *testing.T) {
@@ -119,6 +129,7 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 		{"<!-- reachgate:live -->\n", "doc.md:1: marker reachgate:live is not followed by a fenced block"},
 		{"<!-- reachgate:file -->\n```yaml\nx\n```\n", "doc.md:1: reachgate:file takes one path"},
 		{"<!-- reachgate:file ../../etc/passwd -->\n```yaml\nx\n```\n", "must stay inside the repository"},
+		{"<!-- reachgate:file a.yaml prepend -->\n```yaml\nx\n```\n", "doc.md:1: reachgate:file takes one path, and append"},
 		{"<!-- reachgate:root -->\n```sh\nx\n```\n", "doc.md:1: reachgate:root does not apply to an sh block"},
 		{"<!-- reachgate:run -->\n```yaml\nx\n```\n", `doc.md:1: reachgate:run does not apply to a "yaml" block`},
 		{"a\n\n```console\nno prompt\n```\n", "doc.md:3: a console block starts with a command"},
