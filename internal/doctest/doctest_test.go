@@ -1,6 +1,7 @@
 package doctest
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -193,6 +194,10 @@ func TestNormalise(t *testing.T) {
 	assert.NotEqual(t, Normalise(a, ""), Normalise(a+"more\n", ""), "never a prefix or a 'contains'")
 	assert.Contains(t, Normalise(a, ""), "keep (abcdef1)", "a commit elsewhere stays as it is")
 	assert.Equal(t, "open REPO/x\n", Normalise("open /tmp/w/repo/x\n", "/tmp/w/repo"))
+	w := "  x.yaml:44: error NP017: m [waived by team-a until 2026-12-10: INC-1]\n"
+	assert.Equal(t, Normalise(w, ""), Normalise(strings.Replace(w, "2026-12-10", "2027-01-02", 1), ""), "the waiver's date")
+	assert.NotEqual(t, Normalise(w, ""), Normalise(strings.Replace(w, "team-a", "team-b", 1), ""), "only the date")
+	assert.Contains(t, Normalise("expires 2026-12-10\n", ""), "2026-12-10", "a date elsewhere stays as it is")
 	assert.Equal(t, "x\n", Output("x"))
 	assert.Equal(t, "", Output(""))
 }
