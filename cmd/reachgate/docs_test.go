@@ -19,7 +19,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/reachgate/reachgate/internal/doctest"
-	"github.com/reachgate/reachgate/internal/textdiff"
 )
 
 var update = flag.Bool("update", false, "rewrite the documented outputs of README.md, docs/runbooks and docs/training with what the commands print")
@@ -242,17 +241,15 @@ func (r *docRun) session(ts *testscript.TestScript, d *doctest.Doc, b *doctest.B
 			ts.Fatalf("%s: %s: %v", d.Location(s.Line), s.Command, err)
 		}
 		got := doctest.Output(ts.ReadFile("stdout"))
-		want := s.Output
-		if doctest.Normalise(got, repo) == doctest.Normalise(want, repo) {
+		msg, differs := doctest.Mismatch(d, s, got, repo)
+		if !differs {
 			continue
 		}
 		if *update {
 			r.record(d, s, strings.ReplaceAll(got, repo, "REPO"))
 			continue
 		}
-		failures = append(failures, fmt.Sprintf("%s: $ %s\nprints something other than the document shows (- document, + actual):\n%s",
-			d.Location(s.Line), s.Command,
-			textdiff.Unified(d.Location(s.Line+1), "actual", doctest.Normalise(want, repo), doctest.Normalise(got, repo), 2)))
+		failures = append(failures, msg)
 	}
 	if len(failures) > 0 {
 		ts.Fatalf("%s\n%s", strings.Join(failures, "\n"), updateHint)

@@ -201,3 +201,27 @@ func TestNormalise(t *testing.T) {
 	assert.Equal(t, "x\n", Output("x"))
 	assert.Equal(t, "", Output(""))
 }
+
+// TestMismatchNamesTheDocumentAndLine is what a reader sees when one
+// documented output drifts: the document, the command's line, and a diff
+// whose "-" side is the document from the output's first line.
+func TestMismatchNamesTheDocumentAndLine(t *testing.T) {
+	doc := "# Runbook\n\ntext\n\n```console\n$ reachgate explain prod a/b c/d\nALLOWED a/b -> c/d\n  by p\n$ true\n```\n"
+	d, err := Parse("docs/runbooks/x.md", []byte(doc))
+	require.NoError(t, err)
+	s := d.Blocks[0].Steps[0]
+
+	_, differs := Mismatch(d, s, "ALLOWED a/b -> c/d\n  by p\n", "/tmp/repo")
+	assert.False(t, differs, "the documented output itself")
+
+	msg, differs := Mismatch(d, s, "DENIED a/b -> c/d\n  by p\n", "/tmp/repo")
+	require.True(t, differs, "a changed verdict")
+	assert.Contains(t, msg, "docs/runbooks/x.md:6: $ reachgate explain prod a/b c/d\n")
+	assert.Contains(t, msg, "--- docs/runbooks/x.md:7\n+++ actual\n")
+	assert.Contains(t, msg, "-ALLOWED a/b -> c/d\n+DENIED a/b -> c/d\n")
+
+	_, differs = Mismatch(d, s, "ALLOWED a/b -> c/d\n  by p\nmore\n", "")
+	assert.True(t, differs, "an extra line is a difference")
+	_, differs = Mismatch(d, d.Blocks[0].Steps[1], "", "")
+	assert.False(t, differs, "a command documented without output prints nothing")
+}

@@ -1,8 +1,11 @@
 package doctest
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/reachgate/reachgate/internal/textdiff"
 )
 
 // A Normaliser replaces one thing in an output that legitimately differs
@@ -60,4 +63,18 @@ func Output(s string) string {
 		s += "\n"
 	}
 	return s
+}
+
+// Mismatch compares what the command of step s printed (got) with what
+// document d shows, after Normalise; repo is the test repository's path.
+// When they differ it returns the report a reader needs: the document,
+// the line and the command, and a unified diff whose "-" lines are the
+// document's, named by the line the output starts on.
+func Mismatch(d *Doc, s *Step, got, repo string) (string, bool) {
+	want, have := Normalise(s.Output, repo), Normalise(got, repo)
+	if want == have {
+		return "", false
+	}
+	return fmt.Sprintf("%s: $ %s\nprints something other than the document shows (- document, + actual):\n%s",
+		d.Location(s.Line), s.Command, textdiff.Unified(d.Location(s.Line+1), "actual", want, have, 2)), true
 }
