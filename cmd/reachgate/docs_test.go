@@ -28,7 +28,7 @@ var documented = []string{"README.md", "docs/runbooks/*.md", "docs/training/*.md
 
 // docPolicyPaths are copied from this repository into each document's
 // test repository.
-var docPolicyPaths = []string{"bases", "overlays", "rego", "argocd", "reachgate.yaml", "waivers.yaml"}
+var docPolicyPaths = []string{"bases", "overlays", "policy", "argocd", "reachgate.yaml", "waivers.yaml"}
 
 // liveTools need a cluster (or a node): a block using them is marked
 // reachgate:live and only syntax-checked.
