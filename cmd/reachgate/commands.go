@@ -50,6 +50,7 @@ input errors.`,
 		newReportCmd(),
 		newInitCmd(),
 		newExpectCmd(),
+		newExerciseCmd(),
 	)
 	return root
 }
