@@ -23,6 +23,7 @@ import (
 var (
 	kAddressDependentIdx = ast.StringTerm("addressDependent")
 	kByDst               = ast.StringTerm("byDst")
+	kPortsByDst          = ast.StringTerm("portsByDst")
 	kDstKind             = ast.StringTerm("dstKind")
 	kDstName             = ast.StringTerm("dstName")
 	kDsts                = ast.StringTerm("dsts")
@@ -125,15 +126,19 @@ func newMatrixTerms(m *model.Matrix) *matrixTerms {
 	return t
 }
 
+// key renders a workload key, sharing the peer's key term.
+func (t *matrixTerms) key(k string) *ast.Term {
+	if x, ok := t.byKey[k]; ok {
+		return x
+	}
+	return str(k)
+}
+
 // keyList renders workload keys, sharing the peers' key terms.
 func (t *matrixTerms) keyList(keys []string) *ast.Term {
 	ts := make([]*ast.Term, len(keys))
 	for i, k := range keys {
-		if x, ok := t.byKey[k]; ok {
-			ts[i] = x
-		} else {
-			ts[i] = str(k)
-		}
+		ts[i] = t.key(k)
 	}
 	return ast.ArrayTerm(ts...)
 }
@@ -309,7 +314,7 @@ func (b *inputBuilder) flowTermsIn(workers int, mt *matrixTerms, pc *peerClasses
 }
 
 // reachTerm builds input.reach.
-func (b *inputBuilder) reachTerm(m *model.Matrix, mt *matrixTerms) *ast.Term {
+func (b *inputBuilder) reachTerm(m *model.Matrix, mt *matrixTerms, c *model.Cluster) *ast.Term {
 	pc := newPeerClasses(m)
 	peers := make([][2]*ast.Term, len(m.Peers))
 	for i := range m.Peers {
@@ -332,10 +337,13 @@ func (b *inputBuilder) reachTerm(m *model.Matrix, mt *matrixTerms) *ast.Term {
 			addrDep = append(addrDep, t)
 		}
 	}
+	portsByDst := b.portsByDst(m, all)
 	dsts := make([][2]*ast.Term, 0, len(m.Peers))
+	dstPorts := make([][2]*ast.Term, 0, len(m.Peers))
 	for d, ts := range byDst {
 		if len(ts) > 0 {
 			dsts = append(dsts, item(mt.keys[d], ast.ArrayTerm(ts...)))
+			dstPorts = append(dstPorts, item(mt.keys[d], portsByDst[d]))
 		}
 	}
 
@@ -347,30 +355,38 @@ func (b *inputBuilder) reachTerm(m *model.Matrix, mt *matrixTerms) *ast.Term {
 		}
 		unmanaged[i] = ast.ObjectTerm(item(kWorkload, str(key)), item(kReason, str(u.Reason)))
 	}
+	declared := newDeclaredIndex(c)
 	selection := make([]*ast.Term, len(m.Selection))
 	for i := range m.Selection {
 		s := &m.Selection[i]
 		ps := make([]*ast.Term, len(s.Peers))
 		for j, p := range s.Peers {
+			d, u := declared.terms(p.Matches, mt)
 			ps[j] = ast.ObjectTerm(
 				item(kDirection, str(p.Direction.String())),
 				item(kRule, num(p.Rule)),
 				item(kPeer, num(p.Peer)),
 				item(kMatches, mt.keyList(p.Matches)),
 				item(kIPBlock, str(p.IPBlock)),
+				item(kDeclared, d),
+				item(kUndeclared, u),
 			)
 		}
+		d, u := declared.terms(s.Selects, mt)
 		selection[i] = ast.ObjectTerm(
 			item(kPolicy, str(s.Policy)),
 			item(kSource, locTerm(s.Source)),
 			item(kSelects, mt.keyList(s.Selects)),
 			item(kPeers, ast.ArrayTerm(ps...)),
+			item(kDeclared, d),
+			item(kUndeclared, u),
 		)
 	}
 	return ast.ObjectTerm(
 		item(kPeers, ast.ObjectTerm(peers...)),
 		item(kFlows, ast.ArrayTerm(flows...)),
 		item(kByDst, ast.ObjectTerm(dsts...)),
+		item(kPortsByDst, ast.ObjectTerm(dstPorts...)),
 		item(kFromExternal, ast.ArrayTerm(fromExternal...)),
 		item(kAddressDependentIdx, ast.ArrayTerm(addrDep...)),
 		item(str("unmanaged"), ast.ArrayTerm(unmanaged...)),
@@ -601,9 +617,24 @@ func (b *inputBuilder) portsText(s model.PortSet) *ast.Term {
 }
 
 func portsKey(key []byte, s model.PortSet) []byte {
+	return rangesKey(key, rangesOf(s))
+}
+
+// rangeSet holds the ranges of a port set by protocol.
+type rangeSet [len(model.Protocols)][]model.PortRange
+
+func rangesOf(s model.PortSet) rangeSet {
+	var rs rangeSet
+	for _, p := range model.Protocols {
+		rs[p] = s.Ranges(p)
+	}
+	return rs
+}
+
+func rangesKey(key []byte, rs rangeSet) []byte {
 	for _, p := range model.Protocols {
 		key = append(key, byte(p), 0xff)
-		for _, r := range s.Ranges(p) {
+		for _, r := range rs[p] {
 			key = append(key, byte(r.From>>8), byte(r.From), byte(r.To>>8), byte(r.To))
 		}
 	}
