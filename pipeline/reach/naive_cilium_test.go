@@ -1,0 +1,238 @@
+package reach_test
+
+import (
+	"net/netip"
+	"regexp"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/reachgate/reachgate/pipeline/model"
+)
+
+// The naive evaluator's reading of CiliumNetworkPolicy and
+// CiliumClusterwideNetworkPolicy, from Cilium's documentation and
+// pkg/policy: a pod's identity labels are its labels plus
+// io.kubernetes.pod.namespace and io.cilium.k8s.namespace.labels.*; a
+// namespaced policy's selectors are limited to its namespace unless they
+// name one; CIDRs and the world entity only ever hold addresses outside
+// the cluster; toFQDNs names host-name endpoints.
+
+// ciliumIdentity is the label set Cilium gives a pod.
+func (n *naive) ciliumIdentity(w *model.Workload) labels.Set {
+	l := labels.Set{}
+	for k, v := range w.Labels {
+		l["k8s:"+k] = v
+	}
+	for k, v := range n.nsLabels[w.Namespace] {
+		l["k8s:io.cilium.k8s.namespace.labels."+k] = v
+	}
+	l["k8s:io.kubernetes.pod.namespace"] = w.Namespace
+	return l
+}
+
+// ciliumSelects evaluates an endpoint selector written in policy
+// namespace ns against a workload, label by label with Cilium's sources:
+// a key without a source, or with any:, matches the k8s: label.
+func (n *naive) ciliumSelects(s *metav1.LabelSelector, ns string, w *model.Workload, subject bool) bool {
+	norm := func(k string) string {
+		if rest, ok := strings.CutPrefix(k, "any:"); ok {
+			return "k8s:" + rest
+		}
+		if !strings.Contains(k, ":") {
+			return "k8s:" + k
+		}
+		return k
+	}
+	sel := &metav1.LabelSelector{MatchLabels: map[string]string{}}
+	namesNS := false
+	for k, v := range s.MatchLabels {
+		sel.MatchLabels[norm(k)] = v
+	}
+	for _, e := range s.MatchExpressions {
+		e.Key = norm(e.Key)
+		sel.MatchExpressions = append(sel.MatchExpressions, e)
+	}
+	for k := range sel.MatchLabels {
+		namesNS = namesNS || k == "k8s:io.kubernetes.pod.namespace" || strings.HasPrefix(k, "k8s:io.cilium.k8s.namespace.labels.")
+	}
+	for _, e := range sel.MatchExpressions {
+		namesNS = namesNS || e.Key == "k8s:io.kubernetes.pod.namespace" || strings.HasPrefix(e.Key, "k8s:io.cilium.k8s.namespace.labels.")
+	}
+	if ns != "" && (subject || !namesNS) && w.Namespace != ns {
+		return false
+	}
+	ls, err := metav1.LabelSelectorAsSelector(sel)
+	if err != nil {
+		n.t.Fatalf("cilium selector %v: %v", s, err)
+	}
+	return ls.Matches(n.ciliumIdentity(w))
+}
+
+// outside is every address outside the cluster, per family.
+func (n *naive) outside(v4 bool) model.IPSet {
+	all := "::/0"
+	if v4 {
+		all = "0.0.0.0/0"
+	}
+	return model.IPSetOf(netip.MustParsePrefix(all)).Subtract(n.c.PodCIDRs).Subtract(n.c.ServiceCIDRs)
+}
+
+// holdsHosts reports whether a set holds whatever a host name may
+// resolve to: every outside address of one family.
+func (n *naive) holdsHosts(set model.IPSet) bool {
+	for _, v4 := range []bool{true, false} {
+		if o := n.outside(v4); !o.IsEmpty() && o.Subtract(set).IsEmpty() {
+			return true
+		}
+	}
+	return false
+}
+
+func naiveFQDNMatch(f model.FQDNSelector, endpoint string) bool {
+	if f.MatchName != "" {
+		return f.MatchName == endpoint
+	}
+	if strings.Trim(f.MatchPattern, "*.") == "" || f.MatchPattern == endpoint {
+		return true
+	}
+	if strings.Contains(endpoint, "*") {
+		return false
+	}
+	p := f.MatchPattern
+	prefix := ""
+	if strings.HasPrefix(p, "**.") {
+		prefix, p = `([-a-zA-Z0-9_]+\.)+`, p[3:]
+	}
+	var b strings.Builder
+	for _, r := range p {
+		switch r {
+		case '*':
+			b.WriteString(`[-a-zA-Z0-9_]*`)
+		case '.':
+			b.WriteString(`\.`)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return regexp.MustCompile("^" + prefix + b.String() + "$").MatchString(endpoint)
+}
+
+// ciliumPeerMatch reports whether x is a peer of a Cilium rule.
+func (n *naive) ciliumPeerMatch(r *model.CiliumPeerRule, ns string, x model.Peer) bool {
+	if !r.HasL3() {
+		return r.Ports != nil
+	}
+	for i := range r.Endpoints {
+		if x.Workload != nil && n.ciliumSelects(&r.Endpoints[i], ns, x.Workload, false) {
+			return true
+		}
+	}
+	for _, e := range r.Entities {
+		switch e {
+		case "all":
+			return true
+		case "cluster":
+			if x.Workload != nil {
+				return true
+			}
+		case "world":
+			if x.Workload == nil {
+				return true
+			}
+		case "world-ipv4", "world-ipv6":
+			if x.Workload == nil && (x.FQDN != "" || x.Range.From.Is4() == (e == "world-ipv4")) {
+				return true
+			}
+		}
+	}
+	if r.HasCIDR && x.Workload == nil {
+		if x.FQDN != "" {
+			if n.holdsHosts(r.CIDRs) {
+				return true
+			}
+		} else if n.inSet(r.CIDRs, x, netip.Addr{}) {
+			return true
+		}
+	}
+	for _, f := range r.FQDNs {
+		if x.FQDN != "" && naiveFQDNMatch(f, x.FQDN) {
+			return true
+		}
+	}
+	return false
+}
+
+func ciliumPortMatch(ports []model.CiliumPort, dst model.Peer, proto model.Protocol, port uint16) bool {
+	if ports == nil {
+		return true
+	}
+	for _, p := range ports {
+		for _, pr := range p.Protocols {
+			if pr != proto {
+				continue
+			}
+			if p.Named != "" {
+				if dst.Workload != nil {
+					if at, ok := dst.Workload.NamedPort(p.Named, proto); ok && at == port {
+						return true
+					}
+				}
+				continue
+			}
+			if p.From <= port && port <= p.To {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ciliumSide walks every Cilium rule selecting self in one direction:
+// whether one isolates it, whether an allow rule matches and whether a
+// deny rule does.
+func (n *naive) ciliumSide(ingress bool, self, other, dst model.Peer, proto model.Protocol, port uint16) (isolated, allowed, denied bool) {
+	for pi := range n.c.CiliumPolicies {
+		p := &n.c.CiliumPolicies[pi]
+		for ri := range p.Rules {
+			r := &p.Rules[ri]
+			if r.EndpointSelector == nil || !n.ciliumSelects(r.EndpointSelector, p.Namespace, self.Workload, true) {
+				continue
+			}
+			allows, denies, dd := r.Egress, r.EgressDeny, r.DefaultDenyEgress
+			if ingress {
+				allows, denies, dd = r.Ingress, r.IngressDeny, r.DefaultDenyIngress
+			}
+			if len(allows)+len(denies) > 0 && (dd == nil || *dd) {
+				isolated = true
+			}
+			for i := range allows {
+				allowed = allowed || n.ciliumPeerMatch(&allows[i], p.Namespace, other) && ciliumPortMatch(allows[i].Ports, dst, proto, port)
+			}
+			for i := range denies {
+				denied = denied || n.ciliumPeerMatch(&denies[i], p.Namespace, other) && ciliumPortMatch(denies[i].Ports, dst, proto, port)
+			}
+		}
+	}
+	return isolated, allowed, denied
+}
+
+// ciliumPortCuts adds the port boundaries of every Cilium rule.
+func (n *naive) ciliumPortCuts(add func(model.Protocol, uint16, uint16)) {
+	for _, p := range n.c.CiliumPolicies {
+		for _, r := range p.Rules {
+			for _, rules := range [][]model.CiliumPeerRule{r.Ingress, r.IngressDeny, r.Egress, r.EgressDeny} {
+				for _, pr := range rules {
+					for _, port := range pr.Ports {
+						for _, proto := range port.Protocols {
+							if port.Named == "" && port.From != 0 {
+								add(proto, port.From, port.To)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
