@@ -196,10 +196,10 @@ type Cluster struct {
 	// CiliumPolicies are the CiliumNetworkPolicies and
 	// CiliumClusterwideNetworkPolicies.
 	CiliumPolicies []CiliumPolicy `json:"-"`
-	Externals       []External      `json:"externals"`
-	PodCIDRs        IPSet           `json:"-"`
-	ServiceCIDRs    IPSet           `json:"-"`
-	Objects         []Object        `json:"-"`
+	Externals      []External     `json:"externals"`
+	PodCIDRs       IPSet          `json:"-"`
+	ServiceCIDRs   IPSet          `json:"-"`
+	Objects        []Object       `json:"-"`
 	// Omitted are the traffic policies left out of the model: invalid
 	// NetworkPolicies and policies of kinds reachgate does not evaluate.
 	Omitted []OmittedPolicy `json:"-"`

@@ -16,8 +16,8 @@ import (
 // distinct selector evaluated once, every policy rule turned into a set of
 // matching peers and a port specification.
 type index struct {
-	c        *model.Cluster
-	peers    []model.Peer
+	c     *model.Cluster
+	peers []model.Peer
 	// peers[:nw] are workloads, peers[nw:nr] external ranges, peers[nr:]
 	// host-name endpoints.
 	nw, nr   int
