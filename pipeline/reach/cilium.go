@@ -81,7 +81,7 @@ func (ix *index) compileCiliumRule(cp *cpolicy, section string, dir model.Direct
 		return r
 	}
 	for k := range pr.Endpoints {
-		r.peers = append(r.peers, cpeer{ciliumSel: &pr.Endpoints[k], match: ix.ciliumEndpoints(ns, &pr.Endpoints[k], ns != "")})
+		r.peers = append(r.peers, cpeer{ciliumSel: &pr.Endpoints[k], match: ix.ciliumEndpoints(ns, &pr.Endpoints[k], false)})
 	}
 	for _, e := range pr.Entities {
 		r.peers = append(r.peers, cpeer{entity: e, match: ix.ciliumEntity(e)})

@@ -23,12 +23,12 @@ import (
 func (n *naive) ciliumIdentity(w *model.Workload) labels.Set {
 	l := labels.Set{}
 	for k, v := range w.Labels {
-		l["k8s:"+k] = v
+		l[k] = v
 	}
 	for k, v := range n.nsLabels[w.Namespace] {
-		l["k8s:io.cilium.k8s.namespace.labels."+k] = v
+		l["io.cilium.k8s.namespace.labels."+k] = v
 	}
-	l["k8s:io.kubernetes.pod.namespace"] = w.Namespace
+	l["io.kubernetes.pod.namespace"] = w.Namespace
 	return l
 }
 
@@ -36,12 +36,18 @@ func (n *naive) ciliumIdentity(w *model.Workload) labels.Set {
 // namespace ns against a workload, label by label with Cilium's sources:
 // a key without a source, or with any:, matches the k8s: label.
 func (n *naive) ciliumSelects(s *metav1.LabelSelector, ns string, w *model.Workload, subject bool) bool {
+	// apimachinery's selectors refuse "k8s:" in a key: compare without
+	// the source, and let a label of another source match nothing.
+	other := false
 	norm := func(k string) string {
-		if rest, ok := strings.CutPrefix(k, "any:"); ok {
-			return "k8s:" + rest
+		for _, src := range []string{"k8s:", "any:"} {
+			if rest, ok := strings.CutPrefix(k, src); ok {
+				return rest
+			}
 		}
-		if !strings.Contains(k, ":") {
-			return "k8s:" + k
+		if strings.Contains(k, ":") {
+			other = true
+			return "other-source"
 		}
 		return k
 	}
@@ -55,10 +61,13 @@ func (n *naive) ciliumSelects(s *metav1.LabelSelector, ns string, w *model.Workl
 		sel.MatchExpressions = append(sel.MatchExpressions, e)
 	}
 	for k := range sel.MatchLabels {
-		namesNS = namesNS || k == "k8s:io.kubernetes.pod.namespace" || strings.HasPrefix(k, "k8s:io.cilium.k8s.namespace.labels.")
+		namesNS = namesNS || k == "io.kubernetes.pod.namespace" || strings.HasPrefix(k, "io.cilium.k8s.namespace.labels.")
 	}
 	for _, e := range sel.MatchExpressions {
-		namesNS = namesNS || e.Key == "k8s:io.kubernetes.pod.namespace" || strings.HasPrefix(e.Key, "k8s:io.cilium.k8s.namespace.labels.")
+		namesNS = namesNS || e.Key == "io.kubernetes.pod.namespace" || strings.HasPrefix(e.Key, "io.cilium.k8s.namespace.labels.")
+	}
+	if other {
+		return false
 	}
 	if ns != "" && (subject || !namesNS) && w.Namespace != ns {
 		return false
