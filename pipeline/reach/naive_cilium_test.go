@@ -1,6 +1,8 @@
 package reach_test
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"regexp"
 	"strings"
@@ -243,5 +245,95 @@ func (n *naive) ciliumPortCuts(add func(model.Protocol, uint16, uint16)) {
 				}
 			}
 		}
+	}
+}
+
+// randomCiliumPolicies adds Cilium policies built from the cluster's own
+// labels: namespaced and clusterwide, allow and deny rules, endpoints
+// (with and without a namespace), entities, CIDRs, toFQDNs, ports with
+// ranges and protocols, and enableDefaultDeny.
+func randomCiliumPolicies(c *model.Cluster, seed int, count int) {
+	r := rand.New(rand.NewPCG(uint64(seed), 7))
+	if len(c.Workloads) == 0 {
+		return
+	}
+	pick := func() *model.Workload { return &c.Workloads[r.IntN(len(c.Workloads))] }
+	selOf := func(w *model.Workload, withNS bool) metav1.LabelSelector {
+		s := metav1.LabelSelector{MatchLabels: map[string]string{}}
+		for k, v := range w.Labels {
+			if r.IntN(2) == 0 {
+				s.MatchLabels["k8s:"+k] = v
+				break
+			}
+		}
+		if withNS {
+			s.MatchLabels["k8s:io.kubernetes.pod.namespace"] = w.Namespace
+		}
+		return s
+	}
+	ports := func() []model.CiliumPort {
+		switch r.IntN(4) {
+		case 0:
+			return nil
+		case 1:
+			return []model.CiliumPort{{Protocols: model.Protocols[:], From: 80, To: 90}}
+		case 2:
+			return []model.CiliumPort{{Protocols: []model.Protocol{model.TCP}, From: 443, To: 443}, {Protocols: []model.Protocol{model.UDP}, From: 53, To: 53}}
+		}
+		return []model.CiliumPort{{Protocols: []model.Protocol{model.TCP}, Named: "http"}}
+	}
+	fqdns := []model.FQDNSelector{{MatchName: "api.example.com"}, {MatchPattern: "*.example.com"}, {MatchName: "x.example.com"}}
+	peer := func(egress bool, ns string) model.CiliumPeerRule {
+		pr := model.CiliumPeerRule{Ports: ports()}
+		switch r.IntN(6) {
+		case 0:
+			w := pick()
+			pr.Endpoints = []metav1.LabelSelector{selOf(w, ns == "" || r.IntN(2) == 0)}
+		case 1:
+			pr.Entities = []string{[]string{"world", "cluster", "all", "host"}[r.IntN(4)]}
+		case 2:
+			pr.HasCIDR = true
+			pr.CIDRs = model.IPSetOf(netip.MustParsePrefix([]string{"0.0.0.0/0", "192.0.2.0/24", "10.0.0.0/8"}[r.IntN(3)]))
+			if r.IntN(2) == 0 {
+				pr.CIDRs = pr.CIDRs.Subtract(model.IPSetOf(netip.MustParsePrefix("192.0.2.128/25")))
+			}
+		case 3:
+			if egress {
+				pr.FQDNs = []model.FQDNSelector{fqdns[r.IntN(len(fqdns))]}
+			}
+		case 4:
+			pr.Endpoints = []metav1.LabelSelector{{}}
+		}
+		return pr
+	}
+	for i := 0; i < count; i++ {
+		w := pick()
+		p := model.CiliumPolicy{Kind: model.KindCiliumNetworkPolicy, Namespace: w.Namespace, Name: fmt.Sprintf("cnp-%d", i)}
+		if r.IntN(3) == 0 {
+			p.Kind, p.Namespace = model.KindCiliumClusterwideNetworkPolicy, ""
+		}
+		sel := selOf(w, false)
+		rule := model.CiliumRule{Section: "spec", EndpointSelector: &sel}
+		for j := r.IntN(3); j > 0; j-- {
+			rule.Ingress = append(rule.Ingress, peer(false, p.Namespace))
+		}
+		for j := r.IntN(3); j > 0; j-- {
+			rule.Egress = append(rule.Egress, peer(true, p.Namespace))
+		}
+		if r.IntN(3) == 0 {
+			d := peer(false, p.Namespace)
+			rule.IngressDeny = append(rule.IngressDeny, d)
+		}
+		if r.IntN(3) == 0 {
+			d := peer(true, p.Namespace)
+			d.FQDNs = nil
+			rule.EgressDeny = append(rule.EgressDeny, d)
+		}
+		if r.IntN(4) == 0 {
+			off := false
+			rule.DefaultDenyIngress, rule.DefaultDenyEgress = &off, &off
+		}
+		p.Rules = append(p.Rules, rule)
+		c.CiliumPolicies = append(c.CiliumPolicies, p)
 	}
 }

@@ -563,6 +563,10 @@ func TestEngineAgreesWithNaiveEvaluator(t *testing.T) {
 			// Single-stack: an IPv4 block can then hold every pod CIDR.
 			c.PodCIDRs = model.IPSetOf(netip.MustParsePrefix("10.244.0.0/16"))
 		}
+		// Two clusters in five have Cilium policies too.
+		if seed%5 < 2 {
+			randomCiliumPolicies(c, seed, 1+seed%4)
+		}
 		m := reach.Compute(c)
 		t.Run(fmt.Sprint(seed), func(t *testing.T) { compareWithNaive(t, c, m) })
 		if t.Failed() {
