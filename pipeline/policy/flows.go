@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -101,6 +102,12 @@ func (b *inputBuilder) ruleRefTerm(r model.RuleRef) *ast.Term {
 		if r.Kind != "" {
 			items = append(items, item(str("kind"), str(r.Kind)), item(str("action"), str(r.Action.String())))
 		}
+		if r.Section != "" {
+			items = append(items, item(str("section"), str(r.Section)))
+		}
+		if r.L7 != "" {
+			items = append(items, item(str("l7"), strings2(strings.Split(r.L7, ","))))
+		}
 	}
 	if r.PassedBy != "" {
 		items = append(items, item(str("passedBy"), str(r.PassedBy)))
@@ -148,6 +155,15 @@ func peerTerm(p *model.Peer) *ast.Term {
 			item(kName, str(w.Name)),
 			item(kWorkloadKind, str(w.Kind)),
 			item(kID, str(w.ID())),
+		)
+	}
+	if p.FQDN != "" {
+		return ast.ObjectTerm(
+			item(kKind, vExternal),
+			item(kName, str(p.External)),
+			item(str("fqdn"), str(p.FQDN)),
+			item(kRange, str("")),
+			item(kCIDRs, strings2(nil)),
 		)
 	}
 	var cidrs []string
