@@ -379,7 +379,7 @@ deny contains {"msg": "never", "object": {"kind": "Namespace", "name": "x"}} if 
 	var ee *run.ExitError
 	require.ErrorAs(t, err, &ee)
 	assert.Equal(t, run.ExitInput, ee.Code)
-	assert.Contains(t, err.Error(), "policy/custom/future.rego:1: METADATA.custom.inputVersion: rule NP900 needs input version 99, and this reachgate builds version 5")
+	assert.Contains(t, err.Error(), "policy/custom/future.rego:1: METADATA.custom.inputVersion: rule NP900 needs input version 99, and this reachgate builds version 6")
 }
 
 // A Deployment whose egress a Calico NetworkPolicy limits to one FQDN,
