@@ -582,6 +582,8 @@ func (b *inputBuilder) promotionTerm(m *model.Matrix, mt *matrixTerms, p *Promot
 	for i := range pm.Peers {
 		if w := pm.Peers[i].Workload; w != nil {
 			pidx[w.ID()] = int32(i)
+		} else if f := pm.Peers[i].FQDN; f != "" {
+			pidx[model.FQDNPrefix+f] = int32(i) // host names match by name
 		} else {
 			pmExternal = append(pmExternal, int32(i))
 			pranges[pm.Peers[i].Range] = int32(i)
@@ -599,6 +601,12 @@ func (b *inputBuilder) promotionTerm(m *model.Matrix, mt *matrixTerms, p *Promot
 		p := &m.Peers[i]
 		if p.Workload != nil {
 			if j, ok := pidx[p.Workload.ID()]; ok {
+				mapped[i] = j
+			}
+			continue
+		}
+		if p.FQDN != "" {
+			if j, ok := pidx[model.FQDNPrefix+p.FQDN]; ok {
 				mapped[i] = j
 			}
 			continue
