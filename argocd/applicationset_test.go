@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path"
+	"strings"
 	"testing"
 	"text/template"
 
@@ -106,7 +107,7 @@ func TestApplicationSetPerEnvironment(t *testing.T) {
 		destinations = append(destinations, get[string](t, d, "name"))
 	}
 
-	for _, env := range []string{"dev", "staging", "prod"} {
+	for _, env := range []string{"dev", "staging", "prod", "prod-cilium"} {
 		t.Run(env, func(t *testing.T) {
 			app := application(t, appset, "overlays/"+env)
 			assert.Equal(t, "reachgate-"+env, get[string](t, app, "metadata", "name"))
@@ -126,7 +127,7 @@ func TestApplicationSetPerEnvironment(t *testing.T) {
 				}
 			}
 			syncPolicy := get[map[string]any](t, app, "spec", "syncPolicy")
-			if env == "prod" {
+			if strings.HasPrefix(env, "prod") {
 				assert.NotContains(t, syncPolicy, "automated", "prod syncs by hand")
 				assert.True(t, inWindow, "prod is bound to a sync window")
 				return
@@ -148,11 +149,11 @@ func TestProjectProdWindow(t *testing.T) {
 	// An inactive allow window with manualSync blocks nothing manual; prod
 	// must be closed outside the window.
 	assert.Equal(t, false, get[bool](t, w, "manualSync"))
-	assert.Equal(t, []any{"reachgate-prod"}, get[[]any](t, w, "applications"))
+	assert.Equal(t, []any{"reachgate-prod", "reachgate-prod-cilium"}, get[[]any](t, w, "applications"))
 
 	var cluster []string
 	for _, k := range get[[]any](t, project, "spec", "clusterResourceWhitelist") {
 		cluster = append(cluster, get[string](t, k, "kind"))
 	}
-	assert.Equal(t, []string{"Namespace"}, cluster, "the only cluster-scoped kind")
+	assert.Equal(t, []string{"Namespace", "CiliumClusterwideNetworkPolicy", "AdminNetworkPolicy"}, cluster, "Namespaces, and prod-cilium's guardrails")
 }
