@@ -107,7 +107,7 @@ func TestApplicationSetPerEnvironment(t *testing.T) {
 		destinations = append(destinations, get[string](t, d, "name"))
 	}
 
-	for _, env := range []string{"dev", "staging", "prod", "prod-cilium"} {
+	for _, env := range []string{"dev", "staging", "prod"} {
 		t.Run(env, func(t *testing.T) {
 			app := application(t, appset, "overlays/"+env)
 			assert.Equal(t, "reachgate-"+env, get[string](t, app, "metadata", "name"))
