@@ -3,6 +3,7 @@ package policy
 import (
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -100,6 +101,12 @@ func (b *inputBuilder) ruleRefTerm(r model.RuleRef) *ast.Term {
 		if r.Kind != "" {
 			items = append(items, item(str("kind"), str(r.Kind)), item(str("action"), str(r.Action.String())))
 		}
+		if r.Section != "" {
+			items = append(items, item(str("section"), str(r.Section)))
+		}
+		if r.L7 != "" {
+			items = append(items, item(str("l7"), strings2(strings.Split(r.L7, ","))))
+		}
 	}
 	if r.PassedBy != "" {
 		items = append(items, item(str("passedBy"), str(r.PassedBy)))
@@ -151,6 +158,15 @@ func peerTerm(p *model.Peer) *ast.Term {
 			item(kName, str(w.Name)),
 			item(kWorkloadKind, str(w.Kind)),
 			item(kID, str(w.ID())),
+		)
+	}
+	if p.FQDN != "" {
+		return ast.ObjectTerm(
+			item(kKind, vExternal),
+			item(kName, str(p.External)),
+			item(str("fqdn"), str(p.FQDN)),
+			item(kRange, str("")),
+			item(kCIDRs, strings2(nil)),
 		)
 	}
 	var cidrs []string
@@ -418,6 +434,8 @@ func (b *inputBuilder) promotionTerm(m *model.Matrix, mt *matrixTerms, p *Promot
 	for i := range pm.Peers {
 		if w := pm.Peers[i].Workload; w != nil {
 			pidx[w.ID()] = int32(i)
+		} else if f := pm.Peers[i].FQDN; f != "" {
+			pidx[model.FQDNPrefix+f] = int32(i) // host names match by name
 		} else {
 			pmExternal = append(pmExternal, int32(i))
 			pranges[pm.Peers[i].Range] = int32(i)
@@ -435,6 +453,12 @@ func (b *inputBuilder) promotionTerm(m *model.Matrix, mt *matrixTerms, p *Promot
 		p := &m.Peers[i]
 		if p.Workload != nil {
 			if j, ok := pidx[p.Workload.ID()]; ok {
+				mapped[i] = j
+			}
+			continue
+		}
+		if p.FQDN != "" {
+			if j, ok := pidx[model.FQDNPrefix+p.FQDN]; ok {
 				mapped[i] = j
 			}
 			continue

@@ -402,6 +402,7 @@ func clusterDoc(in Input) (ast.Object, *sourceIndex, error) {
 			item(kSource, locTerm(p.Source)),
 		)
 	}
+	ciliumPolicies := ciliumPolicyTerms(c, idx)
 	for i := range c.Objects {
 		idx.add(c.Objects[i].ObjectRef, c.Objects[i].Source)
 	}
@@ -425,6 +426,7 @@ func clusterDoc(in Input) (ast.Object, *sourceIndex, error) {
 		item(str("services"), ast.ArrayTerm(services...)),
 		item(str("policies"), ast.ArrayTerm(policies...)),
 		item(str("clusterPolicies"), ast.ArrayTerm(clusterPolicies...)),
+		item(str("ciliumPolicies"), ast.ArrayTerm(ciliumPolicies...)),
 		item(str("externals"), ast.ArrayTerm(externals...)),
 		item(str("servicesOf"), servicesOfTerm(serviceSelection)),
 		item(str("podCIDRs"), strings2(cidrStrings(c.PodCIDRs))),

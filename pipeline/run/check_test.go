@@ -515,7 +515,7 @@ func TestReportListsEveryRule(t *testing.T) {
 	dir := newRepo(t)
 	r, err := run.BuildReport(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Now: now})
 	require.NoError(t, err)
-	require.Len(t, r.Rules, 24+1, "the built-in pack and this repository's own rule")
+	require.Len(t, r.Rules, 26+1, "the built-in pack and this repository's own rule")
 	assert.Equal(t, "NP001", r.Rules[0].ID)
 	assert.NotEmpty(t, r.Rules[0].Controls)
 	var junit bytes.Buffer
@@ -524,7 +524,7 @@ func TestReportListsEveryRule(t *testing.T) {
 		assert.Contains(t, junit.String(), `<testcase name="NP017: `)
 		assert.Contains(t, junit.String(), `classname="reachgate.`+o+`"`)
 	}
-	assert.Equal(t, 3*24, strings.Count(junit.String(), "<testcase name=\"NP0"), "24 built-in rules in each of 3 overlays")
+	assert.Equal(t, 3*26, strings.Count(junit.String(), "<testcase name=\"NP0"), "26 built-in rules in each of 3 overlays")
 	assert.Equal(t, 3, strings.Count(junit.String(), "<testcase name=\"ORG001"), "and the repository's own")
 	assert.NotContains(t, junit.String(), "<failure")
 }
