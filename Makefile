@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/reachgate
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build run test deps e2e bench fuzz clean release
+.PHONY: all build run test deps e2e bench bench-scale fuzz clean release
 
 all: build
 
@@ -51,7 +51,7 @@ FUZZTIME ?= 10s
 FUZZ := ./pipeline/render:FuzzManifests ./pipeline/render:FuzzKustomization \
 	./pipeline/config:FuzzParse ./pipeline/policy:FuzzParseExpectations \
 	./pipeline/policy:FuzzParseWaivers ./pipeline/report:FuzzReadJSON \
-	./pipeline/github:FuzzParseEvent
+	./pipeline/github:FuzzParseEvent ./pipeline/render:FuzzFastPath
 fuzz:
 	@for t in $(FUZZ); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; echo "== $$fn ($$pkg)"; \
@@ -63,6 +63,14 @@ fuzz:
 # container image as an OCI layout, in dist/ (docs/releasing.md).
 release:
 	scripts/release.sh
+
+# The commands at scale (docs/reachability.md): `reach --format json` and
+# `check` with one policy changed, each a new process on a synthetic
+# repository, output written; time, CPU, peak memory and output size per
+# size, as workloads/namespaces/policies. 20,000 workloads takes minutes.
+SIZES ?= 500/20/300,2000/40/1200,5000/50/3000,20000/100/10000
+bench-scale:
+	REACHGATE_BENCH_SIZES=$(SIZES) $(GO) test -run '^$$' -bench Scale -benchtime 1x -timeout 3h ./cmd/reachgate
 
 clean:
 	rm -rf bin dist

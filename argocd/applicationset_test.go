@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path"
+	"strings"
 	"testing"
 	"text/template"
 
@@ -126,7 +127,7 @@ func TestApplicationSetPerEnvironment(t *testing.T) {
 				}
 			}
 			syncPolicy := get[map[string]any](t, app, "spec", "syncPolicy")
-			if env == "prod" {
+			if strings.HasPrefix(env, "prod") {
 				assert.NotContains(t, syncPolicy, "automated", "prod syncs by hand")
 				assert.True(t, inWindow, "prod is bound to a sync window")
 				return
@@ -148,11 +149,11 @@ func TestProjectProdWindow(t *testing.T) {
 	// An inactive allow window with manualSync blocks nothing manual; prod
 	// must be closed outside the window.
 	assert.Equal(t, false, get[bool](t, w, "manualSync"))
-	assert.Equal(t, []any{"reachgate-prod"}, get[[]any](t, w, "applications"))
+	assert.Equal(t, []any{"reachgate-prod", "reachgate-prod-cilium"}, get[[]any](t, w, "applications"))
 
 	var cluster []string
 	for _, k := range get[[]any](t, project, "spec", "clusterResourceWhitelist") {
 		cluster = append(cluster, get[string](t, k, "kind"))
 	}
-	assert.Equal(t, []string{"Namespace"}, cluster, "the only cluster-scoped kind")
+	assert.Equal(t, []string{"Namespace", "CiliumClusterwideNetworkPolicy", "AdminNetworkPolicy"}, cluster, "Namespaces, and prod-cilium's guardrails")
 }

@@ -17,7 +17,7 @@
 # custom:
 #   id: NP021
 #   severity: error
-#   inputVersion: 3
+#   inputVersion: 6
 #   remediation: >-
 #     Use the port the container declares (`containerPort`, or its `name`
 #     with the same protocol), or declare the port in the container spec
@@ -30,16 +30,8 @@ package reachgate.rules.port_served
 import data.reachgate.lib
 import rego.v1
 
-# Declared container ports, as tuples for indexed lookups.
-named := {[p.name, p.protocol, w.key] | some w in input.workloads; some p in w.ports; p.name != ""}
-
-named_anywhere := {[n, proto] | some [n, proto, _] in named}
-
-numbered := {[p.protocol, p.port, w.key] | some w in input.workloads; some p in w.ports}
-
-# Workloads whose ports are known: they declare some. A workload of the
-# repository that declares none still cannot resolve a named port.
-declares := {w.key | some w in input.workloads; count(w.ports) > 0}
+# Named ports declared anywhere, for rules that may reach any pod.
+named_anywhere := {[p.name, p.protocol] | some w in input.workloads; some p in w.ports; p.name != ""}
 
 # Named ports are unknown only for inventory workloads that list none.
 named_unknown := {w.key | some w in input.workloads; w.inventory; count(w.ports) == 0}
@@ -55,43 +47,55 @@ open_rule(rule, "egress") if {
 	peer.ipBlock
 }
 
-# The pods a rule's ports are checked on: the policy's selected pods for
-# ingress, the pods its peers match for egress. Only built for a finding's
-# message; the checks walk the lists and stop at the first pod that serves.
+# The selection entries a rule's ports are checked on: the policy's (its
+# selected pods) for ingress, its peers' (the pods they match) for egress.
+# Each carries the container ports its workloads declare (declared) and
+# those of its workloads that declare none (undeclared), so the checks are
+# lookups, not walks over every pod.
+checked(p, "ingress", _) := [lib.selection_by_policy[p.key]]
+
+checked(p, "egress", i) := [lib.peer_selection[[p.key, "egress", i, j]] | some j, _ in p.spec.egress[i].to]
+
+# The pods a rule's ports are checked on, for a finding's message.
 targets(p, "ingress", _) := lib.selection_by_policy[p.key].selects
 
 targets(p, "egress", i) := sort({k |
-	some j, _ in p.spec.egress[i].to
-	some k in lib.peer_selection[[p.key, "egress", i, j]].matches
+	some s in checked(p, "egress", i)
+	some k in s.matches
 })
+
+# Some pod the rule's ports are checked on.
+has_targets(p, "ingress", _) if count(lib.selection_by_policy[p.key].selects) > 0
+
+has_targets(p, "egress", i) if {
+	some s in checked(p, "egress", i)
+	count(s.matches) > 0
+}
 
 # Some target of rule i serves the named port x; or the targets cannot be
 # judged (none, or one whose ports are unknown).
-served_named(p, dir, _, rule, x) if {
+served_named(_, dir, _, rule, x) if {
 	open_rule(rule, dir)
 	named_anywhere[[x.port, x.protocol]]
 }
 
-served_named(p, "ingress", _, _, x) if {
-	some k in lib.selection_by_policy[p.key].selects
-	named_or_unknown(k, x)
-}
-
-served_named(p, "egress", i, rule, x) if {
-	not open_rule(rule, "egress")
-	some j, _ in rule.to
-	some k in lib.peer_selection[[p.key, "egress", i, j]].matches
-	named_or_unknown(k, x)
+served_named(p, dir, i, rule, x) if {
+	not open_rule(rule, dir)
+	some s in checked(p, dir, i)
+	x.port in s.declared.names[x.protocol]
 }
 
 served_named(p, dir, i, rule, _) if {
 	not open_rule(rule, dir)
-	count(targets(p, dir, i)) == 0
+	some s in checked(p, dir, i)
+	some k in s.undeclared
+	named_unknown[k]
 }
 
-named_or_unknown(k, x) if named[[x.port, x.protocol, k]]
-
-named_or_unknown(k, _) if named_unknown[k]
+served_named(p, dir, i, rule, _) if {
+	not open_rule(rule, dir)
+	not has_targets(p, dir, i)
+}
 
 checked_on(p, dir, i, rule) := ["any workload"] if open_rule(rule, dir)
 
@@ -114,28 +118,29 @@ deny contains f if {
 }
 
 # Some target serves the numeric port (or range) x.
-served_number(p, "ingress", _, _, x) if {
-	some t in lib.selection_by_policy[p.key].selects
-	serves_number(t, x)
+served_number(p, dir, i, x) if {
+	some s in checked(p, dir, i)
+	declares_number(s.declared, x)
 }
 
-served_number(p, "egress", i, rule, x) if {
-	some j, _ in rule.to
-	some t in lib.peer_selection[[p.key, "egress", i, j]].matches
-	serves_number(t, x)
-}
-
-serves_number(t, x) if {
+declares_number(d, x) if {
 	not x.endPort
-	numbered[[x.protocol, x.port, t]]
+	x.port in d.numbers[x.protocol]
 }
 
-serves_number(t, x) if {
+declares_number(d, x) if {
 	x.endPort
-	some cp in lib.workloads_by_key[t].ports
-	cp.protocol == x.protocol
-	x.port <= cp.port
-	cp.port <= x.endPort
+	some n in d.numbers[x.protocol]
+	x.port <= n
+	n <= x.endPort
+}
+
+# Every target declares some port: containerPort is informational, and a
+# workload that declares none is not judged on numbers.
+all_declare(p, dir, i) if {
+	every s in checked(p, dir, i) {
+		count(s.undeclared) == 0
+	}
 }
 
 deny contains f if {
@@ -145,12 +150,10 @@ deny contains f if {
 	not open_rule(rule, dir)
 	some k, x in object.get(rule, "ports", [])
 	is_number(x.port)
-	not served_number(p, dir, i, rule, x)
+	not served_number(p, dir, i, x)
+	all_declare(p, dir, i)
+	has_targets(p, dir, i)
 	ts := targets(p, dir, i)
-	count(ts) > 0
-	every t in ts {
-		declares[t]
-	}
 	field := sprintf("spec.%s[%d].ports[%d].port", [dir, i, k])
 	f := {
 		"msg": sprintf("%s %s allows %s %s, which no container of %s declares (%s): unless a process listens on a port it does not declare, the flow %s is denied on it", [p.key, field, x.protocol, range_text(x), lib.summarize(ts), declared_text(ts), lib.flow_text(p, dir, i)]),
@@ -204,7 +207,9 @@ deny contains f if {
 
 service_named(s, tp, proto) if {
 	some k in s.selects
-	named[[tp, proto, k]]
+	some cp in lib.workloads_by_key[k].ports
+	cp.name == tp
+	cp.protocol == proto
 }
 
 service_named(s, _, _) if {
@@ -220,7 +225,7 @@ deny contains f if {
 	is_number(tp)
 	not service_number(s, tp, sp.protocol)
 	every t in s.selects {
-		declares[t]
+		count(lib.workloads_by_key[t].ports) > 0
 	}
 	field := sprintf("spec.ports[%d].targetPort", [i])
 	f := {
@@ -233,5 +238,7 @@ deny contains f if {
 
 service_number(s, n, proto) if {
 	some k in s.selects
-	numbered[[proto, n, k]]
+	some cp in lib.workloads_by_key[k].ports
+	cp.port == n
+	cp.protocol == proto
 }

@@ -24,11 +24,11 @@ import rego.v1
 
 deny contains f if {
 	some p in input.policies
-	not lib.all_ports_allowed(p)
 	some dir in ["ingress", "egress"]
 	some i, rule in object.get(p.spec, dir, [])
 	some k, port in object.get(rule, "ports", [])
 	not port.port
+	not lib.all_ports_allowed(p)
 	field := sprintf("spec.%s[%d].ports[%d]", [dir, i, k])
 	f := {
 		"msg": sprintf("%s %s names only the protocol %s: %s on every %s port", [p.key, field, port.protocol, lib.who_gains(p, dir, i), port.protocol]),

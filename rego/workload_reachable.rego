@@ -18,7 +18,7 @@
 # custom:
 #   id: NP022
 #   severity: error
-#   inputVersion: 3
+#   inputVersion: 6
 #   remediation: >-
 #     Allow the workload's callers in an ingress rule on the ports it
 #     serves (and their egress, where they are isolated for egress); if it
@@ -32,19 +32,16 @@ package reachgate.rules.workload_reachable
 import data.reachgate.lib
 import rego.v1
 
-# [workload, Service name] and [workload, protocol, port] for each Service
-# selecting a workload; grouped per workload below with comprehensions over
-# tuples, which OPA indexes.
-selecting := {[k, s.name] | some s in input.services; some k in s.selects}
+# The Services selecting workload k (input.servicesOf indexes
+# input.services).
+services_of(k) := sort({input.services[i].name | some i in input.servicesOf[k]})
 
-service_served := {[k, sp.protocol, port] |
-	some s in input.services
-	some sp in s.ports
+# [protocol, port] of the numeric targetPorts of the Services selecting k.
+service_served(k) := {[sp.protocol, port] |
+	some i in input.servicesOf[k]
+	some sp in input.services[i].ports
 	port := numeric_target(sp)
-	some k in s.selects
 }
-
-services_of(k) := sort({n | some [k2, n] in selecting; k2 == k})
 
 # stranded[k]: the [protocol, port] pairs workload k serves, for the
 # workloads of the repository that are isolated for ingress (the others
@@ -57,7 +54,7 @@ stranded := {k: ports |
 	lib.ingress_isolated[k]
 	not w.inventory
 	not w.hostNetwork
-	ports := {[p.protocol, p.port] | some p in w.ports} | {[proto, port] | some [k2, proto, port] in service_served; k2 == k}
+	ports := {[p.protocol, p.port] | some p in w.ports} | service_served(k)
 	count(ports) > 0
 	not reachable(k, ports)
 }
@@ -73,13 +70,11 @@ exempt(w) if {
 	glob.match(pattern, ["/"], w.key)
 }
 
-# Stops at the first flow into k on a served port.
+# Some flow into k allows a served port: input.reach.portsByDst holds the
+# union of the ports of the flows into each peer.
 reachable(k, ports) if {
-	some f in input.reach.byDst[k]
 	some [proto, port] in ports
-	some r in f.ports[proto]
-	r.from <= port
-	port <= r.to
+	lib.port_in(input.reach.portsByDst[k], proto, port)
 }
 
 deny contains f if {
@@ -122,60 +117,41 @@ slipped := {key |
 	some rule in object.get(p.spec, "ingress", [])
 	some x in object.get(rule, "ports", [])
 	x.port
-	every t in lib.selection_by_policy[key].selects {
-		not_declared(t, x)
-	}
+	none_declares(lib.selection_by_policy[key], x)
 }
 
-# Declared container ports, as tuples for set lookups.
-declared_names := {[w.key, cp.name, cp.protocol] | some w in input.workloads; some cp in w.ports}
-
-declared_numbers := {[w.key, cp.protocol, cp.port] | some w in input.workloads; some cp in w.ports}
-
-declares_some := {w.key | some w in input.workloads; count(w.ports) > 0}
-
-# A named port no container of k declares; a numeric one (or range) none
-# declares, k declaring some (containerPort being informational, a
-# workload that declares none is not judged on numbers, as in NP021).
-not_declared(k, x) if {
+# No pod of the selection entry s declares the named port x; or, all of
+# them declaring some ports (containerPort being informational, a workload
+# that declares none is not judged on numbers, as in NP021), none declares
+# the numeric port or range x. s.declared is the union of their container
+# ports, s.undeclared those that declare none.
+none_declares(s, x) if {
 	is_string(x.port)
-	not declared_names[[k, x.port, x.protocol]]
+	not x.port in object.get(s.declared.names, x.protocol, [])
 }
 
-not_declared(k, x) if {
+none_declares(s, x) if {
 	is_number(x.port)
 	not x.endPort
-	declares_some[k]
-	not declared_numbers[[k, x.protocol, x.port]]
+	count(s.undeclared) == 0
+	not x.port in object.get(s.declared.numbers, x.protocol, [])
 }
 
-not_declared(k, x) if {
+none_declares(s, x) if {
 	is_number(x.port)
 	x.endPort
-	declares_some[k]
-	not in_range(lib.workloads_by_key[k], x)
+	count(s.undeclared) == 0
+	not in_range(object.get(s.declared.numbers, x.protocol, []), x)
 }
 
-in_range(w, x) if {
-	some cp in w.ports
-	cp.protocol == x.protocol
-	x.port <= cp.port
-	cp.port <= x.endPort
+in_range(numbers, x) if {
+	some n in numbers
+	x.port <= n
+	n <= x.endPort
 }
 
-# [workload, policy] for each stranded workload and each policy that
-# isolates it for ingress: one pass over the selection, only when some
-# workload is stranded.
-isolating := {[k, s.policy] |
-	some s in input.reach.selection
-	"Ingress" in lib.policies_by_key[s.policy].policyTypes
-	some k in s.selects
-	stranded[k]
-}
-
-isolating_of := {k: ps |
-	some k, _ in stranded
-	ps := sort([p | some [k2, p] in isolating; k2 == k])
-}
+# The policies that isolate each stranded workload for ingress
+# (input.reach.isolatedBy), only when some workload is stranded.
+isolating_of := {k: object.get(input.reach.isolatedBy.ingress, k, []) | some k, _ in stranded}
 
 why(k) := sprintf("the policies selecting it for ingress (%s) allow no peer on them", [lib.summarize(isolating_of[k])])

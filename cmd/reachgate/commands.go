@@ -51,6 +51,7 @@ input errors.`,
 		newReportCmd(),
 		newInitCmd(),
 		newExpectCmd(),
+		newExerciseCmd(),
 	)
 	return root
 }

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	// Mozilla's CA roots, used only where the system has none: the
 	// container image is a static binary on no base image.
 	_ "golang.org/x/crypto/x509roots/fallback"
+	"golang.org/x/term"
 
 	"github.com/reachgate/reachgate/pipeline/report"
 	"github.com/reachgate/reachgate/pipeline/run"
@@ -55,11 +57,23 @@ func cli(args []string, stdout, stderr io.Writer) int {
 // execute runs the CLI and turns its error into an exit code; only main
 // and tests call it.
 func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	// Output to a file or a pipe is buffered: the formats write a line at
+	// a time, and a large matrix has millions of lines.
+	var buffered *bufio.Writer
+	if f, ok := stdout.(*os.File); ok && !term.IsTerminal(int(f.Fd())) {
+		buffered = bufio.NewWriterSize(f, 1<<16)
+		stdout = buffered
+	}
 	root := newRootCmd()
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
+	if buffered != nil {
+		if ferr := buffered.Flush(); ferr != nil && err == nil {
+			err = fmt.Errorf("write output: %w", ferr)
+		}
+	}
 	if err == nil {
 		return run.ExitOK
 	}

@@ -305,7 +305,12 @@ func (g *gen) ipBlock() *networkingv1.IPBlock {
 	case 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24:
 		return &networkingv1.IPBlock{CIDR: fmt.Sprintf("203.0.%d.0/24", g.r.IntN(256))}
 	case 25, 26, 27, 28, 29, 30, 31, 32, 33, 34:
-		return &networkingv1.IPBlock{CIDR: fmt.Sprintf("2001:db8:%x::/48", g.r.IntN(4096)), Except: []string{fmt.Sprintf("2001:db8:%x:1::/64", g.r.IntN(4096))}}
+		// The except lies inside the block (the API server requires it);
+		// the second draw keeps the sequence earlier clusters were drawn
+		// with.
+		block := g.r.IntN(4096)
+		_ = g.r.IntN(4096)
+		return &networkingv1.IPBlock{CIDR: fmt.Sprintf("2001:db8:%x::/48", block), Except: []string{fmt.Sprintf("2001:db8:%x:1::/64", block)}}
 	}
 	b := g.r.IntN(200) + 20
 	return &networkingv1.IPBlock{CIDR: fmt.Sprintf("%d.0.0.0/8", b), Except: []string{fmt.Sprintf("%d.%d.0.0/16", b, g.r.IntN(256))}}

@@ -193,10 +193,13 @@ type Cluster struct {
 	// ClusterPolicies are the AdminNetworkPolicies,
 	// BaselineAdminNetworkPolicies and ClusterNetworkPolicies.
 	ClusterPolicies []ClusterPolicy `json:"-"`
-	Externals       []External      `json:"externals"`
-	PodCIDRs        IPSet           `json:"-"`
-	ServiceCIDRs    IPSet           `json:"-"`
-	Objects         []Object        `json:"-"`
+	// CiliumPolicies are the CiliumNetworkPolicies and
+	// CiliumClusterwideNetworkPolicies.
+	CiliumPolicies []CiliumPolicy `json:"-"`
+	Externals      []External     `json:"externals"`
+	PodCIDRs       IPSet          `json:"-"`
+	ServiceCIDRs   IPSet          `json:"-"`
+	Objects        []Object       `json:"-"`
 	// Omitted are the traffic policies left out of the model: invalid
 	// NetworkPolicies and policies of kinds reachgate does not evaluate.
 	Omitted []OmittedPolicy `json:"-"`
@@ -251,5 +254,12 @@ func (c *Cluster) Sort() {
 	sort.SliceStable(c.ClusterPolicies, func(i, j int) bool {
 		a, b := &c.ClusterPolicies[i], &c.ClusterPolicies[j]
 		return a.Kind < b.Kind || (a.Kind == b.Kind && a.Name < b.Name)
+	})
+	sort.SliceStable(c.CiliumPolicies, func(i, j int) bool {
+		a, b := &c.CiliumPolicies[i], &c.CiliumPolicies[j]
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
+		}
+		return a.Key() < b.Key()
 	})
 }

@@ -61,6 +61,10 @@ type RuleVerdict struct {
 	// Name and Action are those of a tiered rule.
 	Name   string
 	Action Action
+	// Section ("spec", "specs[i]") and L7 (the L7 rule kinds, comma
+	// separated) are those of a Cilium rule.
+	Section string
+	L7      string
 	// Decides is, for a tiered rule, the part of Ports it is the first
 	// matching rule for: the ports whose fate it decides.
 	Decides PortSet
@@ -77,6 +81,9 @@ type RuleVerdict struct {
 	PortReason string
 	// Matched is set when the rule lets the queried traffic through.
 	Matched bool
+	// Denies is set for a Cilium deny rule that matches the queried
+	// traffic: it wins over every allow of its tier.
+	Denies bool
 	// AddressDependent marks a peer match that relies on an ipBlock
 	// overlapping the pod CIDR for a pod of unknown address.
 	AddressDependent bool

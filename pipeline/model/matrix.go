@@ -15,6 +15,10 @@ type Peer struct {
 	// External is the name of the most specific configured external
 	// endpoint containing Range; empty for workloads and unnamed ranges.
 	External string `json:"-"`
+	// FQDN is set for a host-name endpoint that a toFQDNs rule names (a
+	// name or a pattern); External is then "fqdn:" + FQDN and Range is
+	// not set: the addresses the name resolves to are not known.
+	FQDN string `json:"-"`
 	// MayDeny names the invalid NetworkPolicies, left out of the matrix,
 	// that select this workload; nil when none do.
 	MayDeny *MayDeny `json:"-"`
@@ -29,6 +33,9 @@ func (p Peer) String() string {
 	if p.Workload != nil {
 		return p.Workload.String()
 	}
+	if p.FQDN != "" {
+		return p.External
+	}
 	if p.External != "" {
 		return p.External + "(" + p.Range.String() + ")"
 	}
@@ -42,6 +49,9 @@ func (p Peer) String() string {
 func (p Peer) Key() string {
 	if p.Workload != nil {
 		return p.Workload.Key()
+	}
+	if p.FQDN != "" {
+		return p.External
 	}
 	return p.Range.String()
 }
@@ -75,6 +85,13 @@ type RuleRef struct {
 	// Action is the action of a tiered rule (Allow for NetworkPolicies).
 	Action Action   `json:"-"`
 	Source Location `json:"source"`
+	// Section is the part of a Cilium policy holding the rule: "spec" or
+	// "specs[i]"; empty for the other kinds.
+	Section string `json:"section,omitempty"`
+	// L7 lists the L7 rule kinds of a Cilium rule, comma separated
+	// ("dns", "http,kafka"): the rule filters at L7, which the matrix
+	// treats as allowing at L4.
+	L7 string `json:"l7,omitempty"`
 	// PassedBy names the Admin rule that passed the traffic on to the
 	// rule (or to "not isolated"), empty when none did.
 	PassedBy string `json:"passedBy,omitempty"`
@@ -98,6 +115,17 @@ func (r RuleRef) PolicyText() string {
 func (r RuleRef) RuleText() string {
 	if r.NotIsolated() {
 		return "not isolated"
+	}
+	if IsCilium(r.Kind) {
+		dir := r.Direction.String()
+		if r.Action == ActionDeny {
+			dir += "Deny"
+		}
+		s := r.PolicyText() + " " + r.Section + "." + dir + "[" + strconv.Itoa(r.Rule) + "]"
+		if len(r.L7) > 0 {
+			s += " (L7-filtered: " + r.L7 + "; allowed at L4)"
+		}
+		return s
 	}
 	s := r.PolicyText() + " " + r.Direction.String() + "[" + strconv.Itoa(r.Rule) + "]"
 	if r.Kind != "" && r.Kind != KindNetworkPolicy {

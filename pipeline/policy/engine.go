@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"path"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -54,7 +55,7 @@ type Options struct {
 // fields; no field is ever removed or changes its meaning, so a rule
 // written for version N runs on every reachgate that builds N or later.
 // docs/rules.md lists what each version added.
-const InputVersion = 5
+const InputVersion = 7
 
 // RuleInfo describes one rule from its METADATA annotations: what a
 // report says of it (model.Rule), and where it is written.
@@ -552,8 +553,9 @@ func (e *Engine) Evaluate(ctx context.Context, in Input) ([]model.Finding, error
 	}
 	evalOpts := []rego.EvalOption{rego.EvalParsedInput(doc), rego.EvalTime(now)}
 	// Rules are independent queries over one read-only input: evaluate them
-	// on every core, slowest first. A rule that fails is reported; the
-	// others still run.
+	// on every core, slowest first, sharing the library's indexes
+	// (sharedCache). A rule that fails is reported; the others still run.
+	cache := newSharedCache()
 	order := make([]int, len(e.rules))
 	for i := range order {
 		order[i] = i
@@ -565,7 +567,8 @@ func (e *Engine) Evaluate(ctx context.Context, in Input) ([]model.Finding, error
 	for range min(runtime.GOMAXPROCS(0), len(e.rules), maxWorkers) {
 		wg.Go(func() {
 			for i := range next {
-				results[i] = e.evalRule(ctx, i, evalOpts, idx)
+				opts := append(slices.Clip(evalOpts), rego.EvalVirtualCache(cache.query()))
+				results[i] = e.evalRule(ctx, i, opts, idx)
 			}
 		})
 	}

@@ -66,7 +66,7 @@ func TestLoadRepositoryRules(t *testing.T) {
 	e, err := Load(filesys.MakeFsOnDisk(), []string{repoRego}, Options{})
 	require.NoError(t, err)
 	rules := e.Rules()
-	require.Len(t, rules, 24)
+	require.Len(t, rules, 26)
 	for i, r := range rules {
 		assert.Regexp(t, `^NP0\d\d$`, r.ID)
 		if i > 0 {

@@ -1,10 +1,9 @@
 package policy
 
 import (
-	"cmp"
 	"runtime"
-	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -25,6 +24,7 @@ import (
 var (
 	kAddressDependentIdx = ast.StringTerm("addressDependent")
 	kByDst               = ast.StringTerm("byDst")
+	kPortsByDst          = ast.StringTerm("portsByDst")
 	kDstKind             = ast.StringTerm("dstKind")
 	kDstName             = ast.StringTerm("dstName")
 	kDsts                = ast.StringTerm("dsts")
@@ -101,6 +101,12 @@ func (b *inputBuilder) ruleRefTerm(r model.RuleRef) *ast.Term {
 		if r.Kind != "" {
 			items = append(items, item(str("kind"), str(r.Kind)), item(str("action"), str(r.Action.String())))
 		}
+		if r.Section != "" {
+			items = append(items, item(str("section"), str(r.Section)))
+		}
+		if r.L7 != "" {
+			items = append(items, item(str("l7"), strings2(strings.Split(r.L7, ","))))
+		}
 	}
 	if r.PassedBy != "" {
 		items = append(items, item(str("passedBy"), str(r.PassedBy)))
@@ -127,15 +133,19 @@ func newMatrixTerms(m *model.Matrix) *matrixTerms {
 	return t
 }
 
+// key renders a workload key, sharing the peer's key term.
+func (t *matrixTerms) key(k string) *ast.Term {
+	if x, ok := t.byKey[k]; ok {
+		return x
+	}
+	return str(k)
+}
+
 // keyList renders workload keys, sharing the peers' key terms.
 func (t *matrixTerms) keyList(keys []string) *ast.Term {
 	ts := make([]*ast.Term, len(keys))
 	for i, k := range keys {
-		if x, ok := t.byKey[k]; ok {
-			ts[i] = x
-		} else {
-			ts[i] = str(k)
-		}
+		ts[i] = t.key(k)
 	}
 	return ast.ArrayTerm(ts...)
 }
@@ -148,6 +158,15 @@ func peerTerm(p *model.Peer) *ast.Term {
 			item(kName, str(w.Name)),
 			item(kWorkloadKind, str(w.Kind)),
 			item(kID, str(w.ID())),
+		)
+	}
+	if p.FQDN != "" {
+		return ast.ObjectTerm(
+			item(kKind, vExternal),
+			item(kName, str(p.External)),
+			item(str("fqdn"), str(p.FQDN)),
+			item(kRange, str("")),
+			item(kCIDRs, strings2(nil)),
 		)
 	}
 	var cidrs []string
@@ -196,11 +215,11 @@ type flow struct {
 	srcs, dsts         []int32
 }
 
-// groupFlows groups connections cs of m, sorted by (Src, Dst), into flows;
-// promo, when not nil, holds the promoted allowance of each connection, for
-// promotion flows. Runs of whole rows are grouped on every core and their
-// flows merged. Flows come out ordered by first destination, then first
-// source, in matrix peer order.
+// groupFlows groups connections cs of m, sorted by (Src, Dst), into flows
+// (model.GroupFlows), uniform in their peers' classes; promo, when not
+// nil, holds the promoted allowance of each connection, for promotion
+// flows, which are uniform in it too. Flows come out ordered by first
+// destination, then first source, in matrix peer order.
 func groupFlows(m *model.Matrix, pc *peerClasses, cs []model.Connection, promo []*model.Allowance) []*flow {
 	return groupFlowsIn(min(runtime.GOMAXPROCS(0), maxWorkers, max(1, len(cs)/minGroupRun)), m, pc, cs, promo)
 }
@@ -210,192 +229,30 @@ const minGroupRun = 50_000
 
 // groupFlowsIn is groupFlows with cs cut into at most parts runs.
 func groupFlowsIn(parts int, m *model.Matrix, pc *peerClasses, cs []model.Connection, promo []*model.Allowance) []*flow {
-	// Cut cs into runs of about equal size at row boundaries.
-	cuts := []int{0}
-	for k := 1; k < parts; k++ {
-		c := max(cuts[len(cuts)-1], len(cs)*k/parts)
-		for c > 0 && c < len(cs) && cs[c].Src == cs[c-1].Src {
-			c++
-		}
-		cuts = append(cuts, c)
-	}
-	cuts = append(cuts, len(cs))
-	runs := make([][]*flow, len(cuts)-1)
-	var wg sync.WaitGroup
-	for k := range runs {
-		lo, hi := cuts[k], cuts[k+1]
-		var p []*model.Allowance
-		if promo != nil {
-			p = promo[lo:hi]
-		}
-		wg.Go(func() { runs[k] = groupRows(m, pc, cs[lo:hi], p) })
-	}
-	wg.Wait()
-	flows := runs[0]
-	if len(runs) > 1 {
-		// Runs hold increasing sources, so merging keeps sources in order.
-		merged := flowIndex{}
-		flows = nil
-		for _, run := range runs {
-			for _, f := range run {
-				k := keyOf(f.a, f.promo, f.srcClass, f.dstClass, f.dsts)
-				if into := merged.get(k, f.dsts); into != nil {
-					into.srcs = append(into.srcs, f.srcs...)
-					continue
-				}
-				merged.add(k, f)
-				flows = append(flows, f)
-			}
-		}
-	}
-	// A connection belongs to one flow, so no two flows share their first
-	// destination and first source.
-	slices.SortFunc(flows, func(a, b *flow) int {
-		if c := cmp.Compare(a.dsts[0], b.dsts[0]); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.srcs[0], b.srcs[0])
-	})
-	return flows
-}
-
-// groupRows groups a run of whole rows of connections: within a row, the
-// destinations with the same allowance and destination class form a group;
-// groups with the same allowance, classes and destination list merge into
-// one flow across sources. One pass over the connections, in memory order.
-func groupRows(m *model.Matrix, pc *peerClasses, cs []model.Connection, promo []*model.Allowance) []*flow {
+	keys := model.FlowKeys{Class: pc.class}
 	// Dense ids for promoted allowances, which come from another matrix
 	// (0 stands for none).
-	pids := map[*model.Allowance]int32{nil: 0}
 	promoted := []*model.Allowance{nil}
-	pid := func(a *model.Allowance) int32 {
-		i, ok := pids[a]
-		if !ok {
-			i = int32(len(promoted))
-			pids[a] = i
-			promoted = append(promoted, a)
-		}
-		return i
-	}
-	// Per row, group by (allowance, promo, destination class) without
-	// hashing: head[allowance] chains the groups with that allowance, valid
-	// when stamp[allowance] is the current row.
-	head, stamp := make([]int32, len(m.Allowances)), make([]int32, len(m.Allowances))
-	for i := range stamp {
-		stamp[i] = -1
-	}
-	type group struct {
-		aid, pid, class, next, count, fill int32
-	}
-	type entry struct{ dst, group int32 }
-	var (
-		groups []group
-		row    []entry
-		arena  = make([]int32, 0, len(cs)) // every group's destinations
-		merged = flowIndex{}
-		flows  []*flow
-	)
-	for lo := 0; lo < len(cs); {
-		src := cs[lo].Src
-		hi := lo + 1
-		for hi < len(cs) && cs[hi].Src == src {
-			hi++
-		}
-		if !validPeer(m, src) {
-			lo = hi
-			continue
-		}
-		groups, row = groups[:0], row[:0]
-		for i := lo; i < hi; i++ {
-			c := &cs[i]
-			if !validPeer(m, c.Dst) {
-				continue
+	if promo != nil {
+		ids := map[*model.Allowance]int32{nil: 0}
+		keys.Tag = make([]int32, len(promo))
+		for i, a := range promo {
+			id, ok := ids[a]
+			if !ok {
+				id = int32(len(promoted))
+				ids[a] = id
+				promoted = append(promoted, a)
 			}
-			a, p, cl := c.Allowance, int32(0), pc.class[c.Dst]
-			if promo != nil {
-				p = pid(promo[i])
-			}
-			if stamp[a] != src {
-				stamp[a], head[a] = src, -1
-			}
-			gi := head[a]
-			for gi >= 0 && (groups[gi].pid != p || groups[gi].class != cl) {
-				gi = groups[gi].next
-			}
-			if gi < 0 {
-				gi = int32(len(groups))
-				groups = append(groups, group{aid: a, pid: p, class: cl, next: head[a]})
-				head[a] = gi
-			}
-			groups[gi].count++
-			row = append(row, entry{c.Dst, gi})
-		}
-		lo = hi
-		if len(row) == 0 {
-			continue
-		}
-		// Lay the groups' destinations out in the arena, in row order.
-		off := int32(len(arena))
-		arena = arena[:int(off)+len(row)]
-		for i := range groups {
-			groups[i].fill = off
-			off += groups[i].count
-		}
-		for _, en := range row {
-			g := &groups[en.group]
-			arena[g.fill] = en.dst
-			g.fill++
-		}
-		srcClass := pc.class[src]
-		for i := range groups {
-			g := &groups[i]
-			dsts := arena[g.fill-g.count : g.fill : g.fill]
-			a, p := m.Allowances[g.aid], promoted[g.pid]
-			k := keyOf(a, p, srcClass, g.class, dsts)
-			into := merged.get(k, dsts)
-			if into == nil {
-				into = &flow{a: a, promo: p, srcClass: srcClass, dstClass: g.class, dsts: dsts}
-				merged.add(k, into)
-				flows = append(flows, into)
-			}
-			into.srcs = append(into.srcs, src)
+			keys.Tag[i] = id
 		}
 	}
-	return flows
-}
-
-// flowIndex finds the flow with given allowances, peer classes and
-// destinations: flows that share them merge.
-type flowIndex map[flowKey][]*flow
-
-type flowKey struct {
-	a, promo           *model.Allowance
-	srcClass, dstClass int32
-	hash               uint64 // of the destinations
-}
-
-func keyOf(a, promo *model.Allowance, srcClass, dstClass int32, dsts []int32) flowKey {
-	return flowKey{a, promo, srcClass, dstClass, hashInt32s(dsts)}
-}
-
-func (x flowIndex) get(k flowKey, dsts []int32) *flow {
-	for _, f := range x[k] {
-		if slices.Equal(f.dsts, dsts) {
-			return f
-		}
+	fs := model.GroupFlowsIn(parts, m, cs, keys)
+	out := make([]*flow, len(fs))
+	for i := range fs {
+		f := &fs[i]
+		out[i] = &flow{a: m.Allowances[f.Allowance], promo: promoted[f.Tag], srcClass: f.SrcClass, dstClass: f.DstClass, srcs: f.Srcs, dsts: f.Dsts}
 	}
-	return nil
-}
-
-func (x flowIndex) add(k flowKey, f *flow) { x[k] = append(x[k], f) }
-
-func hashInt32s(xs []int32) uint64 {
-	h := uint64(14695981039346656037)
-	for _, x := range xs {
-		h ^= uint64(uint32(x))
-		h *= 1099511628211
-	}
-	return h
+	return out
 }
 
 func (b *inputBuilder) keysTerm(mt *matrixTerms, idx []int32) *ast.Term {
@@ -473,7 +330,7 @@ func (b *inputBuilder) flowTermsIn(workers int, mt *matrixTerms, pc *peerClasses
 }
 
 // reachTerm builds input.reach.
-func (b *inputBuilder) reachTerm(m *model.Matrix, mt *matrixTerms) *ast.Term {
+func (b *inputBuilder) reachTerm(m *model.Matrix, mt *matrixTerms, c *model.Cluster) *ast.Term {
 	pc := newPeerClasses(m)
 	peers := make([][2]*ast.Term, len(m.Peers))
 	for i := range m.Peers {
@@ -496,10 +353,13 @@ func (b *inputBuilder) reachTerm(m *model.Matrix, mt *matrixTerms) *ast.Term {
 			addrDep = append(addrDep, t)
 		}
 	}
+	portsByDst := b.portsByDst(m, all)
 	dsts := make([][2]*ast.Term, 0, len(m.Peers))
+	dstPorts := make([][2]*ast.Term, 0, len(m.Peers))
 	for d, ts := range byDst {
 		if len(ts) > 0 {
 			dsts = append(dsts, item(mt.keys[d], ast.ArrayTerm(ts...)))
+			dstPorts = append(dstPorts, item(mt.keys[d], portsByDst[d]))
 		}
 	}
 
@@ -511,30 +371,38 @@ func (b *inputBuilder) reachTerm(m *model.Matrix, mt *matrixTerms) *ast.Term {
 		}
 		unmanaged[i] = ast.ObjectTerm(item(kWorkload, str(key)), item(kReason, str(u.Reason)))
 	}
+	declared := newDeclaredIndex(c)
 	selection := make([]*ast.Term, len(m.Selection))
 	for i := range m.Selection {
 		s := &m.Selection[i]
 		ps := make([]*ast.Term, len(s.Peers))
 		for j, p := range s.Peers {
+			d, u := declared.terms(p.Matches, mt)
 			ps[j] = ast.ObjectTerm(
 				item(kDirection, str(p.Direction.String())),
 				item(kRule, num(p.Rule)),
 				item(kPeer, num(p.Peer)),
 				item(kMatches, mt.keyList(p.Matches)),
 				item(kIPBlock, str(p.IPBlock)),
+				item(kDeclared, d),
+				item(kUndeclared, u),
 			)
 		}
+		d, u := declared.terms(s.Selects, mt)
 		selection[i] = ast.ObjectTerm(
 			item(kPolicy, str(s.Policy)),
 			item(kSource, locTerm(s.Source)),
 			item(kSelects, mt.keyList(s.Selects)),
 			item(kPeers, ast.ArrayTerm(ps...)),
+			item(kDeclared, d),
+			item(kUndeclared, u),
 		)
 	}
 	return ast.ObjectTerm(
 		item(kPeers, ast.ObjectTerm(peers...)),
 		item(kFlows, ast.ArrayTerm(flows...)),
 		item(kByDst, ast.ObjectTerm(dsts...)),
+		item(kPortsByDst, ast.ObjectTerm(dstPorts...)),
 		item(kFromExternal, ast.ArrayTerm(fromExternal...)),
 		item(kAddressDependentIdx, ast.ArrayTerm(addrDep...)),
 		item(str("unmanaged"), ast.ArrayTerm(unmanaged...)),
@@ -566,6 +434,8 @@ func (b *inputBuilder) promotionTerm(m *model.Matrix, mt *matrixTerms, p *Promot
 	for i := range pm.Peers {
 		if w := pm.Peers[i].Workload; w != nil {
 			pidx[w.ID()] = int32(i)
+		} else if f := pm.Peers[i].FQDN; f != "" {
+			pidx[model.FQDNPrefix+f] = int32(i) // host names match by name
 		} else {
 			pmExternal = append(pmExternal, int32(i))
 			pranges[pm.Peers[i].Range] = int32(i)
@@ -583,6 +453,12 @@ func (b *inputBuilder) promotionTerm(m *model.Matrix, mt *matrixTerms, p *Promot
 		p := &m.Peers[i]
 		if p.Workload != nil {
 			if j, ok := pidx[p.Workload.ID()]; ok {
+				mapped[i] = j
+			}
+			continue
+		}
+		if p.FQDN != "" {
+			if j, ok := pidx[model.FQDNPrefix+p.FQDN]; ok {
 				mapped[i] = j
 			}
 			continue
@@ -765,9 +641,24 @@ func (b *inputBuilder) portsText(s model.PortSet) *ast.Term {
 }
 
 func portsKey(key []byte, s model.PortSet) []byte {
+	return rangesKey(key, rangesOf(s))
+}
+
+// rangeSet holds the ranges of a port set by protocol.
+type rangeSet [len(model.Protocols)][]model.PortRange
+
+func rangesOf(s model.PortSet) rangeSet {
+	var rs rangeSet
+	for _, p := range model.Protocols {
+		rs[p] = s.Ranges(p)
+	}
+	return rs
+}
+
+func rangesKey(key []byte, rs rangeSet) []byte {
 	for _, p := range model.Protocols {
 		key = append(key, byte(p), 0xff)
-		for _, r := range s.Ranges(p) {
+		for _, r := range rs[p] {
 			key = append(key, byte(r.From>>8), byte(r.From), byte(r.To>>8), byte(r.To))
 		}
 	}

@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -164,7 +165,7 @@ func buildInput(in Input) (ast.Value, *sourceIndex, error) {
 	mt := newMatrixTerms(m)
 	var reach, promotion *ast.Term
 	var wg sync.WaitGroup
-	wg.Go(func() { reach = newInputBuilder().reachTerm(m, mt) })
+	wg.Go(func() { reach = newInputBuilder().reachTerm(m, mt, in.Cluster) })
 	if in.Promotion != nil {
 		wg.Go(func() { promotion = newInputBuilder().promotionTerm(m, mt, in.Promotion) })
 	}
@@ -173,7 +174,9 @@ func buildInput(in Input) (ast.Value, *sourceIndex, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	reach.Value.(ast.Object).Insert(str("isolated"), isolatedTerm(in.Cluster, m, mt))
+	isolated, isolatedBy := isolationTerms(in.Cluster, m, mt)
+	reach.Value.(ast.Object).Insert(str("isolated"), isolated)
+	reach.Value.(ast.Object).Insert(str("isolatedBy"), isolatedBy)
 	reach.Value.(ast.Object).Insert(str("overridden"), overriddenTerm(m))
 	doc.Insert(str("reach"), reach)
 	if promotion != nil {
@@ -209,12 +212,13 @@ func overriddenTerm(m *model.Matrix) *ast.Term {
 	return ast.ArrayTerm(out...)
 }
 
-// isolatedTerm builds input.reach.isolated: the workloads some policy
-// selects for ingress, and for egress, from the matrix's selection and the
+// isolationTerms builds input.reach.isolated, the workloads some policy
+// selects for ingress and for egress, and input.reach.isolatedBy, the
+// policies that select each of them, from the matrix's selection and the
 // policies' effective types. Rules look isolation up for every workload; a
 // Rego comprehension over the selection costs tens of milliseconds per
 // rule on 5,000 workloads, this a few in all.
-func isolatedTerm(c *model.Cluster, m *model.Matrix, mt *matrixTerms) *ast.Term {
+func isolationTerms(c *model.Cluster, m *model.Matrix, mt *matrixTerms) (isolated, isolatedBy *ast.Term) {
 	types := map[string][]string{}
 	if c != nil {
 		for i := range c.Policies {
@@ -223,33 +227,60 @@ func isolatedTerm(c *model.Cluster, m *model.Matrix, mt *matrixTerms) *ast.Term 
 			}
 		}
 	}
-	in, eg := map[string]bool{}, map[string]bool{}
+	in, eg := map[string][]string{}, map[string][]string{}
 	for i := range m.Selection {
 		s := &m.Selection[i]
 		for _, t := range types[s.Policy] {
-			var set map[string]bool
+			var by map[string][]string
 			switch t {
 			case "Ingress":
-				set = in
+				by = in
 			case "Egress":
-				set = eg
+				by = eg
 			default:
 				continue
 			}
 			for _, k := range s.Selects {
-				set[k] = true
+				by[k] = append(by[k], s.Policy)
 			}
 		}
 	}
-	list := func(set map[string]bool) *ast.Term {
-		keys := make([]string, 0, len(set))
-		for k := range set {
+	// Workloads selected by the same policies share their list's term,
+	// and every list a policy's key term.
+	policyTerms := map[string]*ast.Term{}
+	lists := map[string]*ast.Term{}
+	terms := func(by map[string][]string) (list, byKey *ast.Term) {
+		keys := make([]string, 0, len(by))
+		for k := range by {
 			keys = append(keys, k)
 		}
 		slices.Sort(keys)
-		return mt.keyList(keys)
+		items := make([][2]*ast.Term, len(keys))
+		for i, k := range keys {
+			ps := by[k]
+			slices.Sort(ps)
+			ps = slices.Compact(ps)
+			id := strings.Join(ps, "\x00")
+			t, ok := lists[id]
+			if !ok {
+				ts := make([]*ast.Term, len(ps))
+				for j, p := range ps {
+					if ts[j], ok = policyTerms[p]; !ok {
+						ts[j] = str(p)
+						policyTerms[p] = ts[j]
+					}
+				}
+				t = ast.ArrayTerm(ts...)
+				lists[id] = t
+			}
+			items[i] = item(mt.key(k), t)
+		}
+		return mt.keyList(keys), ast.ObjectTerm(items...)
 	}
-	return ast.ObjectTerm(item(kIngress, list(in)), item(kEgress, list(eg)))
+	inList, inBy := terms(in)
+	egList, egBy := terms(eg)
+	return ast.ObjectTerm(item(kIngress, inList), item(kEgress, egList)),
+		ast.ObjectTerm(item(kIngress, inBy), item(kEgress, egBy))
 }
 
 func newInputBuilder() *inputBuilder {
@@ -315,9 +346,11 @@ func clusterDoc(in Input) (ast.Object, *sourceIndex, error) {
 		byNS[w.Namespace] = append(byNS[w.Namespace], w)
 	}
 	services := make([]*ast.Term, len(c.Services))
+	serviceSelection := make([][]string, len(c.Services))
 	for i := range c.Services {
 		s := &c.Services[i]
 		idx.add(model.ObjectRef{Kind: "Service", Namespace: s.Namespace, Name: s.Name}, s.Source)
+		serviceSelection[i] = serviceSelects(s, byNS[s.Namespace])
 		ports := make([]*ast.Term, len(s.Ports))
 		for j, p := range s.Ports {
 			ports[j] = ast.ObjectTerm(
@@ -335,7 +368,7 @@ func clusterDoc(in Input) (ast.Object, *sourceIndex, error) {
 			item(kSelector, labelsTerm(s.Selector)),
 			item(kPorts, ast.ArrayTerm(ports...)),
 			item(kExternalIPs, strings2(s.ExternalIPs)),
-			item(kSelects, strings2(serviceSelects(s, byNS[s.Namespace]))),
+			item(kSelects, strings2(serviceSelection[i])),
 			item(kSource, locTerm(s.Source)),
 		)
 	}
@@ -369,6 +402,7 @@ func clusterDoc(in Input) (ast.Object, *sourceIndex, error) {
 			item(kSource, locTerm(p.Source)),
 		)
 	}
+	ciliumPolicies := ciliumPolicyTerms(c, idx)
 	for i := range c.Objects {
 		idx.add(c.Objects[i].ObjectRef, c.Objects[i].Source)
 	}
@@ -392,7 +426,9 @@ func clusterDoc(in Input) (ast.Object, *sourceIndex, error) {
 		item(str("services"), ast.ArrayTerm(services...)),
 		item(str("policies"), ast.ArrayTerm(policies...)),
 		item(str("clusterPolicies"), ast.ArrayTerm(clusterPolicies...)),
+		item(str("ciliumPolicies"), ast.ArrayTerm(ciliumPolicies...)),
 		item(str("externals"), ast.ArrayTerm(externals...)),
+		item(str("servicesOf"), servicesOfTerm(serviceSelection)),
 		item(str("podCIDRs"), strings2(cidrStrings(c.PodCIDRs))),
 		item(str("serviceCIDRs"), strings2(cidrStrings(c.ServiceCIDRs))),
 	)
@@ -565,10 +601,12 @@ func selectorTerm(s *metav1.LabelSelector) *ast.Term {
 	return ast.NewTerm(o)
 }
 
-func portsTerm(s model.PortSet) *ast.Term {
+func portsTerm(s model.PortSet) *ast.Term { return rangesTerm(rangesOf(s)) }
+
+func rangesTerm(all rangeSet) *ast.Term {
 	items := make([][2]*ast.Term, 0, 1)
 	for _, p := range model.Protocols {
-		rs := s.Ranges(p)
+		rs := all[p]
 		if len(rs) == 0 {
 			continue
 		}

@@ -16,9 +16,11 @@ import (
 // distinct selector evaluated once, every policy rule turned into a set of
 // matching peers and a port specification.
 type index struct {
-	c        *model.Cluster
-	peers    []model.Peer
-	nw       int // peers[:nw] are workloads, peers[nw:] external ranges
+	c     *model.Cluster
+	peers []model.Peer
+	// peers[:nw] are workloads, peers[nw:nr] external ranges, peers[nr:]
+	// host-name endpoints.
+	nw, nr   int
 	byNS     map[string][]int
 	nsLabels map[string]map[string]string
 	nsNames  []string
@@ -34,6 +36,11 @@ type index struct {
 	nsSel  map[string][]string // selector key -> namespaces
 	peerBS map[string]bitset   // namespaceSelector key + podSelector key (+ns) -> workloads
 	all    bitset
+	// cLabels are workloads' labels as Cilium's identities hold them,
+	// made when a Cilium selector first needs them.
+	cLabels []map[string]string
+	// worlds are the addresses outside the cluster, per family.
+	worlds []model.IPSet
 }
 
 type ruleList []*crule
@@ -94,7 +101,13 @@ type cpeer struct {
 	// allPods is set when the ipBlock holds every configured pod CIDR:
 	// it matches every pod whatever its address.
 	allPods bool
-	match   bitset
+	// Cilium peers: an endpoint selector as written, an entity, a CIDR
+	// set (world: it never matches pods) or a toFQDNs entry.
+	ciliumSel *metav1.LabelSelector
+	entity    string
+	world     bool
+	fqdn      string
+	match     bitset
 }
 
 // portSpec is a rule's ports: numeric ranges known up front plus named
@@ -203,6 +216,10 @@ func newIndex(c *model.Cluster, align []*model.Cluster) *index {
 	sort.Strings(ix.nsNames)
 
 	ix.addExternalRanges(align)
+	ix.nr = len(ix.peers)
+	for _, name := range fqdnEndpoints(append([]*model.Cluster{c}, align...)) {
+		ix.peers = append(ix.peers, model.Peer{FQDN: name, External: model.FQDNPrefix + name})
+	}
 	n := len(ix.peers)
 	ix.all = newBitset(n)
 	for i := 0; i < n; i++ {
@@ -246,6 +263,9 @@ func (ix *index) addExternalRanges(align []*model.Cluster) {
 	}
 	sort.Slice(cuts, func(i, j int) bool { return cuts[i].Less(cuts[j]) })
 	cuts = slices.Compact(cuts)
+	for _, fam := range []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("::/0")} {
+		ix.worlds = append(ix.worlds, universe.Intersect(model.IPSetOf(fam)))
+	}
 	for _, u := range universe.Ranges {
 		from := u.From
 		i := sort.Search(len(cuts), func(i int) bool { return cuts[i].Compare(from) > 0 })
@@ -279,6 +299,17 @@ func cutsOf(c *model.Cluster, addCut func(model.IPRange)) {
 			for _, p := range r.To {
 				if set := ipBlockSet(p.IPBlock); set != nil {
 					for _, x := range set.Ranges {
+						addCut(x)
+					}
+				}
+			}
+		}
+	}
+	for i := range c.CiliumPolicies {
+		for _, r := range c.CiliumPolicies[i].Rules {
+			for _, rules := range [][]model.CiliumPeerRule{r.Ingress, r.IngressDeny, r.Egress, r.EgressDeny} {
+				for _, pr := range rules {
+					for _, x := range pr.CIDRs.Ranges {
 						addCut(x)
 					}
 				}
@@ -372,6 +403,9 @@ func (ix *index) addPolicies() {
 	}
 	for i := range ix.c.Policies {
 		ix.addPolicy(&ix.c.Policies[i])
+	}
+	for i := range ix.c.CiliumPolicies {
+		ix.addCiliumPolicy(&ix.c.CiliumPolicies[i])
 	}
 	for _, p := range baseline {
 		ix.addClusterPolicy(p)
@@ -490,8 +524,13 @@ func (ix *index) finishRule(r *crule) {
 // the pod CIDR.
 func (ix *index) ipSetPeer(set *model.IPSet, text string) cpeer {
 	out := cpeer{ipBlock: set, ipBlockText: text, match: newBitset(len(ix.peers))}
-	for i := ix.nw; i < len(ix.peers); i++ {
+	for i := ix.nw; i < ix.nr; i++ {
 		if set.ContainsRange(ix.peers[i].Range) {
+			out.match.set(i)
+		}
+	}
+	if ix.nr < len(ix.peers) && ix.holdsAWorld(set) {
+		for i := ix.nr; i < len(ix.peers); i++ {
 			out.match.set(i)
 		}
 	}

@@ -215,6 +215,14 @@ func (ix *index) compute(ctx context.Context) (*model.Matrix, error) {
 		}
 	}
 
+	// Rules in id order, so that each group's list is built sorted.
+	byID := func(a, b *crule) int { return a.id - b.id }
+	slices.SortFunc(openRules, byID)
+	for _, rs := range containing {
+		if !slices.IsSortedFunc(rs, byID) {
+			slices.SortFunc(rs, byID)
+		}
+	}
 	var openGroups []int32
 	for g := range groups {
 		if !groups[g].iso {
@@ -360,6 +368,30 @@ type worker struct {
 	touched         []int
 	perMask         map[[2]uint64]int32
 	cache           []groupCache
+	// The same for destinations with more than maxMaskRules ingress
+	// rules: wideStride words per source, certain then address-dependent,
+	// made when a destination first needs them.
+	wide      []uint64
+	perWide   map[wideKey]int32
+	wideCache []wideCache
+	// scratch for the contributions of one side before they are interned
+	scratch []contrib
+}
+
+// maxWideRules is how many ingress rules of one destination the wide
+// masks tell apart; destinations with more take the slower exact path.
+const (
+	wideWords    = 4
+	wideStride   = 2 * wideWords
+	maxWideRules = 64 * wideWords
+)
+
+type wideKey [wideStride]uint64
+
+type wideCache struct {
+	d   int
+	key wideKey
+	a   int32
 }
 
 type groupCache struct {
@@ -440,14 +472,19 @@ func (w *worker) dest(d int) {
 			w.groupContribs[g] = append(w.groupContribs[g], c)
 		}
 	}
-	for _, r := range w.containing[d] {
-		addRule(r)
-	}
-	for _, r := range w.openRules {
-		addRule(r)
+	// Both lists are in id order: merge them, and every group's list comes
+	// out sorted.
+	cs, os := w.containing[d], w.openRules
+	for len(cs) > 0 || len(os) > 0 {
+		if len(os) == 0 || len(cs) > 0 && cs[0].id < os[0].id {
+			addRule(cs[0])
+			cs = cs[1:]
+		} else {
+			addRule(os[0])
+			os = os[1:]
+		}
 	}
 	for _, g := range w.touchedGroups {
-		sortContribs(w.groupContribs[g])
 		w.groupEID[g] = w.eg.intern(w.groupContribs[g], w.groups[g].iso)
 	}
 
@@ -458,7 +495,45 @@ func (w *worker) dest(d int) {
 	}
 	stamp := int32(d + 1)
 	switch {
-	case len(rules) > maxMaskRules:
+	case len(rules) > maxMaskRules && len(rules) <= maxWideRules:
+		if w.wide == nil {
+			w.wide = make([]uint64, len(ix.peers)*wideStride)
+			w.perWide = map[wideKey]int32{}
+			w.wideCache = make([]wideCache, len(w.groups))
+			for g := range w.wideCache {
+				w.wideCache[g].d = -1
+			}
+		}
+		ix.ingressWide(d, rules, w.wide, w.stamp, stamp, &w.touched)
+		clear(w.perWide)
+		for _, s := range w.touched {
+			m := w.wide[s*wideStride : (s+1)*wideStride]
+			mk := wideKey(m)
+			clear(m)
+			g := w.groupOf[s]
+			e := w.groupEID[g]
+			if e < 0 || s == d {
+				continue
+			}
+			if c := &w.wideCache[g]; c.d == d && c.key == mk {
+				w.emit(s, d, c.a)
+				continue
+			}
+			iid, ok := w.perWide[mk]
+			if !ok {
+				w.scratch = ix.ingressContribsWide(d, rules, &mk, w.scratch[:0])
+				iid = w.ing.intern(w.scratch, iso)
+				w.perWide[mk] = iid
+			}
+			a := w.allow(e, iid)
+			w.wideCache[g] = wideCache{d: d, key: mk, a: a}
+			w.emit(s, d, a)
+		}
+		w.touched = w.touched[:0]
+		if !iso {
+			w.emitUntouched(d, stamp)
+		}
+	case len(rules) > maxWideRules:
 		ix.ingressMany(d, rules, w.masks, &w.touched)
 		for _, s := range w.touched {
 			w.masks[s] = 0
@@ -467,7 +542,8 @@ func (w *worker) dest(d int) {
 			if e < 0 || s == d {
 				continue
 			}
-			w.emit(s, d, w.allow(e, w.ing.intern(ix.ingressContribsOf(d, rules, s), iso)))
+			w.scratch = ix.ingressContribsOf(d, rules, s, w.scratch[:0])
+			w.emit(s, d, w.allow(e, w.ing.intern(w.scratch, iso)))
 		}
 		w.touched = w.touched[:0]
 		if !iso {
@@ -493,7 +569,8 @@ func (w *worker) dest(d int) {
 			}
 			iid, ok := w.perMask[mk]
 			if !ok {
-				iid = w.ing.intern(ix.ingressContribs(d, rules, mk), iso)
+				w.scratch = ix.ingressContribs(d, rules, mk, w.scratch[:0])
+				iid = w.ing.intern(w.scratch, iso)
 				w.perMask[mk] = iid
 			}
 			a := w.allow(e, iid)
@@ -575,6 +652,47 @@ func (ix *index) ingressFor(d int, rules ruleList, masks, depMasks []uint64, tou
 	}
 }
 
+// ingressWide is ingressFor for up to maxWideRules rules: bit k of the
+// source's first wideWords words (certain) or of the next ones
+// (address-dependent). It stamps every source it touches.
+func (ix *index) ingressWide(d int, rules ruleList, wide []uint64, stamps []int32, stamp int32, touched *[]int) {
+	dst := &ix.peers[d]
+	for k, r := range rules {
+		if r.ports.resolve(dst).IsEmpty() {
+			continue
+		}
+		word, bit := k>>6, uint64(1)<<(uint(k)&63)
+		r.match.each(func(s int) {
+			if stamps[s] != stamp {
+				stamps[s] = stamp
+				*touched = append(*touched, s)
+			}
+			if r.addrDep != nil && r.addrDep.has(s) {
+				wide[s*wideStride+wideWords+word] |= bit
+			} else {
+				wide[s*wideStride+word] |= bit
+			}
+		})
+	}
+}
+
+// ingressContribsWide is ingressContribs for a wide mask.
+func (ix *index) ingressContribsWide(d int, rules ruleList, mk *wideKey, out []contrib) []contrib {
+	dst := &ix.peers[d]
+	for k, r := range rules {
+		word, bit := k>>6, uint64(1)<<(uint(k)&63)
+		certain := mk[word]&bit != 0
+		if !certain && mk[wideWords+word]&bit == 0 {
+			continue
+		}
+		if ports := r.ports.resolve(dst); !ports.IsEmpty() {
+			out = append(out, contrib{rule: r, ref: r.ref, ports: ports, addrDep: !certain})
+		}
+	}
+	sortContribs(out)
+	return out
+}
+
 // ingressMany only collects the sources some rule of d lets in.
 func (ix *index) ingressMany(d int, rules ruleList, mark []uint64, touched *[]int) {
 	for _, r := range rules {
@@ -590,9 +708,8 @@ func (ix *index) ingressMany(d int, rules ruleList, mark []uint64, touched *[]in
 // ingressContribs lists the ingress contributions of d's rules named by a
 // mask pair. A rule matched both with and without address dependence counts
 // as certain.
-func (ix *index) ingressContribs(d int, rules ruleList, mk [2]uint64) []contrib {
+func (ix *index) ingressContribs(d int, rules ruleList, mk [2]uint64, out []contrib) []contrib {
 	dst := &ix.peers[d]
-	var out []contrib
 	for k, r := range rules {
 		bit := uint64(1) << uint(k)
 		certain := mk[0]&bit != 0
@@ -609,9 +726,8 @@ func (ix *index) ingressContribs(d int, rules ruleList, mk [2]uint64) []contrib 
 
 // ingressContribsOf lists the ingress contributions of d's rules for one
 // source, testing each rule.
-func (ix *index) ingressContribsOf(d int, rules ruleList, s int) []contrib {
+func (ix *index) ingressContribsOf(d int, rules ruleList, s int, out []contrib) []contrib {
 	dst := &ix.peers[d]
-	var out []contrib
 	for _, r := range rules {
 		if !r.match.has(s) {
 			continue
@@ -641,7 +757,12 @@ func combine(eg, in []contrib, key []byte) (*model.Allowance, []byte) {
 			key = appendPorts(key, p)
 			a.Grants = append(a.Grants, model.Grant{Ports: p, Egress: e.ref, Ingress: i.ref})
 			a.Ports = a.Ports.Union(p)
-			certain = certain.Union(e.certain.Intersect(i.certain))
+			if !e.addrDep && !i.addrDep {
+				// Both sides are certain of their ports.
+				certain = certain.Union(p)
+			} else {
+				certain = certain.Union(e.certain.Intersect(i.certain))
+			}
 		}
 	}
 	if len(a.Grants) == 0 {

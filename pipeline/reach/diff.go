@@ -13,6 +13,9 @@ func peerID(p *model.Peer) string {
 	if p.Workload != nil {
 		return p.Workload.Namespace + "/" + p.Workload.Name + "/" + p.Workload.Kind
 	}
+	if p.FQDN != "" {
+		return "\xfe" + p.FQDN
+	}
 	return "\xff" + p.Range.From.String() + "-" + p.Range.To.String()
 }
 
@@ -33,6 +36,12 @@ func peerLess(a, b *model.Peer) bool {
 		return true
 	case b.Workload != nil:
 		return false
+	case a.FQDN != "" || b.FQDN != "":
+		// Host names come after the ranges, by name.
+		if (a.FQDN == "") != (b.FQDN == "") {
+			return a.FQDN == ""
+		}
+		return a.FQDN < b.FQDN
 	}
 	if c := a.Range.From.Compare(b.Range.From); c != 0 {
 		return c < 0

@@ -302,7 +302,7 @@ func (e *Explainer) side(dir model.Direction, self, other int, port *model.PortQ
 			pv.Priority = p.cp.Priority
 		}
 		for _, r := range rules {
-			rv := model.RuleVerdict{Rule: r.ref.Rule, Action: r.action}
+			rv := model.RuleVerdict{Rule: r.ref.Rule, Action: r.action, Section: r.ref.Section, L7: r.ref.L7}
 			if p.cp != nil {
 				if dir == model.Ingress {
 					rv.Name = p.cp.Ingress[r.ref.Rule].Name
@@ -351,6 +351,8 @@ func (e *Explainer) side(dir model.Direction, self, other int, port *model.PortQ
 				rv.Decides = decides[r]
 			}
 			rv.NotReached = r.tier == model.TierBaseline && iso
+			rv.Denies = r.tier == model.TierNamespace && r.action == model.ActionDeny && rv.PeerMatch &&
+				(port == nil && !rv.Ports.IsEmpty() || port != nil && rv.Ports.Contains(port.Protocol, port.Port))
 			for _, c := range cs {
 				if c.rule == r && (port == nil || c.ports.Contains(port.Protocol, port.Port)) {
 					rv.Matched = true
@@ -362,6 +364,8 @@ func (e *Explainer) side(dir model.Direction, self, other int, port *model.PortQ
 	switch {
 	case len(out.Policies) == 0:
 		out.Note = fmt.Sprintf("no NetworkPolicy selects %s for %s: all %s is allowed", ix.peers[self], dir, dir)
+	case dir == model.Egress && other >= ix.nr:
+		out.Note = "DNS must be allowed for FQDN rules to work: " + ix.peers[self].String() + " needs an egress rule to kube-dns on port 53 with a DNS rule (rules.dns) that lets it look up " + ix.peers[other].FQDN
 	case !iso:
 		out.Note = fmt.Sprintf("no NetworkPolicy selects %s for %s: what no Admin or Baseline rule decides is allowed", ix.peers[self], dir)
 	}
@@ -420,10 +424,19 @@ func (e *Explainer) peerReason(r *crule, other int) string {
 func (e *Explainer) peerMatch(r *crule, p *cpeer, o *model.Peer) (string, bool) {
 	ix := e.ix
 	ns := r.pol.namespace()
+	if why, ok, handled := e.ciliumPeerMatch(r, p, o); handled {
+		return why, ok
+	}
 	switch {
 	case p.nodes != nil:
 		return "nodes " + p.nodes.String() + ": nodes are not peers of the model, so it matches none", false
 	case p.ipBlock != nil:
+		if o.FQDN != "" {
+			if ix.holdsAWorld(p.ipBlock) {
+				return "ipBlock " + p.ipBlockText + " holds every outside address of a family, so whatever " + o.FQDN + " resolves to", true
+			}
+			return "ipBlock " + p.ipBlockText + ": the addresses of " + o.FQDN + " are not known", false
+		}
 		if o.Workload == nil {
 			if p.ipBlock.ContainsRange(o.Range) {
 				return "ipBlock " + p.ipBlockText + " contains " + o.Range.String(), true

@@ -19,7 +19,8 @@ import (
 
 // naive is a deliberately simple evaluator written straight from the
 // specifications of NetworkPolicy, AdminNetworkPolicy,
-// BaselineAdminNetworkPolicy and ClusterNetworkPolicy: for every ordered
+// BaselineAdminNetworkPolicy, ClusterNetworkPolicy and the Cilium
+// policies (naive_cilium_test.go): for every ordered
 // pair of peers, every port interval and every place a pod of unknown
 // address may be, it walks every policy. It shares no code with the
 // engine beyond the model's port and address sets, and uses
@@ -56,6 +57,9 @@ func (n *naive) selector(s *metav1.LabelSelector) labels.Selector {
 // inside or outside: both ends are checked, independently of how the
 // engine split the address space.
 func (n *naive) inSet(set model.IPSet, x model.Peer, at netip.Addr) bool {
+	if x.FQDN != "" {
+		return n.holdsHosts(set)
+	}
 	if x.Workload == nil {
 		lo, hi := set.Contains(x.Range.From), set.Contains(x.Range.To)
 		if lo != hi {
@@ -277,7 +281,10 @@ admin:
 			break admin // Pass
 		}
 	}
-	isolated, allowed := false, false
+	isolated, allowed, denied := n.ciliumSide(dir == networkingv1.PolicyTypeIngress, self, other, dst, proto, port)
+	if denied {
+		return false
+	}
 	for i := range n.c.Policies {
 		p := &n.c.Policies[i]
 		if p.Namespace != w.Namespace || !n.selector(&p.Spec.PodSelector).Matches(labels.Set(w.Labels)) {
@@ -382,6 +389,7 @@ func (n *naive) portCutsOf(dst model.Peer) [][]uint16 {
 			}
 		}
 	}
+	n.ciliumPortCuts(add)
 	for p := range cuts {
 		slices.Sort(cuts[p])
 		cuts[p] = slices.Compact(cuts[p])
@@ -554,6 +562,10 @@ func TestEngineAgreesWithNaiveEvaluator(t *testing.T) {
 		if seed%3 == 0 {
 			// Single-stack: an IPv4 block can then hold every pod CIDR.
 			c.PodCIDRs = model.IPSetOf(netip.MustParsePrefix("10.244.0.0/16"))
+		}
+		// Two clusters in five have Cilium policies too.
+		if seed%5 < 2 {
+			randomCiliumPolicies(c, seed, 1+seed%4)
 		}
 		m := reach.Compute(c)
 		t.Run(fmt.Sprint(seed), func(t *testing.T) { compareWithNaive(t, c, m) })

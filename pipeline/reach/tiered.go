@@ -99,24 +99,28 @@ func clusterPorts(ports []model.ClusterPort) portSpec {
 // overrides, when not nil, collects the NetworkPolicy rules whose ports an
 // Admin Deny rule denies first.
 func (ix *index) evalSide(matched []contrib, iso bool, dir model.Direction, overrides overrideSet) []contrib {
-	var dep []*crule
+	var cuts []model.IPRange
+	dep := false
 	for i := range matched {
 		if matched[i].addrDep {
-			dep = append(dep, matched[i].rule)
+			dep = true
+			cuts = append(cuts, matched[i].rule.podPart.Ranges...)
 		}
 	}
-	if len(dep) == 0 {
+	if !dep {
+		if out, ok := namespaceOnly(matched, iso, dir); ok {
+			return out
+		}
 		out := decide(matched, iso, dir, overrides)
 		for i := range out {
 			out[i].certain = out[i].ports
 		}
 		return out
 	}
-	var cuts []model.IPRange
-	for _, r := range dep {
-		cuts = append(cuts, r.podPart.Ranges...)
-	}
 	pieces := ix.pieces(cuts)
+	if iso && allowsOnly(matched) {
+		return namespacePieces(matched, pieces)
+	}
 	type key struct{ rule, pass *crule }
 	merged := map[key]int{}
 	var out []contrib
@@ -152,6 +156,69 @@ func (ix *index) evalSide(matched []contrib, iso bool, dir model.Direction, over
 		out[i].addrDep = !out[i].ports.Equal(out[i].certain)
 	}
 	return out
+}
+
+// allowsOnly reports whether every rule of a list is a NetworkPolicy
+// allow.
+func allowsOnly(matched []contrib) bool {
+	for i := range matched {
+		if r := matched[i].rule; r.tier != model.TierNamespace || r.action != model.ActionAllow {
+			return false
+		}
+	}
+	return true
+}
+
+// namespacePieces is evalSide for NetworkPolicy allows of an isolated pod,
+// some matching only through an address block: every rule lets its own
+// ports through (each matches in some piece), and a port is certain when
+// the rules present in every piece allow it.
+func namespacePieces(matched []contrib, pieces []netip.Addr) []contrib {
+	var certain model.PortSet
+	for pi, at := range pieces {
+		var allowed model.PortSet
+		for _, c := range matched {
+			if !c.addrDep || c.rule.podPart.Contains(at) {
+				allowed = allowed.Union(c.ports)
+			}
+		}
+		if pi == 0 {
+			certain = allowed
+		} else {
+			certain = certain.Intersect(allowed)
+		}
+	}
+	out := make([]contrib, len(matched))
+	for i, c := range matched {
+		out[i] = contrib{rule: c.rule, ref: c.ref, ports: c.ports, certain: c.ports.Intersect(certain)}
+		out[i].addrDep = !out[i].ports.Equal(out[i].certain)
+	}
+	return out
+}
+
+// namespaceOnly is decide for the lists NetworkPolicy-only clusters
+// have: NetworkPolicy allows of an isolated pod, or nothing at all for one
+// that is not isolated. No tier takes part, so every rule lets its own
+// ports through. It reports false for any other list.
+func namespaceOnly(matched []contrib, iso bool, dir model.Direction) ([]contrib, bool) {
+	if !iso {
+		if len(matched) > 0 {
+			return nil, false
+		}
+		all := model.AllPorts()
+		return []contrib{{ref: model.RuleRef{Direction: dir}, ports: all, certain: all}}, true
+	}
+	if !allowsOnly(matched) {
+		return nil, false
+	}
+	if len(matched) == 0 {
+		return nil, true
+	}
+	out := make([]contrib, len(matched))
+	for i, c := range matched {
+		out[i] = contrib{rule: c.rule, ref: c.ref, ports: c.ports, certain: c.ports}
+	}
+	return out, true
 }
 
 // overrideSet maps (NetworkPolicy rule, Admin Deny rule) to the ports the
@@ -197,7 +264,7 @@ func (c *contrib) order() int {
 // pieces returns one address in each piece that the ranges (all inside
 // the pod CIDR) cut the pod CIDR into.
 func (ix *index) pieces(ranges []model.IPRange) []netip.Addr {
-	var cuts []netip.Addr
+	cuts := make([]netip.Addr, 0, 2*len(ranges))
 	for _, r := range ranges {
 		cuts = append(cuts, r.From)
 		if n := r.To.Next(); n.IsValid() {
@@ -213,7 +280,7 @@ func (ix *index) pieces(ranges []model.IPRange) []netip.Addr {
 			}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Less(out[j]) })
+	slices.SortFunc(out, netip.Addr.Compare)
 	return slices.Compact(out)
 }
 

@@ -42,6 +42,9 @@ var knownKinds = map[string]kindSpec{
 	model.KindAdminNetworkPolicy:         {group: "policy.networking.k8s.io", version: "v1alpha1"},
 	model.KindBaselineAdminNetworkPolicy: {group: "policy.networking.k8s.io", version: "v1alpha1"},
 	model.KindClusterNetworkPolicy:       {group: "policy.networking.k8s.io", version: "v1beta1", alsoVersions: []string{"v1alpha2"}},
+
+	model.KindCiliumNetworkPolicy:            {group: "cilium.io", version: "v2", namespaced: true},
+	model.KindCiliumClusterwideNetworkPolicy: {group: "cilium.io", version: "v2"},
 }
 
 func (k kindSpec) apiVersion() string {
@@ -108,6 +111,7 @@ func Decode(objs []model.Object, base *model.Cluster) (*model.Cluster, model.Inp
 		d.c.Services = slices.Clone(base.Services)
 		d.c.Policies = slices.Clone(base.Policies)
 		d.c.ClusterPolicies = slices.Clone(base.ClusterPolicies)
+		d.c.CiliumPolicies = slices.Clone(base.CiliumPolicies)
 		d.c.Externals = slices.Clone(base.Externals)
 		d.c.PodCIDRs = base.PodCIDRs
 		d.c.ServiceCIDRs = base.ServiceCIDRs
@@ -212,6 +216,8 @@ func Decode(objs []model.Object, base *model.Cluster) (*model.Cluster, model.Inp
 			d.baselinePolicy(it)
 		case model.KindClusterNetworkPolicy:
 			d.clusterNetworkPolicy(it)
+		case model.KindCiliumNetworkPolicy, model.KindCiliumClusterwideNetworkPolicy:
+			d.ciliumPolicy(it)
 		}
 	}
 	d.c.Sort()

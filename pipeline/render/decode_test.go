@@ -556,15 +556,15 @@ apiVersion: v1
 kind: Namespace
 metadata: {name: app}
 ---
-apiVersion: cilium.io/v2
-kind: CiliumNetworkPolicy
-metadata: {name: fqdn, namespace: app}
-spec: {endpointSelector: {}}
+apiVersion: crd.projectcalico.org/v1
+kind: GlobalNetworkPolicy
+metadata: {name: fqdn}
+spec: {selector: all()}
 ---
-apiVersion: cilium.io/v2
-kind: CiliumClusterwideNetworkPolicy
-metadata: {name: host}
-spec: {nodeSelector: {}}
+apiVersion: crd.antrea.io/v1beta1
+kind: NetworkPolicy
+metadata: {name: host, namespace: app}
+spec: {priority: 5}
 ---
 apiVersion: crd.projectcalico.org/v1
 kind: NetworkPolicy
@@ -607,8 +607,8 @@ metadata: {name: lookalike, namespace: app}
 		got = append(got, fmt.Sprintf("%s %s %s %s", o.Reason, o.APIVersion, o.Object, o.Source))
 	}
 	assert.Equal(t, []string{
-		"unevaluated cilium.io/v2 CiliumNetworkPolicy app/fqdn m/all.yaml:5",
-		"unevaluated cilium.io/v2 CiliumClusterwideNetworkPolicy/host m/all.yaml:10",
+		"unevaluated crd.projectcalico.org/v1 GlobalNetworkPolicy/fqdn m/all.yaml:5",
+		"unevaluated crd.antrea.io/v1beta1 NetworkPolicy app/host m/all.yaml:10",
 		"unevaluated crd.projectcalico.org/v1 NetworkPolicy app/calico m/all.yaml:15",
 		"unevaluated projectcalico.org/v3 GlobalNetworkPolicy/global m/all.yaml:20",
 		"unevaluated crd.antrea.io/v1beta1 ClusterNetworkPolicy/antrea m/all.yaml:25",

@@ -39,6 +39,9 @@ type sourceIndex struct {
 	tagged map[string][]byte
 	// broken marks files with errors.
 	broken map[string]bool
+	// plain marks the resource files without anchors, aliases, merge keys
+	// or Lists (see readResources).
+	plain map[string]bool
 }
 
 // docEntry is one object as written in a source file.
@@ -68,7 +71,7 @@ func newKustWalker(ctx context.Context, r *Renderer, t *tree) *kustWalker {
 		r:     r,
 		t:     t,
 		done:  map[string]*kustomization{},
-		index: sourceIndex{docs: map[string][]docEntry{}, kustFiles: map[string]bool{}, tagged: map[string][]byte{}, broken: map[string]bool{}},
+		index: sourceIndex{docs: map[string][]docEntry{}, kustFiles: map[string]bool{}, tagged: map[string][]byte{}, broken: map[string]bool{}, plain: map[string]bool{}},
 	}
 }
 
@@ -456,6 +459,7 @@ func (w *kustWalker) indexFile(p string, annotate bool) {
 	}
 	w.index.docs[p] = entries
 	w.index.broken[p] = failed
+	w.index.plain[p] = plainDocuments(docs)
 	if annotate && !failed {
 		if len(entries) == 0 {
 			// An empty or comment-only file: kustomize reads it as no
@@ -643,4 +647,31 @@ func lineFold(n *yaml.Node, path fieldPath) int {
 		}
 	}
 	return line
+}
+
+// plainDocuments reports whether no document has an anchor, an alias, a
+// merge key or a kind ending in List.
+func plainDocuments(docs []document) bool {
+	var plain func(n *yaml.Node) bool
+	plain = func(n *yaml.Node) bool {
+		if n.Anchor != "" || n.Kind == yaml.AliasNode || n.ShortTag() == "!!merge" {
+			return false
+		}
+		for _, c := range n.Content {
+			if !plain(c) {
+				return false
+			}
+		}
+		return true
+	}
+	for i := range docs {
+		n := docs[i].node
+		if n == nil {
+			continue
+		}
+		if strings.HasSuffix(scalarString(mapValue(n, "kind")), "List") || !plain(n) {
+			return false
+		}
+	}
+	return true
 }

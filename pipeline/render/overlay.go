@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -63,7 +64,24 @@ func OverlayRoot(fsys filesys.FileSystem, root, dir string) ([]model.Object, err
 	return NewRenderer(fsys, root, DefaultLimits).Overlay(context.Background(), dir)
 }
 
+// How an overlay is built: with the fast path where it applies (see
+// fastBuild), or with krusty alone (for tests that compare the two).
+const (
+	withFastPath = iota
+	krustyOnly
+	fastOnly
+)
+
 func renderOverlay(ctx context.Context, r *Renderer, dir string) ([]model.Object, error) {
+	return renderOverlayHow(ctx, r, dir, withFastPath)
+}
+
+// overlayRoot is OverlayRoot built as how says.
+func overlayRoot(fsys filesys.FileSystem, root, dir string, how int) ([]model.Object, error) {
+	return renderOverlayHow(context.Background(), NewRenderer(fsys, root, DefaultLimits), dir, how)
+}
+
+func renderOverlayHow(ctx context.Context, r *Renderer, dir string, how int) ([]model.Object, error) {
 	t, err := newTree(r.fsys, r.root, r.limits.FileBytes)
 	if err != nil {
 		return nil, fmt.Errorf("render overlay %s: %w", dir, err)
@@ -80,25 +98,40 @@ func renderOverlay(ctx context.Context, r *Renderer, dir string) ([]model.Object
 	if len(w.errs) > 0 {
 		return nil, asError(w.errs)
 	}
-	if e := w.expansion(top); e != nil {
-		return nil, e
+	// The fast path is linear in what the walk read (and Limits bound
+	// that); the limits on objects and builds are for krusty, whose time
+	// grows with their square.
+	var objs []model.Object
+	var errs model.InputErrors
+	fast := false
+	if how != krustyOnly {
+		objs, fast = fastBuild(w, top)
 	}
-	resources, err := build(ctx, t, top, w.index.tagged, w.customSchema)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err != nil {
-		return nil, &model.InputError{Location: model.Location{File: top.file}, Message: "kustomize: " + t.clean(err.Error())}
+	if !fast && how == fastOnly {
+		return nil, errNotFast
 	}
-	var objs []model.Object
-	var errs model.InputErrors
-	for _, res := range resources {
-		o, err := w.index.object(res, top.dir)
-		if err != nil {
-			errs = append(errs, err)
-			continue
+	if !fast {
+		if e := w.expansion(top); e != nil {
+			return nil, e
 		}
-		objs = append(objs, o)
+		resources, err := build(ctx, t, top, w.index.tagged, w.customSchema)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err != nil {
+			return nil, &model.InputError{Location: model.Location{File: top.file}, Message: "kustomize: " + t.clean(err.Error())}
+		}
+		for _, res := range resources {
+			o, err := w.index.object(res, top.dir)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			objs = append(objs, o)
+		}
 	}
 	if len(objs) == 0 && len(errs) == 0 {
 		return nil, &model.InputError{Location: model.Location{File: top.file}, Message: "the overlay renders no objects"}
@@ -108,6 +141,10 @@ func renderOverlay(ctx context.Context, r *Renderer, dir string) ([]model.Object
 	}
 	return objs, nil
 }
+
+// errNotFast is what an overlay built with the fast path only gives for a
+// tree the fast path leaves to krusty.
+var errNotFast = errors.New("the fast path does not apply")
 
 // asError returns nil, the only error, or the list.
 func asError(errs model.InputErrors) error {

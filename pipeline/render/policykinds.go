@@ -31,8 +31,6 @@ var UnevaluatedPolicyKinds = []PolicyKind{
 	{"projectcalico.org", "GlobalNetworkPolicy", "Calico"},
 	{"crd.antrea.io", "NetworkPolicy", "Antrea"},
 	{"crd.antrea.io", "ClusterNetworkPolicy", "Antrea"},
-	{"cilium.io", "CiliumNetworkPolicy", "Cilium"},
-	{"cilium.io", "CiliumClusterwideNetworkPolicy", "Cilium"},
 }
 
 // unevaluatedKind finds group and kind in UnevaluatedPolicyKinds.

@@ -53,16 +53,16 @@ type evidenceOverlay struct {
 	Expectations evidenceExpectations `json:"expectations"`
 	Findings     []model.Finding      `json:"findings"`
 	// Reachability is the head matrix; null when the overlay could not be
-	// evaluated, or holds more than maxEvidenceConnections connections
+	// evaluated, or has more than maxEvidenceFlows flows
 	// (ReachabilityOmitted says so).
 	Reachability        *jsonMatrix `json:"reachability"`
 	ReachabilityOmitted string      `json:"reachabilityOmitted,omitempty"`
 }
 
-// maxEvidenceConnections bounds the matrix an evidence document holds:
-// about 30 MB of JSON. A 5,000-workload cluster has millions of
-// connections; `reachgate reach --format json` writes them.
-const maxEvidenceConnections = 50_000
+// maxEvidenceFlows bounds the matrix an evidence document holds: about
+// 30 MB of indented JSON. A 5,000-workload cluster has 39,000 flows;
+// `reachgate reach --format json` writes them.
+const maxEvidenceFlows = 20_000
 
 type evidenceRuleResult struct {
 	ID string `json:"id"`
@@ -145,17 +145,7 @@ func writeCheckEvidence(w io.Writer, r *model.Report, opts Options) error {
 				eo.Expectations.Failed++
 			}
 		}
-		switch {
-		case o.Matrix == nil || o.Error != "":
-		case len(o.Matrix.Connections) > maxEvidenceConnections:
-			eo.ReachabilityOmitted = fmt.Sprintf("%d connections, more than the %d an evidence document holds: reachgate reach %s --format json writes them",
-				len(o.Matrix.Connections), maxEvidenceConnections, o.Name)
-		default:
-			if v, err := newMatrixView(o.Matrix, MatrixOptions{}); err == nil {
-				m := toJSONMatrix(v, MatrixOptions{Title: o.Name})
-				eo.Reachability = &m
-			}
-		}
+		eo.Reachability, eo.ReachabilityOmitted = evidenceReachability(o)
 		out.Overlays = append(out.Overlays, eo)
 	}
 	rulesOf := map[string][]string{}
@@ -180,4 +170,22 @@ func writeCheckEvidence(w io.Writer, r *model.Report, opts Options) error {
 		out.Controls = append(out.Controls, ec)
 	}
 	return writeJSON(w, out)
+}
+
+// evidenceReachability is the overlay's head matrix as flows, or why it
+// is left out.
+func evidenceReachability(o *model.OverlayReport) (*jsonMatrix, string) {
+	if o.Matrix == nil || o.Error != "" {
+		return nil, ""
+	}
+	v, err := newMatrixView(o.Matrix, MatrixOptions{})
+	if err != nil {
+		return nil, ""
+	}
+	m := toJSONMatrix(v, MatrixOptions{Title: o.Name})
+	if len(m.Flows) > maxEvidenceFlows {
+		return nil, fmt.Sprintf("%d flows (%d connections), more than the %d an evidence document holds: reachgate reach %s --format json writes them",
+			len(m.Flows), m.Connections, maxEvidenceFlows, o.Name)
+	}
+	return &m, ""
 }

@@ -348,7 +348,7 @@ func TestCheckJSONShape(t *testing.T) {
 	r := &model.Report{Overlays: []model.OverlayReport{{Name: "dev", Diff: &model.Diff{}}, {Name: "new"}}}
 	var doc map[string]any
 	require.NoError(t, json.Unmarshal([]byte(render(t, "json", r, Options{Version: "v1.2.3"})), &doc))
-	assert.Equal(t, "1", doc["formatVersion"])
+	assert.Equal(t, "2", doc["formatVersion"])
 	assert.Equal(t, map[string]any{"name": "reachgate", "version": "v1.2.3"}, doc["tool"])
 	assert.Equal(t, []any{}, doc["rulesChanged"])
 	assert.Equal(t, true, doc["passed"])
@@ -366,11 +366,11 @@ func TestReadJSONErrors(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ in, want string }{
 		{`{`, "read report: unexpected EOF"},
-		{`{"formatVersion":"2"}`, `read report: formatVersion "2": want "1"`},
-		{`{"formatVersion":"1","overlays":[{"diff":{"added":[{"src":{},"dst":{"name":"x"}}]}}]}`, "read report: overlays[0].diff.added[0].src: a peer needs a name or an ipRange"},
-		{`{"formatVersion":"1","overlays":[{"diff":{"added":[{"src":{"ipRange":"10.0.0.0/33"},"dst":{"name":"x"}}]}}]}`, `read report: overlays[0].diff.added[0].src: bad ipRange "10.0.0.0/33"`},
-		{`{"formatVersion":"1","overlays":[{"diff":{"added":[{"src":{"name":"a"},"dst":{"name":"x"},"after":{"ports":{"ICMP":[]}}}]}}]}`, `ports: unknown protocol "ICMP"`},
-		{`{"formatVersion":"1","overlays":[{"diff":{"added":[{"src":{"name":"a"},"dst":{"name":"x"},"after":{"ports":{"TCP":[{"from":9,"to":3}]}}}]}}]}`, `ports: bad TCP range 9-3`},
+		{`{"formatVersion":"1"}`, `read report: formatVersion "1": want "2"`},
+		{`{"formatVersion":"2","overlays":[{"diff":{"added":[{"src":{},"dst":{"name":"x"}}]}}]}`, "read report: overlays[0].diff.added[0].src: a peer needs a name or an ipRange"},
+		{`{"formatVersion":"2","overlays":[{"diff":{"added":[{"src":{"ipRange":"10.0.0.0/33"},"dst":{"name":"x"}}]}}]}`, `read report: overlays[0].diff.added[0].src: bad ipRange "10.0.0.0/33"`},
+		{`{"formatVersion":"2","overlays":[{"diff":{"added":[{"src":{"name":"a"},"dst":{"name":"x"},"after":{"ports":{"ICMP":[]}}}]}}]}`, `ports: unknown protocol "ICMP"`},
+		{`{"formatVersion":"2","overlays":[{"diff":{"added":[{"src":{"name":"a"},"dst":{"name":"x"},"after":{"ports":{"TCP":[{"from":9,"to":3}]}}}]}}]}`, `ports: bad TCP range 9-3`},
 	} {
 		_, err := ReadJSON(strings.NewReader(tc.in))
 		require.Error(t, err, tc.in)
@@ -627,7 +627,7 @@ func TestCheckEvidence(t *testing.T) {
 		Overlays []struct {
 			Rules        []evidenceRuleResult
 			Expectations evidenceExpectations
-			Reachability *struct{ Connections []any }
+			Reachability *struct{ Flows []any }
 		}
 	}
 	require.NoError(t, json.Unmarshal([]byte(render(t, "evidence", fixtureReport(t), Options{Version: "v0.9.0"})), &doc))
@@ -648,7 +648,7 @@ func TestCheckEvidence(t *testing.T) {
 	assert.Equal(t, "pass", results(prod.Rules)["NP003"])
 	assert.Equal(t, "error", results(staging.Rules)["NP001"])
 	require.NotNil(t, dev.Reachability)
-	assert.NotEmpty(t, dev.Reachability.Connections)
+	assert.NotEmpty(t, dev.Reachability.Flows)
 	assert.Nil(t, staging.Reachability)
 	// A control takes the worst result of its rules.
 	require.Len(t, doc.Controls, 2)
@@ -659,18 +659,24 @@ func TestCheckEvidence(t *testing.T) {
 
 func TestCheckEvidenceOmitsHugeMatrices(t *testing.T) {
 	t.Parallel()
-	m := &model.Matrix{Peers: []model.Peer{
-		{Workload: &model.Workload{Namespace: "ns", Name: "a", Kind: "Deployment"}},
-		{Workload: &model.Workload{Namespace: "ns", Name: "b", Kind: "Deployment"}},
-	}}
-	al := &model.Allowance{Ports: model.SinglePort(model.TCP, 80, 80)}
-	for range maxEvidenceConnections + 1 {
-		m.Connect(0, 1, al)
+	// A full mesh of 150 workloads where every pair is allowed on its own
+	// port: every connection is a flow of its own.
+	m := &model.Matrix{}
+	for i := range 150 {
+		m.Peers = append(m.Peers, model.Peer{Workload: &model.Workload{Namespace: "ns", Name: fmt.Sprintf("w%03d", i), Kind: "Deployment"}})
+	}
+	for s := range int32(150) {
+		for d := range int32(150) {
+			if s != d {
+				m.Allowances = append(m.Allowances, &model.Allowance{Ports: model.SinglePort(model.TCP, uint16(1+len(m.Allowances)), uint16(1+len(m.Allowances)))})
+				m.Connections = append(m.Connections, model.Connection{Src: s, Dst: d, Allowance: int32(len(m.Allowances) - 1)})
+			}
+		}
 	}
 	r := &model.Report{FailOn: model.SeverityError, Overlays: []model.OverlayReport{{Name: "big", Matrix: m}}}
 	var doc struct{ Overlays []map[string]any }
 	require.NoError(t, json.Unmarshal([]byte(render(t, "evidence", r, Options{})), &doc))
 	assert.Nil(t, doc.Overlays[0]["reachability"])
-	assert.Contains(t, doc.Overlays[0]["reachabilityOmitted"], "50001 connections")
+	assert.Contains(t, doc.Overlays[0]["reachabilityOmitted"], "22350 flows (22350 connections)")
 	assert.Contains(t, doc.Overlays[0]["reachabilityOmitted"], "reachgate reach big --format json")
 }

@@ -36,46 +36,18 @@ func ReadEvidence(file string, data []byte) (*Evidence, error) {
 	e := &Evidence{File: file}
 	sum := sha256.Sum256(data)
 	e.SHA256 = hex.EncodeToString(sum[:])
-	// The shapes the writer uses embed pointers the decoder cannot set:
-	// read connections through their own shape.
-	type connIn struct {
-		Src, Dst jsonPeer
-		jsonAllowance
-	}
-	type matrixIn struct {
-		FormatVersion string          `json:"formatVersion"`
-		Title         string          `json:"title,omitempty"`
-		Focus         *jsonFocus      `json:"focus,omitempty"`
-		Peers         []jsonPeer      `json:"peers"`
-		Connections   []connIn        `json:"connections"`
-		Unmanaged     []jsonUnmanaged `json:"unmanaged"`
-	}
-	type overlayIn struct {
-		evidenceOverlay
-		Reachability *matrixIn `json:"reachability"`
-	}
-	var in struct {
-		evidenceDoc
-		Overlays []overlayIn `json:"overlays"`
-	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
+	if err := dec.Decode(&e.doc); err != nil {
 		return nil, fmt.Errorf("%s: not an evidence document: %w", file, err)
 	}
-	e.doc = in.evidenceDoc
-	e.doc.Overlays = nil
-	for _, o := range in.Overlays {
-		eo := o.evidenceOverlay
-		if m := o.Reachability; m != nil {
-			jm := jsonMatrix{FormatVersion: m.FormatVersion, Title: m.Title, Focus: m.Focus, Peers: m.Peers, Unmanaged: m.Unmanaged}
-			for _, c := range m.Connections {
-				a := c.jsonAllowance
-				jm.Connections = append(jm.Connections, jsonConnection{Src: c.Src, Dst: c.Dst, jsonAllowance: &a})
-			}
-			eo.Reachability = &jm
+	for i, o := range e.doc.Overlays {
+		if o.Reachability == nil {
+			continue
 		}
-		e.doc.Overlays = append(e.doc.Overlays, eo)
+		if err := o.Reachability.check(); err != nil {
+			return nil, fmt.Errorf("%s: overlays[%d].reachability.%w", file, i, err)
+		}
 	}
 	switch {
 	case e.doc.Kind != "ReachgateEvidence":
@@ -259,15 +231,17 @@ func flowsOf(e *Evidence, overlay string) map[string]flowEntry {
 		if o.Name != overlay || o.Reachability == nil {
 			continue
 		}
+		m := o.Reachability
 		out := map[string]flowEntry{}
-		for _, c := range o.Reachability.Connections {
-			src, dst := jsonPeerText(c.Src), jsonPeerText(c.Dst)
-			fe := flowEntry{src: src, dst: dst}
-			if c.jsonAllowance != nil {
-				a := c.jsonAllowance.model()
-				fe.ports, fe.via = portsText(a), grantsText(a)
+		for _, f := range m.Flows {
+			a := m.Allowances[f.Allowance].model()
+			ports, via := portsText(a), grantsText(a)
+			for _, s := range f.Srcs {
+				for _, d := range f.Dsts {
+					src, dst := jsonPeerText(m.Peers[s]), jsonPeerText(m.Peers[d])
+					out[src+"\x00"+dst] = flowEntry{src: src, dst: dst, ports: ports, via: via}
+				}
 			}
-			out[src+"\x00"+dst] = fe
 		}
 		return out
 	}

@@ -75,7 +75,11 @@ func explainSide(ew *errWriter, s *model.SideExplanation, title string, q *model
 	for _, p := range s.Policies {
 		if tiered && p.Tier != tier {
 			tier = p.Tier
-			ew.line("  ", tierTitle(tier, s.Isolated), ":")
+			title := tierTitle(tier, s.Isolated)
+			if tier == model.TierNamespace && hasCilium(s.Policies) {
+				title = "NetworkPolicy and Cilium tier (a deny of either wins; otherwise allowed if any rule allows)"
+			}
+			ew.line("  ", title, ":")
 		}
 		at := ""
 		if p.Source.File != "" {
@@ -84,7 +88,7 @@ func explainSide(ew *errWriter, s *model.SideExplanation, title string, q *model
 		name := "policy " + p.Policy
 		if p.Kind != "" {
 			name = p.Kind + " " + p.Policy
-			if p.Kind != model.KindBaselineAdminNetworkPolicy {
+			if p.Kind != model.KindBaselineAdminNetworkPolicy && !model.IsCilium(p.Kind) {
 				name += " priority " + strconv.Itoa(int(p.Priority))
 			}
 		}
@@ -94,7 +98,9 @@ func explainSide(ew *errWriter, s *model.SideExplanation, title string, q *model
 		}
 		ew.line("  ", name, at, ":")
 		for _, r := range p.Rules {
-			if p.Kind != "" {
+			if model.IsCilium(p.Kind) {
+				ew.line("    ", ciliumRuleLine(s.Direction, r, q))
+			} else if p.Kind != "" {
 				ew.line("    ", tieredRuleLine(s.Direction, p.Kind, r, q))
 			} else {
 				ew.line("    ", ruleLine(s.Direction, r, q))
@@ -105,6 +111,42 @@ func explainSide(ew *errWriter, s *model.SideExplanation, title string, q *model
 		ew.line("  ", s.Note)
 	}
 	ew.line("  this side allows: ", s.Allows.String())
+}
+
+func hasCilium(ps []model.PolicyVerdict) bool {
+	for _, p := range ps {
+		if model.IsCilium(p.Kind) {
+			return true
+		}
+	}
+	return false
+}
+
+// ciliumRuleLine is "spec.egressDeny[0] denies: peer 0 ..." or, for an
+// allow rule, the line of a NetworkPolicy rule with its section, and the
+// L7 note.
+func ciliumRuleLine(dir model.Direction, r model.RuleVerdict, q *model.PortQuery) string {
+	name := r.Section + "." + dir.String()
+	if r.Action == model.ActionDeny {
+		name += "Deny"
+	}
+	name += "[" + strconv.Itoa(r.Rule) + "]"
+	line := ruleLine(dir, r, q)
+	_, rest, _ := strings.Cut(line, " ")
+	if r.Action == model.ActionDeny {
+		switch {
+		case r.Denies:
+			rest = "denies: " + r.PeerReason + "; denies " + r.Ports.String()
+		case !r.PeerMatch:
+			rest = "peer miss: " + r.PeerReason
+		default:
+			rest = "port miss: " + r.PeerReason + "; denies " + r.Ports.String()
+		}
+	}
+	if r.L7 != "" {
+		rest += " (L7-filtered: " + r.L7 + " rules are not evaluated; allowed at L4)"
+	}
+	return name + " " + rest
 }
 
 // tierTitle heads the policies of one tier, in the order they are
@@ -241,6 +283,10 @@ func nearestMiss(s *model.SideExplanation, q *model.PortQuery) string {
 		}
 		for _, r := range p.Rules {
 			name := p.Policy + " " + dir + "[" + strconv.Itoa(r.Rule) + "]"
+			if model.IsCilium(p.Kind) {
+				name, _, _ = strings.Cut(ciliumRuleLine(s.Direction, r, nil), " ")
+				name = p.Policy + " " + name
+			}
 			if p.Kind != "" {
 				name = p.Kind + " " + name
 			}
@@ -248,6 +294,8 @@ func nearestMiss(s *model.SideExplanation, q *model.PortQuery) string {
 			var why string
 			decides := q != nil && r.Decides.Contains(q.Protocol, q.Port) || q == nil && !r.Decides.IsEmpty()
 			switch {
+			case r.Denies:
+				score, why = 5, name+" (deny) denies it: "+r.PeerReason
 			case p.Kind != "" && decides && r.Action == model.ActionDeny:
 				score, why = 5, name+" ("+r.Name+") denies it: "+r.PeerReason
 			case r.Matched:

@@ -12,7 +12,7 @@ import (
 )
 
 var goldenExt = map[string]string{
-	"txt": "txt", "text": "txt", "json": "json", "csv": "csv", "md": "md", "markdown": "md",
+	"txt": "txt", "text": "txt", "json": "json", "jsonl": "jsonl", "csv": "csv", "md": "md", "markdown": "md",
 	"dot": "dot", "mermaid": "mmd", "html": "html", "junit": "xml", "sarif": "sarif", "github": "txt", "evidence": "json",
 }
 

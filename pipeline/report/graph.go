@@ -260,9 +260,9 @@ func (g *graph) draw(peers []*model.Peer, es []pending) {
 func matrixGraph(v *matrixView, title string) *graph {
 	g := newGraph(title)
 	g.notes = omittedNotes(v.m.Omitted)
-	es := make([]pending, len(v.conns))
-	for i, c := range v.conns {
-		es[i] = pending{src: v.src(c), dst: v.dst(c), kind: edgeAllowed, after: c.Allowance}
+	es := make([]pending, 0, v.n)
+	for c := range v.conns() {
+		es = append(es, pending{src: v.src(c), dst: v.dst(c), kind: edgeAllowed, after: c.Allowance})
 	}
 	g.draw(v.peers, es)
 	g.mergeReverse()

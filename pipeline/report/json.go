@@ -26,12 +26,16 @@ type jsonPeer struct {
 	Kind          string         `json:"kind,omitempty"`
 	IPRange       string         `json:"ipRange,omitempty"`
 	External      string         `json:"external,omitempty"`
+	FQDN          string         `json:"fqdn,omitempty"`
 	MayBeDeniedBy *model.MayDeny `json:"mayBeDeniedBy,omitempty"`
 }
 
 func toJSONPeer(p model.Peer) jsonPeer {
 	if p.Workload != nil {
 		return jsonPeer{Namespace: p.Workload.Namespace, Name: p.Workload.Name, Kind: p.Workload.Kind, MayBeDeniedBy: p.MayDeny}
+	}
+	if p.FQDN != "" {
+		return jsonPeer{External: p.External, FQDN: p.FQDN}
 	}
 	return jsonPeer{IPRange: p.Range.String(), External: p.External}
 }
@@ -253,6 +257,9 @@ func (pr *peerReader) peer(j jsonPeer, where string) (model.Peer, error) {
 			pr.workloads[k] = w
 		}
 		return model.Peer{Workload: w, MayDeny: j.MayBeDeniedBy}, nil
+	}
+	if j.FQDN != "" {
+		return model.Peer{FQDN: j.FQDN, External: model.FQDNPrefix + j.FQDN}, nil
 	}
 	r, err := parseIPRange(j.IPRange)
 	if err != nil {

@@ -117,18 +117,18 @@ func writeMatrixHTML(w io.Writer, v *matrixView, opts MatrixOptions) error {
 	if data.Title == "" {
 		data.Title = "Reachability"
 	}
-	data.Summary = plural(len(v.conns), "connection", "connections") + " between " + plural(len(v.peers), "peer", "peers")
+	data.Summary = plural(v.n, "connection", "connections") + " between " + plural(len(v.peers), "peer", "peers")
 	if v.focused {
 		data.Summary = focusName(opts) + ": " + data.Summary
 	}
-	data.Rows = make([]htmlRow, len(v.conns))
-	for i, c := range v.conns {
-		data.Rows[i] = htmlRow{
+	data.Rows = make([]htmlRow, 0, v.n)
+	for c := range v.conns() {
+		data.Rows = append(data.Rows, htmlRow{
 			Src: v.src(c).String(), Dst: v.dst(c).String(), Ports: c.Ports.String(),
 			Egress: htmlRefs(c.Allowance, model.Egress), Ingress: htmlRefs(c.Allowance, model.Ingress),
 			AddressDependent: c.AddressDependent,
 			MayDeny:          strings.TrimSpace(mayDenyText(*v.src(c), *v.dst(c))),
-		}
+		})
 	}
 	for _, u := range v.unmanaged {
 		data.Unmanaged = append(data.Unmanaged, htmlUnmanaged{u.Workload.String(), u.Reason})

@@ -1,19 +1,15 @@
 package report
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"io"
+	"slices"
+	"strconv"
 
 	"github.com/reachgate/reachgate/pipeline/model"
 )
-
-type jsonConnection struct {
-	Src jsonPeer `json:"src"`
-	Dst jsonPeer `json:"dst"`
-	*jsonAllowance
-	// MayBeDeniedBy lists the invalid NetworkPolicies, left out of the
-	// matrix, that could deny this flow once fixed.
-	MayBeDeniedBy []string `json:"mayBeDeniedBy,omitempty"`
-}
 
 type jsonUnmanaged struct {
 	Namespace string `json:"namespace"`
@@ -22,16 +18,35 @@ type jsonUnmanaged struct {
 	Reason    string `json:"reason"`
 }
 
+// jsonMatrix is who can reach whom as flows: every source of a flow
+// reaches every destination of it on the flow's ports, for the reasons of
+// one allowance. Peers and allowances are listed once; flows refer to
+// them by index. A cluster of 5,000 workloads has millions of pairs and
+// tens of thousands of flows.
 type jsonMatrix struct {
-	FormatVersion string           `json:"formatVersion"`
-	Title         string           `json:"title,omitempty"`
-	Focus         *jsonFocus       `json:"focus,omitempty"`
-	Peers         []jsonPeer       `json:"peers"`
-	Connections   []jsonConnection `json:"connections"`
-	Unmanaged     []jsonUnmanaged  `json:"unmanaged"`
+	FormatVersion string     `json:"formatVersion"`
+	Title         string     `json:"title,omitempty"`
+	Focus         *jsonFocus `json:"focus,omitempty"`
+	Peers         []jsonPeer `json:"peers"`
+	// Allowances are what flows allow and why, each once.
+	Allowances []*jsonAllowance `json:"allowances"`
+	Flows      []jsonFlow       `json:"flows"`
+	// Connections is how many (source, destination) pairs the flows hold.
+	Connections int             `json:"connections"`
+	Unmanaged   []jsonUnmanaged `json:"unmanaged"`
 	// Omitted are the traffic policies the matrix leaves out: invalid
 	// NetworkPolicies and policies of kinds reachgate does not evaluate.
 	Omitted []model.OmittedPolicy `json:"omitted,omitempty"`
+}
+
+// jsonFlow is one flow: indices into peers and allowances. A pair of it
+// may be denied by the invalid policies named in the source's
+// mayBeDeniedBy.egress and the destination's mayBeDeniedBy.ingress.
+type jsonFlow struct {
+	Srcs      []int32   `json:"srcs"`
+	Dsts      []int32   `json:"dsts"`
+	Ports     jsonPorts `json:"ports"`
+	Allowance int32     `json:"allowance"`
 }
 
 type jsonFocus struct {
@@ -40,10 +55,86 @@ type jsonFocus struct {
 }
 
 // writeMatrixJSON writes the matrix as a versioned document: the peers,
-// every connection with its ports and the rules that allow it, and the
-// workloads NetworkPolicy does not govern.
+// the allowances, the flows that refer to both, and the workloads
+// NetworkPolicy does not govern. Each element of a list is one compact
+// line, so that the document stays a fraction of the indented size and
+// diffs well.
 func writeMatrixJSON(w io.Writer, v *matrixView, opts MatrixOptions) error {
-	return writeJSON(w, toJSONMatrix(v, opts))
+	return writeJSONLines(w, toJSONMatrix(v, opts))
+}
+
+// writeJSONLines writes the matrix compactly, with each element of its
+// lists on a line of its own.
+func writeJSONLines(w io.Writer, m jsonMatrix) error {
+	ew := newErrWriter(w)
+	field := func(name string, v any, sep string) error {
+		b, err := marshalCompact(v)
+		if err != nil {
+			return err
+		}
+		ew.print("\n", strconv.Quote(name), ":", string(b), sep)
+		return nil
+	}
+	list := func(name string, n int, elem func(i int) any, sep string) error {
+		ew.print("\n", strconv.Quote(name), ":[")
+		for i := range n {
+			b, err := marshalCompact(elem(i))
+			if err != nil {
+				return err
+			}
+			if i > 0 {
+				ew.print(",")
+			}
+			ew.print("\n", string(b))
+		}
+		if n > 0 {
+			ew.print("\n")
+		}
+		ew.print("]", sep)
+		return nil
+	}
+	ew.print("{")
+	steps := []func() error{
+		func() error { return field("formatVersion", m.FormatVersion, ",") },
+		func() error {
+			if m.Title == "" {
+				return nil
+			}
+			return field("title", m.Title, ",")
+		},
+		func() error {
+			if m.Focus == nil {
+				return nil
+			}
+			return field("focus", m.Focus, ",")
+		},
+		func() error { return list("peers", len(m.Peers), func(i int) any { return m.Peers[i] }, ",") },
+		func() error {
+			return list("allowances", len(m.Allowances), func(i int) any { return m.Allowances[i] }, ",")
+		},
+		func() error { return list("flows", len(m.Flows), func(i int) any { return m.Flows[i] }, ",") },
+		func() error { return field("connections", m.Connections, ",") },
+		func() error {
+			sep := ""
+			if len(m.Omitted) > 0 {
+				sep = ","
+			}
+			return list("unmanaged", len(m.Unmanaged), func(i int) any { return m.Unmanaged[i] }, sep)
+		},
+		func() error {
+			if len(m.Omitted) == 0 {
+				return nil
+			}
+			return list("omitted", len(m.Omitted), func(i int) any { return m.Omitted[i] }, "")
+		},
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	ew.line("\n}")
+	return ew.flush()
 }
 
 func toJSONMatrix(v *matrixView, opts MatrixOptions) jsonMatrix {
@@ -51,22 +142,196 @@ func toJSONMatrix(v *matrixView, opts MatrixOptions) jsonMatrix {
 		FormatVersion: FormatVersion,
 		Title:         opts.Title,
 		Peers:         make([]jsonPeer, len(v.peers)),
-		Connections:   make([]jsonConnection, len(v.conns)),
+		Allowances:    []*jsonAllowance{},
+		Flows:         []jsonFlow{},
+		Connections:   v.n,
 		Unmanaged:     make([]jsonUnmanaged, len(v.unmanaged)),
+		Omitted:       v.m.Omitted,
 	}
 	if v.focused {
 		out.Focus = &jsonFocus{Workload: opts.Workload, Namespace: opts.Namespace}
 	}
-	out.Omitted = v.m.Omitted
+	pos := v.positions()
 	for i, p := range v.peers {
 		out.Peers[i] = toJSONPeer(*p)
 	}
-	for i, c := range v.conns {
-		out.Connections[i] = jsonConnection{Src: toJSONPeer(*v.src(c)), Dst: toJSONPeer(*v.dst(c)), jsonAllowance: toJSONAllowance(c.Allowance),
-			MayBeDeniedBy: model.MayBeDeniedBy(*v.src(c), *v.dst(c))}
+	flows := model.GroupFlows(v.m, v.keptConnections(), model.FlowKeys{})
+	for i := range flows {
+		f := &flows[i]
+		for k, s := range f.Srcs {
+			f.Srcs[k] = pos[s]
+		}
+		for k, d := range f.Dsts {
+			f.Dsts[k] = pos[d]
+		}
+		slices.Sort(f.Srcs)
+		slices.Sort(f.Dsts)
+	}
+	slices.SortFunc(flows, func(a, b model.Flow) int {
+		if a.Srcs[0] != b.Srcs[0] {
+			return int(a.Srcs[0] - b.Srcs[0])
+		}
+		return int(a.Dsts[0] - b.Dsts[0])
+	})
+	number, used := v.allowances()
+	for _, a := range used {
+		out.Allowances = append(out.Allowances, toJSONAllowance(v.m.Allowances[a]))
+	}
+	for _, f := range flows {
+		out.Flows = append(out.Flows, jsonFlow{Srcs: f.Srcs, Dsts: f.Dsts, Ports: jsonPorts{v.m.Allowances[f.Allowance].Ports}, Allowance: number[f.Allowance]})
 	}
 	for i, u := range v.unmanaged {
 		out.Unmanaged[i] = jsonUnmanaged{Namespace: u.Workload.Namespace, Name: u.Workload.Name, Kind: u.Workload.Kind, Reason: u.Reason}
 	}
 	return out
+}
+
+// check reports a matrix read back whose flows name peers or allowances
+// it does not have, or none: "flows[3].srcs[1]: peer 12 of 10".
+func (m *jsonMatrix) check() error {
+	for i, f := range m.Flows {
+		if len(f.Srcs) == 0 || len(f.Dsts) == 0 {
+			return fmt.Errorf("flows[%d]: a flow needs sources and destinations", i)
+		}
+		for _, side := range []struct {
+			name string
+			idx  []int32
+		}{{"srcs", f.Srcs}, {"dsts", f.Dsts}} {
+			for k, p := range side.idx {
+				if p < 0 || int(p) >= len(m.Peers) {
+					return fmt.Errorf("flows[%d].%s[%d]: peer %d of %d", i, side.name, k, p, len(m.Peers))
+				}
+			}
+		}
+		if f.Allowance < 0 || int(f.Allowance) >= len(m.Allowances) || m.Allowances[f.Allowance] == nil {
+			return fmt.Errorf("flows[%d].allowance: %d of %d", i, f.Allowance, len(m.Allowances))
+		}
+	}
+	return nil
+}
+
+// allowances numbers the allowances of the kept connections in the order
+// connections first use them: number maps the matrix's index to that
+// number (-1 for unused ones), used lists the matrix's indices in order.
+func (v *matrixView) allowances() (number, used []int32) {
+	number = make([]int32, len(v.m.Allowances))
+	for i := range number {
+		number[i] = -1
+	}
+	for _, c := range v.connections() {
+		if (v.sorted != nil || v.kept(c)) && number[c.Allowance] < 0 {
+			number[c.Allowance] = int32(len(used))
+			used = append(used, c.Allowance)
+		}
+	}
+	return number, used
+}
+
+// positions maps each peer of the matrix to its index among the peers
+// shown (-1 for those not shown).
+func (v *matrixView) positions() []int32 {
+	pos := make([]int32, len(v.m.Peers))
+	for i := range pos {
+		pos[i] = -1
+	}
+	for i, p := range v.order {
+		pos[p] = int32(i)
+	}
+	return pos
+}
+
+// jsonlHeader is the first line of the jsonl format.
+type jsonlHeader struct {
+	FormatVersion string                `json:"formatVersion"`
+	Title         string                `json:"title,omitempty"`
+	Focus         *jsonFocus            `json:"focus,omitempty"`
+	Allowances    []*jsonAllowance      `json:"allowances"`
+	Connections   int                   `json:"connections"`
+	Unmanaged     []jsonUnmanaged       `json:"unmanaged"`
+	Omitted       []model.OmittedPolicy `json:"omitted,omitempty"`
+}
+
+// writeMatrixJSONL streams one pair per line for tools that want pairs:
+// a header line ({"formatVersion", "allowances", "connections",
+// "unmanaged", ...}), then per connection {"src", "dst", "ports",
+// "allowance"} (and "mayBeDeniedBy" where set), allowance being an index
+// into the header's allowances. Lines are written as the connections are
+// read: memory does not grow with the output.
+func writeMatrixJSONL(w io.Writer, v *matrixView, opts MatrixOptions) error {
+	ew := newErrWriter(w)
+	h := jsonlHeader{FormatVersion: FormatVersion, Title: opts.Title, Allowances: []*jsonAllowance{}, Connections: v.n,
+		Unmanaged: []jsonUnmanaged{}, Omitted: v.m.Omitted}
+	if v.focused {
+		h.Focus = &jsonFocus{Workload: opts.Workload, Namespace: opts.Namespace}
+	}
+	number, used := v.allowances()
+	for _, a := range used {
+		h.Allowances = append(h.Allowances, toJSONAllowance(v.m.Allowances[a]))
+	}
+	for _, u := range v.unmanaged {
+		h.Unmanaged = append(h.Unmanaged, jsonUnmanaged{Namespace: u.Workload.Namespace, Name: u.Workload.Name, Kind: u.Workload.Kind, Reason: u.Reason})
+	}
+	if err := writeJSONLine(ew, h); err != nil {
+		return err
+	}
+	peers := make([][]byte, len(v.m.Peers))
+	peer := func(i int32) ([]byte, error) {
+		if peers[i] == nil {
+			b, err := marshalCompact(toJSONPeer(v.m.Peers[i]))
+			if err != nil {
+				return nil, err
+			}
+			peers[i] = b
+		}
+		return peers[i], nil
+	}
+	ports := make([][]byte, len(v.m.Allowances))
+	for _, c := range v.connections() {
+		if v.sorted == nil && !v.kept(c) {
+			continue
+		}
+		src, err := peer(c.Src)
+		if err != nil {
+			return err
+		}
+		dst, err := peer(c.Dst)
+		if err != nil {
+			return err
+		}
+		if ports[c.Allowance] == nil {
+			if ports[c.Allowance], err = marshalCompact(jsonPorts{v.m.Allowances[c.Allowance].Ports}); err != nil {
+				return err
+			}
+		}
+		ew.print(`{"src":`, string(src), `,"dst":`, string(dst), `,"ports":`, string(ports[c.Allowance]), `,"allowance":`, strconv.Itoa(int(number[c.Allowance])))
+		if keys := model.MayBeDeniedBy(v.m.Peers[c.Src], v.m.Peers[c.Dst]); len(keys) > 0 {
+			b, err := marshalCompact(keys)
+			if err != nil {
+				return err
+			}
+			ew.print(`,"mayBeDeniedBy":`, string(b))
+		}
+		ew.line("}")
+	}
+	return ew.flush()
+}
+
+// marshalCompact is json.Marshal without HTML escaping.
+func marshalCompact(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+func writeJSONLine(ew *errWriter, v any) error {
+	b, err := marshalCompact(v)
+	if err != nil {
+		return err
+	}
+	ew.line(string(b))
+	return nil
 }

@@ -20,8 +20,8 @@ func writeMatrixMarkdown(w io.Writer, v *matrixView, opts MatrixOptions) error {
 	if v.focused {
 		b.WriteString("Connections of " + mdText(focusName(opts)) + ": ")
 	}
-	b.WriteString(plural(len(v.conns), "connection", "connections") + ".\n\n")
-	if len(v.conns) > 0 {
+	b.WriteString(plural(v.n, "connection", "connections") + ".\n\n")
+	if v.n > 0 {
 		mdTable(&b, "Source", "Destination", "Ports", "Egress rule", "Ingress rule")
 		for _, r := range v.rows(opts) {
 			c := r.first

@@ -47,7 +47,7 @@ func TestMatrixFocus(t *testing.T) {
 		t.Parallel()
 		a := renderMatrix(t, "json", m, MatrixOptions{Workload: "app/frontend"})
 		b := renderMatrix(t, "json", m, MatrixOptions{Workload: "frontend", Namespace: "app"})
-		assert.Equal(t, strings.Replace(a, `"workload": "app/frontend"`, `"workload": "frontend",`+"\n    "+`"namespace": "app"`, 1), b)
+		assert.Equal(t, strings.Replace(a, `"focus":{"workload":"app/frontend"}`, `"focus":{"workload":"frontend","namespace":"app"}`, 1), b)
 		for _, l := range lines(renderMatrix(t, "txt", m, MatrixOptions{Workload: "app/frontend"})) {
 			assert.Contains(t, l, "app/frontend[Deployment]")
 		}
@@ -62,7 +62,7 @@ func TestMatrixFocus(t *testing.T) {
 		// The internet's five ranges reach kube-dns the same way: one row
 		// for people, one entry per range in JSON.
 		assert.Contains(t, got, "internet(0.0.0.0-10.95.255.255; 10.112.0.0-10.243.255.255 and 3 more ranges) => kube-system/kube-dns[Deployment] : all ports")
-		assert.Contains(t, renderMatrix(t, "json", m, MatrixOptions{Namespace: "kube-system"}), `"ipRange": "::/0"`)
+		assert.Contains(t, renderMatrix(t, "json", m, MatrixOptions{Namespace: "kube-system"}), `"ipRange":"::/0"`)
 	})
 	t.Run("external endpoint", func(t *testing.T) {
 		t.Parallel()
@@ -101,11 +101,11 @@ func TestMatrixFocus(t *testing.T) {
 
 func TestMatrixFormatsRegistry(t *testing.T) {
 	t.Parallel()
-	assert.Equal(t, []string{"txt", "json", "csv", "md", "dot", "mermaid", "html"}, MatrixFormats())
+	assert.Equal(t, []string{"txt", "json", "jsonl", "csv", "md", "dot", "mermaid", "html"}, MatrixFormats())
 	m := reach.Compute(shop())
 	assert.Equal(t, renderMatrix(t, "txt", m, MatrixOptions{}), renderMatrix(t, "text", m, MatrixOptions{}))
 	err := WriteMatrix(&bytes.Buffer{}, "yaml", m, MatrixOptions{})
-	require.EqualError(t, err, `unknown matrix format "yaml": want txt, json, csv, md, dot, mermaid, html`)
+	require.EqualError(t, err, `unknown matrix format "yaml": want txt, json, jsonl, csv, md, dot, mermaid, html`)
 }
 
 func TestMatrixEmpty(t *testing.T) {
@@ -113,10 +113,11 @@ func TestMatrixEmpty(t *testing.T) {
 	for _, m := range []*model.Matrix{nil, {}} {
 		var doc map[string]json.RawMessage
 		require.NoError(t, json.Unmarshal([]byte(renderMatrix(t, "json", m, MatrixOptions{})), &doc))
-		for _, k := range []string{"peers", "connections", "unmanaged"} {
+		for _, k := range []string{"peers", "allowances", "flows", "unmanaged"} {
 			assert.Equal(t, "[]", string(doc[k]), k)
 		}
-		assert.Equal(t, `"1"`, string(doc["formatVersion"]))
+		assert.Equal(t, "0", string(doc["connections"]))
+		assert.Equal(t, `"2"`, string(doc["formatVersion"]))
 		for _, f := range MatrixFormats() {
 			assert.NotEmpty(t, renderMatrix(t, f, m, MatrixOptions{}), f)
 		}

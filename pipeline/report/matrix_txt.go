@@ -16,10 +16,10 @@ func writeMatrixText(w io.Writer, v *matrixView, opts MatrixOptions) error {
 		ew.line("# ", opts.Title)
 	}
 	textNotes(ew, "", omittedNotes(v.m.Omitted))
-	for _, r := range v.rows(opts) {
+	v.eachRow(opts, func(r flowRow[viewConn]) {
 		ew.line(r.src, " => ", r.dst, " : ", portsText(r.first.Allowance), mayDenyText(*v.src(r.first), *v.dst(r.first)))
-	}
-	if len(v.conns) == 0 {
+	})
+	if v.n == 0 {
 		ew.line("no connections")
 	}
 	if len(v.unmanaged) > 0 {

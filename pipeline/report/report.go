@@ -14,7 +14,10 @@ import (
 )
 
 // FormatVersion is the version of every JSON document this package writes.
-const FormatVersion = "1"
+// Version 2 writes matrices as flows with an allowances table (reach
+// --format json, the evidence and check's reachability), where version 1
+// listed every pair.
+const FormatVersion = "2"
 
 // DefaultMaxMarkdown is GitHub's limit on the length of a comment, in
 // characters.
@@ -76,6 +79,7 @@ var checkFormats = []format[checkWriter]{
 var matrixFormats = []format[matrixWriter]{
 	{"txt", []string{"text"}, writeMatrixTextSafe},
 	{"json", nil, writeMatrixJSON},
+	{"jsonl", nil, writeMatrixJSONL},
 	{"csv", nil, writeMatrixCSV},
 	{"md", []string{"markdown"}, writeMatrixMarkdown},
 	{"dot", nil, writeMatrixDOT},

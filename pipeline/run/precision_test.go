@@ -379,12 +379,12 @@ deny contains {"msg": "never", "object": {"kind": "Namespace", "name": "x"}} if 
 	var ee *run.ExitError
 	require.ErrorAs(t, err, &ee)
 	assert.Equal(t, run.ExitInput, ee.Code)
-	assert.Contains(t, err.Error(), "policy/custom/future.rego:1: METADATA.custom.inputVersion: rule NP900 needs input version 99, and this reachgate builds version 5")
+	assert.Contains(t, err.Error(), "policy/custom/future.rego:1: METADATA.custom.inputVersion: rule NP900 needs input version 99, and this reachgate builds version 7")
 }
 
-// A Deployment whose egress a CiliumNetworkPolicy limits to one FQDN,
+// A Deployment whose egress a Calico NetworkPolicy limits to one FQDN,
 // next to a ConfigMap: the issue's example of item 11.
-const ciliumOverlay = `apiVersion: v1
+const calicoOverlay = `apiVersion: v1
 kind: Namespace
 metadata: {name: app}
 ---
@@ -402,13 +402,13 @@ kind: ConfigMap
 metadata: {namespace: app, name: settings}
 data: {a: b}
 ---
-apiVersion: cilium.io/v2
-kind: CiliumNetworkPolicy
+apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
 metadata: {namespace: app, name: web-egress-fqdn}
 spec:
-  endpointSelector: {matchLabels: {app: web}}
+  selector: app == 'web'
   egress:
-  - toFQDNs: [{matchName: api.example.com}]
+  - {action: Allow, destination: {domains: [api.example.com]}}
 `
 
 // Every output of reach says first that the matrix ignores the policy of
@@ -417,17 +417,17 @@ spec:
 func TestReachSaysWhatItIgnores(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	writeFile(t, dir, "m/all.yaml", ciliumOverlay)
-	writeFile(t, dir, "quiet/all.yaml", ciliumOverlay[:strings.Index(ciliumOverlay, "---\napiVersion: cilium.io/v2")])
+	writeFile(t, dir, "m/all.yaml", calicoOverlay)
+	writeFile(t, dir, "quiet/all.yaml", calicoOverlay[:strings.Index(calicoOverlay, "---\napiVersion: projectcalico.org/v3")])
 	m := filepath.Join(dir, "m")
-	item := "m/all.yaml:19: CiliumNetworkPolicy app/web-egress-fqdn (cilium.io/v2)"
+	item := "m/all.yaml:19: NetworkPolicy app/web-egress-fqdn (projectcalico.org/v3)"
 	first := map[string]string{
 		"txt":     "# " + m + "\nwarning: The matrix ignores 1 policy of a kind reachgate does not evaluate: the cluster may deny flows shown here, and allow flows not shown.\n  " + item + "\n",
 		"md":      "## " + m + "\n\n> [!WARNING]\n> The matrix ignores 1 policy of a kind reachgate does not evaluate: the cluster may deny flows shown here, and allow flows not shown.\n> - `" + item + "`\n",
 		"csv":     "# warning: The matrix ignores 1 policy of a kind reachgate does not evaluate: the cluster may deny flows shown here, and allow flows not shown.\n#   " + item + "\nsrc,dst,",
 		"dot":     "digraph reachability {\n  label=\"" + m + "\\nThe matrix ignores 1 policy of a kind reachgate does not evaluate: the cluster may deny flows shown here, and allow flows not shown.\\n" + item + "\";",
 		"mermaid": "flowchart LR\n  OMITTED_1[\"⚠ The matrix ignores 1 policy of a kind reachgate does not evaluate: the cluster may deny flows shown here, and allow flows not shown.<br/>" + item + "\"]\n",
-		"json":    `"omitted": [`,
+		"json":    `"omitted":[`,
 		"html":    `<div class="warning"`,
 	}
 	for format, want := range first {
@@ -437,7 +437,7 @@ func TestReachSaysWhatItIgnores(t *testing.T) {
 		require.ErrorAs(t, err, &ee, format)
 		assert.Equal(t, run.ExitInput, ee.Code, format)
 		assert.Contains(t, err.Error(), "1 policy(ies) of kinds reachgate does not evaluate", format)
-		assert.Contains(t, stderr.String(), "error: m/all.yaml:19: CiliumNetworkPolicy app/web-egress-fqdn: reachgate does not evaluate cilium.io/v2 CiliumNetworkPolicy", format)
+		assert.Contains(t, stderr.String(), "error: m/all.yaml:19: NetworkPolicy app/web-egress-fqdn: reachgate does not evaluate projectcalico.org/v3 NetworkPolicy", format)
 		switch format {
 		case "json", "html":
 			assert.Contains(t, out.String(), want, format)
@@ -482,7 +482,7 @@ func TestCheckFailsOnUnevaluatedPolicies(t *testing.T) {
 	writeFile(t, dir, "reachgate.yaml", "apiVersion: reachgate.dev/v1alpha1\nkind: Config\noverlays: [{name: m, path: m}]\nrules: {builtin: false, paths: [rules], waivers: waivers.yaml}\n")
 	writeFile(t, dir, "rules/none.rego", "package reachgate.rules.none\n")
 	writeFile(t, dir, "waivers.yaml", "apiVersion: reachgate.dev/v1alpha1\nkind: Waivers\nwaivers: []\n")
-	writeFile(t, dir, "m/all.yaml", ciliumOverlay)
+	writeFile(t, dir, "m/all.yaml", calicoOverlay)
 	git(t, dir, "add", ".")
 	git(t, dir, "commit", "-qm", "cilium")
 
@@ -494,8 +494,8 @@ func TestCheckFailsOnUnevaluatedPolicies(t *testing.T) {
 	lines := strings.Split(out.String(), "\n")
 	require.Greater(t, len(lines), 3)
 	assert.Equal(t, "warning: m: The matrix ignores 1 policy of a kind reachgate does not evaluate: the cluster may deny flows shown here, and allow flows not shown.", lines[1])
-	assert.Equal(t, "  m/all.yaml:19: CiliumNetworkPolicy app/web-egress-fqdn", lines[2])
-	assert.Contains(t, out.String(), "m/all.yaml:19: error input/unevaluated-policy: CiliumNetworkPolicy app/web-egress-fqdn: reachgate does not evaluate cilium.io/v2 CiliumNetworkPolicy")
+	assert.Equal(t, "  m/all.yaml:19: NetworkPolicy app/web-egress-fqdn", lines[2])
+	assert.Contains(t, out.String(), "m/all.yaml:19: error input/unevaluated-policy: NetworkPolicy app/web-egress-fqdn: reachgate does not evaluate projectcalico.org/v3 NetworkPolicy")
 	var md bytes.Buffer
 	err = run.Check(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Now: now, Format: "markdown"}, &md, &stderr)
 	require.Error(t, err)
@@ -506,8 +506,8 @@ func TestCheckFailsOnUnevaluatedPolicies(t *testing.T) {
 kind: Waivers
 waivers:
   - rule: input/unevaluated-policy
-    object: CiliumNetworkPolicy/app/web-egress-fqdn
-    reason: Cilium enforces the FQDN limit; the matrix over-approximates web's egress
+    object: NetworkPolicy/app/web-egress-fqdn
+    reason: Calico enforces the FQDN limit; the matrix over-approximates web's egress
     owner: platform
     expires: 2099-01-01
 `)

@@ -76,7 +76,7 @@ func TestReportEvidenceMarkdown(t *testing.T) {
 	// The order of the files does not matter: documents sort by time.
 	md := reportOf(t, "md", second, first)
 	assert.Contains(t, md, "Period: 2026-10-01 09:00 UTC to 2026-11-01 09:00 UTC (2 evidence documents)")
-	assert.Contains(t, md, "| PCI DSS v4.0 1.3.2 | `NP001, NP004, NP009` | pass | pass | pass |")
+	assert.Contains(t, md, "| PCI DSS v4.0 1.3.2 | `NP001, NP004, NP009, NP019, ORG001` | pass | pass | pass |")
 	assert.Regexp(t, "\\| 2026-11-01 09:00 \\| `[0-9a-f]{7}` \\| prod \\| \\+ \\| `app/worker` \\| `app/postgres` \\| TCP 5432 \\|", md)
 	assert.Equal(t, 1, strings.Count(md, "| + |"), "one flow changed, in prod only")
 	for _, f := range []string{first, second} {

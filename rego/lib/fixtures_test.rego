@@ -145,17 +145,27 @@ base_input := {
 	"reach": reach([]),
 }
 
-# with_input(overrides) is base_input with some keys replaced, and
-# input.reach.isolated derived from the selection and the policies' types
-# as reachgate derives it, unless the overrides give it.
-with_input(overrides) := with_isolation(object.union(base_input, overrides))
+# with_input(overrides) is base_input with some keys replaced, and the
+# indexes reachgate builds (input.reach.isolated, isolatedBy, portsByDst,
+# the declared ports of the selection, input.servicesOf) derived from the
+# rest as reachgate derives them, unless the overrides give them.
+with_input(overrides) := with_indexes(object.union(base_input, overrides))
 
-with_isolation(doc) := doc if {
-	doc.reach.isolated
-} else := object.union(doc, {"reach": {"isolated": {
-	"ingress": isolated_for(doc, "Ingress"),
-	"egress": isolated_for(doc, "Egress"),
-}}})
+with_indexes(doc) := object.union(doc, {
+	"servicesOf": object.get(doc, "servicesOf", services_of(doc)),
+	"reach": {
+		"isolated": object.get(doc.reach, "isolated", {
+			"ingress": isolated_for(doc, "Ingress"),
+			"egress": isolated_for(doc, "Egress"),
+		}),
+		"isolatedBy": object.get(doc.reach, "isolatedBy", {
+			"ingress": isolated_by(doc, "Ingress"),
+			"egress": isolated_by(doc, "Egress"),
+		}),
+		"portsByDst": object.get(doc.reach, "portsByDst", ports_by_dst(doc.reach)),
+		"selection": [with_declared(doc, s) | some s in object.get(doc.reach, "selection", [])],
+	},
+})
 
 isolated_for(doc, policy_type) := sort({k |
 	some s in object.get(doc.reach, "selection", [])
@@ -164,3 +174,51 @@ isolated_for(doc, policy_type) := sort({k |
 	policy_type in p.policyTypes
 	some k in s.selects
 })
+
+isolated_by(doc, policy_type) := {k: sort({s.policy |
+	some s in object.get(doc.reach, "selection", [])
+	k in s.selects
+	some p in doc.policies
+	p.key == s.policy
+	policy_type in p.policyTypes
+}) |
+	some k in isolated_for(doc, policy_type)
+}
+
+# The ports of the flows into each destination (not merged: rules look a
+# port up in some range).
+ports_by_dst(reach) := {d: {proto: [r | some f in fs; some r in object.get(f.ports, proto, [])] |
+	some f in fs
+	some proto, _ in f.ports
+} |
+	some d, fs in reach.byDst
+}
+
+services_of(doc) := {k: [i | some i, s in doc.services; k in s.selects] |
+	some s in doc.services
+	some k in s.selects
+}
+
+# A selection entry, and its peers, with the ports their workloads declare.
+with_declared(doc, s) := s if {
+	s.declared
+} else := object.union(object.union(s, declared_of(doc, s.selects)), {"peers": [object.union(p, declared_of(doc, p.matches)) | some p in s.peers]})
+
+declared_of(doc, keys) := {
+	"declared": {
+		"names": {proto: sort({cp.name | some cp in ports; cp.protocol == proto; cp.name != ""}) |
+			some cp0 in ports
+			cp0.name != ""
+			proto := cp0.protocol
+		},
+		"numbers": {proto: sort({cp.port | some cp in ports; cp.protocol == proto}) |
+			some cp0 in ports
+			proto := cp0.protocol
+		},
+	},
+	"undeclared": [k | some k in keys; count(ports_of(doc, k)) == 0],
+} if {
+	ports := [cp | some k in keys; some cp in ports_of(doc, k)]
+}
+
+ports_of(doc, k) := [cp | some w in doc.workloads; w.key == k; some cp in w.ports]

@@ -41,6 +41,11 @@ default_params := {
 	# a "namespace/name" glob of isolatedWorkloads.
 	"isolatedLabel": "reachgate.dev/isolated",
 	"isolatedWorkloads": [],
+	# NP019: the host names (toFQDNs names or patterns) workloads may reach
+	# on the internet. null (the default) turns NP019 off.
+	"allowedHosts": null,
+	# NP019 applies in overlays of these environments.
+	"allowedHostsEnvironments": ["production"],
 }
 
 default user_params := {}
@@ -270,6 +275,19 @@ is_internet(peer) if {
 	some cidr in peer.cidrs
 	not is_private_cidr(cidr)
 }
+
+# A host-name endpoint of a toFQDNs rule (input version 6).
+is_fqdn(peer) if {
+	peer.kind == "external"
+	object.get(peer, "fqdn", "") != ""
+}
+
+# The Cilium policies by kind and key (input version 6).
+cilium_policies := {[p.kind, p.key]: p | some p in object.get(input, "ciliumPolicies", [])}
+
+cilium_object(p) := {"kind": p.kind, "namespace": p.namespace, "name": p.name} if p.namespace != ""
+
+else := {"kind": p.kind, "name": p.name}
 
 is_metadata(peer) if {
 	peer.kind == "external"

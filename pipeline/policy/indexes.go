@@ -1,0 +1,218 @@
+package policy
+
+import (
+	"slices"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/reachgate/reachgate/pipeline/model"
+)
+
+// Indexes rules look up instead of joining lists in Rego. On 5,000
+// workloads a Rego join of every rule's ports against the containers of
+// the pods it reaches, or of every workload against the flows into it,
+// costs hundreds of milliseconds per rule; these cost a few in all.
+// docs/rules.md describes them (input version 6).
+
+var (
+	kDeclared   = ast.StringTerm("declared")
+	kUndeclared = ast.StringTerm("undeclared")
+	kNames      = ast.StringTerm("names")
+	kNumbers    = ast.StringTerm("numbers")
+)
+
+// servicesOfTerm builds input.servicesOf: for each workload some Service
+// selects, the indexes in input.services of the Services selecting it, in
+// order. selects holds each Service's selected workload keys.
+func servicesOfTerm(selects [][]string) *ast.Term {
+	of := map[string][]int{}
+	for i, ks := range selects {
+		for _, k := range ks {
+			of[k] = append(of[k], i)
+		}
+	}
+	items := make([][2]*ast.Term, 0, len(of))
+	for _, k := range sortedKeys(of) {
+		ts := make([]*ast.Term, len(of[k]))
+		for j, i := range of[k] {
+			ts[j] = num(i)
+		}
+		items = append(items, item(str(k), ast.ArrayTerm(ts...)))
+	}
+	return ast.ObjectTerm(items...)
+}
+
+// declaredIndex renders, for a list of workload keys, the container ports
+// those workloads declare (declared: {names: {proto: [name...]}, numbers:
+// {proto: [port...]}}, sorted) and the keys of those that declare none
+// (undeclared), once per distinct list: the selection's lists repeat
+// (every policy of a namespace selecting all of it, every peer matching
+// the same namespace).
+type declaredIndex struct {
+	ports   map[string][]model.ContainerPort // by workload key
+	memo    map[uint64][]declaredTerms       // by hash of the keys
+	names   map[string]*ast.Term
+	numbers map[int]*ast.Term
+	// Scratch space, reused from list to list.
+	byName   [len(model.Protocols)][]string
+	byNumber [len(model.Protocols)][]int
+	none     []string
+}
+
+type declaredTerms struct {
+	keys                 []string
+	declared, undeclared *ast.Term
+}
+
+func newDeclaredIndex(c *model.Cluster) *declaredIndex {
+	x := &declaredIndex{
+		ports:   map[string][]model.ContainerPort{},
+		memo:    map[uint64][]declaredTerms{},
+		names:   map[string]*ast.Term{},
+		numbers: map[int]*ast.Term{},
+	}
+	if c != nil {
+		for i := range c.Workloads {
+			w := &c.Workloads[i]
+			if k := w.Key(); !x.has(k) {
+				x.ports[k] = w.Ports
+			}
+		}
+	}
+	return x
+}
+
+func (x *declaredIndex) has(k string) bool {
+	_, ok := x.ports[k]
+	return ok
+}
+
+// terms returns the declared and undeclared terms of the workloads keys,
+// which the caller must not change afterwards; mt shares the keys' terms.
+func (x *declaredIndex) terms(keys []string, mt *matrixTerms) (declared, undeclared *ast.Term) {
+	h := uint64(14695981039346656037)
+	for _, k := range keys {
+		for i := 0; i < len(k); i++ {
+			h ^= uint64(k[i])
+			h *= 1099511628211
+		}
+		h ^= 0xff
+		h *= 1099511628211
+	}
+	for _, t := range x.memo[h] {
+		if slices.Equal(t.keys, keys) {
+			return t.declared, t.undeclared
+		}
+	}
+	for _, p := range model.Protocols {
+		x.byName[p], x.byNumber[p] = x.byName[p][:0], x.byNumber[p][:0]
+	}
+	x.none = x.none[:0]
+	for _, k := range keys {
+		ps := x.ports[k]
+		if len(ps) == 0 {
+			x.none = append(x.none, k)
+			continue
+		}
+		for _, p := range ps {
+			if p.Name != "" {
+				x.byName[p.Protocol] = append(x.byName[p.Protocol], p.Name)
+			}
+			x.byNumber[p.Protocol] = append(x.byNumber[p.Protocol], int(p.Port))
+		}
+	}
+	names, numbers := make([][2]*ast.Term, 0, 1), make([][2]*ast.Term, 0, 1)
+	for _, proto := range model.Protocols {
+		if ns := x.byName[proto]; len(ns) > 0 {
+			slices.Sort(ns)
+			ns = slices.Compact(ns)
+			ts := make([]*ast.Term, len(ns))
+			for i, n := range ns {
+				if ts[i] = x.names[n]; ts[i] == nil {
+					ts[i] = str(n)
+					x.names[n] = ts[i]
+				}
+			}
+			names = append(names, item(protoTerms[proto], ast.ArrayTerm(ts...)))
+		}
+		if ns := x.byNumber[proto]; len(ns) > 0 {
+			slices.Sort(ns)
+			ns = slices.Compact(ns)
+			ts := make([]*ast.Term, len(ns))
+			for i, n := range ns {
+				if ts[i] = x.numbers[n]; ts[i] == nil {
+					ts[i] = num(n)
+					x.numbers[n] = ts[i]
+				}
+			}
+			numbers = append(numbers, item(protoTerms[proto], ast.ArrayTerm(ts...)))
+		}
+	}
+	declared = ast.ObjectTerm(item(kNames, ast.ObjectTerm(names...)), item(kNumbers, ast.ObjectTerm(numbers...)))
+	undeclared = mt.keyList(x.none)
+	x.memo[h] = append(x.memo[h], declaredTerms{keys, declared, undeclared})
+	return declared, undeclared
+}
+
+// portsByDst returns, for each peer with flows into it, the union of the
+// ports of those flows (input.reach.portsByDst); none for the others.
+func (b *inputBuilder) portsByDst(m *model.Matrix, all []*flow) []*ast.Term {
+	id := make(map[*model.Allowance]int32, len(m.Allowances))
+	for i, a := range m.Allowances {
+		id[a] = int32(i)
+	}
+	into := make([][]int32, len(m.Peers))
+	for _, f := range all {
+		a := id[f.a]
+		for _, d := range f.dsts {
+			into[d] = append(into[d], a)
+		}
+	}
+	out := make([]*ast.Term, len(m.Peers))
+	var rs rangeSet
+	var key []byte
+	for d, as := range into {
+		if len(as) == 0 {
+			continue
+		}
+		slices.Sort(as)
+		for _, p := range model.Protocols {
+			rs[p] = rs[p][:0]
+		}
+		for _, a := range slices.Compact(as) {
+			for _, p := range model.Protocols {
+				rs[p] = append(rs[p], m.Allowances[a].Ports.Ranges(p)...)
+			}
+		}
+		for _, p := range model.Protocols {
+			rs[p] = mergeRanges(rs[p])
+		}
+		key = rangesKey(key[:0], rs)
+		t, ok := b.ports[string(key)]
+		if !ok {
+			t = rangesTerm(rs)
+			b.ports[string(key)] = t
+		}
+		out[d] = t
+	}
+	return out
+}
+
+// mergeRanges sorts port ranges and merges those that overlap or touch,
+// in place.
+func mergeRanges(rs []model.PortRange) []model.PortRange {
+	if len(rs) < 2 {
+		return rs
+	}
+	slices.SortFunc(rs, func(a, b model.PortRange) int { return int(a.From) - int(b.From) })
+	out := rs[:1]
+	for _, r := range rs[1:] {
+		last := &out[len(out)-1]
+		if uint32(last.To)+1 >= uint32(r.From) {
+			last.To = max(last.To, r.To)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}

@@ -1,0 +1,151 @@
+package policy
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"testing"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/reachgate/reachgate/internal/synth"
+	"github.com/reachgate/reachgate/pipeline/model"
+	"github.com/reachgate/reachgate/pipeline/reach"
+)
+
+// The version 6 indexes of a small cluster, spelled out: which Services
+// select each workload, which policies isolate it, what the workloads of
+// each selection entry declare.
+func TestInputIndexes(t *testing.T) {
+	t.Parallel()
+	w := func(name string, ports ...model.ContainerPort) model.Workload {
+		return model.Workload{Namespace: "app", Name: name, Kind: "Deployment", Labels: map[string]string{"app": name, "tier": "app"}, Ports: ports}
+	}
+	pol := func(name string, sel map[string]string, spec networkingv1.NetworkPolicySpec) model.Policy {
+		spec.PodSelector = metav1.LabelSelector{MatchLabels: sel}
+		return model.Policy{NetworkPolicy: &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: name}, Spec: spec}}
+	}
+	c := &model.Cluster{
+		Namespaces: []model.Namespace{{Name: "app", Labels: map[string]string{model.NamespaceNameLabel: "app"}}},
+		Workloads: []model.Workload{
+			w("api", model.ContainerPort{Name: "http", Port: 8080}, model.ContainerPort{Name: "metrics", Port: 9090}, model.ContainerPort{Port: 8080}),
+			w("bare"),
+			w("dns", model.ContainerPort{Name: "dns", Port: 53, Protocol: model.UDP}, model.ContainerPort{Name: "dns-tcp", Port: 53}),
+		},
+		Services: []model.Service{
+			{Namespace: "app", Name: "api", Selector: map[string]string{"app": "api"}},
+			{Namespace: "app", Name: "all", Selector: map[string]string{"tier": "app"}},
+		},
+		Policies: []model.Policy{
+			pol("deny-in", nil, networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}}),
+			pol("api-out", map[string]string{"app": "api"}, networkingv1.NetworkPolicySpec{Egress: []networkingv1.NetworkPolicyEgressRule{{
+				To: []networkingv1.NetworkPolicyPeer{{PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "dns"}}}},
+			}}}),
+		},
+	}
+	m := reach.Compute(c)
+	v, _, err := buildInput(Input{Cluster: c, Matrix: m})
+	require.NoError(t, err)
+	x, err := ast.JSON(v)
+	require.NoError(t, err)
+	doc := x.(map[string]any)
+	rch := doc["reach"].(map[string]any)
+
+	assert.Equal(t, map[string]any{
+		"app/api":  []any{jnum(0), jnum(1)},
+		"app/bare": []any{jnum(1)},
+		"app/dns":  []any{jnum(1)},
+	}, doc["servicesOf"])
+	assert.Equal(t, map[string]any{
+		"ingress": map[string]any{
+			"app/api":  []any{"app/api-out", "app/deny-in"},
+			"app/bare": []any{"app/deny-in"},
+			"app/dns":  []any{"app/deny-in"},
+		},
+		"egress": map[string]any{"app/api": []any{"app/api-out"}},
+	}, rch["isolatedBy"])
+
+	sel := map[string]map[string]any{}
+	for _, s := range rch["selection"].([]any) {
+		s := s.(map[string]any)
+		sel[s["policy"].(string)] = s
+	}
+	// Every workload: the union of their ports, bare declaring none.
+	assert.Equal(t, map[string]any{
+		"names":   map[string]any{"TCP": []any{"dns-tcp", "http", "metrics"}, "UDP": []any{"dns"}},
+		"numbers": map[string]any{"TCP": []any{jnum(53), jnum(8080), jnum(9090)}, "UDP": []any{jnum(53)}},
+	}, sel["app/deny-in"]["declared"])
+	assert.Equal(t, []any{"app/bare"}, sel["app/deny-in"]["undeclared"])
+	// api-out's one peer matches dns.
+	peer := sel["app/api-out"]["peers"].([]any)[0].(map[string]any)
+	assert.Equal(t, map[string]any{
+		"names":   map[string]any{"TCP": []any{"dns-tcp"}, "UDP": []any{"dns"}},
+		"numbers": map[string]any{"TCP": []any{jnum(53)}, "UDP": []any{jnum(53)}},
+	}, peer["declared"])
+	assert.Equal(t, []any{}, peer["undeclared"])
+}
+
+// jnum is how ast.JSON renders a number.
+func jnum(n int) any { return json.Number(strconv.Itoa(n)) }
+
+// input.reach.portsByDst holds, for every peer with flows into it, the
+// union of the ports of the connections into it, on a synthetic cluster.
+func TestPortsByDstIsTheUnionOfConnections(t *testing.T) {
+	t.Parallel()
+	c := synth.Cluster(synth.Options{Workloads: 300, Namespaces: 6, Seed: 9})
+	m := reach.Compute(c)
+	want := map[string]model.PortSet{}
+	for _, cn := range m.Connections {
+		k := m.Peers[cn.Dst].Key()
+		want[k] = want[k].Union(m.Of(cn).Ports)
+	}
+	require.Greater(t, len(want), 100, "the cluster tests nothing")
+	v, _, err := buildInput(Input{Cluster: c, Matrix: m})
+	require.NoError(t, err)
+	got := v.(ast.Object).Get(ast.StringTerm("reach")).Value.(ast.Object).Get(ast.StringTerm("portsByDst")).Value.(ast.Object)
+	assert.Equal(t, len(want), got.Len())
+	for k, ports := range want {
+		g := got.Get(ast.StringTerm(k))
+		if assert.NotNil(t, g, k) {
+			assert.True(t, portsTerm(ports).Equal(g), "%s: got %v, want %v", k, g, ports)
+		}
+	}
+}
+
+// Rules share what they compute without a `with` in force, and only that:
+// a value computed under `with` stays in its query.
+func TestSharedCacheKeepsWithValuesToTheirQuery(t *testing.T) {
+	t.Parallel()
+	mod := `package x
+import rego.v1
+v := input.n * 10
+under_with := x if {
+	x := v with input as {"n": 2}
+}
+plain := v`
+	compiler := ast.MustCompileModules(map[string]string{"x.rego": mod})
+	cache := newSharedCache()
+	eval := func(query string) any {
+		t.Helper()
+		pq, err := rego.New(rego.Query(query), rego.Compiler(compiler)).PrepareForEval(context.Background())
+		require.NoError(t, err)
+		rs, err := pq.Eval(context.Background(), rego.EvalInput(map[string]any{"n": 1}), rego.EvalVirtualCache(cache.query()))
+		require.NoError(t, err)
+		require.Len(t, rs, 1)
+		return rs[0].Expressions[0].Value
+	}
+	// The first query computes v under `with`: the second must not see it.
+	assert.Equal(t, jnum(20), eval("data.x.under_with"))
+	assert.Equal(t, jnum(10), eval("data.x.plain"))
+	// And the other way round: v cached plain does not leak under `with`.
+	assert.Equal(t, jnum(20), eval("data.x.under_with"))
+	got, undefined := cache.query().Get(ast.MustParseRef("data.x.v"))
+	require.False(t, undefined)
+	require.NotNil(t, got, "v was not shared")
+	assert.Equal(t, ast.IntNumberTerm(10), got)
+}

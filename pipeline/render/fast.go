@@ -1,0 +1,433 @@
+package render
+
+import (
+	"bytes"
+	"reflect"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	nodev1 "k8s.io/api/node/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	kruntime "k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/kustomize/api/konfig"
+	"sigs.k8s.io/kustomize/api/provider"
+	"sigs.k8s.io/kustomize/api/resource"
+	"sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/kio"
+	"sigs.k8s.io/kustomize/kyaml/resid"
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/reachgate/reachgate/pipeline/model"
+)
+
+// The fast path renders a kustomization tree that only lists resources
+// without krusty, with the result krusty would give.
+//
+// Kustomize keeps its resources in a list it searches by id on every
+// append, so building N resources costs N² id computations (each a walk
+// of the object's YAML): 15 s of CPU for 2,600 resources, minutes for
+// 8,000 (kubernetes-sigs/kustomize#5084). For a tree whose kustomizations
+// hold nothing but resources, what krusty does is:
+//
+//  1. read each resource file with its resource factory
+//     (resource.Factory.SliceFromBytes: documents, Lists inlined, empty
+//     documents dropped), depth first in the order the files are listed;
+//  2. refuse a resource whose id another already has;
+//  3. fix name references (a no-op: no resource carries a previous name,
+//     so no reference has a referral), resolve vars (there are none);
+//  4. drop resources annotated config.kubernetes.io/local-config;
+//  5. sort them in kustomize's legacy order;
+//  6. remove its build annotations, origin and transformer annotations.
+//
+// The fast path does the same with the same functions of kustomize's
+// resource package where they are public (1, 4, 6), with a map instead of
+// a list (2), and with its own implementation of the legacy order (5),
+// which the equivalence tests check against krusty. It gives up, and
+// krusty builds the tree, wherever krusty could do something else: any
+// other kustomization field, a duplicate id, a resource carrying one of
+// kustomize's build annotations, any error, and a resource of a built-in
+// kind that does not decode into its API type (step 3 walks the fields
+// that hold names of built-in kinds, and fails where one holds a scalar
+// instead of a mapping or a list; kinds that are not built in have no
+// such fields).
+
+// fastBuild renders the tree under top when it only lists resources, as
+// objects; ok is false when krusty must build it. Files are read and
+// resources converted on every core.
+func fastBuild(w *kustWalker, top *kustomization) (objs []model.Object, ok bool) {
+	all, ok := fastResources(w, top)
+	if !ok {
+		return nil, false
+	}
+	// An object that does not convert goes to krusty with the rest: what
+	// krusty makes of it decides the error.
+	objs = make([]model.Object, len(all))
+	if !parallel(len(all), func(i int) bool {
+		r := all[i]
+		o, err := w.index.object(r, top.dir)
+		if err != nil {
+			return false
+		}
+		objs[i] = o
+		return builtinDecodes(r.GetApiVersion(), r.GetKind(), o.Doc)
+	}) {
+		return nil, false
+	}
+	return objs, true
+}
+
+// fastResources is the resources krusty would build from a tree that
+// only lists resources, but for the check of built-in kinds' structure
+// (fastBuild does it on the converted objects).
+func fastResources(w *kustWalker, top *kustomization) ([]*resource.Resource, bool) {
+	var files []string
+	if !w.plainResources(top, &files, map[string]bool{}) {
+		return nil, false
+	}
+	perFile := make([][]*resource.Resource, len(files))
+	if !parallel(len(files), func(i int) bool {
+		rs, ok := w.readResources(files[i])
+		perFile[i] = rs
+		return ok
+	}) {
+		return nil, false
+	}
+	type key struct {
+		group, version, kind, name, namespace string
+	}
+	seen := map[key]bool{}
+	var all []*resource.Resource
+	for _, rs := range perFile {
+		for _, r := range rs {
+			id := r.CurId()
+			k := key{id.Group, id.Version, id.Kind, id.Name, id.EffectiveNamespace()}
+			if seen[k] {
+				return nil, false
+			}
+			seen[k] = true
+			all = append(all, r)
+		}
+	}
+	// Drop local configuration (kustomize's IgnoreLocal).
+	kept := all[:0:0]
+	for _, r := range all {
+		if v, ok := r.GetAnnotations()[konfig.IgnoredByKustomizeAnnotation]; !ok || v == "false" {
+			kept = append(kept, r)
+			continue
+		}
+		// Gone, but after name references walked it.
+		v, err := toValue(r.YNode(), 0)
+		doc, isMap := v.(map[string]any)
+		if err != nil || !isMap || !builtinDecodes(r.GetApiVersion(), r.GetKind(), doc) {
+			return nil, false
+		}
+	}
+	all = kept
+	sort.Sort(newLegacyOrder(all))
+	// What krusty does last: build, origin and transformer annotations
+	// go (the last two are rewritten only where present: each rewrite
+	// gives the same annotations).
+	if !parallel(len(all), func(i int) bool {
+		r := all[i]
+		r.RemoveBuildAnnotations()
+		ann := r.GetAnnotations()
+		if _, ok := ann[originAnnotation]; ok && r.SetOrigin(nil) != nil {
+			return false
+		}
+		if _, ok := ann[transformationsAnnotation]; ok && r.ClearTransformations() != nil {
+			return false
+		}
+		return true
+	}) {
+		return nil, false
+	}
+	return all, true
+}
+
+// transformationsAnnotation is where kustomize records the transformers
+// that touched an object, when asked to.
+const transformationsAnnotation = "alpha.config.kubernetes.io/transformations"
+
+// parallel runs f(0..n-1) on every core and reports whether every call
+// returned true.
+func parallel(n int, f func(i int) bool) bool {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	var next atomic.Int64
+	var failed atomic.Bool
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for !failed.Load() {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				if !f(i) {
+					failed.Store(true)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return !failed.Load()
+}
+
+// readResources reads one resource file as kustomize's resource factory
+// does (resource.Factory.SliceFromBytes), and checks every resource with
+// fastResource. A file without anchors, aliases, merge keys or Lists is
+// read without kustomize's de-anchoring, which copies every node to
+// change nothing in such a file.
+func (w *kustWalker) readResources(f string) ([]*resource.Resource, bool) {
+	data, ok := w.index.tagged[f]
+	if !ok {
+		var err error
+		if data, err = w.t.read(f); err != nil {
+			return nil, false
+		}
+	}
+	var rs []*resource.Resource
+	if w.index.plain[f] {
+		nodes, err := (&kio.ByteReader{OmitReaderAnnotations: true, Reader: bytes.NewReader(data)}).Read()
+		if err != nil {
+			return nil, false
+		}
+		// What the factory's dropBadNodes does.
+		var good []*kyaml.RNode
+		for _, n := range nodes {
+			if n.IsNilOrEmpty() {
+				continue
+			}
+			if _, err := n.GetValidatedMetadata(); err != nil {
+				return nil, false
+			}
+			if nilEntry, _ := n.HasNilEntryInList(); nilEntry {
+				return nil, false
+			}
+			if strings.HasSuffix(n.GetKind(), "List") {
+				return nil, false
+			}
+			good = append(good, n)
+		}
+		if rs, err = allResources.ResourcesFromRNodes(good); err != nil {
+			return nil, false
+		}
+	} else {
+		var err error
+		if rs, err = allResources.SliceFromBytes(data); err != nil {
+			return nil, false
+		}
+	}
+	for _, r := range rs {
+		if !fastResource(r) {
+			return nil, false
+		}
+	}
+	return rs, true
+}
+
+// allResources is kustomize's resource factory as krusty makes it, except
+// that it keeps local configuration: the fast path drops it later, as
+// krusty does, after checking ids.
+var allResources = func() *resource.Factory {
+	rf := provider.NewDepProvider().GetResourceFactory()
+	rf.IncludeLocalConfigs = true
+	return rf
+}()
+
+// plainResources lists, depth first, the resource files of the tree under
+// k, and reports whether every kustomization of it holds resources only.
+func (w *kustWalker) plainResources(k *kustomization, files *[]string, seen map[string]bool) bool {
+	// A kustomization included twice is left to krusty (its objects would
+	// be there twice), and its expansion limits: listing its files again
+	// for every path to it could take exponential time.
+	if k == nil || seen[k.dir] {
+		return false
+	}
+	kk := k.k
+	if kk.APIVersion != "" && kk.APIVersion != types.KustomizationVersion ||
+		kk.Kind != "" && kk.Kind != types.KustomizationKind {
+		return false
+	}
+	kk.TypeMeta, kk.Resources = types.TypeMeta{}, nil
+	if !reflect.DeepEqual(kk, types.Kustomization{}) {
+		return false
+	}
+	seen[k.dir] = true
+	for _, ref := range k.k.Resources {
+		p, ok := join(k.dir, strings.TrimSpace(ref))
+		if !ok {
+			return false
+		}
+		if w.t.isDir(p) {
+			if !w.plainResources(w.done[p], files, seen) {
+				return false
+			}
+			continue
+		}
+		*files = append(*files, p)
+	}
+	return true
+}
+
+// fastResource reports whether the fast path may build the resource: it
+// carries none of kustomize's build annotations, and a resource of a
+// built-in kind is of a known API version (builtinDecodes checks it
+// decodes once converted).
+func fastResource(r *resource.Resource) bool {
+	ann := r.GetAnnotations()
+	for _, a := range resource.BuildAnnotations {
+		if _, ok := ann[a]; ok {
+			return false
+		}
+	}
+	kinds := builtinKinds()
+	kind := r.GetKind()
+	if !kinds.names[kind] {
+		return true
+	}
+	_, ok := kinds.types[r.GetApiVersion()+"|"+kind]
+	return ok
+}
+
+// builtinDecodes reports whether an object of a built-in kind has the
+// structure of its API type: mappings and lists where the type has them.
+// Kustomize's name references walk fields of built-in kinds and fail on a
+// scalar where a mapping or list should be; kinds that are not built in
+// have no such fields.
+func builtinDecodes(apiVersion, kind string, doc map[string]any) bool {
+	kinds := builtinKinds()
+	if !kinds.names[kind] {
+		return true
+	}
+	typ, ok := kinds.types[apiVersion+"|"+kind]
+	if !ok {
+		return false
+	}
+	var c strictChecker
+	c.check(doc, typ, nil)
+	return len(c.errs) == 0
+}
+
+// builtins are the kinds of the Kubernetes API: the names of all of
+// them, and the Go types of those reachgate knows.
+type builtins struct {
+	names map[string]bool
+	types map[string]reflect.Type // by "apiVersion|kind"
+}
+
+var builtinKinds = sync.OnceValue(func() builtins {
+	s := kruntime.NewScheme()
+	for _, add := range []func(*kruntime.Scheme) error{
+		admissionregistrationv1.AddToScheme, appsv1.AddToScheme, autoscalingv1.AddToScheme,
+		autoscalingv2.AddToScheme, batchv1.AddToScheme, coordinationv1.AddToScheme, corev1.AddToScheme,
+		discoveryv1.AddToScheme, networkingv1.AddToScheme, nodev1.AddToScheme, policyv1.AddToScheme,
+		rbacv1.AddToScheme, schedulingv1.AddToScheme, storagev1.AddToScheme,
+	} {
+		if err := add(s); err != nil {
+			panic(err)
+		}
+	}
+	b := builtins{
+		// Built in too, though their types live elsewhere: the
+		// aggregator's APIService, and CustomResourceDefinition.
+		names: map[string]bool{"APIService": true, "CustomResourceDefinition": true},
+		types: map[string]reflect.Type{},
+	}
+	for gvk, t := range s.AllKnownTypes() {
+		b.names[gvk.Kind] = true
+		b.types[gvk.GroupVersion().String()+"|"+gvk.Kind] = t
+	}
+	return b
+})
+
+// legacyOrder sorts resources in kustomize's legacy order: kinds listed
+// first come first in that order, kinds listed last come last, and the
+// rest by group, version and kind between them; then by namespace and
+// name (kubernetes-sigs/kustomize#3913 explains the order).
+type legacyOrder struct {
+	rs  []*resource.Resource
+	ids []resid.ResId
+}
+
+func newLegacyOrder(rs []*resource.Resource) *legacyOrder {
+	o := &legacyOrder{rs: rs, ids: make([]resid.ResId, len(rs))}
+	for i, r := range rs {
+		o.ids[i] = r.CurId()
+	}
+	return o
+}
+
+// kindRank is where the legacy order puts a kind: negative for the kinds
+// listed first, positive for those listed last, 0 for the others.
+var kindRank = func() map[string]int {
+	first := []string{"Namespace", "ResourceQuota", "StorageClass", "CustomResourceDefinition",
+		"ServiceAccount", "PodSecurityPolicy", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding",
+		"ConfigMap", "Secret", "Endpoints", "Service", "LimitRange", "PriorityClass", "PersistentVolume",
+		"PersistentVolumeClaim", "Deployment", "StatefulSet", "CronJob", "PodDisruptionBudget"}
+	last := []string{"MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"}
+	m := map[string]int{}
+	for i, k := range first {
+		m[k] = i - len(first)
+	}
+	for i, k := range last {
+		m[k] = i + 1
+	}
+	return m
+}()
+
+func (o *legacyOrder) Len() int { return len(o.rs) }
+func (o *legacyOrder) Swap(i, j int) {
+	o.rs[i], o.rs[j] = o.rs[j], o.rs[i]
+	o.ids[i], o.ids[j] = o.ids[j], o.ids[i]
+}
+
+func (o *legacyOrder) Less(i, j int) bool {
+	a, b := o.ids[i], o.ids[j]
+	if !a.Gvk.Equals(b.Gvk) {
+		ra, rb := kindRank[a.Kind], kindRank[b.Kind]
+		if ra != rb {
+			return ra < rb
+		}
+		sa, sb := gvkSortKey(a.Gvk), gvkSortKey(b.Gvk)
+		// Namespaces of the core group sort before those of other
+		// groups, as kustomize has always done.
+		if a.Kind == "Namespace" && b.Kind == "Namespace" && (a.Group == "" || b.Group == "") {
+			return sa > sb
+		}
+		return sa < sb
+	}
+	return idSortKey(a) < idSortKey(b)
+}
+
+// gvkSortKey is "group_version_kind", with placeholders for empty parts
+// that sort after letters.
+func gvkSortKey(g resid.Gvk) string {
+	return orPlaceholder(g.Group, "~G") + "_" + orPlaceholder(g.Version, "~V") + "_" + orPlaceholder(g.Kind, "~K")
+}
+
+// idSortKey is "gvk|namespace|name" with placeholders for empty parts.
+func idSortKey(id resid.ResId) string {
+	return id.Gvk.String() + "|" + orPlaceholder(id.Namespace, "~X") + "|" + orPlaceholder(id.Name, "~N")
+}
+
+func orPlaceholder(s, p string) string {
+	if s == "" {
+		return p
+	}
+	return s
+}

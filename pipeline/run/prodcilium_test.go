@@ -1,0 +1,59 @@
+package run_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/reachgate/reachgate/pipeline/run"
+)
+
+// TestProdCiliumOverlay checks the Cilium flavour of prod
+// (overlays/prod-cilium) as the gate would once reachgate.yaml lists it:
+// it renders without problems, its expectations (prod's, with the
+// partners by host name) hold, and no rule reports an error: NP019 finds
+// only allowed hosts, NP026 finds DNS through the DNS proxy.
+func TestProdCiliumOverlay(t *testing.T) {
+	t.Parallel()
+	dir := newRepo(t)
+	cfg, err := os.ReadFile(filepath.Join(dir, "reachgate.yaml"))
+	require.NoError(t, err)
+	withCilium := strings.Replace(string(cfg), "  - name: prod\n    path: overlays/prod\n",
+		"  - name: prod\n    path: overlays/prod\n  - name: prod-cilium\n    path: overlays/prod-cilium\n", 1)
+	require.NotEqual(t, string(cfg), withCilium, "reachgate.yaml lists prod as expected")
+	writeFile(t, dir, "reachgate.yaml", withCilium)
+	git(t, dir, "commit", "-qam", "prod-cilium")
+
+	var out, errOut bytes.Buffer
+	err = run.Test(context.Background(), run.TestParams{Common: run.Common{Dir: dir}, Overlays: []string{"prod-cilium"}}, &out, &errOut)
+	require.NoError(t, err, "%s\n%s", out.String(), errOut.String())
+	assert.Contains(t, out.String(), "expectations prod-cilium: ok")
+
+	out.Reset()
+	errOut.Reset()
+	err = run.Check(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Now: now, Marker: "reachgate:check"}, &out, &errOut)
+	require.NoError(t, err, "%s\n%s", out.String(), errOut.String())
+	assert.Contains(t, out.String(), "prod-cilium (overlays/prod-cilium): PASS")
+
+	// Without the DNS rule, NP026 fires on the toFQDNs rule; with a host
+	// the list does not hold, NP019 does.
+	p := filepath.Join(dir, "overlays/prod-cilium/cilium-partners.yaml")
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	noDNS := strings.Replace(string(b), "          rules:\n            dns:\n              - matchName: api.payments.example.com\n              - matchName: api.shipping.example.com\n", "", 1)
+	require.NotEqual(t, string(b), noDNS)
+	writeFile(t, dir, "overlays/prod-cilium/cilium-partners.yaml", strings.Replace(noDNS, "- matchName: api.shipping.example.com\n      toPorts", "- matchName: api.shipping.example.com\n        - matchName: uploads.example.org\n      toPorts", 1))
+	out.Reset()
+	errOut.Reset()
+	err = run.Check(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Now: now, Marker: "reachgate:check"}, &out, &errOut)
+	require.Error(t, err)
+	assert.Contains(t, out.String(), "error NP026: CiliumNetworkPolicy app/allow-backend-api-to-partners spec.egress[1]")
+	assert.Contains(t, out.String(), "error NP019: Deployment app/backend-api")
+	assert.Contains(t, out.String(), "uploads.example.org")
+}
