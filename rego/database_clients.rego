@@ -12,7 +12,8 @@
 #   remediation: >-
 #     Narrow the database's ingress rules to the declared clients (or,
 #     when a new client is intended, add it to rules.params.databases in
-#     reachgate.yaml in the same pull request).
+#     reachgate.yaml in a pull request of its own, merged first: the
+#     base's reachgate.yaml judges a pull request).
 #   controls:
 #     - "PCI DSS v4.0 1.3.1"
 #     - "PCI DSS v4.0 7.2.1"

@@ -14,8 +14,9 @@
 #   severity: error
 #   remediation: >-
 #     Narrow the egress rule to the workloads that integrate with the
-#     partner, or add the workload to params.partnerClients in the same
-#     pull request as the integration.
+#     partner, or add the workload to params.partnerClients in a pull
+#     request of its own, merged before the integration (the base's
+#     reachgate.yaml judges a pull request).
 #   controls:
 #     - "PCI DSS v4.0 1.3.2"
 package reachgate.rules.custom.partner_egress
