@@ -26,6 +26,7 @@ test: deps
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) mod tidy -diff
 	$(GO) vet ./...
+	$(GO) vet -tags e2e ./e2e/...
 	$(GO) build -o bin/testsummary ./internal/tools/testsummary
 	$(GO) test -count=1 -timeout 40m -json ./... | bin/testsummary
 	$(GO) test -race -short -count=1 ./pipeline/reach ./pipeline/policy

@@ -154,7 +154,7 @@ func TestAuditDrift(t *testing.T) {
 		}
 	})
 
-	o := ws.Load("prod")
+	o := ws.Load(context.Background(), "prod")
 	require.NoError(t, o.Err)
 	for _, p := range livetest.Pods(o.Cluster, netip.MustParsePrefix("10.244.0.0/16"), true) {
 		startPod(t, cs, p, p.Status.PodIP)

@@ -406,6 +406,9 @@ func writeIntoOverlay(ws *Workspace, o *Overlay, name string, data []byte, force
 	}
 	// The workspace's file system only reads; the files go to the work
 	// tree through os.Root, so a symlink cannot take them out of it.
+	if ws.Ref.Commit != "" {
+		return fmt.Errorf("%s is a commit: suggest writes into a work tree", ws.Ref.Ref)
+	}
 	root, err := os.OpenRoot(ws.Root)
 	if err != nil {
 		return err
