@@ -36,7 +36,9 @@ import (
 // target; scripts/kube/lib.sh names the same.
 const argoCDVersion = "v3.6.1"
 
-var crds = []string{"applications.argoproj.io", "applicationsets.argoproj.io", "appprojects.argoproj.io", "prometheusrules.monitoring.coreos.com"}
+var crds = []string{"applications.argoproj.io", "applicationsets.argoproj.io", "appprojects.argoproj.io", "prometheusrules.monitoring.coreos.com",
+	"adminnetworkpolicies.policy.networking.k8s.io", "baselineadminnetworkpolicies.policy.networking.k8s.io",
+	"ciliumnetworkpolicies.cilium.io", "ciliumclusterwidenetworkpolicies.cilium.io"}
 
 func kubeconfig(t *testing.T) string {
 	t.Helper()
@@ -82,6 +84,16 @@ var crdSources = []crdSource{
 	// The Prometheus operator's PrometheusRule, for the overlays' alerts.
 	{"github.com/prometheus-operator/prometheus-operator", prometheusOperatorVersion, "example/prometheus-operator-crd",
 		[]string{"monitoring.coreos.com_prometheusrules.yaml"}},
+	// AdminNetworkPolicy and BaselineAdminNetworkPolicy v1alpha1 in the
+	// shape reachgate decodes (the v1alpha1 types of the module in
+	// go.mod; v0.1.7 is the last release that ships their CRDs; v0.1.1's
+	// peers had another shape), for the guardrails of overlays/prod-cilium.
+	{"sigs.k8s.io/network-policy-api", "v0.1.7", "config/crd/standard",
+		[]string{"policy.networking.k8s.io_adminnetworkpolicies.yaml", "policy.networking.k8s.io_baselineadminnetworkpolicies.yaml"}},
+	// Cilium's policy CRDs, from the module whose schema render checks
+	// them against, for overlays/prod-cilium.
+	{"github.com/cilium/cilium", "v1.20.2", "pkg/k8s/apis/cilium.io/client/crds/v2",
+		[]string{"ciliumnetworkpolicies.yaml", "ciliumclusterwidenetworkpolicies.yaml"}},
 }
 
 // prometheusOperatorVersion is the release whose PrometheusRule CRD the
@@ -104,8 +116,9 @@ func moduleDir(t *testing.T, module, version string) string {
 	return info.Dir
 }
 
-// installArgoCDCRDs installs the CRDs of crdSources (Argo CD's and the
-// PrometheusRule) and waits until the API server serves them.
+// installArgoCDCRDs installs the CRDs of crdSources (Argo CD's, the
+// PrometheusRule, the admin network policies and Cilium's) and waits
+// until the API server serves them.
 func installArgoCDCRDs(t *testing.T) {
 	t.Helper()
 	installOnce.Do(func() {
