@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math"
 	"os"
 	"path"
 	"path/filepath"
@@ -16,6 +15,8 @@ import (
 	"time"
 
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/reachgate/reachgate/internal/bytesize"
 )
 
 // Limits bound what the gate reads from one version of a repository (the
@@ -56,26 +57,9 @@ type LimitError struct {
 
 func (e *LimitError) Error() string {
 	if e.PerRun {
-		return fmt.Sprintf("not read: the files read from this version of the repository would exceed %s, the limit per run", size(e.Limit))
+		return fmt.Sprintf("not read: the files read from this version of the repository would exceed %s, the limit per run", bytesize.Format(e.Limit))
 	}
-	return fmt.Sprintf("file is %s, more than the %s limit per file", size(e.Size), size(e.Limit))
-}
-
-// size writes a byte count the way the limits are documented.
-func size(n int64) string {
-	// Rounded up, so that a size over a limit never reads as the limit.
-	up := func(unit int64) float64 { return math.Ceil(float64(n)*10/float64(unit)) / 10 }
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", up(1<<20))
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", up(1<<10))
-	}
-	return fmt.Sprintf("%d bytes", n)
+	return fmt.Sprintf("file is %s, more than the %s limit per file", bytesize.Format(e.Size), bytesize.Format(e.Limit))
 }
 
 // FS is one version of a repository as the gate reads it, read-only. Every

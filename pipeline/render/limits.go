@@ -3,12 +3,12 @@ package render
 import (
 	"context"
 	"fmt"
-	"math"
 	"sync/atomic"
 
 	"go.yaml.in/yaml/v3"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
+	"github.com/reachgate/reachgate/internal/bytesize"
 	"github.com/reachgate/reachgate/pipeline/model"
 )
 
@@ -121,25 +121,8 @@ func (r *Renderer) objectTooLarge(file string, d *document) *model.InputError {
 		return &model.InputError{
 			Location: model.Location{File: file, Line: line},
 			Message: fmt.Sprintf("object is %s, more than %s, the largest request the API server accepts (the limit per object)",
-				byteSize(n), byteSize(r.limits.ObjectBytes)),
+				bytesize.Format(n), bytesize.Format(r.limits.ObjectBytes)),
 		}
 	}
 	return nil
-}
-
-// byteSize writes a byte count the way the limits are documented.
-func byteSize(n int64) string {
-	// Rounded up, so that a size over a limit never reads as the limit.
-	up := func(unit int64) float64 { return math.Ceil(float64(n)*10/float64(unit)) / 10 }
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", up(1<<20))
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", up(1<<10))
-	}
-	return fmt.Sprintf("%d bytes", n)
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/reachgate/reachgate/internal/bytesize"
 )
 
 // tree is the repository as seen through a file system: every path it
@@ -147,7 +149,7 @@ func (t *tree) read(rel string) ([]byte, error) {
 }
 
 func (t *tree) tooLarge(n int64) error {
-	return fmt.Errorf("file is %s, more than the %s limit per file", byteSize(n), byteSize(t.fileBytes))
+	return fmt.Errorf("file is %s, more than the %s limit per file", bytesize.Format(n), bytesize.Format(t.fileBytes))
 }
 
 // unwrapPath drops the *fs.PathError around a reason: the problem's

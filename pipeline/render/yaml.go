@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/reachgate/reachgate/internal/bytesize"
 )
 
 // document is one YAML document of a file.
@@ -366,7 +368,7 @@ func (c *converter) mapping(n *yaml.Node, path fieldPath) (map[string]any, error
 			total += len(k) + len(s)
 		}
 		if total > c.lim.AnnotationBytes {
-			return nil, c.fail(n, path, "annotations take %s, more than the %s the API server accepts", byteSize(int64(total)), byteSize(int64(c.lim.AnnotationBytes)))
+			return nil, c.fail(n, path, "annotations take %s, more than the %s the API server accepts", bytesize.Format(int64(total)), bytesize.Format(int64(c.lim.AnnotationBytes)))
 		}
 	}
 	return out, nil
