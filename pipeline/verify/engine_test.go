@@ -209,9 +209,6 @@ func TestEngineScenarios(t *testing.T) {
 		require.NoError(t, err)
 		for _, sc := range scenarioClusters(t, file, ar) {
 			t.Run(sc.name, func(t *testing.T) {
-				if len(sc.c.CiliumPolicies) > 0 {
-					t.Skip("the lab does not compile Cilium policies into nftables yet (issue 16, kernel lab for Cilium deny rules and host names)")
-				}
 				c, err := AssignAddresses(sc.c)
 				require.NoError(t, err)
 				res := runLab(t, c, reach.Compute(c), opts)

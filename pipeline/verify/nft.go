@@ -34,12 +34,12 @@ func (pl *podPlan) install(nsFd int, bits int) error {
 	t := c.AddTable(&nftables.Table{Family: nftables.TableFamilyINet, Name: tableName})
 	b := &nftBuilder{c: c, t: t, bits: bits}
 	if pl.filters(true) {
-		if err := b.chain("ingress", nftables.ChainHookInput, pl.ingressIsolated, pl.adminIn, pl.ingress, pl.baseIn, true); err != nil {
+		if err := b.chain("ingress", nftables.ChainHookInput, pl.ingressIsolated, pl.adminIn, pl.denyIn, pl.ingress, pl.baseIn, true); err != nil {
 			return err
 		}
 	}
 	if pl.filters(false) {
-		if err := b.chain("egress", nftables.ChainHookOutput, pl.egressIsolated, pl.adminEg, pl.egress, pl.baseEg, false); err != nil {
+		if err := b.chain("egress", nftables.ChainHookOutput, pl.egressIsolated, pl.adminEg, pl.denyEg, pl.egress, pl.baseEg, false); err != nil {
 			return err
 		}
 	}
@@ -56,10 +56,11 @@ type nftBuilder struct {
 // chain builds one direction: the base chain hooked into input (ingress)
 // or output (egress). It jumps to the Admin tier's chain first, where the
 // first matching rule accepts, rejects, or returns (Pass) to the base
-// chain; then come the NetworkPolicy rules, which accept; then, for a pod
-// a NetworkPolicy isolates, a reject of everything else, and for one none
+// chain; then come the Cilium deny rules, which reject, and the
+// NetworkPolicy and Cilium allow rules, which accept; then, for an
+// isolated pod, a reject of everything else, and for one nothing
 // isolates, the Baseline tier's rules and the chain's accept policy.
-func (b *nftBuilder) chain(name string, hook *nftables.ChainHook, isolated bool, admin, rules, baseline []filterRule, ingress bool) error {
+func (b *nftBuilder) chain(name string, hook *nftables.ChainHook, isolated bool, admin, deny, rules, baseline []filterRule, ingress bool) error {
 	policy := nftables.ChainPolicyDrop
 	if !isolated {
 		policy = nftables.ChainPolicyAccept
@@ -126,6 +127,9 @@ func (b *nftBuilder) chain(name string, hook *nftables.ChainHook, isolated bool,
 			return err
 		}
 		add(ch, "", &expr.Verdict{Kind: expr.VerdictJump, Chain: adminCh.Name})
+	}
+	if err := emit(ch, deny); err != nil {
+		return err
 	}
 	if err := emit(ch, rules); err != nil {
 		return err

@@ -67,21 +67,23 @@ type filterRule struct {
 
 // podPlan is what the lab installs in one pod's namespace. Per direction:
 // the Admin tier rules in evaluation order (a chain of their own, jumped
-// to first), the NetworkPolicy rules, and the Baseline tier rules, which
-// only a pod no NetworkPolicy isolates reaches.
+// to first), the Cilium deny rules, the NetworkPolicy and Cilium allow
+// rules, and the Baseline tier rules, which only a pod no NetworkPolicy or
+// Cilium rule isolates reaches.
 type podPlan struct {
 	ingressIsolated, egressIsolated bool
 	ingress, egress                 []filterRule
 	adminIn, adminEg                []filterRule
+	denyIn, denyEg                  []filterRule
 	baseIn, baseEg                  []filterRule
 }
 
 // filters reports whether the pod needs a chain for the direction.
 func (pl *podPlan) filters(ingress bool) bool {
 	if ingress {
-		return pl.ingressIsolated || len(pl.adminIn) > 0 || len(pl.baseIn) > 0
+		return pl.ingressIsolated || len(pl.adminIn) > 0 || len(pl.denyIn) > 0 || len(pl.baseIn) > 0
 	}
-	return pl.egressIsolated || len(pl.adminEg) > 0 || len(pl.baseEg) > 0
+	return pl.egressIsolated || len(pl.adminEg) > 0 || len(pl.denyEg) > 0 || len(pl.baseEg) > 0
 }
 
 // compiler turns the cluster's policies into pod plans.
@@ -93,6 +95,9 @@ type compiler struct {
 	// warnings are policy parts the lab cannot express (invalid fields
 	// that validation should have caught); they match nothing.
 	warnings []string
+	// hosts are the host-name endpoints and the addresses the lab
+	// resolves them to (hostAddresses).
+	hosts []*host
 }
 
 func newCompiler(c *model.Cluster, bits int, pods []*pod) *compiler {
@@ -188,6 +193,7 @@ func (cp *compiler) compile() (map[*pod]*podPlan, error) {
 	if err := cp.compileTiers(plans); err != nil {
 		return nil, err
 	}
+	cp.compileCilium(plans)
 	return plans, nil
 }
 
@@ -447,7 +453,7 @@ func (pl *podPlan) text(bits int) string {
 			}
 		}
 	}
-	chain := func(name, hook string, isolated bool, admin, np, base []filterRule, lo, addrKey string) {
+	chain := func(name, hook string, isolated bool, admin, deny, np, base []filterRule, lo, addrKey string) {
 		if len(admin) > 0 {
 			fmt.Fprintf(&b, "\tchain %s-admin {\n", name)
 			rules(admin, addrKey)
@@ -462,6 +468,7 @@ func (pl *podPlan) text(bits int) string {
 		if len(admin) > 0 {
 			fmt.Fprintf(&b, "\t\tjump %s-admin\n", name)
 		}
+		rules(deny, addrKey)
 		rules(np, addrKey)
 		if isolated {
 			b.WriteString("\t\tmeta l4proto tcp reject with tcp reset\n\t\treject with icmpx admin-prohibited\n")
@@ -475,10 +482,10 @@ func (pl *podPlan) text(bits int) string {
 		ip = "ip6"
 	}
 	if pl.filters(true) {
-		chain("ingress", "input", pl.ingressIsolated, pl.adminIn, pl.ingress, pl.baseIn, "iif", ip+" saddr")
+		chain("ingress", "input", pl.ingressIsolated, pl.adminIn, pl.denyIn, pl.ingress, pl.baseIn, "iif", ip+" saddr")
 	}
 	if pl.filters(false) {
-		chain("egress", "output", pl.egressIsolated, pl.adminEg, pl.egress, pl.baseEg, "oif", ip+" daddr")
+		chain("egress", "output", pl.egressIsolated, pl.adminEg, pl.denyEg, pl.egress, pl.baseEg, "oif", ip+" daddr")
 	}
 	b.WriteString("}\n")
 	return b.String()

@@ -41,13 +41,23 @@ func compilePlans(t *testing.T, c *model.Cluster) (string, []string) {
 	pods, err := labPods(c, bits, cidrs)
 	require.NoError(t, err)
 	cp := newCompiler(c, bits, pods)
+	taken := map[netip.Addr]bool{}
+	for _, p := range pods {
+		taken[p.ip] = true
+	}
+	hosts, why := cp.hostAddresses(hostEndpoints(c), taken)
+	require.Empty(t, why)
+	cp.hosts = hosts
 	plans, err := cp.compile()
 	require.NoError(t, err)
 	var b strings.Builder
+	for _, h := range hosts {
+		b.WriteString("# host " + model.FQDNPrefix + h.endpoint + ": " + h.name + " resolves to " + h.addr.String() + "\n")
+	}
 	for _, p := range pods {
 		b.WriteString("# " + p.w.Key() + " " + p.ip.String() + "\n")
 		pl := plans[p]
-		if !pl.ingressIsolated && !pl.egressIsolated {
+		if !pl.filters(true) && !pl.filters(false) {
 			b.WriteString("# not isolated: no table\n\n")
 			continue
 		}

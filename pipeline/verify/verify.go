@@ -3,10 +3,12 @@
 // It builds a lab on the local kernel: one network namespace per workload,
 // veth pairs into a bridge in a "node" namespace, the lab addresses from the
 // pod CIDR, and one namespace holding an address for every external range
-// of the matrix. It compiles the cluster's NetworkPolicies into nftables
-// rules in every pod namespace, independently of pipeline/reach, listens
-// on the ports it will probe, probes them from every source namespace and
-// compares what the kernel let through with the engine's matrix.
+// of the matrix and every host name of a toFQDNs rule. It compiles the
+// cluster's NetworkPolicies, tiered cluster policies and Cilium policies
+// into nftables rules in every pod namespace, independently of
+// pipeline/reach, listens on the ports it will probe, probes them from
+// every source namespace and compares what the kernel let through with the
+// engine's matrix.
 //
 // Building a lab needs CAP_NET_ADMIN and CAP_SYS_ADMIN (root); CanRun says
 // whether this process can. See docs/verify.md.
@@ -22,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -166,11 +169,11 @@ func Run(ctx context.Context, c *model.Cluster, m *model.Matrix, opts Options) (
 	if err != nil {
 		return nil, err
 	}
-	peers, err := matchPeers(c, m, bits, pods, res)
+	cp := newCompiler(c, bits, pods)
+	peers, err := matchPeers(cp, m, res)
 	if err != nil {
 		return nil, err
 	}
-	cp := newCompiler(c, bits, pods)
 	plans, err := cp.compile()
 	if err != nil {
 		return nil, fmt.Errorf("compile policies: %w", err)
@@ -310,10 +313,15 @@ func labPods(c *model.Cluster, bits int, cidrs []netip.Prefix) ([]*pod, error) {
 
 func workloadID(w *model.Workload) string { return w.Namespace + "/" + w.Name + "/" + w.Kind }
 
-// matchPeers pairs the lab's pods with the matrix's workload peers and
-// gives every external range of the matrix a representative address.
-func matchPeers(c *model.Cluster, m *model.Matrix, bits int, pods []*pod, res *Result) ([]*peer, error) {
+// matchPeers pairs the lab's pods with the matrix's workload peers, gives
+// every external range of the matrix a representative address, and every
+// host name of the cluster's toFQDNs rules an address of its own
+// (cp.hosts, the lab's name-to-address map), paired with the matrix's
+// host-name peers.
+func matchPeers(cp *compiler, m *model.Matrix, res *Result) ([]*peer, error) {
+	c, bits, pods := cp.c, cp.bits, cp.pods
 	idx := map[string]int32{}
+	hostIdx := map[string]int32{}
 	var out []*peer
 	taken := map[netip.Addr]bool{}
 	for _, p := range pods {
@@ -323,6 +331,10 @@ func matchPeers(c *model.Cluster, m *model.Matrix, bits int, pods []*pod, res *R
 	for i, mp := range m.Peers {
 		if mp.Workload != nil {
 			idx[workloadID(mp.Workload)] = int32(i)
+			continue
+		}
+		if mp.FQDN != "" {
+			hostIdx[mp.FQDN] = int32(i)
 			continue
 		}
 		if mp.Range.From.BitLen() != bits {
@@ -344,6 +356,28 @@ func matchPeers(c *model.Cluster, m *model.Matrix, bits int, pods []*pod, res *R
 	if len(unusable) > 0 {
 		res.Skipped = append(res.Skipped, fmt.Sprintf("%d external ranges with no address a namespace can hold (loopback, multicast, ...): %s",
 			len(unusable), abbreviate(unusable, 3)))
+	}
+	// The lab's own list of names, and those of the matrix's host-name
+	// peers (a matrix computed together with other clusters has theirs).
+	endpoints := hostEndpoints(c)
+	for n := range hostIdx {
+		if !slices.Contains(endpoints, n) {
+			endpoints = append(endpoints, n)
+		}
+	}
+	sort.Strings(endpoints)
+	hosts, why := cp.hostAddresses(endpoints, taken)
+	if why != "" {
+		res.Skipped = append(res.Skipped, fmt.Sprintf("%d host names (toFQDNs): %s", len(hostIdx), why))
+		hostIdx = map[string]int32{}
+	}
+	cp.hosts = hosts
+	for _, h := range hosts {
+		i, ok := hostIdx[h.endpoint]
+		if !ok {
+			i = -1
+		}
+		out = append(out, &peer{label: model.FQDNPrefix + h.endpoint, idx: i, addr: h.addr})
 	}
 	var pp []*peer
 	for _, p := range pods {
@@ -408,6 +442,7 @@ func probeSet(peers []*peer, m *model.Matrix, plans map[*pod]*podPlan, sctp bool
 				if pl := plans[d.pod]; pl.filters(true) {
 					pl.edges(pl.ingress, add)
 					pl.edges(pl.adminIn, add)
+					pl.edges(pl.denyIn, add)
 					pl.edges(pl.baseIn, add)
 				}
 			}
@@ -415,6 +450,7 @@ func probeSet(peers []*peer, m *model.Matrix, plans map[*pod]*podPlan, sctp bool
 				if pl := plans[s.pod]; pl.filters(false) {
 					pl.edges(pl.egress, add)
 					pl.edges(pl.adminEg, add)
+					pl.edges(pl.denyEg, add)
 					pl.edges(pl.baseEg, add)
 				}
 			}
