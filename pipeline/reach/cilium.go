@@ -305,7 +305,8 @@ func (ix *index) fqdnPeer(f model.FQDNSelector) bitset {
 }
 
 // fqdnMatches reports whether a toFQDNs entry selects endpoint (a name
-// or a pattern).
+// or a pattern). A pattern endpoint stands for any name it matches: a
+// matchPattern selects it when it matches every such name.
 func fqdnMatches(f model.FQDNSelector, endpoint string) bool {
 	if f.MatchName != "" {
 		return f.MatchName == endpoint
@@ -314,9 +315,53 @@ func fqdnMatches(f model.FQDNSelector, endpoint string) bool {
 		return true
 	}
 	if strings.Contains(endpoint, "*") {
-		return false
+		return patternCovers(f.MatchPattern, endpoint)
 	}
 	return fqdnPatternRegexp(f.MatchPattern).MatchString(endpoint)
+}
+
+// patternCovers reports whether pattern q matches every name (of
+// non-empty labels) that pattern p matches: "**.example.com" covers
+// "*.example.com", "*.example.com" covers "api-*.example.com". Labels
+// are compared from the right; a leading "**." stands for one or more
+// labels.
+func patternCovers(q, p string) bool {
+	if isMatchAll(p) {
+		return false // q is not match-all: fqdnMatches asked first
+	}
+	split := func(s string) ([]string, bool) {
+		rest, ok := strings.CutPrefix(strings.TrimLeft(s, "*"), ".")
+		if ok && strings.HasPrefix(s, "**") {
+			return strings.Split(rest, "."), true
+		}
+		return strings.Split(s, "."), false
+	}
+	qs, qMore := split(q)
+	ps, pMore := split(p)
+	switch {
+	case !qMore && (pMore || len(ps) != len(qs)):
+		return false
+	case qMore && !pMore && len(ps) <= len(qs):
+		return false
+	case qMore && pMore && len(ps) < len(qs):
+		return false
+	}
+	off := len(ps) - len(qs)
+	for i := range qs {
+		if !labelCovers(qs[i], ps[off+i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// labelCovers reports whether the label pattern q matches every label
+// pattern p matches: q matches p with each run of "*" in p taken as one
+// symbol that only a "*" of q can stand for.
+func labelCovers(q, p string) bool {
+	q = strings.ReplaceAll(regexp.QuoteMeta(q), `\*`, "*")
+	re := regexp.MustCompile("^" + starsRE.ReplaceAllString(q, "[-a-zA-Z0-9_\\x00]*") + "$")
+	return re.MatchString(starsRE.ReplaceAllString(p, "\x00"))
 }
 
 // isMatchAll reports a pattern of stars alone, which matches every name.

@@ -109,7 +109,33 @@ func naiveFQDNMatch(f model.FQDNSelector, endpoint string) bool {
 		return true
 	}
 	if strings.Contains(endpoint, "*") {
-		return false
+		// A pattern endpoint is any name it matches: the entry selects
+		// it when it matches names made from it with a letter the entry
+		// lacks for every "*" (long runs of it) and one and two labels
+		// for a leading "**.".
+		if strings.Trim(endpoint, "*.") == "" {
+			return false
+		}
+		fill := "q"
+		for _, c := range "qzxjkv0123456789" {
+			if !strings.ContainsRune(f.MatchPattern, c) {
+				fill = strings.Repeat(string(c), len(f.MatchPattern)+2)
+				break
+			}
+		}
+		var witnesses []string
+		if rest, ok := strings.CutPrefix(endpoint, "**."); ok {
+			witnesses = []string{"*." + rest, "*.*." + rest}
+		} else {
+			witnesses = []string{endpoint}
+		}
+		for _, w := range witnesses {
+			name := regexp.MustCompile(`\*+`).ReplaceAllString(w, fill)
+			if !naiveFQDNMatch(model.FQDNSelector{MatchPattern: f.MatchPattern}, name) {
+				return false
+			}
+		}
+		return true
 	}
 	p := f.MatchPattern
 	prefix := ""
