@@ -1,6 +1,8 @@
 package verify
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"sort"
@@ -12,6 +14,7 @@ import (
 	"golang.org/x/tools/txtar"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/reachgate/reachgate/internal/synth"
 	"github.com/reachgate/reachgate/pipeline/model"
 	"github.com/reachgate/reachgate/pipeline/reach"
 )
@@ -214,4 +217,133 @@ func TestEngineCiliumFlipped(t *testing.T) {
 	assert.True(t, found, "%q", got)
 	assert.Zero(t, res.Timeouts)
 	assert.Equal(t, 8, res.Externals, "5 IPv4 ranges and 3 host names")
+}
+
+// addCiliumPolicies adds random Cilium policies drawn from the cluster's
+// own labels: namespaced and clusterwide; allow and deny rules; endpoints
+// with and without a namespace, by namespace label, {}; entities; CIDRs
+// and CIDR sets with except; toFQDNs names and patterns; ports, ranges,
+// protocols and named ports; ports without a peer; enableDefaultDeny.
+func addCiliumPolicies(c *model.Cluster, seed uint64, count int) {
+	r := rand.New(rand.NewPCG(seed, 16))
+	w := func() *model.Workload { return &c.Workloads[r.IntN(len(c.Workloads))] }
+	one := func(xs ...string) string { return xs[r.IntN(len(xs))] }
+	endpoint := func(ns string) metav1.LabelSelector {
+		x := w()
+		s := metav1.LabelSelector{MatchLabels: map[string]string{}}
+		if v, ok := x.Labels["app"]; ok && r.IntN(3) > 0 {
+			s.MatchLabels[one("k8s:app", "any:app", "app")] = v
+		}
+		switch r.IntN(4) {
+		case 0:
+			s.MatchLabels[one("k8s:", "")+"io.kubernetes.pod.namespace"] = x.Namespace
+		case 1:
+			if n := c.Namespace(x.Namespace); n != nil && n.Labels["team"] != "" {
+				s.MatchLabels["k8s:io.cilium.k8s.namespace.labels.team"] = n.Labels["team"]
+			}
+		case 2:
+			s.MatchExpressions = []metav1.LabelSelectorRequirement{{Key: "k8s:tier", Operator: metav1.LabelSelectorOpNotIn, Values: []string{one("web", "db", "api")}}}
+		}
+		return s
+	}
+	ports := func() []model.CiliumPort {
+		switch r.IntN(6) {
+		case 0, 1:
+			return nil
+		case 2:
+			return []model.CiliumPort{{Protocols: model.Protocols[:], From: 8000, To: 8001}}
+		case 3:
+			return []model.CiliumPort{{Protocols: []model.Protocol{model.TCP}, From: 443, To: 443}, {Protocols: []model.Protocol{model.UDP}, From: 53, To: 53}}
+		case 4:
+			return []model.CiliumPort{{Protocols: []model.Protocol{model.TCP}, Named: one("http", "metrics")}}
+		}
+		return []model.CiliumPort{{Protocols: model.Protocols[:], From: 1, To: model.MaxPort}}
+	}
+	fqdns := []model.FQDNSelector{{MatchName: "api.example.com"}, {MatchPattern: "*.example.com"},
+		{MatchPattern: "**.example.com"}, {MatchName: "a.b.example.com"}, {MatchPattern: "api-*.partner.io"}}
+	peer := func(ns string, egress, deny bool) model.CiliumPeerRule {
+		pr := model.CiliumPeerRule{Ports: ports()}
+		switch r.IntN(7) {
+		case 0, 1:
+			for n := 1 + r.IntN(2); n > 0; n-- {
+				pr.Endpoints = append(pr.Endpoints, endpoint(ns))
+			}
+		case 2:
+			pr.Entities = []string{one("world", "cluster", "all", "world-ipv4", "host", "kube-apiserver")}
+		case 3:
+			pr.HasCIDR = true
+			pr.CIDRs = mustSet(one("0.0.0.0/0", "192.0.2.0/24", "10.0.0.0/8", "169.254.169.254/32"))
+			if r.IntN(2) == 0 {
+				pr.CIDRs = pr.CIDRs.Subtract(mustSet(one("192.0.2.128/25", "10.96.0.0/12", "169.254.0.0/16")))
+			}
+		case 4:
+			if egress && !deny {
+				pr.FQDNs = []model.FQDNSelector{fqdns[r.IntN(len(fqdns))]}
+				if r.IntN(3) == 0 {
+					pr.FQDNs = append(pr.FQDNs, fqdns[r.IntN(len(fqdns))])
+				}
+			}
+		case 5:
+			pr.Endpoints = []metav1.LabelSelector{{}}
+		}
+		return pr
+	}
+	for i := 0; i < count; i++ {
+		x := w()
+		p := model.CiliumPolicy{Kind: model.KindCiliumNetworkPolicy, Namespace: x.Namespace, Name: fmt.Sprintf("random-%d", i)}
+		if r.IntN(3) == 0 {
+			p.Kind, p.Namespace = model.KindCiliumClusterwideNetworkPolicy, ""
+		}
+		subject := metav1.LabelSelector{MatchLabels: map[string]string{}}
+		if r.IntN(4) > 0 {
+			subject.MatchLabels["app"] = x.Labels["app"]
+		}
+		rule := model.CiliumRule{Section: "spec", EndpointSelector: &subject}
+		for n := r.IntN(3); n > 0; n-- {
+			rule.Ingress = append(rule.Ingress, peer(p.Namespace, false, false))
+		}
+		for n := r.IntN(3); n > 0; n-- {
+			rule.Egress = append(rule.Egress, peer(p.Namespace, true, false))
+		}
+		if r.IntN(2) == 0 {
+			rule.IngressDeny = append(rule.IngressDeny, peer(p.Namespace, false, true))
+		}
+		if r.IntN(2) == 0 {
+			rule.EgressDeny = append(rule.EgressDeny, peer(p.Namespace, true, true))
+		}
+		if r.IntN(3) == 0 {
+			off := false
+			if r.IntN(2) == 0 {
+				rule.DefaultDenyIngress = &off
+			} else {
+				rule.DefaultDenyEgress = &off
+			}
+		}
+		p.Rules = append(p.Rules, rule)
+		c.CiliumPolicies = append(c.CiliumPolicies, p)
+	}
+}
+
+// TestEngineRandomCilium runs the lab on synthetic clusters (NetworkPolicies
+// and the Admin and Baseline tiers) with random Cilium policies on top:
+// the engine and the kernel must agree on every probe.
+func TestEngineRandomCilium(t *testing.T) {
+	opts := needLab(t)
+	withHosts := 0
+	for seed := uint64(1); seed <= 6; seed++ {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			c := synth.Cluster(synth.Options{Workloads: 14, Namespaces: 3, Seed: seed, Small: true, AdminPolicies: int(seed % 3), Baseline: seed%2 == 0})
+			addCiliumPolicies(c, seed, 8)
+			c, err := AssignAddresses(c)
+			require.NoError(t, err)
+			res := runLab(t, c, reach.Compute(c), opts)
+			assert.Empty(t, mismatchLines(res))
+			assert.Empty(t, res.Warnings)
+			assert.NotZero(t, res.Allowed)
+			if len(hostEndpoints(c)) > 0 && !strings.Contains(strings.Join(res.Skipped, "\n"), "host names") {
+				withHosts++
+			}
+		})
+	}
+	assert.NotZero(t, withHosts, "no seed probed host names")
 }
