@@ -368,7 +368,7 @@ func matchPeers(cp *compiler, m *model.Matrix, res *Result) ([]*peer, error) {
 	sort.Strings(endpoints)
 	hosts, why := cp.hostAddresses(endpoints, taken)
 	if why != "" {
-		res.Skipped = append(res.Skipped, fmt.Sprintf("%d host names (toFQDNs): %s", len(hostIdx), why))
+		res.Skipped = append(res.Skipped, fmt.Sprintf("%d host names (toFQDNs): %s", len(endpoints), why))
 		hostIdx = map[string]int32{}
 	}
 	cp.hosts = hosts
