@@ -46,7 +46,9 @@ func bothWays(t testing.TB, fsys filesys.FileSystem, root, dir string) (krusty, 
 	fs, resourcesOK := fastResources(w, top)
 	_, applied = fastBuild(w, top)
 	require.True(t, resourcesOK || !applied)
-	ks, kerr := build(context.Background(), tr, top, w.index.tagged, w.customSchema)
+	tagged, terr := w.index.taggedFiles()
+	require.Nil(t, terr)
+	ks, kerr := build(context.Background(), tr, top, tagged, w.customSchema)
 	if kerr != nil {
 		require.False(t, applied, "the fast path rendered what krusty refuses: %v", kerr)
 		return "", "", false, kerr
