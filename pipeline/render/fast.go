@@ -140,11 +140,14 @@ func fastResources(w *kustWalker, top *kustomization) ([]*resource.Resource, boo
 	all = kept
 	sort.Sort(newLegacyOrder(all))
 	// What krusty does last: build, origin and transformer annotations
-	// go (the last two are rewritten only where present: each rewrite
-	// gives the same annotations).
+	// go. fastResource let no build annotation through, so removing them
+	// would only rewrite each object's annotations, sorted, at the end of
+	// its metadata: the same mapping, at a tenth of a second per thousand
+	// objects, and on documents the walk's index shares. Origin and
+	// transformer annotations are rewritten only where present (each
+	// rewrite gives the same annotations).
 	if !parallel(len(all), func(i int) bool {
 		r := all[i]
-		r.RemoveBuildAnnotations()
 		ann := r.GetAnnotations()
 		if _, ok := ann[originAnnotation]; ok && r.SetOrigin(nil) != nil {
 			return false
