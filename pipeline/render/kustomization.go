@@ -426,6 +426,9 @@ func (w *kustWalker) checkDocument(p string, d *document, manifest bool) bool {
 		w.errs = append(w.errs, e)
 		return false
 	}
+	if w.r.counted(d) {
+		return true
+	}
 	if _, err := w.r.value(d.node, d.offset); err != nil {
 		pe := err.(*pathError)
 		w.fail(model.Location{File: p, Line: pe.line}, pe.path.String(), "%s", pe.msg)
@@ -450,6 +453,7 @@ func (w *kustWalker) indexFile(p string, annotate bool) {
 	}
 	var entries []docEntry
 	docs := splitDocuments(data)
+	w.r.convertAhead(p, docs, data)
 	failed := false
 	for i := range docs {
 		d := &docs[i]
