@@ -248,16 +248,20 @@ func (ix *index) compute(ctx context.Context) (*model.Matrix, error) {
 		go func(w int) {
 			defer wg.Done()
 			wk := pl.newWorker()
+			last := 0
 			for {
 				c := int(next.Add(1) - 1)
 				if c >= nChunks || ctx.Err() != nil {
 					break
 				}
-				wk.flat = nil
+				// Sized from the last chunk: growing from empty copied
+				// each chunk's connections about twice.
+				wk.flat = make([]model.Connection, 0, last+last/4)
 				for d := c * chunk; d < min(n, (c+1)*chunk); d++ {
 					wk.dest(d)
 				}
 				flats[c] = wk.flat
+				last = len(wk.flat)
 			}
 			counts[w] = wk.perSrc
 			overridesMu.Lock()

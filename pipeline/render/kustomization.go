@@ -35,8 +35,12 @@ type sourceIndex struct {
 	// kustFiles are the kustomization files, by root-relative path.
 	kustFiles map[string]bool
 	// tagged holds the resource files with every document tagged with
-	// its source (see tagSources), by root-relative path.
-	tagged map[string][]byte
+	// its source (see tagSources), by root-relative path, as kustomize
+	// reads them; untagged holds those of plain files still to encode:
+	// the fast path reads their documents as parsed, and only a build
+	// through krusty needs them encoded (see taggedFiles).
+	tagged   map[string][]byte
+	untagged map[string][]document
 	// broken marks files with errors.
 	broken map[string]bool
 	// plain marks the resource files without anchors, aliases, merge keys
@@ -71,7 +75,7 @@ func newKustWalker(ctx context.Context, r *Renderer, t *tree) *kustWalker {
 		r:     r,
 		t:     t,
 		done:  map[string]*kustomization{},
-		index: sourceIndex{docs: map[string][]docEntry{}, kustFiles: map[string]bool{}, tagged: map[string][]byte{}, broken: map[string]bool{}, plain: map[string]bool{}},
+		index: sourceIndex{docs: map[string][]docEntry{}, kustFiles: map[string]bool{}, tagged: map[string][]byte{}, untagged: map[string][]document{}, broken: map[string]bool{}, plain: map[string]bool{}},
 	}
 }
 
@@ -422,6 +426,9 @@ func (w *kustWalker) checkDocument(p string, d *document, manifest bool) bool {
 		w.errs = append(w.errs, e)
 		return false
 	}
+	if w.r.counted(d) {
+		return true
+	}
 	if _, err := w.r.value(d.node, d.offset); err != nil {
 		pe := err.(*pathError)
 		w.fail(model.Location{File: p, Line: pe.line}, pe.path.String(), "%s", pe.msg)
@@ -433,7 +440,7 @@ func (w *kustWalker) checkDocument(p string, d *document, manifest bool) bool {
 // indexFile records the objects of a resource file, and reports syntax
 // errors with their line before kustomize sees them.
 func (w *kustWalker) indexFile(p string, annotate bool) {
-	if _, ok := w.index.docs[p]; ok && (!annotate || w.index.tagged[p] != nil || w.index.broken[p]) {
+	if _, ok := w.index.docs[p]; ok && (!annotate || w.index.tagged[p] != nil || w.index.untagged[p] != nil || w.index.broken[p]) {
 		return
 	}
 	if w.ctx.Err() != nil {
@@ -446,6 +453,7 @@ func (w *kustWalker) indexFile(p string, annotate bool) {
 	}
 	var entries []docEntry
 	docs := splitDocuments(data)
+	w.r.convertAhead(p, docs, data)
 	failed := false
 	for i := range docs {
 		d := &docs[i]
@@ -459,7 +467,8 @@ func (w *kustWalker) indexFile(p string, annotate bool) {
 	}
 	w.index.docs[p] = entries
 	w.index.broken[p] = failed
-	w.index.plain[p] = plainDocuments(docs)
+	plain := plainDocuments(docs)
+	w.index.plain[p] = plain
 	if annotate && !failed {
 		if len(entries) == 0 {
 			// An empty or comment-only file: kustomize reads it as no
@@ -467,7 +476,12 @@ func (w *kustWalker) indexFile(p string, annotate bool) {
 			w.index.tagged[p] = data
 			return
 		}
-		tagged, err := tagSources(p, docs)
+		tagSources(p, docs)
+		if plain {
+			w.index.untagged[p] = docs
+			return
+		}
+		tagged, err := encodeDocuments(docs)
 		if err != nil {
 			w.fail(model.Location{File: p}, "", "%v", err)
 			return
@@ -674,4 +688,18 @@ func plainDocuments(docs []document) bool {
 		}
 	}
 	return true
+}
+
+// taggedFiles returns every tagged resource file as kustomize reads it,
+// encoding those the fast path left as documents.
+func (ix *sourceIndex) taggedFiles() (map[string][]byte, *model.InputError) {
+	for p, docs := range ix.untagged {
+		data, err := encodeDocuments(docs)
+		if err != nil {
+			return nil, &model.InputError{Location: model.Location{File: p}, Message: err.Error()}
+		}
+		ix.tagged[p] = data
+		delete(ix.untagged, p)
+	}
+	return ix.tagged, nil
 }

@@ -113,6 +113,39 @@ func (r *Renderer) value(n *yaml.Node, offset int) (any, error) {
 	return v, err
 }
 
+// convertAhead converts, on every core, the documents of a large file
+// that checkDocument will convert one by one, without the budget per run:
+// checkDocument then only adds what each holds to the run's count, in
+// order, and converts again only a document that fails, or that the
+// run's budget does not cover, so its error is the one a conversion in
+// order gives.
+func (r *Renderer) convertAhead(file string, docs []document, data []byte) {
+	if len(docs) < 2 || len(data) < parallelBytes {
+		return
+	}
+	parallel(len(docs), func(i int) bool {
+		d := &docs[i]
+		if d.node == nil || r.objectTooLarge(file, d) != nil {
+			return true
+		}
+		c := &converter{offset: d.offset, lim: &r.limits}
+		_, err := c.value(d.node, nil)
+		d.ahead = converted{nodes: c.nodes, aliased: c.aliased, ok: err == nil}
+		return true
+	})
+}
+
+// counted adds a document converted ahead to the run's count, if it
+// converted and the run's budget covers it.
+func (r *Renderer) counted(d *document) bool {
+	if !d.ahead.ok || r.values.Load()+d.ahead.nodes > r.limits.RunValues {
+		return false
+	}
+	r.values.Add(d.ahead.nodes)
+	r.aliased.Add(d.ahead.aliased)
+	return true
+}
+
 // objectTooLarge reports the first object of a document (the document, or
 // an item of a List) over Limits.ObjectBytes.
 func (r *Renderer) objectTooLarge(file string, d *document) *model.InputError {

@@ -81,6 +81,41 @@ func TestLimitsRefuseBeforeKustomize(t *testing.T) {
 	}
 }
 
+// A large file's documents are parsed and converted on every core, then
+// counted against the budget per run in order: the errors are those of a
+// conversion in order, document by document.
+func TestLargeFilesFailAsInOrder(t *testing.T) {
+	values := func(name string, n int) string {
+		return "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + "}\ndata:\n  k: [" + strings.TrimSuffix(strings.Repeat("1, ", n), ", ") + "]\n"
+	}
+	var overDocument, overRun strings.Builder
+	for i := range 400 {
+		n := 5
+		if i == 3 || i == 200 {
+			n = 250 // over tight's 200 values per document
+		}
+		overDocument.WriteString(values(fmt.Sprintf("c%d", i), n))
+	}
+	overRun.WriteString(aliasDocs(400))
+	for name, file := range map[string]string{"per document": overDocument.String(), "per run": overRun.String()} {
+		t.Run(name, func(t *testing.T) {
+			require.Greater(t, len(file), 32<<10)
+			render := func(threshold int) []string {
+				defer func(old int) { parallelBytes = old }(parallelBytes)
+				parallelBytes = threshold
+				fs := filesys.MakeFsInMemory()
+				require.NoError(t, fs.WriteFile("/k/kustomization.yaml", []byte("resources: [r.yaml]\n")))
+				require.NoError(t, fs.WriteFile("/k/r.yaml", []byte(file)))
+				_, err := NewRenderer(fs, "/", tight()).Overlay(context.Background(), "k")
+				return errorList(t, err)
+			}
+			inOrder := render(1 << 30)
+			require.NotEmpty(t, inOrder)
+			assert.Equal(t, inOrder, render(1))
+		})
+	}
+}
+
 // Each level includes the one below twice, with different name prefixes:
 // kustomize would build 2^depth copies of the one ConfigMap at the bottom.
 func kustomizationTree(t *testing.T, fs filesys.FileSystem, depth int) {

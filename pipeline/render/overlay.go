@@ -117,7 +117,11 @@ func renderOverlayHow(ctx context.Context, r *Renderer, dir string, how int) ([]
 		if e := w.expansion(top); e != nil {
 			return nil, e
 		}
-		resources, err := build(ctx, t, top, w.index.tagged, w.customSchema)
+		tagged, e := w.index.taggedFiles()
+		if e != nil {
+			return nil, e
+		}
+		resources, err := build(ctx, t, top, tagged, w.customSchema)
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}

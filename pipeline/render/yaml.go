@@ -29,6 +29,16 @@ type document struct {
 	err error
 	// data is the document's text.
 	data []byte
+	// ahead is the document's conversion done ahead (see convertAhead).
+	ahead converted
+}
+
+// converted is what converting a document found: its values, those
+// reached through aliases, and whether it converted within the limits
+// per document.
+type converted struct {
+	nodes, aliased int64
+	ok             bool
 }
 
 // largestObject finds the largest object of the document, by the bytes of
@@ -77,13 +87,16 @@ func (d *document) lineOf(n *yaml.Node) int { return n.Line + d.offset }
 // markers (which YAML only recognises at the start of a line), so that a
 // syntax error in one document does not hide the others.
 func splitDocuments(data []byte) []document {
-	var docs []document
+	type chunk struct {
+		text  []byte
+		first int
+	}
+	var chunks []chunk
 	start, startLine := 0, 1
 	line := 1
 	flush := func(end int) {
-		chunk := data[start:end]
-		if len(bytes.TrimSpace(chunk)) > 0 {
-			docs = append(docs, parseDocument(chunk, startLine))
+		if c := data[start:end]; len(bytes.TrimSpace(c)) > 0 {
+			chunks = append(chunks, chunk{c, startLine})
 		}
 	}
 	for i := 0; i < len(data); {
@@ -106,8 +119,24 @@ func splitDocuments(data []byte) []document {
 		line++
 	}
 	flush(len(data))
+	docs := make([]document, len(chunks))
+	parse := func(i int) bool {
+		docs[i] = parseDocument(chunks[i].text, chunks[i].first)
+		return true
+	}
+	if len(chunks) > 1 && len(data) >= parallelBytes {
+		parallel(len(chunks), parse)
+	} else {
+		for i := range chunks {
+			parse(i)
+		}
+	}
 	return docs
 }
+
+// parallelBytes is the size from which a file's documents are parsed
+// and converted on every core (a variable for tests).
+var parallelBytes = 32 << 10
 
 func isMarker(line, m string) bool {
 	if !strings.HasPrefix(line, m) {

@@ -167,6 +167,12 @@ func (e *errWriter) print(ss ...string) {
 	}
 }
 
+func (e *errWriter) write(b []byte) {
+	if e.err == nil {
+		_, e.err = e.w.Write(b)
+	}
+}
+
 func (e *errWriter) line(ss ...string) {
 	e.print(ss...)
 	e.print("\n")

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"strconv"
+	"sync"
+	"sync/atomic"
 
 	"github.com/reachgate/reachgate/pipeline/model"
 )
@@ -77,15 +80,15 @@ func writeJSONLines(w io.Writer, m jsonMatrix) error {
 	}
 	list := func(name string, n int, elem func(i int) any, sep string) error {
 		ew.print("\n", strconv.Quote(name), ":[")
-		for i := range n {
-			b, err := marshalCompact(elem(i))
-			if err != nil {
-				return err
-			}
+		err := marshalEach(n, elem, func(i int, b []byte) {
 			if i > 0 {
 				ew.print(",")
 			}
-			ew.print("\n", string(b))
+			ew.print("\n")
+			ew.write(b)
+		})
+		if err != nil {
+			return err
 		}
 		if n > 0 {
 			ew.print("\n")
@@ -314,6 +317,35 @@ func writeMatrixJSONL(w io.Writer, v *matrixView, opts MatrixOptions) error {
 		ew.line("}")
 	}
 	return ew.flush()
+}
+
+// marshalEach marshals elements 0..n-1 with marshalCompact, a batch at a
+// time on every core, and passes them to write in order.
+func marshalEach(n int, elem func(i int) any, write func(i int, b []byte)) error {
+	const batch = 4096
+	out := make([][]byte, min(n, batch))
+	errs := make([]error, len(out))
+	workers := runtime.GOMAXPROCS(0)
+	for start := 0; start < n; start += batch {
+		k := min(batch, n-start)
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range min(workers, k) {
+			wg.Go(func() {
+				for j := int(next.Add(1) - 1); j < k; j = int(next.Add(1) - 1) {
+					out[j], errs[j] = marshalCompact(elem(start + j))
+				}
+			})
+		}
+		wg.Wait()
+		for j := range k {
+			if errs[j] != nil {
+				return errs[j]
+			}
+			write(start+j, out[j])
+		}
+	}
+	return nil
 }
 
 // marshalCompact is json.Marshal without HTML escaping.

@@ -252,6 +252,21 @@ type pair struct {
 // render is reused.
 func (rs *refs) render(ctx context.Context, sel selection) []pair {
 	pairs := make([]pair, len(sel.names), len(sel.names)+len(sel.unjudged))
+	// The bases render one after another on their own goroutine, beside
+	// the heads (each render uses every core only part of the time).
+	// pairs never grows past its capacity, so the pointers hold.
+	bases := make(chan func(), cap(pairs))
+	basesDone := make(chan struct{})
+	go func() {
+		defer close(basesDone)
+		for load := range bases {
+			load()
+		}
+	}()
+	defer func() {
+		close(bases)
+		<-basesDone
+	}()
 	// What changed since the base, asked of git once, when first needed.
 	var changed []string
 	var changedKnown, changedOK bool
@@ -289,14 +304,13 @@ func (rs *refs) render(ctx context.Context, sel selection) []pair {
 			pr.base = h
 			continue
 		}
-		pr.base = rs.base.LoadDir(ctx, n, n, dir)
+		bases <- func() { pr.base = rs.base.LoadDir(ctx, n, n, dir) }
 	}
 	for _, src := range sel.unjudged {
-		pr := pair{head: rs.head.LoadDir(ctx, src.Path, src.Path, src.Path), unjudged: &src}
-		if rs.base != nil && rs.base.FS.IsDir(rs.base.Abs(src.Path)) {
-			pr.base = rs.base.LoadDir(ctx, src.Path, src.Path, src.Path)
+		pairs = append(pairs, pair{head: rs.head.LoadDir(ctx, src.Path, src.Path, src.Path), unjudged: &src})
+		if pr := &pairs[len(pairs)-1]; rs.base != nil && rs.base.FS.IsDir(rs.base.Abs(src.Path)) {
+			bases <- func() { pr.base = rs.base.LoadDir(ctx, src.Path, src.Path, src.Path) }
 		}
-		pairs = append(pairs, pr)
 	}
 	return pairs
 }
