@@ -45,7 +45,7 @@ type strictChecker struct {
 }
 
 func (c *strictChecker) add(path fieldPath, format string, args ...any) {
-	c.errs = append(c.errs, fieldError{path: path, msg: fmt.Sprintf(format, args...)})
+	c.errs = append(c.errs, fieldError{path: path.keep(), msg: fmt.Sprintf(format, args...)})
 }
 
 var (
@@ -83,7 +83,7 @@ func (c *strictChecker) check(v any, t reflect.Type, path fieldPath) {
 				c.add(path.key(k), "unknown field")
 				continue
 			}
-			c.check(m[k], ft, path.key(k))
+			c.check(m[k], ft, path.push(k))
 		}
 	case reflect.Map:
 		m, ok := v.(map[string]any)
@@ -92,7 +92,7 @@ func (c *strictChecker) check(v any, t reflect.Type, path fieldPath) {
 			return
 		}
 		for _, k := range sortedKeys(m) {
-			c.check(m[k], t.Elem(), path.key(k))
+			c.check(m[k], t.Elem(), path.push(k))
 		}
 	case reflect.Slice, reflect.Array:
 		if t.Elem().Kind() == reflect.Uint8 {
@@ -110,7 +110,7 @@ func (c *strictChecker) check(v any, t reflect.Type, path fieldPath) {
 			return
 		}
 		for i, e := range s {
-			c.check(e, t.Elem(), path.index(i))
+			c.check(e, t.Elem(), path.push(i))
 		}
 	case reflect.String:
 		if _, ok := v.(string); !ok {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -264,7 +265,7 @@ func toValue(n *yaml.Node, offset int) (any, error) {
 }
 
 func (c *converter) fail(n *yaml.Node, path fieldPath, format string, args ...any) error {
-	return &pathError{path: path, line: n.Line + c.offset, msg: fmt.Sprintf(format, args...)}
+	return &pathError{path: path.keep(), line: n.Line + c.offset, msg: fmt.Sprintf(format, args...)}
 }
 
 // throughAliases says how many values came through aliases, if any did.
@@ -310,10 +311,10 @@ func (c *converter) value(n *yaml.Node, path fieldPath) (any, error) {
 	switch n.Kind {
 	case yaml.AliasNode:
 		if n.Alias == nil {
-			return nil, &pathError{path: path, line: n.Line + c.offset, msg: "unknown alias"}
+			return nil, &pathError{path: path.keep(), line: n.Line + c.offset, msg: "unknown alias"}
 		}
 		if c.active[n.Alias] {
-			return nil, &pathError{path: path, line: n.Line + c.offset, msg: fmt.Sprintf("alias *%s refers to itself", n.Value)}
+			return nil, &pathError{path: path.keep(), line: n.Line + c.offset, msg: fmt.Sprintf("alias *%s refers to itself", n.Value)}
 		}
 		c.inAlias++
 		defer func() { c.inAlias-- }()
@@ -326,7 +327,7 @@ func (c *converter) value(n *yaml.Node, path fieldPath) (any, error) {
 	case yaml.SequenceNode:
 		out := make([]any, 0, len(n.Content))
 		for i, e := range n.Content {
-			v, err := c.value(e, path.index(i))
+			v, err := c.value(e, path.push(i))
 			if err != nil {
 				return nil, err
 			}
@@ -338,7 +339,7 @@ func (c *converter) value(n *yaml.Node, path fieldPath) (any, error) {
 	case yaml.ScalarNode:
 		return c.scalar(n, path)
 	}
-	return nil, &pathError{path: path, line: n.Line + c.offset, msg: "unsupported YAML node"}
+	return nil, &pathError{path: path.keep(), line: n.Line + c.offset, msg: "unsupported YAML node"}
 }
 
 func (c *converter) mapping(n *yaml.Node, path fieldPath) (map[string]any, error) {
@@ -355,7 +356,7 @@ func (c *converter) mapping(n *yaml.Node, path fieldPath) (map[string]any, error
 			continue
 		}
 		if k.Kind != yaml.ScalarNode {
-			return nil, &pathError{path: path, line: k.Line + c.offset, msg: "mapping keys must be scalars"}
+			return nil, &pathError{path: path.keep(), line: k.Line + c.offset, msg: "mapping keys must be scalars"}
 		}
 		key := k.Value
 		if first, dup := lines[key]; dup {
@@ -363,7 +364,7 @@ func (c *converter) mapping(n *yaml.Node, path fieldPath) (map[string]any, error
 				msg: fmt.Sprintf("duplicate key (first at line %d)", first)}
 		}
 		lines[key] = k.Line + c.offset
-		val, err := c.value(v, path.key(key))
+		val, err := c.value(v, path.push(key))
 		if err != nil {
 			return nil, err
 		}
@@ -377,7 +378,7 @@ func (c *converter) mapping(n *yaml.Node, path fieldPath) (map[string]any, error
 		}
 		for _, s := range srcs {
 			if r := resolveAlias(s); r.Kind != yaml.MappingNode {
-				return nil, &pathError{path: path, line: s.Line + c.offset, msg: "merge key needs a mapping or a list of mappings"}
+				return nil, &pathError{path: path.keep(), line: s.Line + c.offset, msg: "merge key needs a mapping or a list of mappings"}
 			}
 			v, err := c.value(s, path)
 			if err != nil {
@@ -426,7 +427,7 @@ func (c *converter) scalar(n *yaml.Node, path fieldPath) (any, error) {
 	case "!!bool":
 		var b bool
 		if err := n.Decode(&b); err != nil {
-			return nil, &pathError{path: path, line: n.Line + c.offset, msg: err.Error()}
+			return nil, &pathError{path: path.keep(), line: n.Line + c.offset, msg: err.Error()}
 		}
 		return b, nil
 	case "!!int":
@@ -438,14 +439,14 @@ func (c *converter) scalar(n *yaml.Node, path fieldPath) (any, error) {
 		if err := n.Decode(&u); err == nil {
 			return float64(u), nil
 		}
-		return nil, &pathError{path: path, line: n.Line + c.offset, msg: fmt.Sprintf("integer %s is out of range", n.Value)}
+		return nil, &pathError{path: path.keep(), line: n.Line + c.offset, msg: fmt.Sprintf("integer %s is out of range", n.Value)}
 	case "!!float":
 		var f float64
 		if err := n.Decode(&f); err != nil {
-			return nil, &pathError{path: path, line: n.Line + c.offset, msg: err.Error()}
+			return nil, &pathError{path: path.keep(), line: n.Line + c.offset, msg: err.Error()}
 		}
 		if math.IsInf(f, 0) || math.IsNaN(f) {
-			return nil, &pathError{path: path, line: n.Line + c.offset, msg: fmt.Sprintf("%s cannot be represented in JSON", n.Value)}
+			return nil, &pathError{path: path.keep(), line: n.Line + c.offset, msg: fmt.Sprintf("%s cannot be represented in JSON", n.Value)}
 		}
 		return f, nil
 	}
@@ -458,6 +459,12 @@ type fieldPath []any
 
 func (p fieldPath) key(k string) fieldPath { return append(p[:len(p):len(p)], k) }
 func (p fieldPath) index(i int) fieldPath  { return append(p[:len(p):len(p)], i) }
+
+// push is key or index for a depth-first walk: it appends in place, so a
+// child's path overwrites its earlier sibling's, and the walk must keep a
+// path (an error's) as a copy: keep.
+func (p fieldPath) push(e any) fieldPath { return append(p, e) }
+func (p fieldPath) keep() fieldPath      { return slices.Clip(slices.Clone(p)) }
 
 var plainKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
 
