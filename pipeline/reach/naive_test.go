@@ -620,7 +620,7 @@ func TestEngineAgreesWithNaiveEvaluatorManyTiers(t *testing.T) {
 	t.Parallel()
 	cases := 600
 	if testing.Short() {
-		cases = 60
+		cases = 20 // the race run is -short
 	}
 	for seed := 1; seed <= cases; seed++ {
 		o := synth.Options{
