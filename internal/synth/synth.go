@@ -2,7 +2,8 @@
 // tests: namespaces, workloads with labels and named ports, and a realistic
 // mix of NetworkPolicies (default deny, DNS, pod and namespace selectors,
 // both combined, matchExpressions, named ports, port ranges, UDP and SCTP,
-// ipBlocks with excepts).
+// ipBlocks with excepts), optionally with AdminNetworkPolicies and Cilium
+// policies on top (cilium.go).
 package synth
 
 import (
@@ -34,6 +35,12 @@ type Options struct {
 	// cluster without them is the same as before they existed.
 	AdminPolicies int
 	Baseline      bool
+	// CiliumPolicies is how many Cilium policies to add (one in eight a
+	// CiliumClusterwideNetworkPolicy): endpoint selectors, peers by
+	// endpoint (with namespace labels), entity, CIDR and host name,
+	// named and numbered ports, L7 rules, a few deny rules. Like the
+	// cluster-scoped ones they are drawn last.
+	CiliumPolicies int
 }
 
 var (
@@ -67,6 +74,7 @@ func Cluster(o Options) *model.Cluster {
 	g.workloads()
 	g.policies()
 	g.clusterPolicies()
+	g.ciliumPolicies()
 	g.c.Sort()
 	return g.c
 }

@@ -607,3 +607,47 @@ func TestEqualAllowancesAreOneValue(t *testing.T) {
 		t.Fatalf("only %d allowances: the cluster tests nothing", len(seen))
 	}
 }
+
+// TestEngineAgreesWithNaiveEvaluatorManyTiers stresses the classes the
+// engine folds the cluster tiers into: many AdminNetworkPolicies on
+// small label alphabets, so that priorities tie, subjects (namespaces
+// and pods) overlap and Pass, Allow and Deny rules of several policies
+// match the same pairs; with the Baseline tier, Cilium policies from
+// synth's generator and from randomCiliumPolicies, and now and then a
+// namespace crowded with NetworkPolicies, whose destinations take the
+// engine's wide and many-rule ingress paths.
+func TestEngineAgreesWithNaiveEvaluatorManyTiers(t *testing.T) {
+	t.Parallel()
+	cases := 600
+	if testing.Short() {
+		cases = 20 // the race run is -short
+	}
+	for seed := 1; seed <= cases; seed++ {
+		o := synth.Options{
+			Workloads:      6 + seed%11,
+			Namespaces:     1 + seed%4,
+			PolicyRatio:    0.3 + float64(seed%4)*0.4,
+			Seed:           uint64(1000 + seed),
+			Small:          true,
+			AdminPolicies:  4 + seed%13,
+			Baseline:       seed%2 == 0,
+			CiliumPolicies: seed % 5,
+		}
+		if seed%15 == 0 {
+			// One namespace, over 64 NetworkPolicies on few labels.
+			o.Workloads, o.Namespaces, o.PolicyRatio = 12, 1, 8
+		}
+		c := synth.Cluster(o)
+		if seed%3 == 0 {
+			c.PodCIDRs = model.IPSetOf(netip.MustParsePrefix("10.244.0.0/16"))
+		}
+		if seed%4 == 1 {
+			randomCiliumPolicies(c, seed, 1+seed%3)
+		}
+		m := reach.Compute(c)
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { compareWithNaive(t, c, m) })
+		if t.Failed() {
+			return
+		}
+	}
+}
