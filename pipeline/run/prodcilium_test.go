@@ -51,3 +51,56 @@ func TestProdCiliumOverlay(t *testing.T) {
 	assert.Contains(t, out.String(), "error NP019: Deployment app/backend-api")
 	assert.Contains(t, out.String(), "uploads.example.org")
 }
+
+// TestAdminAllowIsBlamed: an AdminNetworkPolicy Allow that lets Grafana
+// into postgres in prod-cilium, whatever the NetworkPolicies say, is
+// found by NP016, which names the AdminNetworkPolicy rule with its file
+// and line (lib.grant_side sees every tier's grants).
+func TestAdminAllowIsBlamed(t *testing.T) {
+	t.Parallel()
+	dir := newRepo(t)
+	git(t, dir, "checkout", "-qb", "feature")
+	writeFile(t, dir, "overlays/prod-cilium/dashboards.yaml", `apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata:
+  name: dashboards-read-postgres
+spec:
+  priority: 20
+  subject:
+    pods:
+      namespaceSelector:
+        matchLabels: {kubernetes.io/metadata.name: app}
+      podSelector:
+        matchLabels: {app: postgres}
+  ingress:
+    - name: allow-grafana
+      action: Allow
+      from:
+        - pods:
+            namespaceSelector:
+              matchLabels: {kubernetes.io/metadata.name: monitoring}
+            podSelector:
+              matchLabels: {app.kubernetes.io/name: grafana}
+      ports:
+        - portNumber: {protocol: TCP, port: 5432}
+`)
+	editFile(t, dir, "overlays/prod-cilium/kustomization.yaml", func(s string) string {
+		return strings.Replace(s, "  - guardrails.yaml\n", "  - guardrails.yaml\n  - dashboards.yaml\n", 1)
+	})
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "grafana reads postgres")
+
+	r, err := run.BuildReport(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Head: "feature", Now: now})
+	require.NoError(t, err)
+	fs := findingsOf(r, "prod-cilium", "NP016")
+	require.Len(t, fs, 1, "%v", overlayReport(t, r, "prod-cilium").Findings)
+	f := fs[0]
+	assert.Equal(t, "AdminNetworkPolicy", f.Object.Kind)
+	assert.Equal(t, "dashboards-read-postgres", f.Object.Name)
+	assert.Equal(t, "spec.ingress[0]", f.Field)
+	assert.Equal(t, "overlays/prod-cilium/dashboards.yaml", f.Location.File)
+	assert.Equal(t, 14, f.Location.Line, "the line of spec.ingress[0]")
+	assert.Contains(t, f.Message, "database app/postgres is reachable from monitoring/grafana on TCP 5432")
+	assert.Contains(t, f.Message, "allowed by AdminNetworkPolicy dashboards-read-postgres spec.ingress[0] (Allow)")
+	assert.Empty(t, findingsOf(r, "prod", "NP016"), "prod has no such guardrail")
+}
