@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"testing"
 	"text/template"
@@ -107,7 +108,36 @@ func TestApplicationSetPerEnvironment(t *testing.T) {
 		destinations = append(destinations, get[string](t, d, "name"))
 	}
 
-	for _, env := range []string{"dev", "staging", "prod"} {
+	// The generator's directories: every overlays/* directory but those an
+	// exclude entry matches. Each overlay gets its Application, prod-cilium
+	// included (the gate judges it: reachgate.yaml lists it).
+	var include, exclude []string
+	for _, d := range get[[]any](t, gitGen, "directories") {
+		if ex, _ := d.(map[string]any)["exclude"].(bool); ex {
+			exclude = append(exclude, get[string](t, d, "path"))
+			continue
+		}
+		include = append(include, get[string](t, d, "path"))
+	}
+	matches := func(patterns []string, dir string) bool {
+		for _, p := range patterns {
+			if ok, err := path.Match(p, dir); err == nil && ok {
+				return true
+			}
+		}
+		return false
+	}
+	kusts, err := filepath.Glob(filepath.Join("..", "overlays", "*", "kustomization.yaml"))
+	require.NoError(t, err)
+	var envs []string
+	for _, k := range kusts {
+		dir := "overlays/" + filepath.Base(filepath.Dir(k))
+		assert.True(t, matches(include, dir) && !matches(exclude, dir), "the ApplicationSet does not deploy %s", dir)
+		envs = append(envs, path.Base(dir))
+	}
+	require.Contains(t, envs, "prod-cilium")
+
+	for _, env := range envs {
 		t.Run(env, func(t *testing.T) {
 			app := application(t, appset, "overlays/"+env)
 			assert.Equal(t, "reachgate-"+env, get[string](t, app, "metadata", "name"))

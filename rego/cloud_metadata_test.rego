@@ -87,3 +87,34 @@ test_inventory_workload_ignored if {
 	fl := t.xflow(["kube-system/coredns"], "", "169.254.169.254/32", t.xpeer("cloud-metadata", "169.254.169.254/32"), t.tcp(80), t.not_isolated, t.not_isolated)
 	count(cloud_metadata.deny) == 0 with input as t.with_input({"workloads": [t.dns], "reach": t.reach([fl])})
 }
+
+# A Cilium egress rule (toCIDR, toEntities: world) that reaches the
+# metadata service is blamed by its section and rule; it is not left to
+# NP001 as an unisolated workload would be.
+test_cilium_egress_to_metadata_fails if {
+	cnp := {"kind": "CiliumNetworkPolicy", "namespace": "app", "name": "api-out", "key": "app/api-out", "rules": [], "source": t.src}
+	g := {"policy": "app/api-out", "rule": 0, "kind": "CiliumNetworkPolicy", "action": "Allow", "section": "specs[1]"}
+	findings := cloud_metadata.deny with input as t.with_input({
+		"workloads": [be],
+		"ciliumPolicies": [cnp],
+		"reach": t.reach([to("169.254.169.254/32", "cloud-metadata", g)]),
+	})
+	count(findings) == 1
+	some f in findings
+	f.object == {"kind": "CiliumNetworkPolicy", "namespace": "app", "name": "api-out"}
+	f.field == "specs[1].egress[0]"
+	contains(f.msg, "allowed by CiliumNetworkPolicy app/api-out specs[1].egress[0]")
+}
+
+# A BaselineAdminNetworkPolicy Allow of egress is blamed as well.
+test_baseline_egress_to_metadata_fails if {
+	g := {"policy": "default", "rule": 2, "kind": "BaselineAdminNetworkPolicy", "action": "Allow"}
+	findings := cloud_metadata.deny with input as t.with_input({
+		"workloads": [be],
+		"reach": t.reach([to("169.254.169.254/32", "cloud-metadata", g)]),
+	})
+	count(findings) == 1
+	some f in findings
+	f.object == {"kind": "BaselineAdminNetworkPolicy", "name": "default"}
+	f.field == "spec.egress[2]"
+}

@@ -74,3 +74,32 @@ test_one_finding_per_rule if {
 	some f in findings
 	contains(f.msg, "reachable from internet on TCP 5432, which is not a declared client")
 }
+
+# An AdminNetworkPolicy Allow lets a workload into the database whatever
+# the NetworkPolicies say: the finding names the AdminNetworkPolicy rule,
+# not the database as "not isolated".
+test_admin_allow_names_the_admin_policy if {
+	anp := {"kind": "AdminNetworkPolicy", "name": "monitoring-to-db", "tier": "Admin", "priority": 5, "rules": 1, "source": t.src}
+	g := {"policy": "monitoring-to-db", "rule": 0, "kind": "AdminNetworkPolicy", "action": "Allow"}
+	fl := t.xflow(["monitoring/grafana"], "", "app/postgres", t.wpeer("app/postgres"), t.tcp(5432), t.not_isolated, g)
+	findings := database_clients.deny with input as t.with_input({"workloads": [pg], "policies": [pol], "clusterPolicies": [anp], "reach": t.reach([fl])})
+		with data.reachgate.params as params
+	count(findings) == 1
+	some f in findings
+	f.object == {"kind": "AdminNetworkPolicy", "name": "monitoring-to-db"}
+	f.field == "spec.ingress[0]"
+	contains(f.msg, "reachable from monitoring/grafana on TCP 5432, which is not a declared client")
+	endswith(f.msg, "allowed by AdminNetworkPolicy monitoring-to-db spec.ingress[0] (Allow)")
+}
+
+# A CiliumNetworkPolicy ingress rule is blamed with its section.
+test_cilium_allow_names_the_cilium_rule if {
+	cnp := {"kind": "CiliumNetworkPolicy", "namespace": "app", "name": "db-in", "key": "app/db-in", "rules": [], "source": t.src}
+	g := {"policy": "app/db-in", "rule": 1, "kind": "CiliumNetworkPolicy", "action": "Allow", "section": "spec"}
+	fl := t.xflow(["app/worker"], "", "app/postgres", t.wpeer("app/postgres"), t.tcp(5432), t.not_isolated, g)
+	findings := database_clients.deny with input as t.with_input({"workloads": [pg], "ciliumPolicies": [cnp], "reach": t.reach([fl])})
+		with data.reachgate.params as params
+	some f in findings
+	f.object == {"kind": "CiliumNetworkPolicy", "namespace": "app", "name": "db-in"}
+	f.field == "spec.ingress[1]"
+}

@@ -81,3 +81,32 @@ test_inventory_workload_ignored if {
 		"reach": t.reach([from_internet("ingress-nginx/controller", ["0.0.0.0/5"], t.not_isolated)]),
 	})
 }
+
+# The internet let in by an AdminNetworkPolicy Allow (networks peer) or a
+# Cilium fromEntities: world rule is found and blamed on that rule.
+test_admin_allow_from_internet_fails if {
+	g := {"policy": "public-web", "rule": 0, "kind": "AdminNetworkPolicy", "action": "Allow"}
+	findings := internet_ingress.deny with input as t.with_input({
+		"workloads": [fe],
+		"reach": t.reach([from_internet("app/frontend", ["0.0.0.0/5"], g)]),
+	})
+	count(findings) == 1
+	some f in findings
+	f.object == {"kind": "AdminNetworkPolicy", "name": "public-web"}
+	f.field == "spec.ingress[0]"
+	contains(f.msg, "allowed by AdminNetworkPolicy public-web spec.ingress[0] (Allow)")
+}
+
+test_cilium_world_ingress_fails if {
+	cnp := {"kind": "CiliumNetworkPolicy", "namespace": "app", "name": "web-in", "key": "app/web-in", "rules": [], "source": t.src}
+	g := {"policy": "app/web-in", "rule": 0, "kind": "CiliumNetworkPolicy", "action": "Allow", "section": "spec"}
+	findings := internet_ingress.deny with input as t.with_input({
+		"workloads": [fe],
+		"ciliumPolicies": [cnp],
+		"reach": t.reach([from_internet("app/frontend", ["0.0.0.0/5"], g)]),
+	})
+	count(findings) == 1
+	some f in findings
+	f.object == {"kind": "CiliumNetworkPolicy", "namespace": "app", "name": "web-in"}
+	f.field == "spec.ingress[0]"
+}

@@ -70,8 +70,6 @@ blame(src, dst, g) := side if {
 	side := lib.grant_side(src, dst, g, "egress")
 } else := lib.grant_side(src, dst, g, "ingress")
 
-reason(side) := lib.side_reason(side, "ingress") if {
-	startswith(side.field, "spec.ingress")
-} else := lib.side_reason(side, "egress") if {
-	startswith(side.field, "spec.egress")
+reason(side) := lib.side_reason(side, side.direction) if {
+	not side.notIsolated
 } else := sprintf("%s is not isolated", [lib.side_name(side)])

@@ -96,6 +96,29 @@ var crdSources = []crdSource{
 		[]string{"ciliumnetworkpolicies.yaml", "ciliumclusterwidenetworkpolicies.yaml"}},
 }
 
+// TestCiliumCRDsAreThoseRenderChecks keeps the Cilium CRDs the API server
+// dry-runs against at the version of the module whose schema render (and
+// so `reachgate validate`) checks Cilium policies with: go.mod's.
+func TestCiliumCRDsAreThoseRenderChecks(t *testing.T) {
+	gomod, err := os.ReadFile(filepath.Join("..", "..", "go.mod"))
+	require.NoError(t, err)
+	want := ""
+	for _, line := range strings.Split(string(gomod), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "github.com/cilium/cilium" {
+			want = f[1]
+		}
+	}
+	require.NotEmpty(t, want, "go.mod no longer requires github.com/cilium/cilium")
+	found := false
+	for _, s := range crdSources {
+		if s.module == "github.com/cilium/cilium" {
+			found = true
+			assert.Equal(t, want, s.version, "the e2e's Cilium CRDs and go.mod's module differ")
+		}
+	}
+	assert.True(t, found, "the e2e installs no Cilium CRDs")
+}
+
 // prometheusOperatorVersion is the release whose PrometheusRule CRD the
 // overlays' prometheusrule-policy-drops.yaml is checked against (the
 // version of the apis module in go.mod whose main module the proxy has).

@@ -153,7 +153,7 @@ func TestPullRequestDiffShowsExactlyTheTwoChanges(t *testing.T) {
 	prodChange(t, dir)
 	r, err := run.BuildReport(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Head: "feature", Now: now})
 	require.NoError(t, err)
-	require.Len(t, r.Overlays, 3)
+	require.Len(t, r.Overlays, len(repoOverlays(t)))
 	for _, o := range r.Overlays {
 		require.NotNil(t, o.Diff, o.Name)
 		if o.Name != "prod" {
@@ -300,7 +300,7 @@ func TestFirstAdoptionUsesTheHeadRules(t *testing.T) {
 	r, err := run.BuildReport(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Head: "adopt", Now: now})
 	require.NoError(t, err)
 	assert.Equal(t, "head (the base has no reachgate.yaml)", r.RulesFrom)
-	require.Len(t, r.Overlays, 3)
+	require.Len(t, r.Overlays, len(repoOverlays(t)))
 	for i, o := range r.Overlays {
 		assert.Nil(t, o.Diff, "%s is new: there is no base to diff", o.Name)
 		assert.False(t, r.OverlayFailed(&r.Overlays[i]), "%s: %v", o.Name, o.Findings)
@@ -520,12 +520,13 @@ func TestReportListsEveryRule(t *testing.T) {
 	assert.NotEmpty(t, r.Rules[0].Controls)
 	var junit bytes.Buffer
 	require.NoError(t, report.Write(&junit, "junit", r, report.Options{}))
-	for _, o := range []string{"dev", "staging", "prod"} {
+	overlays := repoOverlays(t)
+	for _, o := range overlays {
 		assert.Contains(t, junit.String(), `<testcase name="NP017: `)
 		assert.Contains(t, junit.String(), `classname="reachgate.`+o+`"`)
 	}
-	assert.Equal(t, 3*26, strings.Count(junit.String(), "<testcase name=\"NP0"), "26 built-in rules in each of 3 overlays")
-	assert.Equal(t, 3, strings.Count(junit.String(), "<testcase name=\"ORG001"), "and the repository's own")
+	assert.Equal(t, len(overlays)*26, strings.Count(junit.String(), "<testcase name=\"NP0"), "26 built-in rules in each overlay")
+	assert.Equal(t, len(overlays), strings.Count(junit.String(), "<testcase name=\"ORG001"), "and the repository's own")
 	assert.NotContains(t, junit.String(), "<failure")
 }
 
@@ -567,10 +568,14 @@ func TestEvidenceOfThisRepository(t *testing.T) {
 	assert.True(t, doc.Passed)
 	assert.Equal(t, now, doc.CheckedAt)
 	require.NotEmpty(t, doc.Controls)
-	for _, c := range doc.Controls {
-		assert.Equal(t, map[string]string{"dev": "pass", "staging": "pass", "prod": "pass"}, c.Results, c.Control)
+	allPass := map[string]string{}
+	for _, o := range repoOverlays(t) {
+		allPass[o] = "pass"
 	}
-	require.Len(t, doc.Overlays, 3)
+	for _, c := range doc.Controls {
+		assert.Equal(t, allPass, c.Results, c.Control)
+	}
+	require.Len(t, doc.Overlays, len(allPass))
 	for _, o := range doc.Overlays {
 		var rendered bytes.Buffer
 		require.NoError(t, run.Render(context.Background(), run.RenderParams{Common: run.Common{Dir: dir}, Overlay: filepath.Join(dir, o.Path)}, &rendered, io.Discard))

@@ -29,7 +29,9 @@ func TestRepositoryOverlays(t *testing.T) {
 	t.Parallel()
 	ws, err := run.OpenWorkTree(repoRoot, "")
 	require.NoError(t, err)
-	counts := map[string]int{"dev": 61, "staging": 55, "prod": 56} // with the PrometheusRule
+	// With the PrometheusRule; prod-cilium has prod's objects but the
+	// partner NetworkPolicies, and its Cilium policies and guardrail.
+	counts := map[string]int{"dev": 61, "staging": 55, "prod": 56, "prod-cilium": 57}
 	for _, name := range ws.Config.OverlayNames() {
 		t.Run(name, func(t *testing.T) {
 			o := ws.Load(context.Background(), name)
@@ -104,16 +106,25 @@ func architecture(t *testing.T, env string, m *model.Matrix) {
 			assert.Equal(t, "app/backend-api", src.Key(), "%s -> %s", src, dst)
 			assert.Equal(t, "TCP 443", m.Of(c).Ports.String(), "%s -> %s", src, dst)
 			assert.NotEqual(t, "cloud-metadata", dst.External, "%s reaches the metadata service", src)
-			if env == "prod" {
+			switch env {
+			case "prod":
 				assert.True(t, strings.HasPrefix(dst.External, "partner-"), "prod egress only to partners: %s", dst)
+			case "prod-cilium":
+				assert.True(t, strings.HasPrefix(dst.External, "fqdn:api."), "prod-cilium egress only to the partners' hosts: %s", dst)
 			}
 		}
 	}
-	// Every app pod resolves DNS over UDP and TCP.
+	// Every app pod resolves DNS over UDP and TCP. In prod-cilium
+	// backend-api's DNS also goes through the Cilium rule that sends it to
+	// the DNS proxy, port 53 of protocol ANY, which takes SCTP in too.
 	dns := into("kube-system/coredns")
 	for _, p := range m.Peers {
 		if p.Workload != nil && p.Workload.Namespace == "app" {
-			assert.Equal(t, "TCP 53; UDP 53", dns[p.Key()], "%s resolves DNS", p)
+			want := "TCP 53; UDP 53"
+			if env == "prod-cilium" && p.Key() == "app/backend-api" {
+				want = "TCP 53; UDP 53; SCTP 53"
+			}
+			assert.Equal(t, want, dns[p.Key()], "%s resolves DNS", p)
 		}
 	}
 }

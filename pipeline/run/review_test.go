@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -80,7 +81,7 @@ func TestReviewLists(t *testing.T) {
 		assert.Equal(t, "Seed", s.Author)
 	}
 	assert.Contains(t, files, "overlays/prod/expectations.yaml expectations prod")
-	assert.Contains(t, files, "bases/app/network-policies/redis.yaml policies dev,prod,staging")
+	assert.Contains(t, files, "bases/app/network-policies/redis.yaml policies "+strings.Join(slices.Sorted(slices.Values(repoOverlays(t))), ","), "a base file is in every overlay")
 	for _, f := range files {
 		assert.NotContains(t, f, "network-policies-partners.yaml", "changed 11 days ago")
 	}

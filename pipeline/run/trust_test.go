@@ -172,7 +172,7 @@ func TestBrokenHeadConfigIsJudgedByTheBase(t *testing.T) {
 	git(t, dir, "commit", "-qam", "broken config")
 	r, err := run.BuildReport(context.Background(), run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Head: "feature", Now: now})
 	require.NoError(t, err)
-	require.Len(t, r.Overlays, 3)
+	require.Len(t, r.Overlays, len(repoOverlays(t)))
 	changed := findingsOf(r, "dev", "config/changed")
 	require.Len(t, changed, 1)
 	assert.Contains(t, changed[0].Message, `the head's version is not valid either`)

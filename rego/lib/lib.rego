@@ -117,29 +117,71 @@ peer_object(peer) := {"kind": peer.workloadKind, "namespace": peer.namespace, "n
 # Which side of a grant g to blame for the connection src -> dst:
 # the policy rule that allowed it on the destination's ingress (dir
 # "ingress") or on the source's egress (dir "egress"), or the workload
-# itself when that side is not isolated.
-grant_side(_, dst, g, "ingress") := {"object": policy_object(policies_by_key[g.ingress.policy]), "field": sprintf("spec.ingress[%d]", [g.ingress.rule])} if {
+# itself when that side is not isolated. The rule may be of any tier: a
+# NetworkPolicy, an Admin or Baseline rule (AdminNetworkPolicy,
+# BaselineAdminNetworkPolicy, ClusterNetworkPolicy: its Allow decided),
+# or a Cilium policy (input version 7); the side names its object and
+# field either way.
+grant_side(_, dst, g, "ingress") := rule_side(g.ingress, "ingress") if {
 	g.ingress.policy
 } else := {"object": peer_object(input.reach.peers[dst]), "field": "", "notIsolated": true, "key": dst} if {
 	input.reach.peers[dst].kind == "workload"
 }
 
-grant_side(src, _, g, "egress") := {"object": policy_object(policies_by_key[g.egress.policy]), "field": sprintf("spec.egress[%d]", [g.egress.rule])} if {
+grant_side(src, _, g, "egress") := rule_side(g.egress, "egress") if {
 	g.egress.policy
 } else := {"object": peer_object(input.reach.peers[src]), "field": "", "notIsolated": true, "key": src} if {
 	input.reach.peers[src].kind == "workload"
 }
 
+# rule_side is the side of a grant that names a policy rule r (a grant's
+# egress or ingress), in direction dir: its object and field, the
+# direction, text (the rule as people read it) and passedBy (the Pass
+# rule that handed the traffic on, "" when none).
+rule_side(r, dir) := object.union(side, {"direction": dir, "text": rule_text(r, side), "passedBy": object.get(r, "passedBy", "")}) if {
+	side := rule_object_field(r, dir)
+}
+
+rule_object_field(r, dir) := {"object": policy_object(policies_by_key[r.policy]), "field": sprintf("spec.%s[%d]", [dir, r.rule])} if {
+	object.get(r, "kind", "NetworkPolicy") == "NetworkPolicy"
+} else := {"object": cilium_object(cilium_policies[[r.kind, r.policy]]), "field": sprintf("%s.%s[%d]", [r.section, dir, r.rule])} if {
+	is_cilium_kind(r.kind)
+} else := {"object": {"kind": r.kind, "name": r.policy}, "field": sprintf("spec.%s[%d]", [dir, r.rule])}
+
+is_cilium_kind(kind) if kind in {"CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"}
+
+# The rule of a side as people read it: "app/allow-db spec.ingress[0]",
+# "AdminNetworkPolicy guardrail spec.ingress[1] (Allow)",
+# "CiliumNetworkPolicy app/out spec.egress[0] (L7-filtered: http; allowed at L4)".
+rule_text(r, side) := concat("", [object_name(side.object), " ", side.field, rule_suffix(r)])
+
+rule_suffix(r) := sprintf(" (L7-filtered: %s; allowed at L4)", [concat(",", r.l7)]) if {
+	count(object.get(r, "l7", [])) > 0
+} else := sprintf(" (%s)", [r.action]) if {
+	not object.get(r, "kind", "NetworkPolicy") in {"NetworkPolicy", "CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"}
+	r.action
+} else := ""
+
+# An object as people read it: "ns/name" for a NetworkPolicy, "Kind
+# ns/name" or "Kind name" for the other kinds of policy.
+object_name(o) := sprintf("%s/%s", [o.namespace, o.name]) if {
+	o.kind == "NetworkPolicy"
+} else := sprintf("%s %s/%s", [o.kind, o.namespace, o.name]) if {
+	object.get(o, "namespace", "") != ""
+} else := sprintf("%s %s", [o.kind, o.name])
+
 # How a grant side reads in a message.
 side_reason(side, dir) := sprintf("%s is not isolated for %s", [side_name(side), dir]) if {
 	side.notIsolated
-} else := sprintf("allowed by %s/%s %s", [side.object.namespace, side.object.name, side.field])
+} else := sprintf("allowed by %s after %s", [side.text, side.passedBy]) if {
+	side.passedBy != ""
+} else := sprintf("allowed by %s", [side.text])
 
 # A workload side reads as its key: "ns/name", or "ns/name[Kind]" where
-# workloads of several kinds share the name.
+# workloads of several kinds share the name; a policy side as its object.
 side_name(side) := side.key if {
 	side.notIsolated
-} else := sprintf("%s/%s", [side.object.namespace, side.object.name])
+} else := object_name(side.object)
 
 # Field path of a rule peer: spec.ingress[0].from[1].
 peer_field("ingress", rule, peer) := sprintf("spec.ingress[%d].from[%d]", [rule, peer])
