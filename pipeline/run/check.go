@@ -276,11 +276,11 @@ func BuildReport(ctx context.Context, p CheckParams) (*model.Report, error) {
 		return nil, err
 	}
 	pairs := rs.render(ctx, sel)
-	c, err := compute(ctx, pairs)
+	judged, err := shardPairs(pairs, p.Shard)
 	if err != nil {
 		return nil, err
 	}
-	judged, err := shardPairs(pairs, p.Shard)
+	c, err := computeJudged(ctx, rs, pairs, judged)
 	if err != nil {
 		return nil, err
 	}

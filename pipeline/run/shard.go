@@ -1,6 +1,7 @@
 package run
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -11,19 +12,20 @@ import (
 	"strings"
 
 	"github.com/reachgate/reachgate/pipeline/model"
+	"github.com/reachgate/reachgate/pipeline/reach"
 )
 
 // A shard is one overlay of a whole check, run on its own (check --shard
 // NAME) so that a CI matrix can run one job per overlay; merge joins the
 // shards' reports into the report of the whole check.
 //
-// A shard renders every overlay at the base and the head and computes
-// their reachability, as the whole check does: the external address
-// ranges (and FQDN endpoints) of every overlay split the address space
-// of all of them, so an overlay's matrix, its diff and its evidence are
-// those of the whole check only with all of them. It evaluates the rules,
-// the expectations and the baseline (the costly part with many overlays)
-// for its own overlay only. The shard of the first overlay also judges
+// A shard renders every overlay at the base and the head, as the whole
+// check does: the external address ranges (and FQDN endpoints) of every
+// overlay split the address space of all of them, so an overlay's
+// matrix, its diff and its evidence are those of the whole check only
+// with all of them rendered. It computes the reachability of its own
+// overlay and of those promoted to it, and evaluates the rules, the
+// expectations and the baseline for its own overlay only. The shard of the first overlay also judges
 // the deployed directories no overlay covers; every shard carries the
 // findings about the run as a whole (waivers, configuration), which merge
 // keeps once.
@@ -62,6 +64,71 @@ func shardPairs(pairs []pair, shard string) ([]bool, error) {
 		}
 	}
 	return judged, nil
+}
+
+// computeJudged computes the reachability the judged pairs need: their
+// own, and that of the overlays promoted to them (the promotion rules
+// compare the two), each split at the address boundaries of every
+// rendered overlay as compute splits it. Judging every pair is compute.
+func computeJudged(ctx context.Context, rs *refs, pairs []pair, judged []bool) (computed, error) {
+	if !slices.Contains(judged, false) {
+		return compute(ctx, pairs)
+	}
+	need := map[string]bool{}
+	for i, pr := range pairs {
+		if !judged[i] {
+			continue
+		}
+		need[pr.head.Name] = true
+		for _, ws := range []*Workspace{rs.head, rs.base} {
+			if ws == nil {
+				continue
+			}
+			for _, o := range ws.Config.Overlays {
+				if o.PromotesTo == pr.head.Name {
+					need[o.Name] = true
+				}
+			}
+		}
+	}
+	// The clusters in compute's order, so each is aligned as there.
+	var clusters []*model.Cluster
+	var want []bool
+	seen := map[*model.Cluster]int{}
+	for _, pr := range pairs {
+		for _, o := range []*Overlay{pr.head, pr.base} {
+			if o == nil || o.Cluster == nil {
+				continue
+			}
+			k, ok := seen[o.Cluster]
+			if !ok {
+				k = len(clusters)
+				seen[o.Cluster] = k
+				clusters = append(clusters, o.Cluster)
+				want = append(want, false)
+			}
+			want[k] = want[k] || need[pr.head.Name]
+		}
+	}
+	c := computed{matrices: map[*model.Cluster]*model.Matrix{}, heads: map[string]*model.Matrix{}, bases: map[string]*model.Matrix{}}
+	ms, err := reach.ComputeSomeContext(ctx, want, clusters...)
+	if err != nil {
+		return c, err
+	}
+	for i, m := range ms {
+		if m != nil {
+			c.matrices[clusters[i]] = m
+		}
+	}
+	for _, pr := range pairs {
+		if pr.head.Cluster != nil && c.matrices[pr.head.Cluster] != nil {
+			c.heads[pr.head.Name] = c.matrices[pr.head.Cluster]
+		}
+		if pr.base != nil && pr.base.Cluster != nil && c.matrices[pr.base.Cluster] != nil {
+			c.bases[pr.head.Name] = c.matrices[pr.base.Cluster]
+		}
+	}
+	return c, nil
 }
 
 // shardInfo is what a shard's report says about the whole check it is a
