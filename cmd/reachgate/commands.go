@@ -52,6 +52,8 @@ input errors.`,
 		newInitCmd(),
 		newExpectCmd(),
 		newExerciseCmd(),
+		newOverlaysCmd(),
+		newMergeCmd(),
 	)
 	return root
 }
@@ -148,6 +150,7 @@ alone. The head is the work tree unless --head names a ref.`,
 	f.StringArrayVar(&p.Outputs, "output", nil, "also write FORMAT=FILE (repeatable), e.g. --output json=report.json --output sarif=reachgate.sarif")
 	f.BoolVar(&p.Color, "color", false, "colour text output (default: when stdout is a terminal)")
 	f.StringVar(&p.Marker, "marker", "reachgate:check", "sticky comment key, written as a hidden marker at the top of the markdown")
+	f.StringVar(&p.Shard, "shard", "", "judge this overlay only, as one job of a fan-out whose reports reachgate merge joins")
 	flowFlags(cmd, &p.Flows)
 	return cmd
 }

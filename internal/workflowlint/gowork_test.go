@@ -83,55 +83,69 @@ func TestGoWorkCannotHijackTheGate(t *testing.T) {
 		"the attack works against a build inside the checkout")
 	require.NoError(t, os.RemoveAll(old))
 
-	// The workflow's own steps.
-	steps := gateSteps(t, "../../.github/workflows/policy-gate.yml")
-	temp := t.TempDir() // $RUNNER_TEMP
-	output := filepath.Join(temp, "github_output")
-	expand := func(s string) string {
-		return strings.NewReplacer(
-			"${{ runner.temp }}", temp,
-			"${{ github.event.pull_request.base.sha }}", base,
-			"${{ steps.base.outputs.go }}", goVersion,
-		).Replace(s)
-	}
-	for _, name := range []string{extractStep, buildStep} {
-		s := steps[name]
-		require.NotNil(t, s, "policy-gate.yml has no step %q", name)
-		r := s.Exec.(*actionlint.ExecRun)
-		dir := ws
-		if r.WorkingDirectory != nil {
-			dir = expand(r.WorkingDirectory.Value)
-		}
-		env := []string{"RUNNER_TEMP=" + temp, "GITHUB_OUTPUT=" + output, "GITHUB_WORKSPACE=" + ws, "GOPROXY=off"}
-		if s.Env != nil {
-			for _, v := range s.Env.Vars {
-				require.False(t, strings.Contains(v.Value.Value, "${{") && expand(v.Value.Value) == v.Value.Value,
-					"step %q: env %s has an expression the test does not know: %s", name, v.Name.Value, v.Value.Value)
-				env = append(env, v.Name.Value+"="+expand(v.Value.Value))
+	// The workflows' own steps, in every job that builds the gate.
+	for _, g := range gateJobs {
+		t.Run(g.file+"/"+g.job, func(t *testing.T) {
+			steps := gateSteps(t, "../../.github/workflows/"+g.file, g.job)
+			temp := t.TempDir() // $RUNNER_TEMP
+			output := filepath.Join(temp, "github_output")
+			expand := func(s string) string {
+				return strings.NewReplacer(
+					"${{ runner.temp }}", temp,
+					"${{ github.event.pull_request.base.sha }}", base,
+					"${{ steps.base.outputs.go }}", goVersion,
+				).Replace(s)
 			}
-		}
-		// The workflow starts from an empty build cache (a restored one
-		// could be poisoned); this test does not exercise that, and reuses
-		// the machine's cache, which only saves compiling the standard
-		// library again. It is the last GOCACHE, so it wins.
-		env = append(env, "GOCACHE="+gocache)
-		require.NotContains(t, expand(r.Run.Value), "${{", "step %q", name)
-		// GitHub runs a run: script with bash -e on Linux.
-		run(t, dir, env, "bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", expand(r.Run.Value))
+			for _, name := range []string{extractStep, buildStep} {
+				s := steps[name]
+				require.NotNil(t, s, "%s job %s has no step %q", g.file, g.job, name)
+				r := s.Exec.(*actionlint.ExecRun)
+				dir := ws
+				if r.WorkingDirectory != nil {
+					dir = expand(r.WorkingDirectory.Value)
+				}
+				env := []string{"RUNNER_TEMP=" + temp, "GITHUB_OUTPUT=" + output, "GITHUB_WORKSPACE=" + ws, "GOPROXY=off"}
+				if s.Env != nil {
+					for _, v := range s.Env.Vars {
+						require.False(t, strings.Contains(v.Value.Value, "${{") && expand(v.Value.Value) == v.Value.Value,
+							"step %q: env %s has an expression the test does not know: %s", name, v.Name.Value, v.Value.Value)
+						env = append(env, v.Name.Value+"="+expand(v.Value.Value))
+					}
+				}
+				// The workflow starts from an empty build cache (a restored
+				// one could be poisoned); this test does not exercise that,
+				// and reuses the machine's cache, which only saves compiling
+				// the standard library again. It is the last GOCACHE, so it
+				// wins.
+				env = append(env, "GOCACHE="+gocache)
+				require.NotContains(t, expand(r.Run.Value), "${{", "step %q", name)
+				// GitHub runs a run: script with bash -e on Linux.
+				run(t, dir, env, "bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", expand(r.Run.Value))
+			}
+			out, err := os.ReadFile(output)
+			require.NoError(t, err)
+			assert.Equal(t, "go="+goVersion+"\n", string(out), "the Go version comes from the base's go.mod")
+			assert.Equal(t, "gate built from base", run(t, "", nil, filepath.Join(temp, "reachgate")),
+				"the go.work of the pull request is not used")
+		})
 	}
-	out, err := os.ReadFile(output)
-	require.NoError(t, err)
-	assert.Equal(t, "go="+goVersion+"\n", string(out), "the Go version comes from the base's go.mod")
-	assert.Equal(t, "gate built from base", run(t, "", nil, filepath.Join(temp, "reachgate")),
-		"the go.work of the pull request is not used")
 }
 
-// gateSteps returns the run steps of policy-gate.yml's check job by name.
-func gateSteps(t *testing.T, file string) map[string]*actionlint.Step {
+// gateJobs are the jobs that build the gate from the base commit of a
+// pull request, with the same two steps.
+var gateJobs = []struct{ file, job string }{
+	{"policy-gate.yml", "check"},
+	{"reachgate-fanout.yml", "overlays"},
+	{"reachgate-fanout.yml", "shard"},
+	{"reachgate-fanout.yml", "merge"},
+}
+
+// gateSteps returns the run steps of a workflow's job by name.
+func gateSteps(t *testing.T, file, name string) map[string]*actionlint.Step {
 	t.Helper()
 	p := parse(t, file)
-	job := p.wf.Jobs["check"]
-	require.NotNil(t, job, "%s: no job check", file)
+	job := p.wf.Jobs[name]
+	require.NotNil(t, job, "%s: no job %s", file, name)
 	out := map[string]*actionlint.Step{}
 	for _, s := range job.Steps {
 		if _, ok := s.Exec.(*actionlint.ExecRun); ok && s.Name != nil {

@@ -98,6 +98,24 @@ type Report struct {
 	ServerURL  string `json:"serverUrl,omitempty"`
 	// CheckedAt is when the check ran (the time waivers were judged at).
 	CheckedAt time.Time `json:"checkedAt"`
+	// Shard is set on the report of one overlay of a fanned-out check
+	// (check --shard); merge joins such reports into the one report.
+	Shard *Shard `json:"shard,omitempty"`
+}
+
+// Shard says which part of a whole check a per-overlay report is, and
+// what every part must agree on to be merged.
+type Shard struct {
+	// Overlay is the overlay this report judges (the first overlay's
+	// shard also judges the deployed directories no overlay covers).
+	Overlay string `json:"overlay"`
+	// Overlays are every overlay the whole check judges, in its order.
+	Overlays []string `json:"overlays"`
+	// ConfigDigest is "sha256:<hex>" of the reachgate.yaml that judged.
+	ConfigDigest string `json:"configDigest"`
+	// RulesDigest is "sha256:<hex>" of the rule pack that judged: the
+	// built-in pack's version, the rules' files and the waivers.
+	RulesDigest string `json:"rulesDigest"`
 }
 
 // Rule describes one compliance rule from its METADATA.

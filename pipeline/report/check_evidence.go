@@ -85,6 +85,48 @@ var resultRank = map[string]int{"pass": 0, "warn": 1, "waived": 2, "fail": 3, "e
 
 // writeCheckEvidence writes the evidence document.
 func writeCheckEvidence(w io.Writer, r *model.Report, opts Options) error {
+	return writeEvidence(w, r, opts, evidenceReachability)
+}
+
+// WriteMergedEvidence writes the evidence document of a report merged
+// from per-overlay reports (reachgate merge). The report has no matrices:
+// each overlay's reachability is taken from the evidence document of its
+// shard, so the result is the document one whole check writes.
+func WriteMergedEvidence(w io.Writer, r *model.Report, opts Options, shards []*Evidence) error {
+	type found struct {
+		o    *evidenceOverlay
+		file string
+	}
+	byName := map[string]found{}
+	for _, e := range shards {
+		switch {
+		case e.doc.Head.Commit != r.Head.Commit:
+			return fmt.Errorf("%s: head.commit %q: the reports are of %q", e.File, e.doc.Head.Commit, r.Head.Commit)
+		case e.doc.Base.Commit != r.Base.Commit:
+			return fmt.Errorf("%s: base.commit %q: the reports are of %q", e.File, e.doc.Base.Commit, r.Base.Commit)
+		}
+		for i := range e.doc.Overlays {
+			o := &e.doc.Overlays[i]
+			if prev, ok := byName[o.Name]; ok {
+				return fmt.Errorf("%s: overlays[%d].name: overlay %s is also in %s", e.File, i, o.Name, prev.file)
+			}
+			byName[o.Name] = found{o, e.File}
+		}
+	}
+	for i := range r.Overlays {
+		if _, ok := byName[r.Overlays[i].Name]; !ok {
+			return fmt.Errorf("no evidence document has overlay %s", r.Overlays[i].Name)
+		}
+	}
+	return writeEvidence(w, r, opts, func(o *model.OverlayReport) (*jsonMatrix, string) {
+		f := byName[o.Name]
+		return f.o.Reachability, f.o.ReachabilityOmitted
+	})
+}
+
+// writeEvidence writes the evidence document, with each overlay's
+// reachability from reach.
+func writeEvidence(w io.Writer, r *model.Report, opts Options, reach func(*model.OverlayReport) (*jsonMatrix, string)) error {
 	out := evidenceDoc{
 		FormatVersion: FormatVersion,
 		Kind:          "ReachgateEvidence",
@@ -145,7 +187,7 @@ func writeCheckEvidence(w io.Writer, r *model.Report, opts Options) error {
 				eo.Expectations.Failed++
 			}
 		}
-		eo.Reachability, eo.ReachabilityOmitted = evidenceReachability(o)
+		eo.Reachability, eo.ReachabilityOmitted = reach(o)
 		out.Overlays = append(out.Overlays, eo)
 	}
 	rulesOf := map[string][]string{}

@@ -57,6 +57,8 @@ type jsonReport struct {
 	RulesChanged  []model.RuleChange `json:"rulesChanged"`
 	ConfigDiff    string             `json:"configDiff,omitempty"`
 	Overlays      []jsonOverlay      `json:"overlays"`
+	// Shard is only in the report of one overlay of a fanned-out check.
+	Shard *model.Shard `json:"shard,omitempty"`
 }
 
 // writeCheckJSON writes the whole report as a versioned document: refs,
@@ -83,6 +85,7 @@ func writeCheckJSON(w io.Writer, r *model.Report, opts Options) error {
 		RulesChanged:  slices.Clone(r.RulesChanged),
 		ConfigDiff:    r.ConfigDiff,
 		Overlays:      make([]jsonOverlay, len(r.Overlays)),
+		Shard:         r.Shard,
 	}
 	if out.RulesChanged == nil {
 		out.RulesChanged = []model.RuleChange{}
@@ -115,29 +118,37 @@ func writeCheckJSON(w io.Writer, r *model.Report, opts Options) error {
 // rendered again (`reachgate comment --report report.json`). Matrices are
 // not part of that document: Matrix and Base stay nil.
 func ReadJSON(r io.Reader) (*model.Report, error) {
+	out, _, err := ReadJSONTool(r)
+	return out, err
+}
+
+// ReadJSONTool is ReadJSON that also returns the version of reachgate
+// that wrote the report.
+func ReadJSONTool(r io.Reader) (*model.Report, string, error) {
 	var j jsonReport
 	dec := json.NewDecoder(r)
 	if err := dec.Decode(&j); err != nil {
-		return nil, fmt.Errorf("read report: %w", err)
+		return nil, "", fmt.Errorf("read report: %w", err)
 	}
 	if j.FormatVersion != FormatVersion {
-		return nil, fmt.Errorf("read report: formatVersion %q: want %q", j.FormatVersion, FormatVersion)
+		return nil, "", fmt.Errorf("read report: formatVersion %q: want %q", j.FormatVersion, FormatVersion)
 	}
 	out := &model.Report{
 		Base: j.Base, Head: j.Head,
 		RulesFrom: j.RulesFrom, Rules: j.Rules, RulesChanged: j.RulesChanged, ConfigDiff: j.ConfigDiff, FailOn: j.FailOn,
 		FailOnNew: j.FailOnNew, Baseline: j.Baseline,
 		Repository: j.Repository, ServerURL: j.ServerURL, CheckedAt: j.CheckedAt,
+		Shard: j.Shard,
 	}
 	var pr peerReader
 	for i, o := range j.Overlays {
 		d, err := pr.diff(o.Diff, fmt.Sprintf("overlays[%d].diff", i))
 		if err != nil {
-			return nil, fmt.Errorf("read report: %w", err)
+			return nil, "", fmt.Errorf("read report: %w", err)
 		}
 		t, err := fromTrafficJSON(o.Traffic, fmt.Sprintf("overlays[%d].traffic", i))
 		if err != nil {
-			return nil, fmt.Errorf("read report: %w", err)
+			return nil, "", fmt.Errorf("read report: %w", err)
 		}
 		out.Overlays = append(out.Overlays, model.OverlayReport{
 			Name: o.Name, Environment: o.Environment, Path: o.Path,
@@ -145,5 +156,5 @@ func ReadJSON(r io.Reader) (*model.Report, error) {
 			InputDigest: o.InputDigest, Expectations: o.Expectations, Traffic: t,
 		})
 	}
-	return out, nil
+	return out, j.Tool.Version, nil
 }

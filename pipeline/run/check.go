@@ -51,6 +51,9 @@ type CheckParams struct {
 	Digests bool
 	// Flows are observed flows for the impact preview (--flows).
 	Flows FlowParams
+	// Shard judges this overlay only, as one part of a fanned-out check
+	// whose reports merge joins (shard.go).
+	Shard string
 }
 
 // Check runs the whole pipeline and writes the report. The error is an
@@ -239,6 +242,9 @@ func BuildReport(ctx context.Context, p CheckParams) (*model.Report, error) {
 	if p.RulesFrom != "" && p.RulesFrom != "base" && p.RulesFrom != "head" {
 		return nil, inputError(fmt.Errorf("--rules-from %q: want base or head", p.RulesFrom))
 	}
+	if p.Shard != "" && len(p.Overlays) > 0 {
+		return nil, inputError(errors.New("--shard judges one overlay of the whole check: name no overlays with it"))
+	}
 	rs, err := openRefs(p)
 	if err != nil {
 		return nil, err
@@ -270,12 +276,19 @@ func BuildReport(ctx context.Context, p CheckParams) (*model.Report, error) {
 		return nil, err
 	}
 	pairs := rs.render(ctx, sel)
-	c, err := compute(ctx, pairs)
+	judged, err := shardPairs(pairs, p.Shard)
+	if err != nil {
+		return nil, err
+	}
+	c, err := computeJudged(ctx, rs, pairs, judged)
 	if err != nil {
 		return nil, err
 	}
 	fields := rs.head.fieldLines()
-	for _, pr := range pairs {
+	for i, pr := range pairs {
+		if !judged[i] {
+			continue
+		}
 		or, err := j.overlay(ctx, rs, pr, c, fields, p.Digests)
 		if err != nil {
 			return nil, err
@@ -297,6 +310,11 @@ func BuildReport(ctx context.Context, p CheckParams) (*model.Report, error) {
 	applyWaivers(r, j.waivers, now)
 	if r.Baseline != "" {
 		markRunFindings(r)
+	}
+	if p.Shard != "" {
+		if r.Shard, err = shardInfo(p.Shard, pairs, j, p.Version); err != nil {
+			return nil, err
+		}
 	}
 	return r, nil
 }
