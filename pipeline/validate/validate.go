@@ -11,8 +11,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	kjson "sigs.k8s.io/json"
@@ -24,9 +27,21 @@ import (
 // file, line and field. Kinds it does not know are passed over: the API
 // server (see Server) is the full check.
 func Objects(objs []model.Object) []*model.InputError {
+	// Each object on its own, on every core.
+	per := make([][]*model.InputError, len(objs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(objs)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(objs); i = int(next.Add(1) - 1) {
+				per[i] = Object(objs[i])
+			}
+		})
+	}
+	wg.Wait()
 	var out []*model.InputError
-	for i := range objs {
-		out = append(out, Object(objs[i])...)
+	for _, errs := range per {
+		out = append(out, errs...)
 	}
 	sortErrors(out)
 	return out
