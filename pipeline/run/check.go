@@ -78,30 +78,40 @@ func Check(ctx context.Context, p CheckParams, w, stderr io.Writer) error {
 	// can only make it stricter.
 	r.FailOn = min(r.FailOn, failOn)
 	opts := report.Options{Color: p.Color, Marker: "<!-- " + p.Marker + " -->", Version: p.Version}
-	if err := report.Write(w, formatOr(p.Format, "text"), r, opts); err != nil {
+	return deliver("check", r, formatOr(p.Format, "text"), outs, w, stderr, func(w io.Writer, format string) error {
+		return report.Write(w, format, r, opts)
+	})
+}
+
+// deliver writes a check's report (or the one merged from its shards)
+// with write: to w in format, then to every output file, and as the
+// GitHub job summary; then it returns the check's exit. cmd names the
+// command in the error for invalid input.
+func deliver(cmd string, r *model.Report, format string, outs []output, w, stderr io.Writer, write func(w io.Writer, format string) error) error {
+	if err := write(w, format); err != nil {
 		return err
 	}
 	for _, o := range outs {
-		if err := writeFile(o.file, func(f io.Writer) error { return report.Write(f, o.format, r, opts) }); err != nil {
+		if err := writeFile(o.file, func(f io.Writer) error { return write(f, o.format) }); err != nil {
 			return err
 		}
 	}
 	if sum := os.Getenv("GITHUB_STEP_SUMMARY"); sum != "" {
 		var b strings.Builder
-		if err := report.Write(&b, "markdown", r, opts); err == nil {
+		if err := write(&b, "markdown"); err == nil {
 			if err := github.WriteStepSummary(sum, b.String()); err != nil {
 				fmt.Fprintln(stderr, "warning: job summary:", err)
 			}
 		}
 	}
 	if hasInputErrors(r) {
-		return &ExitError{Code: ExitInput, Err: errors.New("check: invalid input (see the report)")}
+		return &ExitError{Code: ExitInput, Err: fmt.Errorf("%s: invalid input (see the report)", cmd)}
 	}
 	if err := trafficProblems(r); err != nil {
 		return err
 	}
 	if r.Failed() {
-		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("check failed: findings at or above %s", failOn)}
+		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("check failed: findings at or above %s", r.FailOn)}
 	}
 	return nil
 }

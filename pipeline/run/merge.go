@@ -8,9 +8,7 @@ import (
 	"os"
 	"reflect"
 	"slices"
-	"strings"
 
-	"github.com/reachgate/reachgate/pipeline/github"
 	"github.com/reachgate/reachgate/pipeline/model"
 	"github.com/reachgate/reachgate/pipeline/policy"
 	"github.com/reachgate/reachgate/pipeline/report"
@@ -95,32 +93,7 @@ func Merge(p MergeParams, w, stderr io.Writer) error {
 			return inputError(err)
 		}
 	}
-	if err := write(w, format); err != nil {
-		return err
-	}
-	for _, o := range outs {
-		if err := writeFile(o.file, func(f io.Writer) error { return write(f, o.format) }); err != nil {
-			return err
-		}
-	}
-	if sum := os.Getenv("GITHUB_STEP_SUMMARY"); sum != "" {
-		var b strings.Builder
-		if err := report.Write(&b, "markdown", r, opts); err == nil {
-			if err := github.WriteStepSummary(sum, b.String()); err != nil {
-				fmt.Fprintln(stderr, "warning: job summary:", err)
-			}
-		}
-	}
-	if hasInputErrors(r) {
-		return &ExitError{Code: ExitInput, Err: errors.New("merge: invalid input (see the report)")}
-	}
-	if err := trafficProblems(r); err != nil {
-		return err
-	}
-	if r.Failed() {
-		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("check failed: findings at or above %s", r.FailOn)}
-	}
-	return nil
+	return deliver("merge", r, format, outs, w, stderr, write)
 }
 
 func readShard(file string) (shardReport, error) {
