@@ -248,20 +248,20 @@ func (ix *index) compute(ctx context.Context) (*model.Matrix, error) {
 		go func(w int) {
 			defer wg.Done()
 			wk := pl.newWorker()
-			last := 0
 			for {
 				c := int(next.Add(1) - 1)
 				if c >= nChunks || ctx.Err() != nil {
 					break
 				}
-				// Sized from the last chunk: growing from empty copied
-				// each chunk's connections about twice.
-				wk.flat = make([]model.Connection, 0, last+last/4)
+				// One buffer per worker, copied out at its exact size:
+				// growing each chunk's from empty copied its connections
+				// about twice, and sizing it from the last chunk could
+				// hold a large chunk's room for every small one.
+				wk.flat = wk.flat[:0]
 				for d := c * chunk; d < min(n, (c+1)*chunk); d++ {
 					wk.dest(d)
 				}
-				flats[c] = wk.flat
-				last = len(wk.flat)
+				flats[c] = slices.Clone(wk.flat)
 			}
 			counts[w] = wk.perSrc
 			overridesMu.Lock()
