@@ -198,4 +198,5 @@ func TestFailOnComesFromTheBase(t *testing.T) {
 	r, rerr := report.ReadJSON(&out)
 	require.NoError(t, rerr)
 	assert.Equal(t, model.SeverityInfo, r.FailOn, "the base's failOn: info judges, not the head's or the flag's error")
+	assert.ErrorContains(t, err, "findings at or above info", "the failure names the failOn that judged")
 }
