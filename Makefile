@@ -18,7 +18,8 @@ run: build
 
 # Every test: formatting, vet, Go tests (which also run the Rego unit tests,
 # the txtar scenarios, and the kernel lab when running as root), and the
-# race detector on the packages that compute on every core. The last line
+# race detector on the packages that compute on every core (and on the
+# tests that build the command tree on many goroutines). The last line
 # of the Go tests counts them and names each test skipped, with its reason
 # (a missing tool, not root).
 test: deps
@@ -29,7 +30,8 @@ test: deps
 	$(GO) vet -tags e2e ./e2e/...
 	$(GO) build -o bin/testsummary ./internal/tools/testsummary
 	$(GO) test -count=1 -timeout 40m -json ./... | bin/testsummary
-	$(GO) test -race -short -count=1 ./pipeline/reach ./pipeline/policy
+	$(GO) test -race -short -count=1 ./pipeline/reach ./pipeline/policy ./pipeline/validate ./pipeline/report
+	$(GO) test -race -count=1 -run 'TestHelp|TestEveryCommand' ./cmd/reachgate
 
 # System tools the tests use (Graphviz, iproute2), installed when missing.
 deps:

@@ -2,6 +2,7 @@ package main
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -11,12 +12,16 @@ import (
 // as "--help", not pflag's "--help[=true|false]": the value is optional,
 // and nobody needs to be told that --dry-run=false exists.
 func useFlagUsages(root *cobra.Command) {
-	cobra.AddTemplateFunc("flagUsages", flagUsages)
+	// cobra's template functions are one global map: registered once,
+	// not per root, which tests make on many goroutines at a time.
+	addFlagUsages()
 	t := root.UsageTemplate()
 	t = strings.ReplaceAll(t, ".LocalFlags.FlagUsages", "flagUsages .LocalFlags")
 	t = strings.ReplaceAll(t, ".InheritedFlags.FlagUsages", "flagUsages .InheritedFlags")
 	root.SetUsageTemplate(t)
 }
+
+var addFlagUsages = sync.OnceFunc(func() { cobra.AddTemplateFunc("flagUsages", flagUsages) })
 
 // flagUsages is fs.FlagUsages with every boolean flag shown bare.
 func flagUsages(fs *pflag.FlagSet) string {
