@@ -40,27 +40,11 @@ func ComputeAll(cs ...*model.Cluster) []*model.Matrix {
 // ComputeAllContext is ComputeAll that stops, with ctx's error, when ctx
 // is done: every worker looks at ctx between chunks of destinations.
 func ComputeAllContext(ctx context.Context, cs ...*model.Cluster) ([]*model.Matrix, error) {
-	out := make([]*model.Matrix, len(cs))
-	for i, c := range cs {
-		var others []*model.Cluster
-		for j, o := range cs {
-			if j != i && o != nil {
-				others = append(others, o)
-			}
-		}
-		if c == nil {
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		m, err := newIndex(c, others).compute(ctx)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = m
+	all := make([]bool, len(cs))
+	for i := range all {
+		all[i] = true
 	}
-	return out, nil
+	return ComputeSomeContext(ctx, all, cs...)
 }
 
 // contrib is one rule's part in one direction of a pair. Before the
