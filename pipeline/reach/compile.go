@@ -89,6 +89,9 @@ type crule struct {
 	// open is set for a NetworkPolicy rule without peers: it matches
 	// everyone.
 	open bool
+	// allPorts is set for a cluster policy rule of every port: once it
+	// matches, no later Admin rule decides anything.
+	allPorts bool
 }
 
 type cpeer struct {

@@ -12,6 +12,7 @@ package reach
 import (
 	"context"
 	"encoding/binary"
+	"math"
 	"runtime"
 	"slices"
 	"sort"
@@ -67,37 +68,176 @@ type egGroup struct {
 	members []int
 }
 
+// pend is a rule that matched one direction of a pair, before the tiers
+// are applied; addrDep says it matched only through an address block.
+type pend struct {
+	rule    *crule
+	addrDep bool
+}
+
 // interner gives every distinct list of matching rules one id, and
-// applies the tiers to it once: identical allowances are computed and
-// stored once.
+// applies the tiers to it once; lists that let the same ports through by
+// the same rules share one outcome, so identical allowances are computed
+// and stored once.
 type interner struct {
 	ix        *index
 	dir       model.Direction
 	overrides overrideSet
-	lists     [][]contrib
-	ids       map[string]int32
-	buf       []byte
+	lists     [][]contrib      // by outcome id
+	outcomes  map[string]int32 // outcome key -> outcome id
+	ids       map[string]int32 // list key -> list id
+	listOut   []int32          // list id -> outcome id
+	// listDenies holds, for a list cut short by an Admin rule, the ports
+	// each of its Admin Deny rules denies first: what it takes from the
+	// NetworkPolicy allows after the cut.
+	listDenies [][]contrib
+	seenOv     map[[2]int32]struct{} // (list id, rule id) whose overrides are recorded
+	buf, obuf  []byte
+	cs         []contrib
 }
 
-// intern keys a list by isolation and rule ids; the resolved ports join
-// the key only for rules with named ports, the one case where a rule's
-// ports depend on the destination.
-func (in *interner) intern(cs []contrib, iso bool) int32 {
+func newInterner(ix *index, dir model.Direction) *interner {
+	return &interner{ix: ix, dir: dir, overrides: overrideSet{}, outcomes: map[string]int32{},
+		ids: map[string]int32{}, seenOv: map[[2]int32]struct{}{}}
+}
+
+// intern returns the outcome id of the rules matching one direction of a
+// pair, sorted by id, towards dst.
+//
+// The key holds isolation and the rule ids of the rules that can change
+// the outcome, with the resolved ports of rules with named ports (the one
+// case where a rule's ports depend on the destination). Left out are
+// Baseline rules of an isolated pod (no traffic reaches them), Admin
+// rules after one that decides every port, and everything after an Admin
+// Allow or Deny of every port that no Pass precedes: the list is cut
+// there. The NetworkPolicy allows after a cut decide nothing, but an
+// Admin Deny of the list may override them, which overridden records.
+func (in *interner) intern(ms []pend, iso bool, dst *model.Peer) int32 {
 	b := append(in.buf[:0], byte(boolBit(iso)))
-	for _, c := range cs {
-		b = binary.AppendUvarint(b, uint64(c.ruleID())<<1|boolBit(c.addrDep))
-		if c.rule != nil && len(c.rule.ports.named) > 0 {
-			b = appendPorts(b, c.ports)
+	cut := -1
+	sawPass, adminDone := false, false
+	for i, m := range ms {
+		r := m.rule
+		if r.tier == model.TierAdmin && adminDone || r.tier == model.TierBaseline && iso {
+			continue
+		}
+		b = binary.AppendUvarint(b, uint64(r.id)<<1|boolBit(m.addrDep))
+		if len(r.ports.named) > 0 {
+			b = appendPorts(b, r.ports.resolve(dst))
+		}
+		if r.tier != model.TierAdmin {
+			continue
+		}
+		if r.allPorts && !m.addrDep {
+			adminDone = true
+			if r.action != model.ActionPass && !sawPass && !addrDepAllowIn(ms[i+1:]) {
+				cut = i + 1
+				break
+			}
+		}
+		if r.action == model.ActionPass {
+			sawPass = true
 		}
 	}
 	in.buf = b
-	if id, ok := in.ids[string(b)]; ok {
-		return id
+	id, ok := in.ids[string(b)]
+	if !ok {
+		id = int32(len(in.listOut))
+		evaluated := ms
+		if cut >= 0 {
+			evaluated = ms[:cut]
+		}
+		out, denies := in.evaluate(evaluated, iso, dst, cut >= 0)
+		in.listOut = append(in.listOut, out)
+		in.listDenies = append(in.listDenies, denies)
+		in.ids[string(b)] = id
+	}
+	if cut >= 0 && in.listDenies[id] != nil {
+		in.overridden(id, ms[cut:], dst)
+	}
+	return in.listOut[id]
+}
+
+// addrDepAllowIn reports whether a NetworkPolicy allow matches only
+// through an address block: its overrides depend on the address pieces,
+// so a list holding one is not cut.
+func addrDepAllowIn(ms []pend) bool {
+	for _, m := range ms {
+		if m.addrDep && m.rule.tier == model.TierNamespace && m.rule.action == model.ActionAllow {
+			return true
+		}
+	}
+	return false
+}
+
+// probe stands for any NetworkPolicy allow of every port after a cut: what
+// Admin Deny rules take from it is what they take from each.
+var probe = &crule{id: math.MaxInt32, tier: model.TierNamespace, action: model.ActionAllow}
+
+// evaluate applies the tiers to a list and returns its outcome id; for a
+// cut list, also the ports each Admin Deny denies first.
+func (in *interner) evaluate(ms []pend, iso bool, dst *model.Peer, cut bool) (int32, []contrib) {
+	cs := in.cs[:0]
+	for _, m := range ms {
+		if ports := m.rule.ports.resolve(dst); !ports.IsEmpty() {
+			cs = append(cs, contrib{rule: m.rule, ref: m.rule.ref, ports: ports, addrDep: m.addrDep})
+		}
+	}
+	ov := in.overrides
+	if cut {
+		all := model.AllPorts()
+		cs = append(cs, contrib{rule: probe, ports: all})
+		ov = overrideSet{}
+	}
+	in.cs = cs
+	out := in.ix.evalSide(cs, iso, in.dir, ov)
+	var denies []contrib
+	if cut {
+		for k, p := range ov {
+			denies = append(denies, contrib{rule: k[1], ports: p})
+		}
+		out = slices.DeleteFunc(out, func(c contrib) bool { return c.rule == probe })
+	}
+	k := in.obuf[:0]
+	for _, c := range out {
+		k = binary.AppendUvarint(k, uint64(c.ruleID())<<1|boolBit(c.addrDep))
+		k = binary.AppendUvarint(k, uint64(c.passID()))
+		k = appendPorts(k, c.ports)
+		k = appendPorts(k, c.certain)
+	}
+	in.obuf = k
+	if id, ok := in.outcomes[string(k)]; ok {
+		return id, denies
 	}
 	id := int32(len(in.lists))
-	in.lists = append(in.lists, in.ix.evalSide(cs, iso, in.dir, in.overrides))
-	in.ids[string(b)] = id
-	return id
+	in.lists = append(in.lists, out)
+	in.outcomes[string(k)] = id
+	return id, denies
+}
+
+// overridden records what the Admin Deny rules of cut list id take from
+// the NetworkPolicy allows after the cut.
+func (in *interner) overridden(id int32, after []pend, dst *model.Peer) {
+	for _, m := range after {
+		r := m.rule
+		if r.tier != model.TierNamespace || r.action != model.ActionAllow {
+			continue
+		}
+		if len(r.ports.named) == 0 {
+			k := [2]int32{id, int32(r.id)}
+			if _, ok := in.seenOv[k]; ok {
+				continue
+			}
+			in.seenOv[k] = struct{}{}
+		}
+		ports := r.ports.resolve(dst)
+		for _, d := range in.listDenies[id] {
+			if q := ports.Intersect(d.ports); !q.IsEmpty() {
+				k := [2]*crule{r, d.rule}
+				in.overrides[k] = in.overrides[k].Union(q)
+			}
+		}
+	}
 }
 
 // ruleID is the contributing rule's id, 0 for "not isolated".
@@ -135,13 +275,13 @@ func boolBit(b bool) uint64 {
 	return 0
 }
 
-// sortContribs orders a list by rule id: policies in cluster order, rules
+// sortPends orders a list by rule id: policies in cluster order, rules
 // in spec order.
-func sortContribs(cs []contrib) {
-	if len(cs) < 2 {
+func sortPends(ms []pend) {
+	if len(ms) < 2 {
 		return
 	}
-	slices.SortFunc(cs, func(a, b contrib) int { return a.rule.id - b.rule.id })
+	slices.SortFunc(ms, func(a, b pend) int { return a.rule.id - b.rule.id })
 }
 
 func (ix *index) compute(ctx context.Context) (*model.Matrix, error) {
@@ -345,7 +485,7 @@ type worker struct {
 	flat               []model.Connection
 	perSrc             []int32
 
-	groupContribs [][]contrib
+	groupContribs [][]pend
 	groupEID      []int32
 	baseEID       []int32 // groupEID of a group no rule matches
 	stamp         []int32 // stamp[s] == d+1: some ingress rule of d matched s
@@ -363,7 +503,7 @@ type worker struct {
 	perWide   map[wideKey]int32
 	wideCache []wideCache
 	// scratch for the contributions of one side before they are interned
-	scratch []contrib
+	scratch []pend
 }
 
 // maxWideRules is how many ingress rules of one destination the wide
@@ -392,11 +532,11 @@ func (pl *plan) newWorker() *worker {
 	n := len(pl.ix.peers)
 	w := &worker{
 		plan:          pl,
-		eg:            &interner{ix: pl.ix, dir: model.Egress, ids: map[string]int32{}, overrides: overrideSet{}},
-		ing:           &interner{ix: pl.ix, dir: model.Ingress, ids: map[string]int32{}, overrides: overrideSet{}},
+		eg:            newInterner(pl.ix, model.Egress),
+		ing:           newInterner(pl.ix, model.Ingress),
 		allowances:    map[[2]int32]int32{},
 		perSrc:        make([]int32, n),
-		groupContribs: make([][]contrib, len(pl.groups)),
+		groupContribs: make([][]pend, len(pl.groups)),
 		groupEID:      make([]int32, len(pl.groups)),
 		baseEID:       make([]int32, len(pl.groups)),
 		stamp:         make([]int32, n),
@@ -405,8 +545,8 @@ func (pl *plan) newWorker() *worker {
 		perMask:       map[[2]uint64]int32{},
 		cache:         make([]groupCache, len(pl.groups)),
 	}
-	w.notIsoEg = w.eg.intern(nil, false)
-	w.notIsoIn = w.ing.intern(nil, false)
+	w.notIsoEg = w.eg.intern(nil, false, nil)
+	w.notIsoIn = w.ing.intern(nil, false, nil)
 	for g := range w.groupEID {
 		w.baseEID[g] = -1
 		if !pl.groups[g].iso {
@@ -448,11 +588,10 @@ func (w *worker) dest(d int) {
 	dst := &ix.peers[d]
 	// Egress side: what each group of sources may send to d.
 	addRule := func(r *crule) {
-		ports := r.ports.resolve(dst)
-		if ports.IsEmpty() {
+		if r.ports.resolve(dst).IsEmpty() {
 			return
 		}
-		c := contrib{rule: r, ref: r.ref, ports: ports, addrDep: r.addrDep != nil && r.addrDep.has(d)}
+		c := pend{rule: r, addrDep: r.addrDep != nil && r.addrDep.has(d)}
 		for _, g := range w.ruleGroups[r] {
 			if len(w.groupContribs[g]) == 0 {
 				w.touchedGroups = append(w.touchedGroups, g)
@@ -473,7 +612,7 @@ func (w *worker) dest(d int) {
 		}
 	}
 	for _, g := range w.touchedGroups {
-		w.groupEID[g] = w.eg.intern(w.groupContribs[g], w.groups[g].iso)
+		w.groupEID[g] = w.eg.intern(w.groupContribs[g], w.groups[g].iso, dst)
 	}
 
 	var rules ruleList
@@ -509,8 +648,8 @@ func (w *worker) dest(d int) {
 			}
 			iid, ok := w.perWide[mk]
 			if !ok {
-				w.scratch = ix.ingressContribsWide(d, rules, &mk, w.scratch[:0])
-				iid = w.ing.intern(w.scratch, iso)
+				w.scratch = ix.ingressContribsWide(rules, &mk, w.scratch[:0])
+				iid = w.ing.intern(w.scratch, iso, dst)
 				w.perWide[mk] = iid
 			}
 			a := w.allow(e, iid)
@@ -531,7 +670,7 @@ func (w *worker) dest(d int) {
 				continue
 			}
 			w.scratch = ix.ingressContribsOf(d, rules, s, w.scratch[:0])
-			w.emit(s, d, w.allow(e, w.ing.intern(w.scratch, iso)))
+			w.emit(s, d, w.allow(e, w.ing.intern(w.scratch, iso, dst)))
 		}
 		w.touched = w.touched[:0]
 		if !iso {
@@ -557,8 +696,8 @@ func (w *worker) dest(d int) {
 			}
 			iid, ok := w.perMask[mk]
 			if !ok {
-				w.scratch = ix.ingressContribs(d, rules, mk, w.scratch[:0])
-				iid = w.ing.intern(w.scratch, iso)
+				w.scratch = ix.ingressContribs(rules, mk, w.scratch[:0])
+				iid = w.ing.intern(w.scratch, iso, dst)
 				w.perMask[mk] = iid
 			}
 			a := w.allow(e, iid)
@@ -665,19 +804,16 @@ func (ix *index) ingressWide(d int, rules ruleList, wide []uint64, stamps []int3
 }
 
 // ingressContribsWide is ingressContribs for a wide mask.
-func (ix *index) ingressContribsWide(d int, rules ruleList, mk *wideKey, out []contrib) []contrib {
-	dst := &ix.peers[d]
+func (ix *index) ingressContribsWide(rules ruleList, mk *wideKey, out []pend) []pend {
 	for k, r := range rules {
 		word, bit := k>>6, uint64(1)<<(uint(k)&63)
 		certain := mk[word]&bit != 0
 		if !certain && mk[wideWords+word]&bit == 0 {
 			continue
 		}
-		if ports := r.ports.resolve(dst); !ports.IsEmpty() {
-			out = append(out, contrib{rule: r, ref: r.ref, ports: ports, addrDep: !certain})
-		}
+		out = append(out, pend{rule: r, addrDep: !certain})
 	}
-	sortContribs(out)
+	sortPends(out)
 	return out
 }
 
@@ -696,35 +832,32 @@ func (ix *index) ingressMany(d int, rules ruleList, mark []uint64, touched *[]in
 // ingressContribs lists the ingress contributions of d's rules named by a
 // mask pair. A rule matched both with and without address dependence counts
 // as certain.
-func (ix *index) ingressContribs(d int, rules ruleList, mk [2]uint64, out []contrib) []contrib {
-	dst := &ix.peers[d]
+func (ix *index) ingressContribs(rules ruleList, mk [2]uint64, out []pend) []pend {
 	for k, r := range rules {
 		bit := uint64(1) << uint(k)
 		certain := mk[0]&bit != 0
 		if !certain && mk[1]&bit == 0 {
 			continue
 		}
-		if ports := r.ports.resolve(dst); !ports.IsEmpty() {
-			out = append(out, contrib{rule: r, ref: r.ref, ports: ports, addrDep: !certain})
-		}
+		out = append(out, pend{rule: r, addrDep: !certain})
 	}
-	sortContribs(out)
+	sortPends(out)
 	return out
 }
 
 // ingressContribsOf lists the ingress contributions of d's rules for one
 // source, testing each rule.
-func (ix *index) ingressContribsOf(d int, rules ruleList, s int, out []contrib) []contrib {
+func (ix *index) ingressContribsOf(d int, rules ruleList, s int, out []pend) []pend {
 	dst := &ix.peers[d]
 	for _, r := range rules {
 		if !r.match.has(s) {
 			continue
 		}
-		if ports := r.ports.resolve(dst); !ports.IsEmpty() {
-			out = append(out, contrib{rule: r, ref: r.ref, ports: ports, addrDep: r.addrDep != nil && r.addrDep.has(s)})
+		if !r.ports.resolve(dst).IsEmpty() {
+			out = append(out, pend{rule: r, addrDep: r.addrDep != nil && r.addrDep.has(s)})
 		}
 	}
-	sortContribs(out)
+	sortPends(out)
 	return out
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/reachgate/reachgate/pipeline/model"
@@ -327,7 +328,7 @@ func (e *Explainer) side(dir model.Direction, self, other int, port *model.PortQ
 			verdicts = append(verdicts, &out.Policies[i].Rules[j])
 		}
 	}
-	sortContribs(matched)
+	slices.SortFunc(matched, func(a, b contrib) int { return a.rule.id - b.rule.id })
 	cs := ix.evalSide(matched, iso, dir, nil)
 	for _, c := range cs {
 		out.Allows = out.Allows.Union(c.ports)

@@ -67,6 +67,7 @@ func (ix *index) compileClusterRule(cp *cpolicy, dir model.Direction, i int, cr 
 		r.peers = append(r.peers, c)
 	}
 	ix.finishRule(r)
+	r.allPorts = len(r.ports.named) == 0 && r.ports.static.IsAll()
 	return r
 }
 
