@@ -122,10 +122,7 @@ func (s PortSet) IsAll() bool {
 }
 
 // IsAllOf reports whether the set holds every port of protocol p.
-func (s PortSet) IsAllOf(p Protocol) bool {
-	r := s.r[p]
-	return len(r) == 1 && r[0].From == 1 && r[0].To == MaxPort
-}
+func (s PortSet) IsAllOf(p Protocol) bool { return isAll(s.r[p]) }
 
 // Contains reports whether port of protocol p is in the set.
 func (s PortSet) Contains(p Protocol, port uint16) bool {
@@ -177,6 +174,8 @@ func (s PortSet) Subtract(o PortSet) PortSet {
 	return out
 }
 
+func isAll(r []PortRange) bool { return len(r) == 1 && r[0].From == 1 && r[0].To == MaxPort }
+
 func unionRanges(a, b []PortRange) []PortRange {
 	if len(a) == 0 {
 		return b
@@ -210,6 +209,13 @@ func intersectRanges(a, b []PortRange) []PortRange {
 	if len(a) == 0 || len(b) == 0 {
 		return nil
 	}
+	// Rules of every port are common: their sets share the ranges.
+	if isAll(a) {
+		return b
+	}
+	if isAll(b) {
+		return a
+	}
 	var out []PortRange
 	i, j := 0, 0
 	for i < len(a) && j < len(b) {
@@ -230,6 +236,9 @@ func intersectRanges(a, b []PortRange) []PortRange {
 func subtractRanges(a, b []PortRange) []PortRange {
 	if len(a) == 0 || len(b) == 0 {
 		return a
+	}
+	if isAll(b) {
+		return nil
 	}
 	var out []PortRange
 	j := 0

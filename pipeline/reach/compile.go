@@ -92,6 +92,8 @@ type crule struct {
 	// allPorts is set for a cluster policy rule of every port: once it
 	// matches, no later Admin rule decides anything.
 	allPorts bool
+	// noPorts is set for a rule with no numeric port and no named one.
+	noPorts bool
 }
 
 type cpeer struct {
@@ -239,6 +241,13 @@ func newIndex(c *model.Cluster, align []*model.Cluster) *index {
 	ix.inIso = make([]bool, ix.nw)
 	ix.egIso = make([]bool, ix.nw)
 	ix.addPolicies()
+	for _, p := range ix.policies {
+		for _, rules := range [][]*crule{p.in, p.eg} {
+			for _, r := range rules {
+				r.noPorts = len(r.ports.named) == 0 && r.ports.static.IsEmpty()
+			}
+		}
+	}
 	ix.markOmitted()
 	return ix
 }

@@ -82,6 +82,7 @@ type pend struct {
 type interner struct {
 	ix        *index
 	dir       model.Direction
+	pc        *portCache
 	overrides overrideSet
 	lists     [][]contrib      // by outcome id
 	outcomes  map[string]int32 // outcome key -> outcome id
@@ -96,13 +97,51 @@ type interner struct {
 	cs         []contrib
 }
 
-func newInterner(ix *index, dir model.Direction) *interner {
-	return &interner{ix: ix, dir: dir, overrides: overrideSet{}, outcomes: map[string]int32{},
+func newInterner(ix *index, dir model.Direction, pc *portCache) *interner {
+	return &interner{ix: ix, dir: dir, pc: pc, overrides: overrideSet{}, outcomes: map[string]int32{},
 		ids: map[string]int32{}, seenOv: map[[2]int32]struct{}{}}
 }
 
+// portCache holds the ports of rules with named ports towards the
+// destination at hand, resolved once per rule: a list key holds them,
+// and a rule is in many lists.
+type portCache struct {
+	dst  *model.Peer
+	d    int32 // d+1 of dst
+	at   []int32
+	sets []model.PortSet
+	keys [][]byte
+}
+
+func newPortCache(rules int) *portCache {
+	return &portCache{at: make([]int32, rules+1), sets: make([]model.PortSet, rules+1), keys: make([][]byte, rules+1)}
+}
+
+// of returns r's ports towards the destination, and their key encoding
+// when r has named ports.
+func (pc *portCache) of(r *crule) (model.PortSet, []byte) {
+	if len(r.ports.named) == 0 {
+		return r.ports.static, nil
+	}
+	if pc.at[r.id] != pc.d {
+		pc.at[r.id] = pc.d
+		pc.sets[r.id] = r.ports.resolve(pc.dst)
+		pc.keys[r.id] = appendPorts(pc.keys[r.id][:0], pc.sets[r.id])
+	}
+	return pc.sets[r.id], pc.keys[r.id]
+}
+
+// has reports whether r lets any port through towards the destination.
+func (pc *portCache) has(r *crule) bool {
+	if len(r.ports.named) == 0 {
+		return !r.noPorts
+	}
+	p, _ := pc.of(r)
+	return !p.IsEmpty()
+}
+
 // intern returns the outcome id of the rules matching one direction of a
-// pair, sorted by id, towards dst.
+// pair, sorted by id, towards the destination of in.pc.
 //
 // The key holds isolation and the rule ids of the rules that can change
 // the outcome, with the resolved ports of rules with named ports (the one
@@ -112,7 +151,7 @@ func newInterner(ix *index, dir model.Direction) *interner {
 // Allow or Deny of every port that no Pass precedes: the list is cut
 // there. The NetworkPolicy allows after a cut decide nothing, but an
 // Admin Deny of the list may override them, which overridden records.
-func (in *interner) intern(ms []pend, iso bool, dst *model.Peer) int32 {
+func (in *interner) intern(ms []pend, iso bool) int32 {
 	b := append(in.buf[:0], byte(boolBit(iso)))
 	cut := -1
 	sawPass, adminDone := false, false
@@ -122,8 +161,8 @@ func (in *interner) intern(ms []pend, iso bool, dst *model.Peer) int32 {
 			continue
 		}
 		b = binary.AppendUvarint(b, uint64(r.id)<<1|boolBit(m.addrDep))
-		if len(r.ports.named) > 0 {
-			b = appendPorts(b, r.ports.resolve(dst))
+		if _, k := in.pc.of(r); k != nil {
+			b = append(b, k...)
 		}
 		if r.tier != model.TierAdmin {
 			continue
@@ -147,13 +186,13 @@ func (in *interner) intern(ms []pend, iso bool, dst *model.Peer) int32 {
 		if cut >= 0 {
 			evaluated = ms[:cut]
 		}
-		out, denies := in.evaluate(evaluated, iso, dst, cut >= 0)
+		out, denies := in.evaluate(evaluated, iso, cut >= 0)
 		in.listOut = append(in.listOut, out)
 		in.listDenies = append(in.listDenies, denies)
 		in.ids[string(b)] = id
 	}
 	if cut >= 0 && in.listDenies[id] != nil {
-		in.overridden(id, ms[cut:], dst)
+		in.overridden(id, ms[cut:])
 	}
 	return in.listOut[id]
 }
@@ -176,10 +215,10 @@ var probe = &crule{id: math.MaxInt32, tier: model.TierNamespace, action: model.A
 
 // evaluate applies the tiers to a list and returns its outcome id; for a
 // cut list, also the ports each Admin Deny denies first.
-func (in *interner) evaluate(ms []pend, iso bool, dst *model.Peer, cut bool) (int32, []contrib) {
+func (in *interner) evaluate(ms []pend, iso bool, cut bool) (int32, []contrib) {
 	cs := in.cs[:0]
 	for _, m := range ms {
-		if ports := m.rule.ports.resolve(dst); !ports.IsEmpty() {
+		if ports, _ := in.pc.of(m.rule); !ports.IsEmpty() {
 			cs = append(cs, contrib{rule: m.rule, ref: m.rule.ref, ports: ports, addrDep: m.addrDep})
 		}
 	}
@@ -217,7 +256,7 @@ func (in *interner) evaluate(ms []pend, iso bool, dst *model.Peer, cut bool) (in
 
 // overridden records what the Admin Deny rules of cut list id take from
 // the NetworkPolicy allows after the cut.
-func (in *interner) overridden(id int32, after []pend, dst *model.Peer) {
+func (in *interner) overridden(id int32, after []pend) {
 	for _, m := range after {
 		r := m.rule
 		if r.tier != model.TierNamespace || r.action != model.ActionAllow {
@@ -230,7 +269,7 @@ func (in *interner) overridden(id int32, after []pend, dst *model.Peer) {
 			}
 			in.seenOv[k] = struct{}{}
 		}
-		ports := r.ports.resolve(dst)
+		ports, _ := in.pc.of(r)
 		for _, d := range in.listDenies[id] {
 			if q := ports.Intersect(d.ports); !q.IsEmpty() {
 				k := [2]*crule{r, d.rule}
@@ -479,6 +518,7 @@ func (p *allowancePool) index(a *model.Allowance, key []byte) int32 {
 type worker struct {
 	*plan
 	eg, ing            *interner
+	ports              *portCache
 	notIsoEg, notIsoIn int32
 	allowances         map[[2]int32]int32 // index in the pool, -1 for none
 	key                []byte             // scratch for allowance keys
@@ -532,8 +572,7 @@ func (pl *plan) newWorker() *worker {
 	n := len(pl.ix.peers)
 	w := &worker{
 		plan:          pl,
-		eg:            newInterner(pl.ix, model.Egress),
-		ing:           newInterner(pl.ix, model.Ingress),
+		ports:         newPortCache(pl.ix.nextRule),
 		allowances:    map[[2]int32]int32{},
 		perSrc:        make([]int32, n),
 		groupContribs: make([][]pend, len(pl.groups)),
@@ -545,8 +584,10 @@ func (pl *plan) newWorker() *worker {
 		perMask:       map[[2]uint64]int32{},
 		cache:         make([]groupCache, len(pl.groups)),
 	}
-	w.notIsoEg = w.eg.intern(nil, false, nil)
-	w.notIsoIn = w.ing.intern(nil, false, nil)
+	w.eg = newInterner(pl.ix, model.Egress, w.ports)
+	w.ing = newInterner(pl.ix, model.Ingress, w.ports)
+	w.notIsoEg = w.eg.intern(nil, false)
+	w.notIsoIn = w.ing.intern(nil, false)
 	for g := range w.groupEID {
 		w.baseEID[g] = -1
 		if !pl.groups[g].iso {
@@ -585,10 +626,10 @@ func (w *worker) emit(s, d int, a int32) {
 // dest computes every flow into destination d.
 func (w *worker) dest(d int) {
 	ix := w.ix
-	dst := &ix.peers[d]
+	w.ports.dst, w.ports.d = &ix.peers[d], int32(d+1)
 	// Egress side: what each group of sources may send to d.
 	addRule := func(r *crule) {
-		if r.ports.resolve(dst).IsEmpty() {
+		if !w.ports.has(r) {
 			return
 		}
 		c := pend{rule: r, addrDep: r.addrDep != nil && r.addrDep.has(d)}
@@ -612,7 +653,7 @@ func (w *worker) dest(d int) {
 		}
 	}
 	for _, g := range w.touchedGroups {
-		w.groupEID[g] = w.eg.intern(w.groupContribs[g], w.groups[g].iso, dst)
+		w.groupEID[g] = w.eg.intern(w.groupContribs[g], w.groups[g].iso)
 	}
 
 	var rules ruleList
@@ -649,7 +690,7 @@ func (w *worker) dest(d int) {
 			iid, ok := w.perWide[mk]
 			if !ok {
 				w.scratch = ix.ingressContribsWide(rules, &mk, w.scratch[:0])
-				iid = w.ing.intern(w.scratch, iso, dst)
+				iid = w.ing.intern(w.scratch, iso)
 				w.perWide[mk] = iid
 			}
 			a := w.allow(e, iid)
@@ -670,7 +711,7 @@ func (w *worker) dest(d int) {
 				continue
 			}
 			w.scratch = ix.ingressContribsOf(d, rules, s, w.scratch[:0])
-			w.emit(s, d, w.allow(e, w.ing.intern(w.scratch, iso, dst)))
+			w.emit(s, d, w.allow(e, w.ing.intern(w.scratch, iso)))
 		}
 		w.touched = w.touched[:0]
 		if !iso {
@@ -697,7 +738,7 @@ func (w *worker) dest(d int) {
 			iid, ok := w.perMask[mk]
 			if !ok {
 				w.scratch = ix.ingressContribs(rules, mk, w.scratch[:0])
-				iid = w.ing.intern(w.scratch, iso, dst)
+				iid = w.ing.intern(w.scratch, iso)
 				w.perMask[mk] = iid
 			}
 			a := w.allow(e, iid)
