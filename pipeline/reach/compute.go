@@ -56,7 +56,6 @@ func ComputeAllContext(ctx context.Context, cs ...*model.Cluster) ([]*model.Matr
 type contrib struct {
 	rule    *crule // nil for "not isolated"
 	pass    *crule // the Pass rule that passed the ports on, or nil
-	ref     model.RuleRef
 	ports   model.PortSet
 	certain model.PortSet
 	addrDep bool
@@ -81,7 +80,6 @@ type pend struct {
 // and stored once.
 type interner struct {
 	ix        *index
-	dir       model.Direction
 	pc        *portCache
 	overrides overrideSet
 	lists     [][]contrib      // by outcome id
@@ -97,8 +95,8 @@ type interner struct {
 	cs         []contrib
 }
 
-func newInterner(ix *index, dir model.Direction, pc *portCache) *interner {
-	return &interner{ix: ix, dir: dir, pc: pc, overrides: overrideSet{}, outcomes: map[string]int32{},
+func newInterner(ix *index, pc *portCache) *interner {
+	return &interner{ix: ix, pc: pc, overrides: overrideSet{}, outcomes: map[string]int32{},
 		ids: map[string]int32{}, seenOv: map[[2]int32]struct{}{}}
 }
 
@@ -219,7 +217,7 @@ func (in *interner) evaluate(ms []pend, iso bool, cut bool) (int32, []contrib) {
 	cs := in.cs[:0]
 	for _, m := range ms {
 		if ports, _ := in.pc.of(m.rule); !ports.IsEmpty() {
-			cs = append(cs, contrib{rule: m.rule, ref: m.rule.ref, ports: ports, addrDep: m.addrDep})
+			cs = append(cs, contrib{rule: m.rule, ports: ports, addrDep: m.addrDep})
 		}
 	}
 	ov := in.overrides
@@ -229,7 +227,7 @@ func (in *interner) evaluate(ms []pend, iso bool, cut bool) (int32, []contrib) {
 		ov = overrideSet{}
 	}
 	in.cs = cs
-	out := in.ix.evalSide(cs, iso, in.dir, ov)
+	out := in.ix.evalSide(cs, iso, ov)
 	var denies []contrib
 	if cut {
 		for k, p := range ov {
@@ -277,6 +275,19 @@ func (in *interner) overridden(id int32, after []pend) {
 			}
 		}
 	}
+}
+
+// refIn is the reference of the contributing rule in direction dir,
+// with the Pass rule that passed its ports on.
+func (c *contrib) refIn(dir model.Direction) model.RuleRef {
+	r := model.RuleRef{Direction: dir}
+	if c.rule != nil {
+		r = c.rule.ref
+	}
+	if c.pass != nil {
+		r.PassedBy = c.pass.ref.RuleText()
+	}
+	return r
 }
 
 // ruleID is the contributing rule's id, 0 for "not isolated".
@@ -499,15 +510,23 @@ type allowancePool struct {
 	allowances []*model.Allowance
 }
 
-// index returns the index of the allowance with key, adding a if it is
-// the first.
-func (p *allowancePool) index(a *model.Allowance, key []byte) int32 {
+// index returns the index of the allowance with key, made by make if it
+// is the first. Workers find most allowances already there: they make
+// theirs outside the lock.
+func (p *allowancePool) index(key []byte, make func() *model.Allowance) int32 {
+	p.mu.Lock()
+	i, ok := p.byKey[string(key)]
+	p.mu.Unlock()
+	if ok {
+		return i
+	}
+	a := make()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if i, ok := p.byKey[string(key)]; ok {
 		return i
 	}
-	i := int32(len(p.allowances))
+	i = int32(len(p.allowances))
 	p.allowances = append(p.allowances, a)
 	p.byKey[string(key)] = i
 	return i
@@ -584,8 +603,8 @@ func (pl *plan) newWorker() *worker {
 		perMask:       map[[2]uint64]int32{},
 		cache:         make([]groupCache, len(pl.groups)),
 	}
-	w.eg = newInterner(pl.ix, model.Egress, w.ports)
-	w.ing = newInterner(pl.ix, model.Ingress, w.ports)
+	w.eg = newInterner(pl.ix, w.ports)
+	w.ing = newInterner(pl.ix, w.ports)
 	w.notIsoEg = w.eg.intern(nil, false)
 	w.notIsoIn = w.ing.intern(nil, false)
 	for g := range w.groupEID {
@@ -604,11 +623,12 @@ func (w *worker) allow(e, i int32) int32 {
 	if a, ok := w.allowances[k]; ok {
 		return a
 	}
-	a, key := combine(w.eg.lists[e], w.ing.lists[i], w.key[:0])
+	eg, in := w.eg.lists[e], w.ing.lists[i]
+	key, ok := allowanceKey(eg, in, w.key[:0])
 	w.key = key
 	idx := int32(-1)
-	if a != nil {
-		idx = w.pool.index(a, key)
+	if ok {
+		idx = w.pool.index(key, func() *model.Allowance { return combine(eg, in, key[len(key)-1] == 1) })
 	}
 	w.allowances[k] = idx
 	return idx
@@ -902,23 +922,26 @@ func (ix *index) ingressContribsOf(d int, rules ruleList, s int, out []pend) []p
 	return out
 }
 
-// combine intersects every egress contribution with every ingress one.
-func combine(eg, in []contrib, key []byte) (*model.Allowance, []byte) {
-	var a model.Allowance
-	var certain model.PortSet
+// allowanceKey is the key of the allowance of an egress and an ingress
+// outcome: every pair of contributions that shares ports, and whether the
+// ports depend on an unknown address, in the last byte. It reports false
+// when no port gets through.
+func allowanceKey(eg, in []contrib, key []byte) ([]byte, bool) {
+	var ports, certain model.PortSet
+	grants := false
 	for _, e := range eg {
 		for _, i := range in {
 			p := e.ports.Intersect(i.ports)
 			if p.IsEmpty() {
 				continue
 			}
+			grants = true
 			key = binary.AppendUvarint(key, uint64(e.ruleID()))
 			key = binary.AppendUvarint(key, uint64(e.passID()))
 			key = binary.AppendUvarint(key, uint64(i.ruleID()))
 			key = binary.AppendUvarint(key, uint64(i.passID()))
 			key = appendPorts(key, p)
-			a.Grants = append(a.Grants, model.Grant{Ports: p, Egress: e.ref, Ingress: i.ref})
-			a.Ports = a.Ports.Union(p)
+			ports = ports.Union(p)
 			if !e.addrDep && !i.addrDep {
 				// Both sides are certain of their ports.
 				certain = certain.Union(p)
@@ -927,11 +950,27 @@ func combine(eg, in []contrib, key []byte) (*model.Allowance, []byte) {
 			}
 		}
 	}
-	if len(a.Grants) == 0 {
-		return nil, key
+	if !grants {
+		return key, false
 	}
-	a.AddressDependent = !a.Ports.Subtract(certain).IsEmpty()
-	return &a, append(key, byte(boolBit(a.AddressDependent)))
+	return append(key, byte(boolBit(!ports.Subtract(certain).IsEmpty()))), true
+}
+
+// combine is the allowance allowanceKey describes: every egress
+// contribution intersected with every ingress one.
+func combine(eg, in []contrib, addressDependent bool) *model.Allowance {
+	a := &model.Allowance{AddressDependent: addressDependent}
+	for _, e := range eg {
+		for _, i := range in {
+			p := e.ports.Intersect(i.ports)
+			if p.IsEmpty() {
+				continue
+			}
+			a.Grants = append(a.Grants, model.Grant{Ports: p, Egress: e.refIn(model.Egress), Ingress: i.refIn(model.Ingress)})
+			a.Ports = a.Ports.Union(p)
+		}
+	}
+	return a
 }
 
 func (ix *index) selection() []model.PolicySelection {

@@ -251,7 +251,7 @@ func (e *Explainer) explain(s, d int, port *model.PortQuery) model.Explanation {
 	var egC, inC []contrib
 	x.Egress, egC = e.side(model.Egress, s, d, port)
 	x.Ingress, inC = e.side(model.Ingress, d, s, port)
-	if a, _ := combine(egC, inC, nil); a != nil {
+	if a := combine(egC, inC, false); len(a.Grants) > 0 {
 		x.Ports = a.Ports
 		for _, g := range a.Grants {
 			if port == nil || g.Ports.Contains(port.Protocol, port.Port) {
@@ -272,7 +272,7 @@ func (e *Explainer) explain(s, d int, port *model.PortQuery) model.Explanation {
 func (e *Explainer) side(dir model.Direction, self, other int, port *model.PortQuery) (model.SideExplanation, []contrib) {
 	ix := e.ix
 	out := model.SideExplanation{Direction: dir}
-	all := []contrib{{ref: model.RuleRef{Direction: dir}, ports: model.AllPorts(), certain: model.AllPorts()}}
+	all := []contrib{{ports: model.AllPorts(), certain: model.AllPorts()}}
 	if self >= ix.nw {
 		out.Note = fmt.Sprintf("%s is outside the cluster: NetworkPolicy does not restrict its %s", ix.peers[self], dir)
 		out.Allows = model.AllPorts()
@@ -317,7 +317,7 @@ func (e *Explainer) side(dir model.Direction, self, other int, port *model.PortQ
 			rv.Ports = r.ports.resolve(dst)
 			rv.PortReason = portReason(r, dst, rv.Ports, port)
 			if rv.PeerMatch && !rv.Ports.IsEmpty() {
-				matched = append(matched, contrib{rule: r, ref: r.ref, ports: rv.Ports, addrDep: rv.AddressDependent})
+				matched = append(matched, contrib{rule: r, ports: rv.Ports, addrDep: rv.AddressDependent})
 			}
 			pv.Rules = append(pv.Rules, rv)
 		}
@@ -329,7 +329,7 @@ func (e *Explainer) side(dir model.Direction, self, other int, port *model.PortQ
 		}
 	}
 	slices.SortFunc(matched, func(a, b contrib) int { return a.rule.id - b.rule.id })
-	cs := ix.evalSide(matched, iso, dir, nil)
+	cs := ix.evalSide(matched, iso, nil)
 	for _, c := range cs {
 		out.Allows = out.Allows.Union(c.ports)
 	}

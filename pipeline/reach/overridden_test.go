@@ -63,7 +63,7 @@ func wholeListOverrides(ix *index) ([]model.Override, int) {
 				continue
 			}
 			if p := r.ports.resolve(dst); !p.IsEmpty() {
-				cs = append(cs, contrib{rule: r, ref: r.ref, ports: p, addrDep: r.addrDep != nil && r.addrDep.has(other)})
+				cs = append(cs, contrib{rule: r, ports: p, addrDep: r.addrDep != nil && r.addrDep.has(other)})
 				if r.allPorts && r.action != model.ActionPass {
 					cuts++
 				}
@@ -77,14 +77,14 @@ func wholeListOverrides(ix *index) ([]model.Override, int) {
 			var eg []contrib
 			if s < ix.nw {
 				if eg = list(ix.egRules[s], d, dst); len(eg) > 0 {
-					ix.evalSide(eg, ix.egIso[s], model.Egress, ov)
+					ix.evalSide(eg, ix.egIso[s], ov)
 				}
 			}
 			if d >= ix.nw || s == d || s < ix.nw && ix.egIso[s] && len(eg) == 0 {
 				continue
 			}
 			if in := list(ix.inRules[d], s, dst); len(in) > 0 {
-				ix.evalSide(in, ix.inIso[d], model.Ingress, ov)
+				ix.evalSide(in, ix.inIso[d], ov)
 			}
 		}
 	}

@@ -99,7 +99,7 @@ func clusterPorts(ports []model.ClusterPort) portSpec {
 //
 // overrides, when not nil, collects the NetworkPolicy rules whose ports an
 // Admin Deny rule denies first.
-func (ix *index) evalSide(matched []contrib, iso bool, dir model.Direction, overrides overrideSet) []contrib {
+func (ix *index) evalSide(matched []contrib, iso bool, overrides overrideSet) []contrib {
 	var cuts []model.IPRange
 	dep := false
 	for i := range matched {
@@ -109,10 +109,10 @@ func (ix *index) evalSide(matched []contrib, iso bool, dir model.Direction, over
 		}
 	}
 	if !dep {
-		if out, ok := namespaceOnly(matched, iso, dir); ok {
+		if out, ok := namespaceOnly(matched, iso); ok {
 			return out
 		}
-		out := decide(matched, iso, dir, overrides)
+		out := decide(matched, iso, overrides)
 		for i := range out {
 			out[i].certain = out[i].ports
 		}
@@ -135,7 +135,7 @@ func (ix *index) evalSide(matched []contrib, iso bool, dir model.Direction, over
 			}
 		}
 		var allowed model.PortSet
-		for _, c := range decide(sub, iso, dir, overrides) {
+		for _, c := range decide(sub, iso, overrides) {
 			allowed = allowed.Union(c.ports)
 			k := key{c.rule, c.pass}
 			if i, ok := merged[k]; ok {
@@ -191,7 +191,7 @@ func namespacePieces(matched []contrib, pieces []netip.Addr) []contrib {
 	}
 	out := make([]contrib, len(matched))
 	for i, c := range matched {
-		out[i] = contrib{rule: c.rule, ref: c.ref, ports: c.ports, certain: c.ports.Intersect(certain)}
+		out[i] = contrib{rule: c.rule, ports: c.ports, certain: c.ports.Intersect(certain)}
 		out[i].addrDep = !out[i].ports.Equal(out[i].certain)
 	}
 	return out
@@ -201,13 +201,13 @@ func namespacePieces(matched []contrib, pieces []netip.Addr) []contrib {
 // have: NetworkPolicy allows of an isolated pod, or nothing at all for one
 // that is not isolated. No tier takes part, so every rule lets its own
 // ports through. It reports false for any other list.
-func namespaceOnly(matched []contrib, iso bool, dir model.Direction) ([]contrib, bool) {
+func namespaceOnly(matched []contrib, iso bool) ([]contrib, bool) {
 	if !iso {
 		if len(matched) > 0 {
 			return nil, false
 		}
 		all := model.AllPorts()
-		return []contrib{{ref: model.RuleRef{Direction: dir}, ports: all, certain: all}}, true
+		return []contrib{{ports: all, certain: all}}, true
 	}
 	if !allowsOnly(matched) {
 		return nil, false
@@ -217,7 +217,7 @@ func namespaceOnly(matched []contrib, iso bool, dir model.Direction) ([]contrib,
 	}
 	out := make([]contrib, len(matched))
 	for i, c := range matched {
-		out[i] = contrib{rule: c.rule, ref: c.ref, ports: c.ports, certain: c.ports}
+		out[i] = contrib{rule: c.rule, ports: c.ports, certain: c.ports}
 	}
 	return out, true
 }
@@ -287,7 +287,7 @@ func (ix *index) pieces(ranges []model.IPRange) []netip.Addr {
 
 // decide applies the tiers to the rules matching for one unknown-free
 // situation.
-func decide(matched []contrib, iso bool, dir model.Direction, overrides overrideSet) []contrib {
+func decide(matched []contrib, iso bool, overrides overrideSet) []contrib {
 	remaining := model.AllPorts()
 	var out, passes, denies []contrib
 	i := 0
@@ -300,9 +300,9 @@ func decide(matched []contrib, iso bool, dir model.Direction, overrides override
 		remaining = remaining.Subtract(p)
 		switch c.rule.action {
 		case model.ActionAllow:
-			out = append(out, contrib{rule: c.rule, ref: c.ref, ports: p})
+			out = append(out, contrib{rule: c.rule, ports: p})
 		case model.ActionPass:
-			passes = append(passes, contrib{rule: c.rule, ref: c.ref, ports: p})
+			passes = append(passes, contrib{rule: c.rule, ports: p})
 		case model.ActionDeny:
 			denies = append(denies, contrib{rule: c.rule, ports: p})
 		}
@@ -325,19 +325,17 @@ func decide(matched []contrib, iso bool, dir model.Direction, overrides override
 	for _, ps := range passes {
 		remaining = remaining.Union(ps.ports)
 	}
-	emit := func(rule *crule, ref model.RuleRef, p model.PortSet) {
+	emit := func(rule *crule, p model.PortSet) {
 		for _, ps := range passes {
 			q := p.Intersect(ps.ports)
 			if q.IsEmpty() {
 				continue
 			}
-			r := ref
-			r.PassedBy = ps.ref.RuleText()
-			out = append(out, contrib{rule: rule, pass: ps.rule, ref: r, ports: q})
+			out = append(out, contrib{rule: rule, pass: ps.rule, ports: q})
 			p = p.Subtract(q)
 		}
 		if !p.IsEmpty() {
-			out = append(out, contrib{rule: rule, ref: ref, ports: p})
+			out = append(out, contrib{rule: rule, ports: p})
 		}
 	}
 	j := i
@@ -352,7 +350,7 @@ func decide(matched []contrib, iso bool, dir model.Direction, overrides override
 				continue
 			}
 			if p := c.ports.Intersect(remaining); !p.IsEmpty() {
-				emit(c.rule, c.ref, p)
+				emit(c.rule, p)
 			}
 		}
 		return out
@@ -365,14 +363,13 @@ func decide(matched []contrib, iso bool, dir model.Direction, overrides override
 		remaining = remaining.Subtract(p)
 		switch c.rule.action {
 		case model.ActionAllow:
-			emit(c.rule, c.ref, p)
+			emit(c.rule, p)
 		case model.ActionPass:
-			r := model.RuleRef{Direction: dir, PassedBy: c.ref.RuleText()}
-			out = append(out, contrib{pass: c.rule, ref: r, ports: p})
+			out = append(out, contrib{pass: c.rule, ports: p})
 		}
 	}
 	if !remaining.IsEmpty() {
-		emit(nil, model.RuleRef{Direction: dir}, remaining)
+		emit(nil, remaining)
 	}
 	return out
 }
