@@ -94,6 +94,12 @@ type crule struct {
 	allPorts bool
 	// noPorts is set for a rule with no numeric port and no named one.
 	noPorts bool
+	// portMask is an Admin rule's ports as a set of the pieces the Admin
+	// rules' ports cut the port space into, when masked is set (rules
+	// with named ports, and all rules when there are over 64 pieces, are
+	// not masked).
+	portMask uint64
+	masked   bool
 }
 
 type cpeer struct {
@@ -241,13 +247,18 @@ func newIndex(c *model.Cluster, align []*model.Cluster) *index {
 	ix.inIso = make([]bool, ix.nw)
 	ix.egIso = make([]bool, ix.nw)
 	ix.addPolicies()
+	var admin []*crule
 	for _, p := range ix.policies {
 		for _, rules := range [][]*crule{p.in, p.eg} {
 			for _, r := range rules {
 				r.noPorts = len(r.ports.named) == 0 && r.ports.static.IsEmpty()
+				if r.tier == model.TierAdmin && len(r.ports.named) == 0 {
+					admin = append(admin, r)
+				}
 			}
 		}
 	}
+	maskPorts(admin)
 	ix.markOmitted()
 	return ix
 }
@@ -492,6 +503,42 @@ func (ix *index) newRule(cp *cpolicy, dir model.Direction, i int, action model.A
 		tier:   cp.tier,
 		action: action,
 		ref:    model.RuleRef{Policy: cp.key, Kind: cp.kind, Direction: dir, Rule: i, Action: action, Source: cp.source},
+	}
+}
+
+// maskPorts cuts the port space at every boundary of the rules' ports
+// and, when there are at most 64 pieces, gives each rule the mask of the
+// pieces it holds: which ports earlier Admin rules leave to a rule is
+// then a matter of bits.
+func maskPorts(rules []*crule) {
+	type piece struct {
+		proto    model.Protocol
+		from, to uint16
+	}
+	var pieces []piece
+	for _, proto := range model.Protocols {
+		cuts := []uint32{1, model.MaxPort + 1}
+		for _, r := range rules {
+			for _, pr := range r.ports.static.Ranges(proto) {
+				cuts = append(cuts, uint32(pr.From), uint32(pr.To)+1)
+			}
+		}
+		slices.Sort(cuts)
+		cuts = slices.Compact(cuts)
+		for i := 0; i+1 < len(cuts); i++ {
+			pieces = append(pieces, piece{proto, uint16(cuts[i]), uint16(cuts[i+1] - 1)})
+		}
+	}
+	if len(pieces) > 64 {
+		return
+	}
+	for _, r := range rules {
+		for i, p := range pieces {
+			if r.ports.static.Contains(p.proto, p.from) {
+				r.portMask |= 1 << uint(i)
+			}
+		}
+		r.masked = true
 	}
 }
 

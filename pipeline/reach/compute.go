@@ -145,7 +145,7 @@ func (pc *portCache) has(r *crule) bool {
 // the outcome, with the resolved ports of rules with named ports (the one
 // case where a rule's ports depend on the destination). Left out are
 // Baseline rules of an isolated pod (no traffic reaches them), Admin
-// rules after one that decides every port, and everything after an Admin
+// rules whose ports earlier ones took, and everything after an Admin
 // Allow or Deny of every port that no Pass precedes: the list is cut
 // there. The NetworkPolicy allows after a cut decide nothing, but an
 // Admin Deny of the list may override them, which overridden records.
@@ -153,10 +153,19 @@ func (in *interner) intern(ms []pend, iso bool) int32 {
 	b := append(in.buf[:0], byte(boolBit(iso)))
 	cut := -1
 	sawPass, adminDone := false, false
+	var covered uint64 // the ports Admin rules of every address took
 	for i, m := range ms {
 		r := m.rule
 		if r.tier == model.TierAdmin && adminDone || r.tier == model.TierBaseline && iso {
 			continue
+		}
+		if r.masked {
+			if r.portMask&^covered == 0 {
+				continue // earlier Admin rules took all its ports
+			}
+			if !m.addrDep {
+				covered |= r.portMask
+			}
 		}
 		b = binary.AppendUvarint(b, uint64(r.id)<<1|boolBit(m.addrDep))
 		if _, k := in.pc.of(r); k != nil {
