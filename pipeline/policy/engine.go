@@ -212,7 +212,10 @@ func paramsStore(params map[string]any) (storage.Store, error) {
 	if doc, err = ast.JSON(v); err != nil {
 		return nil, fmt.Errorf("rules params: %w", err)
 	}
-	return inmem.NewFromObject(map[string]any{"reachgate": map[string]any{"params": doc}}), nil
+	// Reads return the AST values themselves: a lazily converted object
+	// caches its conversions in place, and check evaluates the base and
+	// the head at once on one Engine.
+	return inmem.NewFromObjectWithOpts(map[string]any{"reachgate": map[string]any{"params": doc}}, inmem.OptReturnASTValuesOnRead(true)), nil
 }
 
 // readModules parses every .rego file under dirs; test files only when

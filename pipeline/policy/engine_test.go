@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -474,4 +475,35 @@ func TestEvaluateFindingSeverity(t *testing.T) {
 	assert.Equal(t, model.SeverityError, got[0].Severity, "raised from the rule's warning")
 	assert.Equal(t, RuleErrorID, got[1].RuleID)
 	assert.Contains(t, got[1].Message, `severity: unknown severity "fatal"`)
+}
+
+// TestEvaluateConcurrently evaluates one Engine on two inputs at once, as
+// check does with the base and the head: each gets what it gets alone
+// (and the race detector, in make test, watches the shared parts).
+func TestEvaluateConcurrently(t *testing.T) {
+	t.Parallel()
+	c := seedCluster(t)
+	e, err := Load(filesys.MakeFsOnDisk(), []string{repoRego}, Options{Params: seedParams, Now: pinned})
+	require.NoError(t, err)
+	inputs := []Input{
+		{Overlay: "seed", Environment: "seed", Cluster: c, Matrix: seedMatrix(c)},
+		{Overlay: "prod", Environment: "prod", Cluster: c, Matrix: seedMatrix(c), Promotion: &Promotion{From: "staging", Matrix: &model.Matrix{}}},
+	}
+	alone := make([][]model.Finding, len(inputs))
+	for i, in := range inputs {
+		alone[i], err = e.Evaluate(context.Background(), in)
+		require.NoError(t, err)
+	}
+	require.NotEqual(t, alone[0], alone[1], "the inputs must be judged differently for the test to tell them apart")
+	together := make([][]model.Finding, len(inputs))
+	errs := make([]error, len(inputs))
+	var wg sync.WaitGroup
+	for i, in := range inputs {
+		wg.Go(func() { together[i], errs[i] = e.Evaluate(context.Background(), in) })
+	}
+	wg.Wait()
+	for i := range inputs {
+		require.NoError(t, errs[i])
+		assert.Equal(t, alone[i], together[i], inputs[i].Overlay)
+	}
 }

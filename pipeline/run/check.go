@@ -1,6 +1,7 @@
 package run
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/reachgate/reachgate/pipeline/config"
@@ -299,14 +301,21 @@ func BuildReport(ctx context.Context, p CheckParams) (*model.Report, error) {
 		if !judged[i] {
 			continue
 		}
+		// The base is judged beside the head: each evaluation has parts
+		// that run on one core.
+		var base []model.Finding
+		var baseErr error
+		var wg sync.WaitGroup
+		if r.Baseline != "" {
+			wg.Go(func() { base, baseErr = j.baseFindings(ctx, rs, r.Baseline, pr, c) })
+		}
 		or, err := j.overlay(ctx, rs, pr, c, fields, p.Digests)
-		if err != nil {
+		wg.Wait()
+		if err = cmp.Or(err, baseErr); err != nil {
 			return nil, err
 		}
 		if r.Baseline != "" {
-			if err := j.markBaseline(ctx, rs, r.Baseline, pr, &or, c); err != nil {
-				return nil, err
-			}
+			or.Findings, or.Resolved = policy.Baseline(or.Findings, base)
 		}
 		r.Overlays = append(r.Overlays, or)
 	}

@@ -466,23 +466,22 @@ func (rs *refs) baseline(j *judge) string {
 	return "base"
 }
 
-// markBaseline marks the overlay's findings new or existing against the
-// base's findings under the same rules, and lists those it resolves.
-// An overlay new in the head, or a base that has not adopted reachgate,
-// has no findings: every finding is new.
-func (j *judge) markBaseline(ctx context.Context, rs *refs, mode string, pr pair, or *model.OverlayReport, c computed) error {
-	var base []model.Finding
-	if b := pr.base; mode == "base" && b != nil && b.Cluster != nil {
-		m := c.matrices[b.Cluster]
-		o := &Overlay{Name: pr.head.Name, Environment: pr.head.Environment, Path: b.Path, Cluster: b.Cluster, Problems: b.Problems}
-		in := policy.Input{Overlay: o.Name, Environment: o.Environment, Cluster: b.Cluster, Matrix: m, Promotion: c.basePromotion(rs.base, o.Name)}
-		fs, err := j.engine.Evaluate(ctx, in)
-		if err != nil {
-			return fmt.Errorf("rules on %s at the base: %w", o.Name, err)
-		}
-		exp, _ := expectations(rs.base, o, m)
-		base = append(append(o.Findings(), fs...), exp...)
+// baseFindings are the findings the base's overlay gets from the same
+// rules, which the head's are marked new or existing against. An overlay
+// new in the head, or a base that has not adopted reachgate, has none:
+// every finding is then new.
+func (j *judge) baseFindings(ctx context.Context, rs *refs, mode string, pr pair, c computed) ([]model.Finding, error) {
+	b := pr.base
+	if mode != "base" || b == nil || b.Cluster == nil {
+		return nil, nil
 	}
-	or.Findings, or.Resolved = policy.Baseline(or.Findings, base)
-	return nil
+	m := c.matrices[b.Cluster]
+	o := &Overlay{Name: pr.head.Name, Environment: pr.head.Environment, Path: b.Path, Cluster: b.Cluster, Problems: b.Problems}
+	in := policy.Input{Overlay: o.Name, Environment: o.Environment, Cluster: b.Cluster, Matrix: m, Promotion: c.basePromotion(rs.base, o.Name)}
+	fs, err := j.engine.Evaluate(ctx, in)
+	if err != nil {
+		return nil, fmt.Errorf("rules on %s at the base: %w", o.Name, err)
+	}
+	exp, _ := expectations(rs.base, o, m)
+	return append(append(o.Findings(), fs...), exp...), nil
 }
