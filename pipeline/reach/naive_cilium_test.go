@@ -2,9 +2,11 @@ package reach_test
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -286,9 +288,10 @@ func randomCiliumPolicies(c *model.Cluster, seed int, count int) {
 	pick := func() *model.Workload { return &c.Workloads[r.IntN(len(c.Workloads))] }
 	selOf := func(w *model.Workload, withNS bool) metav1.LabelSelector {
 		s := metav1.LabelSelector{MatchLabels: map[string]string{}}
-		for k, v := range w.Labels {
+		// In key order: a seed makes the same policies every run.
+		for _, k := range slices.Sorted(maps.Keys(w.Labels)) {
 			if r.IntN(2) == 0 {
-				s.MatchLabels["k8s:"+k] = v
+				s.MatchLabels["k8s:"+k] = w.Labels[k]
 				break
 			}
 		}
