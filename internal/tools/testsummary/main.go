@@ -28,6 +28,7 @@ func main() {
 
 func summarize(r io.Reader, w io.Writer) int {
 	out := map[string][]string{} // package/test -> output
+	var started []event          // tests in the order they first spoke
 	var passed, failed int
 	var skipped []string
 	badPkg := false
@@ -46,6 +47,9 @@ func summarize(r io.Reader, w io.Writer) int {
 		case "build-fail":
 			badPkg = true
 		case "output":
+			if _, ok := out[key]; !ok && e.Test != "" {
+				started = append(started, e)
+			}
 			out[key] = append(out[key], e.Output)
 		case "pass":
 			if e.Test == "" {
@@ -64,6 +68,18 @@ func summarize(r io.Reader, w io.Writer) int {
 		case "fail":
 			if e.Test == "" {
 				badPkg = true
+				// A test binary killed (out of memory, by a signal)
+				// ends the package with tests still running, which
+				// test2json never ends: they failed, and their output
+				// says how far they got.
+				for _, t := range started {
+					k := t.Package + "/" + t.Test
+					if lines, ok := out[k]; ok && t.Package == e.Package {
+						failed++
+						fmt.Fprint(w, strings.Join(lines, ""))
+						delete(out, k)
+					}
+				}
 				fmt.Fprint(w, strings.Join(out[key], "")) // ends "FAIL\tpkg\t1.2s"
 			} else {
 				failed++

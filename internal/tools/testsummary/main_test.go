@@ -33,3 +33,22 @@ func TestSummarizeNamesSkips(t *testing.T) {
 	assert.Equal(t, 1, strings.Count(b.String(), "FAIL\tq\t0.100s"))
 	assert.Contains(t, b.String(), "tests: 0 passed, 1 failed, 0 skipped")
 }
+
+// TestSummarizeCountsCrashedTests: a test binary killed (out of memory,
+// by a signal) ends the package while a test runs, and test2json reports
+// no end for that test: it failed, and its output is shown.
+func TestSummarizeCountsCrashedTests(t *testing.T) {
+	t.Parallel()
+	in := `{"Action":"output","Package":"p","Test":"TestA","Output":"=== RUN   TestA\n"}
+{"Action":"pass","Package":"p","Test":"TestA"}
+{"Action":"output","Package":"p","Test":"TestCrash","Output":"=== RUN   TestCrash\n"}
+{"Action":"output","Package":"p","Test":"TestCrash","Output":"    c_test.go:4: about to die\n"}
+{"Action":"output","Package":"p","Output":"signal: killed\n"}
+{"Action":"output","Package":"p","Output":"FAIL\tp\t0.200s\n"}
+{"Action":"fail","Package":"p","Elapsed":0.2}
+`
+	var b strings.Builder
+	assert.Equal(t, 1, summarize(strings.NewReader(in), &b))
+	assert.Contains(t, b.String(), "about to die")
+	assert.Contains(t, b.String(), "tests: 1 passed, 1 failed, 0 skipped")
+}
