@@ -93,6 +93,7 @@ type interner struct {
 	seenOv     map[[2]int32]struct{} // (list id, rule id) whose overrides are recorded
 	buf, obuf  []byte
 	cs         []contrib
+	side       sideScratch
 }
 
 func newInterner(ix *index, pc *portCache) *interner {
@@ -236,7 +237,7 @@ func (in *interner) evaluate(ms []pend, iso bool, cut bool) (int32, []contrib) {
 		ov = overrideSet{}
 	}
 	in.cs = cs
-	out := in.ix.evalSide(cs, iso, ov)
+	out := in.ix.evalSide(cs, iso, ov, &in.side)
 	var denies []contrib
 	if cut {
 		for k, p := range ov {
@@ -256,7 +257,7 @@ func (in *interner) evaluate(ms []pend, iso bool, cut bool) (int32, []contrib) {
 		return id, denies
 	}
 	id := int32(len(in.lists))
-	in.lists = append(in.lists, out)
+	in.lists = append(in.lists, slices.Clone(out))
 	in.outcomes[string(k)] = id
 	return id, denies
 }

@@ -329,7 +329,7 @@ func (e *Explainer) side(dir model.Direction, self, other int, port *model.PortQ
 		}
 	}
 	slices.SortFunc(matched, func(a, b contrib) int { return a.rule.id - b.rule.id })
-	cs := ix.evalSide(matched, iso, nil)
+	cs := ix.evalSide(matched, iso, nil, nil)
 	for _, c := range cs {
 		out.Allows = out.Allows.Union(c.ports)
 	}

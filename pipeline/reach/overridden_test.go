@@ -77,14 +77,14 @@ func wholeListOverrides(ix *index) ([]model.Override, int) {
 			var eg []contrib
 			if s < ix.nw {
 				if eg = list(ix.egRules[s], d, dst); len(eg) > 0 {
-					ix.evalSide(eg, ix.egIso[s], ov)
+					ix.evalSide(eg, ix.egIso[s], ov, nil)
 				}
 			}
 			if d >= ix.nw || s == d || s < ix.nw && ix.egIso[s] && len(eg) == 0 {
 				continue
 			}
 			if in := list(ix.inRules[d], s, dst); len(in) > 0 {
-				ix.evalSide(in, ix.inIso[d], ov)
+				ix.evalSide(in, ix.inIso[d], ov, nil)
 			}
 		}
 	}

@@ -99,7 +99,14 @@ func clusterPorts(ports []model.ClusterPort) portSpec {
 //
 // overrides, when not nil, collects the NetworkPolicy rules whose ports an
 // Admin Deny rule denies first.
-func (ix *index) evalSide(matched []contrib, iso bool, overrides overrideSet) []contrib {
+//
+// With sc, the result may live in sc's memory until the next call: most
+// lists evaluate like one seen before, and only a new outcome is kept
+// (cloned). Without, the result is the caller's.
+func (ix *index) evalSide(matched []contrib, iso bool, overrides overrideSet, sc *sideScratch) []contrib {
+	if sc == nil {
+		sc = &sideScratch{}
+	}
 	var cuts []model.IPRange
 	dep := false
 	for i := range matched {
@@ -109,10 +116,11 @@ func (ix *index) evalSide(matched []contrib, iso bool, overrides overrideSet) []
 		}
 	}
 	if !dep {
-		if out, ok := namespaceOnly(matched, iso); ok {
+		if out, ok := namespaceOnly(matched, iso, sc.out[:0]); ok {
+			sc.out = out
 			return out
 		}
-		out := decide(matched, iso, overrides)
+		out := decide(matched, iso, overrides, sc)
 		for i := range out {
 			out[i].certain = out[i].ports
 		}
@@ -126,7 +134,7 @@ func (ix *index) evalSide(matched []contrib, iso bool, overrides overrideSet) []
 	merged := map[key]int{}
 	var out []contrib
 	var certain model.PortSet
-	sub := make([]contrib, 0, len(matched))
+	sub := sc.sub[:0]
 	for pi, at := range pieces {
 		sub = sub[:0]
 		for _, c := range matched {
@@ -135,7 +143,7 @@ func (ix *index) evalSide(matched []contrib, iso bool, overrides overrideSet) []
 			}
 		}
 		var allowed model.PortSet
-		for _, c := range decide(sub, iso, overrides) {
+		for _, c := range decide(sub, iso, overrides, sc) {
 			allowed = allowed.Union(c.ports)
 			k := key{c.rule, c.pass}
 			if i, ok := merged[k]; ok {
@@ -151,6 +159,7 @@ func (ix *index) evalSide(matched []contrib, iso bool, overrides overrideSet) []
 			certain = certain.Intersect(allowed)
 		}
 	}
+	sc.sub = sub
 	sort.SliceStable(out, func(i, j int) bool { return out[i].order() < out[j].order() })
 	for i := range out {
 		out[i].certain = out[i].ports.Intersect(certain)
@@ -200,24 +209,21 @@ func namespacePieces(matched []contrib, pieces []netip.Addr) []contrib {
 // namespaceOnly is decide for the lists NetworkPolicy-only clusters
 // have: NetworkPolicy allows of an isolated pod, or nothing at all for one
 // that is not isolated. No tier takes part, so every rule lets its own
-// ports through. It reports false for any other list.
-func namespaceOnly(matched []contrib, iso bool) ([]contrib, bool) {
+// ports through. It reports false for any other list, and appends the
+// outcome to out.
+func namespaceOnly(matched []contrib, iso bool, out []contrib) ([]contrib, bool) {
 	if !iso {
 		if len(matched) > 0 {
 			return nil, false
 		}
 		all := model.AllPorts()
-		return []contrib{{ports: all, certain: all}}, true
+		return append(out, contrib{ports: all, certain: all}), true
 	}
 	if !allowsOnly(matched) {
 		return nil, false
 	}
-	if len(matched) == 0 {
-		return nil, true
-	}
-	out := make([]contrib, len(matched))
-	for i, c := range matched {
-		out[i] = contrib{rule: c.rule, ports: c.ports, certain: c.ports}
+	for _, c := range matched {
+		out = append(out, contrib{rule: c.rule, ports: c.ports, certain: c.ports})
 	}
 	return out, true
 }
@@ -285,11 +291,18 @@ func (ix *index) pieces(ranges []model.IPRange) []netip.Addr {
 	return slices.Compact(out)
 }
 
+// sideScratch is memory evalSide and decide reuse from one list to the
+// next.
+type sideScratch struct {
+	out, passes, denies, sub []contrib
+}
+
 // decide applies the tiers to the rules matching for one unknown-free
-// situation.
-func decide(matched []contrib, iso bool, overrides overrideSet) []contrib {
+// situation. The outcome lives in sc.out until the next call.
+func decide(matched []contrib, iso bool, overrides overrideSet, sc *sideScratch) []contrib {
 	remaining := model.AllPorts()
-	var out, passes, denies []contrib
+	out, passes, denies := sc.out[:0], sc.passes[:0], sc.denies[:0]
+	defer func() { sc.out, sc.passes, sc.denies = out, passes, denies }()
 	i := 0
 	for ; i < len(matched) && matched[i].rule.tier == model.TierAdmin; i++ {
 		c := &matched[i]
