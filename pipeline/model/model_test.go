@@ -52,13 +52,16 @@ func TestPortSetAlgebra(t *testing.T) {
 		a, ab := randomPorts(r)
 		b, bb := randomPorts(r)
 		var u, n, d portBits
+		overlap := false
 		for p := range 3 {
 			for x := range 64 {
 				u[p][x] = ab[p][x] || bb[p][x]
 				n[p][x] = ab[p][x] && bb[p][x]
 				d[p][x] = ab[p][x] && !bb[p][x]
+				overlap = overlap || n[p][x]
 			}
 		}
+		require.Equal(t, overlap, a.Overlaps(b), "%s overlaps %s", a, b)
 		check(t, "union", a.Union(b), u)
 		check(t, "intersect", a.Intersect(b), n)
 		check(t, "subtract", a.Subtract(b), d)

@@ -165,6 +165,24 @@ func (s PortSet) Intersect(o PortSet) PortSet {
 	return out
 }
 
+// Overlaps reports whether s ∩ o holds a port, without building it.
+func (s PortSet) Overlaps(o PortSet) bool {
+	for _, p := range Protocols {
+		a, b := s.r[p], o.r[p]
+		for i, j := 0, 0; i < len(a) && j < len(b); {
+			switch {
+			case a[i].To < b[j].From:
+				i++
+			case b[j].To < a[i].From:
+				j++
+			default:
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Subtract returns s \ o.
 func (s PortSet) Subtract(o PortSet) PortSet {
 	var out PortSet

@@ -100,6 +100,9 @@ type crule struct {
 	// not masked).
 	portMask uint64
 	masked   bool
+	// text is a Pass rule's RuleText, which names it in every rule
+	// reference it passes ports on to.
+	text string
 }
 
 type cpeer struct {
@@ -252,6 +255,9 @@ func newIndex(c *model.Cluster, align []*model.Cluster) *index {
 		for _, rules := range [][]*crule{p.in, p.eg} {
 			for _, r := range rules {
 				r.noPorts = len(r.ports.named) == 0 && r.ports.static.IsEmpty()
+				if r.action == model.ActionPass {
+					r.text = r.ref.RuleText()
+				}
 				if r.tier == model.TierAdmin && len(r.ports.named) == 0 {
 					admin = append(admin, r)
 				}

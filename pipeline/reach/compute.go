@@ -295,7 +295,7 @@ func (c *contrib) refIn(dir model.Direction) model.RuleRef {
 		r = c.rule.ref
 	}
 	if c.pass != nil {
-		r.PassedBy = c.pass.ref.RuleText()
+		r.PassedBy = c.pass.text
 	}
 	return r
 }
@@ -969,7 +969,15 @@ func allowanceKey(eg, in []contrib, key []byte) ([]byte, bool) {
 // combine is the allowance allowanceKey describes: every egress
 // contribution intersected with every ingress one.
 func combine(eg, in []contrib, addressDependent bool) *model.Allowance {
-	a := &model.Allowance{AddressDependent: addressDependent}
+	n := 0
+	for _, e := range eg {
+		for _, i := range in {
+			if e.ports.Overlaps(i.ports) {
+				n++
+			}
+		}
+	}
+	a := &model.Allowance{AddressDependent: addressDependent, Grants: make([]model.Grant, 0, n)}
 	for _, e := range eg {
 		for _, i := range in {
 			p := e.ports.Intersect(i.ports)
