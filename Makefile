@@ -71,9 +71,12 @@ release:
 # `check` with one policy changed, each a new process on a synthetic
 # repository, output written; time, CPU, peak memory and output size per
 # size, as workloads/namespaces/policies. 20,000 workloads takes minutes.
+# NPA=path of netpol-analyzer's netpolicy binary runs it side by side, on
+# trees whose policies name no port (it refuses some named ports).
 SIZES ?= 500/20/300,2000/40/1200,5000/50/3000,20000/100/10000
+NPA ?=
 bench-scale:
-	REACHGATE_BENCH_SIZES=$(SIZES) $(GO) test -run '^$$' -bench Scale -benchtime 1x -timeout 3h ./cmd/reachgate
+	NPA=$(NPA) REACHGATE_BENCH_SIZES=$(SIZES) $(GO) test -run '^$$' -bench Scale -benchtime 1x -timeout 3h ./cmd/reachgate
 
 clean:
 	rm -rf bin dist

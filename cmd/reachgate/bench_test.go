@@ -26,6 +26,15 @@ import (
 //
 //	go test ./cmd/reachgate -run '^$' -bench Scale -benchtime 3x
 //	REACHGATE_BENCH_SIZES=500/20/300,20000/100/10000 go test ./cmd/reachgate -run '^$' -bench Scale -benchtime 1x
+//
+// NPA, the path of a netpol-analyzer binary (its cmd/netpolicy), adds
+// BenchmarkScaleNetpolAnalyzer: `netpolicy list --dirpath REPO -o json`
+// on the same repositories. netpol-analyzer refuses a named port in a rule
+// towards addresses, so with NPA set every scale benchmark writes the
+// policies' ports as numbers (synth.TreeOptions.NumberedPorts), and the
+// figures of both tools are for the same input.
+//
+//	NPA=/path/to/netpolicy REACHGATE_BENCH_SIZES=500/20/300 go test ./cmd/reachgate -run '^$' -bench Scale -benchtime 1x
 
 // benchExecEnv makes this test binary run as reachgate (see TestMain).
 const benchExecEnv = "REACHGATE_BENCH_EXEC"
@@ -59,7 +68,8 @@ func writeRepo(b *testing.B, dir string, s benchSize, change bool) {
 	b.Helper()
 	o := synth.Options{Workloads: s.workloads, Namespaces: s.namespaces, Seed: 42, PolicyRatio: float64(s.policies) / float64(s.workloads)}
 	c := synth.Cluster(o)
-	if _, err := synth.WriteTree(dir, c, synth.TreeOptions{}); err != nil {
+	numbered := os.Getenv("NPA") != ""
+	if _, err := synth.WriteTree(dir, c, synth.TreeOptions{NumberedPorts: numbered}); err != nil {
 		b.Fatal(err)
 	}
 	if !change {
@@ -68,7 +78,7 @@ func writeRepo(b *testing.B, dir string, s benchSize, change bool) {
 	gitRun(b, dir, "init", "-q", "-b", "main")
 	gitRun(b, dir, "add", "-A")
 	gitRun(b, dir, "commit", "-q", "-m", "base")
-	written, err := synth.WriteTree(dir, c, synth.TreeOptions{Change: true})
+	written, err := synth.WriteTree(dir, c, synth.TreeOptions{Change: true, NumberedPorts: numbered})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -99,6 +109,13 @@ func runCLI(b *testing.B, dir string, codes []int, args ...string) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	runCommand(b, dir, self, []string{benchExecEnv + "=1"}, codes, args...)
+}
+
+// runCommand is runCLI for any program, run with env added to this
+// process's environment.
+func runCommand(b *testing.B, dir, exe string, env []string, codes []int, args ...string) {
+	b.Helper()
 	outFile := filepath.Join(b.TempDir(), "out")
 	var peak, size int64
 	var cpu time.Duration
@@ -108,9 +125,9 @@ func runCLI(b *testing.B, dir string, codes []int, args ...string) {
 			b.Fatal(err)
 		}
 		var stderr bytes.Buffer
-		cmd := exec.Command(self, args...)
+		cmd := exec.Command(exe, args...)
 		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), benchExecEnv+"=1")
+		cmd.Env = append(os.Environ(), env...)
 		cmd.Stdout = out
 		cmd.Stderr = &stderr
 		err = cmd.Run()
@@ -121,7 +138,7 @@ func runCLI(b *testing.B, dir string, codes []int, args ...string) {
 			ok = ok || c == code
 		}
 		if !ok {
-			b.Fatalf("reachgate %s: exit code %d (%v)\n%s", strings.Join(args, " "), code, err, stderr.String())
+			b.Fatalf("%s %s: exit code %d (%v)\n%s", filepath.Base(exe), strings.Join(args, " "), code, err, stderr.String())
 		}
 		if ru, isRusage := cmd.ProcessState.SysUsage().(*syscall.Rusage); isRusage {
 			peak = max(peak, ru.Maxrss*1024) // kilobytes on Linux
@@ -132,7 +149,7 @@ func runCLI(b *testing.B, dir string, codes []int, args ...string) {
 			b.Fatal(err)
 		}
 		if st.Size() == 0 {
-			b.Fatalf("reachgate %s wrote nothing\n%s", strings.Join(args, " "), stderr.String())
+			b.Fatalf("%s %s wrote nothing\n%s", filepath.Base(exe), strings.Join(args, " "), stderr.String())
 		}
 		size = st.Size()
 	}
@@ -165,6 +182,25 @@ func BenchmarkScaleCheck(b *testing.B) {
 			dir := b.TempDir()
 			writeRepo(b, dir, s, true)
 			runCLI(b, dir, []int{0, 1}, "check", "--base", "main", "--format", "json")
+		})
+	}
+}
+
+// BenchmarkScaleNetpolAnalyzer runs netpol-analyzer (NPA, the path of its
+// netpolicy binary) on the repositories BenchmarkScaleReachJSON reads:
+// its connectivity list as JSON, from the manifests under the repository
+// (the workloads of kube-system, which reachgate.yaml lists, are not
+// among them).
+func BenchmarkScaleNetpolAnalyzer(b *testing.B) {
+	npa := os.Getenv("NPA")
+	if npa == "" {
+		b.Skip("NPA=path of netpol-analyzer's netpolicy binary runs it side by side")
+	}
+	for _, s := range benchSizes(b) {
+		b.Run(s.String(), func(b *testing.B) {
+			dir := b.TempDir()
+			writeRepo(b, dir, s, false)
+			runCommand(b, dir, npa, nil, []int{0}, "list", "--dirpath", dir, "-o", "json")
 		})
 	}
 }

@@ -1,8 +1,15 @@
 package synth
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
+	"regexp"
+	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/reachgate/reachgate/pipeline/model"
 )
@@ -87,4 +94,32 @@ func TestCiliumPoliciesAreValid(t *testing.T) {
 			t.Errorf("no %s among 400 policies", k)
 		}
 	}
+}
+
+// TestNumberedPorts: the tree for netpol-analyzer has no named port in
+// any NetworkPolicy, where the plain tree has some.
+func TestNumberedPorts(t *testing.T) {
+	t.Parallel()
+	c := Cluster(Options{Workloads: 200, Namespaces: 5, Seed: 7})
+	named := regexp.MustCompile(`(?m)^\s*(- )?port: [a-z]`)
+	count := func(o TreeOptions) (names, numbers int) {
+		dir := t.TempDir()
+		written, err := WriteTree(dir, c, o)
+		require.NoError(t, err)
+		for _, f := range written {
+			if !strings.HasSuffix(f, "policies.yaml") {
+				continue
+			}
+			data, err := os.ReadFile(filepath.Join(dir, f))
+			require.NoError(t, err)
+			names += len(named.FindAll(data, -1))
+			numbers += strings.Count(string(data), "port: 9090")
+		}
+		return names, numbers
+	}
+	names, before := count(TreeOptions{})
+	require.Positive(t, names, "the plain tree has named ports")
+	names, after := count(TreeOptions{NumberedPorts: true})
+	assert.Zero(t, names)
+	assert.Greater(t, after, before, "metrics became 9090")
 }

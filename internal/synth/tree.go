@@ -36,6 +36,12 @@ type TreeOptions struct {
 	// first policy with ingress rules lets in one more port. Written over
 	// an unchanged tree, it changes one file.
 	Change bool
+	// NumberedPorts writes the NetworkPolicies' named ports as the
+	// numbers the workloads mostly give those names (http 8000, metrics
+	// 9090, db 5432, stats 8125): netpol-analyzer refuses a named port in
+	// a rule towards addresses, so the scale benchmarks run both tools on
+	// such a tree. It changes what the policies allow.
+	NumberedPorts bool
 }
 
 // WriteTree writes c (from Cluster) as a repository under dir. Workloads
@@ -86,6 +92,9 @@ func WriteTree(dir string, c *model.Cluster, o TreeOptions) ([]string, error) {
 			d, err := policyDoc(c.Policies[i])
 			if err != nil {
 				return nil, err
+			}
+			if o.NumberedPorts {
+				numberPorts(d)
 			}
 			if !changed && len(p.Spec.Ingress) > 0 {
 				changeIngress(d)
@@ -241,6 +250,29 @@ func policyDoc(p model.Policy) (obj, error) {
 	delete(md, "creationTimestamp")
 	delete(d, "status")
 	return d, nil
+}
+
+// portNumbers are the numbers NumberedPorts writes for the port names the
+// generator uses.
+var portNumbers = map[string]int{"http": 8000, "metrics": 9090, "db": 5432, "stats": 8125}
+
+// numberPorts replaces the named ports of a policy document's rules by
+// portNumbers.
+func numberPorts(d obj) {
+	spec, _ := d["spec"].(obj)
+	for _, dir := range []string{"ingress", "egress"} {
+		rules, _ := spec[dir].([]any)
+		for _, r := range rules {
+			ports, _ := r.(obj)["ports"].([]any)
+			for _, p := range ports {
+				if name, ok := p.(obj)["port"].(string); ok {
+					if n, ok := portNumbers[name]; ok {
+						p.(obj)["port"] = n
+					}
+				}
+			}
+		}
+	}
 }
 
 // changeIngress lets the first ingress rule of a policy document in on one
