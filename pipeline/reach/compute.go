@@ -205,6 +205,17 @@ func (in *interner) intern(ms []pend, iso bool) int32 {
 	return in.listOut[id]
 }
 
+// adminDenyIn reports whether an ingress rule list holds an Admin Deny,
+// which may override the list's NetworkPolicy allows.
+func adminDenyIn(rules ruleList) bool {
+	for _, r := range rules {
+		if r.tier == model.TierAdmin && r.action == model.ActionDeny {
+			return true
+		}
+	}
+	return false
+}
+
 // addrDepAllowIn reports whether a NetworkPolicy allow matches only
 // through an address block: its overrides depend on the address pieces,
 // so a list holding one is not cut.
@@ -692,6 +703,10 @@ func (w *worker) dest(d int) {
 		rules, iso = ix.inRules[d], ix.inIso[d]
 	}
 	stamp := int32(d + 1)
+	// A source whose egress lets nothing reach d makes no flow, but an
+	// Admin Deny of d's ingress still overrides the NetworkPolicy allows
+	// of d that let it in: its ingress list is interned for that alone.
+	shadows := adminDenyIn(rules)
 	switch {
 	case len(rules) > maxMaskRules && len(rules) <= maxWideRules:
 		if w.wide == nil {
@@ -710,10 +725,10 @@ func (w *worker) dest(d int) {
 			clear(m)
 			g := w.groupOf[s]
 			e := w.groupEID[g]
-			if e < 0 || s == d {
+			if s == d || e < 0 && !shadows {
 				continue
 			}
-			if c := &w.wideCache[g]; c.d == d && c.key == mk {
+			if c := &w.wideCache[g]; e >= 0 && c.d == d && c.key == mk {
 				w.emit(s, d, c.a)
 				continue
 			}
@@ -722,6 +737,9 @@ func (w *worker) dest(d int) {
 				w.scratch = ix.ingressContribsWide(rules, &mk, w.scratch[:0])
 				iid = w.ing.intern(w.scratch, iso)
 				w.perWide[mk] = iid
+			}
+			if e < 0 {
+				continue
 			}
 			a := w.allow(e, iid)
 			w.wideCache[g] = wideCache{d: d, key: mk, a: a}
@@ -737,11 +755,14 @@ func (w *worker) dest(d int) {
 			w.masks[s] = 0
 			w.stamp[s] = stamp
 			e := w.groupEID[w.groupOf[s]]
-			if e < 0 || s == d {
+			if s == d || e < 0 && !shadows {
 				continue
 			}
 			w.scratch = ix.ingressContribsOf(d, rules, s, w.scratch[:0])
-			w.emit(s, d, w.allow(e, w.ing.intern(w.scratch, iso)))
+			iid := w.ing.intern(w.scratch, iso)
+			if e >= 0 {
+				w.emit(s, d, w.allow(e, iid))
+			}
 		}
 		w.touched = w.touched[:0]
 		if !iso {
@@ -756,12 +777,12 @@ func (w *worker) dest(d int) {
 			w.stamp[s] = stamp
 			g := w.groupOf[s]
 			e := w.groupEID[g]
-			if e < 0 || s == d {
+			if s == d || e < 0 && !shadows {
 				continue
 			}
 			// Sources of one group let in by the same rules share an
 			// allowance: remember the last one per group.
-			if c := &w.cache[g]; c.d == d && c.mask == mk {
+			if c := &w.cache[g]; e >= 0 && c.d == d && c.mask == mk {
 				w.emit(s, d, c.a)
 				continue
 			}
@@ -770,6 +791,9 @@ func (w *worker) dest(d int) {
 				w.scratch = ix.ingressContribs(rules, mk, w.scratch[:0])
 				iid = w.ing.intern(w.scratch, iso)
 				w.perMask[mk] = iid
+			}
+			if e < 0 {
+				continue
 			}
 			a := w.allow(e, iid)
 			w.cache[g] = groupCache{d: d, mask: mk, a: a}

@@ -48,11 +48,12 @@ func TestOverriddenAsIfNoListWereCut(t *testing.T) {
 	}
 }
 
-// wholeListOverrides applies the tiers to the whole list of every
-// direction of every pair the engine visits: egress for every source
-// towards every peer, ingress for the sources whose egress reaches the
-// destination by some rule or is not isolated. It also counts the lists
-// holding an Admin Allow or Deny of every port.
+// wholeListOverrides applies the tiers to the whole list of both
+// directions of every pair: egress for every source towards every peer,
+// ingress for every source into every workload, whether or not its egress
+// lets anything through (an Admin Deny overrides the ingress allows all
+// the same). It also counts the lists holding an Admin Allow or Deny of
+// every port.
 func wholeListOverrides(ix *index) ([]model.Override, int) {
 	ov := overrideSet{}
 	cuts := 0
@@ -74,13 +75,12 @@ func wholeListOverrides(ix *index) ([]model.Override, int) {
 	for d := range ix.peers {
 		dst := &ix.peers[d]
 		for s := range ix.peers {
-			var eg []contrib
 			if s < ix.nw {
-				if eg = list(ix.egRules[s], d, dst); len(eg) > 0 {
+				if eg := list(ix.egRules[s], d, dst); len(eg) > 0 {
 					ix.evalSide(eg, ix.egIso[s], ov, nil)
 				}
 			}
-			if d >= ix.nw || s == d || s < ix.nw && ix.egIso[s] && len(eg) == 0 {
+			if d >= ix.nw || s == d {
 				continue
 			}
 			if in := list(ix.inRules[d], s, dst); len(in) > 0 {
