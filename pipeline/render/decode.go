@@ -147,7 +147,18 @@ func Decode(objs []model.Object, base *model.Cluster) (*model.Cluster, model.Inp
 			d.namespace(it)
 		}
 	}
-	for _, it := range items {
+	// The objects of built-in kinds decode on every core, ahead of the
+	// pass below, which takes them in order.
+	pre := make([]typedObject, len(items))
+	parallel(len(items), func(i int) bool {
+		if it := items[i]; it.spec != nil {
+			if out := newTyped(it.ref.Kind); out != nil {
+				pre[i] = typedObject{out, decodeStrict(it.obj.Doc, out)}
+			}
+		}
+		return true
+	})
+	for i, it := range items {
 		if it.ref.Kind == "Namespace" && it.spec != nil {
 			continue
 		}
@@ -162,54 +173,25 @@ func Decode(objs []model.Object, base *model.Cluster) (*model.Cluster, model.Inp
 		if it.spec == nil {
 			continue
 		}
-		switch it.ref.Kind {
-		case "Pod":
-			var pod corev1.Pod
-			if d.decode(it, &pod) {
-				w := podWorkload(&pod.Spec, pod.Labels)
-				d.addWorkload(it, w, podIPs(w, &pod.Status))
+		if typed := pre[i]; typed.obj != nil {
+			if !d.check(it, typed.errs) {
+				continue
 			}
-		case "Deployment":
-			var o appsv1.Deployment
-			if d.decode(it, &o) {
-				d.template(it, &o.Spec.Template)
-			}
-		case "StatefulSet":
-			var o appsv1.StatefulSet
-			if d.decode(it, &o) {
-				d.template(it, &o.Spec.Template)
-			}
-		case "DaemonSet":
-			var o appsv1.DaemonSet
-			if d.decode(it, &o) {
-				d.template(it, &o.Spec.Template)
-			}
-		case "ReplicaSet":
-			var o appsv1.ReplicaSet
-			if d.decode(it, &o) {
-				d.template(it, &o.Spec.Template)
-			}
-		case "Job":
-			var o batchv1.Job
-			if d.decode(it, &o) {
-				d.template(it, &o.Spec.Template)
-			}
-		case "CronJob":
-			var o batchv1.CronJob
-			if d.decode(it, &o) {
-				d.template(it, &o.Spec.JobTemplate.Spec.Template)
-			}
-		case "Service":
-			var o corev1.Service
-			if d.decode(it, &o) {
-				d.service(it, &o)
-			}
-		case "NetworkPolicy":
-			o := new(networkingv1.NetworkPolicy)
-			if d.decode(it, o) {
+			switch o := typed.obj.(type) {
+			case *corev1.Pod:
+				w := podWorkload(&o.Spec, o.Labels)
+				d.addWorkload(it, w, podIPs(w, &o.Status))
+			case *corev1.Service:
+				d.service(it, o)
+			case *networkingv1.NetworkPolicy:
 				o.Namespace = it.ref.Namespace
 				d.c.Policies = append(d.c.Policies, model.Policy{NetworkPolicy: o, Source: it.obj.Source})
+			default:
+				d.template(it, podTemplate(o))
 			}
+			continue
+		}
+		switch it.ref.Kind {
 		case model.KindAdminNetworkPolicy:
 			d.adminPolicy(it)
 		case model.KindBaselineAdminNetworkPolicy:
@@ -230,6 +212,59 @@ func Decode(objs []model.Object, base *model.Cluster) (*model.Cluster, model.Inp
 		return a.Line < b.Line
 	})
 	return d.c, d.errs
+}
+
+// typedObject is an object decoded into its API type (a pointer), or
+// the problems that kept it from decoding.
+type typedObject struct {
+	obj  any
+	errs []fieldError
+}
+
+// newTyped is a new object of the API type of a built-in kind the model
+// reads from its pod template, its spec or (Pods) its status; nil for
+// the other kinds.
+func newTyped(kind string) any {
+	switch kind {
+	case "Pod":
+		return new(corev1.Pod)
+	case "Deployment":
+		return new(appsv1.Deployment)
+	case "StatefulSet":
+		return new(appsv1.StatefulSet)
+	case "DaemonSet":
+		return new(appsv1.DaemonSet)
+	case "ReplicaSet":
+		return new(appsv1.ReplicaSet)
+	case "Job":
+		return new(batchv1.Job)
+	case "CronJob":
+		return new(batchv1.CronJob)
+	case "Service":
+		return new(corev1.Service)
+	case "NetworkPolicy":
+		return new(networkingv1.NetworkPolicy)
+	}
+	return nil
+}
+
+// podTemplate is the pod template of a workload newTyped makes.
+func podTemplate(o any) *corev1.PodTemplateSpec {
+	switch o := o.(type) {
+	case *appsv1.Deployment:
+		return &o.Spec.Template
+	case *appsv1.StatefulSet:
+		return &o.Spec.Template
+	case *appsv1.DaemonSet:
+		return &o.Spec.Template
+	case *appsv1.ReplicaSet:
+		return &o.Spec.Template
+	case *batchv1.Job:
+		return &o.Spec.Template
+	case *batchv1.CronJob:
+		return &o.Spec.JobTemplate.Spec.Template
+	}
+	panic(fmt.Sprintf("podTemplate: %T has none", o))
 }
 
 type decoder struct {
