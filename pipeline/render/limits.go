@@ -107,7 +107,7 @@ func (r *Renderer) converter(offset int) *converter {
 // value converts one document and adds its values to the run's.
 func (r *Renderer) value(n *yaml.Node, offset int) (any, error) {
 	c := r.converter(offset)
-	v, err := c.value(n, nil)
+	v, err := c.value(n)
 	r.values.Add(c.nodes)
 	r.aliased.Add(c.aliased)
 	return v, err
@@ -129,7 +129,7 @@ func (r *Renderer) convertAhead(file string, docs []document, data []byte) {
 			return true
 		}
 		c := &converter{offset: d.offset, lim: &r.limits}
-		_, err := c.value(d.node, nil)
+		_, err := c.value(d.node)
 		d.ahead = converted{nodes: c.nodes, aliased: c.aliased, ok: err == nil}
 		return true
 	})

@@ -235,12 +235,24 @@ type converter struct {
 	inAlias        int
 	offset         int                 // added to node lines to get file lines
 	active         map[*yaml.Node]bool // aliases being expanded, to catch cycles
-	depth          int
 	lim            *Limits
 	// run counts the values of the documents converted before this one,
 	// against lim.RunValues, and runAliased those that came through
 	// aliases; nil for no budget per run.
 	run, runAliased *atomic.Int64
+	// path is where the walk is: a stack of steps, pushed and popped in
+	// place, turned into a fieldPath only for an error. levels counts
+	// the levels of nesting that add no step (aliases, merges, the
+	// document node): the depth is len(path)+levels.
+	path   []step
+	levels int
+}
+
+// step is one element of the converter's path: a key, or an index when
+// key is empty and index >= 0.
+type step struct {
+	key   string
+	index int
 }
 
 // pathError is a problem at a field path inside a document.
@@ -261,11 +273,32 @@ func (e *pathError) Error() string {
 // within DefaultLimits for one document.
 func toValue(n *yaml.Node, offset int) (any, error) {
 	c := converter{offset: offset, lim: &DefaultLimits}
-	return c.value(n, nil)
+	return c.value(n)
 }
 
-func (c *converter) fail(n *yaml.Node, path fieldPath, format string, args ...any) error {
-	return &pathError{path: path.keep(), line: n.Line + c.offset, msg: fmt.Sprintf(format, args...)}
+// fieldPath is the converter's path as a fieldPath of its own.
+func (c *converter) fieldPath() fieldPath {
+	if len(c.path) == 0 {
+		return nil
+	}
+	p := make(fieldPath, len(c.path))
+	for i, s := range c.path {
+		if s.index >= 0 {
+			p[i] = s.index
+		} else {
+			p[i] = s.key
+		}
+	}
+	return p
+}
+
+// failAt is a problem at the converter's path, on line.
+func (c *converter) failAt(line int, format string, args ...any) error {
+	return &pathError{path: c.fieldPath(), line: line + c.offset, msg: fmt.Sprintf(format, args...)}
+}
+
+func (c *converter) fail(n *yaml.Node, format string, args ...any) error {
+	return c.failAt(n.Line, format, args...)
 }
 
 // throughAliases says how many values came through aliases, if any did.
@@ -276,22 +309,20 @@ func (c *converter) throughAliases() string {
 	return fmt.Sprintf(" (%d of them through aliases)", c.aliased)
 }
 
-func (c *converter) value(n *yaml.Node, path fieldPath) (any, error) {
+func (c *converter) value(n *yaml.Node) (any, error) {
 	c.nodes++
 	if c.inAlias > 0 {
 		c.aliased++
 	}
-	c.depth++
-	defer func() { c.depth-- }()
-	if c.depth > c.lim.Depth {
-		return nil, c.fail(n, path, "nested more than %d levels deep", c.lim.Depth)
+	if len(c.path)+c.levels+1 > c.lim.Depth {
+		return nil, c.fail(n, "nested more than %d levels deep", c.lim.Depth)
 	}
 	if c.nodes > c.lim.DocumentValues {
 		verb := "holds"
 		if c.aliased > 0 {
 			verb = "expands to"
 		}
-		return nil, c.fail(n, path, "document %s more than %d values%s, the limit per document", verb, c.lim.DocumentValues, c.throughAliases())
+		return nil, c.fail(n, "document %s more than %d values%s, the limit per document", verb, c.lim.DocumentValues, c.throughAliases())
 	}
 	if c.run != nil && c.run.Load()+c.nodes > c.lim.RunValues {
 		aliased := c.aliased + c.runAliased.Load()
@@ -299,7 +330,7 @@ func (c *converter) value(n *yaml.Node, path fieldPath) (any, error) {
 		if aliased > 0 {
 			through = fmt.Sprintf(" (%d of them through aliases)", aliased)
 		}
-		return nil, c.fail(n, path, "the files read so far hold more than %d values%s, the limit per run", c.lim.RunValues, through)
+		return nil, c.fail(n, "the files read so far hold more than %d values%s, the limit per run", c.lim.RunValues, through)
 	}
 	if n.Anchor != "" && n.Kind != yaml.AliasNode {
 		if c.active == nil {
@@ -311,43 +342,50 @@ func (c *converter) value(n *yaml.Node, path fieldPath) (any, error) {
 	switch n.Kind {
 	case yaml.AliasNode:
 		if n.Alias == nil {
-			return nil, &pathError{path: path.keep(), line: n.Line + c.offset, msg: "unknown alias"}
+			return nil, c.fail(n, "unknown alias")
 		}
 		if c.active[n.Alias] {
-			return nil, &pathError{path: path.keep(), line: n.Line + c.offset, msg: fmt.Sprintf("alias *%s refers to itself", n.Value)}
+			return nil, c.fail(n, "alias *%s refers to itself", n.Value)
 		}
 		c.inAlias++
-		defer func() { c.inAlias-- }()
-		return c.value(n.Alias, path)
+		c.levels++
+		v, err := c.value(n.Alias)
+		c.inAlias--
+		c.levels--
+		return v, err
 	case yaml.DocumentNode:
 		if len(n.Content) == 0 {
 			return nil, nil
 		}
-		return c.value(n.Content[0], path)
+		c.levels++
+		v, err := c.value(n.Content[0])
+		c.levels--
+		return v, err
 	case yaml.SequenceNode:
 		out := make([]any, 0, len(n.Content))
 		for i, e := range n.Content {
-			v, err := c.value(e, path.push(i))
+			c.path = append(c.path, step{index: i})
+			v, err := c.value(e)
 			if err != nil {
 				return nil, err
 			}
+			c.path = c.path[:len(c.path)-1]
 			out = append(out, v)
 		}
 		return out, nil
 	case yaml.MappingNode:
-		return c.mapping(n, path)
+		return c.mapping(n)
 	case yaml.ScalarNode:
-		return c.scalar(n, path)
+		return c.scalar(n)
 	}
-	return nil, &pathError{path: path.keep(), line: n.Line + c.offset, msg: "unsupported YAML node"}
+	return nil, c.fail(n, "unsupported YAML node")
 }
 
-func (c *converter) mapping(n *yaml.Node, path fieldPath) (map[string]any, error) {
+func (c *converter) mapping(n *yaml.Node) (map[string]any, error) {
 	if k := len(n.Content) / 2; k > c.lim.MapKeys {
-		return nil, c.fail(n, path, "%d keys in one mapping, more than %d, the limit per mapping (kustomize's time grows with the square of a mapping's keys)", k, c.lim.MapKeys)
+		return nil, c.fail(n, "%d keys in one mapping, more than %d, the limit per mapping (kustomize's time grows with the square of a mapping's keys)", k, c.lim.MapKeys)
 	}
 	out := make(map[string]any, len(n.Content)/2)
-	lines := make(map[string]int, len(n.Content)/2)
 	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -356,18 +394,19 @@ func (c *converter) mapping(n *yaml.Node, path fieldPath) (map[string]any, error
 			continue
 		}
 		if k.Kind != yaml.ScalarNode {
-			return nil, &pathError{path: path.keep(), line: k.Line + c.offset, msg: "mapping keys must be scalars"}
+			return nil, c.failAt(k.Line, "mapping keys must be scalars")
 		}
 		key := k.Value
-		if first, dup := lines[key]; dup {
-			return nil, &pathError{path: path.key(key), line: k.Line + c.offset,
-				msg: fmt.Sprintf("duplicate key (first at line %d)", first)}
+		if _, dup := out[key]; dup {
+			c.path = append(c.path, step{key: key, index: -1})
+			return nil, c.failAt(k.Line, "duplicate key (first at line %d)", firstKeyLine(n, key)+c.offset)
 		}
-		lines[key] = k.Line + c.offset
-		val, err := c.value(v, path.push(key))
+		c.path = append(c.path, step{key: key, index: -1})
+		val, err := c.value(v)
 		if err != nil {
 			return nil, err
 		}
+		c.path = c.path[:len(c.path)-1]
 		out[key] = val
 	}
 	// "<<" merge keys: explicit keys win, earlier merges win over later.
@@ -378,9 +417,11 @@ func (c *converter) mapping(n *yaml.Node, path fieldPath) (map[string]any, error
 		}
 		for _, s := range srcs {
 			if r := resolveAlias(s); r.Kind != yaml.MappingNode {
-				return nil, &pathError{path: path.keep(), line: s.Line + c.offset, msg: "merge key needs a mapping or a list of mappings"}
+				return nil, c.fail(s, "merge key needs a mapping or a list of mappings")
 			}
-			v, err := c.value(s, path)
+			c.levels++
+			v, err := c.value(s)
+			c.levels--
 			if err != nil {
 				return nil, err
 			}
@@ -391,22 +432,33 @@ func (c *converter) mapping(n *yaml.Node, path fieldPath) (map[string]any, error
 			}
 		}
 	}
-	if isAnnotations(path) {
+	if c.atAnnotations() {
 		total := 0
 		for k, v := range out {
 			s, _ := v.(string)
 			total += len(k) + len(s)
 		}
 		if total > c.lim.AnnotationBytes {
-			return nil, c.fail(n, path, "annotations take %s, more than the %s the API server accepts", bytesize.Format(int64(total)), bytesize.Format(int64(c.lim.AnnotationBytes)))
+			return nil, c.fail(n, "annotations take %s, more than the %s the API server accepts", bytesize.Format(int64(total)), bytesize.Format(int64(c.lim.AnnotationBytes)))
 		}
 	}
 	return out, nil
 }
 
-// isAnnotations: the path ends in metadata.annotations.
-func isAnnotations(p fieldPath) bool {
-	return len(p) >= 2 && p[len(p)-2] == "metadata" && p[len(p)-1] == "annotations"
+// firstKeyLine is the line of key's first occurrence in mapping n.
+func firstKeyLine(n *yaml.Node, key string) int {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; k.Kind == yaml.ScalarNode && k.Value == key && k.ShortTag() != "!!merge" {
+			return k.Line
+		}
+	}
+	return 0
+}
+
+// atAnnotations: the path ends in metadata.annotations.
+func (c *converter) atAnnotations() bool {
+	p := c.path
+	return len(p) >= 2 && p[len(p)-2].index < 0 && p[len(p)-2].key == "metadata" && p[len(p)-1].index < 0 && p[len(p)-1].key == "annotations"
 }
 
 func resolveAlias(n *yaml.Node) *yaml.Node {
@@ -416,7 +468,7 @@ func resolveAlias(n *yaml.Node) *yaml.Node {
 	return n
 }
 
-func (c *converter) scalar(n *yaml.Node, path fieldPath) (any, error) {
+func (c *converter) scalar(n *yaml.Node) (any, error) {
 	switch n.ShortTag() {
 	case "!!str", "!!timestamp", "!!binary":
 		// Timestamps stay text (Kubernetes has no timestamp type in JSON);
@@ -425,12 +477,21 @@ func (c *converter) scalar(n *yaml.Node, path fieldPath) (any, error) {
 	case "!!null":
 		return nil, nil
 	case "!!bool":
+		switch n.Value {
+		case "true":
+			return true, nil
+		case "false":
+			return false, nil
+		}
 		var b bool
 		if err := n.Decode(&b); err != nil {
-			return nil, &pathError{path: path.keep(), line: n.Line + c.offset, msg: err.Error()}
+			return nil, c.fail(n, "%s", err.Error())
 		}
 		return b, nil
 	case "!!int":
+		if i, ok := decimal(n.Value); ok {
+			return i, nil
+		}
 		var i int64
 		if err := n.Decode(&i); err == nil {
 			return i, nil
@@ -439,19 +500,36 @@ func (c *converter) scalar(n *yaml.Node, path fieldPath) (any, error) {
 		if err := n.Decode(&u); err == nil {
 			return float64(u), nil
 		}
-		return nil, &pathError{path: path.keep(), line: n.Line + c.offset, msg: fmt.Sprintf("integer %s is out of range", n.Value)}
+		return nil, c.fail(n, "integer %s is out of range", n.Value)
 	case "!!float":
 		var f float64
 		if err := n.Decode(&f); err != nil {
-			return nil, &pathError{path: path.keep(), line: n.Line + c.offset, msg: err.Error()}
+			return nil, c.fail(n, "%s", err.Error())
 		}
 		if math.IsInf(f, 0) || math.IsNaN(f) {
-			return nil, &pathError{path: path.keep(), line: n.Line + c.offset, msg: fmt.Sprintf("%s cannot be represented in JSON", n.Value)}
+			return nil, c.fail(n, "%s cannot be represented in JSON", n.Value)
 		}
 		return f, nil
 	}
 	// Unknown local tags (!foo): keep the text, as Kubernetes would see it.
 	return n.Value, nil
+}
+
+// decimal reads an integer written the plain way (an optional minus, 1
+// to 18 digits, no leading zero), the common case of !!int, which YAML
+// and strconv read alike; ok is false for every other spelling.
+func decimal(s string) (int64, bool) {
+	d := strings.TrimPrefix(s, "-")
+	if len(d) == 0 || len(d) > 18 || (len(d) > 1 && d[0] == '0') {
+		return 0, false
+	}
+	for i := 0; i < len(d); i++ {
+		if d[i] < '0' || d[i] > '9' {
+			return 0, false
+		}
+	}
+	i, err := strconv.ParseInt(s, 10, 64)
+	return i, err == nil
 }
 
 // fieldPath is a path into an object: string keys and int indexes.
