@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -115,5 +117,29 @@ func TestToValueCycles(t *testing.T) {
 			continue
 		}
 		assert.EqualError(t, err, want)
+	}
+}
+
+// TestDecimalAsYAMLReadsIt: every integer the converter reads without
+// yaml.v3's decoder is the integer yaml.v3 decodes from the same text,
+// and the spellings it leaves to the decoder include YAML's others.
+func TestDecimalAsYAMLReadsIt(t *testing.T) {
+	texts := []string{"0", "-0", "7", "-7", "10", "123456789012345678", "-123456789012345678",
+		"1234567890123456789", "007", "+5", "0x1F", "0o17", "1_000", "1e3", "", "-", "12a", "--1", " 1"}
+	for i := range 2000 {
+		texts = append(texts, strings.Repeat("9", i%20+1), "-"+strings.Repeat("1", i%20+1))
+	}
+	for _, s := range texts {
+		got, ok := decimal(s)
+		var want int64
+		err := yaml.Unmarshal([]byte("!!int "+s), &want)
+		if ok {
+			require.NoError(t, err, "%q", s)
+			assert.Equal(t, want, got, "%q", s)
+		}
+	}
+	for _, s := range []string{"007", "+5", "0x1F", "0o17", "1_000", "1234567890123456789"} {
+		_, ok := decimal(s)
+		assert.False(t, ok, "%q is left to yaml.v3", s)
 	}
 }
