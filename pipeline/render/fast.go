@@ -79,7 +79,7 @@ func fastBuild(w *kustWalker, top *kustomization) (objs []model.Object, ok bool)
 	objs = make([]model.Object, len(all))
 	if !parallel(len(all), func(i int) bool {
 		r := all[i]
-		o, err := w.index.object(r, top.dir)
+		o, err := w.index.fastObject(r, top.dir)
 		if err != nil {
 			return false
 		}

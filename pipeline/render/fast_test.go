@@ -369,6 +369,15 @@ func (g *treeGen) resource() string {
 		md += "  annotations:\n    config.kubernetes.io/local-config: \"false\"\n    note: y\n"
 	case 2:
 		md += "  labels:\n    on: \"yes\"\n    version: '1.0'\n"
+	// Annotations in every shape the source tag meets (tag, tagValue).
+	case 3:
+		md += "  annotations:\n"
+	case 4:
+		md += "  annotations: {}\n"
+	case 5:
+		md += "  annotations:\n    config.kubernetes.io/origin: |\n      path: elsewhere.yaml\n"
+	case 6:
+		md += "  annotations:\n    alpha.config.kubernetes.io/transformations: |\n      - x\n    note: z\n"
 	}
 	var out string
 	switch g.r.IntN(16) {

@@ -46,6 +46,17 @@ type sourceIndex struct {
 	// plain marks the resource files without anchors, aliases, merge keys
 	// or Lists (see readResources).
 	plain map[string]bool
+	// ahead holds the documents of plain files that convertAhead
+	// converted before tagSources tagged them, by node (see fastObject).
+	ahead map[*yaml.Node]aheadDoc
+}
+
+// aheadDoc is a document as converted before tagging, and the tag
+// tagSources gave it.
+type aheadDoc struct {
+	doc   map[string]any
+	nodes int64
+	tag   string
 }
 
 // docEntry is one object as written in a source file.
@@ -65,6 +76,9 @@ type kustWalker struct {
 	done     map[string]*kustomization // by dir
 	visiting []string
 	index    sourceIndex
+	// ready holds the files prefetch read, parsed and converted, until
+	// indexFile takes them.
+	ready map[string]prefetchedFile
 	// customSchema is set when a kustomization has an openapi field.
 	customSchema bool
 }
@@ -75,7 +89,8 @@ func newKustWalker(ctx context.Context, r *Renderer, t *tree) *kustWalker {
 		r:     r,
 		t:     t,
 		done:  map[string]*kustomization{},
-		index: sourceIndex{docs: map[string][]docEntry{}, kustFiles: map[string]bool{}, tagged: map[string][]byte{}, untagged: map[string][]document{}, broken: map[string]bool{}, plain: map[string]bool{}},
+		ready: map[string]prefetchedFile{},
+		index: sourceIndex{docs: map[string][]docEntry{}, kustFiles: map[string]bool{}, tagged: map[string][]byte{}, untagged: map[string][]document{}, broken: map[string]bool{}, plain: map[string]bool{}, ahead: map[*yaml.Node]aheadDoc{}},
 	}
 }
 
@@ -266,6 +281,7 @@ func (w *kustWalker) entries(k *kustomization) {
 			w.entry(k, fieldPath{field, i}, ref, want)
 		}
 	}
+	w.prefetch(k, [][]string{kk.Resources, kk.Bases})
 	list("resources", kk.Resources, wantFile|wantDir|indexFile|annotate)
 	list("bases", kk.Bases, wantFile|wantDir|indexFile|annotate)
 	list("components", kk.Components, wantDir)
@@ -341,47 +357,18 @@ func (w *kustWalker) entries(k *kustomization) {
 // entry checks one path of a kustomization and follows it.
 func (w *kustWalker) entry(k *kustomization, field fieldPath, ref string, want int) {
 	r := referrer{k: k, field: field}
-	ref = strings.TrimSpace(ref)
-	switch {
-	case ref == "":
-		w.failEntry(r, "empty path")
-		return
-	case isRemote(ref):
-		w.failEntry(r, "remote reference %q is not allowed: rendering never fetches anything; vendor it into the repository", ref)
+	p, isDir, problem := w.resolve(k, ref, want)
+	if problem != "" {
+		w.failEntry(r, "%s", problem)
 		return
 	}
-	p, ok := join(k.dir, ref)
-	if !ok {
-		w.failEntry(r, "%q is outside the repository", ref)
-		return
-	}
-	if !w.t.exists(p) {
-		w.failEntry(r, "%q does not exist (%s)", ref, p)
-		return
-	}
-	if target, bad := w.t.escapes(p); bad {
-		w.failEntry(r, "%q resolves to %s, outside the repository", ref, target)
-		return
-	}
-	if w.t.isDir(p) {
-		if want&wantDir == 0 {
-			w.failEntry(r, "%q is a directory, not a file", ref)
-			return
-		}
+	if isDir {
 		if child := w.walk(p, &r); child != nil {
 			if k.children == nil {
 				k.children = map[string]int{}
 			}
 			k.children[child.dir]++
 		}
-		return
-	}
-	if want&wantFile == 0 {
-		w.failEntry(r, "%q is a file, not a directory", ref)
-		return
-	}
-	if _, inside := within(k.dir, p); !inside && k.dir != "." {
-		w.failEntry(r, "%q is outside the kustomization's directory, which load restrictions (root only) forbid: list its directory instead", ref)
 		return
 	}
 	switch {
@@ -391,6 +378,41 @@ func (w *kustWalker) entry(k *kustomization, field fieldPath, ref string, want i
 	case want&checkYAML != 0:
 		w.checkFile(p)
 	}
+}
+
+// resolve is the path an entry of kustomization k refers to, and whether
+// it is a directory; problem says why the entry is refused.
+func (w *kustWalker) resolve(k *kustomization, ref string, want int) (p string, isDir bool, problem string) {
+	ref = strings.TrimSpace(ref)
+	switch {
+	case ref == "":
+		return "", false, "empty path"
+	case isRemote(ref):
+		return "", false, fmt.Sprintf("remote reference %q is not allowed: rendering never fetches anything; vendor it into the repository", ref)
+	}
+	p, ok := join(k.dir, ref)
+	if !ok {
+		return "", false, fmt.Sprintf("%q is outside the repository", ref)
+	}
+	if !w.t.exists(p) {
+		return "", false, fmt.Sprintf("%q does not exist (%s)", ref, p)
+	}
+	if target, bad := w.t.escapes(p); bad {
+		return "", false, fmt.Sprintf("%q resolves to %s, outside the repository", ref, target)
+	}
+	if w.t.isDir(p) {
+		if want&wantDir == 0 {
+			return "", false, fmt.Sprintf("%q is a directory, not a file", ref)
+		}
+		return p, true, ""
+	}
+	if want&wantFile == 0 {
+		return "", false, fmt.Sprintf("%q is a file, not a directory", ref)
+	}
+	if _, inside := within(k.dir, p); !inside && k.dir != "." {
+		return "", false, fmt.Sprintf("%q is outside the kustomization's directory, which load restrictions (root only) forbid: list its directory instead", ref)
+	}
+	return p, false, ""
 }
 
 // checkFile reports syntax errors, alias cycles and bombs in a YAML file
@@ -446,14 +468,17 @@ func (w *kustWalker) indexFile(p string, annotate bool) {
 	if w.ctx.Err() != nil {
 		return
 	}
-	data, err := w.t.read(p)
-	if err != nil {
-		w.fail(model.Location{File: p}, "", "read: %v", err)
-		return
+	data, docs, ok := w.prefetched(p)
+	if !ok {
+		var err error
+		if data, err = w.t.read(p); err != nil {
+			w.fail(model.Location{File: p}, "", "read: %v", err)
+			return
+		}
+		docs = splitDocuments(data)
+		w.r.convertAhead(p, docs, data)
 	}
 	var entries []docEntry
-	docs := splitDocuments(data)
-	w.r.convertAhead(p, docs, data)
 	failed := false
 	for i := range docs {
 		d := &docs[i]
@@ -479,6 +504,14 @@ func (w *kustWalker) indexFile(p string, annotate bool) {
 		tagSources(p, docs)
 		if plain {
 			w.index.untagged[p] = docs
+			if w.r.limits == DefaultLimits {
+				for i := range docs {
+					d := &docs[i]
+					if doc, ok := d.ahead.value.(map[string]any); ok && d.node != nil {
+						w.index.ahead[d.node] = aheadDoc{doc: doc, nodes: d.ahead.nodes, tag: p + ":" + strconv.Itoa(d.line)}
+					}
+				}
+			}
 			return
 		}
 		tagged, err := encodeDocuments(docs)

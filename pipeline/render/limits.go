@@ -124,15 +124,22 @@ func (r *Renderer) convertAhead(file string, docs []document, data []byte) {
 		return
 	}
 	parallel(len(docs), func(i int) bool {
-		d := &docs[i]
-		if d.node == nil || r.objectTooLarge(file, d) != nil {
-			return true
-		}
-		c := &converter{offset: d.offset, lim: &r.limits}
-		_, err := c.value(d.node)
-		d.ahead = converted{nodes: c.nodes, aliased: c.aliased, ok: err == nil}
+		r.convertDoc(file, &docs[i])
 		return true
 	})
+}
+
+// convertDoc converts one document ahead (see convertAhead).
+func (r *Renderer) convertDoc(file string, d *document) {
+	if d.node == nil || r.objectTooLarge(file, d) != nil {
+		return
+	}
+	c := &converter{offset: d.offset, lim: &r.limits}
+	v, err := c.value(d.node)
+	d.ahead = converted{nodes: c.nodes, aliased: c.aliased, ok: err == nil}
+	if err == nil {
+		d.ahead.value = v
+	}
 }
 
 // counted adds a document converted ahead to the run's count, if it

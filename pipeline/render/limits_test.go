@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -112,6 +113,50 @@ func TestLargeFilesFailAsInOrder(t *testing.T) {
 			inOrder := render(1 << 30)
 			require.NotEmpty(t, inOrder)
 			assert.Equal(t, inOrder, render(1))
+		})
+	}
+}
+
+// A kustomization's files are read, parsed and converted on every core
+// ahead of the walk (prefetch), then indexed in order: the errors are
+// those of a walk that reads them one by one, whichever file breaks a
+// limit, fails to parse, is missing or is listed twice.
+func TestPrefetchedFilesFailAsInOrder(t *testing.T) {
+	values := func(name string, n int) string {
+		return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + "}\ndata:\n  k: [" + strings.TrimSuffix(strings.Repeat("1, ", n), ", ") + "]\n"
+	}
+	cases := map[string]func(i int) string{
+		"per run":      func(i int) string { return values(fmt.Sprintf("c%d", i), 60) },
+		"per document": func(i int) string { return values(fmt.Sprintf("c%d", i), 5+245*(i%7/6)) },
+		"syntax": func(i int) string {
+			doc := values(fmt.Sprintf("c%d", i), 5)
+			if i%5 == 2 {
+				doc = "a: [\n"
+			}
+			return "# file " + strconv.Itoa(i) + "\n---\n" + values(fmt.Sprintf("d%d", i), 1) + "---\n" + doc
+		},
+	}
+	for name, file := range cases {
+		t.Run(name, func(t *testing.T) {
+			fs := filesys.MakeFsInMemory()
+			var list []string
+			for i := range 20 {
+				f := fmt.Sprintf("r%02d.yaml", i)
+				require.NoError(t, fs.WriteFile("/k/"+f, []byte(file(i))))
+				list = append(list, f)
+			}
+			list = append(list, "missing.yaml", "r03.yaml", "../outside.yaml")
+			require.NoError(t, fs.WriteFile("/outside.yaml", []byte(values("o", 1))))
+			require.NoError(t, fs.WriteFile("/k/kustomization.yaml", []byte("resources: ["+strings.Join(list, ", ")+"]\n")))
+			render := func(on bool) []string {
+				defer func(old bool) { prefetching = old }(prefetching)
+				prefetching = on
+				_, err := NewRenderer(fs, "/", tight()).Overlay(context.Background(), "k")
+				return errorList(t, err)
+			}
+			inOrder := render(false)
+			require.NotEmpty(t, inOrder)
+			assert.Equal(t, inOrder, render(true))
 		})
 	}
 }

@@ -253,6 +253,66 @@ func (ix *sourceIndex) object(res *resource.Resource, dir string) (model.Object,
 	return model.Object{ObjectRef: ref, APIVersion: res.GetApiVersion(), Source: loc, Doc: doc}, nil
 }
 
+// fastObject is object for a resource of the fast path: from the
+// document as converted ahead (Renderer.convertAhead), when it is sure to
+// be what converting the node would give, which saves converting every
+// document twice.
+func (ix *sourceIndex) fastObject(res *resource.Resource, dir string) (model.Object, *model.InputError) {
+	a, ok := ix.ahead[res.YNode()]
+	if !ok || !tagValue(a) {
+		return ix.object(res, dir)
+	}
+	ref := model.ObjectRef{Kind: res.GetKind(), Namespace: res.GetNamespace(), Name: res.GetName()}
+	stripBuildAnnotations(a.doc)
+	return model.Object{ObjectRef: ref, APIVersion: res.GetApiVersion(), Source: ix.where(res, dir), Doc: a.doc}, nil
+}
+
+// tagValue does to a document converted before tagging what tag did to
+// its node, and reports whether the result is what toValue gives for the
+// node as the fast path leaves it: false where tag could not tag, where
+// the tag would take the document over DefaultLimits, and where
+// fastResources rewrites the node's annotations.
+func tagValue(a aheadDoc) bool {
+	lim := &DefaultLimits
+	md, ok := a.doc["metadata"].(map[string]any)
+	if !ok || a.nodes+2 > lim.DocumentValues || lim.Depth < 3 {
+		return false
+	}
+	var ann map[string]any
+	switch v := md["annotations"].(type) {
+	case nil: // absent, or null: tag made it a mapping
+		if _, present := md["annotations"]; !present && len(md)+1 > lim.MapKeys {
+			return false
+		}
+		ann = map[string]any{}
+	case map[string]any:
+		if _, dup := v[sourceAnnotation]; dup || len(v)+1 > lim.MapKeys {
+			return false
+		}
+		// fastResources rewrites these on the node.
+		if _, ok := v[originAnnotation]; ok {
+			return false
+		}
+		if _, ok := v[transformationsAnnotation]; ok {
+			return false
+		}
+		ann = v
+	default:
+		return false
+	}
+	total := len(sourceAnnotation) + len(a.tag)
+	for k, v := range ann {
+		s, _ := v.(string)
+		total += len(k) + len(s)
+	}
+	if total > lim.AnnotationBytes {
+		return false
+	}
+	ann[sourceAnnotation] = a.tag
+	md["annotations"] = ann
+	return true
+}
+
 func stripBuildAnnotations(doc map[string]any) {
 	md, _ := doc["metadata"].(map[string]any)
 	ann, _ := md["annotations"].(map[string]any)

@@ -40,6 +40,8 @@ type document struct {
 type converted struct {
 	nodes, aliased int64
 	ok             bool
+	// value is the conversion, when ok.
+	value any
 }
 
 // largestObject finds the largest object of the document, by the bytes of
@@ -88,10 +90,31 @@ func (d *document) lineOf(n *yaml.Node) int { return n.Line + d.offset }
 // markers (which YAML only recognises at the start of a line), so that a
 // syntax error in one document does not hide the others.
 func splitDocuments(data []byte) []document {
-	type chunk struct {
-		text  []byte
-		first int
+	chunks := splitChunks(data)
+	docs := make([]document, len(chunks))
+	parse := func(i int) bool {
+		docs[i] = parseDocument(chunks[i].text, chunks[i].first)
+		return true
 	}
+	if len(chunks) > 1 && len(data) >= parallelBytes {
+		parallel(len(chunks), parse)
+	} else {
+		for i := range chunks {
+			parse(i)
+		}
+	}
+	return docs
+}
+
+// chunk is the text of one document, and the file line it starts on.
+type chunk struct {
+	text  []byte
+	first int
+}
+
+// splitChunks cuts a YAML stream at its document markers, leaving out
+// blank documents.
+func splitChunks(data []byte) []chunk {
 	var chunks []chunk
 	start, startLine := 0, 1
 	line := 1
@@ -120,19 +143,7 @@ func splitDocuments(data []byte) []document {
 		line++
 	}
 	flush(len(data))
-	docs := make([]document, len(chunks))
-	parse := func(i int) bool {
-		docs[i] = parseDocument(chunks[i].text, chunks[i].first)
-		return true
-	}
-	if len(chunks) > 1 && len(data) >= parallelBytes {
-		parallel(len(chunks), parse)
-	} else {
-		for i := range chunks {
-			parse(i)
-		}
-	}
-	return docs
+	return chunks
 }
 
 // parallelBytes is the size from which a file's documents are parsed
