@@ -314,9 +314,11 @@ func (s PortSet) String() string {
 
 // MarshalJSON renders {"TCP":[{"from":..,"to":..}],...} with only the
 // protocols present; the empty set is {}.
-func (s PortSet) MarshalJSON() ([]byte, error) {
-	var b strings.Builder
-	b.WriteByte('{')
+func (s PortSet) MarshalJSON() ([]byte, error) { return s.AppendJSON(nil), nil }
+
+// AppendJSON appends the set's JSON (what MarshalJSON returns) to b.
+func (s PortSet) AppendJSON(b []byte) []byte {
+	b = append(b, '{')
 	first := true
 	for _, p := range Protocols {
 		r := s.r[p]
@@ -324,20 +326,24 @@ func (s PortSet) MarshalJSON() ([]byte, error) {
 			continue
 		}
 		if !first {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
 		first = false
-		fmt.Fprintf(&b, "%q:[", p.String())
+		b = strconv.AppendQuote(b, p.String())
+		b = append(b, ":["...)
 		for i, x := range r {
 			if i > 0 {
-				b.WriteByte(',')
+				b = append(b, ',')
 			}
-			fmt.Fprintf(&b, `{"from":%d,"to":%d}`, x.From, x.To)
+			b = append(b, `{"from":`...)
+			b = strconv.AppendUint(b, uint64(x.From), 10)
+			b = append(b, `,"to":`...)
+			b = strconv.AppendUint(b, uint64(x.To), 10)
+			b = append(b, '}')
 		}
-		b.WriteByte(']')
+		b = append(b, ']')
 	}
-	b.WriteByte('}')
-	return []byte(b.String()), nil
+	return append(b, '}')
 }
 
 // ParsePortSpec parses "5432", "5432/TCP", "53/udp", "8000-8080/TCP" or

@@ -52,6 +52,33 @@ type jsonFlow struct {
 	Allowance int32     `json:"allowance"`
 }
 
+// appendJSON appends the flow as encoding/json writes it (the matrix's
+// bulk: tens of thousands of flows, each with hundreds of indices).
+func (f jsonFlow) appendJSON(b []byte) []byte {
+	ints := func(b []byte, xs []int32) []byte {
+		if xs == nil {
+			return append(b, "null"...)
+		}
+		b = append(b, '[')
+		for i, x := range xs {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendInt(b, int64(x), 10)
+		}
+		return append(b, ']')
+	}
+	b = append(b, `{"srcs":`...)
+	b = ints(b, f.Srcs)
+	b = append(b, `,"dsts":`...)
+	b = ints(b, f.Dsts)
+	b = append(b, `,"ports":`...)
+	b = f.Ports.AppendJSON(b)
+	b = append(b, `,"allowance":`...)
+	b = strconv.AppendInt(b, int64(f.Allowance), 10)
+	return append(b, '}')
+}
+
 type jsonFocus struct {
 	Workload  string `json:"workload,omitempty"`
 	Namespace string `json:"namespace,omitempty"`
@@ -78,9 +105,9 @@ func writeJSONLines(w io.Writer, m jsonMatrix) error {
 		ew.print("\n", strconv.Quote(name), ":", string(b), sep)
 		return nil
 	}
-	list := func(name string, n int, elem func(i int) any, sep string) error {
+	encodedList := func(name string, n int, encode func(i int) ([]byte, error), sep string) error {
 		ew.print("\n", strconv.Quote(name), ":[")
-		err := marshalEach(n, elem, func(i int, b []byte) {
+		err := marshalEach(n, encode, func(i int, b []byte) {
 			if i > 0 {
 				ew.print(",")
 			}
@@ -95,6 +122,9 @@ func writeJSONLines(w io.Writer, m jsonMatrix) error {
 		}
 		ew.print("]", sep)
 		return nil
+	}
+	list := func(name string, n int, elem func(i int) any, sep string) error {
+		return encodedList(name, n, func(i int) ([]byte, error) { return marshalCompact(elem(i)) }, sep)
 	}
 	ew.print("{")
 	steps := []func() error{
@@ -115,7 +145,9 @@ func writeJSONLines(w io.Writer, m jsonMatrix) error {
 		func() error {
 			return list("allowances", len(m.Allowances), func(i int) any { return m.Allowances[i] }, ",")
 		},
-		func() error { return list("flows", len(m.Flows), func(i int) any { return m.Flows[i] }, ",") },
+		func() error {
+			return encodedList("flows", len(m.Flows), func(i int) ([]byte, error) { return m.Flows[i].appendJSON(nil), nil }, ",")
+		},
 		func() error { return field("connections", m.Connections, ",") },
 		func() error {
 			sep := ""
@@ -321,7 +353,7 @@ func writeMatrixJSONL(w io.Writer, v *matrixView, opts MatrixOptions) error {
 
 // marshalEach marshals elements 0..n-1 with marshalCompact, a batch at a
 // time on every core, and passes them to write in order.
-func marshalEach(n int, elem func(i int) any, write func(i int, b []byte)) error {
+func marshalEach(n int, encode func(i int) ([]byte, error), write func(i int, b []byte)) error {
 	const batch = 4096
 	out := make([][]byte, min(n, batch))
 	errs := make([]error, len(out))
@@ -333,7 +365,7 @@ func marshalEach(n int, elem func(i int) any, write func(i int, b []byte)) error
 		for range min(workers, k) {
 			wg.Go(func() {
 				for j := int(next.Add(1) - 1); j < k; j = int(next.Add(1) - 1) {
-					out[j], errs[j] = marshalCompact(elem(start + j))
+					out[j], errs[j] = encode(start + j)
 				}
 			})
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -311,4 +312,35 @@ func TestMatrixHTMLFilterInBrowser(t *testing.T) {
 	filtered := dom("#postgres%20tcp")
 	assert.Contains(t, filtered, fmt.Sprintf("3 of %d connections", len(m.Connections)))
 	assert.Equal(t, len(m.Connections)-3, strings.Count(filtered, ` hidden="">`))
+}
+
+// TestFlowJSONAsEncodingJSON: the flows' hand-written encoding is what
+// encoding/json writes for them, empty and nil lists, every protocol and
+// large indices included.
+func TestFlowJSONAsEncodingJSON(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	ints := func() []int32 {
+		switch r.IntN(5) {
+		case 0:
+			return nil
+		case 1:
+			return []int32{}
+		}
+		xs := make([]int32, r.IntN(40)+1)
+		for i := range xs {
+			xs[i] = r.Int32N(1 << 30)
+		}
+		return xs
+	}
+	for range 2000 {
+		var ports model.PortSet
+		for range r.IntN(4) {
+			from := uint16(r.IntN(65535) + 1)
+			ports = ports.Union(model.SinglePort(model.Protocols[r.IntN(len(model.Protocols))], from, from+uint16(r.IntN(int(65535-from)+1))))
+		}
+		f := jsonFlow{Srcs: ints(), Dsts: ints(), Ports: jsonPorts{ports}, Allowance: r.Int32N(1 << 20)}
+		want, err := marshalCompact(f)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(f.appendJSON(nil)))
+	}
 }
