@@ -3,6 +3,7 @@ package render
 import (
 	"fmt"
 	"net/netip"
+	"reflect"
 	"slices"
 	"sort"
 	"strconv"
@@ -104,6 +105,14 @@ func splitAPIVersion(av string) (group, version string) {
 // source order: objects of UnevaluatedPolicyKinds, and every NetworkPolicy
 // Decode refuses (read as InvalidPolicy does).
 func Decode(objs []model.Object, base *model.Cluster) (*model.Cluster, model.InputErrors) {
+	return DecodeTyped(objs, nil, base)
+}
+
+// DecodeTyped is Decode with objects already decoded into their API
+// types, as validate.ObjectsDecoded gives them: typed[i] (nil, or a
+// pointer to the API type of objs[i] that decoded strictly without error)
+// is taken instead of decoding objs[i] again. typed may be nil.
+func DecodeTyped(objs []model.Object, typed []any, base *model.Cluster) (*model.Cluster, model.InputErrors) {
 	d := &decoder{c: &model.Cluster{}, namespaces: map[string]int{}, omitted: map[*model.Object]bool{}}
 	if base != nil {
 		d.c.Namespaces = slices.Clone(base.Namespaces)
@@ -134,6 +143,7 @@ func Decode(objs []model.Object, base *model.Cluster) (*model.Cluster, model.Inp
 		if !ok {
 			continue
 		}
+		it.index = i
 		key := it.group + "|" + it.ref.Kind + "|" + it.ref.Namespace + "|" + it.ref.Name
 		if first, dup := seen[key]; dup {
 			d.fail(it, "", "duplicate object: also defined at %s", first.Source)
@@ -151,10 +161,17 @@ func Decode(objs []model.Object, base *model.Cluster) (*model.Cluster, model.Inp
 	// pass below, which takes them in order.
 	pre := make([]typedObject, len(items))
 	parallel(len(items), func(i int) bool {
-		if it := items[i]; it.spec != nil {
-			if out := newTyped(it.ref.Kind); out != nil {
-				pre[i] = typedObject{out, decodeStrict(it.obj.Doc, out)}
-			}
+		it := items[i]
+		if it.spec == nil {
+			return true
+		}
+		out := newTyped(it.ref.Kind)
+		switch {
+		case out == nil:
+		case typed != nil && typed[it.index] != nil && reflect.TypeOf(typed[it.index]) == reflect.TypeOf(out):
+			pre[i] = typedObject{obj: typed[it.index]}
+		default:
+			pre[i] = typedObject{out, decodeStrict(it.obj.Doc, out)}
 		}
 		return true
 	})
@@ -278,6 +295,7 @@ type decoder struct {
 // item is an object with its effective identity.
 type item struct {
 	obj        *model.Object
+	index      int             // of obj in Decode's objects
 	ref        model.ObjectRef // namespace defaulted for namespaced kinds of the model
 	apiVersion string
 	group      string

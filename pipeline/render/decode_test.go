@@ -3,14 +3,19 @@ package render
 import (
 	"fmt"
 	"net/netip"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
 
+	"github.com/reachgate/reachgate/internal/synth"
 	"github.com/reachgate/reachgate/pipeline/model"
+	"github.com/reachgate/reachgate/pipeline/validate"
+	"github.com/reachgate/reachgate/pipeline/validate/validatetest"
 )
 
 // summary prints a cluster compactly, one line per entry.
@@ -673,4 +678,60 @@ metadata: {name: x}
 		"app/garbled m/all.yaml:16 unreadable ingress=true egress=false",
 		"not a policy: ConfigMap/x",
 	}, got)
+}
+
+// TestDecodeTypedAsDecode: the model from the objects the validation
+// decoded (validate.ObjectsDecoded, as every command loads an overlay) is
+// the model Decode builds by decoding them again: on every kustomization
+// of this repository, on the validation's cases (invalid objects left
+// out, as the workspace does) and on a synthetic cluster.
+func TestDecodeTypedAsDecode(t *testing.T) {
+	t.Parallel()
+	sets := map[string][]model.Object{}
+	root, err := filepath.Abs("../..")
+	require.NoError(t, err)
+	dirs, err := filepath.Glob(filepath.Join(root, "overlays", "*"))
+	require.NoError(t, err)
+	require.NotEmpty(t, dirs)
+	for _, dir := range dirs {
+		objs, err := OverlayRoot(filesys.MakeFsOnDisk(), root, dir)
+		require.NoError(t, err, dir)
+		sets[dir] = objs
+	}
+	cases, err := validatetest.Load("../validate/testdata/cases")
+	require.NoError(t, err)
+	require.NotEmpty(t, cases)
+	for _, c := range cases {
+		sets[c.Name] = c.Objects
+	}
+	tree := t.TempDir()
+	_, err = synth.WriteTree(tree, synth.Cluster(synth.Options{Workloads: 300, Namespaces: 6, Seed: 3}), synth.TreeOptions{})
+	require.NoError(t, err)
+	objs, err := OverlayRoot(filesys.MakeFsOnDisk(), tree, filepath.Join(tree, "overlays/prod"))
+	require.NoError(t, err)
+	sets["synthetic"] = objs
+	reused := 0
+	for name, objs := range sets {
+		problems, typed := validate.ObjectsDecoded(objs)
+		invalid := map[model.ObjectRef]bool{}
+		for _, e := range problems {
+			invalid[e.Object] = true
+		}
+		var valid []model.Object
+		var validTyped []any
+		for i, o := range objs {
+			if !invalid[o.ObjectRef] {
+				valid = append(valid, o)
+				validTyped = append(validTyped, typed[i])
+				if typed[i] != nil {
+					reused++
+				}
+			}
+		}
+		want, wantErrs := Decode(valid, nil)
+		got, gotErrs := DecodeTyped(valid, validTyped, nil)
+		assert.Equal(t, wantErrs, gotErrs, name)
+		assert.Equal(t, want, got, name)
+	}
+	assert.Greater(t, reused, 1000, "objects taken as the validation decoded them")
 }

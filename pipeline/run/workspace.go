@@ -329,20 +329,25 @@ func (ws *Workspace) LoadDir(ctx context.Context, name, env, dir string) *Overla
 	// Objects the API server would refuse are reported and left out, as
 	// they would never reach the cluster.
 	invalid := map[model.ObjectRef]bool{}
-	for _, e := range validate.Objects(objs) {
+	problems, typed := validate.ObjectsDecoded(objs)
+	for _, e := range problems {
 		o.Problems = append(o.Problems, e)
 		invalid[e.Object] = true
 	}
 	valid := objs
 	if len(invalid) > 0 {
 		valid = nil
-		for _, obj := range objs {
+		var validTyped []any
+		for i, obj := range objs {
 			if !invalid[obj.ObjectRef] {
 				valid = append(valid, obj)
+				validTyped = append(validTyped, typed[i])
 			}
 		}
+		typed = validTyped
 	}
-	c, errs := render.Decode(valid, ws.BaseCluster())
+	// What the validation decoded is not decoded again.
+	c, errs := render.DecodeTyped(valid, typed, ws.BaseCluster())
 	c.Objects = objs
 	// The NetworkPolicies left out as invalid: the matrix omits them, and
 	// says which flows they could have denied.

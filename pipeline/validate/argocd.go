@@ -23,8 +23,8 @@ var argoRequired = map[string][][]string{
 
 func init() {
 	for kind, required := range argoRequired {
-		checks["argoproj.io/"+kind] = func(o model.Object, _ string) (field.ErrorList, string) {
-			return checkRequired(o.Doc, required), ""
+		checks["argoproj.io/"+kind] = func(o model.Object, _ string) (any, field.ErrorList, string) {
+			return nil, checkRequired(o.Doc, required), ""
 		}
 	}
 }

@@ -27,14 +27,24 @@ import (
 // file, line and field. Kinds it does not know are passed over: the API
 // server (see Server) is the full check.
 func Objects(objs []model.Object) []*model.InputError {
+	errs, _ := ObjectsDecoded(objs)
+	return errs
+}
+
+// ObjectsDecoded is Objects, and every object as the validation decoded
+// it: a pointer to its API type (*appsv1.Deployment, ...), nil for the
+// objects of kinds it does not know and those that do not decode. The
+// validation only reads what it decodes.
+func ObjectsDecoded(objs []model.Object) ([]*model.InputError, []any) {
 	// Each object on its own, on every core.
 	per := make([][]*model.InputError, len(objs))
+	typed := make([]any, len(objs))
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(objs)) {
 		wg.Go(func() {
 			for i := int(next.Add(1) - 1); i < len(objs); i = int(next.Add(1) - 1) {
-				per[i] = Object(objs[i])
+				per[i], typed[i] = object(objs[i])
 			}
 		})
 	}
@@ -44,38 +54,44 @@ func Objects(objs []model.Object) []*model.InputError {
 		out = append(out, errs...)
 	}
 	sortErrors(out)
-	return out
+	return out, typed
 }
 
 // Object validates one object offline.
 func Object(obj model.Object) []*model.InputError {
+	errs, _ := object(obj)
+	return errs
+}
+
+func object(obj model.Object) ([]*model.InputError, any) {
 	group, version := splitAPIVersion(obj.APIVersion)
 	check, ok := checks[group+"/"+obj.Kind]
 	if !ok {
-		return nil
+		return nil, nil
 	}
-	errs, decodeErr := check(obj, version)
+	typed, errs, decodeErr := check(obj, version)
 	if decodeErr != "" {
-		return []*model.InputError{{Location: obj.Source, Object: obj.ObjectRef, Field: fieldOfDecode(obj, decodeErr), Message: decodeErr}}
+		return []*model.InputError{{Location: obj.Source, Object: obj.ObjectRef, Field: fieldOfDecode(obj, decodeErr), Message: decodeErr}}, nil
 	}
-	return fieldErrors(obj, errs)
+	return fieldErrors(obj, errs), typed
 }
 
 // A check decodes the object as the API server would and validates it. It
-// returns the server's message when the object cannot be decoded at all.
-type check func(obj model.Object, version string) (errs field.ErrorList, decodeErr string)
+// returns the decoded object, or the server's message when the object
+// cannot be decoded at all.
+type check func(obj model.Object, version string) (typed any, errs field.ErrorList, decodeErr string)
 
 var checks = map[string]check{}
 
 // register adds a check for a group and kind; into makes the typed value
 // the object is decoded into, and validate checks the decoded value.
 func register[T any](group, kind string, validate func(obj *T, version string) field.ErrorList) {
-	checks[group+"/"+kind] = func(o model.Object, version string) (field.ErrorList, string) {
-		var v T
-		if msg := decode(o, version, &v); msg != "" {
-			return nil, msg
+	checks[group+"/"+kind] = func(o model.Object, version string) (any, field.ErrorList, string) {
+		v := new(T)
+		if msg := decode(o, version, v); msg != "" {
+			return nil, nil, msg
 		}
-		return validate(&v, version), ""
+		return v, validate(v, version), ""
 	}
 }
 
