@@ -1,6 +1,8 @@
 package reach
 
 import (
+	"cmp"
+	"slices"
 	"sort"
 
 	"github.com/reachgate/reachgate/pipeline/model"
@@ -101,27 +103,64 @@ func Diff(base, head *model.Matrix) *model.Diff {
 		}
 	}
 	d.Omitted = omittedOf(base, head)
-	bc := renumber(base.Connections, bMap)
-	hc := renumber(head.Connections, hMap)
+	bc := renumbered(base.Connections, bMap)
+	hc := renumbered(head.Connections, hMap)
 	peer := func(g int32) model.Peer { return *all[g].peer }
 	i, j := 0, 0
-	for i < len(bc) || j < len(hc) {
+	for i < len(bc.cs) || j < len(hc.cs) {
+		var b, h model.Connection
+		if i < len(bc.cs) {
+			b = bc.at(i)
+		}
+		if j < len(hc.cs) {
+			h = hc.at(j)
+		}
 		switch {
-		case j >= len(hc) || (i < len(bc) && less(bc[i], hc[j])):
-			d.Removed = append(d.Removed, model.ConnectionChange{Src: peer(bc[i].Src), Dst: peer(bc[i].Dst), Before: base.Of(bc[i])})
+		case j >= len(hc.cs) || (i < len(bc.cs) && less(b, h)):
+			d.Removed = append(d.Removed, model.ConnectionChange{Src: peer(b.Src), Dst: peer(b.Dst), Before: base.Of(b)})
 			i++
-		case i >= len(bc) || less(hc[j], bc[i]):
-			d.Added = append(d.Added, model.ConnectionChange{Src: peer(hc[j].Src), Dst: peer(hc[j].Dst), After: head.Of(hc[j])})
+		case i >= len(bc.cs) || less(h, b):
+			d.Added = append(d.Added, model.ConnectionChange{Src: peer(h.Src), Dst: peer(h.Dst), After: head.Of(h)})
 			j++
 		default:
-			if b, h := base.Of(bc[i]), head.Of(hc[j]); !b.Ports.Equal(h.Ports) || b.AddressDependent != h.AddressDependent {
-				d.Changed = append(d.Changed, model.ConnectionChange{Src: peer(hc[j].Src), Dst: peer(hc[j].Dst), Before: b, After: h})
+			if before, after := base.Of(b), head.Of(h); !before.Ports.Equal(after.Ports) || before.AddressDependent != after.AddressDependent {
+				d.Changed = append(d.Changed, model.ConnectionChange{Src: peer(h.Src), Dst: peer(h.Dst), Before: before, After: after})
 			}
 			i++
 			j++
 		}
 	}
 	return d
+}
+
+// renumbering is a list of connections with its peers renumbered: in
+// place through to, or (to nil) copied.
+type renumbering struct {
+	cs []model.Connection
+	to []int32
+}
+
+func (r renumbering) at(i int) model.Connection {
+	c := r.cs[i]
+	if r.to != nil {
+		c.Src, c.Dst = r.to[c.Src], r.to[c.Dst]
+	}
+	return c
+}
+
+// renumbered renumbers cs through to, in (Src, Dst) order. Where cs is
+// in order and to keeps it (both matrices list their peers in peerLess
+// order, as Compute does), the connections are read in place: a matrix
+// of 5,000 workloads holds millions.
+func renumbered(cs []model.Connection, to []int32) renumbering {
+	if slices.IsSorted(to) && slices.IsSortedFunc(cs, compareConnections) {
+		return renumbering{cs: cs, to: to}
+	}
+	return renumbering{cs: renumber(cs, to)}
+}
+
+func compareConnections(a, b model.Connection) int {
+	return cmp.Or(cmp.Compare(a.Src, b.Src), cmp.Compare(a.Dst, b.Dst))
 }
 
 func renumber(cs []model.Connection, to []int32) []model.Connection {

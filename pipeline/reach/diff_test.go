@@ -1,11 +1,16 @@
 package reach_test
 
 import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/tools/txtar"
 
+	"github.com/reachgate/reachgate/internal/synth"
+	"github.com/reachgate/reachgate/pipeline/model"
 	"github.com/reachgate/reachgate/pipeline/reach"
 )
 
@@ -65,4 +70,68 @@ func TestDiffIPBlockHoldingEveryPodChangesNothing(t *testing.T) {
 	require.Len(t, d.Changed, 1, "changed %v", d.Changed)
 	require.Empty(t, d.Added)
 	require.Empty(t, d.Removed)
+}
+
+// TestDiffAsPairMaps: Diff is the difference of the two matrices as maps
+// from (source, destination) to ports, on pairs of synthetic clusters that
+// share some workloads and differ in policies; the same with the
+// connections shuffled (matrices built by hand need not be in order).
+func TestDiffAsPairMaps(t *testing.T) {
+	seen := map[string]int{}
+	for seed := range uint64(6) {
+		base := reach.Compute(synth.Cluster(synth.Options{Workloads: 60, Namespaces: 3, Seed: seed}))
+		head := reach.Compute(synth.Cluster(synth.Options{Workloads: 40 + int(seed)*10, Namespaces: 3, Seed: seed, PolicyRatio: 0.3}))
+		pairs := func(m *model.Matrix) map[[2]string]string {
+			out := map[[2]string]string{}
+			for _, c := range m.Connections {
+				a := m.Of(c)
+				out[[2]string{m.Peers[c.Src].Key(), m.Peers[c.Dst].Key()}] = fmt.Sprint(a.Ports.String(), a.AddressDependent)
+			}
+			return out
+		}
+		want := map[string][]string{}
+		b, h := pairs(base), pairs(head)
+		for k, v := range b {
+			if hv, ok := h[k]; !ok {
+				want["removed"] = append(want["removed"], k[0]+" -> "+k[1])
+			} else if hv != v {
+				want["changed"] = append(want["changed"], k[0]+" -> "+k[1])
+			}
+		}
+		for k := range h {
+			if _, ok := b[k]; !ok {
+				want["added"] = append(want["added"], k[0]+" -> "+k[1])
+			}
+		}
+		got := func(d *model.Diff) map[string][]string {
+			out := map[string][]string{}
+			for name, cs := range map[string][]model.ConnectionChange{"added": d.Added, "removed": d.Removed, "changed": d.Changed} {
+				for _, c := range cs {
+					out[name] = append(out[name], c.Src.Key()+" -> "+c.Dst.Key())
+				}
+			}
+			return out
+		}
+		for _, l := range want {
+			slices.Sort(l)
+		}
+		for name, l := range want {
+			seen[name] += len(l)
+		}
+		d := got(reach.Diff(base, head))
+		sorted := map[string][]string{}
+		for name, l := range d {
+			sorted[name] = slices.Sorted(slices.Values(l))
+		}
+		require.Equal(t, want, sorted, "seed %d", seed)
+		// Sorted output is Diff's own order; the shuffled matrices must
+		// give the same changes in it.
+		r := rand.New(rand.NewPCG(seed, 9))
+		r.Shuffle(len(base.Connections), func(i, j int) { base.Connections[i], base.Connections[j] = base.Connections[j], base.Connections[i] })
+		r.Shuffle(len(head.Connections), func(i, j int) { head.Connections[i], head.Connections[j] = head.Connections[j], head.Connections[i] })
+		require.Equal(t, d, got(reach.Diff(base, head)), "seed %d, shuffled", seed)
+	}
+	for _, name := range []string{"added", "removed", "changed"} {
+		require.Positive(t, seen[name], name)
+	}
 }
