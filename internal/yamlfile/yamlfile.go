@@ -331,21 +331,48 @@ func ParseManifests(data []byte) Manifests {
 // fields ("spec.ingress[0].from[1].ipBlock"), in the document whose first
 // key is on docLine, falling back to the nearest ancestor the document
 // has (a field a kustomize patch or transformer set is not in the file).
-// It returns 0 when no document starts on docLine.
+// It returns 0 when no document starts on docLine. Index the documents to
+// look up many fields.
 func (ms Manifests) FieldLine(docLine int, field string) int {
-	for _, root := range ms {
-		if root.Line == docLine || (root.Kind == yaml.MappingNode && len(root.Content) > 0 && root.Content[0].Line == docLine) {
-			return lineIn(root, fieldPath(field))
+	return ms.Index().FieldLine(docLine, field)
+}
+
+// ManifestIndex finds the documents of Manifests by the line they start
+// on.
+type ManifestIndex map[int]*yaml.Node
+
+// Index indexes the documents by their line and the line of their first
+// key; where documents share a line, the first is kept.
+func (ms Manifests) Index() ManifestIndex {
+	ix := make(ManifestIndex, 2*len(ms))
+	add := func(line int, root *yaml.Node) {
+		if _, ok := ix[line]; !ok {
+			ix[line] = root
 		}
+	}
+	for _, root := range ms {
+		add(root.Line, root)
+		if root.Kind == yaml.MappingNode && len(root.Content) > 0 {
+			add(root.Content[0].Line, root)
+		}
+	}
+	return ix
+}
+
+// FieldLine is Manifests.FieldLine on the indexed documents.
+func (ix ManifestIndex) FieldLine(docLine int, field string) int {
+	if root, ok := ix[docLine]; ok {
+		return lineIn(root, fieldPath(field))
 	}
 	return 0
 }
 
 // fieldPath turns "spec.ingress[0].from" into "spec.ingress.0.from".
 func fieldPath(field string) string {
-	r := strings.NewReplacer("[", ".", "]", "")
-	return r.Replace(field)
+	return indexBrackets.Replace(field)
 }
+
+var indexBrackets = strings.NewReplacer("[", ".", "]", "")
 
 // lineIn walks a dotted path from n, returning the line of the deepest
 // node found.

@@ -415,6 +415,13 @@ func (j *judge) judgeOverlay(ctx context.Context, rs *refs, o *Overlay, m *model
 	}
 	// A rule names the object and the field to fix; point at the field's
 	// line.
+	locs := make([]model.Location, 0, len(fs))
+	for _, f := range fs {
+		if f.Field != "" {
+			locs = append(locs, f.Location)
+		}
+	}
+	fields.read(locs)
 	for i := range fs {
 		fs[i].Location.Line = fields.line(fs[i].Location, fs[i].Field)
 	}

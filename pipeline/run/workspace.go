@@ -13,7 +13,10 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
@@ -374,11 +377,39 @@ func (ws *Workspace) LoadDir(ctx context.Context, name, env, dir string) *Overla
 // it). It reads each file once.
 type fieldLiner struct {
 	ws    *Workspace
-	files map[string]yamlfile.Manifests
+	files map[string]yamlfile.ManifestIndex
 }
 
 func (ws *Workspace) fieldLines() *fieldLiner {
-	return &fieldLiner{ws: ws, files: map[string]yamlfile.Manifests{}}
+	return &fieldLiner{ws: ws, files: map[string]yamlfile.ManifestIndex{}}
+}
+
+// read reads and indexes the files of locs it has not read yet, on every
+// core.
+func (fl *fieldLiner) read(locs []model.Location) {
+	var todo []string
+	for _, loc := range locs {
+		if _, ok := fl.files[loc.File]; !ok && loc.File != "" {
+			fl.files[loc.File] = nil
+			todo = append(todo, loc.File)
+		}
+	}
+	parsed := make([]yamlfile.ManifestIndex, len(todo))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(todo)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(todo); i = int(next.Add(1) - 1) {
+				if data, err := fl.ws.FS.ReadFile(fl.ws.Abs(todo[i])); err == nil {
+					parsed[i] = yamlfile.ParseManifests(data).Index()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for i, f := range todo {
+		fl.files[f] = parsed[i]
+	}
 }
 
 // line is the line of field in the object that starts at loc, or loc's
@@ -387,14 +418,10 @@ func (fl *fieldLiner) line(loc model.Location, field string) int {
 	if field == "" || loc.File == "" || loc.Line <= 0 {
 		return loc.Line
 	}
-	ms, ok := fl.files[loc.File]
-	if !ok {
-		if data, err := fl.ws.FS.ReadFile(fl.ws.Abs(loc.File)); err == nil {
-			ms = yamlfile.ParseManifests(data)
-		}
-		fl.files[loc.File] = ms
+	if _, ok := fl.files[loc.File]; !ok {
+		fl.read([]model.Location{loc})
 	}
-	if line := ms.FieldLine(loc.Line, field); line > 0 {
+	if line := fl.files[loc.File].FieldLine(loc.Line, field); line > 0 {
 		return line
 	}
 	return loc.Line
