@@ -2,6 +2,7 @@ package reach
 
 import (
 	"context"
+	"sync"
 
 	"github.com/reachgate/reachgate/pipeline/model"
 )
@@ -12,7 +13,11 @@ import (
 // are nil. One overlay of a fanned-out check needs its own matrices,
 // aligned with those of every overlay, and not the others.
 func ComputeSomeContext(ctx context.Context, want []bool, cs ...*model.Cluster) ([]*model.Matrix, error) {
+	// The matrices are computed side by side: each computation has parts
+	// that run on one core.
 	out := make([]*model.Matrix, len(cs))
+	errs := make([]error, len(cs))
+	var wg sync.WaitGroup
 	for i, c := range cs {
 		if c == nil || i >= len(want) || !want[i] {
 			continue
@@ -23,14 +28,19 @@ func ComputeSomeContext(ctx context.Context, want []bool, cs ...*model.Cluster) 
 				others = append(others, o)
 			}
 		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		m, err := newIndex(c, others).compute(ctx)
+		wg.Go(func() {
+			if err := ctx.Err(); err != nil {
+				errs[i] = err
+				return
+			}
+			out[i], errs[i] = newIndex(c, others).compute(ctx)
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
 			return nil, err
 		}
-		out[i] = m
 	}
 	return out, nil
 }
