@@ -10,6 +10,7 @@
 package reach
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"math"
@@ -433,7 +434,6 @@ func (ix *index) compute(ctx context.Context) (*model.Matrix, error) {
 	chunk := max(64, n/(workers*8))
 	nChunks := (n + chunk - 1) / chunk
 	flats := make([][]model.Connection, nChunks)
-	counts := make([][]int32, workers)
 	overrides := make([]overrideSet, 0, 2*workers)
 	var overridesMu sync.Mutex
 	var next atomic.Int64
@@ -458,7 +458,6 @@ func (ix *index) compute(ctx context.Context) (*model.Matrix, error) {
 				}
 				flats[c] = slices.Clone(wk.flat)
 			}
-			counts[w] = wk.perSrc
 			overridesMu.Lock()
 			overrides = append(overrides, wk.eg.overrides, wk.ing.overrides)
 			overridesMu.Unlock()
@@ -468,37 +467,7 @@ func (ix *index) compute(ctx context.Context) (*model.Matrix, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	perSrc := make([]int, n+1)
-	for _, cs := range counts {
-		for s, k := range cs {
-			perSrc[s+1] += int(k)
-		}
-	}
-	for s := 1; s <= n; s++ {
-		perSrc[s] += perSrc[s-1]
-	}
-	m.Connections = make([]model.Connection, perSrc[n])
-	for _, flat := range flats {
-		for _, c := range flat {
-			m.Connections[perSrc[c.Src]] = c
-			perSrc[c.Src]++
-		}
-	}
-	// Number the allowances in the order connections first use them, so
-	// that the matrix is the same whichever worker found which first.
-	renumber := make([]int32, len(pl.pool.allowances))
-	for i := range renumber {
-		renumber[i] = -1
-	}
-	m.Allowances = make([]*model.Allowance, 0, len(renumber))
-	for i := range m.Connections {
-		c := &m.Connections[i]
-		if renumber[c.Allowance] < 0 {
-			renumber[c.Allowance] = int32(len(m.Allowances))
-			m.Allowances = append(m.Allowances, pl.pool.allowances[c.Allowance])
-		}
-		c.Allowance = renumber[c.Allowance]
-	}
+	m.Connections, m.Allowances = sortBySource(flats, n, pl.pool.allowances)
 	for i := range ix.c.Workloads {
 		if w := &ix.c.Workloads[i]; w.HostNetwork {
 			m.Unmanaged = append(m.Unmanaged, model.Unmanaged{Workload: w, Reason: "hostNetwork pods use the node's network namespace; NetworkPolicy does not apply to them"})
@@ -563,7 +532,6 @@ type worker struct {
 	allowances         map[[2]int32]int32 // index in the pool, -1 for none
 	key                []byte             // scratch for allowance keys
 	flat               []model.Connection
-	perSrc             []int32
 
 	groupContribs [][]pend
 	groupEID      []int32
@@ -614,7 +582,6 @@ func (pl *plan) newWorker() *worker {
 		plan:          pl,
 		ports:         newPortCache(pl.ix.nextRule),
 		allowances:    map[[2]int32]int32{},
-		perSrc:        make([]int32, n),
 		groupContribs: make([][]pend, len(pl.groups)),
 		groupEID:      make([]int32, len(pl.groups)),
 		baseEID:       make([]int32, len(pl.groups)),
@@ -660,7 +627,6 @@ func (w *worker) emit(s, d int, a int32) {
 	// ranges, which never crosses the cluster.
 	if a >= 0 && s != d && (s < w.ix.nw || d < w.ix.nw) {
 		w.flat = append(w.flat, model.Connection{Src: int32(s), Dst: int32(d), Allowance: a})
-		w.perSrc[s]++
 	}
 }
 
@@ -1047,4 +1013,89 @@ func (ix *index) selection() []model.PolicySelection {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Policy < out[j].Policy })
 	return out
+}
+
+// sortBySource puts the connections of every chunk (each in destination
+// order) in (Src, Dst) order, with a counting sort on every core: the
+// connections of a source come chunk by chunk, so in destination order.
+// It numbers the allowances in the order the connections first use them,
+// so that the matrix is the same whichever worker found which first, and
+// leaves out those none uses.
+func sortBySource(flats [][]model.Connection, n int, pool []*model.Allowance) ([]model.Connection, []*model.Allowance) {
+	// at[c][s] is where chunk c's first connection from s goes.
+	at := make([][]int32, len(flats))
+	parallelRange(len(flats), func(c int) {
+		counts := make([]int32, n)
+		for _, x := range flats[c] {
+			counts[x.Src]++
+		}
+		at[c] = counts
+	})
+	total := int32(0)
+	for s := range n {
+		for c := range flats {
+			k := at[c][s]
+			at[c][s] = total
+			total += k
+		}
+	}
+	out := make([]model.Connection, total)
+	parallelRange(len(flats), func(c int) {
+		next := at[c]
+		for _, x := range flats[c] {
+			out[next[x.Src]] = x
+			next[x.Src]++
+		}
+	})
+	// The first connection of each allowance, found on every core.
+	parts := min(runtime.GOMAXPROCS(0), max(1, len(out)/(1<<16)))
+	firsts := make([][]int32, parts)
+	parallelRange(parts, func(p int) {
+		first := make([]int32, len(pool))
+		for i := range first {
+			first[i] = math.MaxInt32
+		}
+		lo, hi := p*len(out)/parts, (p+1)*len(out)/parts
+		for i := hi - 1; i >= lo; i-- {
+			first[out[i].Allowance] = int32(i)
+		}
+		firsts[p] = first
+	})
+	order := make([]int32, 0, len(pool))
+	first := firsts[0]
+	for a := range pool {
+		for _, f := range firsts[1:] {
+			first[a] = min(first[a], f[a])
+		}
+		if first[a] < math.MaxInt32 {
+			order = append(order, int32(a))
+		}
+	}
+	slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(first[a], first[b]) })
+	renumber := make([]int32, len(pool))
+	allowances := make([]*model.Allowance, len(order))
+	for i, a := range order {
+		renumber[a] = int32(i)
+		allowances[i] = pool[a]
+	}
+	parallelRange(parts, func(p int) {
+		for i := p * len(out) / parts; i < (p+1)*len(out)/parts; i++ {
+			out[i].Allowance = renumber[out[i].Allowance]
+		}
+	})
+	return out, allowances
+}
+
+// parallelRange runs f(0..n-1) on every core.
+func parallelRange(n int, f func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
 }
