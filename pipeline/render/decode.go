@@ -111,8 +111,12 @@ func Decode(objs []model.Object, base *model.Cluster) (*model.Cluster, model.Inp
 // DecodeTyped is Decode with objects already decoded into their API
 // types, as validate.ObjectsDecoded gives them: typed[i] (nil, or a
 // pointer to the API type of objs[i] that decoded strictly without error)
-// is taken instead of decoding objs[i] again. typed may be nil.
+// is taken instead of decoding objs[i] again. typed is nil, or as long as
+// objs.
 func DecodeTyped(objs []model.Object, typed []any, base *model.Cluster) (*model.Cluster, model.InputErrors) {
+	if len(typed) != len(objs) {
+		typed = nil
+	}
 	d := &decoder{c: &model.Cluster{}, namespaces: map[string]int{}, omitted: map[*model.Object]bool{}}
 	if base != nil {
 		d.c.Namespaces = slices.Clone(base.Namespaces)

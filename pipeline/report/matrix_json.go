@@ -351,8 +351,8 @@ func writeMatrixJSONL(w io.Writer, v *matrixView, opts MatrixOptions) error {
 	return ew.flush()
 }
 
-// marshalEach marshals elements 0..n-1 with marshalCompact, a batch at a
-// time on every core, and passes them to write in order.
+// marshalEach encodes elements 0..n-1 with encode, a batch at a time on
+// every core, and passes them to write in order.
 func marshalEach(n int, encode func(i int) ([]byte, error), write func(i int, b []byte)) error {
 	const batch = 4096
 	out := make([][]byte, min(n, batch))
