@@ -22,6 +22,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/reachgate/reachgate/internal/par"
 	"github.com/reachgate/reachgate/pipeline/model"
 )
 
@@ -1024,7 +1025,7 @@ func (ix *index) selection() []model.PolicySelection {
 func sortBySource(flats [][]model.Connection, n int, pool []*model.Allowance) ([]model.Connection, []*model.Allowance) {
 	// at[c][s] is where chunk c's first connection from s goes.
 	at := make([][]int32, len(flats))
-	parallelRange(len(flats), func(c int) {
+	par.For(len(flats), func(c int) {
 		counts := make([]int32, n)
 		for _, x := range flats[c] {
 			counts[x.Src]++
@@ -1040,7 +1041,7 @@ func sortBySource(flats [][]model.Connection, n int, pool []*model.Allowance) ([
 		}
 	}
 	out := make([]model.Connection, total)
-	parallelRange(len(flats), func(c int) {
+	par.For(len(flats), func(c int) {
 		next := at[c]
 		for _, x := range flats[c] {
 			out[next[x.Src]] = x
@@ -1050,7 +1051,7 @@ func sortBySource(flats [][]model.Connection, n int, pool []*model.Allowance) ([
 	// The first connection of each allowance, found on every core.
 	parts := min(runtime.GOMAXPROCS(0), max(1, len(out)/(1<<16)))
 	firsts := make([][]int32, parts)
-	parallelRange(parts, func(p int) {
+	par.For(parts, func(p int) {
 		first := make([]int32, len(pool))
 		for i := range first {
 			first[i] = math.MaxInt32
@@ -1078,24 +1079,10 @@ func sortBySource(flats [][]model.Connection, n int, pool []*model.Allowance) ([
 		renumber[a] = int32(i)
 		allowances[i] = pool[a]
 	}
-	parallelRange(parts, func(p int) {
+	par.For(parts, func(p int) {
 		for i := p * len(out) / parts; i < (p+1)*len(out)/parts; i++ {
 			out[i].Allowance = renumber[out[i].Allowance]
 		}
 	})
 	return out, allowances
-}
-
-// parallelRange runs f(0..n-1) on every core.
-func parallelRange(n int, f func(i int)) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), n) {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				f(i)
-			}
-		})
-	}
-	wg.Wait()
 }

@@ -169,12 +169,14 @@ func DecodeTyped(objs []model.Object, typed []any, base *model.Cluster) (*model.
 		if it.spec == nil {
 			return true
 		}
-		out := newTyped(it.ref.Kind)
-		switch {
-		case out == nil:
-		case typed != nil && typed[it.index] != nil && reflect.TypeOf(typed[it.index]) == reflect.TypeOf(out):
+		kind, ok := typedKinds[it.ref.Kind]
+		if !ok {
+			return true
+		}
+		out := kind.new()
+		if typed != nil && typed[it.index] != nil && reflect.TypeOf(typed[it.index]) == reflect.TypeOf(out) {
 			pre[i] = typedObject{obj: typed[it.index]}
-		default:
+		} else {
 			pre[i] = typedObject{out, decodeStrict(it.obj.Doc, out)}
 		}
 		return true
@@ -208,7 +210,7 @@ func DecodeTyped(objs []model.Object, typed []any, base *model.Cluster) (*model.
 				o.Namespace = it.ref.Namespace
 				d.c.Policies = append(d.c.Policies, model.Policy{NetworkPolicy: o, Source: it.obj.Source})
 			default:
-				d.template(it, podTemplate(o))
+				d.template(it, typedKinds[it.ref.Kind].template(o))
 			}
 			continue
 		}
@@ -242,50 +244,31 @@ type typedObject struct {
 	errs []fieldError
 }
 
-// newTyped is a new object of the API type of a built-in kind the model
-// reads from its pod template, its spec or (Pods) its status; nil for
-// the other kinds.
-func newTyped(kind string) any {
-	switch kind {
-	case "Pod":
-		return new(corev1.Pod)
-	case "Deployment":
-		return new(appsv1.Deployment)
-	case "StatefulSet":
-		return new(appsv1.StatefulSet)
-	case "DaemonSet":
-		return new(appsv1.DaemonSet)
-	case "ReplicaSet":
-		return new(appsv1.ReplicaSet)
-	case "Job":
-		return new(batchv1.Job)
-	case "CronJob":
-		return new(batchv1.CronJob)
-	case "Service":
-		return new(corev1.Service)
-	case "NetworkPolicy":
-		return new(networkingv1.NetworkPolicy)
-	}
-	return nil
+// typedKinds are the built-in kinds the model reads from their API type:
+// workloads from their pod template (template), Pods, Services and
+// NetworkPolicies as decode reads them (template nil).
+var typedKinds = map[string]typedKind{
+	"Pod":           {new: func() any { return new(corev1.Pod) }},
+	"Service":       {new: func() any { return new(corev1.Service) }},
+	"NetworkPolicy": {new: func() any { return new(networkingv1.NetworkPolicy) }},
+	"Deployment":    withTemplate(func(o *appsv1.Deployment) *corev1.PodTemplateSpec { return &o.Spec.Template }),
+	"StatefulSet":   withTemplate(func(o *appsv1.StatefulSet) *corev1.PodTemplateSpec { return &o.Spec.Template }),
+	"DaemonSet":     withTemplate(func(o *appsv1.DaemonSet) *corev1.PodTemplateSpec { return &o.Spec.Template }),
+	"ReplicaSet":    withTemplate(func(o *appsv1.ReplicaSet) *corev1.PodTemplateSpec { return &o.Spec.Template }),
+	"Job":           withTemplate(func(o *batchv1.Job) *corev1.PodTemplateSpec { return &o.Spec.Template }),
+	"CronJob":       withTemplate(func(o *batchv1.CronJob) *corev1.PodTemplateSpec { return &o.Spec.JobTemplate.Spec.Template }),
 }
 
-// podTemplate is the pod template of a workload newTyped makes.
-func podTemplate(o any) *corev1.PodTemplateSpec {
-	switch o := o.(type) {
-	case *appsv1.Deployment:
-		return &o.Spec.Template
-	case *appsv1.StatefulSet:
-		return &o.Spec.Template
-	case *appsv1.DaemonSet:
-		return &o.Spec.Template
-	case *appsv1.ReplicaSet:
-		return &o.Spec.Template
-	case *batchv1.Job:
-		return &o.Spec.Template
-	case *batchv1.CronJob:
-		return &o.Spec.JobTemplate.Spec.Template
+type typedKind struct {
+	new      func() any
+	template func(obj any) *corev1.PodTemplateSpec
+}
+
+func withTemplate[T any](template func(*T) *corev1.PodTemplateSpec) typedKind {
+	return typedKind{
+		new:      func() any { return new(T) },
+		template: func(obj any) *corev1.PodTemplateSpec { return template(obj.(*T)) },
 	}
-	panic(fmt.Sprintf("podTemplate: %T has none", o))
 }
 
 type decoder struct {

@@ -732,6 +732,12 @@ func TestDecodeTypedAsDecode(t *testing.T) {
 		got, gotErrs := DecodeTyped(valid, validTyped, nil)
 		assert.Equal(t, wantErrs, gotErrs, name)
 		assert.Equal(t, want, got, name)
+		if len(validTyped) > 0 {
+			// A list of the wrong length is not taken.
+			got, gotErrs = DecodeTyped(valid, validTyped[1:], nil)
+			assert.Equal(t, wantErrs, gotErrs, name)
+			assert.Equal(t, want, got, name)
+		}
 	}
 	assert.Greater(t, reused, 1000, "objects taken as the validation decoded them")
 }

@@ -13,13 +13,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
+	"github.com/reachgate/reachgate/internal/par"
 	"github.com/reachgate/reachgate/internal/yamlfile"
 	"github.com/reachgate/reachgate/pipeline/config"
 	"github.com/reachgate/reachgate/pipeline/gitref"
@@ -395,18 +393,11 @@ func (fl *fieldLiner) read(locs []model.Location) {
 		}
 	}
 	parsed := make([]yamlfile.ManifestIndex, len(todo))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(todo)) {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < len(todo); i = int(next.Add(1) - 1) {
-				if data, err := fl.ws.FS.ReadFile(fl.ws.Abs(todo[i])); err == nil {
-					parsed[i] = yamlfile.ParseManifests(data).Index()
-				}
-			}
-		})
-	}
-	wg.Wait()
+	par.For(len(todo), func(i int) {
+		if data, err := fl.ws.FS.ReadFile(fl.ws.Abs(todo[i])); err == nil {
+			parsed[i] = yamlfile.ParseManifests(data).Index()
+		}
+	})
 	for i, f := range todo {
 		fl.files[f] = parsed[i]
 	}

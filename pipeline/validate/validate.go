@@ -11,15 +11,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"runtime"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	kjson "sigs.k8s.io/json"
 
+	"github.com/reachgate/reachgate/internal/par"
 	"github.com/reachgate/reachgate/pipeline/model"
 )
 
@@ -39,16 +37,7 @@ func ObjectsDecoded(objs []model.Object) ([]*model.InputError, []any) {
 	// Each object on its own, on every core.
 	per := make([][]*model.InputError, len(objs))
 	typed := make([]any, len(objs))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(objs)) {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < len(objs); i = int(next.Add(1) - 1) {
-				per[i], typed[i] = object(objs[i])
-			}
-		})
-	}
-	wg.Wait()
+	par.For(len(objs), func(i int) { per[i], typed[i] = object(objs[i]) })
 	var out []*model.InputError
 	for _, errs := range per {
 		out = append(out, errs...)
