@@ -79,18 +79,22 @@ type kustWalker struct {
 	// ready holds the files prefetch read, parsed and converted, until
 	// indexFile takes them.
 	ready map[string]prefetchedFile
+	// peeked holds the kustomizations prefetch loaded, until walk takes
+	// them.
+	peeked map[string]peeked
 	// customSchema is set when a kustomization has an openapi field.
 	customSchema bool
 }
 
 func newKustWalker(ctx context.Context, r *Renderer, t *tree) *kustWalker {
 	return &kustWalker{
-		ctx:   ctx,
-		r:     r,
-		t:     t,
-		done:  map[string]*kustomization{},
-		ready: map[string]prefetchedFile{},
-		index: sourceIndex{docs: map[string][]docEntry{}, kustFiles: map[string]bool{}, tagged: map[string][]byte{}, untagged: map[string][]document{}, broken: map[string]bool{}, plain: map[string]bool{}, ahead: map[*yaml.Node]aheadDoc{}},
+		ctx:    ctx,
+		r:      r,
+		t:      t,
+		done:   map[string]*kustomization{},
+		ready:  map[string]prefetchedFile{},
+		peeked: map[string]peeked{},
+		index:  sourceIndex{docs: map[string][]docEntry{}, kustFiles: map[string]bool{}, tagged: map[string][]byte{}, untagged: map[string][]document{}, broken: map[string]bool{}, plain: map[string]bool{}, ahead: map[*yaml.Node]aheadDoc{}},
 	}
 }
 
@@ -178,9 +182,13 @@ func (w *kustWalker) walk(dir string, from *referrer) *kustomization {
 		}
 		return nil
 	}
-	k := w.load(dir, file)
+	k := w.loaded(dir, file)
 	if k == nil {
 		return nil
+	}
+	w.indexGenerators(k)
+	if len(k.k.OpenAPI) > 0 {
+		w.customSchema = true
 	}
 	w.done[dir] = k
 	w.index.kustFiles[file] = true
@@ -256,10 +264,6 @@ func (w *kustWalker) load(dir, file string) *kustomization {
 	if errs := k.k.EnforceFields(); len(errs) > 0 {
 		w.fail(model.Location{File: file}, "", "invalid kustomization: %s", strings.Join(errs, "; "))
 		return nil
-	}
-	w.indexGenerators(k)
-	if len(k.k.OpenAPI) > 0 {
-		w.customSchema = true
 	}
 	return k
 }

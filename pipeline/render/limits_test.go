@@ -161,6 +161,40 @@ func TestPrefetchedFilesFailAsInOrder(t *testing.T) {
 	}
 }
 
+// The kustomizations below the one walked are loaded ahead too (peek),
+// and their files prefetched with its own: the errors are still those of
+// a walk that loads each when it gets there, whatever breaks, however
+// deep, in whichever order the tree lists it.
+func TestPeekedKustomizationsFailAsInOrder(t *testing.T) {
+	fs := filesys.MakeFsInMemory()
+	write := func(p, text string) { require.NoError(t, fs.WriteFile(p, []byte(text))) }
+	cm := func(name string) string { return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + "}\n" }
+	write("/top/kustomization.yaml", "resources: [../a, ../bad, ../none, ../cycle, own.yaml, ../a, ../deep/one]\n")
+	write("/top/own.yaml", cm("own"))
+	write("/a/kustomization.yaml", "resources: [a.yaml, broken.yaml]\n")
+	write("/a/a.yaml", cm("a"))
+	write("/a/broken.yaml", "a: [\n")
+	write("/bad/kustomization.yaml", "resources: [x.yaml]\nunknownField: 1\n")
+	write("/bad/x.yaml", cm("x"))
+	require.NoError(t, fs.MkdirAll("/none"))
+	write("/cycle/kustomization.yaml", "resources: [../top, c.yaml]\n")
+	write("/cycle/c.yaml", cm("c"))
+	write("/deep/one/kustomization.yaml", "resources: [../two]\n")
+	write("/deep/two/kustomization.yaml", "resources: [../three, two.yaml]\nnamePrefix: [x]\n")
+	write("/deep/two/two.yaml", cm("two"))
+	write("/deep/three/kustomization.yaml", "resources: [three.yaml, missing.yaml]\n")
+	write("/deep/three/three.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, name: b}\n")
+	render := func(on bool) []string {
+		defer func(old bool) { prefetching = old }(prefetching)
+		prefetching = on
+		_, err := NewRenderer(fs, "/", tight()).Overlay(context.Background(), "top")
+		return errorList(t, err)
+	}
+	inOrder := render(false)
+	require.Len(t, inOrder, 4, inOrder)
+	assert.Equal(t, inOrder, render(true))
+}
+
 // Each level includes the one below twice, with different name prefixes:
 // kustomize would build 2^depth copies of the one ConfigMap at the bottom.
 func kustomizationTree(t *testing.T, fs filesys.FileSystem, depth int) {

@@ -1,7 +1,10 @@
 package render
 
 import (
+	"slices"
 	"sync/atomic"
+
+	"github.com/reachgate/reachgate/pipeline/model"
 )
 
 // prefetchedFile is a resource file read, parsed and converted ahead of
@@ -12,13 +15,15 @@ type prefetchedFile struct {
 }
 
 // prefetch reads the files that a kustomization's resources and bases
-// list, and parses and converts their documents on every core, all files'
-// documents together: a walk of a tree with many small files otherwise
-// parses them one at a time. It reads only what entry would index (the
-// same resolve), reports nothing (indexFile does, in order, as it would
-// without it) and stops converting ahead once the documents converted
-// ahead hold more values than Limits.RunValues: indexFile converts the
-// rest, in order, against the run's budget.
+// list, and those of the kustomizations below it that they list, and
+// parses and converts their documents on every core, all files' documents
+// together: a walk of a tree with many small files otherwise parses them
+// one at a time, and a tree of many small kustomizations a few at a time.
+// It reads only what entry would index (the same resolve), reports
+// nothing (indexFile and walk do, in order, as they would without it) and
+// stops converting ahead once the documents converted ahead hold more
+// values than Limits.RunValues: indexFile converts the rest, in order,
+// against the run's budget.
 func (w *kustWalker) prefetch(k *kustomization, lists [][]string) {
 	if !prefetching || w.ctx.Err() != nil {
 		return
@@ -30,31 +35,41 @@ func (w *kustWalker) prefetch(k *kustomization, lists [][]string) {
 	}
 	var files []string
 	var jobs []job
-	for _, refs := range lists {
-		for _, ref := range refs {
-			p, isDir, problem := w.resolve(k, ref, wantFile|wantDir)
-			if problem != "" || isDir {
-				continue
+	var visit func(k *kustomization, lists [][]string)
+	visit = func(k *kustomization, lists [][]string) {
+		for _, refs := range lists {
+			for _, ref := range refs {
+				p, isDir, problem := w.resolve(k, ref, wantFile|wantDir)
+				if problem != "" {
+					continue
+				}
+				if isDir {
+					if child := w.peek(p); child != nil {
+						visit(child, [][]string{child.k.Resources, child.k.Bases})
+					}
+					continue
+				}
+				if _, ok := w.ready[p]; ok {
+					continue
+				}
+				if _, ok := w.index.docs[p]; ok {
+					continue
+				}
+				data, err := w.t.read(p)
+				if err != nil {
+					continue
+				}
+				chunks := splitChunks(data)
+				f := prefetchedFile{data: data, docs: make([]document, len(chunks))}
+				for i, c := range chunks {
+					jobs = append(jobs, job{p, &f.docs[i], c})
+				}
+				w.ready[p] = f
+				files = append(files, p)
 			}
-			if _, ok := w.ready[p]; ok {
-				continue
-			}
-			if _, ok := w.index.docs[p]; ok {
-				continue
-			}
-			data, err := w.t.read(p)
-			if err != nil {
-				continue
-			}
-			chunks := splitChunks(data)
-			f := prefetchedFile{data: data, docs: make([]document, len(chunks))}
-			for i, c := range chunks {
-				jobs = append(jobs, job{p, &f.docs[i], c})
-			}
-			w.ready[p] = f
-			files = append(files, p)
 		}
 	}
+	visit(k, lists)
 	if len(files) < 2 && len(jobs) < 2 {
 		// Nothing to share out: indexFile does it as before.
 		for _, p := range files {
@@ -72,6 +87,49 @@ func (w *kustWalker) prefetch(k *kustomization, lists [][]string) {
 		}
 		return true
 	})
+}
+
+// peeked is a kustomization loaded ahead of the walk, and the errors
+// loading it reported, which walk reports when it gets there.
+type peeked struct {
+	k    *kustomization
+	errs model.InputErrors
+}
+
+// peek loads the kustomization of a directory that prefetch meets, ahead
+// of the walk, with the checks walk makes before it loads one. It returns
+// nil for a directory walk has been to, one peek has been to, or one whose
+// kustomization walk would refuse.
+func (w *kustWalker) peek(dir string) *kustomization {
+	if _, ok := w.done[dir]; ok {
+		return nil
+	}
+	if _, ok := w.peeked[dir]; ok || slices.Contains(w.visiting, dir) {
+		return nil
+	}
+	file, err := w.kustomizationFile(dir)
+	if err != nil {
+		return nil
+	}
+	if _, bad := w.t.escapes(dir); bad {
+		return nil
+	}
+	errs := len(w.errs)
+	k := w.load(dir, file)
+	w.peeked[dir] = peeked{k: k, errs: slices.Clone(w.errs[errs:])}
+	w.errs = w.errs[:errs]
+	return k
+}
+
+// loaded is the kustomization of dir, loaded now or by peek.
+func (w *kustWalker) loaded(dir, file string) *kustomization {
+	p, ok := w.peeked[dir]
+	if !ok || (p.k != nil && p.k.file != file) {
+		return w.load(dir, file)
+	}
+	delete(w.peeked, dir)
+	w.errs = append(w.errs, p.errs...)
+	return p.k
 }
 
 // prefetching is off in tests that compare with a walk without it.
