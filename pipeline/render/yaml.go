@@ -180,6 +180,11 @@ var parserProblems = map[string]bool{
 // parseDocument parses one document that starts at file line first.
 func parseDocument(chunk []byte, first int) document {
 	d := document{offset: first - 1, line: first, data: chunk}
+	if n, ok := parsePlain(chunk); ok && plainParsing {
+		d.node = n
+		d.line = d.lineOf(n)
+		return d
+	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(chunk, &root); err != nil {
 		msg := err.Error()
@@ -207,6 +212,9 @@ func parseDocument(chunk []byte, first int) document {
 	d.line = d.lineOf(n)
 	return d
 }
+
+// plainParsing is off in tests that compare with yaml.v3 alone.
+var plainParsing = true
 
 // mapValue returns the value of key in a mapping node, or nil.
 func mapValue(n *yaml.Node, key string) *yaml.Node {
