@@ -25,7 +25,9 @@ func parsePlain(chunk []byte) (node *yaml.Node, ok bool) {
 	if !p.split() || len(p.lines) == 0 {
 		return nil, false
 	}
-	p.nodes = make([]yaml.Node, 0, min(4*len(p.lines), 1<<12))
+	// About two nodes a line (a key and its value, or a key and the
+	// collection below it): one allocation for most documents.
+	p.nodes = make([]yaml.Node, 0, 2*len(p.lines)+len(p.lines)/4+4)
 	n := p.block(p.lines[0].indent, 0)
 	if n == nil || p.pos != len(p.lines) {
 		return nil, false
@@ -101,7 +103,7 @@ const maxPlainDepth = 64
 
 func (p *plainParser) node(kind yaml.Kind, tag string, line, col int) *yaml.Node {
 	if len(p.nodes) == cap(p.nodes) {
-		p.nodes = make([]yaml.Node, 0, 1<<12)
+		p.nodes = make([]yaml.Node, 0, 256)
 	}
 	p.nodes = append(p.nodes, yaml.Node{Kind: kind, Tag: tag, Line: line, Column: col})
 	return &p.nodes[len(p.nodes)-1]
