@@ -390,12 +390,17 @@ var builtinKinds = sync.OnceValue(func() builtins {
 type legacyOrder struct {
 	rs  []*resource.Resource
 	ids []resid.ResId
+	// The sort keys of each resource, built once rather than at every
+	// comparison.
+	ranks         []int
+	gvkKeys, keys []string
 }
 
 func newLegacyOrder(rs []*resource.Resource) *legacyOrder {
-	o := &legacyOrder{rs: rs, ids: make([]resid.ResId, len(rs))}
+	o := &legacyOrder{rs: rs, ids: make([]resid.ResId, len(rs)), ranks: make([]int, len(rs)), gvkKeys: make([]string, len(rs)), keys: make([]string, len(rs))}
 	for i, r := range rs {
-		o.ids[i] = r.CurId()
+		id := r.CurId()
+		o.ids[i], o.ranks[i], o.gvkKeys[i], o.keys[i] = id, kindRank[id.Kind], gvkSortKey(id.Gvk), idSortKey(id)
 	}
 	return o
 }
@@ -422,16 +427,19 @@ func (o *legacyOrder) Len() int { return len(o.rs) }
 func (o *legacyOrder) Swap(i, j int) {
 	o.rs[i], o.rs[j] = o.rs[j], o.rs[i]
 	o.ids[i], o.ids[j] = o.ids[j], o.ids[i]
+	o.ranks[i], o.ranks[j] = o.ranks[j], o.ranks[i]
+	o.gvkKeys[i], o.gvkKeys[j] = o.gvkKeys[j], o.gvkKeys[i]
+	o.keys[i], o.keys[j] = o.keys[j], o.keys[i]
 }
 
 func (o *legacyOrder) Less(i, j int) bool {
 	a, b := o.ids[i], o.ids[j]
 	if !a.Gvk.Equals(b.Gvk) {
-		ra, rb := kindRank[a.Kind], kindRank[b.Kind]
+		ra, rb := o.ranks[i], o.ranks[j]
 		if ra != rb {
 			return ra < rb
 		}
-		sa, sb := gvkSortKey(a.Gvk), gvkSortKey(b.Gvk)
+		sa, sb := o.gvkKeys[i], o.gvkKeys[j]
 		// Namespaces of the core group sort before those of other
 		// groups, as kustomize has always done.
 		if a.Kind == "Namespace" && b.Kind == "Namespace" && (a.Group == "" || b.Group == "") {
@@ -439,7 +447,7 @@ func (o *legacyOrder) Less(i, j int) bool {
 		}
 		return sa < sb
 	}
-	return idSortKey(a) < idSortKey(b)
+	return o.keys[i] < o.keys[j]
 }
 
 // gvkSortKey is "group_version_kind", with placeholders for empty parts
