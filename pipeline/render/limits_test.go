@@ -184,15 +184,39 @@ func TestPeekedKustomizationsFailAsInOrder(t *testing.T) {
 	write("/deep/two/two.yaml", cm("two"))
 	write("/deep/three/kustomization.yaml", "resources: [three.yaml, missing.yaml]\n")
 	write("/deep/three/three.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, name: b}\n")
-	render := func(on bool) []string {
+	render := func(on bool, top string) []string {
 		defer func(old bool) { prefetching = old }(prefetching)
 		prefetching = on
-		_, err := NewRenderer(fs, "/", tight()).Overlay(context.Background(), "top")
+		_, err := NewRenderer(fs, "/", tight()).Overlay(context.Background(), top)
 		return errorList(t, err)
 	}
-	inOrder := render(false)
+	inOrder := render(false, "top")
 	require.Len(t, inOrder, 4, inOrder)
-	assert.Equal(t, inOrder, render(true))
+	assert.Equal(t, inOrder, render(true, "top"))
+
+	// The run's budget of values runs out in a kustomization loaded
+	// ahead: it is counted, and fails, where the walk gets to it.
+	images := func(n int) string {
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, "- {name: i%d, newTag: v}\n", i)
+		}
+		return b.String()
+	}
+	values := func(name string, n int) string {
+		return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + "}\ndata:\n  k: [" + strings.TrimSuffix(strings.Repeat("1, ", n), ", ") + "]\n"
+	}
+	write("/budget/kustomization.yaml", "resources: [one.yaml, two.yaml, ../labelled, three.yaml]\n")
+	for _, f := range []string{"one", "two", "three"} {
+		write("/budget/"+f+".yaml", values(f, 150))
+	}
+	write("/labelled/kustomization.yaml", "resources: [l.yaml]\nimages:\n"+images(80))
+	write("/labelled/l.yaml", values("l", 190))
+	inOrder = render(false, "budget")
+	require.NotEmpty(t, inOrder)
+	assert.Contains(t, inOrder[0], "labelled/kustomization.yaml:", "the kustomization breaks the run's budget")
+	assert.Contains(t, inOrder[0], "the limit per run")
+	assert.Equal(t, inOrder, render(true, "budget"))
 }
 
 // Each level includes the one below twice, with different name prefixes:

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -12,8 +13,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/reachgate/reachgate/internal/synth"
+	"github.com/reachgate/reachgate/pipeline/model"
 )
 
 // samePlain checks that whatever parsePlain takes, yaml.v3 parses to the
@@ -209,4 +212,51 @@ func FuzzPlainYAML(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text []byte) {
 		samePlain(t, text)
 	})
+}
+
+// Every kustomization of this repository and a synthetic tree render to
+// the same objects, with the same source lines, and the same errors,
+// whether parsePlain parses what it can or yaml.v3 parses everything.
+func TestPlainParsingRendersAsYAMLv3(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	require.NoError(t, err)
+	var dirs []string
+	require.NoError(t, filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "node_modules") {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && d.Name() == "kustomization.yaml" {
+			dirs = append(dirs, filepath.Dir(p))
+		}
+		return nil
+	}))
+	synthetic := t.TempDir()
+	c := synth.Cluster(synth.Options{Workloads: 300, Namespaces: 10, PolicyRatio: 0.7, Seed: 5})
+	_, err = synth.WriteTree(synthetic, c, synth.TreeOptions{})
+	require.NoError(t, err)
+	dirs = append(dirs, filepath.Join(synthetic, "overlays", "prod"))
+	require.GreaterOrEqual(t, len(dirs), 10)
+	render := func(dir string, plain bool) ([]model.Object, string) {
+		defer func(old bool) { plainParsing = old }(plainParsing)
+		plainParsing = plain
+		objs, err := NewRenderer(filesys.MakeFsOnDisk(), "/", DefaultLimits).Overlay(context.Background(), dir)
+		if err != nil {
+			return objs, err.Error()
+		}
+		return objs, ""
+	}
+	rendered := 0
+	for _, dir := range dirs {
+		objs, msg := render(dir, true)
+		wantObjs, wantMsg := render(dir, false)
+		require.Equal(t, wantMsg, msg, dir)
+		require.Equal(t, wantObjs, objs, dir)
+		if len(objs) > 0 {
+			rendered++
+		}
+	}
+	assert.GreaterOrEqual(t, rendered, 10)
 }

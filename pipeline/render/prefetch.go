@@ -3,8 +3,6 @@ package render
 import (
 	"slices"
 	"sync/atomic"
-
-	"github.com/reachgate/reachgate/pipeline/model"
 )
 
 // prefetchedFile is a resource file read, parsed and converted ahead of
@@ -89,17 +87,20 @@ func (w *kustWalker) prefetch(k *kustomization, lists [][]string) {
 	})
 }
 
-// peeked is a kustomization loaded ahead of the walk, and the errors
-// loading it reported, which walk reports when it gets there.
+// peeked is a kustomization loaded ahead of the walk (nil when loading it
+// failed), and the values it holds, which walk counts against the run's
+// budget when it gets there.
 type peeked struct {
-	k    *kustomization
-	errs model.InputErrors
+	k              *kustomization
+	nodes, aliased int64
 }
 
 // peek loads the kustomization of a directory that prefetch meets, ahead
-// of the walk, with the checks walk makes before it loads one. It returns
-// nil for a directory walk has been to, one peek has been to, or one whose
-// kustomization walk would refuse.
+// of the walk, with the checks walk makes before it loads one, against a
+// budget of its own and reporting nothing: walk counts it, or loads it
+// again to fail, in order (see loaded). It returns nil for a directory
+// walk has been to, one peek has been to, or one whose kustomization walk
+// would refuse.
 func (w *kustWalker) peek(dir string) *kustomization {
 	if _, ok := w.done[dir]; ok {
 		return nil
@@ -114,21 +115,28 @@ func (w *kustWalker) peek(dir string) *kustomization {
 	if _, bad := w.t.escapes(dir); bad {
 		return nil
 	}
-	errs := len(w.errs)
+	own := *w.r
+	own.values, own.aliased = new(atomic.Int64), new(atomic.Int64)
+	r, errs := w.r, len(w.errs)
+	w.r = &own
 	k := w.load(dir, file)
-	w.peeked[dir] = peeked{k: k, errs: slices.Clone(w.errs[errs:])}
+	w.r = r
 	w.errs = w.errs[:errs]
+	w.peeked[dir] = peeked{k: k, nodes: own.values.Load(), aliased: own.aliased.Load()}
 	return k
 }
 
-// loaded is the kustomization of dir, loaded now or by peek.
+// loaded is the kustomization of dir, loaded now or by peek. One that
+// failed to load ahead, or that the run's budget no longer covers, is
+// loaded again, to fail as it does in order.
 func (w *kustWalker) loaded(dir, file string) *kustomization {
 	p, ok := w.peeked[dir]
-	if !ok || (p.k != nil && p.k.file != file) {
+	delete(w.peeked, dir)
+	if !ok || p.k == nil || p.k.file != file || w.r.values.Load()+p.nodes > w.r.limits.RunValues {
 		return w.load(dir, file)
 	}
-	delete(w.peeked, dir)
-	w.errs = append(w.errs, p.errs...)
+	w.r.values.Add(p.nodes)
+	w.r.aliased.Add(p.aliased)
 	return p.k
 }
 

@@ -180,10 +180,12 @@ var parserProblems = map[string]bool{
 // parseDocument parses one document that starts at file line first.
 func parseDocument(chunk []byte, first int) document {
 	d := document{offset: first - 1, line: first, data: chunk}
-	if n, ok := parsePlain(chunk); ok && plainParsing {
-		d.node = n
-		d.line = d.lineOf(n)
-		return d
+	if plainParsing {
+		if n, ok := parsePlain(chunk); ok {
+			d.node = n
+			d.line = d.lineOf(n)
+			return d
+		}
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(chunk, &root); err != nil {
