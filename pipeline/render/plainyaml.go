@@ -9,12 +9,16 @@ import (
 // parsePlain parses the block YAML that tools write and most manifests
 // are, several times faster than yaml.v3: mappings and sequences by
 // indentation, plain scalars that are strings, booleans, nulls or decimal
-// integers, quoted scalars without escapes, and {} and []. It builds the
-// nodes yaml.v3 builds for the same text, field for field
-// (TestPlainYAMLAsYAMLv3, FuzzPlainYAML), and returns ok false for
-// anything else (comments, anchors, tags, block scalars, flow
-// collections, multi-line scalars, numbers other than decimal integers,
-// tabs, non-ASCII text, errors), which yaml.v3 parses then.
+// integers, quoted scalars without escapes, {} and [], and comments. It
+// builds the nodes yaml.v3 builds for the same text, field for field, but
+// for comments, which it drops: reachgate does not read them, nor does
+// kustomize's build, but for the field metadata kyaml reads from comments
+// that hold JSON (TestPlainYAMLAsYAMLv3, FuzzPlainYAML,
+// TestPlainParsingRendersAsYAMLv3). It returns ok false for anything
+// else (anchors, tags, block scalars, flow collections, multi-line
+// scalars, numbers other than decimal integers, " #" in a quoted scalar,
+// a comment that may hold JSON, tabs, non-ASCII text, errors), which
+// yaml.v3 parses then.
 func parsePlain(chunk []byte) (node *yaml.Node, ok bool) {
 	for _, c := range chunk {
 		if plainRefused[c] {
@@ -36,14 +40,14 @@ func parsePlain(chunk []byte) (node *yaml.Node, ok bool) {
 }
 
 // plainRefused are the bytes parsePlain leaves to yaml.v3 wherever they
-// are: comments, anchors, aliases, tags, block scalars, escapes, tabs,
+// are: anchors, aliases, tags, block scalars, escapes, tabs,
 // carriage returns, control characters and non-ASCII text. (Other
 // indicators are refused where they are one: at the start of a scalar.)
 var plainRefused = func() (t [256]bool) {
 	for c := range 256 {
 		t[c] = c < ' ' && c != '\n' || c >= 0x7f
 	}
-	for _, c := range "#&*!|>\\" {
+	for _, c := range "&*!|>\\" {
 		t[c] = true
 	}
 	return t
@@ -64,9 +68,9 @@ type plainParser struct {
 	nodes []yaml.Node
 }
 
-// split cuts the text into lines that are not blank, taking off a
-// leading document marker; false when a line is something parsePlain
-// leaves to yaml.v3.
+// split cuts the text into lines that are neither blank nor comments,
+// taking off a leading document marker and comments after a line's text;
+// false when a line is something parsePlain leaves to yaml.v3.
 func (p *plainParser) split() bool {
 	p.lines = make([]plainLine, 0, strings.Count(p.text, "\n")+1)
 	line := 0
@@ -86,15 +90,35 @@ func (p *plainParser) split() bool {
 		switch {
 		case l == "":
 			continue
+		case l[0] == '#':
+			if jsonComment(l) {
+				return false
+			}
+			continue
 		case strings.HasPrefix(l, "---") || strings.HasPrefix(l, "..."):
 			if line != 1 || indent != 0 || l != "---" {
 				return false
 			}
 			continue
 		}
+		if i := strings.Index(l, " #"); i >= 0 {
+			// A comment after the line's text. (A "#" in a quoted
+			// scalar leaves it unclosed here, and yaml.v3 the line.)
+			if jsonComment(l[i+1:]) {
+				return false
+			}
+			l = strings.TrimRight(l[:i], " ")
+		}
 		p.lines = append(p.lines, plainLine{indent: indent, text: l, line: line})
 	}
 	return true
+}
+
+// jsonComment reports whether a comment may hold JSON: kyaml reads field
+// metadata (an OpenAPI schema, a setter) from such comments when it merges
+// patches, so parsePlain, which drops comments, leaves it to yaml.v3.
+func jsonComment(c string) bool {
+	return strings.HasPrefix(strings.TrimLeft(c, "# "), "{")
 }
 
 // maxPlainDepth is the nesting parsePlain leaves to yaml.v3 (and its

@@ -33,10 +33,21 @@ func samePlain(t *testing.T, text []byte) bool {
 	}
 	require.Equal(t, yaml.DocumentNode, root.Kind)
 	require.Len(t, root.Content, 1)
-	if want := root.Content[0]; !reflect.DeepEqual(want, got) {
+	want := root.Content[0]
+	dropComments(want)
+	if !reflect.DeepEqual(want, got) {
 		t.Fatalf("parsePlain and yaml.v3 differ on\n%s\nyaml.v3:  %s\nparsePlain: %s", text, nodeString(want), nodeString(got))
 	}
 	return true
+}
+
+// dropComments clears the comments of a node tree, which parsePlain
+// drops.
+func dropComments(n *yaml.Node) {
+	n.HeadComment, n.LineComment, n.FootComment = "", "", ""
+	for _, c := range n.Content {
+		dropComments(c)
+	}
 }
 
 func nodeString(n *yaml.Node) string {
@@ -95,7 +106,7 @@ var plainWords = []string{
 	"0", "7", "07", "08", "10", "123456789012345678", "1234567890123456789", "12345678901234567890", "1e3", "1.5", ".5", "-1", "+5",
 	"0x1F", "0o17", "1_000", "2006-01-02", "2006-01-02T15:04:05Z", "10.0.0.0/8", "1/2", "0/0", "1:2", "12:30",
 	"{}", "[]", "[a]", "{a: b}", "'x'", `"y"`, `"a: b"`, "'a: b'", `""`, "''", "'it''s'", `"a'b"`,
-	"-", "-x", "?x", "a: b", "b:", "a :b", "/", "/a/b", "_x", "./a", "../a", ".5/x", "8m", "100m", "128Mi", "1.4.2", "1e", "0b101", "2006-1-2 15:04:05", ".inf", ".NaN", ".nAn", ":x", ",x", "%x", "@x", "=x", "x=", "(x)", "a - b", "a -b",
+	"a#b", "a #b", "#x", `"a #b"`, "'#'", "-", "-x", "?x", "a: b", "b:", "a :b", "/", "/a/b", "_x", "./a", "../a", ".5/x", "8m", "100m", "128Mi", "1.4.2", "1e", "0b101", "2006-1-2 15:04:05", ".inf", ".NaN", ".nAn", ":x", ",x", "%x", "@x", "=x", "x=", "(x)", "a - b", "a -b",
 }
 
 // genPlain writes a random document in the block style parsePlain reads,
@@ -107,7 +118,12 @@ func genPlain(r *rand.Rand) string {
 	if r.IntN(4) == 0 {
 		b.WriteString("---\n")
 	}
-	word := func() string { return plainWords[r.IntN(len(plainWords))] }
+	word := func() string {
+		if r.IntN(2) == 0 {
+			return plainWords[r.IntN(12)] // ordinary words
+		}
+		return plainWords[r.IntN(len(plainWords))]
+	}
 	key := func() string {
 		if r.IntN(3) == 0 {
 			return word()
@@ -117,12 +133,26 @@ func genPlain(r *rand.Rand) string {
 	sp := func() string { return strings.Repeat(" ", 1+r.IntN(2)*r.IntN(3)) }
 	var mapping func(indent string, depth int, firstPrefix string)
 	var sequence func(indent string, depth int)
+	comment := func() string {
+		switch r.IntN(12) {
+		case 0:
+			return " # note"
+		case 1:
+			return strings.Repeat(" ", r.IntN(3)) + "#x"
+		case 2:
+			return ` # {"$ref": "#/definitions/x"}`
+		}
+		return ""
+	}
 	value := func(indent string, depth int) {
 		switch n := r.IntN(10); {
 		case n < 6 || depth > 4:
-			b.WriteString(":" + sp() + word() + strings.Repeat(" ", r.IntN(2)) + "\n")
+			b.WriteString(":" + sp() + word() + strings.Repeat(" ", r.IntN(2)) + comment() + "\n")
 		case n < 8:
-			b.WriteString(":\n")
+			b.WriteString(":" + comment() + "\n")
+			if r.IntN(4) == 0 {
+				b.WriteString(strings.Repeat(" ", r.IntN(6)) + "# a line of its own\n")
+			}
 			mapping(indent+strings.Repeat(" ", 1+r.IntN(4)), depth+1, "")
 		case n < 9:
 			b.WriteString(":\n")
@@ -134,8 +164,11 @@ func genPlain(r *rand.Rand) string {
 	}
 	mapping = func(indent string, depth int, firstPrefix string) {
 		for i := range 1 + r.IntN(4) {
-			if r.IntN(8) == 0 {
+			switch r.IntN(8) {
+			case 0:
 				b.WriteString(strings.Repeat(" ", r.IntN(3)) + "\n")
+			case 1:
+				b.WriteString(strings.Repeat(" ", r.IntN(6)) + "#" + comment() + "\n")
 			}
 			if i == 0 && firstPrefix != "" {
 				b.WriteString(firstPrefix)
@@ -150,7 +183,7 @@ func genPlain(r *rand.Rand) string {
 		for range 1 + r.IntN(3) {
 			dash := indent + "-" + sp()
 			if r.IntN(2) == 0 || depth > 4 {
-				b.WriteString(dash + word() + "\n")
+				b.WriteString(dash + word() + comment() + "\n")
 				continue
 			}
 			mapping(strings.Repeat(" ", len(dash)), depth+1, dash)
@@ -259,4 +292,20 @@ func TestPlainParsingRendersAsYAMLv3(t *testing.T) {
 		}
 	}
 	assert.GreaterOrEqual(t, rendered, 10)
+}
+
+// Comments that may hold field metadata for kyaml's merges are left to
+// yaml.v3, which keeps them on the nodes; other comments are dropped.
+func TestPlainYAMLLeavesJSONCommentsToYAMLv3(t *testing.T) {
+	for _, doc := range []string{
+		"a: b # {\"$ref\": \"#/definitions/io.k8s.api.core.v1.Container\"}\n",
+		"# {\"$openapi\": \"image\"}\na: b\n",
+		"a:\n  ## {\"$openapi\": \"x\"}\n  b: c\n",
+	} {
+		_, ok := parsePlain([]byte(doc))
+		assert.False(t, ok, doc)
+	}
+	n, ok := parsePlain([]byte("# a note\na: b # why\n"))
+	require.True(t, ok)
+	assert.Equal(t, "", n.HeadComment+n.Content[0].HeadComment+n.Content[1].LineComment)
 }
