@@ -138,9 +138,6 @@ func isDash(s string) bool { return s == "-" || strings.HasPrefix(s, "- ") }
 // block parses the mapping or sequence whose first line is the current
 // one, indented by indent.
 func (p *plainParser) block(indent, depth int) *yaml.Node {
-	if depth > maxPlainDepth {
-		return nil
-	}
 	if isDash(p.lines[p.pos].text) {
 		return p.sequence(indent, depth)
 	}
@@ -148,6 +145,9 @@ func (p *plainParser) block(indent, depth int) *yaml.Node {
 }
 
 func (p *plainParser) mapping(indent, depth int) *yaml.Node {
+	if depth > maxPlainDepth {
+		return nil
+	}
 	first := p.lines[p.pos]
 	m := p.node(yaml.MappingNode, "!!map", first.line, indent+1)
 	var content []*yaml.Node
@@ -191,6 +191,9 @@ func (p *plainParser) mapping(indent, depth int) *yaml.Node {
 }
 
 func (p *plainParser) sequence(indent, depth int) *yaml.Node {
+	if depth > maxPlainDepth {
+		return nil
+	}
 	first := p.lines[p.pos]
 	s := p.node(yaml.SequenceNode, "!!seq", first.line, indent+1)
 	var content []*yaml.Node

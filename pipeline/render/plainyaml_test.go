@@ -309,3 +309,24 @@ func TestPlainYAMLLeavesJSONCommentsToYAMLv3(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, "", n.HeadComment+n.Content[0].HeadComment+n.Content[1].LineComment)
 }
+
+// Nesting deeper than maxPlainDepth goes to yaml.v3 (and its limits),
+// through indented blocks and through sequences of mappings alike.
+func TestPlainYAMLLeavesDeepNestingToYAMLv3(t *testing.T) {
+	var blocks, items strings.Builder
+	for i := range maxPlainDepth + 2 {
+		fmt.Fprintf(&blocks, "%sk:\n", strings.Repeat(" ", i))
+		fmt.Fprintf(&items, "%s- k:\n", strings.Repeat("  ", i))
+	}
+	blocks.WriteString(strings.Repeat(" ", maxPlainDepth+2) + "v: 1\n")
+	items.WriteString(strings.Repeat("  ", maxPlainDepth+2) + "- v\n")
+	for _, doc := range []string{blocks.String(), items.String()} {
+		_, ok := parsePlain([]byte(doc))
+		assert.False(t, ok)
+		var n yaml.Node
+		require.NoError(t, yaml.Unmarshal([]byte(doc), &n), "yaml.v3 reads it")
+	}
+	shallow := "a:\n- k:\n  - v\n"
+	_, ok := parsePlain([]byte(shallow))
+	assert.True(t, ok)
+}
