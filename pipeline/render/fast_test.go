@@ -82,16 +82,10 @@ func renderBoth(t testing.TB, fsys filesys.FileSystem, root, dir string) (krusty
 	return out(krustyOnly), out(withFastPath)
 }
 
-// TestFastPathEqualsKrustyOnThisRepository renders every kustomization
-// of this repository both ways, byte for byte the same as reachgate
-// prints them; and again with their transformations taken out (namespace,
-// labels, patches...: this repository's kustomizations all have some, and
-// the fast path leaves those to krusty), where the fast path applies and
-// kustomize's resources must be the same too.
-func TestFastPathEqualsKrustyOnThisRepository(t *testing.T) {
-	t.Parallel()
-	root, err := filepath.Abs("../..")
-	require.NoError(t, err)
+// kustomizationDirs lists the directories under root that hold a
+// kustomization.yaml.
+func kustomizationDirs(t *testing.T, root string) []string {
+	t.Helper()
 	var dirs []string
 	require.NoError(t, filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
@@ -105,6 +99,20 @@ func TestFastPathEqualsKrustyOnThisRepository(t *testing.T) {
 		}
 		return nil
 	}))
+	return dirs
+}
+
+// TestFastPathEqualsKrustyOnThisRepository renders every kustomization
+// of this repository both ways, byte for byte the same as reachgate
+// prints them; and again with their transformations taken out (namespace,
+// labels, patches...: this repository's kustomizations all have some, and
+// the fast path leaves those to krusty), where the fast path applies and
+// kustomize's resources must be the same too.
+func TestFastPathEqualsKrustyOnThisRepository(t *testing.T) {
+	t.Parallel()
+	root, err := filepath.Abs("../..")
+	require.NoError(t, err)
+	dirs := kustomizationDirs(t, root)
 	require.GreaterOrEqual(t, len(dirs), 5)
 	fsys := filesys.MakeFsOnDisk()
 	// The same files in memory, every kustomization cut down to its

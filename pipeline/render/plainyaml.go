@@ -144,12 +144,20 @@ func (p *plainParser) block(indent, depth int) *yaml.Node {
 	return p.mapping(indent, depth)
 }
 
-func (p *plainParser) mapping(indent, depth int) *yaml.Node {
+// open makes the node of the block collection that starts at the current
+// line, indented by indent; nil past maxPlainDepth.
+func (p *plainParser) open(kind yaml.Kind, tag string, indent, depth int) *yaml.Node {
 	if depth > maxPlainDepth {
 		return nil
 	}
-	first := p.lines[p.pos]
-	m := p.node(yaml.MappingNode, "!!map", first.line, indent+1)
+	return p.node(kind, tag, p.lines[p.pos].line, indent+1)
+}
+
+func (p *plainParser) mapping(indent, depth int) *yaml.Node {
+	m := p.open(yaml.MappingNode, "!!map", indent, depth)
+	if m == nil {
+		return nil
+	}
 	var content []*yaml.Node
 	for p.pos < len(p.lines) && p.lines[p.pos].indent == indent {
 		l := p.lines[p.pos]
@@ -191,11 +199,10 @@ func (p *plainParser) mapping(indent, depth int) *yaml.Node {
 }
 
 func (p *plainParser) sequence(indent, depth int) *yaml.Node {
-	if depth > maxPlainDepth {
+	s := p.open(yaml.SequenceNode, "!!seq", indent, depth)
+	if s == nil {
 		return nil
 	}
-	first := p.lines[p.pos]
-	s := p.node(yaml.SequenceNode, "!!seq", first.line, indent+1)
 	var content []*yaml.Node
 	for p.pos < len(p.lines) && p.lines[p.pos].indent == indent && isDash(p.lines[p.pos].text) {
 		l := &p.lines[p.pos]

@@ -253,19 +253,7 @@ func FuzzPlainYAML(f *testing.F) {
 func TestPlainParsingRendersAsYAMLv3(t *testing.T) {
 	root, err := filepath.Abs("../..")
 	require.NoError(t, err)
-	var dirs []string
-	require.NoError(t, filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && (d.Name() == ".git" || d.Name() == "node_modules") {
-			return filepath.SkipDir
-		}
-		if !d.IsDir() && d.Name() == "kustomization.yaml" {
-			dirs = append(dirs, filepath.Dir(p))
-		}
-		return nil
-	}))
+	dirs := kustomizationDirs(t, root)
 	synthetic := t.TempDir()
 	c := synth.Cluster(synth.Options{Workloads: 300, Namespaces: 10, PolicyRatio: 0.7, Seed: 5})
 	_, err = synth.WriteTree(synthetic, c, synth.TreeOptions{})
