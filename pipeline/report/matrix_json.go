@@ -143,7 +143,7 @@ func writeJSONLines(w io.Writer, m jsonMatrix) error {
 		},
 		func() error { return list("peers", len(m.Peers), func(i int) any { return m.Peers[i] }, ",") },
 		func() error {
-			return list("allowances", len(m.Allowances), func(i int) any { return m.Allowances[i] }, ",")
+			return encodedList("allowances", len(m.Allowances), func(i int) ([]byte, error) { return m.Allowances[i].appendJSON(nil), nil }, ",")
 		},
 		func() error {
 			return encodedList("flows", len(m.Flows), func(i int) ([]byte, error) { return m.Flows[i].appendJSON(nil), nil }, ",")

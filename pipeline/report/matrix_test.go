@@ -344,3 +344,53 @@ func TestFlowJSONAsEncodingJSON(t *testing.T) {
 		require.Equal(t, string(want), string(f.appendJSON(nil)))
 	}
 }
+
+// TestAllowanceJSONAsEncodingJSON: the allowances' hand-written encoding
+// is what encoding/json writes for them: every kind of rule reference,
+// nil and empty lists, and strings that need escaping (quotes,
+// backslashes, control characters, HTML characters, U+2028, non-ASCII,
+// invalid UTF-8).
+func TestAllowanceJSONAsEncodingJSON(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	words := []string{"", "ns-01/allow-web", "a\"b", `c:\d`, "tab\there", "nl\n", "\x01\x1f", "<b>&amp;</b>", "\u2028\u2029", "ünïcode", "\xff\xfe", "bases/ns-00/policies.yaml", "Deny", "Pass", "AdminNetworkPolicy"}
+	word := func() string { return words[r.IntN(len(words))] }
+	ports := func() model.PortSet {
+		var s model.PortSet
+		for range r.IntN(3) {
+			from := uint16(r.IntN(65535) + 1)
+			s = s.Union(model.SinglePort(model.Protocols[r.IntN(len(model.Protocols))], from, from+uint16(r.IntN(int(65535-from)+1))))
+		}
+		return s
+	}
+	ref := func() jsonRuleRef {
+		var j jsonRuleRef
+		if r.IntN(4) == 0 {
+			return jsonRuleRef{NotIsolated: true, PassedBy: word()}
+		}
+		j.Policy, j.Kind, j.Action, j.PassedBy = word(), word(), word(), word()
+		if r.IntN(5) > 0 {
+			rule := r.IntN(1<<20) - 5
+			j.Rule = &rule
+		}
+		if r.IntN(5) > 0 {
+			j.Source = &model.Location{File: word(), Line: r.IntN(3) * r.IntN(100000)}
+		}
+		return j
+	}
+	require.Equal(t, "null", string((*jsonAllowance)(nil).appendJSON(nil)))
+	for range 3000 {
+		a := &jsonAllowance{Ports: jsonPorts{ports()}, AllPorts: r.IntN(2) == 0, AddressDependent: r.IntN(2) == 0}
+		switch n := r.IntN(5); n {
+		case 0: // nil
+		case 1:
+			a.AllowedBy = []jsonGrant{}
+		default:
+			for range n {
+				a.AllowedBy = append(a.AllowedBy, jsonGrant{Ports: jsonPorts{ports()}, Egress: ref(), Ingress: ref()})
+			}
+		}
+		want, err := marshalCompact(a)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(a.appendJSON(nil)))
+	}
+}

@@ -1,0 +1,110 @@
+package report
+
+import (
+	"strconv"
+	"unicode/utf8"
+)
+
+// The allowances are most of the bytes of a large matrix (27 of 37 MB
+// for 5,000 workloads): they are encoded by hand, as encoding/json (with
+// HTML escaping off, as marshalCompact) writes them.
+// TestAllowanceJSONAsEncodingJSON holds the two together.
+
+// appendJSON appends the allowance as marshalCompact writes it.
+func (a *jsonAllowance) appendJSON(b []byte) []byte {
+	if a == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, `{"ports":`...)
+	b = a.Ports.AppendJSON(b)
+	b = append(b, `,"allPorts":`...)
+	b = strconv.AppendBool(b, a.AllPorts)
+	b = append(b, `,"addressDependent":`...)
+	b = strconv.AppendBool(b, a.AddressDependent)
+	b = append(b, `,"allowedBy":`...)
+	if a.AllowedBy == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, g := range a.AllowedBy {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"ports":`...)
+			b = g.Ports.AppendJSON(b)
+			b = append(b, `,"egress":`...)
+			b = g.Egress.appendJSON(b)
+			b = append(b, `,"ingress":`...)
+			b = g.Ingress.appendJSON(b)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// appendJSON appends the reference as marshalCompact writes it.
+func (j jsonRuleRef) appendJSON(b []byte) []byte {
+	b = append(b, '{')
+	n := len(b)
+	field := func(name string) {
+		if len(b) > n {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, name...)
+		b = append(b, `":`...)
+	}
+	if j.Policy != "" {
+		field("policy")
+		b = appendJSONString(b, j.Policy)
+	}
+	if j.Kind != "" {
+		field("kind")
+		b = appendJSONString(b, j.Kind)
+	}
+	if j.Rule != nil {
+		field("rule")
+		b = strconv.AppendInt(b, int64(*j.Rule), 10)
+	}
+	if j.Action != "" {
+		field("action")
+		b = appendJSONString(b, j.Action)
+	}
+	if j.Source != nil {
+		field("source")
+		b = append(b, `{"file":`...)
+		b = appendJSONString(b, j.Source.File)
+		if j.Source.Line != 0 {
+			b = append(b, `,"line":`...)
+			b = strconv.AppendInt(b, int64(j.Source.Line), 10)
+		}
+		b = append(b, '}')
+	}
+	if j.NotIsolated {
+		field("notIsolated")
+		b = append(b, "true"...)
+	}
+	if j.PassedBy != "" {
+		field("passedBy")
+		b = appendJSONString(b, j.PassedBy)
+	}
+	return append(b, '}')
+}
+
+// appendJSONString appends s quoted as encoding/json quotes it without
+// HTML escaping: printable ASCII as it is, the rest through the encoder.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+			q, err := marshalCompact(s)
+			if err != nil { // a string always encodes
+				panic(err)
+			}
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
