@@ -8,7 +8,6 @@
 package validate
 
 import (
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"sort"
@@ -88,7 +87,7 @@ func register[T any](group, kind string, validate func(obj *T, version string) f
 // errors), as the API server does under kubectl's default
 // --validate=strict, and returns the server's message on failure.
 func decode(obj model.Object, version string, into any) string {
-	data, err := json.Marshal(obj.Doc)
+	data, err := appendDoc(nil, obj.Doc)
 	if err != nil {
 		return err.Error()
 	}
