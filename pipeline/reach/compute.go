@@ -434,7 +434,7 @@ func (ix *index) compute(ctx context.Context) (*model.Matrix, error) {
 	workers := min(runtime.GOMAXPROCS(0), 8)
 	chunk := max(64, n/(workers*8))
 	nChunks := (n + chunk - 1) / chunk
-	flats := make([][]model.Connection, nChunks)
+	flats := make([][][]model.Connection, nChunks)
 	overrides := make([]overrideSet, 0, 2*workers)
 	var overridesMu sync.Mutex
 	var next atomic.Int64
@@ -449,15 +449,10 @@ func (ix *index) compute(ctx context.Context) (*model.Matrix, error) {
 				if c >= nChunks || ctx.Err() != nil {
 					break
 				}
-				// One buffer per worker, copied out at its exact size:
-				// growing each chunk's from empty copied its connections
-				// about twice, and sizing it from the last chunk could
-				// hold a large chunk's room for every small one.
-				wk.flat = wk.flat[:0]
 				for d := c * chunk; d < min(n, (c+1)*chunk); d++ {
 					wk.dest(d)
 				}
-				flats[c] = slices.Clone(wk.flat)
+				flats[c] = wk.cut()
 			}
 			overridesMu.Lock()
 			overrides = append(overrides, wk.eg.overrides, wk.ing.overrides)
@@ -532,7 +527,13 @@ type worker struct {
 	notIsoEg, notIsoIn int32
 	allowances         map[[2]int32]int32 // index in the pool, -1 for none
 	key                []byte             // scratch for allowance keys
-	flat               []model.Connection
+	// The connections go into blocks of blockSize, and a chunk's are
+	// segments of them (cut): copying each chunk's out of a growing
+	// buffer at its exact size cost a copy of every connection, and
+	// growing each chunk's from empty about two.
+	block []model.Connection
+	segs  [][]model.Connection // the chunk's so far, before block[start:]
+	start int
 
 	groupContribs [][]pend
 	groupEID      []int32
@@ -627,8 +628,33 @@ func (w *worker) emit(s, d int, a int32) {
 	// Self-traffic is left out, and so is traffic between two external
 	// ranges, which never crosses the cluster.
 	if a >= 0 && s != d && (s < w.ix.nw || d < w.ix.nw) {
-		w.flat = append(w.flat, model.Connection{Src: int32(s), Dst: int32(d), Allowance: a})
+		if len(w.block) == cap(w.block) {
+			w.grow()
+		}
+		w.block = append(w.block, model.Connection{Src: int32(s), Dst: int32(d), Allowance: a})
 	}
+}
+
+// blockSize is how many connections a block holds (384 KiB).
+var blockSize = 1 << 15
+
+// grow starts a new block, the current one full.
+func (w *worker) grow() {
+	if len(w.block) > w.start {
+		w.segs = append(w.segs, w.block[w.start:])
+	}
+	w.block, w.start = make([]model.Connection, 0, blockSize), 0
+}
+
+// cut returns the connections emitted since the last cut, as segments.
+func (w *worker) cut() [][]model.Connection {
+	if len(w.block) > w.start {
+		w.segs = append(w.segs, w.block[w.start:len(w.block):len(w.block)])
+		w.start = len(w.block)
+	}
+	segs := w.segs
+	w.segs = nil
+	return segs
 }
 
 // dest computes every flow into destination d.
@@ -1022,13 +1048,15 @@ func (ix *index) selection() []model.PolicySelection {
 // It numbers the allowances in the order the connections first use them,
 // so that the matrix is the same whichever worker found which first, and
 // leaves out those none uses.
-func sortBySource(flats [][]model.Connection, n int, pool []*model.Allowance) ([]model.Connection, []*model.Allowance) {
+func sortBySource(flats [][][]model.Connection, n int, pool []*model.Allowance) ([]model.Connection, []*model.Allowance) {
 	// at[c][s] is where chunk c's first connection from s goes.
 	at := make([][]int32, len(flats))
 	par.For(len(flats), func(c int) {
 		counts := make([]int32, n)
-		for _, x := range flats[c] {
-			counts[x.Src]++
+		for _, seg := range flats[c] {
+			for _, x := range seg {
+				counts[x.Src]++
+			}
 		}
 		at[c] = counts
 	})
@@ -1043,9 +1071,11 @@ func sortBySource(flats [][]model.Connection, n int, pool []*model.Allowance) ([
 	out := make([]model.Connection, total)
 	par.For(len(flats), func(c int) {
 		next := at[c]
-		for _, x := range flats[c] {
-			out[next[x.Src]] = x
-			next[x.Src]++
+		for _, seg := range flats[c] {
+			for _, x := range seg {
+				out[next[x.Src]] = x
+				next[x.Src]++
+			}
 		}
 	})
 	// The first connection of each allowance, found on every core.
