@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -350,10 +351,75 @@ func (pr *peerReader) diff(j *jsonDiff, where string) (*model.Diff, error) {
 }
 
 // writeJSON writes v indented, with a final newline and without HTML
-// escaping (messages keep their < and >).
+// escaping (messages keep their < and >): what an encoding/json Encoder
+// with SetIndent("", "  ") writes, but indented as it is written rather
+// than into a second buffer (a check report of a large cluster is tens
+// of megabytes).
 func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	b, err := marshalCompact(v)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	writeIndented(bw, b)
+	bw.WriteByte('\n')
+	return bw.Flush()
+}
+
+// writeIndented writes compact JSON src (as encoding/json writes it)
+// indented by two spaces per level, as json.Indent does.
+func writeIndented(w *bufio.Writer, src []byte) {
+	depth := 0
+	open := false // just after { or [: a newline, unless it closes at once
+	newline := func() {
+		w.WriteByte('\n')
+		for range depth {
+			w.WriteString("  ")
+		}
+	}
+	for i := 0; i < len(src); {
+		c := src[i]
+		if open && c != '}' && c != ']' {
+			newline()
+		}
+		closing := open
+		open = false
+		switch c {
+		case '"':
+			j := i + 1
+			for src[j] != '"' {
+				if src[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			w.Write(src[i : j+1])
+			i = j + 1
+			continue
+		case '{', '[':
+			w.WriteByte(c)
+			depth++
+			open = true
+		case '}', ']':
+			depth--
+			if !closing {
+				newline()
+			}
+			w.WriteByte(c)
+		case ',':
+			w.WriteByte(c)
+			newline()
+		case ':':
+			w.WriteString(": ")
+		default: // a number, true, false or null: up to what follows it
+			j := i + 1
+			for j < len(src) && !strings.ContainsRune(`,:]}`, rune(src[j])) {
+				j++
+			}
+			w.Write(src[i:j])
+			i = j
+			continue
+		}
+		i++
+	}
 }
