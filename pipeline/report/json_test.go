@@ -3,7 +3,10 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -55,4 +58,31 @@ func TestWriteJSONAsEncoder(t *testing.T) {
 		require.NoError(t, writeJSON(&got, v))
 		require.Equal(t, want.String(), got.String())
 	}
+}
+
+// TestMarshalEachInOrder: marshalEach writes every element once, in
+// order, across batches and workers, elements of any length (a worker's
+// buffer grows under the elements it already encoded), and stops at the
+// first element that fails.
+func TestMarshalEachInOrder(t *testing.T) {
+	const n = 10000
+	elem := func(i int) string { return strings.Repeat(string(rune('a'+i%26)), i%300) + strconv.Itoa(i) }
+	var got []string
+	require.NoError(t, marshalEach(n, func(b []byte, i int) ([]byte, error) { return append(b, elem(i)...), nil }, func(i int, b []byte) {
+		require.Equal(t, len(got), i)
+		got = append(got, string(b))
+	}))
+	require.Len(t, got, n)
+	for i, s := range got {
+		require.Equal(t, elem(i), s)
+	}
+	written := 0
+	err := marshalEach(n, func(b []byte, i int) ([]byte, error) {
+		if i == 5000 {
+			return nil, errors.New("element 5000")
+		}
+		return append(b, 'x'), nil
+	}, func(int, []byte) { written++ })
+	require.EqualError(t, err, "element 5000")
+	require.Equal(t, 5000, written, "the elements before the failing one")
 }

@@ -105,7 +105,7 @@ func writeJSONLines(w io.Writer, m jsonMatrix) error {
 		ew.print("\n", strconv.Quote(name), ":", string(b), sep)
 		return nil
 	}
-	encodedList := func(name string, n int, encode func(i int) ([]byte, error), sep string) error {
+	encodedList := func(name string, n int, encode func(b []byte, i int) ([]byte, error), sep string) error {
 		ew.print("\n", strconv.Quote(name), ":[")
 		err := marshalEach(n, encode, func(i int, b []byte) {
 			if i > 0 {
@@ -124,7 +124,10 @@ func writeJSONLines(w io.Writer, m jsonMatrix) error {
 		return nil
 	}
 	list := func(name string, n int, elem func(i int) any, sep string) error {
-		return encodedList(name, n, func(i int) ([]byte, error) { return marshalCompact(elem(i)) }, sep)
+		return encodedList(name, n, func(b []byte, i int) ([]byte, error) {
+			e, err := marshalCompact(elem(i))
+			return append(b, e...), err
+		}, sep)
 	}
 	ew.print("{")
 	steps := []func() error{
@@ -143,10 +146,10 @@ func writeJSONLines(w io.Writer, m jsonMatrix) error {
 		},
 		func() error { return list("peers", len(m.Peers), func(i int) any { return m.Peers[i] }, ",") },
 		func() error {
-			return encodedList("allowances", len(m.Allowances), func(i int) ([]byte, error) { return m.Allowances[i].appendJSON(nil), nil }, ",")
+			return encodedList("allowances", len(m.Allowances), func(b []byte, i int) ([]byte, error) { return m.Allowances[i].appendJSON(b), nil }, ",")
 		},
 		func() error {
-			return encodedList("flows", len(m.Flows), func(i int) ([]byte, error) { return m.Flows[i].appendJSON(nil), nil }, ",")
+			return encodedList("flows", len(m.Flows), func(b []byte, i int) ([]byte, error) { return m.Flows[i].appendJSON(b), nil }, ",")
 		},
 		func() error { return field("connections", m.Connections, ",") },
 		func() error {
@@ -352,21 +355,30 @@ func writeMatrixJSONL(w io.Writer, v *matrixView, opts MatrixOptions) error {
 }
 
 // marshalEach encodes elements 0..n-1 with encode, a batch at a time on
-// every core, and passes them to write in order.
-func marshalEach(n int, encode func(i int) ([]byte, error), write func(i int, b []byte)) error {
+// every core, and passes them to write in order. encode appends to the
+// buffer it is given: each worker appends a batch's elements to one
+// buffer of its own, kept from batch to batch.
+func marshalEach(n int, encode func(b []byte, i int) ([]byte, error), write func(i int, b []byte)) error {
 	const batch = 4096
 	out := make([][]byte, min(n, batch))
 	errs := make([]error, len(out))
-	workers := runtime.GOMAXPROCS(0)
+	workers := min(runtime.GOMAXPROCS(0), len(out))
+	bufs := make([][]byte, workers)
 	for start := 0; start < n; start += batch {
 		k := min(batch, n-start)
 		var next atomic.Int64
 		var wg sync.WaitGroup
-		for range min(workers, k) {
+		for w := range min(workers, k) {
 			wg.Go(func() {
+				buf := bufs[w][:0]
 				for j := int(next.Add(1) - 1); j < k; j = int(next.Add(1) - 1) {
-					out[j], errs[j] = encode(start + j)
+					b, err := encode(buf, start+j)
+					if errs[j] = err; err != nil {
+						continue
+					}
+					out[j], buf = b[len(buf):len(b):len(b)], b
 				}
+				bufs[w] = buf
 			})
 		}
 		wg.Wait()
