@@ -5,7 +5,7 @@ import (
 	"unicode/utf8"
 )
 
-// The allowances are most of the bytes of a large matrix (27 of 37 MB
+// The allowances are most of the bytes of a large matrix (25 of 33 MB
 // for 5,000 workloads): they are encoded by hand, as encoding/json (with
 // HTML escaping off, as marshalCompact) writes them.
 // TestAllowanceJSONAsEncodingJSON holds the two together.
