@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"runtime"
 	"slices"
 	"strconv"
-	"sync"
-	"sync/atomic"
 
+	"github.com/reachgate/reachgate/internal/par"
 	"github.com/reachgate/reachgate/pipeline/model"
 )
 
@@ -362,31 +360,23 @@ func marshalEach(n int, encode func(b []byte, i int) ([]byte, error), write func
 	const batch = 4096
 	out := make([][]byte, min(n, batch))
 	errs := make([]error, len(out))
-	workers := min(runtime.GOMAXPROCS(0), len(out))
-	bufs := make([][]byte, workers)
+	bufs := make([][]byte, par.Workers(len(out)))
 	for start := 0; start < n; start += batch {
 		k := min(batch, n-start)
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		for w := range min(workers, k) {
-			wg.Go(func() {
-				buf := bufs[w][:0]
-				for j := int(next.Add(1) - 1); j < k; j = int(next.Add(1) - 1) {
-					b, err := encode(buf, start+j)
-					if errs[j] = err; err != nil {
-						continue
-					}
-					out[j], buf = b[len(buf):len(b):len(b)], b
-				}
-				bufs[w] = buf
-			})
-		}
-		wg.Wait()
+		par.ForWorkers(k, func(w, j int) {
+			b, err := encode(bufs[w], start+j)
+			if errs[j] = err; err == nil {
+				out[j], bufs[w] = b[len(bufs[w]):len(b):len(b)], b
+			}
+		})
 		for j := range k {
 			if errs[j] != nil {
 				return errs[j]
 			}
 			write(start+j, out[j])
+		}
+		for w := range bufs {
+			bufs[w] = bufs[w][:0]
 		}
 	}
 	return nil
