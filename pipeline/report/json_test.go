@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -85,4 +86,18 @@ func TestMarshalEachInOrder(t *testing.T) {
 	}, func(int, []byte) { written++ })
 	require.EqualError(t, err, "element 5000")
 	require.Equal(t, 5000, written, "the elements before the failing one")
+}
+
+// failingWriter refuses every write.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+// TestWriteJSONFails: a value encoding/json refuses and a writer that
+// fails are both errors of writeJSON.
+func TestWriteJSONFails(t *testing.T) {
+	var b bytes.Buffer
+	require.Error(t, writeJSON(&b, map[string]any{"x": []any{math.NaN()}}))
+	require.Zero(t, b.Len(), "nothing written for a value that does not encode")
+	require.EqualError(t, writeJSON(failingWriter{}, map[string]any{"x": 1}), "disk full")
 }

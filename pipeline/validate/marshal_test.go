@@ -83,3 +83,18 @@ func TestAppendDocAsMarshal(t *testing.T) {
 		}
 	})
 }
+
+// TestAppendDocFailsAsMarshal: a value json.Marshal refuses, however
+// deep, fails appendDoc with json.Marshal's error.
+func TestAppendDocFailsAsMarshal(t *testing.T) {
+	for _, v := range []any{
+		math.NaN(),
+		map[string]any{"spec": []any{map[string]any{"x": math.Inf(1)}}},
+		[]any{"a", make(chan int)},
+	} {
+		_, want := json.Marshal(v)
+		require.Error(t, want)
+		_, err := appendDoc(nil, v)
+		require.EqualError(t, err, want.Error())
+	}
+}
