@@ -325,7 +325,7 @@ is_fqdn(peer) if {
 }
 
 # The Cilium policies by kind and key (input version 6).
-cilium_policies := {[p.kind, p.key]: p | some p in object.get(input, "ciliumPolicies", [])}
+cilium_policies := {[p.kind, p.key]: p | some p in input.ciliumPolicies}
 
 cilium_object(p) := {"kind": p.kind, "namespace": p.namespace, "name": p.name} if p.namespace != ""
 
