@@ -6,6 +6,7 @@
 package policy
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -103,6 +104,8 @@ type Engine struct {
 	disabled []RuleInfo
 	now      time.Time
 	queries  []rego.PreparedEvalQuery // one per rule
+	// footprints are what each rule reads of the input.
+	footprints []footprint
 	// cost is how long each rule took last time, to start the slow ones
 	// first.
 	cost []atomic.Int64
@@ -186,6 +189,7 @@ func Load(fsys filesys.FileSystem, dirs []string, opts Options) (*Engine, error)
 			return nil, fmt.Errorf("prepare rule %s: %w", r.ID, err)
 		}
 		e.queries = append(e.queries, pq)
+		e.footprints = append(e.footprints, ruleFootprint(compiler, r.sets))
 	}
 	return e, nil
 }
@@ -543,55 +547,196 @@ func copyRules(rules []RuleInfo) []RuleInfo {
 // sorted by rule, object and message. A rule that fails at run time yields
 // a RuleErrorID finding; the other rules still report.
 func (e *Engine) Evaluate(ctx context.Context, in Input) ([]model.Finding, error) {
-	if len(e.rules) == 0 {
-		return []model.Finding{}, nil
-	}
-	doc, idx, err := buildInput(in)
+	fs, _, err := e.evaluate(ctx, []Input{in})
 	if err != nil {
-		return nil, fmt.Errorf("build rule input: %w", err)
+		return nil, err
+	}
+	return fs[0], nil
+}
+
+// EvaluatePair runs every rule against a pull request's head and its base,
+// as Evaluate does on each. A rule that reads the same values in both
+// input documents (see footprint) is evaluated once, on the head: its
+// findings are the base's too, located in the base's files. A pull
+// request changes a few objects, so most rules it leaves alone.
+func (e *Engine) EvaluatePair(ctx context.Context, head, base Input) (h, b []model.Finding, err error) {
+	fs, _, err := e.evaluate(ctx, []Input{head, base})
+	if err != nil {
+		return nil, nil, err
+	}
+	return fs[0], fs[1], nil
+}
+
+// side is one input document under evaluation.
+type side struct {
+	doc     ast.Value
+	idx     *sourceIndex
+	cache   *sharedCache
+	results [][]model.Finding
+	// reuse[i]: rule i reads what it reads on side 0, so it is not
+	// evaluated again.
+	reuse []bool
+}
+
+// evaluate runs the rules on each input; inputs after the first reuse the
+// first's results where a rule's footprint holds equal values. reused
+// counts the evaluations saved so.
+func (e *Engine) evaluate(ctx context.Context, ins []Input) (out [][]model.Finding, reused int, err error) {
+	out = make([][]model.Finding, len(ins))
+	if len(e.rules) == 0 {
+		for i := range out {
+			out[i] = []model.Finding{}
+		}
+		return out, 0, nil
 	}
 	now := e.now
 	if now.IsZero() {
 		now = time.Now()
 	}
-	evalOpts := []rego.EvalOption{rego.EvalParsedInput(doc), rego.EvalTime(now)}
-	// Rules are independent queries over one read-only input: evaluate them
-	// on every core, slowest first, sharing the library's indexes
-	// (sharedCache). A rule that fails is reported; the others still run.
-	cache := newSharedCache()
-	order := make([]int, len(e.rules))
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(a, b int) bool { return e.cost[order[a]].Load() > e.cost[order[b]].Load() })
-	results := make([][]model.Finding, len(e.rules))
-	next := make(chan int)
+	sides := make([]*side, len(ins))
+	errs := make([]error, len(ins))
+	first := make(chan struct{}) // closed when the first input is built
+	q := newJobQueue(len(ins))
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(e.rules), maxWorkers) {
+	// Each input is built on its own while the rules of those already
+	// built run: building one has parts that use one core.
+	for k, in := range ins {
 		wg.Go(func() {
-			for i := range next {
-				opts := append(slices.Clip(evalOpts), rego.EvalVirtualCache(cache.query()))
-				results[i] = e.evalRule(ctx, i, opts, idx)
+			defer q.done()
+			doc, idx, err := buildInput(in)
+			if k == 0 {
+				defer close(first)
+			}
+			if err != nil {
+				errs[k] = err
+				return
+			}
+			s := &side{doc: doc, idx: idx, cache: newSharedCache(), results: make([][]model.Finding, len(e.rules)), reuse: make([]bool, len(e.rules))}
+			sides[k] = s
+			if k > 0 {
+				<-first
+				if sides[0] != nil {
+					eq := map[string]bool{}
+					for i, fp := range e.footprints {
+						s.reuse[i] = fp.same(sides[0].doc, s.doc, eq)
+					}
+				}
+			}
+			var jobs []ruleJob
+			for i := range e.rules {
+				if !s.reuse[i] {
+					jobs = append(jobs, ruleJob{side: k, rule: i, cost: e.cost[i].Load()})
+				}
+			}
+			q.add(jobs)
+		})
+	}
+	// Rules are independent queries over read-only inputs: evaluate them
+	// on every core, slowest first, sharing each input's library indexes
+	// (sharedCache). A rule that fails is reported; the others still run.
+	for range min(len(ins)*runtime.GOMAXPROCS(0), maxWorkers) {
+		wg.Go(func() {
+			for j, ok := q.next(); ok; j, ok = q.next() {
+				s := sides[j.side]
+				opts := []rego.EvalOption{rego.EvalParsedInput(s.doc), rego.EvalTime(now), rego.EvalVirtualCache(s.cache.query())}
+				s.results[j.rule] = e.evalRule(ctx, j.rule, opts, s.idx)
 			}
 		})
 	}
-	for _, i := range order {
-		next <- i
-	}
-	close(next)
 	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, 0, fmt.Errorf("build rule input: %w", err)
+	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	var findings []model.Finding
-	for _, fs := range results {
-		findings = append(findings, fs...)
+	for k, s := range sides {
+		var findings []model.Finding
+		for i, fs := range s.results {
+			if s.reuse[i] {
+				fs = relocate(sides[0].results[i], s.idx)
+				reused++
+			}
+			findings = append(findings, fs...)
+		}
+		SortFindings(findings)
+		if findings == nil {
+			findings = []model.Finding{}
+		}
+		out[k] = findings
 	}
-	SortFindings(findings)
-	if findings == nil {
-		findings = []model.Finding{}
+	return out, reused, nil
+}
+
+// ruleJob is one rule to evaluate on one input; cost is how long it took
+// last time.
+type ruleJob struct {
+	side, rule int
+	cost       int64
+}
+
+// jobQueue hands out rule jobs, the costliest first, as inputs add them.
+type jobQueue struct {
+	mu      sync.Mutex
+	ready   *sync.Cond
+	jobs    []ruleJob
+	pending int // inputs still to add their jobs
+}
+
+func newJobQueue(inputs int) *jobQueue {
+	q := &jobQueue{pending: inputs}
+	q.ready = sync.NewCond(&q.mu)
+	return q
+}
+
+// add queues the jobs of one input.
+func (q *jobQueue) add(jobs []ruleJob) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.jobs = append(q.jobs, jobs...)
+	// Ties (every rule, the first time) go by rule, the inputs taking
+	// turns: rules of one input starting together would each compute the
+	// library indexes they share.
+	slices.SortFunc(q.jobs, func(a, b ruleJob) int {
+		return cmp.Or(cmp.Compare(b.cost, a.cost), cmp.Compare(a.rule, b.rule), cmp.Compare(a.side, b.side))
+	})
+	q.ready.Broadcast()
+}
+
+// done says one input has added its jobs, or never will.
+func (q *jobQueue) done() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.pending--
+	q.ready.Broadcast()
+}
+
+// next waits for a job; false when there are none left to come.
+func (q *jobQueue) next() (ruleJob, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.jobs) == 0 && q.pending > 0 {
+		q.ready.Wait()
 	}
-	return findings, nil
+	if len(q.jobs) == 0 {
+		return ruleJob{}, false
+	}
+	j := q.jobs[0]
+	q.jobs = q.jobs[1:]
+	return j, true
+}
+
+// relocate copies findings into another input's files.
+func relocate(fs []model.Finding, idx *sourceIndex) []model.Finding {
+	out := make([]model.Finding, len(fs))
+	for i, f := range fs {
+		f.Controls = slices.Clone(f.Controls)
+		if f.RuleID != RuleErrorID {
+			f.Location = idx.locate(f.Object)
+		}
+		out[i] = f
+	}
+	return out
 }
 
 // maxWorkers bounds how many rules evaluate at once.

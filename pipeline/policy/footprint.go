@@ -1,0 +1,180 @@
+package policy
+
+import (
+	"slices"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// footprintDepth is how deep below input a footprint path goes:
+// input.reach.fromExternal, not input.reach.fromExternal[0].
+const footprintDepth = 2
+
+// footprint lists the parts of the input document one rule can read: the
+// paths (keys below input, at most footprintDepth deep) of every input
+// reference in its deny/violation rules and in every rule and function
+// they reach, however indirectly. nil means the whole input: a reference
+// to input itself, or to input[x] with x not a constant string, or a
+// `with` that replaces part of input.
+//
+// Evaluation is deterministic (rules cannot call what is random or
+// reaches out, and time is pinned by Evaluate), so a rule whose footprint
+// holds equal values in two input documents returns the same results on
+// both.
+type footprint [][]string
+
+// ruleFootprint works out the footprint of a rule package's sets.
+func ruleFootprint(c *ast.Compiler, sets []ast.Ref) footprint {
+	seen := map[*ast.Rule]bool{}
+	var queue []*ast.Rule
+	visit := func(ref ast.Ref) {
+		for _, r := range c.GetRulesDynamicWithOpts(ref, ast.RulesOptions{IncludeHiddenModules: true}) {
+			if !seen[r] {
+				seen[r] = true
+				queue = append(queue, r)
+			}
+		}
+	}
+	for _, s := range sets {
+		visit(s)
+	}
+	fp := footprint{}
+	whole := false
+	var vis *ast.GenericVisitor
+	vis = ast.NewGenericVisitor(func(x any) bool {
+		switch x := x.(type) {
+		case ast.Var:
+			// input as a value, not through a reference.
+			if x.Equal(ast.InputRootDocument.Value) {
+				whole = true
+			}
+		case ast.Ref:
+			switch {
+			case x.HasPrefix(ast.InputRootRef):
+				if p, ok := inputPath(x); ok {
+					fp = fp.add(p)
+				} else {
+					whole = true
+				}
+			case x.HasPrefix(ast.DefaultRootRef):
+				visit(x)
+			default:
+				return false
+			}
+			// The terms after the root may hold references too.
+			for _, t := range x[1:] {
+				vis.Walk(t)
+			}
+			return true
+		case *ast.With:
+			if t, ok := x.Target.Value.(ast.Ref); ok && t.HasPrefix(ast.InputRootRef) {
+				whole = true
+			}
+		}
+		return false
+	})
+	for len(queue) > 0 && !whole {
+		r := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		vis.Walk(r)
+	}
+	if whole {
+		return nil
+	}
+	return fp
+}
+
+// inputPath is the constant string keys a reference to input starts
+// with, up to footprintDepth; false when there is none.
+func inputPath(ref ast.Ref) ([]string, bool) {
+	var p []string
+	for _, t := range ref[1:] {
+		s, ok := t.Value.(ast.String)
+		if !ok || len(p) == footprintDepth {
+			break
+		}
+		p = append(p, string(s))
+	}
+	return p, len(p) > 0
+}
+
+// add puts p into fp unless a prefix of it is there already, and drops
+// the paths p is a prefix of.
+func (fp footprint) add(p []string) footprint {
+	for _, q := range fp {
+		if len(q) <= len(p) && slices.Equal(q, p[:len(q)]) {
+			return fp
+		}
+	}
+	fp = slices.DeleteFunc(fp, func(q []string) bool {
+		return len(p) <= len(q) && slices.Equal(p, q[:len(p)])
+	})
+	return append(fp, p)
+}
+
+// same reports whether two input documents hold equal values (or both
+// none) at every path of fp. eq remembers comparisons across rules.
+func (fp footprint) same(a, b ast.Value, eq map[string]bool) bool {
+	if fp == nil {
+		fp = topKeys(a, b)
+	}
+	for _, p := range fp {
+		k := pathKey(p)
+		same, ok := eq[k]
+		if !ok {
+			same = equalAt(a, b, p)
+			eq[k] = same
+		}
+		if !same {
+			return false
+		}
+	}
+	return true
+}
+
+// topKeys lists the keys of two documents, as paths: the footprint of a
+// rule that reads the whole input.
+func topKeys(a, b ast.Value) footprint {
+	fp := footprint{}
+	for _, v := range []ast.Value{a, b} {
+		if o, ok := v.(ast.Object); ok {
+			o.Foreach(func(k, _ *ast.Term) {
+				if s, ok := k.Value.(ast.String); ok {
+					fp = fp.add([]string{string(s)})
+				}
+			})
+		}
+	}
+	return fp
+}
+
+func pathKey(p []string) string {
+	k := ""
+	for _, s := range p {
+		k += s + "\x00"
+	}
+	return k
+}
+
+// equalAt compares the values of a and b at path p.
+func equalAt(a, b ast.Value, p []string) bool {
+	for _, s := range p {
+		a, b = child(a, s), child(b, s)
+		if a == nil || b == nil {
+			return a == nil && b == nil
+		}
+	}
+	return a.Hash() == b.Hash() && ast.Compare(a, b) == 0
+}
+
+func child(v ast.Value, key string) ast.Value {
+	o, ok := v.(ast.Object)
+	if !ok {
+		return nil
+	}
+	t := o.Get(ast.StringTerm(key))
+	if t == nil {
+		return nil
+	}
+	return t.Value
+}

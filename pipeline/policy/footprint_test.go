@@ -1,0 +1,183 @@
+package policy
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/reachgate/reachgate/internal/synth"
+	"github.com/reachgate/reachgate/pipeline/model"
+	"github.com/reachgate/reachgate/pipeline/reach"
+)
+
+// footprintRule is a rule package whose deny set has body body, with lib
+// as a library package beside it.
+func footprintRule(body string) string {
+	return `# METADATA
+# title: T
+# custom:
+#   id: T001
+#   severity: warning
+package reachgate.rules.t
+
+import data.lib
+import rego.v1
+
+` + body + "\n"
+}
+
+const footprintLib = `package lib
+
+import rego.v1
+
+policies := {p.name | some p in input.policies}
+
+by_dst(d) := input.reach.byDst[d]
+
+services := {s | some s in input.services}
+
+workloads := input.workloads
+`
+
+func TestFootprint(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		want       []string // paths joined by "."; nil: the whole input
+	}{
+		{"direct", `deny contains {"msg": p.name} if { some p in input.policies }`, []string{"policies"}},
+		{"at most two keys deep", `deny contains {"msg": "x"} if { input.reach.byDst.a.b }`, []string{"reach.byDst"}},
+		{"a variable key stops the path", `deny contains {"msg": k} if { some k, _ in input.reach[_] }`, []string{"reach"}},
+		{"a prefix covers longer paths", `deny contains {"msg": "x"} if { input.reach.byDst.a; input.reach }`, []string{"reach"}},
+		{"through a library rule", `deny contains {"msg": n} if { some n in lib.policies }`, []string{"policies"}},
+		{"through a library function", `deny contains {"msg": "x"} if { lib.by_dst("a") }`, []string{"reach.byDst"}},
+		{"a rule of a rule", `deny contains {"msg": "x"} if { ok }
+ok if count(lib.services) > 0`, []string{"services"}},
+		{"else branches", `deny contains {"msg": v} if { v := pick }
+pick := input.a if { false } else := input.b`, []string{"a", "b"}},
+		{"comprehensions, every and not", `deny contains {"msg": "x"} if {
+	xs := [x | some x in input.a]
+	every x in xs { x != input.b }
+	not input.c
+}`, []string{"a", "b", "c"}},
+		{"a library rule chosen by a variable", `deny contains {"msg": "x"} if { some name in ["policies"]; lib[name] }`, []string{"policies", "reach.byDst", "services", "workloads"}},
+		{"nothing of the input", `deny contains {"msg": "x"} if { 1 == 2 }`, []string{}},
+		{"input itself", `deny contains {"msg": "x"} if { count(input) > 100 }`, nil},
+		{"input through a variable", `deny contains {"msg": "x"} if { x := input; x.a }`, nil},
+		{"object.get on input", `deny contains {"msg": "x"} if { object.get(input, "a", []) }`, nil},
+		{"input with a key from a variable", `deny contains {"msg": k} if { some k in ["a"]; input[k] }`, nil},
+		{"a with on input", `deny contains {"msg": "x"} if { lib.workloads with input.workloads as [] }`, nil},
+		{"through a library rule that takes input whole", `deny contains {"msg": "x"} if { whole }
+whole if walk(input, [_, _])`, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := Load(memFS(t, map[string]string{"rules/t.rego": footprintRule(tc.body), "rules/lib.rego": footprintLib}), []string{"rules"}, Options{})
+			require.NoError(t, err)
+			require.Len(t, e.footprints, 1)
+			fp := e.footprints[0]
+			if tc.want == nil {
+				require.Nil(t, fp, "footprint %v", fp)
+				return
+			}
+			require.NotNil(t, fp, "want %v, got the whole input", tc.want)
+			got := []string{}
+			for _, p := range fp {
+				got = append(got, strings.Join(p, "."))
+			}
+			slices.Sort(got)
+			require.Equal(t, tc.want, got)
+		})
+	}
+}
+
+// TestEvaluatePairAsEvaluate checks that evaluating a head and its base
+// together gives what evaluating each alone gives, with the repository's
+// rules, on random clusters and bases that differ from them by one
+// change (or none), and that rules are in fact evaluated once.
+func TestEvaluatePairAsEvaluate(t *testing.T) {
+	e, err := Load(filesys.MakeFsOnDisk(), []string{repoRego}, Options{Params: seedParams, Now: pinned})
+	require.NoError(t, err)
+	ctx := context.Background()
+	changes := []struct {
+		name string
+		do   func(c *model.Cluster)
+		// all: every rule is reused (nothing the rules read changed).
+		all bool
+	}{
+		{"none", func(*model.Cluster) {}, true},
+		{"a workload relabelled", func(c *model.Cluster) {
+			w := &c.Workloads[len(c.Workloads)/2]
+			w.Labels = maps(w.Labels, "tier", "changed")
+		}, false},
+		{"a policy removed", func(c *model.Cluster) { c.Policies = c.Policies[1:] }, false},
+		{"a service added", func(c *model.Cluster) {
+			w := c.Workloads[0]
+			c.Services = append(slices.Clip(c.Services), model.Service{Namespace: w.Namespace, Name: "added", Type: "ClusterIP", Selector: w.Labels, Ports: []model.ServicePort{{Port: 8080, TargetPort: "8080", Protocol: model.TCP}}})
+		}, false},
+	}
+	for seed := range uint64(4) {
+		opts := synth.Options{Workloads: 150, Namespaces: 6, Seed: seed + 1, Small: seed%2 == 0}
+		head := synth.Cluster(opts)
+		hm := reach.Compute(head)
+		for _, ch := range changes {
+			t.Run(fmt.Sprintf("seed %d, %s", seed+1, ch.name), func(t *testing.T) {
+				base := synth.Cluster(opts)
+				ch.do(base)
+				bm := reach.Compute(base)
+				hin := Input{Overlay: "prod", Environment: "prod", Cluster: head, Matrix: hm}
+				bin := Input{Overlay: "prod", Environment: "prod", Cluster: base, Matrix: bm}
+				wantH, err := e.Evaluate(ctx, hin)
+				require.NoError(t, err)
+				wantB, err := e.Evaluate(ctx, bin)
+				require.NoError(t, err)
+				got, reused, err := e.evaluate(ctx, []Input{hin, bin})
+				require.NoError(t, err)
+				require.Equal(t, wantH, got[0], "head")
+				require.Equal(t, wantB, got[1], "base")
+				if ch.all {
+					require.Equal(t, len(e.rules), reused)
+				} else {
+					require.Less(t, reused, len(e.rules))
+				}
+			})
+		}
+	}
+}
+
+func maps(m map[string]string, k, v string) map[string]string {
+	out := map[string]string{k: v}
+	for k2, v2 := range m {
+		if k2 != k {
+			out[k2] = v2
+		}
+	}
+	return out
+}
+
+// TestEvaluatePairLocatesInTheBase: a rule whose input did not change is
+// evaluated once, but the base's findings point at the base's files.
+func TestEvaluatePairLocatesInTheBase(t *testing.T) {
+	// The rule reads the services and names their workloads.
+	rule := footprintRule(`deny contains {"msg": s.name, "object": {"kind": "Deployment", "namespace": s.namespace, "name": s.name}} if { some s in input.services }`)
+	e, err := Load(memFS(t, map[string]string{"rules/t.rego": rule, "rules/lib.rego": footprintLib}), []string{"rules"}, Options{Now: pinned})
+	require.NoError(t, err)
+	cluster := func(line int) *model.Cluster {
+		return &model.Cluster{
+			Namespaces: []model.Namespace{{Name: "shop"}},
+			Workloads:  []model.Workload{{Kind: "Deployment", Namespace: "shop", Name: "api", Labels: map[string]string{"app": "api"}, Source: model.Location{File: "api.yaml", Line: line}}},
+			Services:   []model.Service{{Namespace: "shop", Name: "api", Selector: map[string]string{"app": "api"}}},
+		}
+	}
+	head, base := cluster(1), cluster(30)
+	got, reused, err := e.evaluate(context.Background(), []Input{{Cluster: head, Matrix: reach.Compute(head)}, {Cluster: base, Matrix: reach.Compute(base)}})
+	require.NoError(t, err)
+	require.Equal(t, 1, reused)
+	require.Len(t, got[0], 1)
+	require.Len(t, got[1], 1)
+	require.Equal(t, model.Location{File: "api.yaml", Line: 1}, got[0][0].Location)
+	require.Equal(t, model.Location{File: "api.yaml", Line: 30}, got[1][0].Location)
+}
