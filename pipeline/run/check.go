@@ -1,7 +1,6 @@
 package run
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"path"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/reachgate/reachgate/pipeline/config"
@@ -301,21 +299,9 @@ func BuildReport(ctx context.Context, p CheckParams) (*model.Report, error) {
 		if !judged[i] {
 			continue
 		}
-		// The base is judged beside the head: each evaluation has parts
-		// that run on one core.
-		var base []model.Finding
-		var baseErr error
-		var wg sync.WaitGroup
-		if r.Baseline != "" {
-			wg.Go(func() { base, baseErr = j.baseFindings(ctx, rs, r.Baseline, pr, c) })
-		}
-		or, err := j.overlay(ctx, rs, pr, c, fields, p.Digests)
-		wg.Wait()
-		if err = cmp.Or(err, baseErr); err != nil {
+		or, err := j.overlay(ctx, rs, pr, c, r.Baseline, fields, p.Digests)
+		if err != nil {
 			return nil, err
-		}
-		if r.Baseline != "" {
-			or.Findings, or.Resolved = policy.Baseline(or.Findings, base)
 		}
 		r.Overlays = append(r.Overlays, or)
 	}

@@ -80,10 +80,15 @@ func (s *Stages) Compare(i int) *model.Diff {
 func (s *Stages) JudgeOverlay(i int) ([]model.Finding, int, error) {
 	o := s.prs[i].head
 	m := s.comp.matrices[o.Cluster]
-	return s.j.judgeOverlay(context.Background(), s.rs, o, m, s.comp.promotion(s.rs.head, o.Name), s.rs.head.fieldLines())
+	fs, err := s.j.engine.Evaluate(context.Background(), s.j.headInput(o, m, s.comp.promotion(s.rs.head, o.Name)))
+	if err != nil {
+		return nil, 0, err
+	}
+	findings, checked := s.j.judgeOverlay(s.rs, o, m, fs, s.rs.head.fieldLines())
+	return findings, checked, nil
 }
 
 // Assemble builds overlay i's report.
 func (s *Stages) Assemble(i int) (model.OverlayReport, error) {
-	return s.j.overlay(context.Background(), s.rs, s.prs[i], s.comp, s.rs.head.fieldLines(), false)
+	return s.j.overlay(context.Background(), s.rs, s.prs[i], s.comp, "", s.rs.head.fieldLines(), false)
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/reachgate/reachgate/internal/textdiff"
@@ -355,9 +356,58 @@ func compute(ctx context.Context, pairs []pair) (computed, error) {
 	return c, nil
 }
 
+// evaluate runs the rules on one pair's head and, with baseline mode
+// "base", its base: together, so that a rule reading nothing the pull
+// request changed is evaluated once (policy.Engine.EvaluatePair). The
+// head's findings are nil when it is not judged (removed, or not
+// rendered), the base's when it has none to compare with.
+func (j *judge) evaluate(ctx context.Context, rs *refs, mode string, pr pair, c computed) (head, base []model.Finding, err error) {
+	var ins []policy.Input
+	var names []string
+	h, b := pr.head, pr.base
+	judgeHead := !pr.removed && h.Err == nil
+	if judgeHead {
+		ins, names = append(ins, j.headInput(h, c.matrices[h.Cluster], c.promotion(rs.head, h.Name))), append(names, h.Name)
+	}
+	judgeBase := mode == "base" && b != nil && b.Cluster != nil
+	if judgeBase {
+		in := policy.Input{Overlay: h.Name, Environment: h.Environment, Cluster: b.Cluster, Matrix: c.matrices[b.Cluster], Promotion: c.basePromotion(rs.base, h.Name)}
+		ins, names = append(ins, in), append(names, h.Name+" at the base")
+	}
+	var fs [][]model.Finding
+	switch len(ins) {
+	case 0:
+		return nil, nil, nil
+	case 1:
+		var one []model.Finding
+		one, err = j.engine.Evaluate(ctx, ins[0])
+		fs = [][]model.Finding{one}
+	case 2:
+		fs = make([][]model.Finding, 2)
+		fs[0], fs[1], err = j.engine.EvaluatePair(ctx, ins[0], ins[1])
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("rules on %s: %w", strings.Join(names, " and "), err)
+	}
+	if judgeHead {
+		head, fs = fs[0], fs[1:]
+	}
+	if judgeBase {
+		base = fs[0]
+	}
+	return head, base, nil
+}
+
+// headInput is what the rules judge of a rendered head overlay.
+func (j *judge) headInput(o *Overlay, m *model.Matrix, promotion *policy.Promotion) policy.Input {
+	return policy.Input{Overlay: o.Name, Environment: o.Environment, Cluster: o.Cluster, Matrix: m, Promotion: promotion, Observed: j.traffic[o]}
+}
+
 // overlay assembles the report of one overlay: the head compared with the
-// base, then judged by the rules and the expectations.
-func (j *judge) overlay(ctx context.Context, rs *refs, pr pair, c computed, fields *fieldLiner, digests bool) (model.OverlayReport, error) {
+// base, then judged by the rules and the expectations; with a baseline
+// (see refs.baseline), its findings marked new or existing against the
+// base's.
+func (j *judge) overlay(ctx context.Context, rs *refs, pr pair, c computed, baseline string, fields *fieldLiner, digests bool) (model.OverlayReport, error) {
 	o := pr.head
 	or := model.OverlayReport{Name: o.Name, Environment: o.Environment, Path: o.Path, Findings: []model.Finding{}}
 	switch {
@@ -368,28 +418,38 @@ func (j *judge) overlay(ctx context.Context, rs *refs, pr pair, c computed, fiel
 	case pr.unjudged != nil:
 		or.Findings = append(or.Findings, unjudgedFinding(*pr.unjudged))
 	}
-	if pr.removed {
+	switch {
+	case pr.removed:
 		// Argo CD prunes what an overlay deployed when it goes: every
 		// flow of the base is removed.
 		or.Matrix = &model.Matrix{}
-		or.Base, or.Diff = c.compare(pr.base, or.Matrix)
-		return or, nil
-	}
-	if o.Err != nil {
+	case o.Err != nil:
 		or.Error = o.Err.Error()
-		return or, nil
+	default:
+		or.Matrix = c.matrices[o.Cluster]
+		// The observed traffic is part of the rules' input.
+		or.Traffic = j.observe(o, or.Matrix, c.baseMatrix(pr.base))
 	}
-	or.Matrix = c.matrices[o.Cluster]
-	or.Base, or.Diff = c.compare(pr.base, or.Matrix)
-	or.Traffic = j.observe(o, or.Matrix, or.Base)
-	findings, checked, err := j.judgeOverlay(ctx, rs, o, or.Matrix, c.promotion(rs.head, o.Name), fields)
+	// The diff runs beside the rules, which have parts that use one core.
+	var wg sync.WaitGroup
+	if or.Matrix != nil {
+		wg.Go(func() { or.Base, or.Diff = c.compare(pr.base, or.Matrix) })
+	}
+	hf, bf, err := j.evaluate(ctx, rs, baseline, pr, c)
+	wg.Wait()
 	if err != nil {
 		return or, err
 	}
-	or.Findings = append(or.Findings, findings...)
-	or.Expectations = checked
-	if digests {
-		or.InputDigest = o.Digest()
+	if !pr.removed && o.Err == nil {
+		findings, checked := j.judgeOverlay(rs, o, or.Matrix, hf, fields)
+		or.Findings = append(or.Findings, findings...)
+		or.Expectations = checked
+		if digests {
+			or.InputDigest = o.Digest()
+		}
+	}
+	if baseline != "" {
+		or.Findings, or.Resolved = policy.Baseline(or.Findings, j.baseFindings(rs, baseline, pr, c, bf))
 	}
 	return or, nil
 }
@@ -399,20 +459,23 @@ func (c computed) compare(base *Overlay, head *model.Matrix) (*model.Matrix, *mo
 	if base == nil || base.Cluster == nil {
 		return nil, nil
 	}
-	bm := c.matrices[base.Cluster]
+	bm := c.baseMatrix(base)
 	return bm, reach.Diff(bm, head)
 }
 
-// judgeOverlay collects the findings of one rendered head overlay: its
-// input errors, the rules (with the overlay it is promoted from) and the
-// connectivity expectations; and how many expectations were checked.
-func (j *judge) judgeOverlay(ctx context.Context, rs *refs, o *Overlay, m *model.Matrix, promotion *policy.Promotion, fields *fieldLiner) ([]model.Finding, int, error) {
-	in := policy.Input{Overlay: o.Name, Environment: o.Environment, Cluster: o.Cluster, Matrix: m, Promotion: promotion, Observed: j.traffic[o]}
-	findings := o.Findings()
-	fs, err := j.engine.Evaluate(ctx, in)
-	if err != nil {
-		return nil, 0, fmt.Errorf("rules on %s: %w", o.Name, err)
+// baseMatrix is the base overlay's matrix; nil without a base.
+func (c computed) baseMatrix(base *Overlay) *model.Matrix {
+	if base == nil || base.Cluster == nil {
+		return nil
 	}
+	return c.matrices[base.Cluster]
+}
+
+// judgeOverlay collects the findings of one rendered head overlay: its
+// input errors, the rules' findings fs and the connectivity expectations;
+// and how many expectations were checked.
+func (j *judge) judgeOverlay(rs *refs, o *Overlay, m *model.Matrix, fs []model.Finding, fields *fieldLiner) ([]model.Finding, int) {
+	findings := o.Findings()
 	// A rule names the object and the field to fix; point at the field's
 	// line.
 	locs := make([]model.Location, 0, len(fs))
@@ -437,7 +500,7 @@ func (j *judge) judgeOverlay(ctx context.Context, rs *refs, o *Overlay, m *model
 			findings = append(findings, policy.Weakened(o.Name, baseExp, headExp)...)
 		}
 	}
-	return findings, checked, nil
+	return findings, checked
 }
 
 // promotion finds an overlay that promotes to name, rendered at the head.
@@ -474,21 +537,15 @@ func (rs *refs) baseline(j *judge) string {
 }
 
 // baseFindings are the findings the base's overlay gets from the same
-// rules, which the head's are marked new or existing against. An overlay
-// new in the head, or a base that has not adopted reachgate, has none:
-// every finding is then new.
-func (j *judge) baseFindings(ctx context.Context, rs *refs, mode string, pr pair, c computed) ([]model.Finding, error) {
+// rules (fs, from evaluate), which the head's are marked new or existing
+// against. An overlay new in the head, or a base that has not adopted
+// reachgate, has none: every finding is then new.
+func (j *judge) baseFindings(rs *refs, mode string, pr pair, c computed, fs []model.Finding) []model.Finding {
 	b := pr.base
 	if mode != "base" || b == nil || b.Cluster == nil {
-		return nil, nil
+		return nil
 	}
-	m := c.matrices[b.Cluster]
 	o := &Overlay{Name: pr.head.Name, Environment: pr.head.Environment, Path: b.Path, Cluster: b.Cluster, Problems: b.Problems}
-	in := policy.Input{Overlay: o.Name, Environment: o.Environment, Cluster: b.Cluster, Matrix: m, Promotion: c.basePromotion(rs.base, o.Name)}
-	fs, err := j.engine.Evaluate(ctx, in)
-	if err != nil {
-		return nil, fmt.Errorf("rules on %s at the base: %w", o.Name, err)
-	}
-	exp, _ := expectations(rs.base, o, m)
-	return append(append(o.Findings(), fs...), exp...), nil
+	exp, _ := expectations(rs.base, o, c.matrices[b.Cluster])
+	return append(append(o.Findings(), fs...), exp...)
 }
