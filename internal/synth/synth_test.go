@@ -123,3 +123,41 @@ func TestNumberedPorts(t *testing.T) {
 	assert.Zero(t, names)
 	assert.Greater(t, after, before, "metrics became 9090")
 }
+
+// TestBump: the image bump changes one line of one file, an image tag.
+func TestBump(t *testing.T) {
+	t.Parallel()
+	c := Cluster(Options{Workloads: 100, Namespaces: 4, Seed: 7})
+	read := func(o TreeOptions) map[string]string {
+		dir := t.TempDir()
+		written, err := WriteTree(dir, c, o)
+		require.NoError(t, err)
+		out := map[string]string{}
+		for _, f := range written {
+			data, err := os.ReadFile(filepath.Join(dir, f))
+			require.NoError(t, err)
+			out[f] = string(data)
+		}
+		return out
+	}
+	before, after := read(TreeOptions{}), read(TreeOptions{Bump: true})
+	require.Len(t, after, len(before))
+	var changed []string
+	for f, data := range after {
+		if data == before[f] {
+			continue
+		}
+		changed = append(changed, f)
+		a, b := strings.Split(before[f], "\n"), strings.Split(data, "\n")
+		require.Len(t, b, len(a), f)
+		var lines []string
+		for i := range a {
+			if a[i] != b[i] {
+				lines = append(lines, a[i]+" -> "+b[i])
+			}
+		}
+		require.Len(t, lines, 1, f)
+		assert.Regexp(t, `image: registry.example/\S+:1.0 -> .*image: registry.example/\S+:1.1$`, lines[0])
+	}
+	assert.Len(t, changed, 1)
+}

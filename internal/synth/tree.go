@@ -36,6 +36,10 @@ type TreeOptions struct {
 	// first policy with ingress rules lets in one more port. Written over
 	// an unchanged tree, it changes one file.
 	Change bool
+	// Bump gives the first workload's main container a new image tag, the
+	// pull request a GitOps repository sees most: nothing the matrix
+	// reads changes. Written over an unchanged tree, it changes one file.
+	Bump bool
 	// NumberedPorts writes the NetworkPolicies' named ports as the
 	// numbers the workloads mostly give those names (http 8000, metrics
 	// 9090, db 5432, stats 8125): netpol-analyzer refuses a named port in
@@ -61,7 +65,7 @@ func WriteTree(dir string, c *model.Cluster, o TreeOptions) ([]string, error) {
 		return nil, err
 	}
 	var bases []string
-	changed := !o.Change
+	changed, bumped := !o.Change, !o.Bump
 	for _, ns := range c.Namespaces {
 		if ns.Name == "kube-system" {
 			continue
@@ -77,7 +81,12 @@ func WriteTree(dir string, c *model.Cluster, o TreeOptions) ([]string, error) {
 			if w.Namespace != ns.Name {
 				continue
 			}
-			if err := doc(files["workloads.yaml"], workloadDoc(w)); err != nil {
+			d := workloadDoc(w)
+			if !bumped {
+				bump(d)
+				bumped = true
+			}
+			if err := doc(files["workloads.yaml"], d); err != nil {
 				return nil, err
 			}
 			if err := doc(files["services.yaml"], serviceDoc(w)); err != nil {
@@ -183,6 +192,12 @@ func containers(w *model.Workload) []any {
 		out = append(out, obj{"name": "sidecar", "image": "registry.example/agent:1.0", "ports": side})
 	}
 	return out
+}
+
+// bump moves the main container of a workload document to tag 1.1.
+func bump(d obj) {
+	c := d["spec"].(obj)["template"].(obj)["spec"].(obj)["containers"].([]any)[0].(obj)
+	c["image"] = strings.TrimSuffix(c["image"].(string), ":1.0") + ":1.1"
 }
 
 func stringMap(m map[string]string) obj {

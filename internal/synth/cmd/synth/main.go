@@ -6,7 +6,7 @@
 //	go run ./internal/synth/cmd/synth -workloads 5000 -namespaces 50 -policies 3000 -out /tmp/c5000 -change
 //
 // The same flags always write the same files; -change rewrites one policy
-// the way a pull request would; -numbered-ports writes the policies' named
+// the way a pull request would, -bump one image tag; -numbered-ports writes the policies' named
 // ports as numbers, which netpol-analyzer needs.
 package main
 
@@ -25,6 +25,7 @@ func main() {
 	seed := flag.Uint64("seed", 42, "random seed")
 	out := flag.String("out", "", "directory to write (required)")
 	change := flag.Bool("change", false, "change one policy, as a pull request would")
+	bump := flag.Bool("bump", false, "move one workload's image tag, as a pull request would")
 	numbered := flag.Bool("numbered-ports", false, "write the policies' ports as numbers (for netpol-analyzer)")
 	flag.Parse()
 	if *out == "" || *workloads < 1 || *namespaces < 1 || *policies < 0 {
@@ -37,7 +38,7 @@ func main() {
 		o.PolicyRatio = float64(*policies) / float64(*workloads)
 	}
 	c := synth.Cluster(o)
-	if _, err := synth.WriteTree(*out, c, synth.TreeOptions{Change: *change, NumberedPorts: *numbered}); err != nil {
+	if _, err := synth.WriteTree(*out, c, synth.TreeOptions{Change: *change, Bump: *bump, NumberedPorts: *numbered}); err != nil {
 		fmt.Fprintln(os.Stderr, "synth:", err)
 		os.Exit(1)
 	}
