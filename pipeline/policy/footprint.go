@@ -164,7 +164,57 @@ func equalAt(a, b ast.Value, p []string) bool {
 			return a == nil && b == nil
 		}
 	}
-	return a.Hash() == b.Hash() && ast.Compare(a, b) == 0
+	return a.Hash() == b.Hash() && identical(a, b)
+}
+
+// identical reports whether a and b are the same value, down to how their
+// numbers are spelt: ast.Compare (and Rego's ==) takes 1 and 1.0 for
+// equal, but sprintf prints them differently, so a rule could tell them
+// apart.
+func identical(a, b ast.Value) bool {
+	switch a := a.(type) {
+	case ast.Number:
+		b, ok := b.(ast.Number)
+		return ok && a == b
+	case ast.String:
+		b, ok := b.(ast.String)
+		return ok && a == b
+	case ast.Boolean:
+		b, ok := b.(ast.Boolean)
+		return ok && a == b
+	case ast.Null:
+		_, ok := b.(ast.Null)
+		return ok
+	case *ast.Array:
+		b, ok := b.(*ast.Array)
+		if !ok || a.Len() != b.Len() {
+			return false
+		}
+		for i := range a.Len() {
+			if !identical(a.Elem(i).Value, b.Elem(i).Value) {
+				return false
+			}
+		}
+		return true
+	case ast.Object:
+		b, ok := b.(ast.Object)
+		if !ok || a.Len() != b.Len() {
+			return false
+		}
+		// Keys come sorted, so equal objects list them in step.
+		ka, kb := a.Keys(), b.Keys()
+		for i := range ka {
+			if !identical(ka[i].Value, kb[i].Value) || !identical(a.Get(ka[i]).Value, b.Get(kb[i]).Value) {
+				return false
+			}
+		}
+		return true
+	case ast.Set:
+		b, ok := b.(ast.Set)
+		return ok && a.Len() == b.Len() && identical(a.Sorted(), b.Sorted())
+	}
+	// No other kind of value is in an input document.
+	return ast.Compare(a, b) == 0 && a.String() == b.String()
 }
 
 func child(v ast.Value, key string) ast.Value {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
@@ -180,4 +182,32 @@ func TestEvaluatePairLocatesInTheBase(t *testing.T) {
 	require.Len(t, got[1], 1)
 	require.Equal(t, model.Location{File: "api.yaml", Line: 1}, got[0][0].Location)
 	require.Equal(t, model.Location{File: "api.yaml", Line: 30}, got[1][0].Location)
+}
+
+// TestIdentical: equal values are identical unless a number is spelt
+// differently, at any depth, in keys too.
+func TestIdentical(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{`{"a": [1, {"b": true}], "c": null, "d": "x"}`, `{"d": "x", "c": null, "a": [1, {"b": true}]}`, true},
+		{`{"a": {1, 2}}`, `{"a": {2, 1}}`, true},
+		{`1`, `1.0`, false},
+		{`[1]`, `[1.0]`, false},
+		{`{"a": 1}`, `{"a": 1.0}`, false},
+		{`{1: "a"}`, `{1.0: "a"}`, false},
+		{`{1, 2}`, `{1.0, 2}`, false},
+		{`{"a": 1}`, `{"a": 1, "b": 2}`, false},
+		{`{"a": "1"}`, `{"a": 1}`, false},
+		{`[1, 2]`, `[2, 1]`, false},
+		{`null`, `false`, false},
+	} {
+		a, b := ast.MustParseTerm(tc.a).Value, ast.MustParseTerm(tc.b).Value
+		assert.Equal(t, tc.want, identical(a, b), "%s against %s", tc.a, tc.b)
+		assert.Equal(t, tc.want, identical(b, a), "%s against %s", tc.b, tc.a)
+		if tc.want {
+			assert.True(t, equalAt(ast.NewObject([2]*ast.Term{ast.StringTerm("k"), ast.NewTerm(a)}), ast.NewObject([2]*ast.Term{ast.StringTerm("k"), ast.NewTerm(b)}), []string{"k"}))
+		}
+	}
 }
