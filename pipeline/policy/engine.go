@@ -616,9 +616,9 @@ func (e *Engine) evaluate(ctx context.Context, ins []Input) (out [][]model.Findi
 			if k > 0 {
 				<-first
 				if sides[0] != nil {
-					eq := map[string]bool{}
+					c := newComparison(sides[0].doc, s.doc)
 					for i, fp := range e.footprints {
-						s.reuse[i] = fp.same(sides[0].doc, s.doc, eq)
+						s.reuse[i] = c.same(fp)
 					}
 				}
 			}

@@ -112,24 +112,48 @@ func (fp footprint) add(p []string) footprint {
 	return append(fp, p)
 }
 
-// same reports whether two input documents hold equal values (or both
-// none) at every path of fp. eq remembers comparisons across rules.
-func (fp footprint) same(a, b ast.Value, eq map[string]bool) bool {
+// comparison compares two input documents path by path, remembering
+// what it found.
+type comparison struct {
+	a, b  ast.Value
+	paths map[string]bool
+	id    identity
+}
+
+func newComparison(a, b ast.Value) *comparison {
+	return &comparison{a: a, b: b, paths: map[string]bool{}, id: identity{same: map[[2]*ast.Term]bool{}}}
+}
+
+// same reports whether the two documents hold identical values (or both
+// none) at every path of fp.
+func (c *comparison) same(fp footprint) bool {
 	if fp == nil {
-		fp = topKeys(a, b)
+		fp = topKeys(c.a, c.b)
 	}
 	for _, p := range fp {
 		k := pathKey(p)
-		same, ok := eq[k]
+		same, ok := c.paths[k]
 		if !ok {
-			same = equalAt(a, b, p)
-			eq[k] = same
+			same = c.at(p)
+			c.paths[k] = same
 		}
 		if !same {
 			return false
 		}
 	}
 	return true
+}
+
+// at compares the documents' values at path p.
+func (c *comparison) at(p []string) bool {
+	a, b := c.a, c.b
+	for _, s := range p {
+		a, b = child(a, s), child(b, s)
+		if a == nil || b == nil {
+			return a == nil && b == nil
+		}
+	}
+	return a.Hash() == b.Hash() && c.id.values(a, b)
 }
 
 // topKeys lists the keys of two documents, as paths: the footprint of a
@@ -156,22 +180,32 @@ func pathKey(p []string) string {
 	return k
 }
 
-// equalAt compares the values of a and b at path p.
-func equalAt(a, b ast.Value, p []string) bool {
-	for _, s := range p {
-		a, b = child(a, s), child(b, s)
-		if a == nil || b == nil {
-			return a == nil && b == nil
-		}
-	}
-	return a.Hash() == b.Hash() && identical(a, b)
-}
-
-// identical reports whether a and b are the same value, down to how their
+// identity tells whether two values are the same, down to how their
 // numbers are spelt: ast.Compare (and Rego's ==) takes 1 and 1.0 for
 // equal, but sprintf prints them differently, so a rule could tell them
-// apart.
-func identical(a, b ast.Value) bool {
+// apart. An input document shares terms (a flow is listed under each of
+// its destinations in input.reach.byDst, and in fromExternal), so pairs
+// of composite terms already compared are remembered: without that,
+// comparing byDst alone at 5,000 workloads took 3 s.
+type identity struct {
+	same map[[2]*ast.Term]bool
+}
+
+func (x *identity) terms(a, b *ast.Term) bool {
+	switch a.Value.(type) {
+	case ast.Object, *ast.Array, ast.Set:
+		k := [2]*ast.Term{a, b}
+		same, ok := x.same[k]
+		if !ok {
+			same = x.values(a.Value, b.Value)
+			x.same[k] = same
+		}
+		return same
+	}
+	return x.values(a.Value, b.Value)
+}
+
+func (x *identity) values(a, b ast.Value) bool {
 	switch a := a.(type) {
 	case ast.Number:
 		b, ok := b.(ast.Number)
@@ -191,7 +225,7 @@ func identical(a, b ast.Value) bool {
 			return false
 		}
 		for i := range a.Len() {
-			if !identical(a.Elem(i).Value, b.Elem(i).Value) {
+			if !x.terms(a.Elem(i), b.Elem(i)) {
 				return false
 			}
 		}
@@ -201,17 +235,31 @@ func identical(a, b ast.Value) bool {
 		if !ok || a.Len() != b.Len() {
 			return false
 		}
-		// Keys come sorted, so equal objects list them in step.
+		differ, stringKeys := false, true
+		a.Until(func(k, v *ast.Term) bool {
+			if _, ok := k.Value.(ast.String); !ok {
+				stringKeys = false
+				return true
+			}
+			w := b.Get(k)
+			differ = w == nil || !x.terms(v, w)
+			return differ
+		})
+		if stringKeys {
+			return !differ
+		}
+		// A key that is not a string may be spelt otherwise in b: keys
+		// come sorted, so equal objects list them in step.
 		ka, kb := a.Keys(), b.Keys()
 		for i := range ka {
-			if !identical(ka[i].Value, kb[i].Value) || !identical(a.Get(ka[i]).Value, b.Get(kb[i]).Value) {
+			if !x.terms(ka[i], kb[i]) || !x.terms(a.Get(ka[i]), b.Get(kb[i])) {
 				return false
 			}
 		}
 		return true
 	case ast.Set:
 		b, ok := b.(ast.Set)
-		return ok && a.Len() == b.Len() && identical(a.Sorted(), b.Sorted())
+		return ok && a.Len() == b.Len() && x.values(a.Sorted(), b.Sorted())
 	}
 	// No other kind of value is in an input document.
 	return ast.Compare(a, b) == 0 && a.String() == b.String()

@@ -204,10 +204,22 @@ func TestIdentical(t *testing.T) {
 		{`null`, `false`, false},
 	} {
 		a, b := ast.MustParseTerm(tc.a).Value, ast.MustParseTerm(tc.b).Value
-		assert.Equal(t, tc.want, identical(a, b), "%s against %s", tc.a, tc.b)
-		assert.Equal(t, tc.want, identical(b, a), "%s against %s", tc.b, tc.a)
-		if tc.want {
-			assert.True(t, equalAt(ast.NewObject([2]*ast.Term{ast.StringTerm("k"), ast.NewTerm(a)}), ast.NewObject([2]*ast.Term{ast.StringTerm("k"), ast.NewTerm(b)}), []string{"k"}))
-		}
+		assert.Equal(t, tc.want, (&identity{same: map[[2]*ast.Term]bool{}}).values(a, b), "%s against %s", tc.a, tc.b)
+		assert.Equal(t, tc.want, (&identity{same: map[[2]*ast.Term]bool{}}).values(b, a), "%s against %s", tc.b, tc.a)
+		doc := func(v ast.Value) ast.Value { return ast.NewObject([2]*ast.Term{ast.StringTerm("k"), ast.NewTerm(v)}) }
+		assert.Equal(t, tc.want, newComparison(doc(a), doc(b)).same(footprint{{"k"}}), "%s against %s at a path", tc.a, tc.b)
+		assert.Equal(t, tc.want, newComparison(doc(a), doc(b)).same(nil), "%s against %s, whole", tc.a, tc.b)
 	}
+}
+
+// TestIdenticalSharedTerms: a term listed twice in one document is
+// compared with each term it faces in the other, not once for all.
+func TestIdenticalSharedTerms(t *testing.T) {
+	shared := ast.MustParseTerm(`{"port": 1}`)
+	a := ast.NewObject([2]*ast.Term{ast.StringTerm("x"), ast.ArrayTerm(shared, shared)})
+	same := ast.NewObject([2]*ast.Term{ast.StringTerm("x"), ast.ArrayTerm(ast.MustParseTerm(`{"port": 1}`), ast.MustParseTerm(`{"port": 1}`))})
+	spelt := ast.NewObject([2]*ast.Term{ast.StringTerm("x"), ast.ArrayTerm(ast.MustParseTerm(`{"port": 1}`), ast.MustParseTerm(`{"port": 1.0}`))})
+	assert.True(t, newComparison(a, same).same(footprint{{"x"}}))
+	assert.False(t, newComparison(a, spelt).same(footprint{{"x"}}))
+	assert.False(t, newComparison(spelt, a).same(footprint{{"x"}}))
 }
