@@ -14,13 +14,14 @@ const footprintDepth = 2
 // paths (keys below input, at most footprintDepth deep) of every input
 // reference in its deny/violation rules and in every rule and function
 // they reach, however indirectly. nil means the whole input: a reference
-// to input itself, or to input[x] with x not a constant string, or a
+// to input itself (object.get(input, ...) is one: the compiler binds input
+// to a local first), or to input[x] with x not a constant string, or a
 // `with` that replaces part of input.
 //
 // Evaluation is deterministic (rules cannot call what is random or
 // reaches out, and time is pinned by Evaluate), so a rule whose footprint
-// holds equal values in two input documents returns the same results on
-// both.
+// holds identical values in two input documents returns the same results
+// on both.
 type footprint [][]string
 
 // ruleFootprint works out the footprint of a rule package's sets.
