@@ -68,7 +68,7 @@ release:
 	scripts/release.sh
 
 # The commands at scale (docs/reachability.md): `reach --format json` and
-# `check` with one policy changed, each a new process on a synthetic
+# `check` with one policy changed or one image tag moved, each a new process on a synthetic
 # repository, output written; time, CPU, peak memory and output size per
 # size, as workloads/namespaces/policies. 20,000 workloads takes minutes.
 # NPA=path of netpol-analyzer's netpolicy binary runs it side by side, on
