@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
@@ -44,5 +45,27 @@ func BenchmarkBuildInput5000(b *testing.B) {
 	for b.Loop() {
 		_, _, err := buildInput(in)
 		require.NoError(b, err)
+	}
+}
+
+// BenchmarkCompareInputs5000 compares two input documents of the same
+// 5,000-workload cluster, built separately as check builds the head's and
+// the base's, at the footprint of every rule of rego/: what EvaluatePair
+// pays when a pull request changes nothing the rules read.
+func BenchmarkCompareInputs5000(b *testing.B) {
+	e, err := Load(filesys.MakeFsOnDisk(), []string{repoRego}, Options{Params: seedParams, Now: pinned})
+	require.NoError(b, err)
+	docs := make([]ast.Value, 2)
+	for i := range docs {
+		c := synth.Cluster(synth.Options{Workloads: 5000, Namespaces: 50, Seed: 42})
+		docs[i], _, err = buildInput(Input{Cluster: c, Matrix: reach.Compute(c)})
+		require.NoError(b, err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		c := newComparison(docs[0], docs[1])
+		for _, fp := range e.footprints {
+			require.True(b, c.same(fp))
+		}
 	}
 }

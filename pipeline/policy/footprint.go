@@ -122,7 +122,7 @@ type comparison struct {
 }
 
 func newComparison(a, b ast.Value) *comparison {
-	return &comparison{a: a, b: b, paths: map[string]bool{}, id: identity{same: map[[2]*ast.Term]bool{}}}
+	return &comparison{a: a, b: b, paths: map[string]bool{}, id: identity{same: map[*ast.Term]*ast.Term{}}}
 }
 
 // same reports whether the two documents hold identical values (or both
@@ -189,21 +189,24 @@ func pathKey(p []string) string {
 // of composite terms already compared are remembered: without that,
 // comparing byDst alone at 5,000 workloads took 3 s.
 type identity struct {
-	same map[[2]*ast.Term]bool
+	// same maps an object of one document to the object of the other it
+	// was found identical to. Objects are what documents share (flows,
+	// grants); remembering every array too cost more than it saved.
+	same map[*ast.Term]*ast.Term
 }
 
 func (x *identity) terms(a, b *ast.Term) bool {
-	switch a.Value.(type) {
-	case ast.Object, *ast.Array, ast.Set:
-		k := [2]*ast.Term{a, b}
-		same, ok := x.same[k]
-		if !ok {
-			same = x.values(a.Value, b.Value)
-			x.same[k] = same
-		}
-		return same
+	if _, ok := a.Value.(ast.Object); !ok {
+		return x.values(a.Value, b.Value)
 	}
-	return x.values(a.Value, b.Value)
+	if x.same[a] == b {
+		return true
+	}
+	if !x.values(a.Value, b.Value) {
+		return false
+	}
+	x.same[a] = b
+	return true
 }
 
 func (x *identity) values(a, b ast.Value) bool {

@@ -204,8 +204,8 @@ func TestIdentical(t *testing.T) {
 		{`null`, `false`, false},
 	} {
 		a, b := ast.MustParseTerm(tc.a).Value, ast.MustParseTerm(tc.b).Value
-		assert.Equal(t, tc.want, (&identity{same: map[[2]*ast.Term]bool{}}).values(a, b), "%s against %s", tc.a, tc.b)
-		assert.Equal(t, tc.want, (&identity{same: map[[2]*ast.Term]bool{}}).values(b, a), "%s against %s", tc.b, tc.a)
+		assert.Equal(t, tc.want, (&identity{same: map[*ast.Term]*ast.Term{}}).values(a, b), "%s against %s", tc.a, tc.b)
+		assert.Equal(t, tc.want, (&identity{same: map[*ast.Term]*ast.Term{}}).values(b, a), "%s against %s", tc.b, tc.a)
 		doc := func(v ast.Value) ast.Value { return ast.NewObject([2]*ast.Term{ast.StringTerm("k"), ast.NewTerm(v)}) }
 		assert.Equal(t, tc.want, newComparison(doc(a), doc(b)).same(footprint{{"k"}}), "%s against %s at a path", tc.a, tc.b)
 		assert.Equal(t, tc.want, newComparison(doc(a), doc(b)).same(nil), "%s against %s, whole", tc.a, tc.b)
