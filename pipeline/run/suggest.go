@@ -310,11 +310,10 @@ func prove(ctx context.Context, ws *Workspace, o *Overlay, s *observe.Suggestion
 	if err != nil {
 		return nil, err
 	}
-	before, err := engine.Evaluate(ctx, policy.Input{Overlay: o.Name, Environment: o.Environment, Cluster: o.Cluster, Matrix: m})
-	if err != nil {
-		return nil, err
-	}
-	after, err := engine.Evaluate(ctx, policy.Input{Overlay: o.Name, Environment: o.Environment, Cluster: c2, Matrix: m2})
+	// Together: the rules the suggestion cannot affect run once.
+	after, before, err := engine.EvaluatePair(ctx,
+		policy.Input{Overlay: o.Name, Environment: o.Environment, Cluster: c2, Matrix: m2},
+		policy.Input{Overlay: o.Name, Environment: o.Environment, Cluster: o.Cluster, Matrix: m})
 	if err != nil {
 		return nil, err
 	}
