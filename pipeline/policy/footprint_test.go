@@ -113,7 +113,7 @@ func TestEvaluatePairAsEvaluate(t *testing.T) {
 		{"none", func(*model.Cluster) {}, true},
 		{"a workload relabelled", func(c *model.Cluster) {
 			w := &c.Workloads[len(c.Workloads)/2]
-			w.Labels = maps(w.Labels, "tier", "changed")
+			w.Labels = withLabel(w.Labels, "tier", "changed")
 		}, false},
 		{"a policy removed", func(c *model.Cluster) { c.Policies = c.Policies[1:] }, false},
 		{"a service added", func(c *model.Cluster) {
@@ -150,7 +150,8 @@ func TestEvaluatePairAsEvaluate(t *testing.T) {
 	}
 }
 
-func maps(m map[string]string, k, v string) map[string]string {
+// withLabel is a copy of m with k set to v.
+func withLabel(m map[string]string, k, v string) map[string]string {
 	out := map[string]string{k: v}
 	for k2, v2 := range m {
 		if k2 != k {
