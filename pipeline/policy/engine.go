@@ -615,11 +615,12 @@ func (e *Engine) evaluate(ctx context.Context, ins []Input) (out [][]model.Findi
 			sides[k] = s
 			if k > 0 {
 				<-first
-				if sides[0] != nil {
-					c := newComparison(sides[0].doc, s.doc)
-					for i, fp := range e.footprints {
-						s.reuse[i] = c.same(fp)
-					}
+				if sides[0] == nil {
+					return // the first failed: evaluate returns its error
+				}
+				c := newComparison(sides[0].doc, s.doc)
+				for i, fp := range e.footprints {
+					s.reuse[i] = c.same(fp)
 				}
 			}
 			var jobs []ruleJob

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 )
@@ -132,7 +133,7 @@ func (c *comparison) same(fp footprint) bool {
 		fp = topKeys(c.a, c.b)
 	}
 	for _, p := range fp {
-		k := pathKey(p)
+		k := strings.Join(p, "\x00")
 		same, ok := c.paths[k]
 		if !ok {
 			same = c.at(p)
@@ -171,14 +172,6 @@ func topKeys(a, b ast.Value) footprint {
 		}
 	}
 	return fp
-}
-
-func pathKey(p []string) string {
-	k := ""
-	for _, s := range p {
-		k += s + "\x00"
-	}
-	return k
 }
 
 // identity tells whether two values are the same, down to how their

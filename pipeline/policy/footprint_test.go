@@ -224,3 +224,23 @@ func TestIdenticalSharedTerms(t *testing.T) {
 	assert.False(t, newComparison(a, spelt).same(footprint{{"x"}}))
 	assert.False(t, newComparison(spelt, a).same(footprint{{"x"}}))
 }
+
+// TestEvaluatePairInputFails: an input document that cannot be built
+// fails the evaluation with the object named, whichever side it is on,
+// and the other side's rules do not hold it up.
+func TestEvaluatePairInputFails(t *testing.T) {
+	e, err := Load(memFS(t, map[string]string{"rules/t.rego": footprintRule(`deny contains {"msg": "x"} if { count(input.workloads) > 100 }`), "rules/lib.rego": footprintLib}), []string{"rules"}, Options{Now: pinned})
+	require.NoError(t, err)
+	good := &model.Cluster{}
+	bad := &model.Cluster{Objects: []model.Object{{ObjectRef: model.ObjectRef{Kind: "ConfigMap", Namespace: "shop", Name: "odd"}, Doc: map[string]any{"data": make(chan int)}}}}
+	for _, tc := range []struct {
+		name       string
+		head, base *model.Cluster
+	}{{"head", bad, good}, {"base", good, bad}, {"both", bad, bad}} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := e.EvaluatePair(context.Background(), Input{Cluster: tc.head, Matrix: &model.Matrix{}}, Input{Cluster: tc.base, Matrix: &model.Matrix{}})
+			require.ErrorContains(t, err, "build rule input")
+			require.ErrorContains(t, err, "ConfigMap shop/odd")
+		})
+	}
+}

@@ -362,38 +362,29 @@ func compute(ctx context.Context, pairs []pair) (computed, error) {
 // head's findings are nil when it is not judged (removed, or not
 // rendered), the base's when it has none to compare with.
 func (j *judge) evaluate(ctx context.Context, rs *refs, mode string, pr pair, c computed) (head, base []model.Finding, err error) {
-	var ins []policy.Input
-	var names []string
 	h, b := pr.head, pr.base
 	judgeHead := !pr.removed && h.Err == nil
-	if judgeHead {
-		ins, names = append(ins, j.headInput(h, c.matrices[h.Cluster], c.promotion(rs.head, h.Name))), append(names, h.Name)
-	}
 	judgeBase := mode == "base" && b != nil && b.Cluster != nil
-	if judgeBase {
-		in := policy.Input{Overlay: h.Name, Environment: h.Environment, Cluster: b.Cluster, Matrix: c.matrices[b.Cluster], Promotion: c.basePromotion(rs.base, h.Name)}
-		ins, names = append(ins, in), append(names, h.Name+" at the base")
-	}
-	var fs [][]model.Finding
-	switch len(ins) {
-	case 0:
-		return nil, nil, nil
-	case 1:
-		var one []model.Finding
-		one, err = j.engine.Evaluate(ctx, ins[0])
-		fs = [][]model.Finding{one}
-	case 2:
-		fs = make([][]model.Finding, 2)
-		fs[0], fs[1], err = j.engine.EvaluatePair(ctx, ins[0], ins[1])
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("rules on %s: %w", strings.Join(names, " and "), err)
-	}
+	var hin, bin policy.Input
 	if judgeHead {
-		head, fs = fs[0], fs[1:]
+		hin = j.headInput(h, c.matrices[h.Cluster], c.promotion(rs.head, h.Name))
 	}
 	if judgeBase {
-		base = fs[0]
+		bin = policy.Input{Overlay: h.Name, Environment: h.Environment, Cluster: b.Cluster, Matrix: c.matrices[b.Cluster], Promotion: c.basePromotion(rs.base, h.Name)}
+	}
+	switch {
+	case judgeHead && judgeBase:
+		if head, base, err = j.engine.EvaluatePair(ctx, hin, bin); err != nil {
+			return nil, nil, fmt.Errorf("rules on %s and on it at the base: %w", h.Name, err)
+		}
+	case judgeHead:
+		if head, err = j.engine.Evaluate(ctx, hin); err != nil {
+			return nil, nil, fmt.Errorf("rules on %s: %w", h.Name, err)
+		}
+	case judgeBase:
+		if base, err = j.engine.Evaluate(ctx, bin); err != nil {
+			return nil, nil, fmt.Errorf("rules on %s at the base: %w", h.Name, err)
+		}
 	}
 	return head, base, nil
 }
