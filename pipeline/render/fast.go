@@ -68,77 +68,140 @@ import (
 
 // fastBuild renders the tree under top when it only lists resources, as
 // objects; ok is false when krusty must build it. Files are read and
-// resources converted on every core.
+// resources converted on every core; files the walk took from the memo
+// give the objects it holds, and the files this build read are added to
+// it.
 func fastBuild(w *kustWalker, top *kustomization) (objs []model.Object, ok bool) {
-	all, ok := fastResources(w, top)
+	files, all, kept, ok := fastItems(w, top)
 	if !ok {
 		return nil, false
 	}
 	// An object that does not convert goes to krusty with the rest: what
 	// krusty makes of it decides the error.
-	objs = make([]model.Object, len(all))
-	if !parallel(len(all), func(i int) bool {
-		r := all[i]
+	objs = make([]model.Object, len(kept))
+	if !parallel(len(kept), func(i int) bool {
+		it := &all[kept[i]]
+		if it.memo != nil {
+			objs[i] = it.memo.obj
+			return true
+		}
+		r := it.res
 		o, err := w.index.fastObject(r, top.dir)
 		if err != nil {
 			return false
 		}
 		objs[i] = o
+		it.obj = &objs[i]
 		return builtinDecodes(r.GetApiVersion(), r.GetKind(), o.Doc)
 	}) {
 		return nil, false
 	}
+	w.remember(files, all)
 	return objs, true
+}
+
+// fastItem is one resource of the fast path: read from its file, or
+// taken from the memo.
+type fastItem struct {
+	file  int
+	id    resid.ResId
+	local bool
+	// res is the resource read, with memoable set when its object
+	// depends on nothing but its file (see remember), and obj its object
+	// once converted; memo is the resource as the memo holds it.
+	res      *resource.Resource
+	memoable bool
+	obj      *model.Object
+	memo     *memoItem
 }
 
 // fastResources is the resources krusty would build from a tree that
 // only lists resources, but for the check of built-in kinds' structure
-// (fastBuild does it on the converted objects).
+// (fastBuild does it on the converted objects), when the walk took none
+// from the memo.
 func fastResources(w *kustWalker, top *kustomization) ([]*resource.Resource, bool) {
-	var files []string
-	if !w.plainResources(top, &files, map[string]bool{}) {
+	_, all, kept, ok := fastItems(w, top)
+	if !ok {
 		return nil, false
+	}
+	rs := make([]*resource.Resource, len(kept))
+	for i, k := range kept {
+		if rs[i] = all[k].res; rs[i] == nil {
+			return nil, false
+		}
+	}
+	return rs, true
+}
+
+// fastItems lists the resource files of the tree under top, every
+// resource of them in file order (all), and the resources krusty would
+// build (kept, indexes into all), in its order.
+func fastItems(w *kustWalker, top *kustomization) (files []string, all []fastItem, kept []int, ok bool) {
+	if !w.plainResources(top, &files, map[string]bool{}) {
+		return nil, nil, nil, false
 	}
 	perFile := make([][]*resource.Resource, len(files))
 	if !parallel(len(files), func(i int) bool {
+		if w.index.memo[files[i]] != nil {
+			return true
+		}
 		rs, ok := w.readResources(files[i])
 		perFile[i] = rs
 		return ok
 	}) {
-		return nil, false
+		return nil, nil, nil, false
+	}
+	for i, f := range files {
+		if m := w.index.memo[f]; m != nil {
+			for j := range m.items {
+				it := &m.items[j]
+				all = append(all, fastItem{file: i, id: it.id, local: it.local, memo: it})
+			}
+			continue
+		}
+		for _, r := range perFile[i] {
+			ann := r.GetAnnotations()
+			v, isLocal := ann[konfig.IgnoredByKustomizeAnnotation]
+			loc, tagged := parseSource(ann[sourceAnnotation])
+			_, origin := ann[originAnnotation]
+			_, transformed := ann[transformationsAnnotation]
+			all = append(all, fastItem{
+				file: i, id: r.CurId(), res: r, local: isLocal && v != "false",
+				memoable: tagged && loc.File == f && !origin && !transformed,
+			})
+		}
 	}
 	type key struct {
 		group, version, kind, name, namespace string
 	}
-	seen := map[key]bool{}
-	var all []*resource.Resource
-	for _, rs := range perFile {
-		for _, r := range rs {
-			id := r.CurId()
-			k := key{id.Group, id.Version, id.Kind, id.Name, id.EffectiveNamespace()}
-			if seen[k] {
-				return nil, false
-			}
-			seen[k] = true
-			all = append(all, r)
+	seen := make(map[key]bool, len(all))
+	for i := range all {
+		id := &all[i].id
+		k := key{id.Group, id.Version, id.Kind, id.Name, id.EffectiveNamespace()}
+		if seen[k] {
+			return nil, nil, nil, false
 		}
+		seen[k] = true
 	}
 	// Drop local configuration (kustomize's IgnoreLocal).
-	kept := all[:0:0]
-	for _, r := range all {
-		if v, ok := r.GetAnnotations()[konfig.IgnoredByKustomizeAnnotation]; !ok || v == "false" {
-			kept = append(kept, r)
+	kept = make([]int, 0, len(all))
+	for i := range all {
+		it := &all[i]
+		if !it.local {
+			kept = append(kept, i)
 			continue
 		}
+		if it.memo != nil {
+			continue // checked when it was read
+		}
 		// Gone, but after name references walked it.
-		v, err := toValue(r.YNode(), 0)
+		v, err := toValue(it.res.YNode(), 0)
 		doc, isMap := v.(map[string]any)
-		if err != nil || !isMap || !builtinDecodes(r.GetApiVersion(), r.GetKind(), doc) {
-			return nil, false
+		if err != nil || !isMap || !builtinDecodes(it.res.GetApiVersion(), it.res.GetKind(), doc) {
+			return nil, nil, nil, false
 		}
 	}
-	all = kept
-	sort.Sort(newLegacyOrder(all))
+	sort.Sort(newLegacyOrder(all, kept))
 	// What krusty does last: build, origin and transformer annotations
 	// go. fastResource let no build annotation through, so removing them
 	// would only rewrite each object's annotations, sorted, at the end of
@@ -146,8 +209,11 @@ func fastResources(w *kustWalker, top *kustomization) ([]*resource.Resource, boo
 	// objects, and on documents the walk's index shares. Origin and
 	// transformer annotations are rewritten only where present (each
 	// rewrite gives the same annotations).
-	if !parallel(len(all), func(i int) bool {
-		r := all[i]
+	if !parallel(len(kept), func(i int) bool {
+		r := all[kept[i]].res
+		if r == nil {
+			return true
+		}
 		ann := r.GetAnnotations()
 		if _, ok := ann[originAnnotation]; ok && r.SetOrigin(nil) != nil {
 			return false
@@ -157,9 +223,43 @@ func fastResources(w *kustWalker, top *kustomization) ([]*resource.Resource, boo
 		}
 		return true
 	}) {
-		return nil, false
+		return nil, nil, nil, false
 	}
-	return all, true
+	return files, all, kept, true
+}
+
+// remember adds to the renderer's memo the files fastBuild read whose
+// every resource's object depends on nothing but the file: each tagged
+// with its source in this file, no annotations rewritten, and every
+// document converted ahead, so that the memo knows what the file counts
+// against the run's budget.
+func (w *kustWalker) remember(files []string, all []fastItem) {
+	if w.r.memo == nil {
+		return
+	}
+	for i := 0; i < len(all); {
+		f := all[i].file
+		j := i
+		good := true
+		for ; j < len(all) && all[j].file == f; j++ {
+			it := &all[j]
+			good = good && it.res != nil && it.memoable && (it.local || it.obj != nil)
+		}
+		p := files[f]
+		fresh, ok := w.index.fresh[p]
+		if good && ok {
+			m := &memoFile{data: fresh.data, entries: w.index.docs[p], nodes: fresh.nodes, items: make([]memoItem, j-i)}
+			for k := i; k < j; k++ {
+				it := &all[k]
+				m.items[k-i] = memoItem{id: it.id, local: it.local}
+				if !it.local {
+					m.items[k-i].obj = *it.obj
+				}
+			}
+			w.r.memo.put(p, m)
+		}
+		i = j
+	}
 }
 
 // transformationsAnnotation is where kustomize records the transformers
@@ -388,19 +488,20 @@ var builtinKinds = sync.OnceValue(func() builtins {
 // rest by group, version and kind between them; then by namespace and
 // name (kubernetes-sigs/kustomize#3913 explains the order).
 type legacyOrder struct {
-	rs  []*resource.Resource
-	ids []resid.ResId
+	all  []fastItem
+	kept []int
 	// The sort keys of each resource, built once rather than at every
 	// comparison.
 	ranks         []int
 	gvkKeys, keys []string
 }
 
-func newLegacyOrder(rs []*resource.Resource) *legacyOrder {
-	o := &legacyOrder{rs: rs, ids: make([]resid.ResId, len(rs)), ranks: make([]int, len(rs)), gvkKeys: make([]string, len(rs)), keys: make([]string, len(rs))}
-	for i, r := range rs {
-		id := r.CurId()
-		o.ids[i], o.ranks[i], o.gvkKeys[i], o.keys[i] = id, kindRank[id.Kind], gvkSortKey(id.Gvk), idSortKey(id)
+// newLegacyOrder sorts kept, indexes into all.
+func newLegacyOrder(all []fastItem, kept []int) *legacyOrder {
+	o := &legacyOrder{all: all, kept: kept, ranks: make([]int, len(kept)), gvkKeys: make([]string, len(kept)), keys: make([]string, len(kept))}
+	for i, k := range kept {
+		id := all[k].id
+		o.ranks[i], o.gvkKeys[i], o.keys[i] = kindRank[id.Kind], gvkSortKey(id.Gvk), idSortKey(id)
 	}
 	return o
 }
@@ -423,17 +524,16 @@ var kindRank = func() map[string]int {
 	return m
 }()
 
-func (o *legacyOrder) Len() int { return len(o.rs) }
+func (o *legacyOrder) Len() int { return len(o.kept) }
 func (o *legacyOrder) Swap(i, j int) {
-	o.rs[i], o.rs[j] = o.rs[j], o.rs[i]
-	o.ids[i], o.ids[j] = o.ids[j], o.ids[i]
+	o.kept[i], o.kept[j] = o.kept[j], o.kept[i]
 	o.ranks[i], o.ranks[j] = o.ranks[j], o.ranks[i]
 	o.gvkKeys[i], o.gvkKeys[j] = o.gvkKeys[j], o.gvkKeys[i]
 	o.keys[i], o.keys[j] = o.keys[j], o.keys[i]
 }
 
 func (o *legacyOrder) Less(i, j int) bool {
-	a, b := o.ids[i], o.ids[j]
+	a, b := &o.all[o.kept[i]].id, &o.all[o.kept[j]].id
 	if !a.Gvk.Equals(b.Gvk) {
 		ra, rb := o.ranks[i], o.ranks[j]
 		if ra != rb {

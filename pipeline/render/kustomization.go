@@ -49,6 +49,18 @@ type sourceIndex struct {
 	// ahead holds the documents of plain files that convertAhead
 	// converted before tagSources tagged them, by node (see fastObject).
 	ahead map[*yaml.Node]aheadDoc
+	// memo holds the files taken from the renderer's memo, and fresh the
+	// plain files parsed, each document converted ahead, that the fast
+	// path may add to it.
+	memo  map[string]*memoFile
+	fresh map[string]freshFile
+}
+
+// freshFile is a resource file as read, and what its documents count
+// against the run's budget.
+type freshFile struct {
+	data  []byte
+	nodes int64
 }
 
 // aheadDoc is a document as converted before tagging, and the tag
@@ -94,7 +106,7 @@ func newKustWalker(ctx context.Context, r *Renderer, t *tree) *kustWalker {
 		done:   map[string]*kustomization{},
 		ready:  map[string]prefetchedFile{},
 		peeked: map[string]peeked{},
-		index:  sourceIndex{docs: map[string][]docEntry{}, kustFiles: map[string]bool{}, tagged: map[string][]byte{}, untagged: map[string][]document{}, broken: map[string]bool{}, plain: map[string]bool{}, ahead: map[*yaml.Node]aheadDoc{}},
+		index:  sourceIndex{docs: map[string][]docEntry{}, kustFiles: map[string]bool{}, tagged: map[string][]byte{}, untagged: map[string][]document{}, broken: map[string]bool{}, plain: map[string]bool{}, ahead: map[*yaml.Node]aheadDoc{}, memo: map[string]*memoFile{}, fresh: map[string]freshFile{}},
 	}
 }
 
@@ -466,24 +478,42 @@ func (w *kustWalker) checkDocument(p string, d *document, manifest bool) bool {
 // indexFile records the objects of a resource file, and reports syntax
 // errors with their line before kustomize sees them.
 func (w *kustWalker) indexFile(p string, annotate bool) {
-	if _, ok := w.index.docs[p]; ok && (!annotate || w.index.tagged[p] != nil || w.index.untagged[p] != nil || w.index.broken[p]) {
+	if _, ok := w.index.docs[p]; ok && (!annotate || w.index.tagged[p] != nil || w.index.untagged[p] != nil || w.index.broken[p] || w.index.memo[p] != nil) {
 		return
 	}
 	if w.ctx.Err() != nil {
 		return
 	}
-	data, docs, ok := w.prefetched(p)
+	pf, ok := w.prefetched(p)
+	data, docs, m := pf.data, pf.docs, pf.memo
 	if !ok {
 		var err error
 		if data, err = w.t.read(p); err != nil {
 			w.fail(model.Location{File: p}, "", "read: %v", err)
 			return
 		}
+		m = w.r.memo.lookup(p, data)
+	}
+	// A file the memo holds counts what its documents hold, all at once:
+	// one of them goes over the run's budget exactly when the file does.
+	if m != nil && annotate && w.r.values.Load()+m.nodes <= w.r.limits.RunValues {
+		w.r.values.Add(m.nodes)
+		w.index.docs[p] = m.entries
+		w.index.broken[p] = false
+		w.index.plain[p] = true
+		w.index.memo[p] = m
+		return
+	}
+	if docs == nil {
 		docs = splitDocuments(data)
 		w.r.convertAhead(p, docs, data)
 	}
 	var entries []docEntry
 	failed := false
+	// The values of the documents, when each was converted ahead: what a
+	// memo of the file counts against the run's budget.
+	var nodes int64
+	ahead := true
 	for i := range docs {
 		d := &docs[i]
 		if !w.checkDocument(p, d, true) {
@@ -492,6 +522,8 @@ func (w *kustWalker) indexFile(p string, annotate bool) {
 		}
 		if d.node != nil {
 			entries = append(entries, docEntries(d)...)
+			nodes += d.ahead.nodes
+			ahead = ahead && d.ahead.ok
 		}
 	}
 	w.index.docs[p] = entries
@@ -508,6 +540,9 @@ func (w *kustWalker) indexFile(p string, annotate bool) {
 		tagSources(p, docs)
 		if plain {
 			w.index.untagged[p] = docs
+			if ahead {
+				w.index.fresh[p] = freshFile{data: data, nodes: nodes}
+			}
 			if w.r.limits == DefaultLimits {
 				for i := range docs {
 					d := &docs[i]

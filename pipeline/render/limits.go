@@ -69,12 +69,15 @@ type Renderer struct {
 	// values counts the values decoded so far, aliased those that came
 	// through aliases.
 	values, aliased *atomic.Int64
+	// memo holds the objects its fast path made of each resource file,
+	// for the renders after it (see Share).
+	memo *memo
 }
 
 // NewRenderer renders the repository at root (relative to the working
 // directory of fsys, or absolute) within limits.
 func NewRenderer(fsys filesys.FileSystem, root string, limits Limits) *Renderer {
-	return &Renderer{fsys: fsys, root: root, limits: limits, values: new(atomic.Int64), aliased: new(atomic.Int64)}
+	return &Renderer{fsys: fsys, root: root, limits: limits, values: new(atomic.Int64), aliased: new(atomic.Int64), memo: newMemo()}
 }
 
 // View renders the same repository, within the same limits and budget,

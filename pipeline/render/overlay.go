@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/resource"
@@ -82,51 +83,87 @@ func overlayRoot(fsys filesys.FileSystem, root, dir string, how int) ([]model.Ob
 }
 
 func renderOverlayHow(ctx context.Context, r *Renderer, dir string, how int) ([]model.Object, error) {
+	if how == krustyOnly {
+		// krusty reads files the memo would have spared the walk.
+		without := *r
+		without.memo = nil
+		objs, _, err := renderOnce(ctx, &without, dir, how)
+		return objs, err
+	}
+	// A render that takes files from the memo counts against a copy of
+	// the run's budget: where it fails, or leaves the tree to krusty, the
+	// render starts again without the memo, from the budget as it was,
+	// and fails as it would have without one. (A Renderer's renders run
+	// one after another.)
+	own := *r
+	values, aliased := r.values.Load(), r.aliased.Load()
+	own.values, own.aliased = new(atomic.Int64), new(atomic.Int64)
+	own.values.Store(values)
+	own.aliased.Store(aliased)
+	objs, memoized, err := renderOnce(ctx, &own, dir, how)
+	if memoized && err != nil && ctx.Err() == nil {
+		without := *r
+		without.memo = nil
+		objs, _, err = renderOnce(ctx, &without, dir, how)
+		return objs, err
+	}
+	r.values.Add(own.values.Load() - values)
+	r.aliased.Add(own.aliased.Load() - aliased)
+	return objs, err
+}
+
+// renderOnce renders the overlay in dir; memoized reports whether its
+// walk took files from the memo, which is then an error when the fast
+// path did not build the tree.
+func renderOnce(ctx context.Context, r *Renderer, dir string, how int) (objs []model.Object, memoized bool, err error) {
 	t, err := newTree(r.fsys, r.root, r.limits.FileBytes)
 	if err != nil {
-		return nil, fmt.Errorf("render overlay %s: %w", dir, err)
+		return nil, false, fmt.Errorf("render overlay %s: %w", dir, err)
 	}
 	rel, err := t.relative(dir)
 	if err != nil {
-		return nil, &model.InputError{Location: model.Location{File: filepath.ToSlash(dir)}, Message: err.Error()}
+		return nil, false, &model.InputError{Location: model.Location{File: filepath.ToSlash(dir)}, Message: err.Error()}
 	}
 	w := newKustWalker(ctx, r, t)
 	top := w.walk(rel, nil)
+	memoized = len(w.index.memo) > 0
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, memoized, err
 	}
 	if len(w.errs) > 0 {
-		return nil, asError(w.errs)
+		return nil, memoized, asError(w.errs)
 	}
 	// The fast path is linear in what the walk read (and Limits bound
 	// that); the limits on objects and builds are for krusty, whose time
 	// grows with their square.
-	var objs []model.Object
 	var errs model.InputErrors
 	fast := false
 	if how != krustyOnly {
 		objs, fast = fastBuild(w, top)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, memoized, err
 	}
 	if !fast && how == fastOnly {
-		return nil, errNotFast
+		return nil, memoized, errNotFast
+	}
+	if !fast && memoized {
+		return nil, true, errMemoized
 	}
 	if !fast {
 		if e := w.expansion(top); e != nil {
-			return nil, e
+			return nil, memoized, e
 		}
 		tagged, e := w.index.taggedFiles()
 		if e != nil {
-			return nil, e
+			return nil, memoized, e
 		}
 		resources, err := build(ctx, t, top, tagged, w.customSchema)
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, memoized, err
 		}
 		if err != nil {
-			return nil, &model.InputError{Location: model.Location{File: top.file}, Message: "kustomize: " + t.clean(err.Error())}
+			return nil, memoized, &model.InputError{Location: model.Location{File: top.file}, Message: "kustomize: " + t.clean(err.Error())}
 		}
 		for _, res := range resources {
 			o, err := w.index.object(res, top.dir)
@@ -138,17 +175,21 @@ func renderOverlayHow(ctx context.Context, r *Renderer, dir string, how int) ([]
 		}
 	}
 	if len(objs) == 0 && len(errs) == 0 {
-		return nil, &model.InputError{Location: model.Location{File: top.file}, Message: "the overlay renders no objects"}
+		return nil, memoized, &model.InputError{Location: model.Location{File: top.file}, Message: "the overlay renders no objects"}
 	}
 	if len(errs) > 0 {
-		return objs, asError(errs)
+		return objs, memoized, asError(errs)
 	}
-	return objs, nil
+	return objs, memoized, nil
 }
 
 // errNotFast is what an overlay built with the fast path only gives for a
 // tree the fast path leaves to krusty.
 var errNotFast = errors.New("the fast path does not apply")
+
+// errMemoized is what a render that took files from the memo gives for a
+// tree the fast path leaves to krusty: it renders again without the memo.
+var errMemoized = errors.New("the tree goes to krusty: render it without the memo")
 
 // asError returns nil, the only error, or the list.
 func asError(errs model.InputErrors) error {

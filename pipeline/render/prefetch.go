@@ -10,6 +10,9 @@ import (
 type prefetchedFile struct {
 	data []byte
 	docs []document
+	// memo is what the renderer's memo holds for the file; docs is
+	// nil then.
+	memo *memoFile
 }
 
 // prefetch reads the files that a kustomization's resources and bases
@@ -55,6 +58,11 @@ func (w *kustWalker) prefetch(k *kustomization, lists [][]string) {
 				}
 				data, err := w.t.read(p)
 				if err != nil {
+					continue
+				}
+				if m := w.r.memo.lookup(p, data); m != nil {
+					w.ready[p] = prefetchedFile{data: data, memo: m}
+					files = append(files, p)
 					continue
 				}
 				chunks := splitChunks(data)
@@ -144,11 +152,10 @@ func (w *kustWalker) loaded(dir, file string) *kustomization {
 var prefetching = true
 
 // prefetched takes the file prefetch prepared, if it did.
-func (w *kustWalker) prefetched(p string) (data []byte, docs []document, ok bool) {
+func (w *kustWalker) prefetched(p string) (prefetchedFile, bool) {
 	f, ok := w.ready[p]
-	if !ok {
-		return nil, nil, false
+	if ok {
+		delete(w.ready, p)
 	}
-	delete(w.ready, p)
-	return f.data, f.docs, true
+	return f, ok
 }

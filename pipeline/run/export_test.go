@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"reflect"
 	"time"
 
 	"github.com/reachgate/reachgate/pipeline/model"
@@ -55,6 +56,27 @@ func (s *Stages) Render() (reused, removed []bool) {
 		removed = append(removed, pr.removed)
 	}
 	return reused, removed
+}
+
+// SharedObjects counts the objects of overlay i's base render that are
+// the head's (the same documents, not copies), and the base's objects.
+func (s *Stages) SharedObjects(i int) (shared, total int) {
+	pr := s.prs[i]
+	head := map[*map[string]any]bool{}
+	for j := range pr.head.Objects {
+		head[docID(pr.head.Objects[j].Doc)] = true
+	}
+	for j := range pr.base.Objects {
+		if head[docID(pr.base.Objects[j].Doc)] {
+			shared++
+		}
+	}
+	return shared, len(pr.base.Objects)
+}
+
+// docID is a map's identity.
+func docID(m map[string]any) *map[string]any {
+	return (*map[string]any)(reflect.ValueOf(m).UnsafePointer())
 }
 
 // Compute returns how many distinct matrices were computed and the head

@@ -1,6 +1,7 @@
 package run_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -8,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/reachgate/reachgate/internal/synth"
 	"github.com/reachgate/reachgate/pipeline/run"
 )
 
@@ -74,6 +76,34 @@ func TestStageRenderReusesUntouchedOverlays(t *testing.T) {
 	reused, removed := s.Render()
 	assert.Equal(t, eachOverlay(t, true, map[string]bool{"prod": false}), reused, "only prod changed: the others reuse the head's render")
 	assert.Equal(t, eachOverlay(t, false, nil), removed)
+}
+
+// A pull request that changes one file of an overlay the fast path
+// renders: the base's render takes the objects of every other file from
+// the head's.
+func TestStageRenderSharesUnchangedFiles(t *testing.T) {
+	t.Parallel()
+	c := synth.Cluster(synth.Options{Workloads: 60, Namespaces: 4, Seed: 3})
+	dir := t.TempDir()
+	git(t, dir, "init", "-q", "-b", "main")
+	write := func(change bool) {
+		_, err := synth.WriteTree(dir, c, synth.TreeOptions{Change: change})
+		require.NoError(t, err)
+		git(t, dir, "add", "-A")
+		git(t, dir, "commit", "-qm", fmt.Sprintf("change %v", change))
+	}
+	write(false)
+	git(t, dir, "checkout", "-qb", "feature")
+	write(true)
+	s := stagesOf(t, dir, "feature")
+	names, _, err := s.Choose()
+	require.NoError(t, err)
+	reused, _ := s.Render()
+	require.Equal(t, []bool{false}, reused, "%v: the pull request changes the overlay", names)
+	shared, total := s.SharedObjects(0)
+	assert.Positive(t, shared)
+	assert.Less(t, shared, total, "the changed file's objects are the base's own")
+	assert.Greater(t, shared, total*3/4, "of %d objects, %d shared", total, shared)
 }
 
 func TestStageComputeOnceForReusedRenders(t *testing.T) {
