@@ -190,6 +190,9 @@ type identity struct {
 }
 
 func (x *identity) terms(a, b *ast.Term) bool {
+	if a == b {
+		return true // one term, shared by both documents
+	}
 	if _, ok := a.Value.(ast.Object); !ok {
 		return x.values(a.Value, b.Value)
 	}

@@ -116,6 +116,10 @@ func TestEvaluatePairAsEvaluate(t *testing.T) {
 			w.Labels = withLabel(w.Labels, "tier", "changed")
 		}, false},
 		{"a policy removed", func(c *model.Cluster) { c.Policies = c.Policies[1:] }, false},
+		{"an object's namespace dropped", func(c *model.Cluster) {
+			o := &c.Objects[3]
+			*o = deploymentObject(o.Name, "")
+		}, false},
 		{"a service added", func(c *model.Cluster) {
 			w := c.Workloads[0]
 			c.Services = append(slices.Clip(c.Services), model.Service{Namespace: w.Namespace, Name: "added", Type: "ClusterIP", Selector: w.Labels, Ports: []model.ServicePort{{Port: 8080, TargetPort: "8080", Protocol: model.TCP}}})
@@ -124,10 +128,20 @@ func TestEvaluatePairAsEvaluate(t *testing.T) {
 	for seed := range uint64(4) {
 		opts := synth.Options{Workloads: 150, Namespaces: 6, Seed: seed + 1, Small: seed%2 == 0}
 		head := synth.Cluster(opts)
+		for i, w := range head.Workloads {
+			ns := w.Namespace
+			if i%7 == 0 {
+				ns = ""
+			}
+			head.Objects = append(head.Objects, deploymentObject(w.Name, ns))
+		}
 		hm := reach.Compute(head)
 		for _, ch := range changes {
 			t.Run(fmt.Sprintf("seed %d, %s", seed+1, ch.name), func(t *testing.T) {
+				// The base's objects are the head's documents, as check's
+				// render shares them (render.Renderer.Share).
 				base := synth.Cluster(opts)
+				base.Objects = slices.Clone(head.Objects)
 				ch.do(base)
 				bm := reach.Compute(base)
 				hin := Input{Overlay: "prod", Environment: "prod", Cluster: head, Matrix: hm}
@@ -147,6 +161,71 @@ func TestEvaluatePairAsEvaluate(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+func deploymentObject(name, ns string) model.Object {
+	md := map[string]any{"name": name}
+	if ns != "" {
+		md["namespace"] = ns
+	}
+	return model.Object{
+		ObjectRef:  model.ObjectRef{Kind: "Deployment", Namespace: ns, Name: name},
+		APIVersion: "apps/v1",
+		Source:     model.Location{File: "apps/" + name + ".yaml", Line: 1},
+		Doc: map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": md,
+			"spec": map[string]any{"replicas": int64(2), "template": map[string]any{"spec": map[string]any{
+				"containers": []any{map[string]any{"name": "c", "image": "registry.example.com/" + name + ":1.0"}}}}}},
+	}
+}
+
+// TestObjectTermsShared: inputs built side by side with one objectTerms,
+// one of them last to first, hold one term for each document they share,
+// and their own for the others; each input is what buildInput gives.
+func TestObjectTermsShared(t *testing.T) {
+	t.Parallel()
+	c := synth.Cluster(synth.Options{Workloads: 40, Namespaces: 3, Seed: 5})
+	for _, w := range c.Workloads {
+		c.Objects = append(c.Objects, deploymentObject(w.Name, w.Namespace))
+	}
+	other := *c
+	other.Objects = slices.Clone(c.Objects)
+	other.Objects[7] = deploymentObject(c.Objects[7].Name, "elsewhere")
+	terms := newObjectTerms()
+	docs := make([]ast.Value, 2)
+	done := make(chan struct{})
+	for k, cl := range []*model.Cluster{c, &other} {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			v, _, err := buildInputWith(Input{Cluster: cl}, terms, k == 1)
+			assert.NoError(t, err)
+			docs[k] = v
+		}()
+	}
+	<-done
+	<-done
+	objectTermsOf := func(v ast.Value) []*ast.Term {
+		arr := v.(ast.Object).Get(ast.StringTerm("objects")).Value.(*ast.Array)
+		var out []*ast.Term
+		for i := range arr.Len() {
+			out = append(out, arr.Elem(i).Value.(ast.Object).Get(kObject))
+		}
+		return out
+	}
+	a, b := objectTermsOf(docs[0]), objectTermsOf(docs[1])
+	require.Len(t, a, len(c.Objects))
+	require.Len(t, b, len(c.Objects))
+	for i := range a {
+		if i == 7 {
+			assert.NotSame(t, a[i], b[i])
+			continue
+		}
+		assert.Same(t, a[i], b[i], "object %d", i)
+	}
+	for k, cl := range []*model.Cluster{c, &other} {
+		want, _, err := buildInput(Input{Cluster: cl})
+		require.NoError(t, err)
+		assert.Equal(t, 0, want.Compare(docs[k]), "input %d", k)
 	}
 }
 

@@ -156,6 +156,14 @@ type inputBuilder struct {
 // buildInput turns an Input into the document rules see as input, and an
 // index from object to source location.
 func buildInput(in Input) (ast.Value, *sourceIndex, error) {
+	return buildInputWith(in, nil, false)
+}
+
+// buildInputWith is buildInput with the objects' terms taken from terms,
+// shared with the inputs built beside it; reverse converts the objects
+// last to first, so that two inputs built side by side meet in the middle
+// rather than convert the same objects at once.
+func buildInputWith(in Input, terms *objectTerms, reverse bool) (ast.Value, *sourceIndex, error) {
 	// The reachability, its promotion diff and the rest are independent:
 	// build them side by side, each with its own caches.
 	m := in.Matrix
@@ -169,7 +177,7 @@ func buildInput(in Input) (ast.Value, *sourceIndex, error) {
 	if in.Promotion != nil {
 		wg.Go(func() { promotion = newInputBuilder().promotionTerm(m, mt, in.Promotion) })
 	}
-	doc, idx, err := clusterDoc(in)
+	doc, idx, err := clusterDoc(in, terms, reverse)
 	wg.Wait()
 	if err != nil {
 		return nil, nil, err
@@ -294,28 +302,32 @@ func newInputBuilder() *inputBuilder {
 }
 
 // clusterDoc builds everything in the input but reach and promotion.
-func clusterDoc(in Input) (ast.Object, *sourceIndex, error) {
+func clusterDoc(in Input, terms *objectTerms, reverse bool) (ast.Object, *sourceIndex, error) {
 	c := in.Cluster
 	if c == nil {
 		c = &model.Cluster{}
 	}
 	idx := &sourceIndex{refs: map[model.ObjectRef]model.Location{}, workloads: map[string]model.Location{}}
 
-	objects := make([]*ast.Term, 0, len(c.Objects))
-	for i := range c.Objects {
+	objects := make([]*ast.Term, len(c.Objects))
+	for j := range c.Objects {
+		i := j
+		if reverse {
+			i = len(c.Objects) - 1 - j
+		}
 		o := &c.Objects[i]
-		doc, err := ast.InterfaceToValue(o.Doc)
+		doc, err := terms.term(o.Doc)
 		if err != nil {
 			return nil, nil, fmt.Errorf("object %s: %w", o.ObjectRef, err)
 		}
-		objects = append(objects, ast.ObjectTerm(
+		objects[i] = ast.ObjectTerm(
 			item(kAPIVersion, str(o.APIVersion)),
 			item(kKind, str(o.Kind)),
 			item(kNamespace, str(o.Namespace)),
 			item(kName, str(o.Name)),
 			item(kSource, locTerm(o.Source)),
-			item(kObject, ast.NewTerm(doc)),
-		))
+			item(kObject, doc),
+		)
 	}
 
 	namespaces := make([]*ast.Term, len(c.Namespaces))
