@@ -6,6 +6,7 @@ package model
 
 import (
 	"net/netip"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -203,6 +204,24 @@ type Cluster struct {
 	// Omitted are the traffic policies left out of the model: invalid
 	// NetworkPolicies and policies of kinds reachgate does not evaluate.
 	Omitted []OmittedPolicy `json:"-"`
+}
+
+// SameModel reports whether a and b hold the same model: every field but
+// Objects, the rendered documents (which hold what the model leaves out,
+// such as image tags). Reachability is a function of the model, so two
+// clusters with the same model have the same matrix; source locations are
+// part of the model, so a pull request that moves a policy down a line
+// changes it.
+func SameModel(a, b *Cluster) bool {
+	if a == b {
+		return true
+	}
+	if a == nil || b == nil {
+		return false
+	}
+	x, y := *a, *b
+	x.Objects, y.Objects = nil, nil
+	return reflect.DeepEqual(x, y)
 }
 
 // Namespace returns the namespace with that name, or nil.

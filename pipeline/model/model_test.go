@@ -3,6 +3,7 @@ package model_test
 import (
 	"math/rand/v2"
 	"net/netip"
+	"reflect"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -312,5 +313,56 @@ func BenchmarkIPBlockManyExcepts(b *testing.B) {
 		if len(s.Ranges) != n { // the first except starts at the CIDR
 			b.Fatalf("%d ranges", len(s.Ranges))
 		}
+	}
+}
+
+// TestSameModel: two clusters have the same model unless a field other
+// than Objects differs, whichever field it is (a field added to Cluster
+// later is compared too).
+func TestSameModel(t *testing.T) {
+	t.Parallel()
+	c := &model.Cluster{
+		Namespaces: []model.Namespace{{Name: "a", Labels: map[string]string{"k": "v"}}},
+		Workloads:  []model.Workload{{Namespace: "a", Name: "w", Kind: "Deployment", Labels: map[string]string{"app": "w"}}},
+		Objects:    []model.Object{{ObjectRef: model.ObjectRef{Kind: "ConfigMap", Name: "c"}, Doc: map[string]any{"data": map[string]any{"k": "1"}}}},
+	}
+	copyOf := func(c *model.Cluster) *model.Cluster {
+		d := *c
+		d.Workloads = []model.Workload{c.Workloads[0]}
+		d.Workloads[0].Labels = map[string]string{"app": "w"}
+		return &d
+	}
+	assert.True(t, model.SameModel(c, copyOf(c)), "a copy")
+	assert.True(t, model.SameModel(nil, nil))
+	assert.False(t, model.SameModel(c, nil))
+	objects := copyOf(c)
+	objects.Objects = []model.Object{{ObjectRef: model.ObjectRef{Kind: "ConfigMap", Name: "c"}, Doc: map[string]any{"data": map[string]any{"k": "2"}}}}
+	assert.True(t, model.SameModel(c, objects), "only the documents differ")
+
+	labels := copyOf(c)
+	labels.Workloads[0].Labels["app"] = "x"
+	assert.False(t, model.SameModel(c, labels), "a label")
+	moved := copyOf(c)
+	moved.Workloads[0].Source.Line = 7
+	assert.False(t, model.SameModel(c, moved), "a source line")
+
+	typ := reflect.TypeFor[model.Cluster]()
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		if f.Name == "Objects" {
+			continue
+		}
+		d := copyOf(c)
+		v := reflect.ValueOf(d).Elem().Field(i)
+		switch v.Kind() {
+		case reflect.Slice:
+			v.Set(reflect.Append(v, reflect.New(f.Type.Elem()).Elem()))
+		case reflect.Struct: // IPSet
+			r := v.Field(0)
+			r.Set(reflect.Append(r, reflect.New(r.Type().Elem()).Elem()))
+		default:
+			t.Fatalf("Cluster.%s: a %s, which the test does not change", f.Name, v.Kind())
+		}
+		assert.False(t, model.SameModel(c, d), "Cluster.%s differs", f.Name)
 	}
 }

@@ -597,14 +597,14 @@ func (e *Engine) evaluate(ctx context.Context, ins []Input) (out [][]model.Findi
 	errs := make([]error, len(ins))
 	first := make(chan struct{}) // closed when the first input is built
 	q := newJobQueue(len(ins))
-	terms := newObjectTerms()
+	sh := newShared(ins)
 	var wg sync.WaitGroup
 	// Each input is built on its own while the rules of those already
 	// built run: building one has parts that use one core.
 	for k, in := range ins {
 		wg.Go(func() {
 			defer q.done()
-			doc, idx, err := buildInputWith(in, terms, k%2 == 1)
+			doc, idx, err := buildInputWith(in, sh, k%2 == 1)
 			if k == 0 {
 				defer close(first)
 			}

@@ -109,21 +109,24 @@ func TestEvaluatePairAsEvaluate(t *testing.T) {
 		do   func(c *model.Cluster)
 		// all: every rule is reused (nothing the rules read changed).
 		all bool
+		// sameModel: the base's model is the head's, so it takes the
+		// head's matrix, as check gives it.
+		sameModel bool
 	}{
-		{"none", func(*model.Cluster) {}, true},
+		{"none", func(*model.Cluster) {}, true, true},
 		{"a workload relabelled", func(c *model.Cluster) {
 			w := &c.Workloads[len(c.Workloads)/2]
 			w.Labels = withLabel(w.Labels, "tier", "changed")
-		}, false},
-		{"a policy removed", func(c *model.Cluster) { c.Policies = c.Policies[1:] }, false},
+		}, false, false},
+		{"a policy removed", func(c *model.Cluster) { c.Policies = c.Policies[1:] }, false, false},
 		{"an object's namespace dropped", func(c *model.Cluster) {
 			o := &c.Objects[3]
 			*o = deploymentObject(o.Name, "")
-		}, false},
+		}, false, true},
 		{"a service added", func(c *model.Cluster) {
 			w := c.Workloads[0]
 			c.Services = append(slices.Clip(c.Services), model.Service{Namespace: w.Namespace, Name: "added", Type: "ClusterIP", Selector: w.Labels, Ports: []model.ServicePort{{Port: 8080, TargetPort: "8080", Protocol: model.TCP}}})
-		}, false},
+		}, false, false},
 	}
 	for seed := range uint64(4) {
 		opts := synth.Options{Workloads: 150, Namespaces: 6, Seed: seed + 1, Small: seed%2 == 0}
@@ -143,7 +146,11 @@ func TestEvaluatePairAsEvaluate(t *testing.T) {
 				base := synth.Cluster(opts)
 				base.Objects = slices.Clone(head.Objects)
 				ch.do(base)
+				require.Equal(t, ch.sameModel, model.SameModel(head, base))
 				bm := reach.Compute(base)
+				if ch.sameModel {
+					bm = hm
+				}
 				hin := Input{Overlay: "prod", Environment: "prod", Cluster: head, Matrix: hm}
 				bin := Input{Overlay: "prod", Environment: "prod", Cluster: base, Matrix: bm}
 				wantH, err := e.Evaluate(ctx, hin)
@@ -191,13 +198,13 @@ func TestObjectTermsShared(t *testing.T) {
 	other := *c
 	other.Objects = slices.Clone(c.Objects)
 	other.Objects[7] = deploymentObject(c.Objects[7].Name, "elsewhere")
-	terms := newObjectTerms()
+	sh := &shared{objects: newObjectTerms()}
 	docs := make([]ast.Value, 2)
 	done := make(chan struct{})
 	for k, cl := range []*model.Cluster{c, &other} {
 		go func() {
 			defer func() { done <- struct{}{} }()
-			v, _, err := buildInputWith(Input{Cluster: cl}, terms, k == 1)
+			v, _, err := buildInputWith(Input{Cluster: cl}, sh, k == 1)
 			assert.NoError(t, err)
 			docs[k] = v
 		}()
@@ -226,6 +233,55 @@ func TestObjectTermsShared(t *testing.T) {
 		want, _, err := buildInput(Input{Cluster: cl})
 		require.NoError(t, err)
 		assert.Equal(t, 0, want.Compare(docs[k]), "input %d", k)
+	}
+}
+
+// TestSharedReach: inputs of one matrix and one model, built together,
+// hold one input.reach; a model that differs, or another matrix, shares
+// nothing.
+func TestSharedReach(t *testing.T) {
+	t.Parallel()
+	c := synth.Cluster(synth.Options{Workloads: 40, Namespaces: 3, Seed: 9})
+	m := reach.Compute(c)
+	same := *c
+	same.Objects = []model.Object{deploymentObject("only-in-the-base", "ns")}
+	relabelled := *c
+	relabelled.Workloads = slices.Clone(c.Workloads)
+	relabelled.Workloads[0].Labels = withLabel(c.Workloads[0].Labels, "tier", "x")
+	reachOf := func(v ast.Value) *ast.Term { return v.(ast.Object).Get(ast.StringTerm("reach")) }
+	for _, tc := range []struct {
+		name  string
+		other Input
+		share bool
+	}{
+		{"same matrix and model", Input{Cluster: &same, Matrix: m}, true},
+		{"another model", Input{Cluster: &relabelled, Matrix: m}, false},
+		{"another matrix", Input{Cluster: &same, Matrix: reach.Compute(c)}, false},
+	} {
+		ins := []Input{{Cluster: c, Matrix: m}, tc.other}
+		sh := newShared(ins)
+		docs := make([]ast.Value, 2)
+		done := make(chan struct{})
+		for k := range ins {
+			go func() {
+				defer func() { done <- struct{}{} }()
+				v, _, err := buildInputWith(ins[k], sh, k == 1)
+				assert.NoError(t, err)
+				docs[k] = v
+			}()
+		}
+		<-done
+		<-done
+		if tc.share {
+			assert.Same(t, reachOf(docs[0]), reachOf(docs[1]), tc.name)
+		} else {
+			assert.NotSame(t, reachOf(docs[0]), reachOf(docs[1]), tc.name)
+		}
+		for k := range ins {
+			want, _, err := buildInput(ins[k])
+			require.NoError(t, err)
+			assert.Equal(t, 0, want.Compare(docs[k]), "%s: input %d", tc.name, k)
+		}
 	}
 }
 

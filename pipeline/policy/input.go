@@ -159,11 +159,11 @@ func buildInput(in Input) (ast.Value, *sourceIndex, error) {
 	return buildInputWith(in, nil, false)
 }
 
-// buildInputWith is buildInput with the objects' terms taken from terms,
-// shared with the inputs built beside it; reverse converts the objects
-// last to first, so that two inputs built side by side meet in the middle
-// rather than convert the same objects at once.
-func buildInputWith(in Input, terms *objectTerms, reverse bool) (ast.Value, *sourceIndex, error) {
+// buildInputWith is buildInput with what it shares with the inputs built
+// beside it (see shared); reverse converts the objects last to first, so
+// that two inputs built side by side meet in the middle rather than
+// convert the same objects at once.
+func buildInputWith(in Input, sh *shared, reverse bool) (ast.Value, *sourceIndex, error) {
 	// The reachability, its promotion diff and the rest are independent:
 	// build them side by side, each with its own caches.
 	m := in.Matrix
@@ -173,19 +173,25 @@ func buildInputWith(in Input, terms *objectTerms, reverse bool) (ast.Value, *sou
 	mt := newMatrixTerms(m)
 	var reach, promotion *ast.Term
 	var wg sync.WaitGroup
-	wg.Go(func() { reach = newInputBuilder().reachTerm(m, mt, in.Cluster) })
+	wg.Go(func() {
+		reach = sh.reachTerm(func() *ast.Term {
+			r := newInputBuilder().reachTerm(m, mt, in.Cluster)
+			isolated, isolatedBy := isolationTerms(in.Cluster, m, mt)
+			o := r.Value.(ast.Object)
+			o.Insert(str("isolated"), isolated)
+			o.Insert(str("isolatedBy"), isolatedBy)
+			o.Insert(str("overridden"), overriddenTerm(m))
+			return r
+		})
+	})
 	if in.Promotion != nil {
 		wg.Go(func() { promotion = newInputBuilder().promotionTerm(m, mt, in.Promotion) })
 	}
-	doc, idx, err := clusterDoc(in, terms, reverse)
+	doc, idx, err := clusterDoc(in, sh.objectTerms(), reverse)
 	wg.Wait()
 	if err != nil {
 		return nil, nil, err
 	}
-	isolated, isolatedBy := isolationTerms(in.Cluster, m, mt)
-	reach.Value.(ast.Object).Insert(str("isolated"), isolated)
-	reach.Value.(ast.Object).Insert(str("isolatedBy"), isolatedBy)
-	reach.Value.(ast.Object).Insert(str("overridden"), overriddenTerm(m))
 	doc.Insert(str("reach"), reach)
 	if promotion != nil {
 		doc.Insert(str("promotion"), promotion)

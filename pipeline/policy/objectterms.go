@@ -6,7 +6,47 @@ import (
 	"unsafe"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/reachgate/reachgate/pipeline/model"
 )
+
+// shared is what inputs built together (EvaluatePair) share: the terms
+// of the object documents they share and, when every input has the same
+// matrix and model (a pull request that moved an image tag: check gives
+// its base the head's matrix), input.reach, built once. A nil *shared
+// shares nothing.
+type shared struct {
+	objects   *objectTerms
+	sameReach bool
+	reachOnce sync.Once
+	reach     *ast.Term
+}
+
+// newShared is what ins, built together, share.
+func newShared(ins []Input) *shared {
+	sh := &shared{objects: newObjectTerms(), sameReach: len(ins) > 1}
+	for _, in := range ins[1:] {
+		sh.sameReach = sh.sameReach && in.Matrix == ins[0].Matrix && model.SameModel(in.Cluster, ins[0].Cluster)
+	}
+	return sh
+}
+
+func (sh *shared) objectTerms() *objectTerms {
+	if sh == nil {
+		return nil
+	}
+	return sh.objects
+}
+
+// reachTerm is build's input.reach, built by the first input that needs
+// it where the inputs share it.
+func (sh *shared) reachTerm(build func() *ast.Term) *ast.Term {
+	if sh == nil || !sh.sameReach {
+		return build()
+	}
+	sh.reachOnce.Do(func() { sh.reach = build() })
+	return sh.reach
+}
 
 // objectTerms converts each rendered object's document into a term once
 // for the inputs built together (EvaluatePair). check's base render takes

@@ -79,6 +79,13 @@ func docID(m map[string]any) *map[string]any {
 	return (*map[string]any)(reflect.ValueOf(m).UnsafePointer())
 }
 
+// SharesMatrix reports whether overlay i's base has its head's matrix
+// (computed once), after Compute.
+func (s *Stages) SharesMatrix(i int) bool {
+	pr := s.prs[i]
+	return s.comp.matrices[pr.head.Cluster] == s.comp.matrices[pr.base.Cluster]
+}
+
 // Compute returns how many distinct matrices were computed and the head
 // matrix of each chosen overlay.
 func (s *Stages) Compute() (int, map[string]*model.Matrix) {

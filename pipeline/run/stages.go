@@ -325,13 +325,22 @@ type computed struct {
 
 // compute computes the reachability of every rendered cluster, with one
 // split of the external address space for all of them, so base and head,
-// and promoted overlays, compare range by range.
+// and promoted overlays, compare range by range. A base whose model is
+// its head's (a pull request that moved an image tag, say) has the head's
+// matrix: reachability is a function of the model, and the base's
+// address blocks, being the head's, split nothing the head's do not.
 func compute(ctx context.Context, pairs []pair) (computed, error) {
 	var clusters []*model.Cluster
 	seen := map[*model.Cluster]bool{}
+	sameAs := map[*model.Cluster]*model.Cluster{}
+	for _, pr := range pairs {
+		if h, b := pr.head, pr.base; h != nil && b != nil && h.Cluster != nil && b.Cluster != nil && h.Cluster != b.Cluster && model.SameModel(h.Cluster, b.Cluster) {
+			sameAs[b.Cluster] = h.Cluster
+		}
+	}
 	for _, pr := range pairs {
 		for _, o := range []*Overlay{pr.head, pr.base} {
-			if o != nil && o.Cluster != nil && !seen[o.Cluster] {
+			if o != nil && o.Cluster != nil && !seen[o.Cluster] && sameAs[o.Cluster] == nil {
 				seen[o.Cluster] = true
 				clusters = append(clusters, o.Cluster)
 			}
@@ -344,6 +353,9 @@ func compute(ctx context.Context, pairs []pair) (computed, error) {
 	}
 	for i, m := range ms {
 		c.matrices[clusters[i]] = m
+	}
+	for b, h := range sameAs {
+		c.matrices[b] = c.matrices[h]
 	}
 	for _, pr := range pairs {
 		if pr.head.Cluster != nil {

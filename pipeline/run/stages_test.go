@@ -106,6 +106,37 @@ func TestStageRenderSharesUnchangedFiles(t *testing.T) {
 	assert.Greater(t, shared, total*3/4, "of %d objects, %d shared", total, shared)
 }
 
+// A pull request that changes nothing the model holds (an image tag)
+// computes one matrix for its overlay, which base and head share; one
+// that changes a policy computes two.
+func TestStageComputeSharesTheMatrixOfTheSameModel(t *testing.T) {
+	t.Parallel()
+	c := synth.Cluster(synth.Options{Workloads: 60, Namespaces: 4, Seed: 3})
+	for _, opts := range []synth.TreeOptions{{Bump: true}, {Change: true}} {
+		dir := t.TempDir()
+		git(t, dir, "init", "-q", "-b", "main")
+		write := func(o synth.TreeOptions) {
+			_, err := synth.WriteTree(dir, c, o)
+			require.NoError(t, err)
+			git(t, dir, "add", "-A")
+			git(t, dir, "commit", "-qm", "tree")
+		}
+		write(synth.TreeOptions{})
+		git(t, dir, "checkout", "-qb", "feature")
+		write(opts)
+		s := stagesOf(t, dir, "feature")
+		_, _, err := s.Choose()
+		require.NoError(t, err)
+		reused, _ := s.Render()
+		require.Equal(t, []bool{false}, reused, "the pull request changes the overlay")
+		s.Compute()
+		assert.Equal(t, opts.Bump, s.SharesMatrix(0), "%+v", opts)
+		if opts.Bump {
+			assert.True(t, s.Compare(0).Empty())
+		}
+	}
+}
+
 func TestStageComputeOnceForReusedRenders(t *testing.T) {
 	t.Parallel()
 	dir := newRepo(t)
