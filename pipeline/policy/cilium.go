@@ -10,11 +10,10 @@ import (
 // version 7): per policy, its rules with what NP019 and NP026 read —
 // the host names of toFQDNs, the names rules.dns lets be looked up, the
 // L7 kinds and the entities.
-func ciliumPolicyTerms(c *model.Cluster, idx *sourceIndex) []*ast.Term {
+func ciliumPolicyTerms(c *model.Cluster) []*ast.Term {
 	out := make([]*ast.Term, 0, len(c.CiliumPolicies))
 	for i := range c.CiliumPolicies {
 		p := &c.CiliumPolicies[i]
-		idx.add(model.ObjectRef{Kind: p.Kind, Namespace: p.Namespace, Name: p.Name}, p.Source)
 		var rules []*ast.Term
 		for _, r := range p.Rules {
 			for _, sec := range []struct {

@@ -236,9 +236,9 @@ func TestObjectTermsShared(t *testing.T) {
 	}
 }
 
-// TestSharedReach: inputs of one matrix and one model, built together,
-// hold one input.reach; a model that differs, or another matrix, shares
-// nothing.
+// TestSharedReach: inputs of one model, built together, hold one term for
+// each section built from the model, and with one matrix too, one
+// input.reach; each input is still what buildInput gives.
 func TestSharedReach(t *testing.T) {
 	t.Parallel()
 	c := synth.Cluster(synth.Options{Workloads: 40, Namespaces: 3, Seed: 9})
@@ -248,15 +248,15 @@ func TestSharedReach(t *testing.T) {
 	relabelled := *c
 	relabelled.Workloads = slices.Clone(c.Workloads)
 	relabelled.Workloads[0].Labels = withLabel(c.Workloads[0].Labels, "tier", "x")
-	reachOf := func(v ast.Value) *ast.Term { return v.(ast.Object).Get(ast.StringTerm("reach")) }
+	section := func(v ast.Value, key string) *ast.Term { return v.(ast.Object).Get(ast.StringTerm(key)) }
 	for _, tc := range []struct {
-		name  string
-		other Input
-		share bool
+		name              string
+		other             Input
+		sameModel, shared bool
 	}{
-		{"same matrix and model", Input{Cluster: &same, Matrix: m}, true},
-		{"another model", Input{Cluster: &relabelled, Matrix: m}, false},
-		{"another matrix", Input{Cluster: &same, Matrix: reach.Compute(c)}, false},
+		{"same matrix and model", Input{Cluster: &same, Matrix: m}, true, true},
+		{"another model", Input{Cluster: &relabelled, Matrix: m}, false, false},
+		{"another matrix", Input{Cluster: &same, Matrix: reach.Compute(c)}, true, false},
 	} {
 		ins := []Input{{Cluster: c, Matrix: m}, tc.other}
 		sh := newShared(ins)
@@ -272,11 +272,15 @@ func TestSharedReach(t *testing.T) {
 		}
 		<-done
 		<-done
-		if tc.share {
-			assert.Same(t, reachOf(docs[0]), reachOf(docs[1]), tc.name)
-		} else {
-			assert.NotSame(t, reachOf(docs[0]), reachOf(docs[1]), tc.name)
+		for _, key := range []string{"reach", "workloads", "services", "policies", "servicesOf"} {
+			a, b := section(docs[0], key), section(docs[1], key)
+			if key == "reach" && tc.shared || key != "reach" && tc.sameModel {
+				assert.Same(t, a, b, "%s: %s", tc.name, key)
+			} else {
+				assert.NotSame(t, a, b, "%s: %s", tc.name, key)
+			}
 		}
+		assert.NotSame(t, section(docs[0], "objects"), section(docs[1], "objects"), "%s: objects", tc.name)
 		for k := range ins {
 			want, _, err := buildInput(ins[k])
 			require.NoError(t, err)

@@ -187,7 +187,7 @@ func buildInputWith(in Input, sh *shared, reverse bool) (ast.Value, *sourceIndex
 	if in.Promotion != nil {
 		wg.Go(func() { promotion = newInputBuilder().promotionTerm(m, mt, in.Promotion) })
 	}
-	doc, idx, err := clusterDoc(in, sh.objectTerms(), reverse)
+	doc, idx, err := clusterDoc(in, sh, reverse)
 	wg.Wait()
 	if err != nil {
 		return nil, nil, err
@@ -308,14 +308,14 @@ func newInputBuilder() *inputBuilder {
 }
 
 // clusterDoc builds everything in the input but reach and promotion.
-func clusterDoc(in Input, terms *objectTerms, reverse bool) (ast.Object, *sourceIndex, error) {
+func clusterDoc(in Input, sh *shared, reverse bool) (ast.Object, *sourceIndex, error) {
 	c := in.Cluster
 	if c == nil {
 		c = &model.Cluster{}
 	}
-	idx := &sourceIndex{refs: map[model.ObjectRef]model.Location{}, workloads: map[string]model.Location{}}
-
+	idx := indexSources(c)
 	objects := make([]*ast.Term, len(c.Objects))
+	terms := sh.objectTerms()
 	for j := range c.Objects {
 		i := j
 		if reverse {
@@ -335,11 +335,58 @@ func clusterDoc(in Input, terms *objectTerms, reverse bool) (ast.Object, *source
 			item(kObject, doc),
 		)
 	}
+	items := append([][2]*ast.Term{
+		item(str("version"), num(InputVersion)),
+		item(str("overlay"), str(in.Overlay)),
+		item(str("environment"), str(in.Environment)),
+		item(str("objects"), ast.ArrayTerm(objects...)),
+	}, sh.modelTerms(func() [][2]*ast.Term { return modelTerms(c) })...)
+	return ast.NewObject(items...), idx, nil
+}
 
-	namespaces := make([]*ast.Term, len(c.Namespaces))
+// indexSources indexes where the cluster's objects are written.
+func indexSources(c *model.Cluster) *sourceIndex {
+	idx := &sourceIndex{refs: map[model.ObjectRef]model.Location{}, workloads: map[string]model.Location{}}
 	for i := range c.Namespaces {
 		n := &c.Namespaces[i]
 		idx.add(model.ObjectRef{Kind: "Namespace", Name: n.Name}, n.Source)
+	}
+	for i := range c.Workloads {
+		w := &c.Workloads[i]
+		idx.add(model.ObjectRef{Kind: w.Kind, Namespace: w.Namespace, Name: w.Name}, w.Source)
+		if _, ok := idx.workloads[w.Key()]; !ok && w.Source.File != "" {
+			idx.workloads[w.Key()] = w.Source
+		}
+	}
+	for i := range c.Services {
+		s := &c.Services[i]
+		idx.add(model.ObjectRef{Kind: "Service", Namespace: s.Namespace, Name: s.Name}, s.Source)
+	}
+	for i := range c.Policies {
+		if p := &c.Policies[i]; p.NetworkPolicy != nil {
+			idx.add(model.ObjectRef{Kind: "NetworkPolicy", Namespace: p.Namespace, Name: p.Name}, p.Source)
+		}
+	}
+	for i := range c.ClusterPolicies {
+		p := &c.ClusterPolicies[i]
+		idx.add(model.ObjectRef{Kind: p.Kind, Name: p.Name}, p.Source)
+	}
+	for i := range c.CiliumPolicies {
+		p := &c.CiliumPolicies[i]
+		idx.add(model.ObjectRef{Kind: p.Kind, Namespace: p.Namespace, Name: p.Name}, p.Source)
+	}
+	for i := range c.Objects {
+		idx.add(c.Objects[i].ObjectRef, c.Objects[i].Source)
+	}
+	return idx
+}
+
+// modelTerms builds the input's sections that hold the model: everything
+// in clusterDoc but the objects.
+func modelTerms(c *model.Cluster) [][2]*ast.Term {
+	namespaces := make([]*ast.Term, len(c.Namespaces))
+	for i := range c.Namespaces {
+		n := &c.Namespaces[i]
 		namespaces[i] = ast.ObjectTerm(
 			item(kName, str(n.Name)),
 			item(kLabels, labelsTerm(n.Labels)),
@@ -350,12 +397,7 @@ func clusterDoc(in Input, terms *objectTerms, reverse bool) (ast.Object, *source
 
 	workloads := make([]*ast.Term, len(c.Workloads))
 	for i := range c.Workloads {
-		w := &c.Workloads[i]
-		idx.add(model.ObjectRef{Kind: w.Kind, Namespace: w.Namespace, Name: w.Name}, w.Source)
-		if _, ok := idx.workloads[w.Key()]; !ok && w.Source.File != "" {
-			idx.workloads[w.Key()] = w.Source
-		}
-		workloads[i] = workloadTerm(w)
+		workloads[i] = workloadTerm(&c.Workloads[i])
 	}
 
 	byNS := map[string][]*model.Workload{}
@@ -367,7 +409,6 @@ func clusterDoc(in Input, terms *objectTerms, reverse bool) (ast.Object, *source
 	serviceSelection := make([][]string, len(c.Services))
 	for i := range c.Services {
 		s := &c.Services[i]
-		idx.add(model.ObjectRef{Kind: "Service", Namespace: s.Namespace, Name: s.Name}, s.Source)
 		serviceSelection[i] = serviceSelects(s, byNS[s.Namespace])
 		ports := make([]*ast.Term, len(s.Ports))
 		for j, p := range s.Ports {
@@ -397,7 +438,6 @@ func clusterDoc(in Input, terms *objectTerms, reverse bool) (ast.Object, *source
 		if p.NetworkPolicy == nil {
 			continue
 		}
-		idx.add(model.ObjectRef{Kind: "NetworkPolicy", Namespace: p.Namespace, Name: p.Name}, p.Source)
 		policies = append(policies, ast.ObjectTerm(
 			item(kNamespace, str(p.Namespace)),
 			item(kName, str(p.Name)),
@@ -410,7 +450,6 @@ func clusterDoc(in Input, terms *objectTerms, reverse bool) (ast.Object, *source
 	clusterPolicies := make([]*ast.Term, len(c.ClusterPolicies))
 	for i := range c.ClusterPolicies {
 		p := &c.ClusterPolicies[i]
-		idx.add(model.ObjectRef{Kind: p.Kind, Name: p.Name}, p.Source)
 		clusterPolicies[i] = ast.ObjectTerm(
 			item(kKind, str(p.Kind)),
 			item(kName, str(p.Name)),
@@ -419,10 +458,6 @@ func clusterDoc(in Input, terms *objectTerms, reverse bool) (ast.Object, *source
 			item(str("rules"), num(len(p.Ingress)+len(p.Egress))),
 			item(kSource, locTerm(p.Source)),
 		)
-	}
-	ciliumPolicies := ciliumPolicyTerms(c, idx)
-	for i := range c.Objects {
-		idx.add(c.Objects[i].ObjectRef, c.Objects[i].Source)
 	}
 
 	externals := make([]*ast.Term, len(c.Externals))
@@ -434,23 +469,18 @@ func clusterDoc(in Input, terms *objectTerms, reverse bool) (ast.Object, *source
 		)
 	}
 
-	doc := ast.NewObject(
-		item(str("version"), num(InputVersion)),
-		item(str("overlay"), str(in.Overlay)),
-		item(str("environment"), str(in.Environment)),
-		item(str("objects"), ast.ArrayTerm(objects...)),
+	return [][2]*ast.Term{
 		item(str("namespaces"), ast.ArrayTerm(namespaces...)),
 		item(str("workloads"), ast.ArrayTerm(workloads...)),
 		item(str("services"), ast.ArrayTerm(services...)),
 		item(str("policies"), ast.ArrayTerm(policies...)),
 		item(str("clusterPolicies"), ast.ArrayTerm(clusterPolicies...)),
-		item(str("ciliumPolicies"), ast.ArrayTerm(ciliumPolicies...)),
+		item(str("ciliumPolicies"), ast.ArrayTerm(ciliumPolicyTerms(c)...)),
 		item(str("externals"), ast.ArrayTerm(externals...)),
 		item(str("servicesOf"), servicesOfTerm(serviceSelection)),
 		item(str("podCIDRs"), strings2(cidrStrings(c.PodCIDRs))),
 		item(str("serviceCIDRs"), strings2(cidrStrings(c.ServiceCIDRs))),
-	)
-	return doc, idx, nil
+	}
 }
 
 // serviceSelects lists the keys of the workloads of its namespace whose

@@ -12,23 +12,38 @@ import (
 
 // shared is what inputs built together (EvaluatePair) share: the terms
 // of the object documents they share and, when every input has the same
-// matrix and model (a pull request that moved an image tag: check gives
-// its base the head's matrix), input.reach, built once. A nil *shared
-// shares nothing.
+// model (a pull request that moved an image tag), the sections built from
+// it, and with the same matrix too (check gives such a base the head's),
+// input.reach. A nil *shared shares nothing.
 type shared struct {
-	objects   *objectTerms
-	sameReach bool
-	reachOnce sync.Once
-	reach     *ast.Term
+	objects *objectTerms
+	// sameModel: every input has the same model, whose sections are
+	// built once (modelOnce); sameReach: and the same matrix.
+	sameModel, sameReach bool
+	modelOnce, reachOnce sync.Once
+	model                [][2]*ast.Term
+	reach                *ast.Term
 }
 
 // newShared is what ins, built together, share.
 func newShared(ins []Input) *shared {
-	sh := &shared{objects: newObjectTerms(), sameReach: len(ins) > 1}
+	sh := &shared{objects: newObjectTerms(), sameModel: len(ins) > 1, sameReach: len(ins) > 1}
 	for _, in := range ins[1:] {
-		sh.sameReach = sh.sameReach && in.Matrix == ins[0].Matrix && model.SameModel(in.Cluster, ins[0].Cluster)
+		sh.sameModel = sh.sameModel && model.SameModel(in.Cluster, ins[0].Cluster)
+		sh.sameReach = sh.sameReach && in.Matrix == ins[0].Matrix
 	}
+	sh.sameReach = sh.sameReach && sh.sameModel
 	return sh
+}
+
+// modelTerms is build's model sections, built by the first input that
+// needs them where the inputs share them.
+func (sh *shared) modelTerms(build func() [][2]*ast.Term) [][2]*ast.Term {
+	if sh == nil || !sh.sameModel {
+		return build()
+	}
+	sh.modelOnce.Do(func() { sh.model = build() })
+	return sh.model
 }
 
 func (sh *shared) objectTerms() *objectTerms {
