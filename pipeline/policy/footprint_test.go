@@ -236,10 +236,11 @@ func TestObjectTermsShared(t *testing.T) {
 	}
 }
 
-// TestSharedReach: inputs of one model, built together, hold one term for
-// each section built from the model, and with one matrix too, one
-// input.reach; each input is still what buildInput gives.
-func TestSharedReach(t *testing.T) {
+// TestSharedSections: inputs built together hold one term for each
+// section built from parts of the model their clusters hold the same, and
+// with one model and one matrix, one input.reach; each input is still
+// what buildInput gives.
+func TestSharedSections(t *testing.T) {
 	t.Parallel()
 	c := synth.Cluster(synth.Options{Workloads: 40, Namespaces: 3, Seed: 9})
 	m := reach.Compute(c)
@@ -248,15 +249,26 @@ func TestSharedReach(t *testing.T) {
 	relabelled := *c
 	relabelled.Workloads = slices.Clone(c.Workloads)
 	relabelled.Workloads[0].Labels = withLabel(c.Workloads[0].Labels, "tier", "x")
+	fewer := *c
+	fewer.Policies = c.Policies[1:]
 	section := func(v ast.Value, key string) *ast.Term { return v.(ast.Object).Get(ast.StringTerm(key)) }
+	keys := []string{"reach", "namespaces", "workloads", "services", "servicesOf", "policies", "externals"}
+	all := func(except ...string) map[string]bool {
+		m := map[string]bool{}
+		for _, k := range keys {
+			m[k] = !slices.Contains(except, k)
+		}
+		return m
+	}
 	for _, tc := range []struct {
-		name              string
-		other             Input
-		sameModel, shared bool
+		name   string
+		other  Input
+		shared map[string]bool
 	}{
-		{"same matrix and model", Input{Cluster: &same, Matrix: m}, true, true},
-		{"another model", Input{Cluster: &relabelled, Matrix: m}, false, false},
-		{"another matrix", Input{Cluster: &same, Matrix: reach.Compute(c)}, true, false},
+		{"same matrix and model", Input{Cluster: &same, Matrix: m}, all()},
+		{"a workload relabelled", Input{Cluster: &relabelled, Matrix: m}, all("reach", "workloads", "services", "servicesOf")},
+		{"a policy fewer", Input{Cluster: &fewer, Matrix: reach.Compute(&fewer)}, all("reach", "policies")},
+		{"another matrix", Input{Cluster: &same, Matrix: reach.Compute(c)}, all("reach")},
 	} {
 		ins := []Input{{Cluster: c, Matrix: m}, tc.other}
 		sh := newShared(ins)
@@ -272,9 +284,9 @@ func TestSharedReach(t *testing.T) {
 		}
 		<-done
 		<-done
-		for _, key := range []string{"reach", "workloads", "services", "policies", "servicesOf"} {
+		for _, key := range keys {
 			a, b := section(docs[0], key), section(docs[1], key)
-			if key == "reach" && tc.shared || key != "reach" && tc.sameModel {
+			if tc.shared[key] {
 				assert.Same(t, a, b, "%s: %s", tc.name, key)
 			} else {
 				assert.NotSame(t, a, b, "%s: %s", tc.name, key)

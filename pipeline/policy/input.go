@@ -335,12 +335,15 @@ func clusterDoc(in Input, sh *shared, reverse bool) (ast.Object, *sourceIndex, e
 			item(kObject, doc),
 		)
 	}
-	items := append([][2]*ast.Term{
+	items := [][2]*ast.Term{
 		item(str("version"), num(InputVersion)),
 		item(str("overlay"), str(in.Overlay)),
 		item(str("environment"), str(in.Environment)),
 		item(str("objects"), ast.ArrayTerm(objects...)),
-	}, sh.modelTerms(func() [][2]*ast.Term { return modelTerms(c) })...)
+	}
+	for i := range modelSections {
+		items = append(items, sh.section(i, c)...)
+	}
 	return ast.NewObject(items...), idx, nil
 }
 
@@ -381,9 +384,40 @@ func indexSources(c *model.Cluster) *sourceIndex {
 	return idx
 }
 
-// modelTerms builds the input's sections that hold the model: everything
-// in clusterDoc but the objects.
-func modelTerms(c *model.Cluster) [][2]*ast.Term {
+// modelSections are the input's sections that hold the model, everything
+// in clusterDoc but the objects, each with the fields of the cluster it
+// is built from: inputs built together whose clusters hold the same
+// values there share its terms (shared).
+var modelSections = []struct {
+	// from is what the section is built from.
+	from  func(c *model.Cluster) any
+	build func(c *model.Cluster) [][2]*ast.Term
+}{
+	{func(c *model.Cluster) any { return c.Namespaces }, namespacesSection},
+	{func(c *model.Cluster) any { return c.Workloads }, func(c *model.Cluster) [][2]*ast.Term {
+		workloads := make([]*ast.Term, len(c.Workloads))
+		for i := range c.Workloads {
+			workloads[i] = workloadTerm(&c.Workloads[i])
+		}
+		return [][2]*ast.Term{item(str("workloads"), ast.ArrayTerm(workloads...))}
+	}},
+	// Which workloads a Service selects depends on both.
+	{func(c *model.Cluster) any { return [2]any{c.Services, c.Workloads} }, servicesSection},
+	{func(c *model.Cluster) any { return c.Policies }, policiesSection},
+	{func(c *model.Cluster) any { return c.ClusterPolicies }, clusterPoliciesSection},
+	{func(c *model.Cluster) any { return c.CiliumPolicies }, func(c *model.Cluster) [][2]*ast.Term {
+		return [][2]*ast.Term{item(str("ciliumPolicies"), ast.ArrayTerm(ciliumPolicyTerms(c)...))}
+	}},
+	{func(c *model.Cluster) any { return c.Externals }, externalsSection},
+	{func(c *model.Cluster) any { return [2]any{c.PodCIDRs, c.ServiceCIDRs} }, func(c *model.Cluster) [][2]*ast.Term {
+		return [][2]*ast.Term{
+			item(str("podCIDRs"), strings2(cidrStrings(c.PodCIDRs))),
+			item(str("serviceCIDRs"), strings2(cidrStrings(c.ServiceCIDRs))),
+		}
+	}},
+}
+
+func namespacesSection(c *model.Cluster) [][2]*ast.Term {
 	namespaces := make([]*ast.Term, len(c.Namespaces))
 	for i := range c.Namespaces {
 		n := &c.Namespaces[i]
@@ -394,12 +428,11 @@ func modelTerms(c *model.Cluster) [][2]*ast.Term {
 			item(kInventory, boolTerm(n.Inventory)),
 		)
 	}
+	return [][2]*ast.Term{item(str("namespaces"), ast.ArrayTerm(namespaces...))}
+}
 
-	workloads := make([]*ast.Term, len(c.Workloads))
-	for i := range c.Workloads {
-		workloads[i] = workloadTerm(&c.Workloads[i])
-	}
-
+// servicesSection builds input.services and input.servicesOf.
+func servicesSection(c *model.Cluster) [][2]*ast.Term {
 	byNS := map[string][]*model.Workload{}
 	for i := range c.Workloads {
 		w := &c.Workloads[i]
@@ -431,7 +464,13 @@ func modelTerms(c *model.Cluster) [][2]*ast.Term {
 			item(kSource, locTerm(s.Source)),
 		)
 	}
+	return [][2]*ast.Term{
+		item(str("services"), ast.ArrayTerm(services...)),
+		item(str("servicesOf"), servicesOfTerm(serviceSelection)),
+	}
+}
 
+func policiesSection(c *model.Cluster) [][2]*ast.Term {
 	policies := make([]*ast.Term, 0, len(c.Policies))
 	for i := range c.Policies {
 		p := &c.Policies[i]
@@ -447,6 +486,10 @@ func modelTerms(c *model.Cluster) [][2]*ast.Term {
 			item(kSpec, policySpecTerm(&p.Spec)),
 		))
 	}
+	return [][2]*ast.Term{item(str("policies"), ast.ArrayTerm(policies...))}
+}
+
+func clusterPoliciesSection(c *model.Cluster) [][2]*ast.Term {
 	clusterPolicies := make([]*ast.Term, len(c.ClusterPolicies))
 	for i := range c.ClusterPolicies {
 		p := &c.ClusterPolicies[i]
@@ -459,7 +502,10 @@ func modelTerms(c *model.Cluster) [][2]*ast.Term {
 			item(kSource, locTerm(p.Source)),
 		)
 	}
+	return [][2]*ast.Term{item(str("clusterPolicies"), ast.ArrayTerm(clusterPolicies...))}
+}
 
+func externalsSection(c *model.Cluster) [][2]*ast.Term {
 	externals := make([]*ast.Term, len(c.Externals))
 	for i, e := range c.Externals {
 		externals[i] = ast.ObjectTerm(
@@ -468,19 +514,7 @@ func modelTerms(c *model.Cluster) [][2]*ast.Term {
 			item(kDescription, str(e.Description)),
 		)
 	}
-
-	return [][2]*ast.Term{
-		item(str("namespaces"), ast.ArrayTerm(namespaces...)),
-		item(str("workloads"), ast.ArrayTerm(workloads...)),
-		item(str("services"), ast.ArrayTerm(services...)),
-		item(str("policies"), ast.ArrayTerm(policies...)),
-		item(str("clusterPolicies"), ast.ArrayTerm(clusterPolicies...)),
-		item(str("ciliumPolicies"), ast.ArrayTerm(ciliumPolicyTerms(c)...)),
-		item(str("externals"), ast.ArrayTerm(externals...)),
-		item(str("servicesOf"), servicesOfTerm(serviceSelection)),
-		item(str("podCIDRs"), strings2(cidrStrings(c.PodCIDRs))),
-		item(str("serviceCIDRs"), strings2(cidrStrings(c.ServiceCIDRs))),
-	}
+	return [][2]*ast.Term{item(str("externals"), ast.ArrayTerm(externals...))}
 }
 
 // serviceSelects lists the keys of the workloads of its namespace whose

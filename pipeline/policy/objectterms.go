@@ -11,39 +11,62 @@ import (
 )
 
 // shared is what inputs built together (EvaluatePair) share: the terms
-// of the object documents they share and, when every input has the same
-// model (a pull request that moved an image tag), the sections built from
-// it, and with the same matrix too (check gives such a base the head's),
-// input.reach. A nil *shared shares nothing.
+// of the object documents they share, the sections built from parts of
+// the model they hold the same (all but the policies, when a pull request
+// changes a policy), and, when every input has the same model and the
+// same matrix (check gives a base whose model is the head's the head's
+// matrix: a pull request that moved an image tag), input.reach. A nil
+// *shared shares nothing.
 type shared struct {
 	objects *objectTerms
-	// sameModel: every input has the same model, whose sections are
-	// built once (modelOnce); sameReach: and the same matrix.
-	sameModel, sameReach bool
-	modelOnce, reachOnce sync.Once
-	model                [][2]*ast.Term
-	reach                *ast.Term
+	// sections holds the model sections the inputs share (same: their
+	// clusters hold the same values for it).
+	sections []sharedSection
+	// sameReach: every input has the same model and the same matrix.
+	sameReach bool
+	reachOnce sync.Once
+	reach     *ast.Term
+}
+
+type sharedSection struct {
+	same  bool
+	once  sync.Once
+	items [][2]*ast.Term
 }
 
 // newShared is what ins, built together, share.
 func newShared(ins []Input) *shared {
-	sh := &shared{objects: newObjectTerms(), sameModel: len(ins) > 1, sameReach: len(ins) > 1}
-	for _, in := range ins[1:] {
-		sh.sameModel = sh.sameModel && model.SameModel(in.Cluster, ins[0].Cluster)
-		sh.sameReach = sh.sameReach && in.Matrix == ins[0].Matrix
+	sh := &shared{objects: newObjectTerms(), sections: make([]sharedSection, len(modelSections)), sameReach: len(ins) > 1}
+	empty := &model.Cluster{}
+	cluster := func(in Input) *model.Cluster {
+		if in.Cluster == nil {
+			return empty
+		}
+		return in.Cluster
 	}
-	sh.sameReach = sh.sameReach && sh.sameModel
+	for i, s := range modelSections {
+		from := s.from(cluster(ins[0]))
+		same := len(ins) > 1
+		for _, in := range ins[1:] {
+			same = same && reflect.DeepEqual(from, s.from(cluster(in)))
+		}
+		sh.sections[i].same = same
+	}
+	for _, in := range ins[1:] {
+		sh.sameReach = sh.sameReach && in.Matrix == ins[0].Matrix && model.SameModel(in.Cluster, ins[0].Cluster)
+	}
 	return sh
 }
 
-// modelTerms is build's model sections, built by the first input that
-// needs them where the inputs share them.
-func (sh *shared) modelTerms(build func() [][2]*ast.Term) [][2]*ast.Term {
-	if sh == nil || !sh.sameModel {
-		return build()
+// section is model section i of c, built by the first input that needs it
+// where the inputs share it.
+func (sh *shared) section(i int, c *model.Cluster) [][2]*ast.Term {
+	if sh == nil || i >= len(sh.sections) || !sh.sections[i].same {
+		return modelSections[i].build(c)
 	}
-	sh.modelOnce.Do(func() { sh.model = build() })
-	return sh.model
+	s := &sh.sections[i]
+	s.once.Do(func() { s.items = modelSections[i].build(c) })
+	return s.items
 }
 
 func (sh *shared) objectTerms() *objectTerms {
