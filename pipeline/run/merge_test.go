@@ -222,18 +222,7 @@ func TestFanOutWithRulesFromHead(t *testing.T) {
 func TestFanOutOfASyntheticRepository(t *testing.T) {
 	t.Parallel()
 	c := synth.Cluster(synth.Options{Workloads: 120, Namespaces: 8, Seed: 7})
-	dir := t.TempDir()
-	git(t, dir, "init", "-q", "-b", "main")
-	write := func(change bool) {
-		_, err := synth.WriteTree(dir, c, synth.TreeOptions{Change: change})
-		require.NoError(t, err)
-		splitOverlays(t, dir, 4)
-		git(t, dir, "add", "-A")
-		git(t, dir, "commit", "-qm", fmt.Sprintf("change %v", change))
-	}
-	write(false)
-	git(t, dir, "checkout", "-qb", "feature")
-	write(true)
+	dir := syntheticPR(t, c, synth.TreeOptions{Change: true}, func(dir string) { splitOverlays(t, dir, 4) })
 	names := matrixOverlays(t, dir, "main")
 	require.Len(t, names, 4)
 	p := run.CheckParams{Common: run.Common{Dir: dir}, Base: "main", Head: "feature", FailOn: "info", Now: now}

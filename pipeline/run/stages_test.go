@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/reachgate/reachgate/internal/synth"
+	"github.com/reachgate/reachgate/pipeline/model"
 	"github.com/reachgate/reachgate/pipeline/run"
 )
 
@@ -84,17 +85,7 @@ func TestStageRenderReusesUntouchedOverlays(t *testing.T) {
 func TestStageRenderSharesUnchangedFiles(t *testing.T) {
 	t.Parallel()
 	c := synth.Cluster(synth.Options{Workloads: 60, Namespaces: 4, Seed: 3})
-	dir := t.TempDir()
-	git(t, dir, "init", "-q", "-b", "main")
-	write := func(change bool) {
-		_, err := synth.WriteTree(dir, c, synth.TreeOptions{Change: change})
-		require.NoError(t, err)
-		git(t, dir, "add", "-A")
-		git(t, dir, "commit", "-qm", fmt.Sprintf("change %v", change))
-	}
-	write(false)
-	git(t, dir, "checkout", "-qb", "feature")
-	write(true)
+	dir := syntheticPR(t, c, synth.TreeOptions{Change: true}, nil)
 	s := stagesOf(t, dir, "feature")
 	names, _, err := s.Choose()
 	require.NoError(t, err)
@@ -113,18 +104,7 @@ func TestStageComputeSharesTheMatrixOfTheSameModel(t *testing.T) {
 	t.Parallel()
 	c := synth.Cluster(synth.Options{Workloads: 60, Namespaces: 4, Seed: 3})
 	for _, opts := range []synth.TreeOptions{{Bump: true}, {Change: true}} {
-		dir := t.TempDir()
-		git(t, dir, "init", "-q", "-b", "main")
-		write := func(o synth.TreeOptions) {
-			_, err := synth.WriteTree(dir, c, o)
-			require.NoError(t, err)
-			git(t, dir, "add", "-A")
-			git(t, dir, "commit", "-qm", "tree")
-		}
-		write(synth.TreeOptions{})
-		git(t, dir, "checkout", "-qb", "feature")
-		write(opts)
-		s := stagesOf(t, dir, "feature")
+		s := stagesOf(t, syntheticPR(t, c, opts, nil), "feature")
 		_, _, err := s.Choose()
 		require.NoError(t, err)
 		reused, _ := s.Render()
@@ -135,6 +115,28 @@ func TestStageComputeSharesTheMatrixOfTheSameModel(t *testing.T) {
 			assert.True(t, s.Compare(0).Empty())
 		}
 	}
+}
+
+// syntheticPR makes a git repository holding c as synth writes it on
+// main, and as opts changes it on feature; prepare, if any, runs on the
+// tree before each commit.
+func syntheticPR(t *testing.T, c *model.Cluster, opts synth.TreeOptions, prepare func(dir string)) string {
+	t.Helper()
+	dir := t.TempDir()
+	git(t, dir, "init", "-q", "-b", "main")
+	for i, o := range []synth.TreeOptions{{NumberedPorts: opts.NumberedPorts}, opts} {
+		if i == 1 {
+			git(t, dir, "checkout", "-qb", "feature")
+		}
+		_, err := synth.WriteTree(dir, c, o)
+		require.NoError(t, err)
+		if prepare != nil {
+			prepare(dir)
+		}
+		git(t, dir, "add", "-A")
+		git(t, dir, "commit", "-qm", fmt.Sprintf("tree %+v", o))
+	}
+	return dir
 }
 
 func TestStageComputeOnceForReusedRenders(t *testing.T) {
