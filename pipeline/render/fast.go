@@ -446,7 +446,7 @@ func builtinDecodes(apiVersion, kind string, doc map[string]any) bool {
 	if !ok {
 		return false
 	}
-	var c strictChecker
+	c := strictChecker{quick: true}
 	c.check(doc, typ, nil)
 	return len(c.errs) == 0
 }

@@ -42,10 +42,36 @@ func decodeStrict(v map[string]any, out any) []fieldError {
 
 type strictChecker struct {
 	errs []fieldError
+	// quick: only whether there is a problem matters. The check stops at
+	// the first, in whatever order it meets the keys, and keeps neither
+	// its path nor its message.
+	quick bool
 }
 
 func (c *strictChecker) add(path fieldPath, format string, args ...any) {
+	if c.quick {
+		c.errs = append(c.errs, fieldError{})
+		return
+	}
 	c.errs = append(c.errs, fieldError{path: path.keep(), msg: fmt.Sprintf(format, args...)})
+}
+
+// keys calls f for each key of m and its value: sorted, so that problems
+// come in order, unless the check is quick; it stops when a quick check
+// has found one.
+func (c *strictChecker) keys(m map[string]any, path fieldPath, f func(k string, v any, path fieldPath)) {
+	if c.quick {
+		for k, v := range m {
+			if len(c.errs) > 0 {
+				return
+			}
+			f(k, v, path)
+		}
+		return
+	}
+	for _, k := range sortedKeys(m) {
+		f(k, m[k], path.push(k))
+	}
 }
 
 var (
@@ -77,23 +103,22 @@ func (c *strictChecker) check(v any, t reflect.Type, path fieldPath) {
 			return
 		}
 		fields := structFields(t)
-		for _, k := range sortedKeys(m) {
+		c.keys(m, path, func(k string, v any, vpath fieldPath) {
 			ft, ok := fields[k]
 			if !ok {
 				c.add(path.key(k), "unknown field")
-				continue
+				return
 			}
-			c.check(m[k], ft, path.push(k))
-		}
+			c.check(v, ft, vpath)
+		})
 	case reflect.Map:
 		m, ok := v.(map[string]any)
 		if !ok {
 			c.add(path, "expected a mapping, got %s", describe(v))
 			return
 		}
-		for _, k := range sortedKeys(m) {
-			c.check(m[k], t.Elem(), path.push(k))
-		}
+		elem := t.Elem()
+		c.keys(m, path, func(_ string, v any, vpath fieldPath) { c.check(v, elem, vpath) })
 	case reflect.Slice, reflect.Array:
 		if t.Elem().Kind() == reflect.Uint8 {
 			s, ok := v.(string)
@@ -110,6 +135,13 @@ func (c *strictChecker) check(v any, t reflect.Type, path fieldPath) {
 			return
 		}
 		for i, e := range s {
+			if c.quick {
+				if len(c.errs) > 0 {
+					return
+				}
+				c.check(e, t.Elem(), path)
+				continue
+			}
 			c.check(e, t.Elem(), path.push(i))
 		}
 	case reflect.String:
