@@ -130,4 +130,3 @@ func deepCopyValue(v any) any {
 	}
 	return v
 }
-
