@@ -57,6 +57,11 @@ func peerLess(a, b *model.Peer) bool {
 // removed and added flows. The result is sorted by source, then
 // destination.
 func Diff(base, head *model.Matrix) *model.Diff {
+	if base == head {
+		// One matrix (check gives a base whose model is the head's the
+		// head's): nothing changed but what both leave out.
+		return &model.Diff{Omitted: omittedOf(base, head)}
+	}
 	// Number the union of both peer lists in matrix order, so both
 	// connection lists stay sorted after renumbering and one merge pass
 	// compares them.

@@ -76,6 +76,20 @@ func TestDiffIPBlockHoldingEveryPodChangesNothing(t *testing.T) {
 // from (source, destination) to ports, on pairs of synthetic clusters that
 // share some workloads and differ in policies; the same with the
 // connections shuffled (matrices built by hand need not be in order).
+// TestDiffOfOneMatrix: a matrix compared with itself gives what comparing
+// it with a copy gives: no change, and the policies it leaves out.
+func TestDiffOfOneMatrix(t *testing.T) {
+	for seed := range uint64(4) {
+		c := synth.Cluster(synth.Options{Workloads: 50, Namespaces: 3, Seed: seed})
+		c.Omitted = []model.OmittedPolicy{{Object: model.ObjectRef{Kind: "NetworkPolicy", Namespace: c.Namespaces[0].Name, Name: "invalid"}, Reason: model.OmitInvalid}}
+		m := reach.Compute(c)
+		require.NotEmpty(t, m.Omitted)
+		copied := *m
+		require.Equal(t, reach.Diff(&copied, m), reach.Diff(m, m), "seed %d", seed)
+		require.True(t, reach.Diff(m, m).Empty())
+	}
+}
+
 func TestDiffAsPairMaps(t *testing.T) {
 	seen := map[string]int{}
 	for seed := range uint64(6) {
