@@ -346,15 +346,15 @@ func (w *kustWalker) readTagged(f string) ([]byte, bool) {
 }
 
 // nodeResources is what the resource factory makes of the documents of a
-// plain file: its dropBadNodes, then ResourcesFromRNodes.
+// plain file: its dropBadNodes, then ResourcesFromRNodes. dropBadNodes
+// refuses a document whose metadata does not validate, and so does
+// ResourcesFromRNodes, so that check is left to it: either way the fast
+// path gives the file to krusty.
 func nodeResources(nodes []*kyaml.RNode) ([]*resource.Resource, bool) {
 	var good []*kyaml.RNode
 	for _, n := range nodes {
 		if n.IsNilOrEmpty() {
 			continue
-		}
-		if _, err := n.GetValidatedMetadata(); err != nil {
-			return nil, false
 		}
 		if nilEntry, _ := n.HasNilEntryInList(); nilEntry {
 			return nil, false

@@ -469,3 +469,25 @@ func TestFastPathLimits(t *testing.T) {
 	require.Len(t, msgs, 1)
 	assert.Contains(t, msgs[0], "l60/kustomization.yaml: the overlay renders 1152921504606846976 objects, more than 20")
 }
+
+// TestFastPathLeavesBadMetadataToKrusty: a document whose metadata
+// kustomize does not accept (no name, no kind, metadata not a mapping)
+// sends the tree to krusty, which decides the error.
+func TestFastPathLeavesBadMetadataToKrusty(t *testing.T) {
+	t.Parallel()
+	for name, doc := range map[string]string{
+		"no name":          "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  namespace: a\n",
+		"no kind":          "apiVersion: v1\nmetadata:\n  name: b\n",
+		"list as metadata": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n- name: c\n",
+	} {
+		fsys := filesys.MakeFsInMemory()
+		require.NoError(t, fsys.WriteFile("/top/kustomization.yaml", []byte("resources:\n- a.yaml\n- b.yaml\n")))
+		require.NoError(t, fsys.WriteFile("/top/a.yaml", []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n")))
+		require.NoError(t, fsys.WriteFile("/top/b.yaml", []byte(doc)))
+		_, _, applied, _ := bothWays(t, fsys, "/", "/top")
+		assert.False(t, applied, name)
+		k, f := renderBoth(t, fsys, "/", "/top")
+		assert.Equal(t, k, f, name)
+		assert.Contains(t, f, "error:", name)
+	}
+}
