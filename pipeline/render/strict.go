@@ -78,7 +78,20 @@ var (
 	unmarshalerType  = reflect.TypeFor[json.Unmarshaler]()
 	intOrStringType  = reflect.TypeFor[intstr.IntOrString]()
 	structFieldCache sync.Map // reflect.Type -> map[string]reflect.Type
+	customCache      sync.Map // reflect.Type -> bool
 )
+
+// decodesItself reports whether a pointer to t has its own JSON decoding
+// (resource.Quantity, metav1.Time, ...), remembered per type: asking
+// reflect costs more than the rest of checking a value.
+func decodesItself(t reflect.Type) bool {
+	if c, ok := customCache.Load(t); ok {
+		return c.(bool)
+	}
+	c := reflect.PointerTo(t).Implements(unmarshalerType)
+	customCache.Store(t, c)
+	return c
+}
 
 func (c *strictChecker) check(v any, t reflect.Type, path fieldPath) {
 	if v == nil {
@@ -91,7 +104,7 @@ func (c *strictChecker) check(v any, t reflect.Type, path fieldPath) {
 		c.intOrString(v, path)
 		return
 	}
-	if reflect.PointerTo(t).Implements(unmarshalerType) {
+	if decodesItself(t) {
 		c.custom(v, t, path)
 		return
 	}
