@@ -234,7 +234,7 @@ func fastItems(w *kustWalker, top *kustomization) (files []string, all []fastIte
 // document converted ahead, so that the memo knows what the file counts
 // against the run's budget.
 func (w *kustWalker) remember(files []string, all []fastItem) {
-	if w.r.memo == nil {
+	if w.r.memo == nil || !w.r.memo.shared {
 		return
 	}
 	for i := 0; i < len(all); {

@@ -24,8 +24,11 @@ import (
 // memo holds what renders on the fast path made of resource files, by
 // root-relative path, for renderers that share it.
 type memo struct {
-	mu    sync.Mutex
-	files map[string][]*memoFile
+	// shared is set once renderers share the memo (Share): until then
+	// no render would take anything from it, and it records nothing.
+	shared bool
+	mu     sync.Mutex
+	files  map[string][]*memoFile
 }
 
 // memoVersions bounds the versions of one path a memo keeps (the head's
@@ -71,7 +74,7 @@ func (m *memo) lookup(p string, data []byte) *memoFile {
 
 // put records what the fast path made of the file at p.
 func (m *memo) put(p string, f *memoFile) {
-	if m == nil {
+	if m == nil || !m.shared {
 		return
 	}
 	m.mu.Lock()
@@ -91,9 +94,12 @@ func (m *memo) put(p string, f *memoFile) {
 // Share makes r reuse what other's renders on the fast path made of
 // resource files whose bytes r reads the same, and other reuse r's: the
 // head's and the base's renderers of one check. Renderers with different
-// limits share nothing.
+// limits share nothing. Call it before either renders: a renderer that
+// shares nothing keeps nothing (a single render would only hold on to
+// every file's bytes for nothing).
 func (r *Renderer) Share(other *Renderer) {
 	if r.limits == other.limits {
 		r.memo = other.memo
+		r.memo.shared = true
 	}
 }

@@ -44,9 +44,9 @@ func TestMemoRendersAsWithout(t *testing.T) {
 		tight.RunValues = values.values.Load()
 		for _, lim := range []Limits{DefaultLimits, tight} {
 			h := NewRenderer(headFS, "/", lim)
-			headObjs, _ := h.Overlay(context.Background(), "/top")
 			with := NewRenderer(baseFS, "/", lim)
 			with.Share(h)
+			headObjs, _ := h.Overlay(context.Background(), "/top")
 			// What the render with the memo does first, on a copy of the
 			// budget: where it took files from the memo and failed, the
 			// render starts again without it.
@@ -98,11 +98,17 @@ func TestMemoSharesUnchangedFiles(t *testing.T) {
 	files["top/b.yaml"] = cm("b", "1")
 	files["top/sub/c.yaml"] = cm("c", "1")
 	h := NewRenderer(memTree(t, files), "/", DefaultLimits)
+	files["top/b.yaml"] = cm("b", "2")
+	baseFS := memTree(t, files)
+	b := NewRenderer(baseFS, "/", DefaultLimits)
+	b.Share(h)
+	// A renderer with other limits shares nothing.
+	lim := DefaultLimits
+	lim.Depth--
+	other := NewRenderer(baseFS, "/", lim)
+	other.Share(h)
 	headObjs, err := h.Overlay(context.Background(), "/top")
 	require.NoError(t, err)
-	files["top/b.yaml"] = cm("b", "2")
-	b := NewRenderer(memTree(t, files), "/", DefaultLimits)
-	b.Share(h)
 	baseObjs, err := b.Overlay(context.Background(), "/top")
 	require.NoError(t, err)
 	require.Len(t, baseObjs, 4)
@@ -122,14 +128,16 @@ func TestMemoSharesUnchangedFiles(t *testing.T) {
 	assert.Equal(t, "2", bs["b"].Doc["data"].(map[string]any)["k"])
 	assert.Equal(t, model.Location{File: "top/b.yaml", Line: 1}, bs["b"].Source)
 
-	// A renderer with other limits shares nothing.
-	lim := DefaultLimits
-	lim.Depth--
-	other := NewRenderer(memTree(t, files), "/", lim)
-	other.Share(h)
 	objs, err := other.Overlay(context.Background(), "/top")
 	require.NoError(t, err)
 	assert.Zero(t, sharedObjects(headObjs, objs))
+
+	// A renderer that shares with none keeps nothing.
+	alone := NewRenderer(baseFS, "/", DefaultLimits)
+	_, err = alone.Overlay(context.Background(), "/top")
+	require.NoError(t, err)
+	assert.Empty(t, alone.memo.files)
+	assert.NotEmpty(t, h.memo.files)
 }
 
 // mutateTree changes a copy of a generated tree as a pull request might:
@@ -241,12 +249,12 @@ func TestMemoCountsAgainstTheBudget(t *testing.T) {
 	lim.RunValues = probe.values.Load()
 
 	h := NewRenderer(memTree(t, files), "/", lim)
-	_, err = h.Overlay(context.Background(), "/top")
-	require.NoError(t, err)
 	files["top/a.yaml"] = cm("a", 10)
 	base := memTree(t, files)
 	with := NewRenderer(base, "/", lim)
 	with.Share(h)
+	_, err = h.Overlay(context.Background(), "/top")
+	require.NoError(t, err)
 	_, gotErr := with.Overlay(context.Background(), "/top")
 	without := NewRenderer(base, "/", lim)
 	without.memo = nil
