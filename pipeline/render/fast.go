@@ -115,24 +115,6 @@ type fastItem struct {
 	memo     *memoItem
 }
 
-// fastResources is the resources krusty would build from a tree that
-// only lists resources, but for the check of built-in kinds' structure
-// (fastBuild does it on the converted objects), when the walk took none
-// from the memo.
-func fastResources(w *kustWalker, top *kustomization) ([]*resource.Resource, bool) {
-	_, all, kept, ok := fastItems(w, top)
-	if !ok {
-		return nil, false
-	}
-	rs := make([]*resource.Resource, len(kept))
-	for i, k := range kept {
-		if rs[i] = all[k].res; rs[i] == nil {
-			return nil, false
-		}
-	}
-	return rs, true
-}
-
 // fastItems lists the resource files of the tree under top, every
 // resource of them in file order (all), and the resources krusty would
 // build (kept, indexes into all), in its order.

@@ -100,3 +100,13 @@ func golden(t *testing.T, name string, got []byte) {
 		t.Errorf("%s differs (-want +got):\n%s", p, d)
 	}
 }
+
+// memTree is an in-memory file system holding files, by path under /.
+func memTree(t testing.TB, files map[string]string) filesys.FileSystem {
+	t.Helper()
+	fsys := filesys.MakeFsInMemory()
+	for name, data := range files {
+		require.NoError(t, fsys.WriteFile("/"+name, []byte(data)))
+	}
+	return fsys
+}

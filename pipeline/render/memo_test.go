@@ -12,7 +12,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/reachgate/reachgate/pipeline/model"
 )
@@ -189,15 +188,6 @@ func mutateTree(r *rand.Rand, files map[string]string) map[string]string {
 		out[k] = strings.Replace(out[k], "resources:\n", "namePrefix: p-\nresources:\n", 1)
 	}
 	return out
-}
-
-func memTree(t testing.TB, files map[string]string) filesys.FileSystem {
-	t.Helper()
-	fsys := filesys.MakeFsInMemory()
-	for name, data := range files {
-		require.NoError(t, fsys.WriteFile("/"+name, []byte(data)))
-	}
-	return fsys
 }
 
 func errText(err error) string {

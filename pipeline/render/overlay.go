@@ -312,7 +312,7 @@ func (ix *sourceIndex) fastObject(res *resource.Resource, dir string) (model.Obj
 // its node, and reports whether the result is what toValue gives for the
 // node as the fast path leaves it: false where tag could not tag, where
 // the tag would take the document over DefaultLimits, and where
-// fastResources rewrites the node's annotations.
+// fastItems rewrites the node's annotations.
 func tagValue(a aheadDoc) bool {
 	lim := &DefaultLimits
 	md, ok := a.doc["metadata"].(map[string]any)
@@ -330,7 +330,7 @@ func tagValue(a aheadDoc) bool {
 		if _, dup := v[sourceAnnotation]; dup || len(v)+1 > lim.MapKeys {
 			return false
 		}
-		// fastResources rewrites these on the node.
+		// fastItems rewrites these on the node.
 		if _, ok := v[originAnnotation]; ok {
 			return false
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/reachgate/reachgate/internal/synth"
@@ -48,7 +49,7 @@ func TestQuickCheckAsFull(t *testing.T) {
 		for i := range 20 {
 			doc := o.Doc
 			if i > 0 {
-				doc = mutateDoc(r, deepCopyValue(o.Doc).(map[string]any))
+				doc = mutateDoc(r, runtime.DeepCopyJSON(o.Doc))
 			}
 			var full strictChecker
 			full.check(doc, typ, nil)
@@ -111,22 +112,4 @@ func mutateDoc(r *rand.Rand, doc map[string]any) map[string]any {
 
 func randomValue(r *rand.Rand) any {
 	return []any{"text", int64(7), int64(1 << 40), float64(1.5), true, nil, []any{}, []any{"a"}, map[string]any{}, map[string]any{"k": "v"}}[r.IntN(10)]
-}
-
-func deepCopyValue(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		m := make(map[string]any, len(x))
-		for k, e := range x {
-			m[k] = deepCopyValue(e)
-		}
-		return m
-	case []any:
-		s := make([]any, len(x))
-		for i, e := range x {
-			s[i] = deepCopyValue(e)
-		}
-		return s
-	}
-	return v
 }
