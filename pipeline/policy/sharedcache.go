@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -15,18 +16,96 @@ import (
 // `with` in force: those depend only on the input and the data, which the
 // rules share. Values computed under a `with` (which pushes a frame) stay
 // in the query's own frames.
+//
+// Rules evaluate on every core and call the cache hundreds of thousands
+// of times, function results included (keyed by their arguments, which
+// can be whole flows), so it is striped: a ref's hash picks one of
+// cacheStripes maps, each with its own lock, held only for a lookup.
+// One lock over OPA's own cache left a core idle a third of the time.
 type sharedCache struct {
-	mu   sync.RWMutex
-	base topdown.VirtualCache
+	stripes [cacheStripes]cacheStripe
 }
 
-func newSharedCache() *sharedCache { return &sharedCache{base: topdown.NewVirtualCache()} }
+const cacheStripes = 64
+
+type cacheStripe struct {
+	mu sync.Mutex
+	m  map[int][]cached // by ref hash
+	_  [40]byte         // a cache line of its own
+}
+
+// cached is one ref's value. As in OPA's cache, a ref once put as
+// undefined (a nil value) stays undefined.
+type cached struct {
+	ref       ast.Ref
+	value     *ast.Term
+	undefined bool
+}
+
+func newSharedCache() *sharedCache { return &sharedCache{} }
+
+// get is topdown.VirtualCache's Get: the value, or true when the ref is
+// known to be undefined; (nil, false) when it is not cached.
+func (s *sharedCache) get(ref ast.Ref) (*ast.Term, bool) {
+	h := ref.Hash()
+	st := &s.stripes[uint(h)%cacheStripes]
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, c := range st.m[h] {
+		if c.ref.Equal(ref) {
+			if c.undefined {
+				return nil, true
+			}
+			return c.value, false
+		}
+	}
+	return nil, false
+}
+
+func (s *sharedCache) put(ref ast.Ref, value *ast.Term) {
+	h := ref.Hash()
+	st := &s.stripes[uint(h)%cacheStripes]
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.m == nil {
+		st.m = make(map[int][]cached)
+	}
+	cs := st.m[h]
+	i := slices.IndexFunc(cs, func(c cached) bool { return c.ref.Equal(ref) })
+	if i < 0 {
+		// The caller may reuse the ref's array; its terms it does not change.
+		cs = append(cs, cached{ref: slices.Clone(ref)})
+		st.m[h], i = cs, len(cs)-1
+	}
+	if value == nil {
+		cs[i].undefined = true
+	} else {
+		cs[i].value = value
+	}
+}
+
+func (s *sharedCache) keys() []ast.Ref {
+	var keys []ast.Ref
+	for i := range s.stripes {
+		st := &s.stripes[i]
+		st.mu.Lock()
+		for _, cs := range st.m {
+			for _, c := range cs {
+				if c.value != nil {
+					keys = append(keys, c.ref)
+				}
+			}
+		}
+		st.mu.Unlock()
+	}
+	return keys
+}
 
 // query returns the virtual cache of one query.
 func (s *sharedCache) query() topdown.VirtualCache { return &queryCache{shared: s} }
 
-// queryCache is one query's view: the shared base frame, and its own
-// frames above it while a `with` is in force.
+// queryCache is one query's view: the shared values, and its own frames
+// above them while a `with` is in force.
 type queryCache struct {
 	shared *sharedCache
 	frames topdown.VirtualCache // nil until the first Push
@@ -53,9 +132,7 @@ func (c *queryCache) Get(ref ast.Ref) (*ast.Term, bool) {
 	if c.depth > 0 {
 		return c.frames.Get(ref)
 	}
-	c.shared.mu.RLock()
-	defer c.shared.mu.RUnlock()
-	return c.shared.base.Get(ref)
+	return c.shared.get(ref)
 }
 
 func (c *queryCache) Put(ref ast.Ref, value *ast.Term) {
@@ -63,16 +140,12 @@ func (c *queryCache) Put(ref ast.Ref, value *ast.Term) {
 		c.frames.Put(ref, value)
 		return
 	}
-	c.shared.mu.Lock()
-	defer c.shared.mu.Unlock()
-	c.shared.base.Put(ref, value)
+	c.shared.put(ref, value)
 }
 
 func (c *queryCache) Keys() []ast.Ref {
 	if c.depth > 0 {
 		return c.frames.Keys()
 	}
-	c.shared.mu.RLock()
-	defer c.shared.mu.RUnlock()
-	return c.shared.base.Keys()
+	return c.shared.keys()
 }
