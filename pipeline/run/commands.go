@@ -204,6 +204,9 @@ func Reach(ctx context.Context, p ReachParams, w, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The matrix is the model's alone: let the rendered documents go
+	// before the engine's allocations pile up on top of them.
+	o.Objects, o.Cluster.Objects = nil, nil
 	m := reach.Compute(o.Cluster)
 	if err := report.WriteMatrix(w, p.Format, m, report.MatrixOptions{Workload: p.Workload, Namespace: p.Namespace, Title: o.Name, EveryRange: p.EveryRange}); err != nil {
 		return err
