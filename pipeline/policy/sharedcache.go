@@ -31,7 +31,7 @@ const cacheStripes = 64
 type cacheStripe struct {
 	mu sync.Mutex
 	m  map[int][]cached // by ref hash
-	_  [40]byte         // a cache line of its own
+	_  [64 - 16]byte    // a cache line of its own
 }
 
 // cached is one ref's value. As in OPA's cache, a ref once put as
