@@ -14,7 +14,7 @@ import (
 func TestMain(m *testing.M) {
 	execAsReachgate()
 	testscript.Main(m, map[string]func(){
-		"reachgate": func() { os.Exit(cli(os.Args[1:], os.Stdout, os.Stderr)) },
+		"reachgate": main,
 	})
 }
 
