@@ -358,9 +358,34 @@ func sortPends(ms []pend) {
 }
 
 func (ix *index) compute(ctx context.Context) (*model.Matrix, error) {
-	n := len(ix.peers)
-	m := &model.Matrix{Peers: ix.peers}
+	pl := ix.plan()
+	flats, overrides, err := pl.run(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	m := &model.Matrix{}
+	m.Connections, m.Allowances = numberAllowances(bySource(flats, len(ix.peers)), pl.pool.allowances)
+	ix.finish(m, overrides)
+	return m, nil
+}
 
+// finish fills in what a matrix holds besides its connections.
+func (ix *index) finish(m *model.Matrix, overrides []overrideSet) {
+	m.Peers = ix.peers
+	for i := range ix.c.Workloads {
+		if w := &ix.c.Workloads[i]; w.HostNetwork {
+			m.Unmanaged = append(m.Unmanaged, model.Unmanaged{Workload: w, Reason: "hostNetwork pods use the node's network namespace; NetworkPolicy does not apply to them"})
+		}
+	}
+	m.Selection = ix.selection()
+	m.Omitted = ix.c.Omitted
+	m.Overridden = overridden(overrides)
+}
+
+// plan works out what the workers share: the groups of sources and the
+// egress rules that may reach each destination.
+func (ix *index) plan() *plan {
+	n := len(ix.peers)
 	// Group sources by the egress rules that apply to them; group 0 is
 	// every source that is not isolated for egress.
 	groupOf := make([]int32, n)
@@ -426,11 +451,27 @@ func (ix *index) compute(ctx context.Context) (*model.Matrix, error) {
 			openGroups = append(openGroups, int32(g))
 		}
 	}
-	pl := &plan{ix: ix, groups: groups, openGroups: openGroups, groupOf: groupOf, ruleGroups: ruleGroups, openRules: openRules, containing: containing,
+	return &plan{ix: ix, groups: groups, openGroups: openGroups, groupOf: groupOf, ruleGroups: ruleGroups, openRules: openRules, containing: containing,
 		pool: &allowancePool{byKey: map[string]int32{}}}
-	// Destinations are shared out in chunks to one worker per core; each
-	// chunk's flows come out sorted by destination, and a counting sort
-	// then puts all of them in (Src, Dst) order.
+}
+
+// run computes the connections into dests (every peer when nil, none
+// when empty), in
+// ascending order, as chunks of segments; and the overrides each worker
+// found. Destinations are shared out in chunks to one worker per core;
+// each chunk's connections come out sorted by destination, and a
+// counting sort (bySource) then puts all of them in (Src, Dst) order.
+func (pl *plan) run(ctx context.Context, dests []int) ([][][]model.Connection, []overrideSet, error) {
+	n := len(pl.ix.peers)
+	if dests != nil {
+		n = len(dests)
+	}
+	dest := func(i int) int {
+		if dests != nil {
+			return dests[i]
+		}
+		return i
+	}
 	workers := min(runtime.GOMAXPROCS(0), 8)
 	chunk := max(64, n/(workers*8))
 	nChunks := (n + chunk - 1) / chunk
@@ -449,8 +490,8 @@ func (ix *index) compute(ctx context.Context) (*model.Matrix, error) {
 				if c >= nChunks || ctx.Err() != nil {
 					break
 				}
-				for d := c * chunk; d < min(n, (c+1)*chunk); d++ {
-					wk.dest(d)
+				for i := c * chunk; i < min(n, (c+1)*chunk); i++ {
+					wk.dest(dest(i))
 				}
 				flats[c] = wk.cut()
 			}
@@ -461,18 +502,9 @@ func (ix *index) compute(ctx context.Context) (*model.Matrix, error) {
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	m.Connections, m.Allowances = sortBySource(flats, n, pl.pool.allowances)
-	for i := range ix.c.Workloads {
-		if w := &ix.c.Workloads[i]; w.HostNetwork {
-			m.Unmanaged = append(m.Unmanaged, model.Unmanaged{Workload: w, Reason: "hostNetwork pods use the node's network namespace; NetworkPolicy does not apply to them"})
-		}
-	}
-	m.Selection = ix.selection()
-	m.Omitted = ix.c.Omitted
-	m.Overridden = overridden(overrides)
-	return m, nil
+	return flats, overrides, nil
 }
 
 // plan is what every worker shares, read-only.
@@ -1042,13 +1074,11 @@ func (ix *index) selection() []model.PolicySelection {
 	return out
 }
 
-// sortBySource puts the connections of every chunk (each in destination
-// order) in (Src, Dst) order, with a counting sort on every core: the
-// connections of a source come chunk by chunk, so in destination order.
-// It numbers the allowances in the order the connections first use them,
-// so that the matrix is the same whichever worker found which first, and
-// leaves out those none uses.
-func sortBySource(flats [][][]model.Connection, n int, pool []*model.Allowance) ([]model.Connection, []*model.Allowance) {
+// bySource puts the connections of every chunk (each in destination
+// order, the chunks in ascending order) in (Src, Dst) order, with a
+// counting sort on every core: the connections of a source come chunk by
+// chunk, so in destination order. n is the number of peers.
+func bySource(flats [][][]model.Connection, n int) []model.Connection {
 	// at[c][s] is where chunk c's first connection from s goes.
 	at := make([][]int32, len(flats))
 	par.For(len(flats), func(c int) {
@@ -1078,6 +1108,15 @@ func sortBySource(flats [][][]model.Connection, n int, pool []*model.Allowance) 
 			}
 		}
 	})
+	return out
+}
+
+// numberAllowances numbers the allowances of pool that the connections
+// of out use, in the order out first uses them, and rewrites out to the
+// new numbers; it leaves out those none uses. The matrix is then the same
+// whichever worker found which allowance first: consumers group
+// connections by allowance, and must group the same way on every run.
+func numberAllowances(out []model.Connection, pool []*model.Allowance) ([]model.Connection, []*model.Allowance) {
 	// The first connection of each allowance, found on every core.
 	parts := min(runtime.GOMAXPROCS(0), max(1, len(out)/(1<<16)))
 	firsts := make([][]int32, parts)

@@ -1,0 +1,221 @@
+package reach
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"testing"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/reachgate/reachgate/internal/synth"
+	"github.com/reachgate/reachgate/pipeline/model"
+)
+
+// TestDeriveAsCompute holds derive to computing in full: on random
+// clusters and random changes to their NetworkPolicies (rules, ports,
+// selectors, policy types, rules open to every peer, source lines, a
+// change moving the policies below it in its file, policies added,
+// removed and reordered), the matrix derived from the other cluster's is the one
+// computed, allowances and their numbering included; and derive must
+// take on most changes rather than give up.
+func TestDeriveAsCompute(t *testing.T) {
+	t.Parallel()
+	cases := 600
+	if testing.Short() {
+		cases = 150
+	}
+	ctx := context.Background()
+	derived := 0
+	for seed := 1; seed <= cases; seed++ {
+		o := synth.Options{Workloads: 6 + seed%13, Namespaces: 1 + seed%3, PolicyRatio: 0.5 + float64(seed%4)*0.3, Seed: uint64(seed), Small: true}
+		head := synth.Cluster(o)
+		o.Seed += 100_000
+		donor := synth.Cluster(o)
+		r := rand.New(rand.NewPCG(uint64(seed), 7))
+		base := *head
+		base.Policies = mutatePolicies(r, head.Policies, donor.Policies)
+
+		hx := newIndex(head, []*model.Cluster{&base})
+		hm, err := hx.compute(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := newIndex(&base, []*model.Cluster{head}).compute(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok, err := newIndex(&base, []*model.Cluster{head}).derive(ctx, hx, hm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			continue
+		}
+		derived++
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("seed %d: the derived matrix is not the computed one\n%s", seed, matrixDifference(got, want))
+		}
+	}
+	if derived < cases/3 {
+		t.Errorf("derive took on %d of %d changes", derived, cases)
+	}
+	t.Logf("derived %d of %d", derived, cases)
+}
+
+// TestComputeAllDerives checks that ComputeAll derives a base from its
+// head, and gets the matrix computing it alone, aligned the same way,
+// gives.
+func TestComputeAllDerives(t *testing.T) {
+	head := synth.Cluster(synth.Options{Workloads: 400, Namespaces: 6, Seed: 5})
+	base := *head
+	var ms []*model.Matrix
+	for i := range head.Policies {
+		if len(head.Policies[i].Spec.Ingress) == 0 {
+			continue
+		}
+		base.Policies = slices.Clone(head.Policies)
+		p := &base.Policies[i]
+		p.NetworkPolicy = p.DeepCopy()
+		p.Spec.Ingress = nil
+		if ms = ComputeAll(head, &base); !reflect.DeepEqual(ms[0].Connections, ms[1].Connections) {
+			break
+		}
+	}
+	ctx := context.Background()
+	hx := newIndex(head, []*model.Cluster{&base})
+	if _, ok, _ := newIndex(&base, []*model.Cluster{head}).derive(ctx, hx, ms[0]); !ok {
+		t.Fatal("derive gave up on one policy that lost its ingress rules")
+	}
+	want, _ := newIndex(&base, []*model.Cluster{head}).compute(ctx)
+	if !reflect.DeepEqual(ms[1], want) {
+		t.Fatalf("ComputeAll's base is not the computed one\n%s", matrixDifference(ms[1], want))
+	}
+	if reflect.DeepEqual(ms[0].Connections, ms[1].Connections) {
+		t.Fatal("the change changed nothing: the test tests nothing")
+	}
+}
+
+func matrixDifference(got, want *model.Matrix) string {
+	switch {
+	case len(got.Connections) != len(want.Connections):
+		return fmt.Sprintf("%d connections, want %d", len(got.Connections), len(want.Connections))
+	case len(got.Allowances) != len(want.Allowances):
+		return fmt.Sprintf("%d allowances, want %d", len(got.Allowances), len(want.Allowances))
+	}
+	for i := range got.Connections {
+		if g, w := got.Connections[i], want.Connections[i]; g != w {
+			return fmt.Sprintf("connection %d: %+v, want %+v", i, g, w)
+		}
+	}
+	for i := range got.Allowances {
+		if !reflect.DeepEqual(got.Allowances[i], want.Allowances[i]) {
+			return fmt.Sprintf("allowance %d: %+v, want %+v", i, got.Allowances[i], want.Allowances[i])
+		}
+	}
+	return "connections and allowances alike; the rest differs"
+}
+
+// mutatePolicies returns ps with one to three random changes, drawing
+// rules and policies from donor.
+func mutatePolicies(r *rand.Rand, ps, donor []model.Policy) []model.Policy {
+	out := slices.Clone(ps)
+	edit := func(i int) *networkingv1.NetworkPolicy {
+		out[i].NetworkPolicy = out[i].DeepCopy()
+		return out[i].NetworkPolicy
+	}
+	for range 1 + r.IntN(3) {
+		if len(out) == 0 {
+			break
+		}
+		i := r.IntN(len(out))
+		switch r.IntN(12) {
+		case 0: // another spec
+			if len(donor) > 0 {
+				edit(i).Spec = *donor[r.IntN(len(donor))].Spec.DeepCopy()
+			}
+		case 1: // removed
+			out = slices.Delete(out, i, i+1)
+		case 2: // added
+			if len(donor) > 0 {
+				p := donor[r.IntN(len(donor))]
+				p.NetworkPolicy = p.DeepCopy()
+				p.Name += fmt.Sprintf("-new%d", r.IntN(1000))
+				out = slices.Insert(out, r.IntN(len(out)+1), p)
+			}
+		case 3: // moved down a line
+			out[i].Source.Line++
+		case 4: // another order
+			j := r.IntN(len(out))
+			out[i], out[j] = out[j], out[i]
+		case 5: // a port changed
+			np := edit(i)
+			for _, rs := range [][]networkingv1.NetworkPolicyPort{portsOf(np.Spec.Ingress), portsOfEgress(np.Spec.Egress)} {
+				for k := range rs {
+					if rs[k].Port != nil && rs[k].Port.Type == intstr.Int {
+						p := intstr.FromInt32(rs[k].Port.IntVal + 1 + int32(r.IntN(3)))
+						rs[k].Port = &p
+					}
+				}
+			}
+		case 6: // a rule dropped
+			np := edit(i)
+			if len(np.Spec.Ingress) > 0 && r.IntN(2) == 0 {
+				np.Spec.Ingress = np.Spec.Ingress[1:]
+			} else if len(np.Spec.Egress) > 0 {
+				np.Spec.Egress = np.Spec.Egress[1:]
+			}
+		case 7: // another selector
+			np := edit(i)
+			np.Spec.PodSelector = *donor[r.IntN(len(donor))].Spec.PodSelector.DeepCopy()
+		case 8: // a rule of another policy added
+			np := edit(i)
+			d := donor[r.IntN(len(donor))].Spec
+			if len(d.Egress) > 0 && r.IntN(2) == 0 {
+				np.Spec.Egress = append(np.Spec.Egress, *d.Egress[0].DeepCopy())
+			} else if len(d.Ingress) > 0 {
+				np.Spec.Ingress = append(np.Spec.Ingress, *d.Ingress[0].DeepCopy())
+			}
+		case 9: // a rule open to every peer
+			np := edit(i)
+			if len(np.Spec.Egress) > 0 {
+				np.Spec.Egress[0].To = nil
+			} else if len(np.Spec.Ingress) > 0 {
+				np.Spec.Ingress[0].From = nil
+			}
+		case 10: // another direction, or both
+			np := edit(i)
+			np.Spec.PolicyTypes = [][]networkingv1.PolicyType{
+				{networkingv1.PolicyTypeIngress},
+				{networkingv1.PolicyTypeEgress},
+				{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress},
+			}[r.IntN(3)]
+		case 11: // a rule added, moving the policies below it in its file
+			np := edit(i)
+			np.Spec.Ingress = append(np.Spec.Ingress, networkingv1.NetworkPolicyIngressRule{})
+			for j := range out {
+				if out[j].Source.File == out[i].Source.File && out[j].Source.Line > out[i].Source.Line {
+					out[j].Source.Line += 2
+				}
+			}
+		}
+	}
+	return out
+}
+
+func portsOf(rs []networkingv1.NetworkPolicyIngressRule) []networkingv1.NetworkPolicyPort {
+	if len(rs) == 0 {
+		return nil
+	}
+	return rs[0].Ports
+}
+
+func portsOfEgress(rs []networkingv1.NetworkPolicyEgressRule) []networkingv1.NetworkPolicyPort {
+	if len(rs) == 0 {
+		return nil
+	}
+	return rs[0].Ports
+}
