@@ -316,12 +316,20 @@ func (b *inputBuilder) flowTermsIn(workers int, mt *matrixTerms, pc *peerClasses
 		wb := b
 		if w > 0 {
 			wb = newInputBuilder()
+			wb.flows = b.flows
 		}
 		wg.Go(func() {
+			var key []byte
 			for i, f := range all {
-				if owner[f.a] == w {
-					terms[i] = wb.flowTerm(mt, pc, f)
+				if owner[f.a] != w {
+					continue
 				}
+				if wb.flows == nil {
+					terms[i] = wb.flowTerm(mt, pc, f)
+					continue
+				}
+				key = flowKey(key[:0], f)
+				terms[i] = wb.flows.term(key, func() *ast.Term { return wb.flowTerm(mt, pc, f) })
 			}
 		})
 	}

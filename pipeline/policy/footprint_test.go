@@ -10,6 +10,9 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/reachgate/reachgate/internal/synth"
@@ -119,6 +122,17 @@ func TestEvaluatePairAsEvaluate(t *testing.T) {
 			w.Labels = withLabel(w.Labels, "tier", "changed")
 		}, false, false},
 		{"a policy removed", func(c *model.Cluster) { c.Policies = c.Policies[1:] }, false, false},
+		{"a policy lets one more port in", func(c *model.Cluster) {
+			c.Policies = slices.Clone(c.Policies)
+			for i := range c.Policies {
+				if p := &c.Policies[i]; len(p.Spec.Ingress) > 0 {
+					p.NetworkPolicy = p.DeepCopy()
+					port := intstr.FromInt32(7777)
+					p.Spec.Ingress[0].Ports = append(p.Spec.Ingress[0].Ports, networkingv1.NetworkPolicyPort{Port: &port})
+					return
+				}
+			}
+		}, false, false},
 		{"an object's namespace dropped", func(c *model.Cluster) {
 			o := &c.Objects[3]
 			*o = deploymentObject(o.Name, "")
@@ -138,7 +152,6 @@ func TestEvaluatePairAsEvaluate(t *testing.T) {
 			}
 			head.Objects = append(head.Objects, deploymentObject(w.Name, ns))
 		}
-		hm := reach.Compute(head)
 		for _, ch := range changes {
 			t.Run(fmt.Sprintf("seed %d, %s", seed+1, ch.name), func(t *testing.T) {
 				// The base's objects are the head's documents, as check's
@@ -147,7 +160,10 @@ func TestEvaluatePairAsEvaluate(t *testing.T) {
 				base.Objects = slices.Clone(head.Objects)
 				ch.do(base)
 				require.Equal(t, ch.sameModel, model.SameModel(head, base))
-				bm := reach.Compute(base)
+				// Computed together, as check computes them: the base's
+				// matrix is derived from the head's where it can be.
+				ms := reach.ComputeAll(head, base)
+				hm, bm := ms[0], ms[1]
 				if ch.sameModel {
 					bm = hm
 				}
@@ -394,4 +410,62 @@ func TestEvaluatePairInputFails(t *testing.T) {
 			require.ErrorContains(t, err, "ConfigMap shop/odd")
 		})
 	}
+}
+
+// TestFlowTermsShared checks that inputs built together share the flow
+// terms of a matrix derived from the other's (check's base, with a
+// policy changed), and that sharing changes no value: each document is
+// the one built alone.
+func TestFlowTermsShared(t *testing.T) {
+	changes := []func(p *networkingv1.NetworkPolicy){
+		func(p *networkingv1.NetworkPolicy) {
+			p.Spec.Ingress = append(p.Spec.Ingress, networkingv1.NetworkPolicyIngressRule{})
+		},
+		func(p *networkingv1.NetworkPolicy) { p.Spec.Ingress = nil },
+		func(p *networkingv1.NetworkPolicy) { p.Spec.PodSelector = metav1.LabelSelector{} },
+	}
+	sharedAll, total := 0, 0
+	for seed := range uint64(12) {
+		head := synth.Cluster(synth.Options{Workloads: 120 + int(seed)*20, Namespaces: 2 + int(seed%4), Seed: seed + 1, Small: seed%2 == 1})
+		base := *head
+		base.Policies = slices.Clone(head.Policies)
+		p := &base.Policies[int(seed*7)%len(base.Policies)]
+		p.NetworkPolicy = p.DeepCopy()
+		changes[seed%3](p.NetworkPolicy)
+		ms := reach.ComputeAll(head, &base)
+		ins := []Input{{Cluster: head, Matrix: ms[0]}, {Cluster: &base, Matrix: ms[1]}}
+		sh := newShared(ins)
+		require.NotNil(t, sh.flows, "the matrices have the same peers")
+		var docs [2]ast.Value
+		for i, in := range ins {
+			var err error
+			docs[i], _, err = buildInputWith(in, sh, i == 1)
+			require.NoError(t, err)
+			alone, _, err := buildInput(in)
+			require.NoError(t, err)
+			require.Zero(t, alone.Compare(docs[i]), "seed %d: input %d built with the other differs from it built alone", seed+1, i)
+		}
+		headFlows := map[*ast.Term]bool{}
+		for _, f := range reachFlows(t, docs[0]) {
+			headFlows[f] = true
+		}
+		for _, f := range reachFlows(t, docs[1]) {
+			total++
+			if headFlows[f] {
+				sharedAll++
+			}
+		}
+	}
+	if sharedAll == 0 || sharedAll == total {
+		t.Fatalf("%d of the bases' %d flow terms are the heads': want most, not all", sharedAll, total)
+	}
+	t.Logf("%d of the bases' %d flow terms are the heads'", sharedAll, total)
+}
+
+func reachFlows(t *testing.T, doc ast.Value) []*ast.Term {
+	f, err := doc.(ast.Object).Find(ast.MustParseRef("x.reach.flows")[1:])
+	require.NoError(t, err)
+	var out []*ast.Term
+	f.(*ast.Array).Foreach(func(t *ast.Term) { out = append(out, t) })
+	return out
 }

@@ -146,6 +146,8 @@ func (x *sourceIndex) locate(r model.ObjectRef) model.Location {
 
 // inputBuilder keeps terms shared between connections.
 type inputBuilder struct {
+	// flows, when set, shares input.reach's flow terms with other inputs.
+	flows      *flowTermCache
 	ruleRefs   map[model.RuleRef]*ast.Term
 	allowances map[*model.Allowance]*allowanceTerms
 	ports      map[string]*ast.Term
@@ -175,7 +177,9 @@ func buildInputWith(in Input, sh *shared, reverse bool) (ast.Value, *sourceIndex
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		reach = sh.reachTerm(func() *ast.Term {
-			r := newInputBuilder().reachTerm(m, mt, in.Cluster)
+			b := newInputBuilder()
+			b.flows = sh.flowTerms()
+			r := b.reachTerm(m, mt, in.Cluster)
 			isolated, isolatedBy := isolationTerms(in.Cluster, m, mt)
 			o := r.Value.(ast.Object)
 			o.Insert(str("isolated"), isolated)

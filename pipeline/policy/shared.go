@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"encoding/binary"
 	"reflect"
 	"sync"
 	"unsafe"
@@ -19,6 +20,11 @@ import (
 // *shared shares nothing.
 type shared struct {
 	objects *objectTerms
+	// flows holds the flow terms of input.reach, for inputs whose
+	// matrices have the same peers (nil otherwise): check derives the
+	// base's matrix from the head's, sharing the allowances of the flows
+	// a pull request left alone.
+	flows *flowTermCache
 	// sections holds the model sections the inputs share (same: their
 	// clusters hold the same values for it).
 	sections []sharedSection
@@ -55,7 +61,71 @@ func newShared(ins []Input) *shared {
 	for _, in := range ins[1:] {
 		sh.sameReach = sh.sameReach && in.Matrix == ins[0].Matrix && model.SameModel(in.Cluster, ins[0].Cluster)
 	}
+	if len(ins) > 1 && !sh.sameReach && samePeerKeys(ins) {
+		sh.flows = &flowTermCache{m: map[string]*ast.Term{}}
+	}
 	return sh
+}
+
+// samePeerKeys reports whether the inputs' matrices list the same peers,
+// by key, in the same order.
+func samePeerKeys(ins []Input) bool {
+	for _, in := range ins {
+		if in.Matrix == nil || len(in.Matrix.Peers) != len(ins[0].Matrix.Peers) {
+			return false
+		}
+	}
+	for i := range ins[0].Matrix.Peers {
+		k := ins[0].Matrix.Peers[i].Key()
+		for _, in := range ins[1:] {
+			if in.Matrix.Peers[i].Key() != k {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// flowTermCache shares flow terms between inputs whose matrices have the
+// same peers: a flow's term is a function of its allowance (a pointer,
+// which the matrices share where one was derived from the other) and its
+// peers.
+type flowTermCache struct {
+	mu sync.Mutex
+	m  map[string]*ast.Term
+}
+
+// term returns the term cached under key, or build's, cached. The
+// matrices, and so the allowances whose addresses keys hold, outlive the
+// cache.
+func (c *flowTermCache) term(key []byte, build func() *ast.Term) *ast.Term {
+	c.mu.Lock()
+	t, ok := c.m[string(key)]
+	c.mu.Unlock()
+	if ok {
+		return t
+	}
+	t = build()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.m[string(key)]; ok {
+		return old
+	}
+	c.m[string(key)] = t
+	return t
+}
+
+// flowKey appends what makes f's term: its allowance and its peers (whose
+// classes, the same in matrices with the same peers, are its classes).
+func flowKey(key []byte, f *flow) []byte {
+	key = binary.AppendUvarint(key, uint64(uintptr(unsafe.Pointer(f.a))))
+	for _, ps := range [][]int32{f.srcs, f.dsts} {
+		key = binary.AppendUvarint(key, uint64(len(ps)))
+		for _, p := range ps {
+			key = binary.AppendUvarint(key, uint64(p))
+		}
+	}
+	return key
 }
 
 // section is model section i of c, built by the first input that needs it
@@ -67,6 +137,13 @@ func (sh *shared) section(i int, c *model.Cluster) [][2]*ast.Term {
 	s := &sh.sections[i]
 	s.once.Do(func() { s.items = modelSections[i].build(c) })
 	return s.items
+}
+
+func (sh *shared) flowTerms() *flowTermCache {
+	if sh == nil {
+		return nil
+	}
+	return sh.flows
 }
 
 func (sh *shared) objectTerms() *objectTerms {
