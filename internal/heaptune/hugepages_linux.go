@@ -1,6 +1,6 @@
 //go:build linux && !race && !msan && !asan
 
-package hugeheap
+package heaptune
 
 import (
 	"os"
@@ -8,12 +8,12 @@ import (
 	"syscall"
 )
 
-// Prepare marks a stretch of the Go heap for transparent huge pages when
-// the kernel leaves that to the program (see plan). Call it first in main,
-// before the heap grows: the runtime allocates from the lowest free
-// addresses, so the heap grows into the marked stretch; memory mapped
-// past it keeps 4 KiB pages. It returns how many bytes it marked.
-func Prepare() int64 {
+// hugePages marks a stretch of the Go heap for transparent huge pages
+// when the kernel leaves that to the program (see plan). Called before
+// the heap grows: the runtime allocates from the lowest free addresses,
+// so the heap grows into the marked stretch; memory mapped past it keeps
+// 4 KiB pages. It returns how many bytes it marked.
+func hugePages() int64 {
 	n := plan(readFile("/sys/kernel/mm/transparent_hugepage/enabled"), readFile("/proc/sys/vm/overcommit_memory"),
 		readFile("/proc/meminfo"), os.Getenv("GODEBUG"))
 	if n == 0 {
@@ -33,12 +33,4 @@ func mark(n int64) int64 {
 	}
 	runtime.GC() // free it now, before the next allocation lands past it
 	return n
-}
-
-func readFile(name string) string {
-	b, err := os.ReadFile(name)
-	if err != nil {
-		return ""
-	}
-	return string(b)
 }

@@ -1,4 +1,4 @@
-package hugeheap
+package heaptune
 
 import "testing"
 
@@ -34,5 +34,40 @@ func TestPlan(t *testing.T) {
 				t.Errorf("plan = %d, want %d", got, c.want)
 			}
 		})
+	}
+}
+
+func TestGCPlan(t *testing.T) {
+	const gib = int64(1) << 30
+	for _, c := range []struct {
+		name                string
+		gogc, gomemlimit    string
+		memTotal, cgroupMax int64
+		wantPercent         int
+		wantLimit           int64
+	}{
+		{"defaults", "", "", 16 * gib, 0, gcPercent, 12 * gib},
+		{"GOGC set", "100", "", 16 * gib, 0, -1, 12 * gib},
+		{"GOGC off", "off", "", 16 * gib, 0, -1, 12 * gib},
+		{"GOMEMLIMIT set", "", "2GiB", 16 * gib, 0, gcPercent, -1},
+		{"a container's limit", "", "", 16 * gib, 4 * gib, gcPercent, 3 * gib},
+		{"a cgroup limit above the memory", "", "", 4 * gib, 16 * gib, gcPercent, 3 * gib},
+		{"memory not known", "", "", 0, 0, gcPercent, -1},
+		{"only the cgroup's known", "", "", 0, 8 * gib, gcPercent, 6 * gib},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p, l := gcPlan(c.gogc, c.gomemlimit, c.memTotal, c.cgroupMax)
+			if p != c.wantPercent || l != c.wantLimit {
+				t.Errorf("gcPlan = %d, %d; want %d, %d", p, l, c.wantPercent, c.wantLimit)
+			}
+		})
+	}
+}
+
+func TestCgroupLimit(t *testing.T) {
+	for s, want := range map[string]int64{"max\n": 0, "": 0, "8589934592\n": 8 << 30, "0": 0, "-1": 0, "junk": 0} {
+		if got := cgroupLimit(s); got != want {
+			t.Errorf("cgroupLimit(%q) = %d, want %d", s, got, want)
+		}
 	}
 }

@@ -1,0 +1,163 @@
+//go:build linux && !race && !msan && !asan
+
+package heaptune
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"testing"
+	"unsafe"
+)
+
+const childEnv = "HUGEHEAP_TEST_CHILD"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "1" {
+		child()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// child does what reachgate's main does, then allocates and touches 256
+// MiB of heap and prints what Prepare set, the collector's percent and
+// memory limit as the runtime has them, and the mapping the 256 MiB
+// landed in: its VmFlags and its AnonHugePages in kB.
+func child() {
+	s := Prepare()
+	b := make([]byte, 256<<20)
+	for i := 0; i < len(b); i += 4096 {
+		b[i] = 1
+	}
+	flags, huge := mapping(uintptr(unsafe.Pointer(&b[0])))
+	percent := debug.SetGCPercent(100)
+	fmt.Printf("%d\n%s\n%d\n%d %d\n%d %d\n", s.HugePages, flags, huge, s.GCPercent, s.MemoryLimit, percent, debug.SetMemoryLimit(-1))
+}
+
+// mapping returns the VmFlags and AnonHugePages of the mapping holding
+// addr, from /proc/self/smaps.
+func mapping(addr uintptr) (flags string, hugeKB int64) {
+	f, err := os.Open("/proc/self/smaps")
+	if err != nil {
+		return "", -1
+	}
+	defer f.Close()
+	in := false
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if r, _, ok := strings.Cut(line, " "); ok && strings.Contains(r, "-") && !strings.HasSuffix(r, ":") {
+			lo, hi, _ := strings.Cut(r, "-")
+			l, err1 := strconv.ParseUint(lo, 16, 64)
+			h, err2 := strconv.ParseUint(hi, 16, 64)
+			in = err1 == nil && err2 == nil && uint64(addr) >= l && uint64(addr) < h
+			continue
+		}
+		if !in {
+			continue
+		}
+		if v, ok := strings.CutPrefix(line, "AnonHugePages:"); ok {
+			hugeKB, _ = strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		}
+		if v, ok := strings.CutPrefix(line, "VmFlags:"); ok {
+			flags = strings.TrimSpace(v)
+		}
+	}
+	return flags, hugeKB
+}
+
+// runChild runs a process that calls Prepare as main does, with env
+// added, and returns what it printed, line by line.
+func runChild(t *testing.T, env ...string) []string {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(append(os.Environ(), childEnv+"=1"), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("child printed %q", out)
+	}
+	return lines
+}
+
+// TestPrepareMarksTheHeap checks, in a process that calls Prepare as main
+// does, that the heap it then allocates is in a mapping marked for huge
+// pages (VmFlags "hg"), backed by some, when this machine's settings let
+// Prepare mark anything; and that nothing is marked when they do not.
+func TestPrepareMarksTheHeap(t *testing.T) {
+	for _, godebug := range []string{"", "disablethp=1"} {
+		t.Run("GODEBUG="+godebug, func(t *testing.T) {
+			lines := runChild(t, "GODEBUG="+godebug)
+			marked, _ := strconv.ParseInt(lines[0], 10, 64)
+			flags := lines[1]
+			huge, _ := strconv.ParseInt(lines[2], 10, 64)
+			want := plan(readFile("/sys/kernel/mm/transparent_hugepage/enabled"), readFile("/proc/sys/vm/overcommit_memory"),
+				readFile("/proc/meminfo"), godebug)
+			if marked != want {
+				t.Fatalf("Prepare marked %d bytes, plan says %d", marked, want)
+			}
+			hg := strings.Contains(" "+flags+" ", " hg ")
+			t.Logf("marked %d MiB; the 256 MiB landed in a mapping with VmFlags %q, %d kB in huge pages", marked>>20, flags, huge)
+			if want == 0 {
+				if hg {
+					t.Errorf("nothing to mark, yet the heap's mapping is marked hg: %s", flags)
+				}
+				return
+			}
+			if !hg {
+				t.Errorf("the heap allocated after Prepare is in a mapping without hg: %s", flags)
+			}
+			if huge < 2048 {
+				t.Errorf("256 MiB touched in a marked mapping, %d kB of it in huge pages", huge)
+			}
+		})
+	}
+}
+
+// TestPrepareSetsTheCollector checks that the runtime has the collector's
+// percent and memory limit Prepare reports, gcPlan's, and keeps GOGC and
+// GOMEMLIMIT when they are set.
+func TestPrepareSetsTheCollector(t *testing.T) {
+	total := memTotal(readFile("/proc/meminfo"))
+	if total == 0 {
+		t.Fatal("no MemTotal in /proc/meminfo")
+	}
+	for _, c := range []struct {
+		env           []string
+		percent       string // as the runtime has it, and as Prepare reports it
+		limit, report string
+	}{
+		{nil, "300 300", "", ""},
+		{[]string{"GOGC=50"}, "50 -1", "", ""},
+		{[]string{"GOMEMLIMIT=1GiB"}, "300 300", "1073741824", "-1"},
+	} {
+		t.Run(strings.Join(c.env, " "), func(t *testing.T) {
+			lines := runChild(t, c.env...)
+			set := strings.Fields(lines[3])
+			runtime := strings.Fields(lines[4])
+			if got := runtime[0] + " " + set[0]; got != c.percent {
+				t.Errorf("percent (runtime, reported) = %s, want %s", got, c.percent)
+			}
+			limit, report := c.limit, c.report
+			if limit == "" {
+				want := cgroupLimit(readFile("/sys/fs/cgroup/memory.max"))
+				if want == 0 || want > total {
+					want = total
+				}
+				limit = strconv.FormatInt(want/4*3, 10)
+				report = limit
+			}
+			if runtime[1] != limit || set[1] != report {
+				t.Errorf("memory limit (runtime, reported) = %s %s, want %s %s", runtime[1], set[1], limit, report)
+			}
+		})
+	}
+}
