@@ -456,11 +456,11 @@ func (ix *index) plan() *plan {
 }
 
 // run computes the connections into dests (every peer when nil, none
-// when empty), in
-// ascending order, as chunks of segments; and the overrides each worker
-// found. Destinations are shared out in chunks to one worker per core;
-// each chunk's connections come out sorted by destination, and a
-// counting sort (bySource) then puts all of them in (Src, Dst) order.
+// when empty; in ascending order), as chunks of segments, and the
+// overrides each worker found. Destinations are shared out in chunks to
+// one worker per core; each chunk's connections come out sorted by
+// destination, and a counting sort (bySource) then puts all of them in
+// (Src, Dst) order.
 func (pl *plan) run(ctx context.Context, dests []int) ([][][]model.Connection, []overrideSet, error) {
 	n := len(pl.ix.peers)
 	if dests != nil {
