@@ -128,24 +128,20 @@ func mutatePolicies(r *rand.Rand, ps, donor []model.Policy) []model.Policy {
 		return out[i].NetworkPolicy
 	}
 	for range 1 + r.IntN(3) {
-		if len(out) == 0 {
+		if len(out) == 0 || len(donor) == 0 {
 			break
 		}
 		i := r.IntN(len(out))
 		switch r.IntN(12) {
 		case 0: // another spec
-			if len(donor) > 0 {
-				edit(i).Spec = *donor[r.IntN(len(donor))].Spec.DeepCopy()
-			}
+			edit(i).Spec = *donor[r.IntN(len(donor))].Spec.DeepCopy()
 		case 1: // removed
 			out = slices.Delete(out, i, i+1)
 		case 2: // added
-			if len(donor) > 0 {
-				p := donor[r.IntN(len(donor))]
-				p.NetworkPolicy = p.DeepCopy()
-				p.Name += fmt.Sprintf("-new%d", r.IntN(1000))
-				out = slices.Insert(out, r.IntN(len(out)+1), p)
-			}
+			p := donor[r.IntN(len(donor))]
+			p.NetworkPolicy = p.DeepCopy()
+			p.Name += fmt.Sprintf("-new%d", r.IntN(1000))
+			out = slices.Insert(out, r.IntN(len(out)+1), p)
 		case 3: // moved down a line
 			out[i].Source.Line++
 		case 4: // another order
