@@ -43,7 +43,7 @@ type Settings struct {
 func Prepare() Settings {
 	s := Settings{HugePages: hugePages()}
 	s.GCPercent, s.MemoryLimit = gcPlan(os.Getenv("GOGC"), os.Getenv("GOMEMLIMIT"),
-		memTotal(readFile("/proc/meminfo")), cgroupLimit(readFile("/sys/fs/cgroup/memory.max")))
+		memTotal(readFile("/proc/meminfo")), containerLimit())
 	if s.GCPercent >= 0 {
 		debug.SetGCPercent(s.GCPercent)
 	}
@@ -59,7 +59,7 @@ const gcPercent = 300
 
 // gcPlan returns the collector's percent and the soft memory limit to set
 // (-1 to leave one as it is): gcPercent unless GOGC is set, and three
-// quarters of the memory, or of the cgroup's limit where lower, unless
+// quarters of the memory, or of the container's limit where lower, unless
 // GOMEMLIMIT is set or the memory is not known.
 func gcPlan(gogc, gomemlimit string, memTotal, cgroupMax int64) (percent int, limit int64) {
 	percent, limit = gcPercent, -1
@@ -76,8 +76,19 @@ func gcPlan(gogc, gomemlimit string, memTotal, cgroupMax int64) (percent int, li
 	return percent, limit
 }
 
-// cgroupLimit returns a cgroup v2 memory.max in bytes, 0 for "max" or
-// none.
+// containerLimit is the memory limit of the process's cgroup as a
+// container sees it (its own cgroup at the root of the hierarchy): v2's
+// memory.max, else v1's memory.limit_in_bytes; 0 for none.
+func containerLimit() int64 {
+	if n := cgroupLimit(readFile("/sys/fs/cgroup/memory.max")); n > 0 {
+		return n
+	}
+	return cgroupLimit(readFile("/sys/fs/cgroup/memory/memory.limit_in_bytes"))
+}
+
+// cgroupLimit returns a cgroup memory limit in bytes, 0 for "max" or
+// none. (Version 1 writes no limit as a number near 2^63, which gcPlan
+// leaves to the memory, being above it.)
 func cgroupLimit(s string) int64 {
 	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 	if err != nil || n <= 0 {

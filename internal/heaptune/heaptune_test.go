@@ -52,6 +52,7 @@ func TestGCPlan(t *testing.T) {
 		{"GOMEMLIMIT set", "", "2GiB", 16 * gib, 0, gcPercent, -1},
 		{"a container's limit", "", "", 16 * gib, 4 * gib, gcPercent, 3 * gib},
 		{"a cgroup limit above the memory", "", "", 4 * gib, 16 * gib, gcPercent, 3 * gib},
+		{"cgroup v1 without a limit", "", "", 4 * gib, 9223372036854771712, gcPercent, 3 * gib},
 		{"memory not known", "", "", 0, 0, gcPercent, -1},
 		{"only the cgroup's known", "", "", 0, 8 * gib, gcPercent, 6 * gib},
 	} {
@@ -65,7 +66,8 @@ func TestGCPlan(t *testing.T) {
 }
 
 func TestCgroupLimit(t *testing.T) {
-	for s, want := range map[string]int64{"max\n": 0, "": 0, "8589934592\n": 8 << 30, "0": 0, "-1": 0, "junk": 0} {
+	for s, want := range map[string]int64{"max\n": 0, "": 0, "8589934592\n": 8 << 30, "0": 0, "-1": 0, "junk": 0,
+		"9223372036854771712\n": 9223372036854771712} {
 		if got := cgroupLimit(s); got != want {
 			t.Errorf("cgroupLimit(%q) = %d, want %d", s, got, want)
 		}

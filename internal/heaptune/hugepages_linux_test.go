@@ -148,7 +148,7 @@ func TestPrepareSetsTheCollector(t *testing.T) {
 			}
 			limit, report := c.limit, c.report
 			if limit == "" {
-				want := cgroupLimit(readFile("/sys/fs/cgroup/memory.max"))
+				want := containerLimit()
 				if want == 0 || want > total {
 					want = total
 				}
