@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -468,4 +469,14 @@ func reachFlows(t *testing.T, doc ast.Value) []*ast.Term {
 	var out []*ast.Term
 	f.(*ast.Array).Foreach(func(t *ast.Term) { out = append(out, t) })
 	return out
+}
+
+// TestFlowTermsNotSharedAcrossNames checks that inputs whose matrices name
+// an external range differently do not share flow terms: a flow's term
+// names its peers' endpoints.
+func TestFlowTermsNotSharedAcrossNames(t *testing.T) {
+	r := model.IPRange{From: netip.MustParseAddr("8.8.8.0"), To: netip.MustParseAddr("8.8.8.255")}
+	matrix := func(name string) *model.Matrix { return &model.Matrix{Peers: []model.Peer{{Range: r, External: name}}} }
+	require.NotNil(t, newShared([]Input{{Matrix: matrix("dns")}, {Matrix: matrix("dns")}}).flows)
+	require.Nil(t, newShared([]Input{{Matrix: matrix("dns")}, {Matrix: matrix("resolver")}}).flows)
 }

@@ -68,7 +68,8 @@ func newShared(ins []Input) *shared {
 }
 
 // samePeerKeys reports whether the inputs' matrices list the same peers,
-// by key, in the same order.
+// by key and external endpoint name (which makes a peer's class), in the
+// same order.
 func samePeerKeys(ins []Input) bool {
 	for _, in := range ins {
 		if in.Matrix == nil || len(in.Matrix.Peers) != len(ins[0].Matrix.Peers) {
@@ -76,9 +77,10 @@ func samePeerKeys(ins []Input) bool {
 		}
 	}
 	for i := range ins[0].Matrix.Peers {
-		k := ins[0].Matrix.Peers[i].Key()
+		p := &ins[0].Matrix.Peers[i]
+		k := p.Key()
 		for _, in := range ins[1:] {
-			if in.Matrix.Peers[i].Key() != k {
+			if q := &in.Matrix.Peers[i]; q.Key() != k || q.External != p.External {
 				return false
 			}
 		}
