@@ -2,6 +2,7 @@ package reach
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -214,4 +215,26 @@ func portsOfEgress(rs []networkingv1.NetworkPolicyEgressRule) []networkingv1.Net
 		return nil
 	}
 	return rs[0].Ports
+}
+
+// TestDeriveStopsWhenCancelled checks that derive, like compute, returns
+// the context's error rather than a matrix when it is cancelled.
+func TestDeriveStopsWhenCancelled(t *testing.T) {
+	head := synth.Cluster(synth.Options{Workloads: 60, Namespaces: 2, Seed: 4})
+	base := *head
+	base.Policies = slices.Clone(head.Policies)
+	p := &base.Policies[0]
+	p.NetworkPolicy = p.DeepCopy()
+	p.Spec.Ingress = append(p.Spec.Ingress, networkingv1.NetworkPolicyIngressRule{})
+	hx := newIndex(head, []*model.Cluster{&base})
+	hm, err := hx.compute(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	m, _, err := newIndex(&base, []*model.Cluster{head}).derive(ctx, hx, hm)
+	if !errors.Is(err, context.Canceled) || m != nil {
+		t.Fatalf("derive cancelled gave %v, %v; want no matrix and context.Canceled", m != nil, err)
+	}
 }
