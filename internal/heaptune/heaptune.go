@@ -28,9 +28,9 @@ import (
 	"strings"
 )
 
-// Settings are what Prepare set: the bytes of heap marked for huge pages,
-// the collector's percent (GOGC) and the soft memory limit, -1 for one
-// left as it was.
+// Settings are what Prepare set: the bytes of heap marked for huge pages
+// first, the collector's percent (GOGC) and the soft memory limit, -1 for
+// one left as it was.
 type Settings struct {
 	HugePages   int64
 	GCPercent   int
@@ -38,12 +38,13 @@ type Settings struct {
 }
 
 // Prepare marks heap for huge pages where the kernel leaves that to the
-// program (see hugePages), and sets the collector (see gcPlan). Call it
-// first in main, before the heap grows.
+// program, and the heap mapped later as it is mapped (see hugePages), and
+// sets the collector (see gcPlan). Call it first in main, before the heap
+// grows.
 func Prepare() Settings {
 	s := Settings{HugePages: hugePages()}
-	s.GCPercent, s.MemoryLimit = gcPlan(os.Getenv("GOGC"), os.Getenv("GOMEMLIMIT"),
-		memTotal(readFile("/proc/meminfo")), containerLimit())
+	total := memory(memTotal(readFile("/proc/meminfo")), containerLimit())
+	s.GCPercent, s.MemoryLimit = gcPlan(os.Getenv("GOGC"), os.Getenv("GOMEMLIMIT"), total)
 	if s.GCPercent >= 0 {
 		debug.SetGCPercent(s.GCPercent)
 	}
@@ -59,21 +60,26 @@ const gcPercent = 300
 
 // gcPlan returns the collector's percent and the soft memory limit to set
 // (-1 to leave one as it is): gcPercent unless GOGC is set, and three
-// quarters of the memory, or of the container's limit where lower, unless
-// GOMEMLIMIT is set or the memory is not known.
-func gcPlan(gogc, gomemlimit string, memTotal, cgroupMax int64) (percent int, limit int64) {
+// quarters of the memory unless GOMEMLIMIT is set or the memory is not
+// known (0).
+func gcPlan(gogc, gomemlimit string, memory int64) (percent int, limit int64) {
 	percent, limit = gcPercent, -1
 	if gogc != "" {
 		percent = -1
 	}
-	total := memTotal
-	if cgroupMax > 0 && (total == 0 || cgroupMax < total) {
-		total = cgroupMax
-	}
-	if gomemlimit == "" && total > 0 {
-		limit = total / 4 * 3
+	if gomemlimit == "" && memory > 0 {
+		limit = memory / 4 * 3
 	}
 	return percent, limit
+}
+
+// memory is the memory the process may use: the machine's (MemTotal), or
+// the container's limit where lower; 0 when neither is known.
+func memory(memTotal, cgroupMax int64) int64 {
+	if cgroupMax > 0 && (memTotal == 0 || cgroupMax < memTotal) {
+		return cgroupMax
+	}
+	return memTotal
 }
 
 // containerLimit is the memory limit of the process's cgroup as a

@@ -57,7 +57,7 @@ func TestGCPlan(t *testing.T) {
 		{"only the cgroup's known", "", "", 0, 8 * gib, gcPercent, 6 * gib},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			p, l := gcPlan(c.gogc, c.gomemlimit, c.memTotal, c.cgroupMax)
+			p, l := gcPlan(c.gogc, c.gomemlimit, memory(c.memTotal, c.cgroupMax))
 			if p != c.wantPercent || l != c.wantLimit {
 				t.Errorf("gcPlan = %d, %d; want %d, %d", p, l, c.wantPercent, c.wantLimit)
 			}

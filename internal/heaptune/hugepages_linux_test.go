@@ -11,17 +11,69 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 )
 
 const childEnv = "HUGEHEAP_TEST_CHILD"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) == "1" {
+	switch os.Getenv(childEnv) {
+	case "1":
 		child()
+	case "follow", "still":
+		growChild(os.Getenv(childEnv) == "follow")
+	default:
+		os.Exit(m.Run())
+	}
+}
+
+// growChild marks a stretch of 64 MiB as Prepare does, starts follow
+// when asked to, then allocates and touches 384 MiB of heap in 16 MiB
+// pieces, a few milliseconds apart. It prints, for each piece, whether
+// its mapping is marked (1 or 0), then the process's AnonHugePages in
+// kB.
+func growChild(following bool) {
+	const stretch, piece = 64 << 20, 16 << 20
+	start, n := mark(stretch)
+	if n == 0 {
+		fmt.Println("madvise refused")
 		return
 	}
-	os.Exit(m.Run())
+	if following {
+		go follow(start, time.Millisecond)
+	}
+	var pieces [][]byte
+	for range 384 << 20 / piece {
+		b := make([]byte, piece)
+		for i := 0; i < len(b); i += 4096 {
+			b[i] = 1
+		}
+		pieces = append(pieces, b)
+		time.Sleep(5 * time.Millisecond)
+	}
+	for _, b := range pieces {
+		flags, _ := mapping(uintptr(unsafe.Pointer(&b[0])))
+		hg := 0
+		if strings.Contains(" "+flags+" ", " hg ") {
+			hg = 1
+		}
+		fmt.Println(hg)
+	}
+	fmt.Println(anonHugePages())
+}
+
+// anonHugePages is the process's memory in transparent huge pages, in
+// kB, from /proc/self/smaps_rollup.
+func anonHugePages() int64 {
+	b, _ := os.ReadFile("/proc/self/smaps_rollup")
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "AnonHugePages:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n
+		}
+	}
+	return -1
 }
 
 // child does what reachgate's main does, then allocates and touches 256
@@ -159,5 +211,46 @@ func TestPrepareSetsTheCollector(t *testing.T) {
 				t.Errorf("memory limit (runtime, reported) = %s %s, want %s %s", runtime[1], set[1], limit, report)
 			}
 		})
+	}
+}
+
+// TestFollowMarksTheGrowingHeap checks, in a process that allocates six
+// times the stretch it marked, that follow marks the heap the process
+// grows into: with it, nearly every piece lands in a marked mapping and
+// most of the memory is in huge pages; without it, neither.
+func TestFollowMarksTheGrowingHeap(t *testing.T) {
+	if m := thpMode(readFile("/sys/kernel/mm/transparent_hugepage/enabled")); m != "madvise" {
+		t.Skipf("transparent huge pages are %q here: Prepare marks the heap only where they are left to the program (madvise)", m)
+	}
+	marked, hugeMiB := map[bool]int{}, map[bool]int64{}
+	for _, following := range []bool{true, false} {
+		mode := map[bool]string{true: "follow", false: "still"}[following]
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), childEnv+"="+mode)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s child: %v\n%s", mode, err, out)
+		}
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if len(lines) != 25 {
+			t.Fatalf("%s child printed %q", mode, out)
+		}
+		for _, l := range lines[:24] {
+			if l == "1" {
+				marked[following]++
+			}
+		}
+		kb, err := strconv.ParseInt(lines[24], 10, 64)
+		if err != nil {
+			t.Fatalf("%s child printed %q", mode, out)
+		}
+		hugeMiB[following] = kb >> 10
+		t.Logf("%s: %d of 24 pieces of 16 MiB in marked mappings; %d MiB in huge pages", mode, marked[following], hugeMiB[following])
+	}
+	if marked[true] < 22 || hugeMiB[true] < 256 {
+		t.Errorf("with follow, %d of 24 pieces marked and %d MiB in huge pages; want at least 22 and 256 MiB", marked[true], hugeMiB[true])
+	}
+	if marked[false] > 8 || hugeMiB[false] > 160 {
+		t.Errorf("without follow, %d of 24 pieces marked and %d MiB in huge pages: the test cannot tell follow's work from the stretch's", marked[false], hugeMiB[false])
 	}
 }
