@@ -188,11 +188,11 @@ func groupRows(m *Matrix, cs []Connection, class, tags []int32) []*Flow {
 		for i := range groups {
 			g := &groups[i]
 			dsts := arena[g.fill-g.count : g.fill : g.fill]
-			f := &Flow{Allowance: g.aid, Tag: g.tag, SrcClass: srcClass, DstClass: g.class, Dsts: dsts}
-			key := keyOf(f)
+			key := flowKey{g.aid, g.tag, srcClass, g.class, hashInt32s(dsts)}
 			into := merged.get(key, dsts)
 			if into == nil {
-				into = f
+				// Made only here: most rows' groups join a flow.
+				into = &Flow{Allowance: g.aid, Tag: g.tag, SrcClass: srcClass, DstClass: g.class, Dsts: dsts}
 				merged.add(key, into)
 				flows = append(flows, into)
 			}
