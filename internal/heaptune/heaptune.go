@@ -8,7 +8,9 @@
 // zeroes every 4 KiB page of the heap on its first touch (about 130,000
 // faults for `reach` at 5,000 workloads). Prepare maps a stretch of heap
 // once, marks it, and gives it back to the runtime, which then builds the
-// heap in it: one fault per 2 MiB.
+// heap in it: one fault per 2 MiB. A goroutine then marks the heap the
+// runtime maps past the stretch, as it maps it (follow), for runs that
+// outgrow it.
 //
 // The collector. A run builds large values that live until it ends (the
 // model, the matrices, the rules' input documents), so with the default

@@ -22,18 +22,18 @@ func TestMain(m *testing.M) {
 	case "1":
 		child()
 	case "follow", "still":
-		growChild(os.Getenv(childEnv) == "follow")
+		followChild(os.Getenv(childEnv) == "follow")
 	default:
 		os.Exit(m.Run())
 	}
 }
 
-// growChild marks a stretch of 64 MiB as Prepare does, starts follow
+// followChild marks a stretch of 64 MiB as Prepare does, starts follow
 // when asked to, then allocates and touches 384 MiB of heap in 16 MiB
 // pieces, a few milliseconds apart. It prints, for each piece, whether
 // its mapping is marked (1 or 0), then the process's AnonHugePages in
 // kB.
-func growChild(following bool) {
+func followChild(following bool) {
 	const stretch, piece = 64 << 20, 16 << 20
 	start, n := mark(stretch)
 	if n == 0 {
