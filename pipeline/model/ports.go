@@ -194,12 +194,31 @@ func (s PortSet) Subtract(o PortSet) PortSet {
 
 func isAll(r []PortRange) bool { return len(r) == 1 && r[0].From == 1 && r[0].To == MaxPort }
 
-func unionRanges(a, b []PortRange) []PortRange {
-	if len(a) == 0 {
-		return b
+// within reports whether every port of b is in a; both are sorted and
+// merged, so each range of b lies in one range of a.
+func within(b, a []PortRange) bool {
+	i := 0
+	for _, r := range b {
+		for i < len(a) && a[i].To < r.From {
+			i++
+		}
+		if i == len(a) || a[i].From > r.From || a[i].To < r.To {
+			return false
+		}
 	}
-	if len(b) == 0 {
+	return true
+}
+
+// The set operations return an operand, not a copy, when it is the
+// result: port sets are never changed in place, and most operations of
+// the engine have one.
+
+func unionRanges(a, b []PortRange) []PortRange {
+	if within(b, a) {
 		return a
+	}
+	if within(a, b) {
+		return b
 	}
 	out := make([]PortRange, 0, len(a)+len(b))
 	i, j := 0, 0
@@ -231,8 +250,11 @@ func intersectRanges(a, b []PortRange) []PortRange {
 	if isAll(a) {
 		return b
 	}
-	if isAll(b) {
+	if isAll(b) || within(a, b) {
 		return a
+	}
+	if within(b, a) {
+		return b
 	}
 	var out []PortRange
 	i, j := 0, 0
