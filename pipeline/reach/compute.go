@@ -112,10 +112,20 @@ type portCache struct {
 	at   []int32
 	sets []model.PortSet
 	keys [][]byte
+	// While egressBlock interns its classes, pos is the position in the
+	// block of the destination at hand, and the named ports of the rules
+	// that match in the block are resolved already: class[r.id] is each
+	// position's class of resolved ports, classSets and classKeys the
+	// ports and key of each class. pos is -1 otherwise.
+	pos       int
+	class     [][]int32
+	classSets [][]model.PortSet
+	classKeys [][][]byte
 }
 
 func newPortCache(rules int) *portCache {
-	return &portCache{at: make([]int32, rules+1), sets: make([]model.PortSet, rules+1), keys: make([][]byte, rules+1)}
+	return &portCache{at: make([]int32, rules+1), sets: make([]model.PortSet, rules+1), keys: make([][]byte, rules+1), pos: -1,
+		class: make([][]int32, rules+1), classSets: make([][]model.PortSet, rules+1), classKeys: make([][][]byte, rules+1)}
 }
 
 // of returns r's ports towards the destination, and their key encoding
@@ -123,6 +133,12 @@ func newPortCache(rules int) *portCache {
 func (pc *portCache) of(r *crule) (model.PortSet, []byte) {
 	if len(r.ports.named) == 0 {
 		return r.ports.static, nil
+	}
+	if pc.pos >= 0 {
+		if cls := pc.class[r.id]; cls != nil {
+			c := cls[pc.pos]
+			return pc.classSets[r.id][c], pc.classKeys[r.id][c]
+		}
 	}
 	if pc.at[r.id] != pc.d {
 		pc.at[r.id] = pc.d
@@ -416,15 +432,15 @@ func (ix *index) plan() *plan {
 		groupOf[s] = g
 		groups[g].members = append(groups[g].members, s)
 	}
-	// For each egress rule, the groups it belongs to; and for each peer, the
+	// For each group, its egress rules in id order; and for each peer, the
 	// egress rules whose peers include it (rules open to everyone kept apart).
-	ruleGroups := map[*crule][]int32{}
+	sortedRules := make([]ruleList, len(groups))
 	var openRules []*crule
 	containing := make([][]*crule, n)
 	seen := map[*crule]bool{}
 	for g := 1; g < len(groups); g++ {
+		sortedRules[g] = slices.SortedFunc(slices.Values(groups[g].rules), func(a, b *crule) int { return a.id - b.id })
 		for _, r := range groups[g].rules {
-			ruleGroups[r] = append(ruleGroups[r], int32(g))
 			if seen[r] {
 				continue
 			}
@@ -451,7 +467,7 @@ func (ix *index) plan() *plan {
 			openGroups = append(openGroups, int32(g))
 		}
 	}
-	return &plan{ix: ix, groups: groups, openGroups: openGroups, groupOf: groupOf, ruleGroups: ruleGroups, openRules: openRules, containing: containing,
+	return &plan{ix: ix, groups: groups, openGroups: openGroups, groupOf: groupOf, sortedRules: sortedRules, openRules: openRules, containing: containing,
 		pool: &allowancePool{byKey: map[string]int32{}}}
 }
 
@@ -490,8 +506,17 @@ func (pl *plan) run(ctx context.Context, dests []int) ([][][]model.Connection, [
 				if c >= nChunks || ctx.Err() != nil {
 					break
 				}
-				for i := c * chunk; i < min(n, (c+1)*chunk); i++ {
-					wk.dest(dest(i))
+				for lo := c * chunk; lo < min(n, (c+1)*chunk); lo += classBlock {
+					hi := min(n, (c+1)*chunk, lo+classBlock)
+					block := wk.blockBuf[:0]
+					for i := lo; i < hi; i++ {
+						block = append(block, dest(i))
+					}
+					wk.blockBuf = block
+					wk.egressBlock(block)
+					for j, d := range block {
+						wk.dest(d, j)
+					}
 				}
 				flats[c] = wk.cut()
 			}
@@ -513,10 +538,11 @@ type plan struct {
 	groups     []egGroup
 	openGroups []int32 // groups not isolated for egress
 	groupOf    []int32
-	ruleGroups map[*crule][]int32
-	openRules  []*crule
-	containing [][]*crule
-	pool       *allowancePool
+	// sortedRules are each group's egress rules in id order.
+	sortedRules []ruleList
+	openRules   []*crule
+	containing  [][]*crule
+	pool        *allowancePool
 }
 
 // allowancePool holds the matrix's allowances, each once whichever worker
@@ -567,11 +593,30 @@ type worker struct {
 	segs  [][]model.Connection // the chunk's so far, before block[start:]
 	start int
 
-	groupContribs [][]pend
-	groupEID      []int32
-	baseEID       []int32 // groupEID of a group no rule matches
-	stamp         []int32 // stamp[s] == d+1: some ingress rule of d matched s
-	touchedGroups []int32
+	baseEID []int32 // the egress outcome of a group no rule matches
+	stamp   []int32 // stamp[s] == d+1: some ingress rule of d matched s
+	// The egress side of the block of destinations at hand (egress.go):
+	// table[j*nv+slot[g]] is the outcome of group g towards the block's
+	// j-th destination, for the varying groups, those with a rule that
+	// matches a destination of the block.
+	blk         []int
+	blkStamp    int32
+	localAt     []int32 // by rule id: blkStamp when local holds the rule's positions
+	local       []uint64
+	namedBuf    [][]int32
+	activeNamed []int
+	activeRules []*crule
+	portClass   map[string]int32
+	namedKids   map[[3]int32]int32
+	namedPass   int32
+	slot        []int32
+	varying     []int32
+	nv          int
+	table       []int32
+	classOf     []int32
+	nodes       []enode
+	pass        int32
+	blockBuf    []int
 	// Ingress scratch: per source, the bitmask of the destination's ingress
 	// rules that let it in (and the address-dependent subset).
 	masks, depMasks []uint64
@@ -613,28 +658,29 @@ type groupCache struct {
 func (pl *plan) newWorker() *worker {
 	n := len(pl.ix.peers)
 	w := &worker{
-		plan:          pl,
-		ports:         newPortCache(pl.ix.nextRule),
-		allowances:    map[[2]int32]int32{},
-		groupContribs: make([][]pend, len(pl.groups)),
-		groupEID:      make([]int32, len(pl.groups)),
-		baseEID:       make([]int32, len(pl.groups)),
-		stamp:         make([]int32, n),
-		masks:         make([]uint64, n),
-		depMasks:      make([]uint64, n),
-		perMask:       map[[2]uint64]int32{},
-		cache:         make([]groupCache, len(pl.groups)),
+		plan:       pl,
+		ports:      newPortCache(pl.ix.nextRule),
+		allowances: map[[2]int32]int32{},
+		baseEID:    make([]int32, len(pl.groups)),
+		stamp:      make([]int32, n),
+		masks:      make([]uint64, n),
+		depMasks:   make([]uint64, n),
+		perMask:    map[[2]uint64]int32{},
+		cache:      make([]groupCache, len(pl.groups)),
+		localAt:    make([]int32, pl.ix.nextRule+1),
+		namedBuf:   make([][]int32, pl.ix.nextRule+1),
+		portClass:  map[string]int32{},
+		namedKids:  map[[3]int32]int32{},
 	}
 	w.eg = newInterner(pl.ix, w.ports)
 	w.ing = newInterner(pl.ix, w.ports)
 	w.notIsoEg = w.eg.intern(nil, false)
 	w.notIsoIn = w.ing.intern(nil, false)
-	for g := range w.groupEID {
+	for g := range w.baseEID {
 		w.baseEID[g] = -1
 		if !pl.groups[g].iso {
 			w.baseEID[g] = w.notIsoEg
 		}
-		w.groupEID[g] = w.baseEID[g]
 		w.cache[g].d = -1
 	}
 	return w
@@ -689,39 +735,11 @@ func (w *worker) cut() [][]model.Connection {
 	return segs
 }
 
-// dest computes every flow into destination d.
-func (w *worker) dest(d int) {
+// dest computes every flow into destination d, the j-th of the block
+// egressBlock classified last.
+func (w *worker) dest(d, j int) {
 	ix := w.ix
 	w.ports.dst, w.ports.d = &ix.peers[d], int32(d+1)
-	// Egress side: what each group of sources may send to d.
-	addRule := func(r *crule) {
-		if !w.ports.has(r) {
-			return
-		}
-		c := pend{rule: r, addrDep: r.addrDep != nil && r.addrDep.has(d)}
-		for _, g := range w.ruleGroups[r] {
-			if len(w.groupContribs[g]) == 0 {
-				w.touchedGroups = append(w.touchedGroups, g)
-			}
-			w.groupContribs[g] = append(w.groupContribs[g], c)
-		}
-	}
-	// Both lists are in id order: merge them, and every group's list comes
-	// out sorted.
-	cs, os := w.containing[d], w.openRules
-	for len(cs) > 0 || len(os) > 0 {
-		if len(os) == 0 || len(cs) > 0 && cs[0].id < os[0].id {
-			addRule(cs[0])
-			cs = cs[1:]
-		} else {
-			addRule(os[0])
-			os = os[1:]
-		}
-	}
-	for _, g := range w.touchedGroups {
-		w.groupEID[g] = w.eg.intern(w.groupContribs[g], w.groups[g].iso)
-	}
-
 	var rules ruleList
 	iso := false
 	if d < ix.nw {
@@ -749,7 +767,7 @@ func (w *worker) dest(d int) {
 			mk := wideKey(m)
 			clear(m)
 			g := w.groupOf[s]
-			e := w.groupEID[g]
+			e := w.eid(g, j)
 			if s == d || e < 0 && !shadows {
 				continue
 			}
@@ -772,14 +790,14 @@ func (w *worker) dest(d int) {
 		}
 		w.touched = w.touched[:0]
 		if !iso {
-			w.emitUntouched(d, stamp)
+			w.emitUntouched(d, j, stamp)
 		}
 	case len(rules) > maxWideRules:
 		ix.ingressMany(d, rules, w.masks, &w.touched)
 		for _, s := range w.touched {
 			w.masks[s] = 0
 			w.stamp[s] = stamp
-			e := w.groupEID[w.groupOf[s]]
+			e := w.eid(w.groupOf[s], j)
 			if s == d || e < 0 && !shadows {
 				continue
 			}
@@ -791,7 +809,7 @@ func (w *worker) dest(d int) {
 		}
 		w.touched = w.touched[:0]
 		if !iso {
-			w.emitUntouched(d, stamp)
+			w.emitUntouched(d, j, stamp)
 		}
 	case len(rules) > 0 || iso:
 		ix.ingressFor(d, rules, w.masks, w.depMasks, &w.touched)
@@ -801,7 +819,7 @@ func (w *worker) dest(d int) {
 			w.masks[s], w.depMasks[s] = 0, 0
 			w.stamp[s] = stamp
 			g := w.groupOf[s]
-			e := w.groupEID[g]
+			e := w.eid(g, j)
 			if s == d || e < 0 && !shadows {
 				continue
 			}
@@ -826,37 +844,34 @@ func (w *worker) dest(d int) {
 		}
 		w.touched = w.touched[:0]
 		if !iso {
-			w.emitUntouched(d, stamp)
+			w.emitUntouched(d, j, stamp)
 		}
 	default:
 		for _, g := range w.openGroups {
-			a := w.allow(w.groupEID[g], w.notIsoIn)
+			a := w.allow(w.eid(g, j), w.notIsoIn)
 			for _, s := range w.groups[g].members {
 				w.emit(s, d, a)
 			}
 		}
-		for _, g := range w.touchedGroups {
-			if !w.groups[g].iso {
-				continue // done above
+		// Isolated groups reach d only through a rule that matches it.
+		for _, g := range w.varying {
+			e := w.eid(g, j)
+			if !w.groups[g].iso || e < 0 {
+				continue
 			}
-			a := w.allow(w.groupEID[g], w.notIsoIn)
+			a := w.allow(e, w.notIsoIn)
 			for _, s := range w.groups[g].members {
 				w.emit(s, d, a)
 			}
 		}
 	}
-	for _, g := range w.touchedGroups {
-		w.groupContribs[g] = w.groupContribs[g][:0]
-		w.groupEID[g] = w.baseEID[g]
-	}
-	w.touchedGroups = w.touchedGroups[:0]
 }
 
 // emitUntouched emits the flows into d, which no NetworkPolicy isolates
 // for ingress, from the sources none of d's cluster policy rules matched.
-func (w *worker) emitUntouched(d int, stamp int32) {
+func (w *worker) emitUntouched(d, j int, stamp int32) {
 	for g := range w.groups {
-		e := w.groupEID[g]
+		e := w.eid(int32(g), j)
 		if e < 0 {
 			continue
 		}

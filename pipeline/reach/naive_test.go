@@ -575,6 +575,41 @@ func TestEngineAgreesWithNaiveEvaluator(t *testing.T) {
 	}
 }
 
+// TestEngineAgreesWithNaiveEvaluatorInBlocks holds the egress classes
+// (egress.go) to the naive evaluator across blocks of destinations: the
+// clusters of TestEngineAgreesWithNaiveEvaluatorManyTiers, with blocks of
+// one to five destinations, so that a group's classes begin anew every few
+// destinations. It is not parallel: it sets the block size for the
+// package.
+func TestEngineAgreesWithNaiveEvaluatorInBlocks(t *testing.T) {
+	cases := 150
+	if testing.Short() {
+		cases = 15
+	}
+	for seed := 1; seed <= cases; seed++ {
+		c := synth.Cluster(synth.Options{
+			Workloads:      6 + seed%11,
+			Namespaces:     1 + seed%4,
+			PolicyRatio:    0.3 + float64(seed%4)*0.4,
+			Seed:           uint64(5000 + seed),
+			Small:          true,
+			AdminPolicies:  seed % 9,
+			Baseline:       seed%2 == 0,
+			CiliumPolicies: seed % 5,
+		})
+		if seed%4 == 1 {
+			randomCiliumPolicies(c, seed, 1+seed%3)
+		}
+		undo := reach.SetClassBlock(1 + seed%5)
+		m := reach.Compute(c)
+		undo()
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { compareWithNaive(t, c, m) })
+		if t.Failed() {
+			return
+		}
+	}
+}
+
 // TestEqualAllowancesAreOneValue checks that the workers computing a big
 // matrix list each distinct allowance once, in the order connections first
 // use it: consumers group connections by allowance, and must group the same
