@@ -1,6 +1,7 @@
 package reach
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -21,5 +22,20 @@ func TestBlocksAreOneBuffer(t *testing.T) {
 		got := Compute(c)
 		require.Equal(t, want.Connections, got.Connections, "blocks of %d", n)
 		require.Equal(t, want.Allowances, got.Allowances, "blocks of %d", n)
+	}
+}
+
+// TestSeenAllowancesCollide: the cache of allowances by destination,
+// egress outcome and ingress mask gives the same connections when every
+// entry shares one slot as when few do.
+func TestSeenAllowancesCollide(t *testing.T) {
+	c := synth.Cluster(synth.Options{Workloads: 500, Namespaces: 6, Seed: 11, AdminPolicies: 40, Baseline: true, CiliumPolicies: 80})
+	want := Compute(c)
+	defer func(n int) { seenBits = n }(seenBits)
+	for _, n := range []int{0, 1} {
+		seenBits = n
+		if got := Compute(c); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%d slots: %s", 1<<n, matrixDifference(got, want))
+		}
 	}
 }

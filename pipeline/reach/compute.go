@@ -623,6 +623,7 @@ type worker struct {
 	touched         []int
 	perMask         map[[2]uint64]int32
 	cache           []groupCache
+	seen            []seenAllowance
 	// The same for destinations with more than maxMaskRules ingress
 	// rules: wideStride words per source, certain then address-dependent,
 	// made when a destination first needs them.
@@ -649,6 +650,21 @@ type wideCache struct {
 	a   int32
 }
 
+// seenAllowance is an entry of the worker's cache of allowances by
+// destination, egress outcome and ingress mask.
+type seenAllowance struct {
+	d, e, a int32
+	mask    [2]uint64
+}
+
+// seenBits is the log2 of the cache's size.
+var seenBits = 12
+
+func (w *worker) seenSlot(e int32, mk [2]uint64) int {
+	h := uint64(e)*0x9e3779b97f4a7c15 ^ mk[0]*0xc2b2ae3d27d4eb4f ^ mk[1]*0x165667b19e3779f9
+	return int(h >> 1 >> (63 - seenBits))
+}
+
 type groupCache struct {
 	d    int
 	mask [2]uint64
@@ -667,6 +683,7 @@ func (pl *plan) newWorker() *worker {
 		depMasks:   make([]uint64, n),
 		perMask:    map[[2]uint64]int32{},
 		cache:      make([]groupCache, len(pl.groups)),
+		seen:       make([]seenAllowance, 1<<seenBits),
 		localAt:    make([]int32, pl.ix.nextRule+1),
 		namedBuf:   make([][]int32, pl.ix.nextRule+1),
 		portClass:  map[string]int32{},
@@ -682,6 +699,9 @@ func (pl *plan) newWorker() *worker {
 			w.baseEID[g] = w.notIsoEg
 		}
 		w.cache[g].d = -1
+	}
+	for i := range w.seen {
+		w.seen[i].d = -1
 	}
 	return w
 }
@@ -829,6 +849,14 @@ func (w *worker) dest(d, j int) {
 				w.emit(s, d, c.a)
 				continue
 			}
+			// Groups with the same outcome, let in by the same rules,
+			// share it too.
+			h := &w.seen[w.seenSlot(e, mk)]
+			if e >= 0 && h.d == int32(d) && h.e == e && h.mask == mk {
+				w.cache[g] = groupCache{d: d, mask: mk, a: h.a}
+				w.emit(s, d, h.a)
+				continue
+			}
 			iid, ok := w.perMask[mk]
 			if !ok {
 				w.scratch = ix.ingressContribs(rules, mk, w.scratch[:0])
@@ -840,6 +868,7 @@ func (w *worker) dest(d, j int) {
 			}
 			a := w.allow(e, iid)
 			w.cache[g] = groupCache{d: d, mask: mk, a: a}
+			*h = seenAllowance{d: int32(d), e: e, mask: mk, a: a}
 			w.emit(s, d, a)
 		}
 		w.touched = w.touched[:0]
