@@ -348,7 +348,7 @@ func TestCheckJSONShape(t *testing.T) {
 	r := &model.Report{Overlays: []model.OverlayReport{{Name: "dev", Diff: &model.Diff{}}, {Name: "new"}}}
 	var doc map[string]any
 	require.NoError(t, json.Unmarshal([]byte(render(t, "json", r, Options{Version: "v1.2.3"})), &doc))
-	assert.Equal(t, "2", doc["formatVersion"])
+	assert.Equal(t, FormatVersion, doc["formatVersion"])
 	assert.Equal(t, map[string]any{"name": "reachgate", "version": "v1.2.3"}, doc["tool"])
 	assert.Equal(t, []any{}, doc["rulesChanged"])
 	assert.Equal(t, true, doc["passed"])
@@ -366,11 +366,11 @@ func TestReadJSONErrors(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ in, want string }{
 		{`{`, "read report: unexpected EOF"},
-		{`{"formatVersion":"1"}`, `read report: formatVersion "1": want "2"`},
-		{`{"formatVersion":"2","overlays":[{"diff":{"added":[{"src":{},"dst":{"name":"x"}}]}}]}`, "read report: overlays[0].diff.added[0].src: a peer needs a name or an ipRange"},
-		{`{"formatVersion":"2","overlays":[{"diff":{"added":[{"src":{"ipRange":"10.0.0.0/33"},"dst":{"name":"x"}}]}}]}`, `read report: overlays[0].diff.added[0].src: bad ipRange "10.0.0.0/33"`},
-		{`{"formatVersion":"2","overlays":[{"diff":{"added":[{"src":{"name":"a"},"dst":{"name":"x"},"after":{"ports":{"ICMP":[]}}}]}}]}`, `ports: unknown protocol "ICMP"`},
-		{`{"formatVersion":"2","overlays":[{"diff":{"added":[{"src":{"name":"a"},"dst":{"name":"x"},"after":{"ports":{"TCP":[{"from":9,"to":3}]}}}]}}]}`, `ports: bad TCP range 9-3`},
+		{`{"formatVersion":"1"}`, `read report: formatVersion "1": want "3"`},
+		{`{"formatVersion":"3","overlays":[{"diff":{"added":[{"src":{},"dst":{"name":"x"}}]}}]}`, "read report: overlays[0].diff.added[0].src: a peer needs a name or an ipRange"},
+		{`{"formatVersion":"3","overlays":[{"diff":{"added":[{"src":{"ipRange":"10.0.0.0/33"},"dst":{"name":"x"}}]}}]}`, `read report: overlays[0].diff.added[0].src: bad ipRange "10.0.0.0/33"`},
+		{`{"formatVersion":"3","overlays":[{"diff":{"added":[{"src":{"name":"a"},"dst":{"name":"x"},"after":{"ports":{"ICMP":[]}}}]}}]}`, `ports: unknown protocol "ICMP"`},
+		{`{"formatVersion":"3","overlays":[{"diff":{"added":[{"src":{"name":"a"},"dst":{"name":"x"},"after":{"ports":{"TCP":[{"from":9,"to":3}]}}}]}}]}`, `ports: bad TCP range 9-3`},
 	} {
 		_, err := ReadJSON(strings.NewReader(tc.in))
 		require.Error(t, err, tc.in)

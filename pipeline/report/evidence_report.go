@@ -234,7 +234,7 @@ func flowsOf(e *Evidence, overlay string) map[string]flowEntry {
 		m := o.Reachability
 		out := map[string]flowEntry{}
 		for _, f := range m.Flows {
-			a := m.Allowances[f.Allowance].model()
+			a := m.allowance(f.Allowance)
 			ports, via := portsText(a), grantsText(a)
 			for _, s := range f.Srcs {
 				for _, d := range f.Dsts {

@@ -72,13 +72,18 @@ func (p *jsonPorts) UnmarshalJSON(b []byte) error {
 // Rules of policies other than NetworkPolicies add their kind and action,
 // and a rule an Admin Pass handed the traffic to names the Pass rule.
 type jsonRuleRef struct {
-	Policy      string          `json:"policy,omitempty"`
-	Kind        string          `json:"kind,omitempty"`
-	Rule        *int            `json:"rule,omitempty"`
-	Action      string          `json:"action,omitempty"`
-	Source      *model.Location `json:"source,omitempty"`
-	NotIsolated bool            `json:"notIsolated,omitempty"`
-	PassedBy    string          `json:"passedBy,omitempty"`
+	Policy string          `json:"policy,omitempty"`
+	Kind   string          `json:"kind,omitempty"`
+	Rule   *int            `json:"rule,omitempty"`
+	Action string          `json:"action,omitempty"`
+	Source *model.Location `json:"source,omitempty"`
+	// Section is the part of a Cilium policy holding the rule ("spec",
+	// "specs[1]"); L7 the kinds of L7 rules the rule filters with, which
+	// the matrix takes as allowing at L4.
+	Section     string `json:"section,omitempty"`
+	L7          string `json:"l7,omitempty"`
+	NotIsolated bool   `json:"notIsolated,omitempty"`
+	PassedBy    string `json:"passedBy,omitempty"`
 }
 
 func toJSONRuleRef(r model.RuleRef) jsonRuleRef {
@@ -86,7 +91,7 @@ func toJSONRuleRef(r model.RuleRef) jsonRuleRef {
 		return jsonRuleRef{NotIsolated: true, PassedBy: r.PassedBy}
 	}
 	rule, src := r.Rule, r.Source
-	j := jsonRuleRef{Policy: r.Policy, Kind: r.Kind, Rule: &rule, Source: &src, PassedBy: r.PassedBy}
+	j := jsonRuleRef{Policy: r.Policy, Kind: r.Kind, Rule: &rule, Source: &src, Section: r.Section, L7: r.L7, PassedBy: r.PassedBy}
 	if r.Kind != "" {
 		j.Action = r.Action.Of(r.Kind)
 	}
@@ -94,7 +99,7 @@ func toJSONRuleRef(r model.RuleRef) jsonRuleRef {
 }
 
 func (j jsonRuleRef) model(dir model.Direction) model.RuleRef {
-	r := model.RuleRef{Policy: j.Policy, Kind: j.Kind, Direction: dir, PassedBy: j.PassedBy}
+	r := model.RuleRef{Policy: j.Policy, Kind: j.Kind, Direction: dir, Section: j.Section, L7: j.L7, PassedBy: j.PassedBy}
 	switch j.Action {
 	case "Deny":
 		r.Action = model.ActionDeny

@@ -43,6 +43,45 @@ func (a *jsonAllowance) appendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
+// appendJSON appends the allowance as marshalCompact writes it.
+func (a *jsonMatrixAllowance) appendJSON(b []byte) []byte {
+	b = append(b, `{"ports":`...)
+	b = a.Ports.AppendJSON(b)
+	b = append(b, `,"allPorts":`...)
+	b = strconv.AppendBool(b, a.AllPorts)
+	b = append(b, `,"addressDependent":`...)
+	b = strconv.AppendBool(b, a.AddressDependent)
+	b = append(b, `,"grants":`...)
+	b = appendInts(b, a.Grants)
+	return append(b, '}')
+}
+
+// appendJSON appends the grant as marshalCompact writes it.
+func (g jsonGrantRef) appendJSON(b []byte) []byte {
+	b = append(b, `{"ports":`...)
+	b = g.Ports.AppendJSON(b)
+	b = append(b, `,"egress":`...)
+	b = strconv.AppendInt(b, int64(g.Egress), 10)
+	b = append(b, `,"ingress":`...)
+	b = strconv.AppendInt(b, int64(g.Ingress), 10)
+	return append(b, '}')
+}
+
+// appendInts appends xs as encoding/json writes a []int32.
+func appendInts(b []byte, xs []int32) []byte {
+	if xs == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, x := range xs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(x), 10)
+	}
+	return append(b, ']')
+}
+
 // appendJSON appends the reference as marshalCompact writes it.
 func (j jsonRuleRef) appendJSON(b []byte) []byte {
 	b = append(b, '{')
@@ -80,6 +119,14 @@ func (j jsonRuleRef) appendJSON(b []byte) []byte {
 			b = strconv.AppendInt(b, int64(j.Source.Line), 10)
 		}
 		b = append(b, '}')
+	}
+	if j.Section != "" {
+		field("section")
+		b = appendJSONString(b, j.Section)
+	}
+	if j.L7 != "" {
+		field("l7")
+		b = appendJSONString(b, j.L7)
 	}
 	if j.NotIsolated {
 		field("notIsolated")

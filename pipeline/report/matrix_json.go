@@ -21,17 +21,17 @@ type jsonUnmanaged struct {
 
 // jsonMatrix is who can reach whom as flows: every source of a flow
 // reaches every destination of it on the flow's ports, for the reasons of
-// one allowance. Peers and allowances are listed once; flows refer to
-// them by index. A cluster of 5,000 workloads has millions of pairs and
-// tens of thousands of flows.
+// one allowance. Peers, rules, grants and allowances are listed once, and
+// refer to each other by index. A cluster of 5,000 workloads has millions
+// of pairs, tens of thousands of flows and allowances, and a few thousand
+// rules.
 type jsonMatrix struct {
 	FormatVersion string     `json:"formatVersion"`
 	Title         string     `json:"title,omitempty"`
 	Focus         *jsonFocus `json:"focus,omitempty"`
 	Peers         []jsonPeer `json:"peers"`
-	// Allowances are what flows allow and why, each once.
-	Allowances []*jsonAllowance `json:"allowances"`
-	Flows      []jsonFlow       `json:"flows"`
+	provenance
+	Flows []jsonFlow `json:"flows"`
 	// Connections is how many (source, destination) pairs the flows hold.
 	Connections int             `json:"connections"`
 	Unmanaged   []jsonUnmanaged `json:"unmanaged"`
@@ -53,23 +53,10 @@ type jsonFlow struct {
 // appendJSON appends the flow as encoding/json writes it (the matrix's
 // bulk: tens of thousands of flows, each with hundreds of indices).
 func (f jsonFlow) appendJSON(b []byte) []byte {
-	ints := func(b []byte, xs []int32) []byte {
-		if xs == nil {
-			return append(b, "null"...)
-		}
-		b = append(b, '[')
-		for i, x := range xs {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = strconv.AppendInt(b, int64(x), 10)
-		}
-		return append(b, ']')
-	}
 	b = append(b, `{"srcs":`...)
-	b = ints(b, f.Srcs)
+	b = appendInts(b, f.Srcs)
 	b = append(b, `,"dsts":`...)
-	b = ints(b, f.Dsts)
+	b = appendInts(b, f.Dsts)
 	b = append(b, `,"ports":`...)
 	b = f.Ports.AppendJSON(b)
 	b = append(b, `,"allowance":`...)
@@ -144,6 +131,12 @@ func writeJSONLines(w io.Writer, m jsonMatrix) error {
 		},
 		func() error { return list("peers", len(m.Peers), func(i int) any { return m.Peers[i] }, ",") },
 		func() error {
+			return encodedList("rules", len(m.Rules), func(b []byte, i int) ([]byte, error) { return m.Rules[i].appendJSON(b), nil }, ",")
+		},
+		func() error {
+			return encodedList("grants", len(m.Grants), func(b []byte, i int) ([]byte, error) { return m.Grants[i].appendJSON(b), nil }, ",")
+		},
+		func() error {
 			return encodedList("allowances", len(m.Allowances), func(b []byte, i int) ([]byte, error) { return m.Allowances[i].appendJSON(b), nil }, ",")
 		},
 		func() error {
@@ -178,7 +171,6 @@ func toJSONMatrix(v *matrixView, opts MatrixOptions) jsonMatrix {
 		FormatVersion: FormatVersion,
 		Title:         opts.Title,
 		Peers:         make([]jsonPeer, len(v.peers)),
-		Allowances:    []*jsonAllowance{},
 		Flows:         []jsonFlow{},
 		Connections:   v.n,
 		Unmanaged:     make([]jsonUnmanaged, len(v.unmanaged)),
@@ -210,9 +202,7 @@ func toJSONMatrix(v *matrixView, opts MatrixOptions) jsonMatrix {
 		return int(a.Dsts[0] - b.Dsts[0])
 	})
 	number, used := v.allowances()
-	for _, a := range used {
-		out.Allowances = append(out.Allowances, toJSONAllowance(v.m.Allowances[a]))
-	}
+	out.provenance = provenanceOf(v.m.Allowances, used)
 	for _, f := range flows {
 		out.Flows = append(out.Flows, jsonFlow{Srcs: f.Srcs, Dsts: f.Dsts, Ports: jsonPorts{v.m.Allowances[f.Allowance].Ports}, Allowance: number[f.Allowance]})
 	}
@@ -239,11 +229,11 @@ func (m *jsonMatrix) check() error {
 				}
 			}
 		}
-		if f.Allowance < 0 || int(f.Allowance) >= len(m.Allowances) || m.Allowances[f.Allowance] == nil {
+		if f.Allowance < 0 || int(f.Allowance) >= len(m.Allowances) {
 			return fmt.Errorf("flows[%d].allowance: %d of %d", i, f.Allowance, len(m.Allowances))
 		}
 	}
-	return nil
+	return m.provenance.check()
 }
 
 // allowances numbers the allowances of the kept connections in the order
@@ -278,32 +268,30 @@ func (v *matrixView) positions() []int32 {
 
 // jsonlHeader is the first line of the jsonl format.
 type jsonlHeader struct {
-	FormatVersion string                `json:"formatVersion"`
-	Title         string                `json:"title,omitempty"`
-	Focus         *jsonFocus            `json:"focus,omitempty"`
-	Allowances    []*jsonAllowance      `json:"allowances"`
-	Connections   int                   `json:"connections"`
-	Unmanaged     []jsonUnmanaged       `json:"unmanaged"`
-	Omitted       []model.OmittedPolicy `json:"omitted,omitempty"`
+	FormatVersion string     `json:"formatVersion"`
+	Title         string     `json:"title,omitempty"`
+	Focus         *jsonFocus `json:"focus,omitempty"`
+	provenance
+	Connections int                   `json:"connections"`
+	Unmanaged   []jsonUnmanaged       `json:"unmanaged"`
+	Omitted     []model.OmittedPolicy `json:"omitted,omitempty"`
 }
 
 // writeMatrixJSONL streams one pair per line for tools that want pairs:
-// a header line ({"formatVersion", "allowances", "connections",
+// a header line ({"formatVersion", "rules", "grants", "allowances", "connections",
 // "unmanaged", ...}), then per connection {"src", "dst", "ports",
 // "allowance"} (and "mayBeDeniedBy" where set), allowance being an index
 // into the header's allowances. Lines are written as the connections are
 // read: memory does not grow with the output.
 func writeMatrixJSONL(w io.Writer, v *matrixView, opts MatrixOptions) error {
 	ew := newErrWriter(w)
-	h := jsonlHeader{FormatVersion: FormatVersion, Title: opts.Title, Allowances: []*jsonAllowance{}, Connections: v.n,
+	h := jsonlHeader{FormatVersion: FormatVersion, Title: opts.Title, Connections: v.n,
 		Unmanaged: []jsonUnmanaged{}, Omitted: v.m.Omitted}
 	if v.focused {
 		h.Focus = &jsonFocus{Workload: opts.Workload, Namespace: opts.Namespace}
 	}
 	number, used := v.allowances()
-	for _, a := range used {
-		h.Allowances = append(h.Allowances, toJSONAllowance(v.m.Allowances[a]))
-	}
+	h.provenance = provenanceOf(v.m.Allowances, used)
 	for _, u := range v.unmanaged {
 		h.Unmanaged = append(h.Unmanaged, jsonUnmanaged{Namespace: u.Workload.Namespace, Name: u.Workload.Name, Kind: u.Workload.Kind, Reason: u.Reason})
 	}

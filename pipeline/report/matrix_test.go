@@ -118,7 +118,7 @@ func TestMatrixEmpty(t *testing.T) {
 			assert.Equal(t, "[]", string(doc[k]), k)
 		}
 		assert.Equal(t, "0", string(doc["connections"]))
-		assert.Equal(t, `"2"`, string(doc["formatVersion"]))
+		assert.Equal(t, `"3"`, string(doc["formatVersion"]))
 		for _, f := range MatrixFormats() {
 			assert.NotEmpty(t, renderMatrix(t, f, m, MatrixOptions{}), f)
 		}
@@ -367,7 +367,7 @@ func TestAllowanceJSONAsEncodingJSON(t *testing.T) {
 		if r.IntN(4) == 0 {
 			return jsonRuleRef{NotIsolated: true, PassedBy: word()}
 		}
-		j.Policy, j.Kind, j.Action, j.PassedBy = word(), word(), word(), word()
+		j.Policy, j.Kind, j.Action, j.PassedBy, j.Section, j.L7 = word(), word(), word(), word(), word(), word()
 		if r.IntN(5) > 0 {
 			rule := r.IntN(1<<20) - 5
 			j.Rule = &rule
@@ -390,6 +390,27 @@ func TestAllowanceJSONAsEncodingJSON(t *testing.T) {
 			}
 		}
 		want, err := marshalCompact(a)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(a.appendJSON(nil)))
+	}
+	// The matrix document's tables.
+	for range 3000 {
+		rr := ref()
+		want, err := marshalCompact(rr)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(rr.appendJSON(nil)))
+		g := jsonGrantRef{Ports: jsonPorts{ports()}, Egress: int32(r.IntN(1<<20)) - 5, Ingress: int32(r.IntN(1 << 31))}
+		want, err = marshalCompact(g)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(g.appendJSON(nil)))
+		a := &jsonMatrixAllowance{Ports: jsonPorts{ports()}, AllPorts: r.IntN(2) == 0, AddressDependent: r.IntN(2) == 0}
+		if n := r.IntN(5); n > 0 {
+			a.Grants = make([]int32, n-1)
+			for i := range a.Grants {
+				a.Grants[i] = int32(r.IntN(1 << 31))
+			}
+		}
+		want, err = marshalCompact(a)
 		require.NoError(t, err)
 		require.Equal(t, string(want), string(a.appendJSON(nil)))
 	}

@@ -14,10 +14,12 @@ import (
 )
 
 // FormatVersion is the version of every JSON document this package writes.
-// Version 2 writes matrices as flows with an allowances table (reach
+// Version 2 wrote matrices as flows with an allowances table (reach
 // --format json, the evidence and check's reachability), where version 1
-// listed every pair.
-const FormatVersion = "2"
+// listed every pair; version 3 lists a matrix's rules and grants once,
+// where version 2 wrote them out in every allowance, and names the L7
+// rules and section of a Cilium rule in every rule reference.
+const FormatVersion = "3"
 
 // DefaultMaxMarkdown is GitHub's limit on the length of a comment, in
 // characters.

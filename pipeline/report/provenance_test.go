@@ -1,0 +1,99 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/reachgate/reachgate/internal/synth"
+	"github.com/reachgate/reachgate/pipeline/model"
+	"github.com/reachgate/reachgate/pipeline/reach"
+)
+
+// TestMatrixDocumentReadsBack: the rules, grants and allowances of a
+// matrix document, read back, are the allowances of the matrix, every
+// field of every rule reference included (kinds, actions, Pass rules,
+// Cilium sections and L7 rules), and each rule and grant is listed once.
+func TestMatrixDocumentReadsBack(t *testing.T) {
+	t.Parallel()
+	c := synth.Cluster(synth.Options{Workloads: 80, Namespaces: 4, Seed: 7, AdminPolicies: 8, Baseline: true, CiliumPolicies: 30})
+	m := reach.Compute(c)
+	var b bytes.Buffer
+	require.NoError(t, WriteMatrix(&b, "json", m, MatrixOptions{}))
+	var doc jsonMatrix
+	dec := json.NewDecoder(&b)
+	dec.DisallowUnknownFields()
+	require.NoError(t, dec.Decode(&doc))
+	require.NoError(t, doc.check())
+
+	text := func(a *model.Allowance) string {
+		var s []string
+		for _, g := range a.Grants {
+			s = append(s, fmt.Sprintf("%s|%+v|%+v", g.Ports, g.Egress, g.Ingress))
+		}
+		return fmt.Sprintf("%s %v %s", a.Ports, a.AddressDependent, strings.Join(s, "; "))
+	}
+	var want, got []string
+	for _, a := range m.Allowances {
+		want = append(want, text(a))
+	}
+	for i := range doc.Allowances {
+		got = append(got, text(doc.allowance(int32(i))))
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	require.Equal(t, want, got)
+
+	seen := map[string]bool{}
+	fields := map[string]bool{}
+	for _, r := range doc.Rules {
+		k := string(r.appendJSON(nil))
+		require.False(t, seen[k], "rule %s listed twice", k)
+		seen[k] = true
+		fields["kind"] = fields["kind"] || r.Kind != ""
+		fields["section"] = fields["section"] || r.Section != ""
+		fields["l7"] = fields["l7"] || r.L7 != ""
+		fields["passedBy"] = fields["passedBy"] || r.PassedBy != ""
+	}
+	require.Equal(t, map[string]bool{"kind": true, "section": true, "l7": true, "passedBy": true}, fields, "the cluster must exercise every field")
+	for _, g := range doc.Grants {
+		k := string(g.appendJSON(nil))
+		require.False(t, seen[k], "grant %s listed twice", k)
+		seen[k] = true
+	}
+}
+
+// TestMatrixDocumentBadIndices: a document read back whose flows,
+// allowances or grants name what it does not hold is refused, with the
+// path of the bad index.
+func TestMatrixDocumentBadIndices(t *testing.T) {
+	t.Parallel()
+	doc := func() *jsonMatrix {
+		var b bytes.Buffer
+		require.NoError(t, WriteMatrix(&b, "json", reach.Compute(shopHead()), MatrixOptions{}))
+		var d jsonMatrix
+		require.NoError(t, json.Unmarshal(b.Bytes(), &d))
+		require.NoError(t, d.check())
+		return &d
+	}
+	for _, c := range []struct {
+		spoil func(d *jsonMatrix)
+		want  string
+	}{
+		{func(d *jsonMatrix) { d.Flows[0].Allowance = 99 }, "flows[0].allowance: 99 of 7"},
+		{func(d *jsonMatrix) { d.Allowances[2].Grants[0] = 7 }, "allowances[2].grants[0]: grant 7 of 7"},
+		{func(d *jsonMatrix) { d.Allowances[1].Grants[0] = -1 }, "allowances[1].grants[0]: grant -1 of 7"},
+		{func(d *jsonMatrix) { d.Allowances[3] = nil }, "allowances[3]: null"},
+		{func(d *jsonMatrix) { d.Grants[4].Egress = 8 }, "grants[4].egress: rule 8 of 8"},
+		{func(d *jsonMatrix) { d.Grants[0].Ingress = -2 }, "grants[0].ingress: rule -2 of 8"},
+	} {
+		d := doc()
+		c.spoil(d)
+		require.EqualError(t, d.check(), c.want)
+	}
+}
