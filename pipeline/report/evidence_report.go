@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/reachgate/reachgate/pipeline/model"
 )
 
 // Evidence is one evidence document read back, with the file it came
@@ -36,6 +38,16 @@ func ReadEvidence(file string, data []byte) (*Evidence, error) {
 	e := &Evidence{File: file}
 	sum := sha256.Sum256(data)
 	e.SHA256 = hex.EncodeToString(sum[:])
+	var head struct {
+		FormatVersion string `json:"formatVersion"`
+	}
+	if json.Unmarshal(data, &head) == nil && head.FormatVersion == "2" {
+		up, err := upgradeEvidence2(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: formatVersion 2: %w", file, err)
+		}
+		data = up
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&e.doc); err != nil {
@@ -63,6 +75,62 @@ func ReadEvidence(file string, data []byte) (*Evidence, error) {
 		}
 	}
 	return e, nil
+}
+
+// upgradeEvidence2 rewrites an evidence document of formatVersion 2 as
+// version 3. The two differ only in the matrices' allowances, which
+// version 2 wrote out whole and version 3 as indices into tables of
+// grants and rules: evidence is kept for audits, and a reachgate reads
+// what the one before it wrote. The digest stays the file's.
+func upgradeEvidence2(data []byte) ([]byte, error) {
+	var doc map[string]json.RawMessage
+	err := json.Unmarshal(data, &doc)
+	if err != nil {
+		return nil, fmt.Errorf("not an evidence document: %w", err)
+	}
+	var overlays []map[string]json.RawMessage
+	if raw := doc["overlays"]; len(raw) > 0 {
+		if err := json.Unmarshal(raw, &overlays); err != nil {
+			return nil, fmt.Errorf("overlays: %w", err)
+		}
+	}
+	for i, o := range overlays {
+		raw := o["reachability"]
+		if len(raw) == 0 || string(raw) == "null" {
+			continue
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return nil, fmt.Errorf("overlays[%d].reachability: %w", i, err)
+		}
+		var old []*jsonAllowance
+		dec := json.NewDecoder(bytes.NewReader(m["allowances"]))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&old); err != nil {
+			return nil, fmt.Errorf("overlays[%d].reachability.allowances: %w", i, err)
+		}
+		all, used := make([]*model.Allowance, len(old)), make([]int32, len(old))
+		for k, a := range old {
+			if a == nil {
+				return nil, fmt.Errorf("overlays[%d].reachability.allowances[%d]: null", i, k)
+			}
+			all[k], used[k] = a.model(), int32(k)
+		}
+		p := provenanceOf(all, used)
+		for name, v := range map[string]any{"formatVersion": "3", "rules": p.Rules, "grants": p.Grants, "allowances": p.Allowances} {
+			if m[name], err = json.Marshal(v); err != nil {
+				return nil, err
+			}
+		}
+		if o["reachability"], err = json.Marshal(m); err != nil {
+			return nil, err
+		}
+	}
+	if doc["overlays"], err = json.Marshal(overlays); err != nil {
+		return nil, err
+	}
+	doc["formatVersion"] = json.RawMessage(`"3"`)
+	return json.Marshal(doc)
 }
 
 type evidenceReportWriter func(io.Writer, *evidenceReport) error

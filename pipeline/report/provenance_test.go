@@ -2,8 +2,11 @@ package report
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -96,4 +99,37 @@ func TestMatrixDocumentBadIndices(t *testing.T) {
 		c.spoil(d)
 		require.EqualError(t, d.check(), c.want)
 	}
+}
+
+// TestEvidenceOfVersion2Reads: an evidence document written by the
+// reachgate before formatVersion 3 (testdata/evidence-v2.json, the
+// golden evidence as that version wrote it) reads as the same document
+// written today, matrices and their provenance included, with the digest
+// of its own bytes.
+func TestEvidenceOfVersion2Reads(t *testing.T) {
+	t.Parallel()
+	read := func(file string) *Evidence {
+		data, err := os.ReadFile(file)
+		require.NoError(t, err)
+		e, err := ReadEvidence(file, data)
+		require.NoError(t, err)
+		sum := sha256.Sum256(data)
+		require.Equal(t, hex.EncodeToString(sum[:]), e.SHA256)
+		return e
+	}
+	old, now := read("testdata/evidence-v2.json"), read("testdata/golden/check.evidence.json")
+	matrices := 0
+	for _, o := range now.doc.Overlays {
+		if o.Reachability != nil && len(o.Reachability.Grants) > 0 {
+			matrices++
+		}
+		require.Equal(t, flowsOf(now, o.Name), flowsOf(old, o.Name), o.Name)
+	}
+	require.NotZero(t, matrices, "no overlay has a matrix: the test tests nothing")
+	require.Equal(t, now.doc, old.doc)
+
+	// A version 2 document whose allowances are not version 2's.
+	bad := []byte(`{"formatVersion":"2","kind":"ReachgateEvidence","overlays":[{"name":"dev","reachability":{"allowances":[{"grants":[0]}]}}]}`)
+	_, err := ReadEvidence("old.json", bad)
+	require.ErrorContains(t, err, `old.json: formatVersion 2: overlays[0].reachability.allowances: json: unknown field "grants"`)
 }
