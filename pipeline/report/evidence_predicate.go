@@ -50,7 +50,7 @@ func writeEvidencePredicate(w io.Writer, r *evidenceReport) error {
 	d := r.latest.doc
 	p := evidencePredicate{
 		PredicateVersion: "1",
-		Evidence:         predicateEvidence{FormatVersion: d.FormatVersion, SHA256: r.latest.SHA256},
+		Evidence:         predicateEvidence{FormatVersion: r.latest.version, SHA256: r.latest.SHA256},
 		Tool:             d.Tool, Repository: d.Repository, Commit: d.Head.Commit, CheckedAt: d.CheckedAt,
 		FailOn: d.FailOn, Passed: d.Passed, RulesFrom: d.RulesFrom,
 		Rules: []string{}, Environments: []predicateEnv{}, Controls: []predicateControl{},

@@ -21,6 +21,8 @@ type Evidence struct {
 	File   string
 	SHA256 string
 	doc    evidenceDoc
+	// version is the file's formatVersion; doc is always the current one.
+	version string
 }
 
 // CheckedAt is when the check that wrote the document ran.
@@ -48,6 +50,7 @@ func ReadEvidence(file string, data []byte) (*Evidence, error) {
 		}
 		data = up
 	}
+	e.version = head.FormatVersion
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&e.doc); err != nil {

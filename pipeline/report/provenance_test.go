@@ -127,6 +127,7 @@ func TestEvidenceOfVersion2Reads(t *testing.T) {
 	}
 	require.NotZero(t, matrices, "no overlay has a matrix: the test tests nothing")
 	require.Equal(t, now.doc, old.doc)
+	require.Equal(t, "2", old.version, "the predicate names the file's version")
 
 	// A version 2 document whose allowances are not version 2's.
 	bad := []byte(`{"formatVersion":"2","kind":"ReachgateEvidence","overlays":[{"name":"dev","reachability":{"allowances":[{"grants":[0]}]}}]}`)
