@@ -5,43 +5,10 @@ import (
 	"unicode/utf8"
 )
 
-// The allowances are most of the bytes of a large matrix (25 of 33 MB
-// for 5,000 workloads): they are encoded by hand, as encoding/json (with
-// HTML escaping off, as marshalCompact) writes them.
+// The tables of a matrix document (rules, grants, allowances) are most of
+// the bytes of a large matrix besides its flows: they are encoded by hand,
+// as encoding/json (with HTML escaping off, as marshalCompact) writes them.
 // TestAllowanceJSONAsEncodingJSON holds the two together.
-
-// appendJSON appends the allowance as marshalCompact writes it.
-func (a *jsonAllowance) appendJSON(b []byte) []byte {
-	if a == nil {
-		return append(b, "null"...)
-	}
-	b = append(b, `{"ports":`...)
-	b = a.Ports.AppendJSON(b)
-	b = append(b, `,"allPorts":`...)
-	b = strconv.AppendBool(b, a.AllPorts)
-	b = append(b, `,"addressDependent":`...)
-	b = strconv.AppendBool(b, a.AddressDependent)
-	b = append(b, `,"allowedBy":`...)
-	if a.AllowedBy == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, g := range a.AllowedBy {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"ports":`...)
-			b = g.Ports.AppendJSON(b)
-			b = append(b, `,"egress":`...)
-			b = g.Egress.appendJSON(b)
-			b = append(b, `,"ingress":`...)
-			b = g.Ingress.appendJSON(b)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
-	}
-	return append(b, '}')
-}
 
 // appendJSON appends the allowance as marshalCompact writes it.
 func (a *jsonMatrixAllowance) appendJSON(b []byte) []byte {
