@@ -587,19 +587,7 @@ func TestEngineAgreesWithNaiveEvaluatorInBlocks(t *testing.T) {
 		cases = 15
 	}
 	for seed := 1; seed <= cases; seed++ {
-		c := synth.Cluster(synth.Options{
-			Workloads:      6 + seed%11,
-			Namespaces:     1 + seed%4,
-			PolicyRatio:    0.3 + float64(seed%4)*0.4,
-			Seed:           uint64(5000 + seed),
-			Small:          true,
-			AdminPolicies:  seed % 9,
-			Baseline:       seed%2 == 0,
-			CiliumPolicies: seed % 5,
-		})
-		if seed%4 == 1 {
-			randomCiliumPolicies(c, seed, 1+seed%3)
-		}
+		c := manyTiersCluster(seed)
 		undo := reach.SetClassBlock(1 + seed%5)
 		m := reach.Compute(c)
 		undo()
@@ -608,6 +596,33 @@ func TestEngineAgreesWithNaiveEvaluatorInBlocks(t *testing.T) {
 			return
 		}
 	}
+}
+
+// manyTiersCluster is the cluster of seed in
+// TestEngineAgreesWithNaiveEvaluatorManyTiers.
+func manyTiersCluster(seed int) *model.Cluster {
+	o := synth.Options{
+		Workloads:      6 + seed%11,
+		Namespaces:     1 + seed%4,
+		PolicyRatio:    0.3 + float64(seed%4)*0.4,
+		Seed:           uint64(1000 + seed),
+		Small:          true,
+		AdminPolicies:  4 + seed%13,
+		Baseline:       seed%2 == 0,
+		CiliumPolicies: seed % 5,
+	}
+	if seed%15 == 0 {
+		// One namespace, over 64 NetworkPolicies on few labels.
+		o.Workloads, o.Namespaces, o.PolicyRatio = 12, 1, 8
+	}
+	c := synth.Cluster(o)
+	if seed%3 == 0 {
+		c.PodCIDRs = model.IPSetOf(netip.MustParsePrefix("10.244.0.0/16"))
+	}
+	if seed%4 == 1 {
+		randomCiliumPolicies(c, seed, 1+seed%3)
+	}
+	return c
 }
 
 // TestEqualAllowancesAreOneValue checks that the workers computing a big
@@ -658,27 +673,7 @@ func TestEngineAgreesWithNaiveEvaluatorManyTiers(t *testing.T) {
 		cases = 20 // the race run is -short
 	}
 	for seed := 1; seed <= cases; seed++ {
-		o := synth.Options{
-			Workloads:      6 + seed%11,
-			Namespaces:     1 + seed%4,
-			PolicyRatio:    0.3 + float64(seed%4)*0.4,
-			Seed:           uint64(1000 + seed),
-			Small:          true,
-			AdminPolicies:  4 + seed%13,
-			Baseline:       seed%2 == 0,
-			CiliumPolicies: seed % 5,
-		}
-		if seed%15 == 0 {
-			// One namespace, over 64 NetworkPolicies on few labels.
-			o.Workloads, o.Namespaces, o.PolicyRatio = 12, 1, 8
-		}
-		c := synth.Cluster(o)
-		if seed%3 == 0 {
-			c.PodCIDRs = model.IPSetOf(netip.MustParsePrefix("10.244.0.0/16"))
-		}
-		if seed%4 == 1 {
-			randomCiliumPolicies(c, seed, 1+seed%3)
-		}
+		c := manyTiersCluster(seed)
 		m := reach.Compute(c)
 		t.Run(fmt.Sprint(seed), func(t *testing.T) { compareWithNaive(t, c, m) })
 		if t.Failed() {
