@@ -148,15 +148,6 @@ func (pc *portCache) of(r *crule) (model.PortSet, []byte) {
 	return pc.sets[r.id], pc.keys[r.id]
 }
 
-// has reports whether r lets any port through towards the destination.
-func (pc *portCache) has(r *crule) bool {
-	if len(r.ports.named) == 0 {
-		return !r.noPorts
-	}
-	p, _ := pc.of(r)
-	return !p.IsEmpty()
-}
-
 // intern returns the outcome id of the rules matching one direction of a
 // pair, sorted by id, towards the destination of in.pc.
 //

@@ -73,8 +73,8 @@ func (w *worker) egressBlock(block []int) {
 		}
 	}
 	// Rules without ports let nothing through; named ports resolve per
-	// destination and sort them further: named[r.id] holds each
-	// position's class of resolved ports.
+	// destination and sort them further: the port cache's class[r.id]
+	// holds each position's class of resolved ports.
 	pc := w.ports
 	for _, id := range w.activeNamed {
 		pc.class[id] = nil
