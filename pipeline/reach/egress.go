@@ -244,9 +244,7 @@ func (w *worker) internClass(c int32, j int, iso bool) int32 {
 	for ; c > 0; c = w.nodes[c].parent {
 		ms = append(ms, w.nodes[c].m)
 	}
-	for i, j := 0, len(ms)-1; i < j; i, j = i+1, j-1 {
-		ms[i], ms[j] = ms[j], ms[i]
-	}
+	slices.Reverse(ms) // the walk went from the leaf up
 	w.scratch = ms
 	w.ports.pos = j
 	return w.eg.intern(ms, iso)
