@@ -61,22 +61,20 @@ func (j jsonRuleRef) appendJSON(b []byte) []byte {
 		b = append(b, name...)
 		b = append(b, `":`...)
 	}
-	if j.Policy != "" {
-		field("policy")
-		b = appendJSONString(b, j.Policy)
+	// str writes a string field unless it is empty (omitempty).
+	str := func(name, v string) {
+		if v != "" {
+			field(name)
+			b = appendJSONString(b, v)
+		}
 	}
-	if j.Kind != "" {
-		field("kind")
-		b = appendJSONString(b, j.Kind)
-	}
+	str("policy", j.Policy)
+	str("kind", j.Kind)
 	if j.Rule != nil {
 		field("rule")
 		b = strconv.AppendInt(b, int64(*j.Rule), 10)
 	}
-	if j.Action != "" {
-		field("action")
-		b = appendJSONString(b, j.Action)
-	}
+	str("action", j.Action)
 	if j.Source != nil {
 		field("source")
 		b = append(b, `{"file":`...)
@@ -87,22 +85,13 @@ func (j jsonRuleRef) appendJSON(b []byte) []byte {
 		}
 		b = append(b, '}')
 	}
-	if j.Section != "" {
-		field("section")
-		b = appendJSONString(b, j.Section)
-	}
-	if j.L7 != "" {
-		field("l7")
-		b = appendJSONString(b, j.L7)
-	}
+	str("section", j.Section)
+	str("l7", j.L7)
 	if j.NotIsolated {
 		field("notIsolated")
 		b = append(b, "true"...)
 	}
-	if j.PassedBy != "" {
-		field("passedBy")
-		b = appendJSONString(b, j.PassedBy)
-	}
+	str("passedBy", j.PassedBy)
 	return append(b, '}')
 }
 
