@@ -129,8 +129,16 @@ func TestEvidenceOfVersion2Reads(t *testing.T) {
 	require.Equal(t, now.doc, old.doc)
 	require.Equal(t, "2", old.version, "the predicate names the file's version")
 
-	// A version 2 document whose allowances are not version 2's.
-	bad := []byte(`{"formatVersion":"2","kind":"ReachgateEvidence","overlays":[{"name":"dev","reachability":{"allowances":[{"grants":[0]}]}}]}`)
-	_, err := ReadEvidence("old.json", bad)
-	require.ErrorContains(t, err, `old.json: formatVersion 2: overlays[0].reachability.allowances: json: unknown field "grants"`)
+	// Version 2 documents that are not what version 2 wrote.
+	for _, c := range []struct{ doc, want string }{
+		{`{"formatVersion":"2","kind":"ReachgateEvidence","overlays":[{"name":"dev","reachability":{"allowances":[{"grants":[0]}]}}]}`,
+			`old.json: formatVersion 2: overlays[0].reachability.allowances: json: unknown field "grants"`},
+		{`{"formatVersion":"2","kind":"ReachgateEvidence","overlays":[{"name":"dev","reachability":null},{"name":"prod","reachability":{"allowances":[null]}}]}`,
+			`old.json: formatVersion 2: overlays[1].reachability.allowances[0]: null`},
+		{`{"formatVersion":"2","kind":"ReachgateEvidence","overlays":{"name":"dev"}}`,
+			`old.json: formatVersion 2: overlays: json: cannot unmarshal object`},
+	} {
+		_, err := ReadEvidence("old.json", []byte(c.doc))
+		require.ErrorContains(t, err, c.want)
+	}
 }
