@@ -129,7 +129,7 @@ func groupRows(m *Matrix, cs []Connection, class, tags []int32) []*Flow {
 	var (
 		groups []group
 		row    []entry
-		arena  = make([]int32, 0, len(cs)) // every group's destinations
+		arena  []int32 // the current row's groups' destinations
 		merged = flowIndex{}
 		flows  []*Flow
 	)
@@ -173,8 +173,8 @@ func groupRows(m *Matrix, cs []Connection, class, tags []int32) []*Flow {
 			continue
 		}
 		// Lay the groups' destinations out in the arena, in row order.
-		off := int32(len(arena))
-		arena = arena[:int(off)+len(row)]
+		off := int32(0)
+		arena = slices.Grow(arena[:0], len(row))[:len(row)]
 		for i := range groups {
 			groups[i].fill = off
 			off += groups[i].count
@@ -191,8 +191,9 @@ func groupRows(m *Matrix, cs []Connection, class, tags []int32) []*Flow {
 			key := flowKey{g.aid, g.tag, srcClass, g.class, hashInt32s(dsts)}
 			into := merged.get(key, dsts)
 			if into == nil {
-				// Made only here: most rows' groups join a flow.
-				into = &Flow{Allowance: g.aid, Tag: g.tag, SrcClass: srcClass, DstClass: g.class, Dsts: dsts}
+				// Made only here: most rows' groups join a flow, and
+				// the arena is the next row's.
+				into = &Flow{Allowance: g.aid, Tag: g.tag, SrcClass: srcClass, DstClass: g.class, Dsts: slices.Clone(dsts)}
 				merged.add(key, into)
 				flows = append(flows, into)
 			}
