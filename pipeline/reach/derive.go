@@ -1,11 +1,16 @@
 package reach
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
+	"hash/maphash"
+	"math"
 	"reflect"
 	"slices"
 
+	"github.com/reachgate/reachgate/internal/par"
 	"github.com/reachgate/reachgate/pipeline/model"
 )
 
@@ -76,46 +81,134 @@ func (ix *index) derive(ctx context.Context, hx *index, hm *model.Matrix) (m *mo
 	for i, a := range hm.Allowances {
 		pool[i] = relocated(a, moved)
 	}
-	held := make(map[string]int32, len(pool))
-	var key []byte
-	for i, a := range pool {
-		key = grantsKey(key[:0], a)
-		held[string(key)] = int32(i)
-	}
-	fromPool := make([]int32, len(pl.pool.allowances))
-	for i, a := range pl.pool.allowances {
-		key = grantsKey(key[:0], a)
-		j, ok := held[string(key)]
-		if !ok {
-			j = int32(len(pool))
-			pool = append(pool, a)
-			held[string(key)] = j
-		}
-		fromPool[i] = j
-	}
-	// Merge hm's connections into untouched destinations with the
-	// computed ones, both in (Src, Dst) order.
-	out := make([]model.Connection, 0, len(hm.Connections)+len(computed))
-	hs := hm.Connections
-	for len(hs) > 0 || len(computed) > 0 {
-		if len(hs) > 0 && affected.has(int(hs[0].Dst)) {
-			hs = hs[1:]
-			continue
-		}
-		if len(computed) == 0 || len(hs) > 0 && less(hs[0], computed[0]) {
-			out = append(out, hs[0])
-			hs = hs[1:]
-			continue
-		}
-		c := computed[0]
-		c.Allowance = fromPool[c.Allowance]
-		out = append(out, c)
-		computed = computed[1:]
-	}
+	pool, fromPool := joinAllowances(pool, pl.pool.allowances)
+	out := spliced(hm.Connections, computed, affected, fromPool)
 	m = &model.Matrix{}
 	m.Connections, m.Allowances = numberAllowances(out, pool)
 	ix.finish(m, overrides)
 	return m, true, nil
+}
+
+// keyHash hashes an allowance's grantsKey (a variable for the test that
+// makes every key collide).
+var keyHash = maphash.Bytes
+
+// spliceRun is the fewest connections of hm worth splicing on their own
+// (a variable for the test that splices runs of one).
+var spliceRun = 1 << 16
+
+// joinAllowances appends to pool the allowances of more that it does not
+// hold (by grantsKey), and returns where each of more is in it. pool's
+// keys are hashed on every core; only allowances of the same hash are
+// compared.
+func joinAllowances(pool, more []*model.Allowance) ([]*model.Allowance, []int32) {
+	seed := maphash.MakeSeed()
+	hash := func(key []byte) uint64 { return keyHash(seed, key) }
+	hashes := make([]uint64, len(pool))
+	const run = 4096
+	bufs := make([][]byte, par.Workers((len(pool)+run-1)/run))
+	par.ForWorkers((len(pool)+run-1)/run, func(w, r int) {
+		for i := r * run; i < min(len(pool), (r+1)*run); i++ {
+			bufs[w] = grantsKey(bufs[w][:0], pool[i])
+			hashes[i] = hash(bufs[w])
+		}
+	})
+	// first[h] is the last allowance of hash h in pool, next[i] the one of
+	// i's hash before i (-1 for none).
+	first := make(map[uint64]int32, len(pool))
+	next := make([]int32, len(pool), len(pool)+len(more))
+	for i, h := range hashes {
+		j, ok := first[h]
+		if !ok {
+			j = -1
+		}
+		next[i], first[h] = j, int32(i)
+	}
+	at := make([]int32, len(more))
+	var key, other []byte
+	for k, a := range more {
+		key = grantsKey(key[:0], a)
+		h := hash(key)
+		j, ok := first[h]
+		for ok && j >= 0 {
+			if other = grantsKey(other[:0], pool[j]); bytes.Equal(key, other) {
+				break
+			}
+			j = next[j]
+		}
+		if !ok || j < 0 {
+			j = int32(len(pool))
+			pool = append(pool, a)
+			if prev, ok := first[h]; ok {
+				next = append(next, prev)
+			} else {
+				next = append(next, -1)
+			}
+			first[h] = j
+		}
+		at[k] = j
+	}
+	return pool, at
+}
+
+// spliced merges hs, without its connections into affected
+// destinations, with computed, whose allowances fromPool renumbers: both
+// are in (Src, Dst) order, and so is the result. Runs of whole sources
+// are spliced on every core, each into its place, counted first.
+func spliced(hs, computed []model.Connection, affected bitset, fromPool []int32) []model.Connection {
+	parts := max(1, min(64, len(hs)/spliceRun))
+	// Part p covers the sources in [cuts[p], cuts[p+1]).
+	cuts := make([]int32, parts+1)
+	cuts[0], cuts[parts] = math.MinInt32, math.MaxInt32
+	for p := 1; p < parts; p++ {
+		cuts[p] = max(cuts[p-1], hs[p*len(hs)/parts].Src)
+	}
+	from := func(cs []model.Connection, src int32) int {
+		i, _ := slices.BinarySearchFunc(cs, src, func(c model.Connection, s int32) int { return cmp.Compare(c.Src, s) })
+		return i
+	}
+	type span struct {
+		h, c  []model.Connection
+		at, n int
+	}
+	spans := make([]span, parts)
+	par.For(parts, func(p int) {
+		sp := &spans[p]
+		sp.h = hs[from(hs, cuts[p]):from(hs, cuts[p+1])]
+		sp.c = computed[from(computed, cuts[p]):from(computed, cuts[p+1])]
+		sp.n = len(sp.c)
+		for _, x := range sp.h {
+			if !affected.has(int(x.Dst)) {
+				sp.n++
+			}
+		}
+	})
+	total := 0
+	for p := range spans {
+		spans[p].at = total
+		total += spans[p].n
+	}
+	out := make([]model.Connection, total)
+	par.For(parts, func(p int) {
+		sp := spans[p]
+		o, c := out[sp.at:sp.at:sp.at+sp.n], sp.c
+		for _, x := range sp.h {
+			if affected.has(int(x.Dst)) {
+				continue
+			}
+			for len(c) > 0 && less(c[0], x) {
+				y := c[0]
+				y.Allowance = fromPool[y.Allowance]
+				o, c = append(o, y), c[1:]
+			}
+			o = append(o, x)
+		}
+		for _, y := range c {
+			y.Allowance = fromPool[y.Allowance]
+			o = append(o, y)
+		}
+	})
+	return out
 }
 
 // changedReach marks in affected the destinations whose flows may differ

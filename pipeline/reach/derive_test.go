@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -29,9 +30,35 @@ func TestDeriveAsCompute(t *testing.T) {
 	if testing.Short() {
 		cases = 150
 	}
+	if derived := deriveAsCompute(t, 1, cases); derived < cases/3 {
+		t.Errorf("derive took on %d of %d changes", derived, cases)
+	}
+}
+
+// TestDeriveSplicesInRuns is TestDeriveAsCompute with the head's
+// connections spliced on every core in runs of one to three, and every
+// allowance's key hashed to one of two values, so that allowances are
+// told apart by their keys alone. It is not parallel: it sets both.
+func TestDeriveSplicesInRuns(t *testing.T) {
+	defer func(run int, hash func(maphash.Seed, []byte) uint64) { spliceRun, keyHash = run, hash }(spliceRun, keyHash)
+	keyHash = func(_ maphash.Seed, b []byte) uint64 { return uint64(len(b) & 1) }
+	cases := 200
+	if testing.Short() {
+		cases = 50
+	}
+	for run := 1; run <= 3; run++ {
+		spliceRun = run
+		deriveAsCompute(t, 1+1000*run, cases)
+	}
+}
+
+// deriveAsCompute holds derive to compute on the clusters of seeds
+// from, ..., from+cases-1, and returns how many it derived.
+func deriveAsCompute(t *testing.T, from, cases int) int {
+	t.Helper()
 	ctx := context.Background()
 	derived := 0
-	for seed := 1; seed <= cases; seed++ {
+	for seed := from; seed < from+cases; seed++ {
 		o := synth.Options{Workloads: 6 + seed%13, Namespaces: 1 + seed%3, PolicyRatio: 0.5 + float64(seed%4)*0.3, Seed: uint64(seed), Small: true}
 		head := synth.Cluster(o)
 		o.Seed += 100_000
@@ -61,10 +88,8 @@ func TestDeriveAsCompute(t *testing.T) {
 			t.Fatalf("seed %d: the derived matrix is not the computed one\n%s", seed, matrixDifference(got, want))
 		}
 	}
-	if derived < cases/3 {
-		t.Errorf("derive took on %d of %d changes", derived, cases)
-	}
 	t.Logf("derived %d of %d", derived, cases)
+	return derived
 }
 
 // TestComputeAllDerives checks that ComputeAll derives a base from its
