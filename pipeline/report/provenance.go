@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 
+	"github.com/reachgate/reachgate/internal/par"
 	"github.com/reachgate/reachgate/pipeline/model"
 )
 
@@ -38,43 +39,107 @@ type jsonMatrixAllowance struct {
 
 // provenanceOf lists the allowances used, in that order, with their
 // grants and rules, each numbered in the order the allowances first name
-// it.
+// it. Runs of allowances are read on every core, each run numbering the
+// rules and grants it names in its own tables; joined in run order, the
+// tables number them as one pass would.
 func provenanceOf(all []*model.Allowance, used []int32) provenance {
 	p := provenance{Rules: []jsonRuleRef{}, Grants: []jsonGrantRef{}, Allowances: make([]*jsonMatrixAllowance, len(used))}
-	type grantKey struct {
-		ports           string
-		egress, ingress int32
-	}
-	rules := map[model.RuleRef]int32{}
-	grants := map[grantKey]int32{}
-	rule := func(r model.RuleRef) int32 {
-		r.Direction = 0 // the grant's side says it
-		i, ok := rules[r]
-		if !ok {
-			i = int32(len(p.Rules))
-			rules[r] = i
-			p.Rules = append(p.Rules, toJSONRuleRef(r))
-		}
-		return i
-	}
-	var key []byte
-	for k, a := range used {
-		al := all[a]
-		ja := &jsonMatrixAllowance{Ports: jsonPorts{al.Ports}, AllPorts: al.Ports.IsAll(), AddressDependent: al.AddressDependent, Grants: make([]int32, len(al.Grants))}
-		for j, g := range al.Grants {
-			key = g.Ports.AppendJSON(key[:0])
-			gk := grantKey{string(key), rule(g.Egress), rule(g.Ingress)}
-			i, ok := grants[gk]
-			if !ok {
-				i = int32(len(p.Grants))
-				grants[gk] = i
-				p.Grants = append(p.Grants, jsonGrantRef{Ports: jsonPorts{g.Ports}, Egress: gk.egress, Ingress: gk.ingress})
+	runs := make([]*refTables, (len(used)+provenanceRun-1)/provenanceRun)
+	par.For(len(runs), func(r int) {
+		t := newRefTables()
+		var key []byte
+		for k := r * provenanceRun; k < min(len(used), (r+1)*provenanceRun); k++ {
+			al := all[used[k]]
+			ja := &jsonMatrixAllowance{Ports: jsonPorts{al.Ports}, AllPorts: al.Ports.IsAll(), AddressDependent: al.AddressDependent, Grants: make([]int32, len(al.Grants))}
+			for j := range al.Grants {
+				g := &al.Grants[j]
+				key = g.Ports.AppendJSON(key[:0])
+				ja.Grants[j] = t.grant(key, g.Ports, t.rule(&g.Egress), t.rule(&g.Ingress))
 			}
-			ja.Grants[j] = i
+			p.Allowances[k] = ja
 		}
-		p.Allowances[k] = ja
+		runs[r] = t
+	})
+	joined := newRefTables()
+	for r, t := range runs {
+		rules := make([]int32, len(t.rules))
+		for i := range t.rules {
+			rules[i] = joined.rule(&t.rules[i])
+		}
+		grants := make([]int32, len(t.grants))
+		for i, g := range t.grants {
+			grants[i] = joined.grant([]byte(t.ports[g.ports]), g.set, rules[g.egress], rules[g.ingress])
+		}
+		for _, ja := range p.Allowances[r*provenanceRun : min(len(used), (r+1)*provenanceRun)] {
+			for j, g := range ja.Grants {
+				ja.Grants[j] = grants[g]
+			}
+		}
+	}
+	for i := range joined.rules {
+		p.Rules = append(p.Rules, toJSONRuleRef(joined.rules[i]))
+	}
+	for _, g := range joined.grants {
+		p.Grants = append(p.Grants, jsonGrantRef{Ports: jsonPorts{g.set}, Egress: g.egress, Ingress: g.ingress})
 	}
 	return p
+}
+
+// provenanceRun is how many allowances one core reads at a time (a
+// variable for the test that reads runs of one).
+var provenanceRun = 4096
+
+// refTables number rules and grants in the order they are added.
+type refTables struct {
+	rules    []model.RuleRef
+	ruleAt   map[model.RuleRef]int32
+	ports    []string         // distinct port sets, as JSON
+	portsAt  map[string]int32 // by their JSON
+	grants   []tableGrant
+	grantsAt map[[3]int32]int32 // by ports, egress and ingress
+}
+
+// tableGrant is a grant of refTables: its port set, the index of the
+// set's JSON, and its rules' indices.
+type tableGrant struct {
+	set                    model.PortSet
+	ports, egress, ingress int32
+}
+
+func newRefTables() *refTables {
+	return &refTables{ruleAt: map[model.RuleRef]int32{}, portsAt: map[string]int32{}, grantsAt: map[[3]int32]int32{}}
+}
+
+// rule numbers r, without its direction (the grant's side says it).
+func (t *refTables) rule(r *model.RuleRef) int32 {
+	k := *r
+	k.Direction = 0
+	i, ok := t.ruleAt[k]
+	if !ok {
+		i = int32(len(t.rules))
+		t.ruleAt[k] = i
+		t.rules = append(t.rules, k)
+	}
+	return i
+}
+
+// grant numbers the grant of set (ports, its JSON) by the rules egress
+// and ingress, numbered by t.
+func (t *refTables) grant(ports []byte, set model.PortSet, egress, ingress int32) int32 {
+	pi, ok := t.portsAt[string(ports)]
+	if !ok {
+		pi = int32(len(t.ports))
+		t.portsAt[string(ports)] = pi
+		t.ports = append(t.ports, string(ports))
+	}
+	k := [3]int32{pi, egress, ingress}
+	i, ok := t.grantsAt[k]
+	if !ok {
+		i = int32(len(t.grants))
+		t.grantsAt[k] = i
+		t.grants = append(t.grants, tableGrant{set: set, ports: pi, egress: egress, ingress: ingress})
+	}
+	return i
 }
 
 // check reports a grant or allowance read back that names a rule or

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -140,5 +141,29 @@ func TestEvidenceOfVersion2Reads(t *testing.T) {
 	} {
 		_, err := ReadEvidence("old.json", []byte(c.doc))
 		require.ErrorContains(t, err, c.want)
+	}
+}
+
+// TestProvenanceInRuns holds the provenance read in runs of one to seven
+// allowances, their tables joined, to the provenance read in one run: the
+// same rules and grants, numbered alike. It is not parallel: it sets the
+// run.
+func TestProvenanceInRuns(t *testing.T) {
+	defer func(run int) { provenanceRun = run }(provenanceRun)
+	c := synth.Cluster(synth.Options{Workloads: 80, Namespaces: 4, Seed: 7, AdminPolicies: 8, Baseline: true, CiliumPolicies: 30})
+	m := reach.Compute(c)
+	used := make([]int32, len(m.Allowances))
+	for i := range used {
+		used[i] = int32(len(used) - 1 - i) // not the matrix's order
+	}
+	provenanceRun = len(used)
+	want := provenanceOf(m.Allowances, used)
+	require.Greater(t, len(want.Rules), 10)
+	require.Greater(t, len(want.Grants), 10)
+	for run := 1; run <= 7; run++ {
+		provenanceRun = run
+		if got := provenanceOf(m.Allowances, used); !reflect.DeepEqual(got, want) {
+			t.Fatalf("runs of %d: the provenance differs from one run's", run)
+		}
 	}
 }
