@@ -15,6 +15,7 @@
 # custom:
 #   id: NP010
 #   severity: warning
+#   inputVersion: 8
 #   remediation: >-
 #     Add the pod CIDRs to the ipBlock's `except` list (for 0.0.0.0/0:
 #     `except: [10.244.0.0/16, ...]`) and reach pods with pod and namespace
@@ -113,33 +114,12 @@ flagged := {[key, dir, i] | some [key, dir, i, _, _, _] in offending}
 # Address-dependent flows: the grant side whose rule matches the other
 # end only through an ipBlock (no selector peer of the rule matches it) is
 # what makes the flow depend on addresses. Judged on one example pair per
-# flow; reported when its ipBlock was not (the reachability engine and the
-# CIDR arithmetic above disagree only in corner cases).
-dependent := {[key, dir, rule, sprintf("%s -> %s", [src, dst])] |
-	some f in input.reach.addressDependent
-	src := f.srcs[0]
-	dst := f.dsts[0]
-	some g in f.allowedBy
-	some [dir, other] in [["ingress", src], ["egress", dst]]
-	key := g[dir].policy
-	rule := g[dir].rule
-	not flagged[[key, dir, rule]]
-	only_by_address(key, dir, rule, other)
-}
-
-# The rule matches the workload other through an ipBlock only.
-only_by_address(key, dir, i, other) if {
-	input.reach.peers[other].kind == "workload"
-	p := lib.policies_by_key[key]
-	peers := p.spec[dir][i][{"ingress": "from", "egress": "to"}[dir]]
-	some peer in peers
-	peer.ipBlock
-	not selected_by_peer(key, dir, i, peers, other)
-}
-
-selected_by_peer(key, dir, i, peers, other) if {
-	some j, _ in peers
-	other in lib.peer_selection[[key, dir, i, j]].matches
+# flow (input.reach.addressSides, built by reachgate); reported when its
+# ipBlock was not (the reachability engine and the CIDR arithmetic above
+# disagree only in corner cases).
+dependent := {[s.policy, s.direction, s.rule, sprintf("%s -> %s", [s.src, s.dst])] |
+	some s in input.reach.addressSides
+	not flagged[[s.policy, s.direction, s.rule]]
 }
 
 deny contains f if {

@@ -413,6 +413,7 @@ func (b *inputBuilder) reachTerm(m *model.Matrix, mt *matrixTerms, c *model.Clus
 		item(kPortsByDst, ast.ObjectTerm(dstPorts...)),
 		item(kFromExternal, ast.ArrayTerm(fromExternal...)),
 		item(kAddressDependentIdx, ast.ArrayTerm(addrDep...)),
+		item(str("addressSides"), addressSidesTerm(m, c, mt, all)),
 		item(str("unmanaged"), ast.ArrayTerm(unmanaged...)),
 		item(str("selection"), ast.ArrayTerm(selection...)),
 	)

@@ -3,6 +3,10 @@ package policy
 import (
 	"context"
 	"encoding/json"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -148,4 +152,73 @@ plain := v`
 	require.False(t, undefined)
 	require.NotNil(t, got, "v was not shared")
 	assert.Equal(t, ast.IntNumberTerm(10), got)
+}
+
+// input.reach.addressSides is what the fixtures' address_sides (the
+// Rego that NP010 ran before reachgate built the index) derives from the
+// rest of the input, on synthetic clusters with address-dependent flows,
+// AdminNetworkPolicies and Cilium policies among them.
+func TestAddressSidesAsFixtures(t *testing.T) {
+	t.Parallel()
+	var mods []func(*rego.Rego)
+	for _, f := range []string{"lib/lib.rego", "lib/fixtures_test.rego"} {
+		b, err := os.ReadFile(filepath.Join(repoRego, f))
+		require.NoError(t, err)
+		mods = append(mods, rego.Module(f, string(b)))
+	}
+	q, err := rego.New(append(mods, rego.Query("x := data.reachgate.testing.address_sides(input)"))...).PrepareForEval(context.Background())
+	require.NoError(t, err)
+	sides := 0
+	for seed := range uint64(8) {
+		o := synth.Options{Workloads: 150 + 50*int(seed), Namespaces: 3 + int(seed%4), Seed: 100 + seed}
+		if seed%3 == 1 {
+			o.AdminPolicies, o.Baseline, o.CiliumPolicies = 6, true, 20
+		}
+		c := synth.Cluster(o)
+		m := reach.Compute(c)
+		v, _, err := buildInput(Input{Cluster: c, Matrix: m})
+		require.NoError(t, err)
+		rs, err := q.Eval(context.Background(), rego.EvalParsedInput(v))
+		require.NoError(t, err)
+		require.Len(t, rs, 1)
+		want, err := ast.InterfaceToValue(rs[0].Bindings["x"])
+		require.NoError(t, err)
+		got := v.(ast.Object).Get(ast.StringTerm("reach")).Value.(ast.Object).Get(ast.StringTerm("addressSides")).Value
+		asSet := func(v ast.Value) []string {
+			var out []string
+			for i := range v.(*ast.Array).Len() {
+				out = append(out, v.(*ast.Array).Elem(i).String())
+			}
+			slices.Sort(out)
+			return slices.Compact(out)
+		}
+		require.Equal(t, asSet(want), asSet(got), "seed %d", seed)
+		require.Equal(t, len(asSet(got)), got.(*ast.Array).Len(), "seed %d: a side twice in one flow", seed)
+		sides += got.(*ast.Array).Len()
+	}
+	require.Greater(t, sides, 20, "the clusters test nothing")
+	t.Logf("%d sides", sides)
+
+	// A rule whose selector peer matches its own pod but whose ipBlock
+	// alone lets in the source: the side is judged on the source.
+	w := func(name string) model.Workload {
+		return model.Workload{Namespace: "app", Name: name, Kind: "Deployment", Labels: map[string]string{"app": name}}
+	}
+	c := &model.Cluster{
+		Namespaces: []model.Namespace{{Name: "app", Labels: map[string]string{model.NamespaceNameLabel: "app"}}},
+		Workloads:  []model.Workload{w("be"), w("db")},
+		Policies: []model.Policy{{NetworkPolicy: &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "db-in"}, Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"app": "db"}},
+			Ingress: []networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{
+				{IPBlock: &networkingv1.IPBlock{CIDR: "10.244.0.0/17"}},
+				{PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "db"}}},
+			}}},
+		}}}},
+		PodCIDRs: model.IPSetOf(netip.MustParsePrefix("10.244.0.0/16")),
+	}
+	v, _, err := buildInput(Input{Cluster: c, Matrix: reach.Compute(c)})
+	require.NoError(t, err)
+	got, err := ast.JSON(v.(ast.Object).Get(ast.StringTerm("reach")).Value.(ast.Object).Get(ast.StringTerm("addressSides")).Value)
+	require.NoError(t, err)
+	assert.Equal(t, []any{map[string]any{"direction": "ingress", "policy": "app/db-in", "rule": jnum(0), "src": "app/be", "dst": "app/db"}}, got)
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/reachgate/reachgate/pipeline/model"
+	"github.com/reachgate/reachgate/pipeline/policy"
 	"github.com/reachgate/reachgate/pipeline/reach"
 	"github.com/reachgate/reachgate/pipeline/report"
 	"github.com/reachgate/reachgate/pipeline/run"
@@ -379,7 +381,7 @@ deny contains {"msg": "never", "object": {"kind": "Namespace", "name": "x"}} if 
 	var ee *run.ExitError
 	require.ErrorAs(t, err, &ee)
 	assert.Equal(t, run.ExitInput, ee.Code)
-	assert.Contains(t, err.Error(), "policy/custom/future.rego:1: METADATA.custom.inputVersion: rule NP900 needs input version 99, and this reachgate builds version 7")
+	assert.Contains(t, err.Error(), "policy/custom/future.rego:1: METADATA.custom.inputVersion: rule NP900 needs input version 99, and this reachgate builds version "+strconv.Itoa(policy.InputVersion))
 }
 
 // A Deployment whose egress a Calico NetworkPolicy limits to one FQDN,

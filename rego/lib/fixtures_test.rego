@@ -147,7 +147,7 @@ base_input := {
 
 # with_input(overrides) is base_input with some keys replaced, and the
 # indexes reachgate builds (input.reach.isolated, isolatedBy, portsByDst,
-# the declared ports of the selection, input.servicesOf) derived from the
+# addressSides, the declared ports of the selection, input.servicesOf) derived from the
 # rest as reachgate derives them, unless the overrides give them.
 with_input(overrides) := with_indexes(object.union(base_input, overrides))
 
@@ -163,6 +163,7 @@ with_indexes(doc) := object.union(doc, {
 			"egress": isolated_by(doc, "Egress"),
 		}),
 		"portsByDst": object.get(doc.reach, "portsByDst", ports_by_dst(doc.reach)),
+		"addressSides": object.get(doc.reach, "addressSides", address_sides(doc)),
 		"selection": [with_declared(doc, s) | some s in object.get(doc.reach, "selection", [])],
 	},
 })
@@ -192,6 +193,45 @@ ports_by_dst(reach) := {d: {proto: [r | some f in fs; some r in object.get(f.por
 	some proto, _ in f.ports
 } |
 	some d, fs in reach.byDst
+}
+
+# address_sides(doc) is input.reach.addressSides as reachgate builds it
+# (TestAddressSidesAsFixtures holds the two alike): for each
+# address-dependent flow, judged on its first source and first
+# destination, the NetworkPolicy rules of its grants that match the other
+# end (the source for ingress, the destination for egress) only through an
+# ipBlock.
+address_sides(doc) := [{"direction": dir, "policy": key, "rule": rule, "src": src, "dst": dst} |
+	some f in doc.reach.addressDependent
+	src := f.srcs[0]
+	dst := f.dsts[0]
+	some g in f.allowedBy
+	some [dir, other] in [["ingress", src], ["egress", dst]]
+	not g[dir].kind
+	key := g[dir].policy
+	rule := g[dir].rule
+	only_by_address(doc, key, dir, rule, other)
+]
+
+only_by_address(doc, key, dir, i, other) if {
+	doc.reach.peers[other].kind == "workload"
+	some p in doc.policies
+	p.key == key
+	peers := p.spec[dir][i][{"ingress": "from", "egress": "to"}[dir]]
+	some peer in peers
+	peer.ipBlock
+	not selected_by_peer(doc, key, dir, i, peers, other)
+}
+
+selected_by_peer(doc, key, dir, i, peers, other) if {
+	some j, _ in peers
+	some s in object.get(doc.reach, "selection", [])
+	s.policy == key
+	some p in s.peers
+	p.direction == dir
+	p.rule == i
+	p.peer == j
+	other in p.matches
 }
 
 services_of(doc) := {k: [i | some i, s in doc.services; k in s.selects] |
