@@ -1075,22 +1075,34 @@ func combine(eg, in []contrib, addressDependent bool) *model.Allowance {
 	return a
 }
 
+// selection describes what each NetworkPolicy selects and each of its
+// rule peers matches; the policies on every core.
 func (ix *index) selection() []model.PolicySelection {
 	out := make([]model.PolicySelection, 0, len(ix.policies))
+	// Each workload's key is made once, and shared by every list.
+	wkeys := make([]string, ix.nw)
+	for i := range wkeys {
+		wkeys[i] = ix.peers[i].Workload.Key()
+	}
 	keys := func(bs bitset) []string {
 		ks := []string{}
 		bs.each(func(i int) {
 			if i < ix.nw {
-				ks = append(ks, ix.peers[i].Workload.Key())
+				ks = append(ks, wkeys[i])
 			}
 		})
 		sort.Strings(ks)
 		return ks
 	}
+	var nps []*cpolicy // PolicySelection describes NetworkPolicies
 	for _, p := range ix.policies {
-		if p.np == nil {
-			continue // PolicySelection describes NetworkPolicies
+		if p.np != nil {
+			nps = append(nps, p)
 		}
+	}
+	out = out[:len(nps)]
+	par.For(len(nps), func(i int) {
+		p := nps[i]
 		ps := model.PolicySelection{Policy: p.key, Source: p.source, Selects: keys(p.selected), Peers: []model.PeerSelection{}}
 		for _, rules := range [][]*crule{p.in, p.eg} {
 			for _, r := range rules {
@@ -1103,8 +1115,8 @@ func (ix *index) selection() []model.PolicySelection {
 				}
 			}
 		}
-		out = append(out, ps)
-	}
+		out[i] = ps
+	})
 	sort.Slice(out, func(i, j int) bool { return out[i].Policy < out[j].Policy })
 	return out
 }
