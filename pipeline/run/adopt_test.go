@@ -3,6 +3,7 @@ package run_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/reachgate/reachgate/pipeline/report"
 	"github.com/reachgate/reachgate/pipeline/run"
 )
 
@@ -28,6 +30,23 @@ func TestCustomRulesExample(t *testing.T) {
 	require.NoError(t, run.Rules(run.RulesParams{Common: run.Common{Dir: dir}}, &out))
 	assert.Regexp(t, `(?m)^NP001 .* built-in dev `, out.String())
 	assert.Regexp(t, `(?m)^ORG001 .* policy/custom `, out.String())
+
+	// As JSON, in the format version of every other document.
+	out.Reset()
+	require.NoError(t, run.Rules(run.RulesParams{Common: run.Common{Dir: dir}, Format: "json"}, &out))
+	var doc struct {
+		FormatVersion string `json:"formatVersion"`
+		Rules         []struct {
+			ID     string `json:"id"`
+			Origin string `json:"origin"`
+		} `json:"rules"`
+	}
+	require.NoError(t, json.Unmarshal(out.Bytes(), &doc))
+	assert.Equal(t, report.FormatVersion, doc.FormatVersion)
+	assert.Contains(t, doc.Rules, struct {
+		ID     string `json:"id"`
+		Origin string `json:"origin"`
+	}{"ORG001", "policy/custom"})
 }
 
 // TestDisableAndPathsAreChecked: a rule id no rule has, and a rules

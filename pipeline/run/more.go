@@ -210,7 +210,7 @@ func Rules(p RulesParams, w io.Writer) error {
 	if p.Format == "json" {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"formatVersion": "1", "rules": rules})
+		return enc.Encode(map[string]any{"formatVersion": report.FormatVersion, "rules": rules})
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSEVERITY\tTITLE\tFROM\tCONTROLS")
