@@ -128,7 +128,9 @@ func Diff(base, head *model.Matrix) *model.Diff {
 			d.Added = append(d.Added, model.ConnectionChange{Src: peer(h.Src), Dst: peer(h.Dst), After: head.Of(h)})
 			j++
 		default:
-			if before, after := base.Of(b), head.Of(h); !before.Ports.Equal(after.Ports) || before.AddressDependent != after.AddressDependent {
+			// A base derived from its head shares the head's allowances
+			// where nothing changed: one pointer, nothing to compare.
+			if before, after := base.Of(b), head.Of(h); before != after && (!before.Ports.Equal(after.Ports) || before.AddressDependent != after.AddressDependent) {
 				d.Changed = append(d.Changed, model.ConnectionChange{Src: peer(h.Src), Dst: peer(h.Dst), Before: before, After: after})
 			}
 			i++
