@@ -229,14 +229,15 @@ func mergeRanges(rs []model.PortRange) []model.PortRange {
 // rule has an ipBlock peer, and no peer of the rule matches it by its
 // selectors (input.reach.selection). In flow order, then grant order,
 // ingress before egress; each once per flow. NP010 walked every grant
-// of every such flow in Rego: half its time at 20,000 workloads.
+// of every such flow in Rego, about 6 s per input at 20,000 workloads.
 func addressSidesTerm(m *model.Matrix, c *model.Cluster, mt *matrixTerms, all []*flow) *ast.Term {
 	type side struct {
 		policy string
 		dir    model.Direction
 		rule   int
 	}
-	// The policies' peers by rule, and what each matches, by peer.
+	// The policies' specs by key (their rules' peers), and what each peer
+	// of each rule matches by its selectors.
 	specs := map[string]*networkingv1.NetworkPolicySpec{}
 	if c != nil {
 		for i := range c.Policies {

@@ -137,13 +137,12 @@ func joinAllowances(pool, more []*model.Allowance) ([]*model.Allowance, []int32)
 			j = next[j]
 		}
 		if !ok || j < 0 {
-			j = int32(len(pool))
-			pool = append(pool, a)
-			if prev, ok := first[h]; ok {
-				next = append(next, prev)
-			} else {
-				next = append(next, -1)
+			prev, ok := first[h]
+			if !ok {
+				prev = -1
 			}
+			j = int32(len(pool))
+			pool, next = append(pool, a), append(next, prev)
 			first[h] = j
 		}
 		at[k] = j
