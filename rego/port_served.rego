@@ -17,7 +17,7 @@
 # custom:
 #   id: NP021
 #   severity: error
-#   inputVersion: 6
+#   inputVersion: 9
 #   remediation: >-
 #     Use the port the container declares (`containerPort`, or its `name`
 #     with the same protocol), or declare the port in the container spec
@@ -30,8 +30,10 @@ package reachgate.rules.port_served
 import data.reachgate.lib
 import rego.v1
 
-# Named ports declared anywhere, for rules that may reach any pod.
-named_anywhere := {[p.name, p.protocol] | some w in input.workloads; some p in w.ports; p.name != ""}
+# Named ports declared anywhere, for rules that may reach any pod:
+# input.declared holds every workload's container ports (a set of them
+# built here cost 0.2 s per input at 5,000 workloads).
+named_anywhere(name, proto) if name in input.declared.names[proto]
 
 # Named ports are unknown only for inventory workloads that list none.
 named_unknown := {w.key | some w in input.workloads; w.inventory; count(w.ports) == 0}
@@ -76,7 +78,7 @@ has_targets(p, "egress", i) if {
 # judged (none, or one whose ports are unknown).
 served_named(_, dir, _, rule, x) if {
 	open_rule(rule, dir)
-	named_anywhere[[x.port, x.protocol]]
+	named_anywhere(x.port, x.protocol)
 }
 
 served_named(p, dir, i, rule, x) if {
@@ -192,11 +194,11 @@ else := sp.targetPort
 
 deny contains f if {
 	some s in input.services
-	count(s.selects) > 0
 	some i, sp in s.ports
 	tp := target(sp)
 	is_string(tp)
 	not service_named(s, tp, sp.protocol)
+	count(s.selects) > 0
 	field := sprintf("spec.ports[%d].targetPort", [i])
 	f := {
 		"msg": sprintf("Service %s/%s port %d targets port `%s`/%s, which no container of %s declares (%s): connections to the Service on port %d go nowhere", [s.namespace, s.name, sp.port, tp, sp.protocol, lib.summarize(s.selects), declared_text(s.selects), sp.port]),
@@ -205,28 +207,24 @@ deny contains f if {
 	}
 }
 
-service_named(s, tp, proto) if {
-	some k in s.selects
-	some cp in lib.workloads_by_key[k].ports
-	cp.name == tp
-	cp.protocol == proto
-}
+# Some workload the Service selects declares the named port (s.declared:
+# the container ports of those workloads), or lists none and is one whose
+# named ports are unknown.
+service_named(s, tp, proto) if tp in s.declared.names[proto]
 
 service_named(s, _, _) if {
-	some k in s.selects
+	some k in s.undeclared
 	named_unknown[k]
 }
 
 deny contains f if {
 	some s in input.services
-	count(s.selects) > 0
 	some i, sp in s.ports
 	tp := target(sp)
 	is_number(tp)
-	not service_number(s, tp, sp.protocol)
-	every t in s.selects {
-		count(lib.workloads_by_key[t].ports) > 0
-	}
+	not tp in object.get(s.declared.numbers, sp.protocol, [])
+	count(s.selects) > 0
+	count(s.undeclared) == 0
 	field := sprintf("spec.ports[%d].targetPort", [i])
 	f := {
 		"msg": sprintf("Service %s/%s port %d targets %s %d, which no container of %s declares (%s): unless a process listens on a port it does not declare, connections to the Service on port %d go nowhere", [s.namespace, s.name, sp.port, sp.protocol, tp, lib.summarize(s.selects), declared_text(s.selects), sp.port]),
@@ -234,11 +232,4 @@ deny contains f if {
 		"field": field,
 		"severity": "warning",
 	}
-}
-
-service_number(s, n, proto) if {
-	some k in s.selects
-	some cp in lib.workloads_by_key[k].ports
-	cp.port == n
-	cp.protocol == proto
 }

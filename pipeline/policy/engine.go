@@ -56,7 +56,7 @@ type Options struct {
 // fields; no field is ever removed or changes its meaning, so a rule
 // written for version N runs on every reachgate that builds N or later.
 // docs/rules.md lists what each version added.
-const InputVersion = 8
+const InputVersion = 9
 
 // RuleInfo describes one rule from its METADATA annotations: what a
 // report says of it (model.Rule), and where it is written.

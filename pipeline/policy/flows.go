@@ -338,7 +338,9 @@ func (b *inputBuilder) flowTermsIn(workers int, mt *matrixTerms, pc *peerClasses
 }
 
 // reachTerm builds input.reach.
-func (b *inputBuilder) reachTerm(m *model.Matrix, mt *matrixTerms, c *model.Cluster) *ast.Term {
+// isolatedIn holds the workloads some NetworkPolicy isolates for ingress
+// (isolation).
+func (b *inputBuilder) reachTerm(m *model.Matrix, mt *matrixTerms, c *model.Cluster, isolatedIn map[string][]string) *ast.Term {
 	pc := newPeerClasses(m)
 	peers := make([][2]*ast.Term, len(m.Peers))
 	for i := range m.Peers {
@@ -361,7 +363,8 @@ func (b *inputBuilder) reachTerm(m *model.Matrix, mt *matrixTerms, c *model.Clus
 			addrDep = append(addrDep, t)
 		}
 	}
-	portsByDst := b.portsByDst(m, all)
+	unreached := newUnreached(c, m, isolatedIn)
+	portsByDst := b.portsByDst(m, all, unreached.reached)
 	dsts := make([][2]*ast.Term, 0, len(m.Peers))
 	dstPorts := make([][2]*ast.Term, 0, len(m.Peers))
 	for d, ts := range byDst {
@@ -411,6 +414,7 @@ func (b *inputBuilder) reachTerm(m *model.Matrix, mt *matrixTerms, c *model.Clus
 		item(kFlows, ast.ArrayTerm(flows...)),
 		item(kByDst, ast.ObjectTerm(dsts...)),
 		item(kPortsByDst, ast.ObjectTerm(dstPorts...)),
+		item(str("unreached"), unreached.term()),
 		item(kFromExternal, ast.ArrayTerm(fromExternal...)),
 		item(kAddressDependentIdx, ast.ArrayTerm(addrDep...)),
 		item(str("addressSides"), addressSidesTerm(m, c, mt, all)),

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/reachgate/reachgate/internal/synth"
 	"github.com/reachgate/reachgate/pipeline/model"
@@ -221,4 +222,86 @@ func TestAddressSidesAsFixtures(t *testing.T) {
 	got, err := ast.JSON(v.(ast.Object).Get(ast.StringTerm("reach")).Value.(ast.Object).Get(ast.StringTerm("addressSides")).Value)
 	require.NoError(t, err)
 	assert.Equal(t, []any{map[string]any{"direction": "ingress", "policy": "app/db-in", "rule": jnum(0), "src": "app/be", "dst": "app/db"}}, got)
+}
+
+// The version 9 indexes are what the fixtures derive, as the rules read
+// them before: input.reach.unreached (NP022's walk over every workload's
+// ports and Services), the container ports every workload declares
+// (input.declared) and those of the workloads each Service selects
+// (services[].declared and undeclared, NP021's walk).
+func TestServedIndexesAsFixtures(t *testing.T) {
+	t.Parallel()
+	var mods []func(*rego.Rego)
+	for _, f := range []string{"lib/lib.rego", "lib/fixtures_test.rego"} {
+		b, err := os.ReadFile(filepath.Join(repoRego, f))
+		require.NoError(t, err)
+		mods = append(mods, rego.Module(f, string(b)))
+	}
+	q, err := rego.New(append(mods, rego.Query(`unreached := data.reachgate.testing.unreached(input)
+		declared := data.reachgate.testing.declared_of(input, [w.key | some w in input.workloads]).declared
+		services := [object.union(s, data.reachgate.testing.declared_of(input, s.selects)) | some s in input.services]`))...).PrepareForEval(context.Background())
+	require.NoError(t, err)
+	check := func(t *testing.T, c *model.Cluster) (unreached int) {
+		t.Helper()
+		v, _, err := buildInput(Input{Cluster: c, Matrix: reach.Compute(c)})
+		require.NoError(t, err)
+		rs, err := q.Eval(context.Background(), rego.EvalParsedInput(v))
+		require.NoError(t, err)
+		require.Len(t, rs, 1)
+		doc := v.(ast.Object)
+		got := map[string]ast.Value{
+			"unreached": doc.Get(ast.StringTerm("reach")).Value.(ast.Object).Get(ast.StringTerm("unreached")).Value,
+			"declared":  doc.Get(ast.StringTerm("declared")).Value,
+			"services":  doc.Get(ast.StringTerm("services")).Value,
+		}
+		for name, g := range got {
+			want, err := ast.InterfaceToValue(rs[0].Bindings[name])
+			require.NoError(t, err)
+			if want.Compare(g) != 0 {
+				t.Fatalf("%s:\n got %v\nwant %v", name, g, want)
+			}
+		}
+		return got["unreached"].(ast.Object).Len()
+	}
+	total := 0
+	for seed := range uint64(8) {
+		o := synth.Options{Workloads: 60 + 20*int(seed), Namespaces: 2 + int(seed%4), Seed: 200 + seed}
+		if seed%3 == 1 {
+			o.AdminPolicies, o.Baseline, o.CiliumPolicies = 6, true, 20
+		}
+		total += check(t, synth.Cluster(o))
+	}
+	require.Greater(t, total, 10, "the clusters test nothing")
+	t.Logf("%d unreached workloads", total)
+
+	// By hand: db is reached on 5432, which its Service sends to by an
+	// empty targetPort, and api only on 9999, which it does not serve
+	// (its Service targets "0080", its container declares 8080); web
+	// serves nothing and is not listed.
+	w := func(name string, ports ...model.ContainerPort) model.Workload {
+		return model.Workload{Namespace: "app", Name: name, Kind: "Deployment", Labels: map[string]string{"app": name}, Ports: ports}
+	}
+	in := func(name string, port int32) model.Policy {
+		p := intstr.FromInt32(port)
+		return model.Policy{NetworkPolicy: &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: name}, Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"app": name}},
+			Ingress:     []networkingv1.NetworkPolicyIngressRule{{Ports: []networkingv1.NetworkPolicyPort{{Port: &p}}}},
+		}}}
+	}
+	c := &model.Cluster{
+		Namespaces: []model.Namespace{{Name: "app", Labels: map[string]string{model.NamespaceNameLabel: "app"}}},
+		Workloads:  []model.Workload{w("api", model.ContainerPort{Name: "http", Port: 8080}), w("db"), w("web")},
+		Services: []model.Service{
+			{Namespace: "app", Name: "api", Selector: map[string]string{"app": "api"}, Ports: []model.ServicePort{{Port: 80, TargetPort: "0080"}, {Port: 81, TargetPort: "http"}}},
+			{Namespace: "app", Name: "db", Selector: map[string]string{"app": "db"}, Ports: []model.ServicePort{{Port: 5432}}},
+		},
+		Policies: []model.Policy{in("api", 9999), in("db", 5432), in("web", 80)},
+		PodCIDRs: model.IPSetOf(netip.MustParsePrefix("10.244.0.0/16")),
+	}
+	require.Equal(t, 1, check(t, c))
+	v, _, err := buildInput(Input{Cluster: c, Matrix: reach.Compute(c)})
+	require.NoError(t, err)
+	got, err := ast.JSON(v.(ast.Object).Get(ast.StringTerm("reach")).Value.(ast.Object).Get(ast.StringTerm("unreached")).Value)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"app/api": []any{[]any{"TCP", jnum(80)}, []any{"TCP", jnum(8080)}}}, got)
 }

@@ -179,8 +179,9 @@ func buildInputWith(in Input, sh *shared, reverse bool) (ast.Value, *sourceIndex
 		reach = sh.reachTerm(func() *ast.Term {
 			b := newInputBuilder()
 			b.flows = sh.flowTerms()
-			r := b.reachTerm(m, mt, in.Cluster)
-			isolated, isolatedBy := isolationTerms(in.Cluster, m, mt)
+			isoIn, isoEg := isolation(in.Cluster, m)
+			r := b.reachTerm(m, mt, in.Cluster, isoIn)
+			isolated, isolatedBy := isolationTerms(isoIn, isoEg, mt)
 			o := r.Value.(ast.Object)
 			o.Insert(str("isolated"), isolated)
 			o.Insert(str("isolatedBy"), isolatedBy)
@@ -230,13 +231,10 @@ func overriddenTerm(m *model.Matrix) *ast.Term {
 	return ast.ArrayTerm(out...)
 }
 
-// isolationTerms builds input.reach.isolated, the workloads some policy
-// selects for ingress and for egress, and input.reach.isolatedBy, the
-// policies that select each of them, from the matrix's selection and the
-// policies' effective types. Rules look isolation up for every workload; a
-// Rego comprehension over the selection costs tens of milliseconds per
-// rule on 5,000 workloads, this a few in all.
-func isolationTerms(c *model.Cluster, m *model.Matrix, mt *matrixTerms) (isolated, isolatedBy *ast.Term) {
+// isolation returns, for each workload some NetworkPolicy selects for
+// ingress (in) and for egress (eg), the policies doing so, from the
+// matrix's selection and the policies' effective types.
+func isolation(c *model.Cluster, m *model.Matrix) (in, eg map[string][]string) {
 	types := map[string][]string{}
 	if c != nil {
 		for i := range c.Policies {
@@ -245,7 +243,7 @@ func isolationTerms(c *model.Cluster, m *model.Matrix, mt *matrixTerms) (isolate
 			}
 		}
 	}
-	in, eg := map[string][]string{}, map[string][]string{}
+	in, eg = map[string][]string{}, map[string][]string{}
 	for i := range m.Selection {
 		s := &m.Selection[i]
 		for _, t := range types[s.Policy] {
@@ -263,6 +261,16 @@ func isolationTerms(c *model.Cluster, m *model.Matrix, mt *matrixTerms) (isolate
 			}
 		}
 	}
+	return in, eg
+}
+
+// isolationTerms builds input.reach.isolated, the workloads some policy
+// selects for ingress and for egress, and input.reach.isolatedBy, the
+// policies that select each of them (isolation's in and eg). Rules look
+// isolation up for every workload; a Rego comprehension over the
+// selection costs tens of milliseconds per rule on 5,000 workloads, this a
+// few in all.
+func isolationTerms(in, eg map[string][]string, mt *matrixTerms) (isolated, isolatedBy *ast.Term) {
 	// Workloads selected by the same policies share their list's term,
 	// and every list a policy's key term.
 	policyTerms := map[string]*ast.Term{}
@@ -435,7 +443,9 @@ func namespacesSection(c *model.Cluster) [][2]*ast.Term {
 	return [][2]*ast.Term{item(str("namespaces"), ast.ArrayTerm(namespaces...))}
 }
 
-// servicesSection builds input.services and input.servicesOf.
+// servicesSection builds input.services, input.servicesOf and
+// input.declared (the container ports of every workload: which ports a
+// rule may reach when it reaches any pod).
 func servicesSection(c *model.Cluster) [][2]*ast.Term {
 	byNS := map[string][]*model.Workload{}
 	for i := range c.Workloads {
@@ -444,9 +454,11 @@ func servicesSection(c *model.Cluster) [][2]*ast.Term {
 	}
 	services := make([]*ast.Term, len(c.Services))
 	serviceSelection := make([][]string, len(c.Services))
+	declared := newDeclaredIndex(c)
 	for i := range c.Services {
 		s := &c.Services[i]
 		serviceSelection[i] = serviceSelects(s, byNS[s.Namespace])
+		d, u := declared.terms(serviceSelection[i], nil)
 		ports := make([]*ast.Term, len(s.Ports))
 		for j, p := range s.Ports {
 			ports[j] = ast.ObjectTerm(
@@ -465,12 +477,21 @@ func servicesSection(c *model.Cluster) [][2]*ast.Term {
 			item(kPorts, ast.ArrayTerm(ports...)),
 			item(kExternalIPs, strings2(s.ExternalIPs)),
 			item(kSelects, strings2(serviceSelection[i])),
+			item(kDeclared, d),
+			item(kUndeclared, u),
 			item(kSource, locTerm(s.Source)),
 		)
 	}
+	keys := make([]string, len(c.Workloads))
+	for i := range c.Workloads {
+		keys[i] = c.Workloads[i].Key()
+	}
+	slices.Sort(keys)
+	all, _ := declared.terms(slices.Compact(keys), nil)
 	return [][2]*ast.Term{
 		item(str("services"), ast.ArrayTerm(services...)),
 		item(str("servicesOf"), servicesOfTerm(serviceSelection)),
+		item(kDeclared, all),
 	}
 }
 

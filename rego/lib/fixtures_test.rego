@@ -147,12 +147,15 @@ base_input := {
 
 # with_input(overrides) is base_input with some keys replaced, and the
 # indexes reachgate builds (input.reach.isolated, isolatedBy, portsByDst,
-# addressSides, the declared ports of the selection, input.servicesOf) derived from the
-# rest as reachgate derives them, unless the overrides give them.
+# addressSides, unreached, the declared ports of the selection and of the
+# Services, input.declared, input.servicesOf) derived from the rest as
+# reachgate derives them, unless the overrides give them.
 with_input(overrides) := with_indexes(object.union(base_input, overrides))
 
 with_indexes(doc) := object.union(doc, {
 	"servicesOf": object.get(doc, "servicesOf", services_of(doc)),
+	"services": [with_service_declared(doc, s) | some s in doc.services],
+	"declared": object.get(doc, "declared", declared_of(doc, [w.key | some w in doc.workloads]).declared),
 	"reach": {
 		"isolated": object.get(doc.reach, "isolated", {
 			"ingress": isolated_for(doc, "Ingress"),
@@ -164,6 +167,7 @@ with_indexes(doc) := object.union(doc, {
 		}),
 		"portsByDst": object.get(doc.reach, "portsByDst", ports_by_dst(doc.reach)),
 		"addressSides": object.get(doc.reach, "addressSides", address_sides(doc)),
+		"unreached": object.get(doc.reach, "unreached", unreached(doc)),
 		"selection": [with_declared(doc, s) | some s in object.get(doc.reach, "selection", [])],
 	},
 })
@@ -233,6 +237,42 @@ selected_by_peer(doc, key, dir, i, peers, other) if {
 	p.peer == j
 	other in p.matches
 }
+
+# unreached(doc) is input.reach.unreached as reachgate builds it
+# (TestUnreachedAsFixtures holds the two alike): the workloads isolated for
+# ingress that serve ports (their container ports, and the numeric
+# targetPorts of the Services selecting them) none of which a flow into
+# them allows, with those ports.
+unreached(doc) := {w.key: ports |
+	iso := object.get(doc.reach, "isolated", {"ingress": isolated_for(doc, "Ingress")}).ingress
+	into := object.get(doc.reach, "portsByDst", ports_by_dst(doc.reach))
+	of := object.get(doc, "servicesOf", services_of(doc))
+	some w in doc.workloads
+	w.key in iso
+	ports := sort({[p.protocol, p.port] | some p in w.ports} | {[sp.protocol, port] |
+		some i in object.get(of, w.key, [])
+		some sp in doc.services[i].ports
+		port := numeric_target(sp)
+	})
+	count(ports) > 0
+	not reached(object.get(into, w.key, {}), ports)
+}
+
+numeric_target(sp) := sp.port if sp.targetPort == ""
+
+else := to_number(sp.targetPort) if regex.match(`^[0-9]+$`, sp.targetPort)
+
+reached(into, ports) if {
+	some [proto, port] in ports
+	some r in object.get(into, proto, [])
+	r.from <= port
+	port <= r.to
+}
+
+# A Service with the ports its selected workloads declare.
+with_service_declared(doc, s) := s if {
+	s.declared
+} else := object.union(s, declared_of(doc, object.get(s, "selects", [])))
 
 services_of(doc) := {k: [i | some i, s in doc.services; k in s.selects] |
 	some s in doc.services
