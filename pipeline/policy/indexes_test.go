@@ -161,14 +161,7 @@ plain := v`
 // AdminNetworkPolicies and Cilium policies among them.
 func TestAddressSidesAsFixtures(t *testing.T) {
 	t.Parallel()
-	var mods []func(*rego.Rego)
-	for _, f := range []string{"lib/lib.rego", "lib/fixtures_test.rego"} {
-		b, err := os.ReadFile(filepath.Join(repoRego, f))
-		require.NoError(t, err)
-		mods = append(mods, rego.Module(f, string(b)))
-	}
-	q, err := rego.New(append(mods, rego.Query("x := data.reachgate.testing.address_sides(input)"))...).PrepareForEval(context.Background())
-	require.NoError(t, err)
+	q := fixturesQuery(t, "x := data.reachgate.testing.address_sides(input)")
 	sides := 0
 	for seed := range uint64(8) {
 		o := synth.Options{Workloads: 150 + 50*int(seed), Namespaces: 3 + int(seed%4), Seed: 100 + seed}
@@ -231,16 +224,9 @@ func TestAddressSidesAsFixtures(t *testing.T) {
 // (services[].declared and undeclared, NP021's walk).
 func TestServedIndexesAsFixtures(t *testing.T) {
 	t.Parallel()
-	var mods []func(*rego.Rego)
-	for _, f := range []string{"lib/lib.rego", "lib/fixtures_test.rego"} {
-		b, err := os.ReadFile(filepath.Join(repoRego, f))
-		require.NoError(t, err)
-		mods = append(mods, rego.Module(f, string(b)))
-	}
-	q, err := rego.New(append(mods, rego.Query(`unreached := data.reachgate.testing.unreached(input)
+	q := fixturesQuery(t, `unreached := data.reachgate.testing.unreached(input)
 		declared := data.reachgate.testing.declared_of(input, [w.key | some w in input.workloads]).declared
-		services := [object.union(s, data.reachgate.testing.declared_of(input, s.selects)) | some s in input.services]`))...).PrepareForEval(context.Background())
-	require.NoError(t, err)
+		services := [object.union(s, data.reachgate.testing.declared_of(input, s.selects)) | some s in input.services]`)
 	check := func(t *testing.T, c *model.Cluster) (unreached int) {
 		t.Helper()
 		v, _, err := buildInput(Input{Cluster: c, Matrix: reach.Compute(c)})
@@ -304,4 +290,20 @@ func TestServedIndexesAsFixtures(t *testing.T) {
 	got, err := ast.JSON(v.(ast.Object).Get(ast.StringTerm("reach")).Value.(ast.Object).Get(ast.StringTerm("unreached")).Value)
 	require.NoError(t, err)
 	assert.Equal(t, map[string]any{"app/api": []any{[]any{"TCP", jnum(80)}, []any{"TCP", jnum(8080)}}}, got)
+}
+
+// fixturesQuery prepares query over the rule library and its fixtures
+// (data.reachgate.testing), whose derivations of the indexes are the Rego
+// the rules ran before reachgate built them.
+func fixturesQuery(t *testing.T, query string) rego.PreparedEvalQuery {
+	t.Helper()
+	var mods []func(*rego.Rego)
+	for _, f := range []string{"lib/lib.rego", "lib/fixtures_test.rego"} {
+		b, err := os.ReadFile(filepath.Join(repoRego, f))
+		require.NoError(t, err)
+		mods = append(mods, rego.Module(f, string(b)))
+	}
+	q, err := rego.New(append(mods, rego.Query(query))...).PrepareForEval(context.Background())
+	require.NoError(t, err)
+	return q
 }
