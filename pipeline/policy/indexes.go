@@ -355,8 +355,12 @@ func servedPorts(c *model.Cluster) map[string][]servedPort {
 	for i := range c.Workloads {
 		w := &c.Workloads[i]
 		byNS[w.Namespace] = append(byNS[w.Namespace], w)
+		if len(w.Ports) == 0 {
+			continue
+		}
+		k := w.Key()
 		for _, p := range w.Ports {
-			out[w.Key()] = append(out[w.Key()], servedPort{p.Protocol, int(p.Port)})
+			out[k] = append(out[k], servedPort{p.Protocol, int(p.Port)})
 		}
 	}
 	for i := range c.Services {

@@ -239,7 +239,7 @@ selected_by_peer(doc, key, dir, i, peers, other) if {
 }
 
 # unreached(doc) is input.reach.unreached as reachgate builds it
-# (TestUnreachedAsFixtures holds the two alike): the workloads isolated for
+# (TestServedIndexesAsFixtures holds the two alike): the workloads isolated for
 # ingress that serve ports (their container ports, and the numeric
 # targetPorts of the Services selecting them) none of which a flow into
 # them allows, with those ports.
