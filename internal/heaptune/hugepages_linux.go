@@ -35,11 +35,21 @@ func hugePages() int64 {
 // with the mapping, which the runtime keeps and reuses. It returns the
 // stretch's first address and n, or 0 bytes when the kernel refuses the
 // advice.
+//
+// The heap below the stretch, from the start of its arena, is marked too:
+// it holds what the program allocated before, and as that is freed the
+// runtime, which takes the lowest free pages that fit, may start a large
+// allocation there and run it on into the stretch (seen: 32 KiB below
+// it). Marked, the heap from its arena's start up is one marked mapping.
 func mark(n int64) (uintptr, int64) {
 	b := make([]byte, n)
 	start := uintptr(unsafe.Pointer(&b[0]))
 	if err := syscall.Madvise(b, syscall.MADV_HUGEPAGE); err != nil {
 		return 0, 0
+	}
+	if below := start &^ (arena - 1); below < start {
+		// Pages below that are not mapped are left as they are.
+		syscall.Syscall(syscall.SYS_MADVISE, below, start-below, syscall.MADV_HUGEPAGE)
 	}
 	runtime.GC() // free it now, before the next allocation lands past it
 	return start, n
