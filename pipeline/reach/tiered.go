@@ -1,6 +1,7 @@
 package reach
 
 import (
+	"cmp"
 	"net/netip"
 	"slices"
 	"sort"
@@ -107,7 +108,7 @@ func (ix *index) evalSide(matched []contrib, iso bool, overrides overrideSet, sc
 	if sc == nil {
 		sc = &sideScratch{}
 	}
-	var cuts []model.IPRange
+	cuts := sc.cuts[:0]
 	dep := false
 	for i := range matched {
 		if matched[i].addrDep {
@@ -115,6 +116,7 @@ func (ix *index) evalSide(matched []contrib, iso bool, overrides overrideSet, sc
 			cuts = append(cuts, matched[i].rule.podPart.Ranges...)
 		}
 	}
+	sc.cuts = cuts
 	if !dep {
 		if out, ok := namespaceOnly(matched, iso, sc.out[:0]); ok {
 			sc.out = out
@@ -126,13 +128,16 @@ func (ix *index) evalSide(matched []contrib, iso bool, overrides overrideSet, sc
 		}
 		return out
 	}
-	pieces := ix.pieces(cuts)
+	pieces := ix.pieces(cuts, sc)
 	if iso && allowsOnly(matched) {
 		return namespacePieces(matched, pieces)
 	}
-	type key struct{ rule, pass *crule }
-	merged := map[key]int{}
-	var out []contrib
+	if sc.merged == nil {
+		sc.merged = map[[2]*crule]int{}
+	}
+	merged := sc.merged
+	clear(merged)
+	out := sc.merge[:0]
 	var certain model.PortSet
 	sub := sc.sub[:0]
 	for pi, at := range pieces {
@@ -145,7 +150,7 @@ func (ix *index) evalSide(matched []contrib, iso bool, overrides overrideSet, sc
 		var allowed model.PortSet
 		for _, c := range decide(sub, iso, overrides, sc) {
 			allowed = allowed.Union(c.ports)
-			k := key{c.rule, c.pass}
+			k := [2]*crule{c.rule, c.pass}
 			if i, ok := merged[k]; ok {
 				out[i].ports = out[i].ports.Union(c.ports)
 				continue
@@ -159,8 +164,8 @@ func (ix *index) evalSide(matched []contrib, iso bool, overrides overrideSet, sc
 			certain = certain.Intersect(allowed)
 		}
 	}
-	sc.sub = sub
-	sort.SliceStable(out, func(i, j int) bool { return out[i].order() < out[j].order() })
+	sc.sub, sc.merge = sub, out
+	slices.SortStableFunc(out, func(a, b contrib) int { return cmp.Compare(a.order(), b.order()) })
 	for i := range out {
 		out[i].certain = out[i].ports.Intersect(certain)
 		out[i].addrDep = !out[i].ports.Equal(out[i].certain)
@@ -269,16 +274,15 @@ func (c *contrib) order() int {
 }
 
 // pieces returns one address in each piece that the ranges (all inside
-// the pod CIDR) cut the pod CIDR into.
-func (ix *index) pieces(ranges []model.IPRange) []netip.Addr {
-	cuts := make([]netip.Addr, 0, 2*len(ranges))
+// the pod CIDR) cut the pod CIDR into, in sc's memory.
+func (ix *index) pieces(ranges []model.IPRange, sc *sideScratch) []netip.Addr {
+	cuts, out := sc.bounds[:0], sc.pieces[:0]
 	for _, r := range ranges {
 		cuts = append(cuts, r.From)
 		if n := r.To.Next(); n.IsValid() {
 			cuts = append(cuts, n)
 		}
 	}
-	var out []netip.Addr
 	for _, pr := range ix.c.PodCIDRs.Ranges {
 		out = append(out, pr.From)
 		for _, c := range cuts {
@@ -288,13 +292,18 @@ func (ix *index) pieces(ranges []model.IPRange) []netip.Addr {
 		}
 	}
 	slices.SortFunc(out, netip.Addr.Compare)
-	return slices.Compact(out)
+	out = slices.Compact(out)
+	sc.bounds, sc.pieces = cuts, out
+	return out
 }
 
 // sideScratch is memory evalSide and decide reuse from one list to the
 // next.
 type sideScratch struct {
-	out, passes, denies, sub []contrib
+	out, passes, denies, sub, merge []contrib
+	cuts                            []model.IPRange
+	pieces, bounds                  []netip.Addr
+	merged                          map[[2]*crule]int
 }
 
 // decide applies the tiers to the rules matching for one unknown-free
