@@ -264,9 +264,7 @@ else := to_number(sp.targetPort) if regex.match(`^[0-9]+$`, sp.targetPort)
 
 reached(into, ports) if {
 	some [proto, port] in ports
-	some r in object.get(into, proto, [])
-	r.from <= port
-	port <= r.to
+	lib.port_in(into, proto, port)
 }
 
 # A Service with the ports its selected workloads declare.
