@@ -598,16 +598,19 @@ type worker struct {
 	activeNamed []int
 	activeRules []*crule
 	portClass   map[string]int32
-	namedKids   map[[3]int32]int32
-	namedPass   int32
-	slot        []int32
-	varying     []int32
-	nv          int
-	table       []int32
-	classOf     []int32
-	nodes       []enode
-	pass        int32
-	blockBuf    []int
+	// namedChild's table (or map, for large passes) of the classes made
+	// in the pass at hand; kidsAt holds each entry's pass.
+	kids, kidsAt []int32
+	kidStride    int
+	namedKids    map[[3]int32]int32
+	slot         []int32
+	varying      []int32
+	nv           int
+	table        []int32
+	classOf      []int32
+	nodes        []enode
+	pass         int32
+	blockBuf     []int
 	// Ingress scratch: per source, the bitmask of the destination's ingress
 	// rules that let it in (and the address-dependent subset).
 	masks, depMasks []uint64

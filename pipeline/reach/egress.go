@@ -156,6 +156,9 @@ func (w *worker) classify(g int, classOf []int32, words int) {
 		w.pass++
 		pass := w.pass
 		named := w.ports.class[r.id]
+		if named != nil {
+			w.namedPrepare(r)
+		}
 		for wi, word := range l {
 			for word != 0 {
 				j := wi<<6 | bits.TrailingZeros64(word)
@@ -172,8 +175,8 @@ func (w *worker) classify(g int, classOf []int32, words int) {
 				}
 				k := boolBit(dep)
 				if n.child[k] < 0 {
-					n.child[k] = int32(len(w.nodes))
-					w.nodes = append(w.nodes, enode{parent: c, m: pend{rule: r, addrDep: dep}})
+					kid := w.newNode(c, r, dep) // may move n
+					w.nodes[c].child[k] = kid
 				}
 				classOf[j] = w.nodes[c].child[k]
 			}
@@ -181,20 +184,54 @@ func (w *worker) classify(g int, classOf []int32, words int) {
 	}
 }
 
+// maxKidTable is the most entries namedChild's table takes for one pass;
+// passes that would need more use a map.
+var maxKidTable = 1 << 16
+
+// namedPrepare sets namedChild up for a pass of rule r, which has named
+// ports: the classes its destinations move to are found in a table by
+// (class, port class, addrDep), each class from before the pass having a
+// row of two entries per port class of r.
+func (w *worker) namedPrepare(r *crule) {
+	stride := 2 * len(w.ports.classSets[r.id])
+	n := len(w.nodes) * stride
+	if n > maxKidTable {
+		w.kidStride = 0
+		clear(w.namedKids)
+		return
+	}
+	w.kidStride = stride
+	if len(w.kids) < n {
+		w.kids = make([]int32, max(n, 2*len(w.kids)))
+		w.kidsAt = make([]int32, len(w.kids))
+	}
+}
+
 // namedChild is the class destinations of class c move to when rule r,
 // with named ports resolving to port class pc, matches them.
 func (w *worker) namedChild(c int32, r *crule, dep bool, pc int32) int32 {
-	k := [3]int32{c, pc, int32(boolBit(dep))}
-	if w.namedPass != w.pass {
-		w.namedPass = w.pass
-		clear(w.namedKids)
-	}
-	if n, ok := w.namedKids[k]; ok {
+	if w.kidStride == 0 {
+		k := [3]int32{c, pc, int32(boolBit(dep))}
+		if n, ok := w.namedKids[k]; ok {
+			return n
+		}
+		n := w.newNode(c, r, dep)
+		w.namedKids[k] = n
 		return n
 	}
+	i := int(c)*w.kidStride + int(pc)*2 + int(boolBit(dep))
+	if w.kidsAt[i] == w.pass {
+		return w.kids[i]
+	}
+	n := w.newNode(c, r, dep)
+	w.kids[i], w.kidsAt[i] = n, w.pass
+	return n
+}
+
+// newNode adds the class of parent c's destinations that rule r matches.
+func (w *worker) newNode(c int32, r *crule, dep bool) int32 {
 	n := int32(len(w.nodes))
 	w.nodes = append(w.nodes, enode{parent: c, m: pend{rule: r, addrDep: dep}})
-	w.namedKids[k] = n
 	return n
 }
 

@@ -54,4 +54,10 @@ func TestEgressBlocksAreOneDestination(t *testing.T) {
 			}
 		}
 	}
+	// Named ports' classes found in namedChild's map, not its table.
+	defer func(n int) { maxKidTable = n }(maxKidTable)
+	maxKidTable = 0
+	if got := run(256); !reflect.DeepEqual(got[0], want[0]) {
+		t.Fatalf("named classes in a map: %s", matrixDifference(got[0], want[0]))
+	}
 }
