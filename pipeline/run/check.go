@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -299,6 +300,7 @@ func BuildReport(ctx context.Context, p CheckParams) (*model.Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	runtime.GC()
 	fields := rs.head.fieldLines()
 	for i, pr := range pairs {
 		if !judged[i] {
