@@ -300,6 +300,8 @@ func BuildReport(ctx context.Context, p CheckParams) (*model.Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The engine's blocks are garbage: let the rules' inputs reuse their
+	// memory (see Reach).
 	runtime.GC()
 	fields := rs.head.fieldLines()
 	for i, pr := range pairs {
