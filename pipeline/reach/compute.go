@@ -468,7 +468,7 @@ func (ix *index) plan() *plan {
 // one worker per core; each chunk's connections come out sorted by
 // destination, and a counting sort (bySource) then puts all of them in
 // (Src, Dst) order.
-func (pl *plan) run(ctx context.Context, dests []int) ([][][]model.Connection, []overrideSet, error) {
+func (pl *plan) run(ctx context.Context, dests []int) ([]chunkOut, []overrideSet, error) {
 	n := len(pl.ix.peers)
 	if dests != nil {
 		n = len(dests)
@@ -482,7 +482,7 @@ func (pl *plan) run(ctx context.Context, dests []int) ([][][]model.Connection, [
 	workers := min(runtime.GOMAXPROCS(0), 8)
 	chunk := max(64, n/(workers*8))
 	nChunks := (n + chunk - 1) / chunk
-	flats := make([][][]model.Connection, nChunks)
+	flats := make([]chunkOut, nChunks)
 	overrides := make([]overrideSet, 0, 2*workers)
 	var overridesMu sync.Mutex
 	var next atomic.Int64
@@ -579,10 +579,13 @@ type worker struct {
 	// The connections go into blocks of blockSize, and a chunk's are
 	// segments of them (cut): copying each chunk's out of a growing
 	// buffer at its exact size cost a copy of every connection, and
-	// growing each chunk's from empty about two.
-	block []model.Connection
-	segs  [][]model.Connection // the chunk's so far, before block[start:]
+	// growing each chunk's from empty about two. A block holds each
+	// connection's source and allowance; runs, its destination (dest
+	// emits a destination's connections together).
+	block []emitted
+	segs  [][]emitted // the chunk's so far, before block[start:]
 	start int
+	runs  []run // the chunk's so far
 
 	baseEID []int32 // the egress outcome of a group no rule matches
 	stamp   []int32 // stamp[s] == d+1: some ingress rule of d matched s
@@ -723,11 +726,32 @@ func (w *worker) emit(s, d int, a int32) {
 		if len(w.block) == cap(w.block) {
 			w.grow()
 		}
-		w.block = append(w.block, model.Connection{Src: int32(s), Dst: int32(d), Allowance: a})
+		w.block = append(w.block, emitted{src: int32(s), allowance: a})
+		if n := len(w.runs); n > 0 && w.runs[n-1].dst == int32(d) {
+			w.runs[n-1].n++
+		} else {
+			w.runs = append(w.runs, run{dst: int32(d), n: 1})
+		}
 	}
 }
 
-// blockSize is how many connections a block holds (384 KiB).
+// emitted is a connection in a worker's block: its destination is its
+// run's. Eight bytes where a model.Connection takes twelve: at 20,000
+// workloads the blocks hold 106 million connections, alive until
+// bySource has copied them.
+type emitted struct{ src, allowance int32 }
+
+// run is n consecutive connections of a chunk into dst.
+type run struct{ dst, n int32 }
+
+// chunkOut is the connections of a chunk of destinations, in destination
+// order: segments of blocks, and their destinations as runs.
+type chunkOut struct {
+	segs [][]emitted
+	runs []run
+}
+
+// blockSize is how many connections a block holds (256 KiB).
 var blockSize = 1 << 15
 
 // grow starts a new block, the current one full.
@@ -735,18 +759,18 @@ func (w *worker) grow() {
 	if len(w.block) > w.start {
 		w.segs = append(w.segs, w.block[w.start:])
 	}
-	w.block, w.start = make([]model.Connection, 0, blockSize), 0
+	w.block, w.start = make([]emitted, 0, blockSize), 0
 }
 
-// cut returns the connections emitted since the last cut, as segments.
-func (w *worker) cut() [][]model.Connection {
+// cut returns the connections emitted since the last cut.
+func (w *worker) cut() chunkOut {
 	if len(w.block) > w.start {
 		w.segs = append(w.segs, w.block[w.start:len(w.block):len(w.block)])
 		w.start = len(w.block)
 	}
-	segs := w.segs
-	w.segs = nil
-	return segs
+	out := chunkOut{segs: w.segs, runs: w.runs}
+	w.segs, w.runs = nil, nil
+	return out
 }
 
 // dest computes every flow into destination d, the j-th of the block
@@ -1128,14 +1152,14 @@ func (ix *index) selection() []model.PolicySelection {
 // order, the chunks in ascending order) in (Src, Dst) order, with a
 // counting sort on every core: the connections of a source come chunk by
 // chunk, so in destination order. n is the number of peers.
-func bySource(flats [][][]model.Connection, n int) []model.Connection {
+func bySource(flats []chunkOut, n int) []model.Connection {
 	// at[c][s] is where chunk c's first connection from s goes.
 	at := make([][]int32, len(flats))
 	par.For(len(flats), func(c int) {
 		counts := make([]int32, n)
-		for _, seg := range flats[c] {
+		for _, seg := range flats[c].segs {
 			for _, x := range seg {
-				counts[x.Src]++
+				counts[x.src]++
 			}
 		}
 		at[c] = counts
@@ -1151,10 +1175,17 @@ func bySource(flats [][][]model.Connection, n int) []model.Connection {
 	out := make([]model.Connection, total)
 	par.For(len(flats), func(c int) {
 		next := at[c]
-		for _, seg := range flats[c] {
+		runs := flats[c].runs
+		r, left := -1, int32(0)
+		for _, seg := range flats[c].segs {
 			for _, x := range seg {
-				out[next[x.Src]] = x
-				next[x.Src]++
+				for left == 0 {
+					r++
+					left = runs[r].n
+				}
+				left--
+				out[next[x.src]] = model.Connection{Src: x.src, Dst: runs[r].dst, Allowance: x.allowance}
+				next[x.src]++
 			}
 		}
 	})
