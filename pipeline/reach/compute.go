@@ -506,7 +506,7 @@ func (pl *plan) run(ctx context.Context, dests []int) ([]chunkOut, []overrideSet
 					wk.blockBuf = block
 					wk.egressBlock(block)
 					for j, d := range block {
-						wk.dest(d, j)
+						wk.destRun(d, j)
 					}
 				}
 				flats[c] = wk.cut()
@@ -580,12 +580,14 @@ type worker struct {
 	// segments of them (cut): copying each chunk's out of a growing
 	// buffer at its exact size cost a copy of every connection, and
 	// growing each chunk's from empty about two. A block holds each
-	// connection's source and allowance; runs, its destination (dest
-	// emits a destination's connections together).
-	block []emitted
-	segs  [][]emitted // the chunk's so far, before block[start:]
-	start int
-	runs  []run // the chunk's so far
+	// connection's source and allowance; runs, its destination, noted
+	// once per destination (destRun: dest emits a destination's
+	// connections together), not per connection.
+	block  []emitted
+	segs   [][]emitted // the chunk's so far, before block[start:]
+	inSegs int         // the connections in segs
+	start  int
+	runs   []run // the chunk's so far
 
 	baseEID []int32 // the egress outcome of a group no rule matches
 	stamp   []int32 // stamp[s] == d+1: some ingress rule of d matched s
@@ -727,13 +729,20 @@ func (w *worker) emit(s, d int, a int32) {
 			w.grow()
 		}
 		w.block = append(w.block, emitted{src: int32(s), allowance: a})
-		if n := len(w.runs); n > 0 && w.runs[n-1].dst == int32(d) {
-			w.runs[n-1].n++
-		} else {
-			w.runs = append(w.runs, run{dst: int32(d), n: 1})
-		}
 	}
 }
+
+// destRun is dest, with the run of d's connections noted for the chunk.
+func (w *worker) destRun(d, j int) {
+	before := w.chunkLen()
+	w.dest(d, j)
+	if n := w.chunkLen() - before; n > 0 {
+		w.runs = append(w.runs, run{dst: int32(d), n: int32(n)})
+	}
+}
+
+// chunkLen is how many connections the chunk at hand holds so far.
+func (w *worker) chunkLen() int { return w.inSegs + len(w.block) - w.start }
 
 // emitted is a connection in a worker's block: its destination is its
 // run's. Eight bytes where a model.Connection takes twelve: at 20,000
@@ -758,6 +767,7 @@ var blockSize = 1 << 15
 func (w *worker) grow() {
 	if len(w.block) > w.start {
 		w.segs = append(w.segs, w.block[w.start:])
+		w.inSegs += len(w.block) - w.start
 	}
 	w.block, w.start = make([]emitted, 0, blockSize), 0
 }
@@ -769,7 +779,7 @@ func (w *worker) cut() chunkOut {
 		w.start = len(w.block)
 	}
 	out := chunkOut{segs: w.segs, runs: w.runs}
-	w.segs, w.runs = nil, nil
+	w.segs, w.runs, w.inSegs = nil, nil, 0
 	return out
 }
 
