@@ -39,3 +39,18 @@ func TestSeenAllowancesCollide(t *testing.T) {
 		}
 	}
 }
+
+// TestAllowCacheCollides runs the cache of allowances by egress outcome
+// and ingress list (allow) with one and two slots: every call then
+// replaces what another left there.
+func TestAllowCacheCollides(t *testing.T) {
+	c := synth.Cluster(synth.Options{Workloads: 500, Namespaces: 6, Seed: 11, AdminPolicies: 40, Baseline: true, CiliumPolicies: 80})
+	want := Compute(c)
+	defer func(n int) { maxAllowBits = n }(maxAllowBits)
+	for _, n := range []int{0, 1} {
+		maxAllowBits = n
+		if got := Compute(c); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%d slots: %s", 1<<n, matrixDifference(got, want))
+		}
+	}
+}

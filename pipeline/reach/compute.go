@@ -14,6 +14,7 @@ import (
 	"context"
 	"encoding/binary"
 	"math"
+	"math/bits"
 	"runtime"
 	"slices"
 	"sort"
@@ -575,7 +576,9 @@ type worker struct {
 	ports              *portCache
 	notIsoEg, notIsoIn int32
 	allowances         map[[2]int32]int32 // index in the pool, -1 for none
-	key                []byte             // scratch for allowance keys
+	allowCache         []allowEntry       // in front of allowances
+	allowBits          int
+	key                []byte // scratch for allowance keys
 	// The connections go into blocks of blockSize, and a chunk's are
 	// segments of them (cut): copying each chunk's out of a growing
 	// buffer at its exact size cost a copy of every connection, and
@@ -676,6 +679,7 @@ func (pl *plan) newWorker() *worker {
 		plan:       pl,
 		ports:      newPortCache(pl.ix.nextRule),
 		allowances: map[[2]int32]int32{},
+		allowBits:  allowCacheBits(n),
 		baseEID:    make([]int32, len(pl.groups)),
 		stamp:      make([]int32, n),
 		masks:      make([]uint64, n),
@@ -688,6 +692,7 @@ func (pl *plan) newWorker() *worker {
 		portClass:  map[string]int32{},
 		namedKids:  map[[3]int32]int32{},
 	}
+	w.allowCache = make([]allowEntry, 1<<w.allowBits)
 	w.eg = newInterner(pl.ix, w.ports)
 	w.ing = newInterner(pl.ix, w.ports)
 	w.notIsoEg = w.eg.intern(nil, false)
@@ -705,21 +710,51 @@ func (pl *plan) newWorker() *worker {
 	return w
 }
 
+// allow is the pool index of the allowance that egress outcome e and
+// ingress list i make (-1 for none). The direct-mapped cache answers most
+// calls before the map: at 20,000 workloads the map holds about a million
+// pairs per worker, and a lookup in it missed the processor's caches
+// (85 % of 20.7 million calls hit a cache of 16 k entries).
 func (w *worker) allow(e, i int32) int32 {
+	c := &w.allowCache[allowSlot(e, i, w.allowBits)]
+	if c.e1 == e+1 && c.i == i {
+		return c.a
+	}
 	k := [2]int32{e, i}
-	if a, ok := w.allowances[k]; ok {
-		return a
+	idx, ok := w.allowances[k]
+	if !ok {
+		eg, in := w.eg.lists[e], w.ing.lists[i]
+		var allows bool
+		w.key, allows = allowanceKey(eg, in, w.key[:0])
+		idx = -1
+		if allows {
+			key := w.key
+			idx = w.pool.index(key, func() *model.Allowance { return combine(eg, in, key[len(key)-1] == 1) })
+		}
+		w.allowances[k] = idx
 	}
-	eg, in := w.eg.lists[e], w.ing.lists[i]
-	key, ok := allowanceKey(eg, in, w.key[:0])
-	w.key = key
-	idx := int32(-1)
-	if ok {
-		idx = w.pool.index(key, func() *model.Allowance { return combine(eg, in, key[len(key)-1] == 1) })
-	}
-	w.allowances[k] = idx
+	*c = allowEntry{e1: e + 1, i: i, a: idx}
 	return idx
 }
+
+// allowEntry is a slot of the worker's cache of allow: e1 is the egress
+// outcome plus one, so that the zero entry holds nothing.
+type allowEntry struct{ e1, i, a int32 }
+
+func allowSlot(e, i int32, bits int) uint32 {
+	return (uint32(e)*0x9e3779b1 ^ uint32(i)*0x85ebca77) >> (32 - bits)
+}
+
+// allowCacheBits sizes a worker's allow cache: two slots per peer, from
+// 2^8 to 2^maxAllowBits (192 KiB, which stays in the
+// processor's second-level cache).
+func allowCacheBits(peers int) int {
+	return min(maxAllowBits, max(8, bits.Len(uint(2*peers))))
+}
+
+// maxAllowBits bounds the log2 of an allow cache's size (tests make it
+// one slot).
+var maxAllowBits = 14
 
 func (w *worker) emit(s, d int, a int32) {
 	// Self-traffic is left out, and so is traffic between two external
