@@ -188,7 +188,7 @@ func groupRows(m *Matrix, cs []Connection, class, tags []int32) []*Flow {
 		for i := range groups {
 			g := &groups[i]
 			dsts := arena[g.fill-g.count : g.fill : g.fill]
-			key := flowKey{g.aid, g.tag, srcClass, g.class, hashInt32s(dsts)}
+			key := flowKey{g.aid, g.tag, srcClass, g.class, HashInt32s(dsts)}
 			into := merged.get(key, dsts)
 			if into == nil {
 				// Made only here: most rows' groups join a flow, and
@@ -214,7 +214,7 @@ type flowKey struct {
 }
 
 func keyOf(f *Flow) flowKey {
-	return flowKey{f.Allowance, f.Tag, f.SrcClass, f.DstClass, hashInt32s(f.Dsts)}
+	return flowKey{f.Allowance, f.Tag, f.SrcClass, f.DstClass, HashInt32s(f.Dsts)}
 }
 
 func (x flowIndex) get(k flowKey, dsts []int32) *Flow {
@@ -228,7 +228,9 @@ func (x flowIndex) get(k flowKey, dsts []int32) *Flow {
 
 func (x flowIndex) add(k flowKey, f *Flow) { x[k] = append(x[k], f) }
 
-func hashInt32s(xs []int32) uint64 {
+// HashInt32s is the FNV-1a hash of xs, a word at a time: flows are found
+// by a hash of their peers.
+func HashInt32s(xs []int32) uint64 {
 	h := uint64(14695981039346656037)
 	for _, x := range xs {
 		h ^= uint64(uint32(x))

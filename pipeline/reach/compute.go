@@ -484,6 +484,9 @@ func (pl *plan) run(ctx context.Context, dests []int) ([]chunkOut, []overrideSet
 	chunk := max(64, n/(workers*8))
 	nChunks := (n + chunk - 1) / chunk
 	flats := make([]chunkOut, nChunks)
+	// Grouping columns, a worker's flows span its chunks, which it takes
+	// in ascending order (next), so each flow's destinations ascend.
+	perWorker := make([]chunkOut, workers)
 	overrides := make([]overrideSet, 0, 2*workers)
 	var overridesMu sync.Mutex
 	var next atomic.Int64
@@ -512,6 +515,9 @@ func (pl *plan) run(ctx context.Context, dests []int) ([]chunkOut, []overrideSet
 				}
 				flats[c] = wk.cut()
 			}
+			if wk.col != nil {
+				perWorker[w] = chunkOut{flows: wk.col.flows}
+			}
 			overridesMu.Lock()
 			overrides = append(overrides, wk.eg.overrides, wk.ing.overrides)
 			overridesMu.Unlock()
@@ -520,6 +526,9 @@ func (pl *plan) run(ctx context.Context, dests []int) ([]chunkOut, []overrideSet
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
+	}
+	if pl.columns {
+		return perWorker, overrides, nil
 	}
 	return flats, overrides, nil
 }
@@ -535,6 +544,9 @@ type plan struct {
 	openRules   []*crule
 	containing  [][]*crule
 	pool        *allowancePool
+	// columns: workers group each destination's connections into flows
+	// (ComputeFlows) rather than keep them.
+	columns bool
 }
 
 // allowancePool holds the matrix's allowances, each once whichever worker
@@ -634,6 +646,9 @@ type worker struct {
 	wideCache []wideCache
 	// scratch for the contributions of one side before they are interned
 	scratch []pend
+	// col groups the connections by column, instead of the blocks
+	// (ComputeFlows).
+	col *columns
 }
 
 // maxWideRules is how many ingress rules of one destination the wide
@@ -693,6 +708,9 @@ func (pl *plan) newWorker() *worker {
 		namedKids:  map[[3]int32]int32{},
 	}
 	w.allowCache = make([]allowEntry, 1<<w.allowBits)
+	if pl.columns {
+		w.col = newColumns(n)
+	}
 	w.eg = newInterner(pl.ix, w.ports)
 	w.ing = newInterner(pl.ix, w.ports)
 	w.notIsoEg = w.eg.intern(nil, false)
@@ -763,12 +781,21 @@ func (w *worker) emit(s, d int, a int32) {
 		if len(w.block) == cap(w.block) {
 			w.grow()
 		}
+		if w.col != nil {
+			w.col.add(s, a)
+			return
+		}
 		w.block = append(w.block, emitted{src: int32(s), allowance: a})
 	}
 }
 
 // destRun is dest, with the run of d's connections noted for the chunk.
 func (w *worker) destRun(d, j int) {
+	if w.col != nil {
+		w.dest(d, j)
+		w.col.close(d)
+		return
+	}
 	before := w.chunkLen()
 	w.dest(d, j)
 	if n := w.chunkLen() - before; n > 0 {
@@ -793,6 +820,9 @@ type run struct{ dst, n int32 }
 type chunkOut struct {
 	segs [][]emitted
 	runs []run
+	// flows, instead, when the plan groups columns (ComputeFlows): a
+	// worker's, from all its chunks.
+	flows []colFlow
 }
 
 // blockSize is how many connections a block holds (256 KiB).
@@ -809,6 +839,9 @@ func (w *worker) grow() {
 
 // cut returns the connections emitted since the last cut.
 func (w *worker) cut() chunkOut {
+	if w.col != nil {
+		return chunkOut{} // the worker's flows span its chunks
+	}
 	if len(w.block) > w.start {
 		w.segs = append(w.segs, w.block[w.start:len(w.block):len(w.block)])
 		w.start = len(w.block)

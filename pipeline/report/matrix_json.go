@@ -167,12 +167,35 @@ func writeJSONLines(w io.Writer, m jsonMatrix) error {
 }
 
 func toJSONMatrix(v *matrixView, opts MatrixOptions) jsonMatrix {
+	return v.jsonMatrix(opts, model.GroupFlows(v.m, v.keptConnections(), model.FlowKeys{}), v.n)
+}
+
+// WriteMatrixFlows writes matrix m, whose connections flows partition
+// (reach.ComputeFlows: m lists none), in the json format, every peer
+// shown. The document is the json format's for the same matrix, but for
+// how its flows cut the pairs.
+func WriteMatrixFlows(w io.Writer, m *model.Matrix, flows []model.Flow, title string) error {
+	opts := MatrixOptions{Title: title}
+	v, err := newMatrixView(m, opts)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, f := range flows {
+		n += len(f.Srcs) * len(f.Dsts)
+	}
+	return writeJSONLines(w, v.jsonMatrix(opts, flows, n))
+}
+
+// jsonMatrix is the document of the view whose n connections flows
+// partition (in peer indices; they are rewritten to display positions).
+func (v *matrixView) jsonMatrix(opts MatrixOptions, flows []model.Flow, n int) jsonMatrix {
 	out := jsonMatrix{
 		FormatVersion: FormatVersion,
 		Title:         opts.Title,
 		Peers:         make([]jsonPeer, len(v.peers)),
-		Flows:         []jsonFlow{},
-		Connections:   v.n,
+		Flows:         make([]jsonFlow, 0, len(flows)),
+		Connections:   n,
 		Unmanaged:     make([]jsonUnmanaged, len(v.unmanaged)),
 		Omitted:       v.m.Omitted,
 	}
@@ -183,7 +206,6 @@ func toJSONMatrix(v *matrixView, opts MatrixOptions) jsonMatrix {
 	for i, p := range v.peers {
 		out.Peers[i] = toJSONPeer(*p)
 	}
-	flows := model.GroupFlows(v.m, v.keptConnections(), model.FlowKeys{})
 	for i := range flows {
 		f := &flows[i]
 		for k, s := range f.Srcs {
@@ -201,7 +223,7 @@ func toJSONMatrix(v *matrixView, opts MatrixOptions) jsonMatrix {
 		}
 		return int(a.Dsts[0] - b.Dsts[0])
 	})
-	number, used := v.allowances()
+	number, used := flowAllowances(flows, len(v.m.Allowances))
 	out.provenance = provenanceOf(v.m.Allowances, used)
 	for _, f := range flows {
 		out.Flows = append(out.Flows, jsonFlow{Srcs: f.Srcs, Dsts: f.Dsts, Ports: jsonPorts{v.m.Allowances[f.Allowance].Ports}, Allowance: number[f.Allowance]})
@@ -210,6 +232,25 @@ func toJSONMatrix(v *matrixView, opts MatrixOptions) jsonMatrix {
 		out.Unmanaged[i] = jsonUnmanaged{Namespace: u.Workload.Namespace, Name: u.Workload.Name, Kind: u.Workload.Kind, Reason: u.Reason}
 	}
 	return out
+}
+
+// flowAllowances numbers the allowances flows use as allowances does for
+// connections: the first connection of an allowance in display order is
+// the least of its flows' first ones, each flow's first source with its
+// first destination, so it lies in the allowance's first flow in flows'
+// order (first source, then first destination).
+func flowAllowances(flows []model.Flow, all int) (number, used []int32) {
+	number = make([]int32, all)
+	for i := range number {
+		number[i] = -1
+	}
+	for _, f := range flows {
+		if number[f.Allowance] < 0 {
+			number[f.Allowance] = int32(len(used))
+			used = append(used, f.Allowance)
+		}
+	}
+	return number, used
 }
 
 // check reports a matrix read back whose flows name peers or allowances

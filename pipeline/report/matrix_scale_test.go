@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"math/rand/v2"
 	"slices"
@@ -181,4 +182,27 @@ func TestMatrixInAnyOrderRendersTheSame(t *testing.T) {
 			assert.Equal(t, renderMatrix(t, f, m, opts), renderMatrix(t, f, &shuffled, opts), "%s %+v", f, opts)
 		}
 	}
+}
+
+// TestMatrixFlowsAsJSON: the document WriteMatrixFlows writes from the
+// engine's flows by column (reach.ComputeFlows) is the json format's of
+// the same matrix, pair for pair, but for how the flows cut the pairs:
+// the same peers, rules, grants, allowances (numbered alike),
+// connections and unmanaged workloads, and its flows in order.
+func TestMatrixFlowsAsJSON(t *testing.T) {
+	t.Parallel()
+	c := synth.Cluster(synth.Options{Workloads: 120, Namespaces: 6, Seed: 4, Small: true, AdminPolicies: 6, Baseline: true, CiliumPolicies: 8})
+	var want jsonMatrix
+	require.NoError(t, json.Unmarshal([]byte(renderMatrix(t, "json", reach.Compute(c), MatrixOptions{Title: "prod"})), &want))
+	m, flows := reach.ComputeFlows(c)
+	var b bytes.Buffer
+	require.NoError(t, WriteMatrixFlows(&b, m, flows, "prod"))
+	var got jsonMatrix
+	require.NoError(t, json.Unmarshal(b.Bytes(), &got))
+
+	assert.Equal(t, pairsOf(t, want), pairsOf(t, got))
+	assert.Equal(t, got.Flows, compactFlows(got.Flows), "flows are in order")
+	assert.NotEqual(t, want.Flows, got.Flows, "the cluster tells rows from columns")
+	got.Flows, want.Flows = nil, nil
+	assert.Equal(t, want, got)
 }

@@ -208,6 +208,15 @@ func Reach(ctx context.Context, p ReachParams, w, stderr io.Writer) error {
 	// The matrix is the model's alone: let the rendered documents go
 	// before the engine's allocations pile up on top of them.
 	o.Objects, o.Cluster.Objects = nil, nil
+	if p.Format == "json" && p.Workload == "" && p.Namespace == "" {
+		// The document lists flows, never pairs: the engine groups them
+		// as it makes them, and no list of pairs is kept.
+		m, flows := reach.ComputeFlows(o.Cluster)
+		if err := report.WriteMatrixFlows(w, m, flows, o.Name); err != nil {
+			return err
+		}
+		return leftOut(o)
+	}
 	m := reach.Compute(o.Cluster)
 	// The engine's connection blocks are garbage now, copied into the
 	// matrix's sorted connections. The collector would find that only

@@ -3,6 +3,7 @@ package run_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -105,5 +106,62 @@ func TestCommandsExit2WhenTheyLeaveObjectsOut(t *testing.T) {
 			assert.Contains(t, stderr.String(), fmt.Sprintf("all.yaml:%d: NetworkPolicy app/default-deny-egress: spec.policyTypes[1]: ", badTypeLine))
 			assert.NotEmpty(t, out.String(), "the answer is still printed")
 		})
+	}
+}
+
+// TestReachJSONHoldsThePairsOfJSONL: `reach --format json` on this
+// repository's overlays (its flows grouped as the engine makes them,
+// reach.ComputeFlows) holds exactly the pairs `--format jsonl` lists, each
+// with the same allowance, and the same peers and allowances.
+func TestReachJSONHoldsThePairsOfJSONL(t *testing.T) {
+	t.Parallel()
+	for _, overlay := range []string{"dev", "prod", "prod-cilium"} {
+		reachOut := func(format string) []byte {
+			var out, stderr bytes.Buffer
+			err := run.Reach(context.Background(), run.ReachParams{Common: run.Common{Dir: repoRoot}, Overlay: overlay, Format: format}, &out, &stderr)
+			require.NoError(t, err, "%s: %s", format, stderr.String())
+			return out.Bytes()
+		}
+		var doc struct {
+			Peers       []json.RawMessage `json:"peers"`
+			Allowances  []json.RawMessage `json:"allowances"`
+			Connections int               `json:"connections"`
+			Flows       []struct {
+				Srcs, Dsts []int
+				Allowance  int
+			} `json:"flows"`
+		}
+		require.NoError(t, json.Unmarshal(reachOut("json"), &doc), overlay)
+		var got []string
+		for _, f := range doc.Flows {
+			for _, s := range f.Srcs {
+				for _, d := range f.Dsts {
+					got = append(got, fmt.Sprintf("%s %s %d", doc.Peers[s], doc.Peers[d], f.Allowance))
+				}
+			}
+		}
+		slices.Sort(got)
+
+		lines := strings.Split(strings.TrimSpace(string(reachOut("jsonl"))), "\n")
+		var header struct {
+			Allowances  []json.RawMessage `json:"allowances"`
+			Connections int               `json:"connections"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(lines[0]), &header), overlay)
+		var want []string
+		for _, l := range lines[1:] {
+			var p struct {
+				Src, Dst  json.RawMessage
+				Allowance int
+			}
+			require.NoError(t, json.Unmarshal([]byte(l), &p), overlay)
+			want = append(want, fmt.Sprintf("%s %s %d", p.Src, p.Dst, p.Allowance))
+		}
+		slices.Sort(want)
+		require.NotEmpty(t, want, overlay)
+		assert.Equal(t, want, got, overlay)
+		assert.Equal(t, len(want), doc.Connections, overlay)
+		assert.Equal(t, header.Connections, doc.Connections, overlay)
+		assert.Equal(t, header.Allowances, doc.Allowances, overlay)
 	}
 }
