@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"context"
 	"math/bits"
+	"runtime"
 	"slices"
 
+	"github.com/reachgate/reachgate/internal/par"
 	"github.com/reachgate/reachgate/pipeline/model"
 )
 
@@ -153,40 +155,52 @@ func (c *columns) close(d int) {
 // mergeColumns merges the workers' flows into one flow per allowance and
 // sources, with increasing destinations (each worker's ascend, and no two
 // workers share a destination), and sorts them by first source, then
-// first destination.
+// first destination. Flows are shared out to every core by the hash of
+// their sources, so that equal ones meet on one.
 func mergeColumns(workers []chunkOut) []model.Flow {
 	if len(workers) == 1 {
 		return sortedFlows(workers[0].flows)
 	}
-	t := flowTable{first: make(map[colKey]int32, len(workers[0].flows))}
-	for _, wk := range workers {
-		for _, f := range wk.flows {
-			i, added := t.find(f.a, f.hash, f.srcs)
-			if into := &t.flows[i]; added {
-				into.dsts = f.dsts
-			} else {
-				into.dsts = mergeAscending(into.dsts, f.dsts)
+	shards := make([][]colFlow, runtime.GOMAXPROCS(0))
+	par.For(len(shards), func(p int) {
+		t := flowTable{first: map[colKey]int32{}}
+		for _, wk := range workers {
+			for _, f := range wk.flows {
+				if f.hash%uint64(len(shards)) != uint64(p) {
+					continue
+				}
+				i, added := t.find(f.a, f.hash, f.srcs)
+				if into := &t.flows[i]; added {
+					into.dsts = f.dsts
+				} else {
+					into.dsts = mergeAscending(into.dsts, f.dsts)
+				}
 			}
 		}
-	}
-	return sortedFlows(t.flows)
+		shards[p] = t.flows
+	})
+	return sortedFlows(slices.Concat(shards...))
 }
 
 // sortedFlows is merged as flows, sorted by first source, then first
-// destination.
+// destination (a connection belongs to one flow, so no two flows share
+// both): by a key of the two, without reaching into every flow's lists
+// on each comparison.
 func sortedFlows(merged []colFlow) []model.Flow {
-	flows := make([]model.Flow, len(merged))
-	for i, f := range merged {
-		flows[i] = model.Flow{Allowance: f.a, Srcs: f.srcs, Dsts: f.dsts}
+	type order struct {
+		key uint64
+		i   int32
 	}
-	// A connection belongs to one flow, so no two flows share their first
-	// source and first destination.
-	slices.SortFunc(flows, func(a, b model.Flow) int {
-		if c := cmp.Compare(a.Srcs[0], b.Srcs[0]); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Dsts[0], b.Dsts[0])
-	})
+	keys := make([]order, len(merged))
+	for i, f := range merged {
+		keys[i] = order{uint64(f.srcs[0])<<32 | uint64(f.dsts[0]), int32(i)}
+	}
+	slices.SortFunc(keys, func(a, b order) int { return cmp.Compare(a.key, b.key) })
+	flows := make([]model.Flow, len(merged))
+	for k, o := range keys {
+		f := &merged[o.i]
+		flows[k] = model.Flow{Allowance: f.a, Srcs: f.srcs, Dsts: f.dsts}
+	}
 	return flows
 }
 
