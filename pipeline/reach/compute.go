@@ -764,8 +764,8 @@ func allowSlot(e, i int32, bits int) uint32 {
 }
 
 // allowCacheBits sizes a worker's allow cache: two slots per peer, from
-// 2^8 to 2^maxAllowBits (192 KiB, which stays in the
-// processor's second-level cache).
+// 2^8 to 2^maxAllowBits (192 KiB, which stays in the processor's
+// second-level cache).
 func allowCacheBits(peers int) int {
 	return min(maxAllowBits, max(8, bits.Len(uint(2*peers))))
 }
@@ -778,12 +778,12 @@ func (w *worker) emit(s, d int, a int32) {
 	// Self-traffic is left out, and so is traffic between two external
 	// ranges, which never crosses the cluster.
 	if a >= 0 && s != d && (s < w.ix.nw || d < w.ix.nw) {
-		if len(w.block) == cap(w.block) {
-			w.grow()
-		}
 		if w.col != nil {
 			w.col.add(s, a)
 			return
+		}
+		if len(w.block) == cap(w.block) {
+			w.grow()
 		}
 		w.block = append(w.block, emitted{src: int32(s), allowance: a})
 	}

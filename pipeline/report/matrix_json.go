@@ -188,7 +188,8 @@ func WriteMatrixFlows(w io.Writer, m *model.Matrix, flows []model.Flow, title st
 }
 
 // jsonMatrix is the document of the view whose n connections flows
-// partition (in peer indices; they are rewritten to display positions).
+// partition, in peer indices (rewritten to display positions, and
+// sorted, in place).
 func (v *matrixView) jsonMatrix(opts MatrixOptions, flows []model.Flow, n int) jsonMatrix {
 	out := jsonMatrix{
 		FormatVersion: FormatVersion,
