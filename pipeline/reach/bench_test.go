@@ -36,6 +36,25 @@ func BenchmarkCompute(b *testing.B) {
 	}
 }
 
+// BenchmarkComputeFlows is BenchmarkCompute's clusters as `reach --format
+// json` computes them: flows by column, no list of pairs.
+func BenchmarkComputeFlows(b *testing.B) {
+	for _, n := range []int{500, 2000, 5000} {
+		c := synth.Cluster(synth.Options{Workloads: n, Namespaces: 50, Seed: 42})
+		b.Run(fmt.Sprintf("workloads=%d/policies=%d", n, len(c.Policies)), func(b *testing.B) {
+			b.ReportAllocs()
+			before := cpuTime()
+			var flows int
+			for b.Loop() {
+				_, fs := reach.ComputeFlows(c)
+				flows = len(fs)
+			}
+			b.ReportMetric((cpuTime()-before).Seconds()/float64(b.N), "cpu-s/op")
+			b.ReportMetric(float64(flows), "flows")
+		})
+	}
+}
+
 // BenchmarkComputeTiered is the 5,000-workload cluster of BenchmarkCompute
 // with each policy kind added in turn, side by side: its 3,000
 // NetworkPolicies alone (np), then 300 AdminNetworkPolicies (every tenth a
