@@ -25,32 +25,26 @@ func TestBlocksAreOneBuffer(t *testing.T) {
 	}
 }
 
-// TestSeenAllowancesCollide: the cache of allowances by destination,
-// egress outcome and ingress mask gives the same connections when every
-// entry shares one slot as when few do.
-func TestSeenAllowancesCollide(t *testing.T) {
+// TestCachesCollide runs the engine's two direct-mapped caches of
+// allowances with one and two slots, where every entry replaces what
+// another left there: the cache by destination, egress outcome and
+// ingress mask (seen), and the one by egress outcome and ingress list
+// (allow). The connections must be the same as when few collide.
+func TestCachesCollide(t *testing.T) {
 	c := synth.Cluster(synth.Options{Workloads: 500, Namespaces: 6, Seed: 11, AdminPolicies: 40, Baseline: true, CiliumPolicies: 80})
 	want := Compute(c)
-	defer func(n int) { seenBits = n }(seenBits)
-	for _, n := range []int{0, 1} {
-		seenBits = n
-		if got := Compute(c); !reflect.DeepEqual(got, want) {
-			t.Fatalf("%d slots: %s", 1<<n, matrixDifference(got, want))
-		}
-	}
-}
-
-// TestAllowCacheCollides runs the cache of allowances by egress outcome
-// and ingress list (allow) with one and two slots: every call then
-// replaces what another left there.
-func TestAllowCacheCollides(t *testing.T) {
-	c := synth.Cluster(synth.Options{Workloads: 500, Namespaces: 6, Seed: 11, AdminPolicies: 40, Baseline: true, CiliumPolicies: 80})
-	want := Compute(c)
-	defer func(n int) { maxAllowBits = n }(maxAllowBits)
-	for _, n := range []int{0, 1} {
-		maxAllowBits = n
-		if got := Compute(c); !reflect.DeepEqual(got, want) {
-			t.Fatalf("%d slots: %s", 1<<n, matrixDifference(got, want))
+	for _, cache := range []struct {
+		name string
+		bits *int
+	}{{"seen", &seenBits}, {"allow", &maxAllowBits}} {
+		before := *cache.bits
+		for _, n := range []int{0, 1} {
+			*cache.bits = n
+			got := Compute(c)
+			*cache.bits = before
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s, %d slots: %s", cache.name, 1<<n, matrixDifference(got, want))
+			}
 		}
 	}
 }

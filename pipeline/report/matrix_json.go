@@ -170,12 +170,21 @@ func toJSONMatrix(v *matrixView, opts MatrixOptions) jsonMatrix {
 	return v.jsonMatrix(opts, model.GroupFlows(v.m, v.keptConnections(), model.FlowKeys{}), v.n)
 }
 
+// FromFlows reports whether WriteMatrix, in format with opts, writes
+// nothing WriteMatrixFlows does not: the json format, every peer shown.
+// The engine then need not list the pairs (reach.ComputeFlows).
+func FromFlows(format string, opts MatrixOptions) bool {
+	return format == "json" && focus(opts) == nil
+}
+
 // WriteMatrixFlows writes matrix m, whose connections flows partition
 // (reach.ComputeFlows: m lists none), in the json format, every peer
-// shown. The document is the json format's for the same matrix, but for
+// shown (opts has no focus). The document is the json format's for the same matrix, but for
 // how its flows cut the pairs.
-func WriteMatrixFlows(w io.Writer, m *model.Matrix, flows []model.Flow, title string) error {
-	opts := MatrixOptions{Title: title}
+func WriteMatrixFlows(w io.Writer, m *model.Matrix, flows []model.Flow, opts MatrixOptions) error {
+	if !FromFlows("json", opts) {
+		return fmt.Errorf("a focused matrix is written from its connections")
+	}
 	v, err := newMatrixView(m, opts)
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"io"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -196,7 +197,7 @@ func TestMatrixFlowsAsJSON(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(renderMatrix(t, "json", reach.Compute(c), MatrixOptions{Title: "prod"})), &want))
 	m, flows := reach.ComputeFlows(c)
 	var b bytes.Buffer
-	require.NoError(t, WriteMatrixFlows(&b, m, flows, "prod"))
+	require.NoError(t, WriteMatrixFlows(&b, m, flows, MatrixOptions{Title: "prod"}))
 	var got jsonMatrix
 	require.NoError(t, json.Unmarshal(b.Bytes(), &got))
 
@@ -205,4 +206,18 @@ func TestMatrixFlowsAsJSON(t *testing.T) {
 	assert.NotEqual(t, want.Flows, got.Flows, "the cluster tells rows from columns")
 	got.Flows, want.Flows = nil, nil
 	assert.Equal(t, want, got)
+}
+
+// TestFromFlows: only the json format of the whole matrix is written
+// from flows; a focus needs the connections, and WriteMatrixFlows says so.
+func TestFromFlows(t *testing.T) {
+	t.Parallel()
+	assert.True(t, FromFlows("json", MatrixOptions{Title: "prod", EveryRange: true}))
+	assert.True(t, FromFlows("json", MatrixOptions{Workload: "  "}), "a blank focus is none")
+	assert.False(t, FromFlows("json", MatrixOptions{Workload: "ns-01/w-00001"}))
+	assert.False(t, FromFlows("json", MatrixOptions{Namespace: "ns-01"}))
+	assert.False(t, FromFlows("jsonl", MatrixOptions{}))
+	assert.False(t, FromFlows("txt", MatrixOptions{}))
+	m, flows := reach.ComputeFlows(synth.Cluster(synth.Options{Workloads: 20, Namespaces: 2, Seed: 1, Small: true}))
+	assert.ErrorContains(t, WriteMatrixFlows(io.Discard, m, flows, MatrixOptions{Namespace: "ns-01"}), "focused")
 }

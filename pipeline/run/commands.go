@@ -208,11 +208,12 @@ func Reach(ctx context.Context, p ReachParams, w, stderr io.Writer) error {
 	// The matrix is the model's alone: let the rendered documents go
 	// before the engine's allocations pile up on top of them.
 	o.Objects, o.Cluster.Objects = nil, nil
-	if p.Format == "json" && p.Workload == "" && p.Namespace == "" {
+	opts := report.MatrixOptions{Workload: p.Workload, Namespace: p.Namespace, Title: o.Name, EveryRange: p.EveryRange}
+	if report.FromFlows(p.Format, opts) {
 		// The document lists flows, never pairs: the engine groups them
 		// as it makes them, and no list of pairs is kept.
 		m, flows := reach.ComputeFlows(o.Cluster)
-		if err := report.WriteMatrixFlows(w, m, flows, o.Name); err != nil {
+		if err := report.WriteMatrixFlows(w, m, flows, opts); err != nil {
 			return err
 		}
 		return leftOut(o)
@@ -226,7 +227,7 @@ func Reach(ctx context.Context, p ReachParams, w, stderr io.Writer) error {
 	// here, the writer reuses the blocks' memory (see the figures in
 	// docs/reachability.md, "The commands at scale").
 	runtime.GC()
-	if err := report.WriteMatrix(w, p.Format, m, report.MatrixOptions{Workload: p.Workload, Namespace: p.Namespace, Title: o.Name, EveryRange: p.EveryRange}); err != nil {
+	if err := report.WriteMatrix(w, p.Format, m, opts); err != nil {
 		return err
 	}
 	return leftOut(o)
