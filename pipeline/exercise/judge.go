@@ -146,7 +146,7 @@ func why(f Flow) string {
 			if x.Allowed {
 				var by []string
 				for _, g := range x.Grants {
-					by = append(by, "egress "+sideText(g.Egress)+", ingress "+sideText(g.Ingress))
+					by = append(by, "egress "+sideText(*g.Egress)+", ingress "+sideText(*g.Ingress))
 				}
 				return "allowed " + x.Src.String() + " -> " + x.Dst.String() + " on " + x.Ports.String() + ": " + strings.Join(by, "; ")
 			}
@@ -180,7 +180,7 @@ func grantHint(f Flow) string {
 	seen := map[string]bool{}
 	for i := range f.Explanations {
 		for _, g := range f.Explanations[i].Grants {
-			for _, r := range []model.RuleRef{g.Egress, g.Ingress} {
+			for _, r := range []model.RuleRef{*g.Egress, *g.Ingress} {
 				if r.NotIsolated() {
 					continue
 				}

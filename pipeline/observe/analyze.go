@@ -259,8 +259,8 @@ func unused(r *model.ObserveReport, m *model.Matrix, seen map[[2]int32]model.Por
 		}
 		for gi, g := range a.Grants {
 			u := used[ai] != nil && used[ai][gi]
-			note(g.Egress, u, conns[ai])
-			note(g.Ingress, u, conns[ai])
+			note(*g.Egress, u, conns[ai])
+			note(*g.Ingress, u, conns[ai])
 		}
 	}
 	for _, ref := range order {

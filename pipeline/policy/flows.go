@@ -72,7 +72,7 @@ type grantKey struct {
 
 func (b *inputBuilder) grantTerm(g *model.Grant) *ast.Term {
 	var buf [64]byte
-	k := grantKey{ports: string(portsKey(buf[:0], g.Ports)), egress: g.Egress, ingress: g.Ingress}
+	k := grantKey{ports: string(portsKey(buf[:0], g.Ports)), egress: *g.Egress, ingress: *g.Ingress}
 	k.egress.Source, k.ingress.Source = model.Location{}, model.Location{}
 	if t, ok := b.grants[k]; ok {
 		return t
@@ -80,8 +80,8 @@ func (b *inputBuilder) grantTerm(g *model.Grant) *ast.Term {
 	t := ast.ObjectTerm(
 		item(kPorts, b.portsTerm(g.Ports)),
 		item(kPortsText, b.portsText(g.Ports)),
-		item(kEgress, b.ruleRefTerm(g.Egress)),
-		item(kIngress, b.ruleRefTerm(g.Ingress)),
+		item(kEgress, b.ruleRefTerm(*g.Egress)),
+		item(kIngress, b.ruleRefTerm(*g.Ingress)),
 	)
 	b.grants[k] = t
 	return t

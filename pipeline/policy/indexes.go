@@ -308,7 +308,7 @@ func addressSidesTerm(m *model.Matrix, c *model.Cluster, mt *matrixTerms, all []
 		var seen []side
 		for i := range f.a.Grants {
 			g := &f.a.Grants[i]
-			for dir, r := range []*model.RuleRef{model.Ingress: &g.Ingress, model.Egress: &g.Egress} {
+			for dir, r := range []*model.RuleRef{model.Ingress: g.Ingress, model.Egress: g.Egress} {
 				if r.Kind != "" || r.NotIsolated() {
 					continue
 				}

@@ -178,17 +178,17 @@ func (b *matrixBuilder) done() *model.Matrix {
 	return b.m
 }
 
-func eg(policy string, rule int) model.RuleRef {
-	return model.RuleRef{Policy: policy, Direction: model.Egress, Rule: rule}
+func eg(policy string, rule int) *model.RuleRef {
+	return &model.RuleRef{Policy: policy, Direction: model.Egress, Rule: rule}
 }
 
-func ing(policy string, rule int) model.RuleRef {
-	return model.RuleRef{Policy: policy, Direction: model.Ingress, Rule: rule}
+func ing(policy string, rule int) *model.RuleRef {
+	return &model.RuleRef{Policy: policy, Direction: model.Ingress, Rule: rule}
 }
 
 var (
-	notIsolatedEg  = model.RuleRef{Direction: model.Egress}
-	notIsolatedIng = model.RuleRef{Direction: model.Ingress}
+	notIsolatedEg  = &model.RuleRef{Direction: model.Egress}
+	notIsolatedIng = &model.RuleRef{Direction: model.Ingress}
 )
 
 func ports(p model.Protocol, ns ...uint16) model.PortSet {

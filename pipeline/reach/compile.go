@@ -17,6 +17,7 @@ import (
 // matching peers and a port specification.
 type index struct {
 	c     *model.Cluster
+	refs  *sharedRefs // the references grants share
 	peers []model.Peer
 	// peers[:nw] are workloads, peers[nw:nr] external ranges, peers[nr:]
 	// host-name endpoints.
@@ -72,9 +73,12 @@ func (p *cpolicy) namespace() string {
 type crule struct {
 	// id orders rules as they are evaluated: Admin rules by priority,
 	// then NetworkPolicy rules, then Baseline rules.
-	id     int
-	pol    *cpolicy
-	ref    model.RuleRef
+	id  int
+	pol *cpolicy
+	// ref is the rule's reference, which the grants naming it share (and
+	// so never change): an allocation of its own, so that a matrix keeps
+	// it and not the rule.
+	ref    *model.RuleRef
 	tier   model.Tier
 	action model.Action
 	// match holds every peer the rule's from/to matches; addrDep the subset
@@ -197,6 +201,7 @@ func compilePorts(ports []networkingv1.NetworkPolicyPort) portSpec {
 func newIndex(c *model.Cluster, align []*model.Cluster) *index {
 	ix := &index{
 		c:        c,
+		refs:     newSharedRefs(),
 		byNS:     map[string][]int{},
 		nsLabels: map[string]map[string]string{},
 		podSel:   map[string]bitset{},
@@ -508,7 +513,7 @@ func (ix *index) newRule(cp *cpolicy, dir model.Direction, i int, action model.A
 		pol:    cp,
 		tier:   cp.tier,
 		action: action,
-		ref:    model.RuleRef{Policy: cp.key, Kind: cp.kind, Direction: dir, Rule: i, Action: action, Source: cp.source},
+		ref:    &model.RuleRef{Policy: cp.key, Kind: cp.kind, Direction: dir, Rule: i, Action: action, Source: cp.source},
 	}
 }
 

@@ -281,8 +281,8 @@ func grantsKey(key []byte, a *model.Allowance) []byte {
 	for i := range a.Grants {
 		g := &a.Grants[i]
 		key = appendPorts(key, g.Ports)
-		key = appendRef(key, &g.Egress)
-		key = appendRef(key, &g.Ingress)
+		key = appendRef(key, g.Egress)
+		key = appendRef(key, g.Ingress)
 	}
 	return key
 }
@@ -328,19 +328,24 @@ func relocated(a *model.Allowance, moved map[string]model.Location) *model.Allow
 	}
 	var b *model.Allowance
 	for i, g := range a.Grants {
-		e, eok := at(g.Egress)
-		in, iok := at(g.Ingress)
+		e, eok := at(*g.Egress)
+		in, iok := at(*g.Ingress)
 		if !eok && !iok {
 			continue
 		}
 		if b == nil {
 			b = &model.Allowance{Ports: a.Ports, Grants: slices.Clone(a.Grants), AddressDependent: a.AddressDependent}
 		}
+		// Rule references are shared: the moved ones are copies.
 		if eok {
-			b.Grants[i].Egress.Source = e
+			r := *g.Egress
+			r.Source = e
+			b.Grants[i].Egress = &r
 		}
 		if iok {
-			b.Grants[i].Ingress.Source = in
+			r := *g.Ingress
+			r.Source = in
+			b.Grants[i].Ingress = &r
 		}
 	}
 	if b == nil {

@@ -87,6 +87,16 @@ func deriveAsCompute(t *testing.T, from, cases int) int {
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("seed %d: the derived matrix is not the computed one\n%s", seed, matrixDifference(got, want))
 		}
+		// The base shares the head's allowances and the rule references
+		// of their grants: deriving it must leave the head's as they were
+		// (a policy that moved in its file gets copies).
+		again, err := newIndex(head, []*model.Cluster{&base}).compute(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(hm, again) {
+			t.Fatalf("seed %d: deriving the base changed the head's matrix\n%s", seed, matrixDifference(hm, again))
+		}
 	}
 	t.Logf("derived %d of %d", derived, cases)
 	return derived

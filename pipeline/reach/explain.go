@@ -251,7 +251,7 @@ func (e *Explainer) explain(s, d int, port *model.PortQuery) model.Explanation {
 	var egC, inC []contrib
 	x.Egress, egC = e.side(model.Egress, s, d, port)
 	x.Ingress, inC = e.side(model.Ingress, d, s, port)
-	if a := combine(egC, inC, false); len(a.Grants) > 0 {
+	if a := combine(egC, inC, false, ix.refs); len(a.Grants) > 0 {
 		x.Ports = a.Ports
 		for _, g := range a.Grants {
 			if port == nil || g.Ports.Contains(port.Protocol, port.Port) {

@@ -247,7 +247,7 @@ func overridden(sets []overrideSet) []model.Override {
 	}
 	out := make([]model.Override, 0, len(merged))
 	for k, p := range merged {
-		out = append(out, model.Override{Rule: k[0].ref, By: k[1].ref, Ports: p})
+		out = append(out, model.Override{Rule: *k[0].ref, By: *k[1].ref, Ports: p})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]

@@ -72,7 +72,7 @@ func grantsText(a *model.Allowance) string {
 	}
 	parts := make([]string, len(a.Grants))
 	for i, g := range a.Grants {
-		s := refText(g.Egress, model.Egress) + " + " + refText(g.Ingress, model.Ingress)
+		s := refText(*g.Egress, model.Egress) + " + " + refText(*g.Ingress, model.Ingress)
 		if len(a.Grants) > 1 && !g.Ports.Equal(a.Ports) {
 			s += " (" + g.Ports.String() + ")"
 		}
@@ -90,9 +90,9 @@ func sideRefs(a *model.Allowance, dir model.Direction) []model.RuleRef {
 	var out []model.RuleRef
 	seen := map[model.RuleRef]bool{}
 	for _, g := range a.Grants {
-		r := g.Ingress
+		r := *g.Ingress // a copy: grants share their references
 		if dir == model.Egress {
-			r = g.Egress
+			r = *g.Egress
 		}
 		r.Direction = dir
 		if !seen[r] {

@@ -80,7 +80,7 @@ func writeExplainJSON(w io.Writer, xs []model.Explanation) error {
 			j.Port = &jsonPortQuery{Protocol: x.Port.Protocol.String(), Port: x.Port.Port}
 		}
 		for k, g := range x.Grants {
-			j.AllowedBy[k] = jsonGrant{Ports: jsonPorts{g.Ports}, Egress: toJSONRuleRef(g.Egress), Ingress: toJSONRuleRef(g.Ingress)}
+			j.AllowedBy[k] = jsonGrant{Ports: jsonPorts{g.Ports}, Egress: toJSONRuleRef(*g.Egress), Ingress: toJSONRuleRef(*g.Ingress)}
 		}
 		doc.Explanations[i] = j
 	}

@@ -22,7 +22,7 @@ func TestExplainSummary(t *testing.T) {
 	assert.Equal(t, "app/frontend[Deployment] -> app/postgres[StatefulSet] on 5432/TCP is denied: egress blocks it: app/default-deny isolates it for egress with no egress rules (a default deny), and no other policy allows it", got)
 
 	allowed := model.Explanation{Src: src, Dst: dst, Port: q, Allowed: true, Ports: model.SinglePort(model.TCP, 5432, 5432),
-		Grants: []model.Grant{{Ports: model.SinglePort(model.TCP, 5432, 5432), Egress: model.RuleRef{Direction: model.Egress}, Ingress: model.RuleRef{Policy: "app/allow-pg", Direction: model.Ingress}}}}
+		Grants: []model.Grant{{Ports: model.SinglePort(model.TCP, 5432, 5432), Egress: &model.RuleRef{Direction: model.Egress}, Ingress: &model.RuleRef{Policy: "app/allow-pg", Direction: model.Ingress}}}}
 	assert.Contains(t, report.ExplainSummary([]model.Explanation{allowed}), "is allowed by")
 	assert.Contains(t, report.ExplainSummary([]model.Explanation{allowed}), "app/allow-pg")
 }

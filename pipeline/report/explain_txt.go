@@ -248,7 +248,7 @@ func explainVerdict(x *model.Explanation) (string, []string) {
 			// Every grant listed allows the port: no need for their ports.
 			parts := make([]string, len(x.Grants))
 			for i, g := range x.Grants {
-				parts[i] = refText(g.Egress, model.Egress) + " + " + refText(g.Ingress, model.Ingress)
+				parts[i] = refText(*g.Egress, model.Egress) + " + " + refText(*g.Ingress, model.Ingress)
 			}
 			return "allowed by " + strings.Join(parts, "; "), nil
 		}

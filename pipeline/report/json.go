@@ -143,7 +143,7 @@ func toJSONAllowance(a *model.Allowance) *jsonAllowance {
 		AllowedBy:        make([]jsonGrant, len(a.Grants)),
 	}
 	for i, g := range a.Grants {
-		out.AllowedBy[i] = jsonGrant{Ports: jsonPorts{g.Ports}, Egress: toJSONRuleRef(g.Egress), Ingress: toJSONRuleRef(g.Ingress)}
+		out.AllowedBy[i] = jsonGrant{Ports: jsonPorts{g.Ports}, Egress: toJSONRuleRef(*g.Egress), Ingress: toJSONRuleRef(*g.Ingress)}
 	}
 	return out
 }
@@ -154,7 +154,8 @@ func (j *jsonAllowance) model() *model.Allowance {
 	}
 	a := &model.Allowance{Ports: j.Ports.PortSet, AddressDependent: j.AddressDependent}
 	for _, g := range j.AllowedBy {
-		a.Grants = append(a.Grants, model.Grant{Ports: g.Ports.PortSet, Egress: g.Egress.model(model.Egress), Ingress: g.Ingress.model(model.Ingress)})
+		e, in := g.Egress.model(model.Egress), g.Ingress.model(model.Ingress)
+		a.Grants = append(a.Grants, model.Grant{Ports: g.Ports.PortSet, Egress: &e, Ingress: &in})
 	}
 	return a
 }

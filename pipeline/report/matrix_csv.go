@@ -69,11 +69,11 @@ func csvCells(a *model.Allowance) [][4]string {
 			if len(g.Ports.Ranges(p)) == 0 {
 				continue
 			}
-			if s := csvRef(g.Egress); !seenEg[s] {
+			if s := csvRef(*g.Egress); !seenEg[s] {
 				seenEg[s] = true
 				eg = append(eg, s)
 			}
-			if s := csvRef(g.Ingress); !seenIn[s] {
+			if s := csvRef(*g.Ingress); !seenIn[s] {
 				seenIn[s] = true
 				in = append(in, s)
 			}

@@ -135,7 +135,7 @@ func awkward() *model.Matrix {
 		{Range: model.PrefixRange(netip.MustParsePrefix("192.0.2.0/24")), External: `partner "#1"`},
 	}
 	grant := model.Grant{Ports: model.SinglePort(model.TCP, 80, 80),
-		Egress: model.RuleRef{Policy: "team-a/out", Rule: 0}, Ingress: model.RuleRef{Policy: "team_b/in", Rule: 2}}
+		Egress: &model.RuleRef{Policy: "team-a/out", Rule: 0}, Ingress: &model.RuleRef{Policy: "team_b/in", Rule: 2}}
 	m := &model.Matrix{Peers: peers}
 	al := &model.Allowance{Ports: grant.Ports, Grants: []model.Grant{grant}}
 	m.Connect(0, 2, al)

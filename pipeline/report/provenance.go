@@ -54,7 +54,7 @@ func provenanceOf(all []*model.Allowance, used []int32) provenance {
 			for j := range al.Grants {
 				g := &al.Grants[j]
 				key = g.Ports.AppendJSON(key[:0])
-				ja.Grants[j] = t.grant(key, g.Ports, t.rule(&g.Egress), t.rule(&g.Ingress))
+				ja.Grants[j] = t.grant(key, g.Ports, t.rule(g.Egress), t.rule(g.Ingress))
 			}
 			p.Allowances[k] = ja
 		}
@@ -174,7 +174,8 @@ func (p *provenance) allowance(i int32) *model.Allowance {
 	a := &model.Allowance{Ports: ja.Ports.PortSet, AddressDependent: ja.AddressDependent}
 	for _, gi := range ja.Grants {
 		g := p.Grants[gi]
-		a.Grants = append(a.Grants, model.Grant{Ports: g.Ports.PortSet, Egress: p.Rules[g.Egress].model(model.Egress), Ingress: p.Rules[g.Ingress].model(model.Ingress)})
+		e, in := p.Rules[g.Egress].model(model.Egress), p.Rules[g.Ingress].model(model.Ingress)
+		a.Grants = append(a.Grants, model.Grant{Ports: g.Ports.PortSet, Egress: &e, Ingress: &in})
 	}
 	return a
 }
