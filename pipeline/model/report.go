@@ -55,8 +55,6 @@ type OverlayReport struct {
 	Diff *Diff `json:"-"`
 	// Matrix is the head reachability.
 	Matrix *Matrix `json:"-"`
-	// Base is the base reachability, kept for pictures of what changed.
-	Base *Matrix `json:"-"`
 	// Error is set when the overlay could not be evaluated at all.
 	Error string `json:"error,omitempty"`
 	// InputDigest is "sha256:<hex>" of the rendered overlay as `reachgate

@@ -261,9 +261,9 @@ func fixtureReport(t *testing.T) *model.Report {
 		FailOn:       model.SeverityError,
 		Repository:   "acme/gitops",
 		Overlays: []model.OverlayReport{
-			{Name: "dev", Environment: "dev", Path: "overlays/dev", Findings: dev, Diff: diff, Matrix: ms[1], Base: ms[0],
+			{Name: "dev", Environment: "dev", Path: "overlays/dev", Findings: dev, Diff: diff, Matrix: ms[1],
 				InputDigest: "sha256:" + strings.Repeat("d", 64), Expectations: 4},
-			{Name: "prod", Environment: "prod", Path: "overlays/prod", Findings: []model.Finding{shared}, Diff: prodDiff, Matrix: prodMs[1], Base: prodMs[0],
+			{Name: "prod", Environment: "prod", Path: "overlays/prod", Findings: []model.Finding{shared}, Diff: prodDiff, Matrix: prodMs[1],
 				InputDigest: "sha256:" + strings.Repeat("e", 64), Expectations: 4},
 			{Name: "staging", Environment: "staging", Path: "overlays/staging", Error: "overlays/staging/kustomization.yaml:3: resources[1]: file ../missing.yaml does not exist"},
 		},

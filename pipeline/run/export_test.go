@@ -100,8 +100,7 @@ func (s *Stages) Compare(i int) *model.Diff {
 	if pr.head.Cluster != nil {
 		head = s.comp.matrices[pr.head.Cluster]
 	}
-	_, d := s.comp.compare(pr.base, head)
-	return d
+	return s.comp.compare(pr.base, head)
 }
 
 // JudgeOverlay judges overlay i's head: its findings and how many

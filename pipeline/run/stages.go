@@ -436,7 +436,7 @@ func (j *judge) overlay(ctx context.Context, rs *refs, pr pair, c computed, base
 	// The diff runs beside the rules, which have parts that use one core.
 	var wg sync.WaitGroup
 	if or.Matrix != nil {
-		wg.Go(func() { or.Base, or.Diff = c.compare(pr.base, or.Matrix) })
+		wg.Go(func() { or.Diff = c.compare(pr.base, or.Matrix) })
 	}
 	hf, bf, err := j.evaluate(ctx, rs, baseline, pr, c)
 	wg.Wait()
@@ -458,12 +458,11 @@ func (j *judge) overlay(ctx context.Context, rs *refs, pr pair, c computed, base
 }
 
 // compare diffs the head's matrix with the base's; no base, no diff.
-func (c computed) compare(base *Overlay, head *model.Matrix) (*model.Matrix, *model.Diff) {
+func (c computed) compare(base *Overlay, head *model.Matrix) *model.Diff {
 	if base == nil || base.Cluster == nil {
-		return nil, nil
+		return nil
 	}
-	bm := c.baseMatrix(base)
-	return bm, reach.Diff(bm, head)
+	return reach.Diff(c.baseMatrix(base), head)
 }
 
 // baseMatrix is the base overlay's matrix; nil without a base.
