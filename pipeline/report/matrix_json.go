@@ -179,8 +179,8 @@ func FromFlows(format string, opts MatrixOptions) bool {
 
 // WriteMatrixFlows writes matrix m, whose connections flows partition
 // (reach.ComputeFlows: m lists none), in the json format, every peer
-// shown (opts has no focus). The document is the json format's for the same matrix, but for
-// how its flows cut the pairs.
+// shown (opts has no focus). The document is the json format's for the
+// same matrix, but for how its flows cut the pairs.
 func WriteMatrixFlows(w io.Writer, m *model.Matrix, flows []model.Flow, opts MatrixOptions) error {
 	if !FromFlows("json", opts) {
 		return fmt.Errorf("a focused matrix is written from its connections")
