@@ -242,10 +242,10 @@ func openRefs(p CheckParams) (*refs, error) {
 	if rs.base, err = OpenCommit(rs.repo, base, p.Config); err != nil {
 		return nil, inputError(fmt.Errorf("base: %w", err))
 	}
-	// A file the pull request left alone renders at the base as it did
-	// at the head.
+	// A file the pull request left alone renders and validates at the
+	// base as it did at the head.
 	if rs.head != nil {
-		rs.base.render().Share(rs.head.render())
+		rs.base.share(rs.head)
 	}
 	return rs, nil
 }

@@ -267,6 +267,11 @@ func (rs *refs) render(ctx context.Context, sel selection) []pair {
 	defer func() {
 		close(bases)
 		<-basesDone
+		// Rendered: the head's validated objects need not outlive it.
+		rs.head.unshare()
+		if rs.base != nil {
+			rs.base.unshare()
+		}
 	}()
 	// What changed since the base, asked of git once, when first needed.
 	var changed []string

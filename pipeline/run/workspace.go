@@ -50,6 +50,9 @@ type Workspace struct {
 	Dir string
 	// renderer renders its overlays, all within one budget.
 	renderer *render.Renderer
+	// validated is what validation made of objects, shared with another
+	// workspace (shareValidation); nil for none.
+	validated *validate.Memo
 }
 
 // OpenWorkTree opens the repository (or plain directory) at dir on disk.
@@ -94,6 +97,20 @@ func (ws *Workspace) render() *render.Renderer {
 	}
 	return ws.renderer
 }
+
+// share makes ws and other reuse what the other's renders and
+// validations made of the files and objects they both have: the base's
+// and the head's workspaces of one check. Call it before either renders;
+// unshare once they are rendered.
+func (ws *Workspace) share(other *Workspace) {
+	ws.render().Share(other.render())
+	ws.validated = validate.NewMemo()
+	other.validated = ws.validated
+}
+
+// unshare lets go of the validations ws shares (see share); what the
+// renders share stays, for later renders.
+func (ws *Workspace) unshare() { ws.validated = nil }
 
 // view is the workspace seen through another view of its file system,
 // rendering within the same budget.
@@ -330,7 +347,7 @@ func (ws *Workspace) LoadDir(ctx context.Context, name, env, dir string) *Overla
 	// Objects the API server would refuse are reported and left out, as
 	// they would never reach the cluster.
 	invalid := map[model.ObjectRef]bool{}
-	problems, typed := validate.ObjectsDecoded(objs)
+	problems, typed := ws.validated.ObjectsDecoded(objs)
 	for _, e := range problems {
 		o.Problems = append(o.Problems, e)
 		invalid[e.Object] = true

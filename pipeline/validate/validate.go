@@ -16,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	kjson "sigs.k8s.io/json"
 
-	"github.com/reachgate/reachgate/internal/par"
 	"github.com/reachgate/reachgate/pipeline/model"
 )
 
@@ -33,16 +32,7 @@ func Objects(objs []model.Object) []*model.InputError {
 // objects of kinds it does not know and those that do not decode. The
 // validation only reads what it decodes.
 func ObjectsDecoded(objs []model.Object) ([]*model.InputError, []any) {
-	// Each object on its own, on every core.
-	per := make([][]*model.InputError, len(objs))
-	typed := make([]any, len(objs))
-	par.For(len(objs), func(i int) { per[i], typed[i] = object(objs[i]) })
-	var out []*model.InputError
-	for _, errs := range per {
-		out = append(out, errs...)
-	}
-	sortErrors(out)
-	return out, typed
+	return (*Memo)(nil).ObjectsDecoded(objs)
 }
 
 // Object validates one object offline.
