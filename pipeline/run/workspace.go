@@ -51,7 +51,7 @@ type Workspace struct {
 	// renderer renders its overlays, all within one budget.
 	renderer *render.Renderer
 	// validated is what validation made of objects, shared with another
-	// workspace (shareValidation); nil for none.
+	// workspace (share); nil for none.
 	validated *validate.Memo
 }
 

@@ -15,7 +15,8 @@ import (
 // every file the pull request did not change: the same document, not a
 // copy. What validating an object gives depends on nothing but the object
 // (its document, apiVersion, id and source), and nothing writes to a
-// rendered document, so the base takes what the head's validation made of
+// rendered document or to what validation decoded (render.DecodeTyped
+// only reads it), so the base takes what the head's validation made of
 // those documents instead of decoding them again.
 
 // Memo remembers what ObjectsDecoded made of objects, by the identity of
