@@ -111,8 +111,8 @@ func Decode(objs []model.Object, base *model.Cluster) (*model.Cluster, model.Inp
 // DecodeTyped is Decode with objects already decoded into their API
 // types, as validate.ObjectsDecoded gives them: typed[i] (nil, or a
 // pointer to the API type of objs[i] that decoded strictly without error)
-// is taken instead of decoding objs[i] again. typed is nil, or as long as
-// objs.
+// is taken instead of decoding objs[i] again, and never written to (the
+// cluster may hold it). typed is nil, or as long as objs.
 func DecodeTyped(objs []model.Object, typed []any, base *model.Cluster) (*model.Cluster, model.InputErrors) {
 	if len(typed) != len(objs) {
 		typed = nil
@@ -207,7 +207,13 @@ func DecodeTyped(objs []model.Object, typed []any, base *model.Cluster) (*model.
 			case *corev1.Service:
 				d.service(it, o)
 			case *networkingv1.NetworkPolicy:
-				o.Namespace = it.ref.Namespace
+				// typed values are only read: check's base and head
+				// share those of the objects they share (validate.Memo).
+				if o.Namespace != it.ref.Namespace {
+					placed := *o
+					placed.Namespace = it.ref.Namespace
+					o = &placed
+				}
 				d.c.Policies = append(d.c.Policies, model.Policy{NetworkPolicy: o, Source: it.obj.Source})
 			default:
 				d.template(it, typedKinds[it.ref.Kind].template(o))

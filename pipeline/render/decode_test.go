@@ -1,6 +1,7 @@
 package render
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"path/filepath"
@@ -684,7 +685,8 @@ metadata: {name: x}
 // decoded (validate.ObjectsDecoded, as every command loads an overlay) is
 // the model Decode builds by decoding them again: on every kustomization
 // of this repository, on the validation's cases (invalid objects left
-// out, as the workspace does) and on a synthetic cluster.
+// out, as the workspace does) and on a synthetic cluster; and leaves the
+// decoded objects as they were.
 func TestDecodeTypedAsDecode(t *testing.T) {
 	t.Parallel()
 	sets := map[string][]model.Object{}
@@ -710,9 +712,34 @@ func TestDecodeTypedAsDecode(t *testing.T) {
 	objs, err := OverlayRoot(filesys.MakeFsOnDisk(), tree, filepath.Join(tree, "overlays/prod"))
 	require.NoError(t, err)
 	sets["synthetic"] = objs
+	// A NetworkPolicy whose id names a namespace its document does not is
+	// placed in the id's, in the model only.
+	sets["namespace by id"] = []model.Object{{
+		ObjectRef:  model.ObjectRef{Kind: "NetworkPolicy", Namespace: "team", Name: "deny"},
+		APIVersion: "networking.k8s.io/v1",
+		Source:     model.Location{File: "policy.yaml", Line: 1},
+		Doc: map[string]any{
+			"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+			"metadata": map[string]any{"name": "deny"},
+			"spec":     map[string]any{"podSelector": map[string]any{}},
+		},
+	}, {
+		ObjectRef:  model.ObjectRef{Kind: "Namespace", Name: "team"},
+		APIVersion: "v1",
+		Source:     model.Location{File: "policy.yaml", Line: 8},
+		Doc:        map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "team"}},
+	}}
 	reused := 0
 	for name, objs := range sets {
 		problems, typed := validate.ObjectsDecoded(objs)
+		// DecodeTyped only reads them: check's base and head share them.
+		before, err := json.Marshal(typed)
+		require.NoError(t, err)
+		defer func() {
+			after, err := json.Marshal(typed)
+			require.NoError(t, err)
+			assert.JSONEq(t, string(before), string(after), "%s: DecodeTyped wrote to a decoded value", name)
+		}()
 		invalid := map[model.ObjectRef]bool{}
 		for _, e := range problems {
 			invalid[e.Object] = true
