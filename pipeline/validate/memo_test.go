@@ -2,6 +2,7 @@ package validate_test
 
 import (
 	"maps"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -89,4 +90,30 @@ spec:
 	}
 	l := errs[0].Location.Line
 	assert.Equal(t, []int{l, l, l + 3}, lines)
+}
+
+// TestMemoSideBySide: check validates one overlay's base beside the next
+// overlay's head, through one memo (run with -race by the test target).
+func TestMemoSideBySide(t *testing.T) {
+	t.Parallel()
+	cases, err := validatetest.Load("testdata/cases")
+	require.NoError(t, err)
+	var objs []model.Object
+	for _, c := range cases {
+		objs = append(objs, c.Objects...)
+	}
+	want := validatetest.Lines(validate.Objects(objs))
+	m := validate.NewMemo()
+	got := make([][]string, 4)
+	var wg sync.WaitGroup
+	for i := range got {
+		wg.Go(func() {
+			errs, _ := m.ObjectsDecoded(objs)
+			got[i] = validatetest.Lines(errs)
+		})
+	}
+	wg.Wait()
+	for _, g := range got {
+		assert.Equal(t, want, g)
+	}
 }
