@@ -13,6 +13,18 @@ import (
 	"github.com/reachgate/reachgate/pipeline/validate/validatetest"
 )
 
+// caseObjects are the objects of every validation case.
+func caseObjects(t *testing.T) []model.Object {
+	t.Helper()
+	cases, err := validatetest.Load("testdata/cases")
+	require.NoError(t, err)
+	var objs []model.Object
+	for _, c := range cases {
+		objs = append(objs, c.Objects...)
+	}
+	return objs
+}
+
 // TestMemoAsWithout validates every case through a memo twice, as the
 // head and the base of a check do: both times it reports what the
 // validation without the memo reports, the second time from the memo
@@ -20,12 +32,7 @@ import (
 // the caller's to change: a third validation is not changed by them.
 func TestMemoAsWithout(t *testing.T) {
 	t.Parallel()
-	cases, err := validatetest.Load("testdata/cases")
-	require.NoError(t, err)
-	var objs []model.Object
-	for _, c := range cases {
-		objs = append(objs, c.Objects...)
-	}
+	objs := caseObjects(t)
 	want, wantTyped := validate.ObjectsDecoded(objs)
 	require.NotEmpty(t, want)
 
@@ -96,12 +103,7 @@ spec:
 // overlay's head, through one memo (run with -race by the test target).
 func TestMemoSideBySide(t *testing.T) {
 	t.Parallel()
-	cases, err := validatetest.Load("testdata/cases")
-	require.NoError(t, err)
-	var objs []model.Object
-	for _, c := range cases {
-		objs = append(objs, c.Objects...)
-	}
+	objs := caseObjects(t)
 	want := validatetest.Lines(validate.Objects(objs))
 	m := validate.NewMemo()
 	got := make([][]string, 4)
