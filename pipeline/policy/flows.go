@@ -2,6 +2,7 @@ package policy
 
 import (
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -255,12 +256,31 @@ func groupFlowsIn(parts int, m *model.Matrix, pc *peerClasses, cs []model.Connec
 	return out
 }
 
+// keysTerm is the array of the keys of peers idx. Flows with the same
+// peers share one: at 20,000 workloads 628,000 flows hold 78,000 distinct
+// lists of sources and 150,000 of destinations, 16 million keys in all
+// and 7 million in the distinct lists, each key an element and a hash.
 func (b *inputBuilder) keysTerm(mt *matrixTerms, idx []int32) *ast.Term {
+	h := b.peersHash(idx)
+	for _, l := range b.keyLists[h] {
+		if slices.Equal(l.idx, idx) {
+			return l.term
+		}
+	}
 	ts := make([]*ast.Term, len(idx))
 	for i, j := range idx {
 		ts[i] = mt.keys[j]
 	}
-	return ast.ArrayTerm(ts...)
+	t := ast.ArrayTerm(ts...)
+	b.keyLists[h] = append(b.keyLists[h], keyList{idx, t})
+	return t
+}
+
+// keyList is a list of peers whose keys' array keysTerm built; idx is
+// the flow's, only read.
+type keyList struct {
+	idx  []int32
+	term *ast.Term
 }
 
 var vEmpty = ast.StringTerm("")
@@ -319,7 +339,6 @@ func (b *inputBuilder) flowTermsIn(workers int, mt *matrixTerms, pc *peerClasses
 			wb.flows = b.flows
 		}
 		wg.Go(func() {
-			var key []byte
 			for i, f := range all {
 				if owner[f.a] != w {
 					continue
@@ -328,8 +347,7 @@ func (b *inputBuilder) flowTermsIn(workers int, mt *matrixTerms, pc *peerClasses
 					terms[i] = wb.flowTerm(mt, pc, f)
 					continue
 				}
-				key = flowKey(key[:0], f)
-				terms[i] = wb.flows.term(key, func() *ast.Term { return wb.flowTerm(mt, pc, f) })
+				terms[i] = wb.flows.term(f, func() *ast.Term { return wb.flowTerm(mt, pc, f) })
 			}
 		})
 	}

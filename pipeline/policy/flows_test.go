@@ -316,6 +316,36 @@ func TestFlowTermsOnSeveralCoresMatchOne(t *testing.T) {
 	assert.True(t, want.Equal(got), "flows rendered on 3 workers differ")
 }
 
+// TestKeysTermSharesEqualLists checks that flows with the same peers
+// share one array of their keys, and that lists whose hashes collide
+// (every list's, with collide) are still told apart.
+func TestKeysTermSharesEqualLists(t *testing.T) {
+	t.Parallel()
+	c := synth.Cluster(synth.Options{Workloads: 40, Namespaces: 2, Seed: 3})
+	m := reach.Compute(c)
+	mt := newMatrixTerms(m)
+	lists := [][]int32{{0, 1, 2}, {0, 1, 3}, {2}, {}, {0, 1, 2, 3}, {0, 1, 2}, {3, 1}, {2}}
+	for _, collide := range []bool{false, true} {
+		b := newInputBuilder()
+		if collide {
+			b.peersHash = func([]int32) uint64 { return 0 }
+		}
+		first := map[string]*ast.Term{}
+		for _, l := range lists {
+			got := b.keysTerm(mt, slices.Clone(l))
+			want := make([]*ast.Term, len(l))
+			for i, p := range l {
+				want[i] = ast.StringTerm(m.Peers[p].Key())
+			}
+			require.True(t, ast.ArrayTerm(want...).Equal(got), "collide=%v: keys of %v: %v", collide, l, got)
+			if t0, ok := first[fmt.Sprint(l)]; ok {
+				require.Same(t, t0, got, "collide=%v: %v twice, two arrays", collide, l)
+			}
+			first[fmt.Sprint(l)] = got
+		}
+	}
+}
+
 // input.services[].selects lists the workloads of the Service's namespace
 // whose labels hold every pair of its selector; none without a selector.
 func TestInputServiceSelects(t *testing.T) {

@@ -153,6 +153,8 @@ type inputBuilder struct {
 	ports      map[string]*ast.Term
 	portTexts  map[string]*ast.Term
 	grants     map[grantKey]*ast.Term
+	keyLists   map[uint64][]keyList // by peersHash of the peers
+	peersHash  func([]int32) uint64 // model.HashInt32s (tests make lists collide)
 }
 
 // buildInput turns an Input into the document rules see as input, and an
@@ -316,6 +318,8 @@ func newInputBuilder() *inputBuilder {
 		ports:      map[string]*ast.Term{},
 		portTexts:  map[string]*ast.Term{},
 		grants:     map[grantKey]*ast.Term{},
+		keyLists:   map[uint64][]keyList{},
+		peersHash:  model.HashInt32s,
 	}
 }
 

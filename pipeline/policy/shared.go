@@ -1,8 +1,8 @@
 package policy
 
 import (
-	"encoding/binary"
 	"reflect"
+	"slices"
 	"sync"
 	"unsafe"
 
@@ -62,7 +62,7 @@ func newShared(ins []Input) *shared {
 		sh.sameReach = sh.sameReach && in.Matrix == ins[0].Matrix && model.SameModel(in.Cluster, ins[0].Cluster)
 	}
 	if len(ins) > 1 && !sh.sameReach && samePeerKeys(ins) {
-		sh.flows = &flowTermCache{m: map[string]*ast.Term{}}
+		sh.flows = &flowTermCache{m: map[uint64][]cachedFlow{}, hash: flowHash}
 	}
 	return sh
 }
@@ -91,43 +91,65 @@ func samePeerKeys(ins []Input) bool {
 // flowTermCache shares flow terms between inputs whose matrices have the
 // same peers: a flow's term is a function of its allowance (a pointer,
 // which the matrices share where one was derived from the other) and its
-// peers.
+// peers. Flows are found by a hash of the three and compared in full:
+// keys spelling out every flow's peers took about 40 MB at 20,000
+// workloads, and hashing them was most of the cost of a look-up.
 type flowTermCache struct {
 	mu sync.Mutex
-	m  map[string]*ast.Term
+	m  map[uint64][]cachedFlow
+	// hash is flowHash (tests make every flow collide).
+	hash func(*flow) uint64
 }
 
-// term returns the term cached under key, or build's, cached. The
-// matrices, and so the allowances whose addresses keys hold, outlive the
-// cache.
-func (c *flowTermCache) term(key []byte, build func() *ast.Term) *ast.Term {
+// cachedFlow is a flow whose term is cached: its allowance and peers,
+// which belong to the flow the term was built for, and are only read.
+type cachedFlow struct {
+	a          *model.Allowance
+	srcs, dsts []int32
+	term       *ast.Term
+}
+
+// term returns the term cached for f, or build's, cached. The matrices,
+// whose allowances the cache holds, and the flows, whose peers it holds,
+// outlive it.
+func (c *flowTermCache) term(f *flow, build func() *ast.Term) *ast.Term {
+	h := c.hash(f)
 	c.mu.Lock()
-	t, ok := c.m[string(key)]
+	t := c.find(h, f)
 	c.mu.Unlock()
-	if ok {
+	if t != nil {
 		return t
 	}
 	t = build()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if old, ok := c.m[string(key)]; ok {
+	if old := c.find(h, f); old != nil {
 		return old
 	}
-	c.m[string(key)] = t
+	c.m[h] = append(c.m[h], cachedFlow{a: f.a, srcs: f.srcs, dsts: f.dsts, term: t})
 	return t
 }
 
-// flowKey appends what makes f's term: its allowance and its peers (whose
-// classes, the same in matrices with the same peers, are its classes).
-func flowKey(key []byte, f *flow) []byte {
-	key = binary.AppendUvarint(key, uint64(uintptr(unsafe.Pointer(f.a))))
-	for _, ps := range [][]int32{f.srcs, f.dsts} {
-		key = binary.AppendUvarint(key, uint64(len(ps)))
-		for _, p := range ps {
-			key = binary.AppendUvarint(key, uint64(p))
+// find is the term cached for f, whose hash is h, or nil.
+func (c *flowTermCache) find(h uint64, f *flow) *ast.Term {
+	for _, e := range c.m[h] {
+		if e.a == f.a && slices.Equal(e.srcs, f.srcs) && slices.Equal(e.dsts, f.dsts) {
+			return e.term
 		}
 	}
-	return key
+	return nil
+}
+
+// flowHash hashes what makes f's term: its allowance and its peers
+// (whose classes, the same in matrices with the same peers, are its
+// classes).
+func flowHash(f *flow) uint64 {
+	h := uint64(uintptr(unsafe.Pointer(f.a)))
+	for _, ps := range [][]int32{f.srcs, f.dsts} {
+		h = (h ^ model.HashInt32s(ps)) * 1099511628211
+		h ^= uint64(len(ps))
+	}
+	return h
 }
 
 // section is model section i of c, built by the first input that needs it
