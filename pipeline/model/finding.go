@@ -1,6 +1,7 @@
 package model
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -158,10 +159,19 @@ func (es InputErrors) Error() string {
 }
 
 // MarshalJSON keeps Findings readable by machines: nil slices become [].
+// It leaves <, > and & as they are, as the report writers do for every
+// other string ("a -> b", not "a -\u003e b"); an encoder that escapes
+// HTML escapes them in what it writes either way.
 func (f Finding) MarshalJSON() ([]byte, error) {
 	type plain Finding
 	if f.Controls == nil {
 		f.Controls = []string{}
 	}
-	return json.Marshal(plain(f))
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(plain(f)); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
