@@ -368,12 +368,9 @@ func (b *inputBuilder) reachTerm(m *model.Matrix, mt *matrixTerms, c *model.Clus
 	all := groupFlows(m, pc, m.Connections, nil)
 	flows := b.flowTerms(mt, pc, all)
 	var fromExternal, addrDep []*ast.Term
-	byDst := make([][]*ast.Term, len(m.Peers))
+	byDst := byDestination(len(m.Peers), all, func(i int) *ast.Term { return flows[i] })
 	for i, f := range all {
 		t := flows[i]
-		for _, d := range f.dsts {
-			byDst[d] = append(byDst[d], t)
-		}
 		if f.srcClass != 0 {
 			fromExternal = append(fromExternal, t)
 		}
@@ -439,6 +436,36 @@ func (b *inputBuilder) reachTerm(m *model.Matrix, mt *matrixTerms, c *model.Clus
 		item(str("unmanaged"), ast.ArrayTerm(unmanaged...)),
 		item(str("selection"), ast.ArrayTerm(selection...)),
 	)
+}
+
+// byDestination lists, for each of peers, value(i) of every flow all[i]
+// into it, in the order of all: the lists are parts of one array, counted
+// first (at 20,000 workloads 628,000 flows go to 8.5 million
+// destinations, and growing a list per peer cost more than filling them).
+func byDestination[T any](peers int, all []*flow, value func(i int) T) [][]T {
+	at := make([]int, peers+1)
+	for _, f := range all {
+		for _, d := range f.dsts {
+			at[d+1]++
+		}
+	}
+	for d := range peers {
+		at[d+1] += at[d]
+	}
+	backing := make([]T, at[peers])
+	next := slices.Clone(at[:peers])
+	for i, f := range all {
+		v := value(i)
+		for _, d := range f.dsts {
+			backing[next[d]] = v
+			next[d]++
+		}
+	}
+	out := make([][]T, peers)
+	for d := range out {
+		out[d] = backing[at[d]:at[d+1]:at[d+1]]
+	}
+	return out
 }
 
 func validPeer(m *model.Matrix, i int32) bool { return i >= 0 && int(i) < len(m.Peers) }

@@ -316,6 +316,41 @@ func TestFlowTermsOnSeveralCoresMatchOne(t *testing.T) {
 	assert.True(t, want.Equal(got), "flows rendered on 3 workers differ")
 }
 
+// TestByDestinationAsAppend checks byDestination against appending each
+// flow's value to the list of each of its destinations, on random flows.
+func TestByDestinationAsAppend(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(5, 8))
+	for range 50 {
+		peers := 1 + r.IntN(40)
+		all := make([]*flow, r.IntN(30))
+		for i := range all {
+			f := &flow{}
+			for d := range peers {
+				if r.IntN(3) == 0 {
+					f.dsts = append(f.dsts, int32(d))
+				}
+			}
+			all[i] = f
+		}
+		want := make([][]int, peers)
+		for i, f := range all {
+			for _, d := range f.dsts {
+				want[d] = append(want[d], 10*i+1)
+			}
+		}
+		got := byDestination(peers, all, func(i int) int { return 10*i + 1 })
+		require.Len(t, got, peers)
+		for d := range peers {
+			require.Equal(t, len(want[d]), len(got[d]), "peer %d", d)
+			if len(want[d]) > 0 {
+				require.Equal(t, want[d], got[d], "peer %d", d)
+			}
+			require.Equal(t, len(got[d]), cap(got[d]), "peer %d: appending to its list would write into the next", d)
+		}
+	}
+}
+
 // TestKeysTermSharesEqualLists checks that flows with the same peers
 // share one array of their keys, and that lists whose hashes collide
 // (every list's, with collide) are still told apart.

@@ -175,13 +175,7 @@ func (b *inputBuilder) portsByDst(m *model.Matrix, all []*flow, each func(d int,
 	for i, a := range m.Allowances {
 		id[a] = int32(i)
 	}
-	into := make([][]int32, len(m.Peers))
-	for _, f := range all {
-		a := id[f.a]
-		for _, d := range f.dsts {
-			into[d] = append(into[d], a)
-		}
-	}
+	into := byDestination(len(m.Peers), all, func(i int) int32 { return id[all[i].a] })
 	out := make([]*ast.Term, len(m.Peers))
 	var rs rangeSet
 	var key []byte
