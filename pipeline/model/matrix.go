@@ -260,7 +260,8 @@ type PeerSelection struct {
 	Rule      int       `json:"rule"`
 	Peer      int       `json:"peer"`
 	// Matches lists the workload keys the peer's selectors match; empty for
-	// a pure ipBlock peer.
+	// a pure ipBlock peer. Peers with the same selectors share one list:
+	// it is only read.
 	Matches []string `json:"matches"`
 	// IPBlock is the peer's ipBlock CIDR minus its excepts, "" if none.
 	IPBlock string `json:"ipBlock,omitempty"`

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
@@ -398,6 +399,9 @@ func (b *inputBuilder) reachTerm(m *model.Matrix, mt *matrixTerms, c *model.Clus
 		unmanaged[i] = ast.ObjectTerm(item(kWorkload, str(key)), item(kReason, str(u.Reason)))
 	}
 	declared := newDeclaredIndex(c)
+	// Peers with the same selectors share their list of matches
+	// (model.PeerSelection), and so the list's term.
+	matches := map[*string]*ast.Term{}
 	selection := make([]*ast.Term, len(m.Selection))
 	for i := range m.Selection {
 		s := &m.Selection[i]
@@ -408,7 +412,7 @@ func (b *inputBuilder) reachTerm(m *model.Matrix, mt *matrixTerms, c *model.Clus
 				item(kDirection, str(p.Direction.String())),
 				item(kRule, num(p.Rule)),
 				item(kPeer, num(p.Peer)),
-				item(kMatches, mt.keyList(p.Matches)),
+				item(kMatches, sharedKeyList(matches, mt, p.Matches)),
 				item(kIPBlock, str(p.IPBlock)),
 				item(kDeclared, d),
 				item(kUndeclared, u),
@@ -436,6 +440,21 @@ func (b *inputBuilder) reachTerm(m *model.Matrix, mt *matrixTerms, c *model.Clus
 		item(str("unmanaged"), ast.ArrayTerm(unmanaged...)),
 		item(str("selection"), ast.ArrayTerm(selection...)),
 	)
+}
+
+// sharedKeyList is mt.keyList(keys), one term for each list of keys,
+// told apart by address: lists shared by the matrix share their term.
+func sharedKeyList(terms map[*string]*ast.Term, mt *matrixTerms, keys []string) *ast.Term {
+	if len(keys) == 0 {
+		return mt.keyList(keys)
+	}
+	first := unsafe.SliceData(keys)
+	if t, ok := terms[first]; ok && t.Value.(*ast.Array).Len() == len(keys) {
+		return t
+	}
+	t := mt.keyList(keys)
+	terms[first] = t
+	return t
 }
 
 // byDestination lists, for each of peers, value(i) of every flow all[i]

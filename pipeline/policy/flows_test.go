@@ -351,6 +351,23 @@ func TestByDestinationAsAppend(t *testing.T) {
 	}
 }
 
+// TestSharedKeyList checks that one list of keys gets one term, and that
+// a list is told from another by address and length: a copy gets its own
+// term, and so does a shorter list starting at the same address.
+func TestSharedKeyList(t *testing.T) {
+	t.Parallel()
+	c := synth.Cluster(synth.Options{Workloads: 40, Namespaces: 2, Seed: 3})
+	mt := newMatrixTerms(reach.Compute(c))
+	a := []string{"ns-00/w-00001", "ns-00/w-00002", "ns-01/w-00003"}
+	terms := map[*string]*ast.Term{}
+	for _, l := range [][]string{a, slices.Clone(a), a[:1], a, {}, a[:1]} {
+		got := sharedKeyList(terms, mt, l)
+		require.True(t, mt.keyList(l).Equal(got), "keys of %v: %v", l, got)
+	}
+	require.Same(t, sharedKeyList(terms, mt, a), sharedKeyList(terms, mt, a), "one list, two terms")
+	require.NotSame(t, sharedKeyList(terms, mt, a), sharedKeyList(terms, mt, slices.Clone(a)), "a copy shares the list's term")
+}
+
 // TestKeysTermSharesEqualLists checks that flows with the same peers
 // share one array of their keys, and that lists whose hashes collide
 // (every list's, with collide) are still told apart.

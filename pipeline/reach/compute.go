@@ -1239,6 +1239,35 @@ func (ix *index) selection() []model.PolicySelection {
 		sort.Strings(ks)
 		return ks
 	}
+	// Peers with the same selectors share their bitset (peerBS, podSel),
+	// and so their list: at 20,000 workloads 16,500 peers hold 3,200
+	// distinct bitsets, 2.6 million keys against 160,000.
+	type bitsetID struct {
+		first *uint64
+		words int
+	}
+	var mu sync.Mutex
+	lists := map[bitsetID][]string{}
+	shared := func(bs bitset) []string {
+		if len(bs) == 0 {
+			return keys(bs)
+		}
+		id := bitsetID{&bs[0], len(bs)}
+		mu.Lock()
+		ks, ok := lists[id]
+		mu.Unlock()
+		if ok {
+			return ks
+		}
+		ks = keys(bs)
+		mu.Lock()
+		defer mu.Unlock()
+		if old, ok := lists[id]; ok {
+			return old
+		}
+		lists[id] = ks
+		return ks
+	}
 	var nps []*cpolicy // PolicySelection describes NetworkPolicies
 	for _, p := range ix.policies {
 		if p.np != nil {
@@ -1254,7 +1283,7 @@ func (ix *index) selection() []model.PolicySelection {
 				for pi, peer := range r.peers {
 					sel := model.PeerSelection{Direction: r.ref.Direction, Rule: r.ref.Rule, Peer: pi, IPBlock: peer.ipBlockText, Matches: []string{}}
 					if peer.ipBlock == nil {
-						sel.Matches = keys(peer.match)
+						sel.Matches = shared(peer.match)
 					}
 					ps.Peers = append(ps.Peers, sel)
 				}
