@@ -3,6 +3,8 @@ package reach
 import (
 	"math/bits"
 	"slices"
+
+	"github.com/reachgate/reachgate/pipeline/model"
 )
 
 // The egress side of a block of destinations.
@@ -15,9 +17,10 @@ import (
 // block into those classes, group by group, by applying the group's
 // rules in id order to every destination at once: each rule moves the
 // destinations it matches from their class to a child class, the list so
-// far plus that rule. Every class is then interned once, where the rule
-// list of every (group, destination) used to be built and interned on
-// its own.
+// far plus that rule, unless the rule can no longer change the class's
+// outcome (enode.skips). Every class is then interned once, where the
+// rule list of every (group, destination) used to be built and interned
+// on its own.
 
 // classBlock is how many destinations egressBlock classifies at once.
 var classBlock = 256
@@ -31,6 +34,15 @@ type enode struct {
 	child  [2]int32 // by addrDep: the classes this node's destinations move to
 	eid    int32    // the interned outcome, valid when eidAt is the group's pass
 	eidAt  int32
+	// What intern's key filter knows after the list so far (see skips):
+	// the ports Admin rules of every address took; whether one took all
+	// of them, so that no later Admin rule decides anything; whether an
+	// Admin Pass came first; and whether such a rule decided every port
+	// with no Pass before it, so that only the NetworkPolicy allows after
+	// it still count (for the overrides).
+	covered                     uint64
+	adminDone, sawPass, decided bool
+	skip                        bool // skips' answer for the pass at stamp
 }
 
 // egressBlock works out every group's egress outcome towards each
@@ -148,6 +160,7 @@ func (w *worker) classify(g int, classOf []int32, words int) {
 		classOf[j] = 0
 	}
 	w.nodes = append(w.nodes[:0], enode{parent: -1})
+	iso := w.groups[g].iso
 	for _, r := range w.sortedRules[g] {
 		if w.localAt[r.id] != w.blkStamp {
 			continue
@@ -163,15 +176,19 @@ func (w *worker) classify(g int, classOf []int32, words int) {
 			for word != 0 {
 				j := wi<<6 | bits.TrailingZeros64(word)
 				word &= word - 1
-				dep := r.addrDep != nil && r.addrDep.has(w.blk[j])
 				c := classOf[j]
-				if named != nil {
-					classOf[j] = w.namedChild(c, r, dep, named[j])
-					continue
-				}
 				n := &w.nodes[c]
 				if n.stamp != pass {
 					n.stamp, n.child = pass, [2]int32{-1, -1}
+					n.skip = n.skips(r, iso)
+				}
+				if n.skip {
+					continue
+				}
+				dep := r.addrDep != nil && r.addrDep.has(w.blk[j])
+				if named != nil {
+					classOf[j] = w.namedChild(c, r, dep, named[j])
+					continue
 				}
 				k := boolBit(dep)
 				if n.child[k] < 0 {
@@ -230,9 +247,41 @@ func (w *worker) namedChild(c int32, r *crule, dep bool, pc int32) int32 {
 
 // newNode adds the class of parent c's destinations that rule r matches.
 func (w *worker) newNode(c int32, r *crule, dep bool) int32 {
+	p := &w.nodes[c]
+	kid := enode{parent: c, m: pend{rule: r, addrDep: dep},
+		covered: p.covered, adminDone: p.adminDone, sawPass: p.sawPass, decided: p.decided}
+	switch r.tier {
+	case model.TierAdmin:
+		if r.masked && !dep {
+			kid.covered |= r.portMask
+		}
+		if r.allPorts && !dep {
+			kid.adminDone = true
+			kid.decided = kid.decided || r.action != model.ActionPass && !p.sawPass
+		}
+		kid.sawPass = kid.sawPass || r.action == model.ActionPass
+	}
 	n := int32(len(w.nodes))
-	w.nodes = append(w.nodes, enode{parent: c, m: pend{rule: r, addrDep: dep}})
+	w.nodes = append(w.nodes, kid)
 	return n
+}
+
+// skips reports whether rule r, matching destinations of class n, changes
+// neither the outcome of their lists (their group is isolated when iso is
+// set) nor the overrides it records: an Admin rule after one of every
+// port, or whose ports earlier Admin rules took, which intern's key
+// leaves out too; a Baseline rule of an isolated group, or after an Admin
+// rule decided every port. The destinations then stay in class n: fewer
+// classes, and shorter lists to intern. NetworkPolicy rules are never
+// skipped: a cut list's allows record its overrides.
+func (n *enode) skips(r *crule, iso bool) bool {
+	switch r.tier {
+	case model.TierAdmin:
+		return n.adminDone || r.masked && r.portMask&^n.covered == 0
+	case model.TierBaseline:
+		return iso || n.decided
+	}
+	return false
 }
 
 // namedClasses resolves the named ports of r on each destination of the
