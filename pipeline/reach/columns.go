@@ -48,23 +48,25 @@ type colFlow struct {
 	srcs, dsts []int32
 }
 
-// flowTable finds flows by allowance and sources.
+// flowTable finds flows by allowance and sources. first holds the last
+// flow added of each key (colKey), a word: the map then takes its fast
+// path, where a key of two fields hashed through the generic one.
 type flowTable struct {
 	flows []colFlow
-	first map[colKey]int32
+	first map[uint64]int32
 }
 
 // find returns the index of the flow with allowance a and sources srcs
 // (hash h), and true when it adds one, with srcs as they are and no
 // destinations.
 func (t *flowTable) find(a int32, h uint64, srcs []int32) (int, bool) {
-	k := colKey{a, h}
+	k := colKey(a, h)
 	i, ok := t.first[k]
 	if !ok {
 		i = -1
 	}
 	for j := i; j >= 0; j = t.flows[j].next {
-		if slices.Equal(t.flows[j].srcs, srcs) {
+		if f := &t.flows[j]; f.a == a && slices.Equal(f.srcs, srcs) {
 			return int(j), false
 		}
 	}
@@ -73,9 +75,10 @@ func (t *flowTable) find(a int32, h uint64, srcs []int32) (int, bool) {
 	return len(t.flows) - 1, true
 }
 
-type colKey struct {
-	a    int32
-	hash uint64
+// colKey is the key of allowance a and sources of hash h; flows of
+// different allowances may share one.
+func colKey(a int32, h uint64) uint64 {
+	return h ^ uint64(uint32(a))*0x9e3779b97f4a7c15
 }
 
 // columns groups a worker's connections by column as dest makes them: add
@@ -99,7 +102,7 @@ type columns struct {
 
 func newColumns(peers int) *columns {
 	words := (peers + 63) / 64
-	return &columns{present: make([]uint64, words), lo: words, allowOf: make([]int32, peers), flowTable: flowTable{first: map[colKey]int32{}}}
+	return &columns{present: make([]uint64, words), lo: words, allowOf: make([]int32, peers), flowTable: flowTable{first: map[uint64]int32{}}}
 }
 
 func (c *columns) add(s int, a int32) {
@@ -163,7 +166,7 @@ func mergeColumns(workers []chunkOut) []model.Flow {
 	}
 	shards := make([][]colFlow, runtime.GOMAXPROCS(0))
 	par.For(len(shards), func(p int) {
-		t := flowTable{first: map[colKey]int32{}}
+		t := flowTable{first: map[uint64]int32{}}
 		for _, wk := range workers {
 			for _, f := range wk.flows {
 				if f.hash%uint64(len(shards)) != uint64(p) {
