@@ -55,6 +55,18 @@ func (a Action) String() string {
 	return "Allow"
 }
 
+// Verb is what a rule of the action does to its ports, as explain says
+// it: "allows TCP 80", "denies TCP 80", "passes TCP 80".
+func (a Action) Verb() string {
+	switch a {
+	case ActionDeny:
+		return "denies"
+	case ActionPass:
+		return "passes"
+	}
+	return "allows"
+}
+
 // Of names the action as a policy of that kind spells it: a
 // ClusterNetworkPolicy says Accept where the others say Allow.
 func (a Action) Of(kind string) string {

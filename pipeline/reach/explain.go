@@ -498,7 +498,7 @@ func portReason(r *crule, dst *model.Peer, ports model.PortSet, q *model.PortQue
 		}
 	}
 	if q != nil && !ports.Contains(q.Protocol, q.Port) {
-		msg := fmt.Sprintf("allows %s, not %s", ports, q)
+		msg := fmt.Sprintf("%s %s, not %s", r.action.Verb(), ports, q)
 		if len(missing) > 0 {
 			msg += "; " + strings.Join(missing, "; ")
 		}

@@ -179,7 +179,7 @@ func tieredRuleLine(dir model.Direction, kind string, r model.RuleVerdict, q *mo
 	case !r.PeerMatch:
 		status, why = "peer miss", r.PeerReason
 	case r.Ports.IsEmpty() || q != nil && !r.Ports.Contains(q.Protocol, q.Port):
-		status, why = "port miss", r.PeerReason+"; "+portMiss(r, q)
+		status, why = "port miss", r.PeerReason+"; "+portMiss(r, q, r.Action.Verb())
 	case r.Decides.IsEmpty():
 		status, why = "shadowed", r.PeerReason+"; an earlier rule decides "+r.Ports.String()
 	case q != nil && !r.Decides.Contains(q.Protocol, q.Port):
@@ -211,7 +211,7 @@ func ruleLine(dir model.Direction, r model.RuleVerdict, q *model.PortQuery) stri
 		why = r.PeerReason + "; allows " + r.Ports.String() + ", but an Admin rule (or a deny) decides first"
 	default:
 		status = "port miss"
-		why = r.PeerReason + "; " + portMiss(r, q)
+		why = r.PeerReason + "; " + portMiss(r, q, "allows")
 	}
 	if r.AddressDependent && !strings.Contains(why, "address-dependent") {
 		why += " (address-dependent)"
@@ -219,14 +219,17 @@ func ruleLine(dir model.Direction, r model.RuleVerdict, q *model.PortQuery) stri
 	return name + " " + status + ": " + why
 }
 
-func portMiss(r model.RuleVerdict, q *model.PortQuery) string {
+// portMiss says why a rule whose peer matched does not take the asked
+// port: verb is what the rule does to its ports ("allows", "denies",
+// "passes").
+func portMiss(r model.RuleVerdict, q *model.PortQuery, verb string) string {
 	if r.PortReason != "" {
 		return r.PortReason
 	}
 	if q != nil {
-		return "allows " + r.Ports.String() + ", not " + q.String()
+		return verb + " " + r.Ports.String() + ", not " + q.String()
 	}
-	return "allows no port"
+	return verb + " no port"
 }
 
 // sideAllows reports whether one side lets the asked traffic through.
@@ -305,7 +308,7 @@ func nearestMiss(s *model.SideExplanation, q *model.PortQuery) string {
 			case r.PeerMatch && (q != nil && r.Ports.Contains(q.Protocol, q.Port) || q == nil && !r.Ports.IsEmpty()):
 				score, why = 4, name+" would allow it, but a rule of a higher tier decides first"
 			case r.PeerMatch:
-				score, why = 3, name+" matches the peer, but "+portMiss(r, q)
+				score, why = 3, name+" matches the peer, but "+portMiss(r, q, "allows")
 			case q != nil && r.Ports.Contains(q.Protocol, q.Port) || q == nil && !r.Ports.IsEmpty():
 				score, why = 2, name+" allows the port, but "+r.PeerReason
 			default:
