@@ -619,10 +619,27 @@ func manyTiersCluster(seed int) *model.Cluster {
 	if seed%3 == 0 {
 		c.PodCIDRs = model.IPSetOf(netip.MustParsePrefix("10.244.0.0/16"))
 	}
+	if seed%5 == 2 {
+		ingressOnly(c)
+	}
 	if seed%4 == 1 {
 		randomCiliumPolicies(c, seed, 1+seed%3)
 	}
 	return c
+}
+
+// ingressOnly makes every NetworkPolicy of c an ingress policy. Most
+// workloads synth draws are isolated for egress, so the cluster tiers
+// would rarely decide a source's egress alone: without egress
+// NetworkPolicies, what an Admin Pass hands over goes on to the Baseline
+// tier, and the rules after an Admin rule of every port still count.
+func ingressOnly(c *model.Cluster) {
+	for i := range c.Policies {
+		p := &c.Policies[i]
+		p.NetworkPolicy = p.DeepCopy()
+		p.Spec.Egress = nil
+		p.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}
+	}
 }
 
 // TestEqualAllowancesAreOneValue checks that the workers computing a big
