@@ -678,6 +678,7 @@ type worker struct {
 	perMask         map[[2]uint64]int32
 	cache           []groupCache
 	seen            []seenAllowance
+	prune           pruner // the masks pruned, and their lists (ingress_prune.go)
 	// The same for destinations with more than maxMaskRules ingress
 	// rules: wideStride words per source, certain then address-dependent,
 	// made when a destination first needs them.
@@ -918,6 +919,7 @@ func (w *worker) dest(d, j int) {
 		}
 		ix.ingressWide(d, rules, w.wide, w.stamp, stamp, &w.touched)
 		clear(w.perWide)
+		w.prune.reset(rules, iso)
 		for _, s := range w.touched {
 			m := w.wide[s*wideStride : (s+1)*wideStride]
 			mk := wideKey(m)
@@ -933,8 +935,7 @@ func (w *worker) dest(d, j int) {
 			}
 			iid, ok := w.perWide[mk]
 			if !ok {
-				w.scratch = ix.ingressContribsWide(rules, &mk, w.scratch[:0])
-				iid = w.ing.intern(w.scratch, iso)
+				iid = w.ingressWideList(rules, mk, iso)
 				w.perWide[mk] = iid
 			}
 			if e < 0 {
@@ -970,6 +971,7 @@ func (w *worker) dest(d, j int) {
 	case len(rules) > 0 || iso:
 		ix.ingressFor(d, rules, w.masks, w.depMasks, &w.touched)
 		clear(w.perMask)
+		w.prune.reset(rules, iso)
 		for _, s := range w.touched {
 			mk := [2]uint64{w.masks[s], w.depMasks[s]}
 			w.masks[s], w.depMasks[s] = 0, 0
@@ -995,8 +997,7 @@ func (w *worker) dest(d, j int) {
 			}
 			iid, ok := w.perMask[mk]
 			if !ok {
-				w.scratch = ix.ingressContribs(rules, mk, w.scratch[:0])
-				iid = w.ing.intern(w.scratch, iso)
+				iid = w.ingressList(rules, mk, iso)
 				w.perMask[mk] = iid
 			}
 			if e < 0 {
@@ -1030,6 +1031,40 @@ func (w *worker) dest(d, j int) {
 			}
 		}
 	}
+}
+
+// ingressList is the interned ingress list of d's rules in mask mk, which
+// perMask has not seen: pruned first, when d has cluster policy rules, so
+// that masks differing only in rules that change nothing share a list.
+func (w *worker) ingressList(rules ruleList, mk [2]uint64, iso bool) int32 {
+	if !w.prune.active() {
+		w.scratch = w.ix.ingressContribs(rules, mk, w.scratch[:0])
+		return w.ing.intern(w.scratch, iso)
+	}
+	mk = w.prune.narrow(rules, mk)
+	iid, ok := w.prune.narrowIDs[mk]
+	if !ok {
+		w.scratch = w.ix.ingressContribs(rules, mk, w.scratch[:0])
+		iid = w.ing.intern(w.scratch, iso)
+		w.prune.narrowIDs[mk] = iid
+	}
+	return iid
+}
+
+// ingressWideList is ingressList for a wide mask.
+func (w *worker) ingressWideList(rules ruleList, mk wideKey, iso bool) int32 {
+	if !w.prune.active() {
+		w.scratch = w.ix.ingressContribsWide(rules, &mk, w.scratch[:0])
+		return w.ing.intern(w.scratch, iso)
+	}
+	mk = w.prune.wide(rules, mk)
+	iid, ok := w.prune.wideIDs[mk]
+	if !ok {
+		w.scratch = w.ix.ingressContribsWide(rules, &mk, w.scratch[:0])
+		iid = w.ing.intern(w.scratch, iso)
+		w.prune.wideIDs[mk] = iid
+	}
+	return iid
 }
 
 // emitUntouched emits the flows into d, which no NetworkPolicy isolates

@@ -250,20 +250,27 @@ func (w *worker) newNode(c int32, r *crule, dep bool) int32 {
 	p := &w.nodes[c]
 	kid := enode{parent: c, m: pend{rule: r, addrDep: dep},
 		covered: p.covered, adminDone: p.adminDone, sawPass: p.sawPass, decided: p.decided}
-	switch r.tier {
-	case model.TierAdmin:
-		if r.masked && !dep {
-			kid.covered |= r.portMask
-		}
-		if r.allPorts && !dep {
-			kid.adminDone = true
-			kid.decided = kid.decided || r.action != model.ActionPass && !p.sawPass
-		}
-		kid.sawPass = kid.sawPass || r.action == model.ActionPass
-	}
+	kid.follow(r, dep)
 	n := int32(len(w.nodes))
 	w.nodes = append(w.nodes, kid)
 	return n
+}
+
+// follow updates what the key filter knows (the state fields of n) for a
+// list that goes on with rule r, matched only through an address block
+// when dep is set.
+func (n *enode) follow(r *crule, dep bool) {
+	if r.tier != model.TierAdmin {
+		return
+	}
+	if r.masked && !dep {
+		n.covered |= r.portMask
+	}
+	if r.allPorts && !dep {
+		n.adminDone = true
+		n.decided = n.decided || r.action != model.ActionPass && !n.sawPass
+	}
+	n.sawPass = n.sawPass || r.action == model.ActionPass
 }
 
 // skips reports whether rule r, matching destinations of class n, changes
