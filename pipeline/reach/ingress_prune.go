@@ -11,8 +11,9 @@ import (
 // that let a source in, the interned list of those rules. Masks that
 // differ only in rules intern's key leaves out, or that change neither
 // the outcome nor the overrides (the egress classes' enode.skips), give
-// the same list: prune drops those rules from a mask, so that such masks
-// share one list, built and interned once.
+// the same list: the pruner drops those rules from a mask, walking it
+// with the egress classes' state (enode.follow), so that such masks share
+// one list, built and interned once.
 
 // pruner prunes the masks of one destination's ingress rules. It is
 // active when the rules hold an Admin or Baseline rule and are in id
