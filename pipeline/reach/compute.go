@@ -1037,15 +1037,16 @@ func (w *worker) dest(d, j int) {
 // perMask has not seen: pruned first, when d has cluster policy rules, so
 // that masks differing only in rules that change nothing share a list.
 func (w *worker) ingressList(rules ruleList, mk [2]uint64, iso bool) int32 {
-	if !w.prune.active() {
-		w.scratch = w.ix.ingressContribs(rules, mk, w.scratch[:0])
-		return w.ing.intern(w.scratch, iso)
+	on := w.prune.active()
+	if on {
+		mk = w.prune.narrow(rules, mk)
+		if iid, ok := w.prune.narrowIDs[mk]; ok {
+			return iid
+		}
 	}
-	mk = w.prune.narrow(rules, mk)
-	iid, ok := w.prune.narrowIDs[mk]
-	if !ok {
-		w.scratch = w.ix.ingressContribs(rules, mk, w.scratch[:0])
-		iid = w.ing.intern(w.scratch, iso)
+	w.scratch = w.ix.ingressContribs(rules, mk, w.scratch[:0])
+	iid := w.ing.intern(w.scratch, iso)
+	if on {
 		w.prune.narrowIDs[mk] = iid
 	}
 	return iid
@@ -1053,15 +1054,16 @@ func (w *worker) ingressList(rules ruleList, mk [2]uint64, iso bool) int32 {
 
 // ingressWideList is ingressList for a wide mask.
 func (w *worker) ingressWideList(rules ruleList, mk wideKey, iso bool) int32 {
-	if !w.prune.active() {
-		w.scratch = w.ix.ingressContribsWide(rules, &mk, w.scratch[:0])
-		return w.ing.intern(w.scratch, iso)
+	on := w.prune.active()
+	if on {
+		mk = w.prune.wide(rules, mk)
+		if iid, ok := w.prune.wideIDs[mk]; ok {
+			return iid
+		}
 	}
-	mk = w.prune.wide(rules, mk)
-	iid, ok := w.prune.wideIDs[mk]
-	if !ok {
-		w.scratch = w.ix.ingressContribsWide(rules, &mk, w.scratch[:0])
-		iid = w.ing.intern(w.scratch, iso)
+	w.scratch = w.ix.ingressContribsWide(rules, &mk, w.scratch[:0])
+	iid := w.ing.intern(w.scratch, iso)
+	if on {
 		w.prune.wideIDs[mk] = iid
 	}
 	return iid

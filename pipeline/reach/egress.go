@@ -18,7 +18,7 @@ import (
 // rules in id order to every destination at once: each rule moves the
 // destinations it matches from their class to a child class, the list so
 // far plus that rule, unless the rule can no longer change the class's
-// outcome (enode.skips). Every class is then interned once, where the
+// outcome (listState.skips). Every class is then interned once, where the
 // rule list of every (group, destination) used to be built and interned
 // on its own.
 
@@ -34,15 +34,20 @@ type enode struct {
 	child  [2]int32 // by addrDep: the classes this node's destinations move to
 	eid    int32    // the interned outcome, valid when eidAt is the group's pass
 	eidAt  int32
-	// What intern's key filter knows after the list so far (see skips):
-	// the ports Admin rules of every address took; whether one took all
-	// of them, so that no later Admin rule decides anything; whether an
-	// Admin Pass came first; and whether such a rule decided every port
-	// with no Pass before it, so that only the NetworkPolicy allows after
-	// it still count (for the overrides).
+	listState
+	skip bool // skips' answer for the pass at stamp
+}
+
+// listState is what intern's key filter knows after a list so far (see
+// skips): the ports Admin rules of every address took; whether one took
+// all of them, so that no later Admin rule decides anything; whether an
+// Admin Pass came first; and whether such a rule decided every port with
+// no Pass before it, so that only the NetworkPolicy allows after it still
+// count (for the overrides). The egress classes and the ingress pruner
+// both walk lists with it.
+type listState struct {
 	covered                     uint64
 	adminDone, sawPass, decided bool
-	skip                        bool // skips' answer for the pass at stamp
 }
 
 // egressBlock works out every group's egress outcome towards each
@@ -247,19 +252,16 @@ func (w *worker) namedChild(c int32, r *crule, dep bool, pc int32) int32 {
 
 // newNode adds the class of parent c's destinations that rule r matches.
 func (w *worker) newNode(c int32, r *crule, dep bool) int32 {
-	p := &w.nodes[c]
-	kid := enode{parent: c, m: pend{rule: r, addrDep: dep},
-		covered: p.covered, adminDone: p.adminDone, sawPass: p.sawPass, decided: p.decided}
+	kid := enode{parent: c, m: pend{rule: r, addrDep: dep}, listState: w.nodes[c].listState}
 	kid.follow(r, dep)
 	n := int32(len(w.nodes))
 	w.nodes = append(w.nodes, kid)
 	return n
 }
 
-// follow updates what the key filter knows (the state fields of n) for a
-// list that goes on with rule r, matched only through an address block
-// when dep is set.
-func (n *enode) follow(r *crule, dep bool) {
+// follow updates n for a list that goes on with rule r, matched only
+// through an address block when dep is set.
+func (n *listState) follow(r *crule, dep bool) {
 	if r.tier != model.TierAdmin {
 		return
 	}
@@ -273,15 +275,15 @@ func (n *enode) follow(r *crule, dep bool) {
 	n.sawPass = n.sawPass || r.action == model.ActionPass
 }
 
-// skips reports whether rule r, matching destinations of class n, changes
-// neither the outcome of their lists (their group is isolated when iso is
-// set) nor the overrides it records: an Admin rule after one of every
+// skips reports whether rule r, matching the destinations of a class
+// whose list is in state n, changes neither the outcome of their lists
+// (their group is isolated when iso is set) nor the overrides it records: an Admin rule after one of every
 // port, or whose ports earlier Admin rules took, which intern's key
 // leaves out too; a Baseline rule of an isolated group, or after an Admin
 // rule decided every port. The destinations then stay in class n: fewer
 // classes, and shorter lists to intern. NetworkPolicy rules are never
 // skipped: a cut list's allows record its overrides.
-func (n *enode) skips(r *crule, iso bool) bool {
+func (n *listState) skips(r *crule, iso bool) bool {
 	switch r.tier {
 	case model.TierAdmin:
 		return n.adminDone || r.masked && r.portMask&^n.covered == 0

@@ -10,10 +10,10 @@ import (
 // The ingress side of a destination keeps, per distinct mask of its rules
 // that let a source in, the interned list of those rules. Masks that
 // differ only in rules intern's key leaves out, or that change neither
-// the outcome nor the overrides (the egress classes' enode.skips), give
-// the same list: the pruner drops those rules from a mask, walking it
-// with the egress classes' state (enode.follow), so that such masks share
-// one list, built and interned once.
+// the outcome nor the overrides (listState.skips, as for the egress
+// classes), give the same list: the pruner drops those rules from a
+// mask, walking it with a listState, so that such masks share one list,
+// built and interned once.
 
 // pruner prunes the masks of one destination's ingress rules. It is
 // active when the rules hold an Admin or Baseline rule and are in id
@@ -46,7 +46,7 @@ func (p *pruner) active() bool { return p.on }
 // narrow prunes a mask of up to 64 rules: certain in mk[0], only through
 // an address block in mk[1] (a rule in both counts as certain).
 func (p *pruner) narrow(rules ruleList, mk [2]uint64) [2]uint64 {
-	var n enode
+	var n listState
 	for m := mk[0] | mk[1]; m != 0; m &= m - 1 {
 		k := bits.TrailingZeros64(m)
 		bit := uint64(1) << uint(k)
@@ -62,7 +62,7 @@ func (p *pruner) narrow(rules ruleList, mk [2]uint64) [2]uint64 {
 
 // wide prunes a wide mask, as narrow does.
 func (p *pruner) wide(rules ruleList, mk wideKey) wideKey {
-	var n enode
+	var n listState
 	for word := range wideWords {
 		for m := mk[word] | mk[wideWords+word]; m != 0; m &= m - 1 {
 			k := bits.TrailingZeros64(m)
