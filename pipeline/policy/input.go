@@ -148,7 +148,9 @@ func (x *sourceIndex) locate(r model.ObjectRef) model.Location {
 type inputBuilder struct {
 	// flows, when set, shares input.reach's flow terms with other inputs.
 	flows      *flowTermCache
-	ruleRefs   map[model.RuleRef]*ast.Term
+	ruleRefs   map[model.RuleRef]int32 // by value, the source left out
+	refAt      map[*model.RuleRef]int32
+	refTerms   []*ast.Term // by ruleRefs' number
 	allowances map[*model.Allowance]*allowanceTerms
 	ports      map[string]*ast.Term
 	portTexts  map[string]*ast.Term
@@ -313,7 +315,8 @@ func isolationTerms(in, eg map[string][]string, mt *matrixTerms) (isolated, isol
 
 func newInputBuilder() *inputBuilder {
 	return &inputBuilder{
-		ruleRefs:   map[model.RuleRef]*ast.Term{},
+		ruleRefs:   map[model.RuleRef]int32{},
+		refAt:      map[*model.RuleRef]int32{},
 		allowances: map[*model.Allowance]*allowanceTerms{},
 		ports:      map[string]*ast.Term{},
 		portTexts:  map[string]*ast.Term{},
