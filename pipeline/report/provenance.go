@@ -64,7 +64,7 @@ func provenanceOf(all []*model.Allowance, used []int32) provenance {
 	for r, t := range runs {
 		rules := make([]int32, len(t.rules))
 		for i := range t.rules {
-			rules[i] = joined.rule(&t.rules[i])
+			rules[i] = joined.ruleOf(&t.rules[i])
 		}
 		grants := make([]int32, len(t.grants))
 		for i, g := range t.grants {
@@ -93,8 +93,9 @@ var provenanceRun = 4096
 type refTables struct {
 	rules    []model.RuleRef
 	ruleAt   map[model.RuleRef]int32
-	ports    []string         // distinct port sets, as JSON
-	portsAt  map[string]int32 // by their JSON
+	refAt    map[*model.RuleRef]int32 // rule's, by the reference's address
+	ports    []string                 // distinct port sets, as JSON
+	portsAt  map[string]int32         // by their JSON
 	grants   []tableGrant
 	grantsAt map[[3]int32]int32 // by ports, egress and ingress
 }
@@ -107,11 +108,23 @@ type tableGrant struct {
 }
 
 func newRefTables() *refTables {
-	return &refTables{ruleAt: map[model.RuleRef]int32{}, portsAt: map[string]int32{}, grantsAt: map[[3]int32]int32{}}
+	return &refTables{ruleAt: map[model.RuleRef]int32{}, refAt: map[*model.RuleRef]int32{}, portsAt: map[string]int32{}, grantsAt: map[[3]int32]int32{}}
 }
 
-// rule numbers r, without its direction (the grant's side says it).
+// rule numbers r, without its direction (the grant's side says it). A
+// matrix's grants share their references, so they are looked up by
+// address first: at 20,000 workloads 1.8 million grants hold them, and
+// hashing their values took a fifth of provenanceOf's time.
 func (t *refTables) rule(r *model.RuleRef) int32 {
+	if i, ok := t.refAt[r]; ok {
+		return i
+	}
+	i := t.ruleOf(r)
+	t.refAt[r] = i
+	return i
+}
+
+func (t *refTables) ruleOf(r *model.RuleRef) int32 {
 	k := *r
 	k.Direction = 0
 	i, ok := t.ruleAt[k]
