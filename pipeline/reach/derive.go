@@ -78,8 +78,9 @@ func (ix *index) derive(ctx context.Context, hx *index, hm *model.Matrix) (m *mo
 	// that moved in their files moved too, and the computed ones: hm's
 	// first, then those computed that hm does not hold.
 	pool := make([]*model.Allowance, len(hm.Allowances))
+	rl := newRelocation(moved)
 	for i, a := range hm.Allowances {
-		pool[i] = relocated(a, moved)
+		pool[i] = rl.allowance(a)
 	}
 	pool, fromPool := joinAllowances(pool, pl.pool.allowances)
 	out := spliced(hm.Connections, computed, affected, fromPool)
@@ -313,40 +314,54 @@ func sidesChanged(p, q *cpolicy) (in, eg bool) {
 	return in, eg
 }
 
-// relocated is a with the source locations of its references to the
-// NetworkPolicies in moved set to theirs there; a itself when none is.
-func relocated(a *model.Allowance, moved map[string]model.Location) *model.Allowance {
-	if len(moved) == 0 {
-		return a
+// relocation moves the references of allowances to NetworkPolicies
+// that moved in their files (moved: each one's key, and where it is
+// now). A moved reference is copied once, and the copy shared, as the
+// engine shares references: consumers number them by address first.
+type relocation struct {
+	moved  map[string]model.Location
+	copies map[*model.RuleRef]*model.RuleRef
+}
+
+func newRelocation(moved map[string]model.Location) *relocation {
+	return &relocation{moved: moved, copies: map[*model.RuleRef]*model.RuleRef{}}
+}
+
+// ref is r at its policy's new place, or r when that did not move.
+func (rl *relocation) ref(r *model.RuleRef) *model.RuleRef {
+	if r.Kind != "" || r.NotIsolated() {
+		return r
 	}
-	at := func(r model.RuleRef) (model.Location, bool) {
-		if r.Kind != "" || r.NotIsolated() {
-			return model.Location{}, false
-		}
-		l, ok := moved[r.Policy]
-		return l, ok
+	l, ok := rl.moved[r.Policy]
+	if !ok {
+		return r
+	}
+	c, ok := rl.copies[r]
+	if !ok {
+		c = new(model.RuleRef)
+		*c = *r
+		c.Source = l
+		rl.copies[r] = c
+	}
+	return c
+}
+
+// allowance is a with its references moved (ref); a itself when none
+// is.
+func (rl *relocation) allowance(a *model.Allowance) *model.Allowance {
+	if len(rl.moved) == 0 {
+		return a
 	}
 	var b *model.Allowance
 	for i, g := range a.Grants {
-		e, eok := at(*g.Egress)
-		in, iok := at(*g.Ingress)
-		if !eok && !iok {
+		e, in := rl.ref(g.Egress), rl.ref(g.Ingress)
+		if e == g.Egress && in == g.Ingress {
 			continue
 		}
 		if b == nil {
 			b = &model.Allowance{Ports: a.Ports, Grants: slices.Clone(a.Grants), AddressDependent: a.AddressDependent}
 		}
-		// Rule references are shared: the moved ones are copies.
-		if eok {
-			r := *g.Egress
-			r.Source = e
-			b.Grants[i].Egress = &r
-		}
-		if iok {
-			r := *g.Ingress
-			r.Source = in
-			b.Grants[i].Ingress = &r
-		}
+		b.Grants[i].Egress, b.Grants[i].Ingress = e, in
 	}
 	if b == nil {
 		return a

@@ -273,3 +273,40 @@ func TestDeriveStopsWhenCancelled(t *testing.T) {
 		t.Fatalf("derive cancelled gave %v, %v; want no matrix and context.Canceled", m != nil, err)
 	}
 }
+
+// TestRelocationSharesMovedReferences checks that the references of
+// allowances to a policy that moved in its file move to its new place,
+// one copy per reference, shared by every grant that held it, and that
+// the others, and the allowances moved from, stay as they were.
+func TestRelocationSharesMovedReferences(t *testing.T) {
+	at := func(line int) model.Location { return model.Location{File: "np.yaml", Line: line} }
+	movedRef := &model.RuleRef{Policy: "shop/api", Direction: model.Ingress, Source: at(3)}
+	stayed := &model.RuleRef{Policy: "shop/web", Direction: model.Egress, Source: at(20)}
+	anp := &model.RuleRef{Policy: "shop/api", Kind: model.KindAdminNetworkPolicy, Direction: model.Ingress, Source: at(1)}
+	tcp := model.SinglePort(model.TCP, 8080, 8080)
+	a := &model.Allowance{Ports: tcp, Grants: []model.Grant{{Ports: tcp, Egress: stayed, Ingress: movedRef}}}
+	b := &model.Allowance{Ports: tcp, Grants: []model.Grant{{Ports: tcp, Egress: stayed, Ingress: anp}, {Ports: tcp, Egress: stayed, Ingress: movedRef}}}
+	c := &model.Allowance{Ports: tcp, Grants: []model.Grant{{Ports: tcp, Egress: stayed, Ingress: anp}}}
+
+	rl := newRelocation(map[string]model.Location{"shop/api": at(9)})
+	ra, rb, rc := rl.allowance(a), rl.allowance(b), rl.allowance(c)
+	if rc != c {
+		t.Errorf("an allowance with no moved reference was copied")
+	}
+	if ra == a || rb == b {
+		t.Fatalf("allowances with a moved reference were not copied")
+	}
+	moved := ra.Grants[0].Ingress
+	if moved.Source != at(9) || moved.Policy != "shop/api" || moved.Direction != model.Ingress {
+		t.Errorf("moved reference is %+v, want shop/api at line 9", *moved)
+	}
+	if rb.Grants[1].Ingress != moved {
+		t.Errorf("two grants holding one reference got two copies of it")
+	}
+	if ra.Grants[0].Egress != stayed || rb.Grants[0].Ingress != anp {
+		t.Errorf("references to what did not move were replaced")
+	}
+	if movedRef.Source != at(3) || a.Grants[0].Ingress != movedRef || b.Grants[1].Ingress != movedRef {
+		t.Errorf("relocating changed the allowances moved from")
+	}
+}
