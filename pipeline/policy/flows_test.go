@@ -430,3 +430,36 @@ func TestInputServiceSelects(t *testing.T) {
 		"external":   []any{},
 	}, got)
 }
+
+// TestGrantTermsShareEqualRules checks that grants of equal rules share
+// one term whether their references share an address (as a computed
+// matrix's do) or not (a derived or decoded matrix's), wherever the rule
+// sits in its file, and that grants of other rules or other ports get
+// terms of their own.
+func TestGrantTermsShareEqualRules(t *testing.T) {
+	t.Parallel()
+	ref := func(policy string, rule int, dir model.Direction, line int) *model.RuleRef {
+		return &model.RuleRef{Policy: policy, Rule: rule, Direction: dir, Source: model.Location{File: "np.yaml", Line: line}}
+	}
+	web, api := ref("shop/web", 0, model.Egress, 4), ref("shop/api", 1, model.Ingress, 12)
+	tcp, udp := model.SinglePort(model.TCP, 8080, 8080), model.SinglePort(model.UDP, 53, 53)
+	b := newInputBuilder()
+	first := b.grantTerm(&model.Grant{Ports: tcp, Egress: web, Ingress: api})
+	for _, g := range []model.Grant{
+		{Ports: tcp, Egress: web, Ingress: api},
+		{Ports: tcp, Egress: ref("shop/web", 0, model.Egress, 4), Ingress: ref("shop/api", 1, model.Ingress, 12)},
+		{Ports: tcp, Egress: web, Ingress: ref("shop/api", 1, model.Ingress, 30)}, // moved down the file
+	} {
+		require.Same(t, first, b.grantTerm(&g), "%v -> %v", *g.Egress, *g.Ingress)
+	}
+	for _, g := range []model.Grant{
+		{Ports: udp, Egress: web, Ingress: api},
+		{Ports: tcp, Egress: web, Ingress: ref("shop/api", 2, model.Ingress, 12)},
+		{Ports: tcp, Egress: web, Ingress: ref("shop/db", 1, model.Ingress, 12)},
+	} {
+		got := b.grantTerm(&g)
+		require.NotSame(t, first, got, "%v -> %v", *g.Egress, *g.Ingress)
+		require.False(t, first.Equal(got), "%v -> %v", *g.Egress, *g.Ingress)
+	}
+	require.Len(t, b.refTerms, 4, "rule references numbered")
+}
