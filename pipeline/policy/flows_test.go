@@ -433,7 +433,7 @@ func TestInputServiceSelects(t *testing.T) {
 
 // TestGrantTermsShareEqualRules checks that grants of equal rules share
 // one term whether their references share an address (as a computed
-// matrix's do) or not (a derived or decoded matrix's), wherever the rule
+// matrix's do) or not (as a derived matrix's may not), wherever the rule
 // sits in its file, and that grants of other rules or other ports get
 // terms of their own.
 func TestGrantTermsShareEqualRules(t *testing.T) {
