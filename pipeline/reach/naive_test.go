@@ -670,7 +670,31 @@ func manyTiersCluster(seed int) *model.Cluster {
 	if seed%4 == 1 {
 		randomCiliumPolicies(c, seed, 1+seed%3)
 	}
+	if seed%3 == 1 {
+		moreBaseline(c)
+	}
 	return c
+}
+
+// moreBaseline adds Baseline-tier policies to c: the rules of every
+// other Admin policy, on the subject of the next one, so that they decide
+// ports of their own rather than those their original passed. synth
+// gives the Baseline tier one or two policies of up to two rules a
+// direction, so a side rarely met two Baseline outcomes.
+func moreBaseline(c *model.Cluster) {
+	var admin []model.ClusterPolicy
+	for _, p := range c.ClusterPolicies {
+		if p.Tier == model.TierAdmin {
+			admin = append(admin, p)
+		}
+	}
+	for i := 0; i+1 < len(admin); i += 2 {
+		p := admin[i]
+		p.Kind, p.Tier, p.Name = model.KindClusterNetworkPolicy, model.TierBaseline, "baseline-"+p.Name
+		p.Subject = admin[i+1].Subject
+		p.Source.Line += 2000
+		c.ClusterPolicies = append(c.ClusterPolicies, p)
+	}
 }
 
 // onlyDirection makes every NetworkPolicy of c a policy of direction
@@ -754,11 +778,11 @@ func TestEngineAgreesWithNaiveEvaluatorManyTiers(t *testing.T) {
 }
 
 // checkCensus fails when the many-tiers clusters leave a way of deciding
-// a port, or a mix of them that the engine's classes handle apart, too
-// rarely tried for the comparison to mean much. A mutant of the egress
-// classes once survived because synth isolates most workloads: 12 of
-// 180,000 egress lists had the shape it broke. With -v it logs the
-// census.
+// a port, or a mix of them that the engine's classes handle apart or two
+// Baseline rules make, too rarely tried for the comparison to mean
+// much. A mutant of the egress classes once survived because synth
+// isolates most workloads: 12 of 180,000 egress lists had the shape it
+// broke. With -v it logs the census.
 func checkCensus(t *testing.T, census map[string]int) {
 	t.Helper()
 	ways := map[string]int{}  // "egress: admin allows"
@@ -791,6 +815,14 @@ func checkCensus(t *testing.T, census map[string]int) {
 				if mixes[dir+": "+admin+" | "+base] == 0 {
 					t.Errorf("%s: no pair side mixes %q with %q", dir, admin, base)
 				}
+			}
+		}
+		// Baseline rules allowing some ports of a side and denying
+		// others (moreBaseline).
+		const minBaselineMix = 20
+		for _, pass := range []string{"", "admin passes, "} {
+			if n := mixes[dir+": "+pass+"baseline allows | "+pass+"baseline denies"]; n < minBaselineMix {
+				t.Errorf("%s: %d pair sides mix %q with %q, want %d or more", dir, n, pass+"baseline allows", pass+"baseline denies", minBaselineMix)
 			}
 		}
 	}
