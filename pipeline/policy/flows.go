@@ -93,7 +93,8 @@ func (b *inputBuilder) grantTerm(g *model.Grant) *ast.Term {
 // term (refTerms) the first time. A matrix's grants share their
 // references, so they are looked up by address first: at 20,000
 // workloads a side's 507,000 allowances hold 1.8 million grants, and
-// hashing the values of their references took seconds.
+// hashing the values of their references took about half a CPU-second
+// per input (a profile: grantTerm 2.1 -> 1.6 CPU-s).
 func (b *inputBuilder) ruleRef(r *model.RuleRef) int32 {
 	if id, ok := b.refAt[r]; ok {
 		return id
