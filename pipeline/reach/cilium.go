@@ -93,6 +93,10 @@ func (ix *index) compileCiliumRule(cp *cpolicy, section string, dir model.Direct
 	for _, f := range pr.FQDNs {
 		r.peers = append(r.peers, cpeer{fqdn: f.Endpoint(), match: ix.fqdnPeer(f)})
 	}
+	if len(r.peers) == 1 {
+		r.match = r.peers[0].match // shared, as finishRule does
+		return r
+	}
 	r.match = newBitset(len(ix.peers))
 	for _, p := range r.peers {
 		r.match.or(p.match)
@@ -196,7 +200,7 @@ func (ix *index) ciliumEndpoints(ns string, s *metav1.LabelSelector, subject boo
 		return ix.podsIn(ns, compiled)
 	}
 	key := "cilium\x06" + ns + "\x06" + boolKey(subject) + compiled.key
-	if bs, ok := ix.podSel[key]; ok {
+	if bs, ok := ix.podSel.get(key); ok {
 		return bs
 	}
 	bs := newBitset(len(ix.peers))
@@ -221,8 +225,7 @@ func (ix *index) ciliumEndpoints(ns string, s *metav1.LabelSelector, subject boo
 			bs.set(i)
 		}
 	})
-	ix.podSel[key] = bs
-	return bs
+	return ix.podSel.put(key, bs)
 }
 
 func boolKey(b bool) string {
