@@ -48,3 +48,31 @@ func TestCachesCollide(t *testing.T) {
 		}
 	}
 }
+
+// TestChunksAreWholeBlocksAndShrink: the chunks the workers take cover
+// every destination once, in order; each is whole blocks of the egress
+// side (the last aside), and each is no larger than the one before, so
+// that the workers finish close together.
+func TestChunksAreWholeBlocksAndShrink(t *testing.T) {
+	for _, n := range []int{0, 1, 255, 256, 600, 6036, 22177} {
+		for _, workers := range []int{1, 2, 8} {
+			b := chunkBounds(n, workers)
+			require.Equal(t, 0, b[0])
+			require.Equal(t, n, b[len(b)-1], "n=%d workers=%d", n, workers)
+			for c := 1; c < len(b); c++ {
+				size := b[c] - b[c-1]
+				require.Positive(t, size, "n=%d workers=%d chunk %d", n, workers, c-1)
+				if c < len(b)-1 {
+					require.Zero(t, size%classBlock, "n=%d workers=%d chunk %d of %d destinations", n, workers, c-1, size)
+				}
+				if c > 1 {
+					require.LessOrEqual(t, size, b[c-1]-b[c-2], "n=%d workers=%d chunk %d", n, workers, c-1)
+				}
+			}
+			if n >= 4*classBlock*workers {
+				require.Greater(t, len(b)-1, 2*workers, "n=%d workers=%d: too few chunks to share", n, workers)
+				require.Equal(t, classBlock, b[len(b)-2]-b[len(b)-3], "n=%d workers=%d: the last whole chunk", n, workers)
+			}
+		}
+	}
+}
