@@ -40,6 +40,7 @@ type index struct {
 	podSel cache[bitset]   // namespace + selector key -> workloads
 	nsSel  cache[[]string] // selector key -> namespaces
 	peerBS cache[bitset]   // namespaceSelector key + podSelector key (+ns) -> workloads
+	ipSets cache[bitset]   // an address set, as IPSet.String writes it -> peers
 	all    bitset
 	// cLabels are workloads' labels as Cilium's identities hold them,
 	// made when a Cilium selector first needs them.
@@ -211,6 +212,7 @@ func newIndex(c *model.Cluster, align []*model.Cluster) *index {
 		podSel:   newCache[bitset](),
 		nsSel:    newCache[[]string](),
 		peerBS:   newCache[bitset](),
+		ipSets:   newCache[bitset](),
 	}
 	for i := range c.Namespaces {
 		n := &c.Namespaces[i]
@@ -640,13 +642,16 @@ func (ix *index) finishRule(r *crule) {
 
 // ipSetPeer matches the external ranges inside set, the pods of known
 // address inside it, and the pods of unknown address when it overlaps
-// the pod CIDR.
+// the pod CIDR. text is how the policy wrote set, "" for set.String().
 func (ix *index) ipSetPeer(set *model.IPSet, text string) cpeer {
+	key := set.String()
+	if text == "" {
+		text = key
+	}
 	out := cpeer{ipBlock: set, ipBlockText: text, allPods: holdsAllPods(set, ix.c.PodCIDRs)}
 	// Once per distinct set: policies repeat their address blocks, and
 	// each evaluation visits every workload.
-	key := "\x07" + set.String()
-	if bs, ok := ix.peerBS.get(key); ok {
+	if bs, ok := ix.ipSets.get(key); ok {
 		out.match = bs
 		return out
 	}
@@ -677,7 +682,7 @@ func (ix *index) ipSetPeer(set *model.IPSet, text string) cpeer {
 			}
 		}
 	}
-	out.match = ix.peerBS.put(key, match)
+	out.match = ix.ipSets.put(key, match)
 	return out
 }
 
@@ -689,7 +694,7 @@ func (ix *index) compilePeer(ns string, p *networkingv1.NetworkPolicyPeer) cpeer
 		if set == nil {
 			return cpeer{ipBlock: &model.IPSet{}, match: newBitset(len(ix.peers))}
 		}
-		return ix.ipSetPeer(set, set.String())
+		return ix.ipSetPeer(set, "")
 	case p.NamespaceSelector != nil:
 		podSel := p.PodSelector
 		if podSel == nil {
