@@ -93,14 +93,7 @@ func (ix *index) compileCiliumRule(cp *cpolicy, section string, dir model.Direct
 	for _, f := range pr.FQDNs {
 		r.peers = append(r.peers, cpeer{fqdn: f.Endpoint(), match: ix.fqdnPeer(f)})
 	}
-	if len(r.peers) == 1 {
-		r.match = r.peers[0].match // shared, as finishRule does
-		return r
-	}
-	r.match = newBitset(len(ix.peers))
-	for _, p := range r.peers {
-		r.match.or(p.match)
-	}
+	r.match = ix.unionOf(r.peers)
 	return r
 }
 
