@@ -22,25 +22,46 @@ type jsonCounts struct {
 	Waived   int `json:"waived"`
 }
 
+// jsonOverlay is an overlay's part of the report. Its findings are
+// written one by one, between the fields before them (jsonOverlayHead)
+// and those after (jsonOverlayTail), which encoding/json writes in order
+// as if they were declared here.
 type jsonOverlay struct {
-	Name         string          `json:"name"`
-	Environment  string          `json:"environment"`
-	Path         string          `json:"path"`
-	Passed       bool            `json:"passed"`
-	Error        string          `json:"error,omitempty"`
-	InputDigest  string          `json:"inputDigest,omitempty"`
-	Expectations int             `json:"expectations"`
-	Counts       jsonCounts      `json:"counts"`
-	Findings     []model.Finding `json:"findings"`
+	jsonOverlayHead
+	Findings []model.Finding `json:"findings"`
 	// Resolved are the base's findings the head no longer has.
 	Resolved []model.Finding `json:"resolved,omitempty"`
+	jsonOverlayTail
+}
+
+type jsonOverlayHead struct {
+	Name         string     `json:"name"`
+	Environment  string     `json:"environment"`
+	Path         string     `json:"path"`
+	Passed       bool       `json:"passed"`
+	Error        string     `json:"error,omitempty"`
+	InputDigest  string     `json:"inputDigest,omitempty"`
+	Expectations int        `json:"expectations"`
+	Counts       jsonCounts `json:"counts"`
+}
+
+type jsonOverlayTail struct {
 	// Diff is null when the overlay has no base to compare with.
 	Diff *jsonDiff `json:"diff"`
 	// Traffic is what the head does to observed traffic (check --flows).
 	Traffic *trafficJSON `json:"traffic,omitempty"`
 }
 
+// jsonReport is the check report; its overlays are written one by one,
+// between the fields before them (jsonReportHead) and after
+// (jsonReportTail).
 type jsonReport struct {
+	jsonReportHead
+	Overlays []jsonOverlay `json:"overlays"`
+	jsonReportTail
+}
+
+type jsonReportHead struct {
 	FormatVersion string             `json:"formatVersion"`
 	Tool          jsonTool           `json:"tool"`
 	Passed        bool               `json:"passed"`
@@ -56,7 +77,9 @@ type jsonReport struct {
 	Rules         []model.Rule       `json:"rules"`
 	RulesChanged  []model.RuleChange `json:"rulesChanged"`
 	ConfigDiff    string             `json:"configDiff,omitempty"`
-	Overlays      []jsonOverlay      `json:"overlays"`
+}
+
+type jsonReportTail struct {
 	// Shard is only in the report of one overlay of a fanned-out check.
 	Shard *model.Shard `json:"shard,omitempty"`
 }
@@ -68,7 +91,7 @@ type jsonReport struct {
 // writes one); everything the other formats print is there, so ReadJSON
 // can render them again.
 func writeCheckJSON(w io.Writer, r *model.Report, opts Options) error {
-	out := jsonReport{
+	head := jsonReportHead{
 		FormatVersion: FormatVersion,
 		Tool:          jsonTool{Name: "reachgate", Version: opts.Version},
 		Passed:        !r.Failed(),
@@ -84,34 +107,39 @@ func writeCheckJSON(w io.Writer, r *model.Report, opts Options) error {
 		Rules:         slices.Clone(r.Rules),
 		RulesChanged:  slices.Clone(r.RulesChanged),
 		ConfigDiff:    r.ConfigDiff,
-		Overlays:      make([]jsonOverlay, len(r.Overlays)),
-		Shard:         r.Shard,
 	}
-	if out.RulesChanged == nil {
-		out.RulesChanged = []model.RuleChange{}
+	if head.RulesChanged == nil {
+		head.RulesChanged = []model.RuleChange{}
 	}
-	if out.Rules == nil {
-		out.Rules = []model.Rule{}
+	if head.Rules == nil {
+		head.Rules = []model.Rule{}
 	}
+	js := newJSONStream(w)
+	js.object(head, "overlays", "[")
 	for i := range r.Overlays {
 		o := &r.Overlays[i]
 		e, wn, in, wv := o.Counts()
-		jo := jsonOverlay{
+		if i > 0 {
+			js.raw(",")
+		}
+		js.object(jsonOverlayHead{
 			Name: o.Name, Environment: o.Environment, Path: o.Path,
 			Passed: !r.OverlayFailed(o), Error: o.Error,
 			InputDigest: o.InputDigest, Expectations: o.Expectations,
-			Counts:   jsonCounts{e, wn, in, wv},
-			Findings: slices.Clone(o.Findings),
-			Resolved: slices.Clone(o.Resolved),
-			Diff:     toJSONDiff(o.Diff),
-			Traffic:  toTrafficJSON(o.Traffic),
+			Counts: jsonCounts{e, wn, in, wv},
+		}, "findings", "[")
+		js.findings(o.Findings)
+		js.raw("]")
+		if len(o.Resolved) > 0 {
+			js.raw(`,"resolved":[`)
+			js.findings(o.Resolved)
+			js.raw("]")
 		}
-		if jo.Findings == nil {
-			jo.Findings = []model.Finding{}
-		}
-		out.Overlays[i] = jo
+		js.rest(jsonOverlayTail{Diff: toJSONDiff(o.Diff), Traffic: toTrafficJSON(o.Traffic)})
 	}
-	return writeJSON(w, out)
+	js.raw("]")
+	js.rest(jsonReportTail{Shard: r.Shard})
+	return js.close()
 }
 
 // ReadJSON reads a report that the json format wrote, so that it can be

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -340,6 +341,38 @@ func TestCheckJSONRoundTrip(t *testing.T) {
 				assert.Equal(t, render(t, f, r, opts), render(t, f, back, opts), "%s from the JSON equals %s from the report", f, f)
 			}
 		})
+	}
+}
+
+// The check report is written a piece at a time (jsonStream): it must be
+// the document encoding/json writes for the same values, whatever the
+// overlays hold. Each report's JSON is read back into jsonReport and
+// written whole; a comma, a brace or a field out of place differs.
+func TestCheckJSONStreamsTheWholeDocument(t *testing.T) {
+	t.Parallel()
+	full := fixtureReport(t)
+	full.FailOnNew, full.Baseline = true, "main"
+	full.Shard = &model.Shard{Overlay: "prod", Overlays: []string{"prod", "staging"}, ConfigDigest: "sha256:" + strings.Repeat("c", 64)}
+	dev := &full.Overlays[0]
+	dev.Resolved = slices.Clone(dev.Findings[:1])
+	dev.Traffic = &model.TrafficImpact{Input: model.FlowInput{Flows: 1}, Unknown: []model.UnknownEndpoint{{Endpoint: "10.0.0.9", Reason: "no workload has this address", Count: 1}}}
+	full.Overlays = append(full.Overlays, model.OverlayReport{Name: "empty"})
+	reports := map[string]*model.Report{"fixture": fixtureReport(t), "big": bigReport(t), "empty": {}, "full": full,
+		"no overlays": {Overlays: []model.OverlayReport{}}}
+	for name, r := range reports {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			got := render(t, "json", r, Options{Version: "v1"})
+			var doc jsonReport
+			require.NoError(t, json.Unmarshal([]byte(got), &doc))
+			var whole bytes.Buffer
+			require.NoError(t, writeJSON(&whole, doc))
+			require.Equal(t, whole.String(), got)
+		})
+	}
+	got := render(t, "json", full, Options{})
+	for _, k := range []string{`"resolved": [`, `"shard": {`, `"traffic": {`, `"failOnNew": true`} {
+		assert.Contains(t, got, k)
 	}
 }
 

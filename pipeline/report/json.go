@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/reachgate/reachgate/pipeline/model"
@@ -375,21 +376,34 @@ func writeJSON(w io.Writer, v any) error {
 // writeIndented writes compact JSON src (as encoding/json writes it)
 // indented by two spaces per level, as json.Indent does.
 func writeIndented(w *bufio.Writer, src []byte) {
-	depth := 0
-	open := false // just after { or [: a newline, unless it closes at once
-	newline := func() {
-		w.WriteByte('\n')
-		for range depth {
-			w.WriteString("  ")
-		}
+	x := indenter{w: w}
+	x.write(src)
+}
+
+// indenter indents one compact JSON document written to it a piece at a
+// time, each piece whole tokens.
+type indenter struct {
+	w     *bufio.Writer
+	depth int
+	open  bool // just after { or [: a newline, unless it closes at once
+}
+
+func (x *indenter) newline() {
+	x.w.WriteByte('\n')
+	for range x.depth {
+		x.w.WriteString("  ")
 	}
+}
+
+func (x *indenter) write(src []byte) {
+	w := x.w
 	for i := 0; i < len(src); {
 		c := src[i]
-		if open && c != '}' && c != ']' {
-			newline()
+		if x.open && c != '}' && c != ']' {
+			x.newline()
 		}
-		closing := open
-		open = false
+		closing := x.open
+		x.open = false
 		switch c {
 		case '"':
 			j := i + 1
@@ -404,17 +418,17 @@ func writeIndented(w *bufio.Writer, src []byte) {
 			continue
 		case '{', '[':
 			w.WriteByte(c)
-			depth++
-			open = true
+			x.depth++
+			x.open = true
 		case '}', ']':
-			depth--
+			x.depth--
 			if !closing {
-				newline()
+				x.newline()
 			}
 			w.WriteByte(c)
 		case ',':
 			w.WriteByte(c)
-			newline()
+			x.newline()
 		case ':':
 			w.WriteString(": ")
 		default: // a number, true, false or null: up to what follows it
@@ -428,4 +442,92 @@ func writeIndented(w *bufio.Writer, src []byte) {
 		}
 		i++
 	}
+}
+
+// jsonStream writes one document as writeJSON writes it whole, a piece
+// at a time, so that its largest lists need not be held in memory: a
+// check of a large cluster has tens of thousands of findings, and its
+// report, encoded in one buffer, took tens of megabytes of fresh memory,
+// which cost most of the time the report took.
+type jsonStream struct {
+	bw  *bufio.Writer
+	ind indenter
+	err error
+}
+
+func newJSONStream(w io.Writer) *jsonStream {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	return &jsonStream{bw: bw, ind: indenter{w: bw}}
+}
+
+// raw writes a piece of compact JSON.
+func (s *jsonStream) raw(piece string) {
+	if s.err == nil {
+		s.ind.write([]byte(piece))
+	}
+}
+
+// object opens an object with the fields of struct v, then key, whose
+// value the caller writes, starting with open.
+func (s *jsonStream) object(v any, key, open string) {
+	if s.err != nil {
+		return
+	}
+	b, err := marshalCompact(v)
+	if err != nil {
+		s.err = err
+		return
+	}
+	b = b[:len(b)-1] // the fields, without the closing brace
+	if len(b) > 1 {
+		b = append(b, ',')
+	}
+	b = strconv.AppendQuote(b, key)
+	b = append(b, ':')
+	s.ind.write(append(b, open...))
+}
+
+// rest writes the fields of struct v and closes the object object
+// opened.
+func (s *jsonStream) rest(v any) {
+	if s.err != nil {
+		return
+	}
+	b, err := marshalCompact(v)
+	if err != nil {
+		s.err = err
+		return
+	}
+	if len(b) > 2 {
+		s.ind.write([]byte{','})
+		s.ind.write(b[1:])
+		return
+	}
+	s.ind.write([]byte{'}'})
+}
+
+// findings writes the elements of a list of findings, encoded on every
+// core a batch at a time (marshalEach).
+func (s *jsonStream) findings(fs []model.Finding) {
+	if s.err != nil {
+		return
+	}
+	s.err = marshalEach(len(fs), func(b []byte, i int) ([]byte, error) {
+		m, err := fs[i].MarshalJSON()
+		return append(b, m...), err
+	}, func(i int, b []byte) {
+		if i > 0 {
+			s.ind.write([]byte{','})
+		}
+		s.ind.write(b)
+	})
+}
+
+// close ends the document with a newline and flushes it.
+func (s *jsonStream) close() error {
+	if s.err != nil {
+		return s.err
+	}
+	s.bw.WriteByte('\n')
+	return s.bw.Flush()
 }
