@@ -2,9 +2,11 @@ package report
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"regexp"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -200,6 +202,58 @@ func TestEscapeWorkflowCommands(t *testing.T) {
 		"ok\n\n   \n::stop::tok\n": "ok\n\n   \n\\::stop::tok\n",
 	} {
 		assert.Equal(t, want, EscapeWorkflowCommands(in), "%q", in)
+	}
+}
+
+// escapeLines is EscapeWorkflowCommands as first written, over the whole
+// text at once: the oracle for the escaper the text formats stream
+// through.
+func escapeLines(s string) string {
+	lines := strings.SplitAfter(strings.NewReplacer("\r\n", "\n", "\r", "\n").Replace(s), "\n")
+	for i, l := range lines {
+		if rest := strings.TrimLeftFunc(l, unicode.IsSpace); strings.HasPrefix(rest, "::") {
+			lines[i] = l[:len(l)-len(rest)] + `\` + rest
+		}
+	}
+	return strings.Join(lines, "")
+}
+
+// The escaper sees the text in whatever pieces its writer flushes: a
+// "\r\n" or a "::" cut in two must come out as from the whole text.
+func TestCommandEscaperStreams(t *testing.T) {
+	t.Parallel()
+	atoms := []string{"::", ":", "\r", "\n", "\r\n", " ", "\t", "\u00a0", "\u3000", "a", `\`, "\xff", "\xe3\x80"}
+	rng := rand.New(rand.NewPCG(7, 7))
+	inputs := []string{"", "::x", "\r", "\r\n::y\r", "  ::\r\n\r\n::", "\xe3\x80\x80::x"}
+	for range 3000 {
+		var b strings.Builder
+		for range rng.IntN(12) {
+			b.WriteString(atoms[rng.IntN(len(atoms))])
+		}
+		inputs = append(inputs, b.String())
+	}
+	write := func(pieces ...string) string {
+		var out strings.Builder
+		e := newCommandEscaper(&out)
+		for _, p := range pieces {
+			n, err := e.Write([]byte(p))
+			require.NoError(t, err)
+			require.Equal(t, len(p), n)
+		}
+		require.NoError(t, e.close())
+		return out.String()
+	}
+	for _, in := range inputs {
+		want := escapeLines(in)
+		require.Equal(t, want, EscapeWorkflowCommands(in), "%q", in)
+		for k := range len(in) + 1 {
+			require.Equal(t, want, write(in[:k], in[k:]), "%q cut at %d", in, k)
+		}
+		bytewise := make([]string, len(in))
+		for i := range len(in) {
+			bytewise[i] = in[i : i+1]
+		}
+		require.Equal(t, want, write(bytewise...), "%q a byte at a time", in)
 	}
 }
 
