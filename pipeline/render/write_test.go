@@ -70,3 +70,27 @@ data:
   num: "1.5"
 `, b.String())
 }
+
+// WriteYAML remembers the node of each string and boolean it has
+// written: an object written after others with the same scalars must
+// come out as it does alone.
+func TestWriteYAMLRepeatsAlike(t *testing.T) {
+	t.Parallel()
+	obj := func(name string) model.Object {
+		return model.Object{ObjectRef: model.ObjectRef{Kind: "ConfigMap", Name: name}, Doc: map[string]any{
+			"kind": "ConfigMap", "apiVersion": "v1", "metadata": map[string]any{"name": name},
+			"data": map[string]any{"true": "true", "on": "yes", "multi": "a\nb\n", "colon": "a: b", "dash": "- x",
+				"octal": "0777", "quote": `it's "x"`, "list": []any{"true", true, "null", nil, "", "1e3"}},
+		}}
+	}
+	alone := func(o model.Object) string {
+		var b bytes.Buffer
+		require.NoError(t, WriteYAML(&b, []model.Object{o}))
+		return b.String()
+	}
+	var b bytes.Buffer
+	require.NoError(t, WriteYAML(&b, []model.Object{obj("a"), obj("b"), obj("a")}))
+	assert.Equal(t, alone(obj("a"))+"---\n"+alone(obj("b"))+"---\n"+alone(obj("a")), b.String())
+	assert.Contains(t, b.String(), `"true": "true"`)
+	assert.Contains(t, b.String(), "- true\n")
+}
