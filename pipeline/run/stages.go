@@ -438,23 +438,25 @@ func (j *judge) overlay(ctx context.Context, rs *refs, pr pair, c computed, base
 		// The observed traffic is part of the rules' input.
 		or.Traffic = j.observe(o, or.Matrix, c.baseMatrix(pr.base))
 	}
-	// The diff runs beside the rules, which have parts that use one core.
+	// The diff and the digest run beside the rules, which have parts that
+	// use one core.
 	var wg sync.WaitGroup
 	if or.Matrix != nil {
 		wg.Go(func() { or.Diff = c.compare(pr.base, or.Matrix) })
+	}
+	judged := !pr.removed && o.Err == nil
+	if judged && digests {
+		wg.Go(func() { or.InputDigest = o.Digest() })
 	}
 	hf, bf, err := j.evaluate(ctx, rs, baseline, pr, c)
 	wg.Wait()
 	if err != nil {
 		return or, err
 	}
-	if !pr.removed && o.Err == nil {
+	if judged {
 		findings, checked := j.judgeOverlay(rs, o, or.Matrix, hf, fields)
 		or.Findings = append(or.Findings, findings...)
 		or.Expectations = checked
-		if digests {
-			or.InputDigest = o.Digest()
-		}
 	}
 	if baseline != "" {
 		or.Findings, or.Resolved = policy.Baseline(or.Findings, j.baseFindings(rs, baseline, pr, c, bf))
