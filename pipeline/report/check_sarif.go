@@ -22,15 +22,26 @@ const (
 	fingerprintKey = "reachgateFinding/v1"
 )
 
+// sarifLog is the document writeCheckSARIF writes a piece at a time (see
+// jsonStream): the fields before its list of runs, which has one run, then
+// the run's tool before its results.
 type sarifLog struct {
-	Schema  string     `json:"$schema"`
-	Version string     `json:"version"`
-	Runs    []sarifRun `json:"runs"`
+	sarifLogHead
+	Runs []sarifRun `json:"runs"`
+}
+
+type sarifLogHead struct {
+	Schema  string `json:"$schema"`
+	Version string `json:"version"`
 }
 
 type sarifRun struct {
-	Tool    sarifTool     `json:"tool"`
+	sarifRunHead
 	Results []sarifResult `json:"results"`
+}
+
+type sarifRunHead struct {
+	Tool sarifTool `json:"tool"`
 }
 
 type sarifTool struct {
@@ -291,16 +302,22 @@ func writeCheckSARIF(w io.Writer, r *model.Report, opts Options) error {
 		}
 		return strings.Compare(a.Message.Text, b.Message.Text)
 	})
-	run := sarifRun{Tool: sarifTool{Driver: driver}, Results: make([]sarifResult, len(results))}
-	for i, res := range results {
+	for _, res := range results {
 		res.RuleIndex = index[res.RuleID]
 		slices.Sort(res.Properties.Overlays)
 		if len(res.Properties.Overlays) > 1 || len(r.Overlays) > 1 {
 			res.Message.Text += " [" + strings.Join(res.Properties.Overlays, ", ") + "]"
 		}
-		run.Results[i] = *res
 	}
-	return writeJSON(w, sarifLog{Schema: sarifSchema, Version: sarifVersion, Runs: []sarifRun{run}})
+	js := newJSONStream(w)
+	js.object(sarifLogHead{Schema: sarifSchema, Version: sarifVersion}, "runs", "[")
+	js.object(sarifRunHead{Tool: sarifTool{Driver: driver}}, "results", "[")
+	js.each(len(results), func(b []byte, i int) ([]byte, error) {
+		m, err := marshalCompact(results[i])
+		return append(b, m...), err
+	})
+	js.raw("]}]}")
+	return js.close()
 }
 
 // ruleName is the id with path separators turned to dashes: SARIF

@@ -376,6 +376,23 @@ func TestCheckJSONStreamsTheWholeDocument(t *testing.T) {
 	}
 }
 
+// SARIF is streamed too: read back and written whole, it must not change.
+func TestCheckSARIFStreamsTheWholeDocument(t *testing.T) {
+	t.Parallel()
+	for name, r := range map[string]*model.Report{"fixture": fixtureReport(t), "big": bigReport(t), "empty": {}} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			got := render(t, "sarif", r, Options{Version: "v1"})
+			var doc sarifLog
+			require.NoError(t, json.Unmarshal([]byte(got), &doc))
+			require.Len(t, doc.Runs, 1)
+			var whole bytes.Buffer
+			require.NoError(t, writeJSON(&whole, doc))
+			require.Equal(t, whole.String(), got)
+		})
+	}
+}
+
 func TestCheckJSONShape(t *testing.T) {
 	t.Parallel()
 	r := &model.Report{Overlays: []model.OverlayReport{{Name: "dev", Diff: &model.Diff{}}, {Name: "new"}}}

@@ -506,16 +506,21 @@ func (s *jsonStream) rest(v any) {
 	s.ind.write([]byte{'}'})
 }
 
-// findings writes the elements of a list of findings, encoded on every
-// core a batch at a time (marshalEach).
+// findings writes the elements of a list of findings (each).
 func (s *jsonStream) findings(fs []model.Finding) {
+	s.each(len(fs), func(b []byte, i int) ([]byte, error) {
+		m, err := fs[i].MarshalJSON()
+		return append(b, m...), err
+	})
+}
+
+// each writes the n elements of a list, encode appending the i-th's
+// compact JSON to b, on every core a batch at a time (marshalEach).
+func (s *jsonStream) each(n int, encode func(b []byte, i int) ([]byte, error)) {
 	if s.err != nil {
 		return
 	}
-	s.err = marshalEach(len(fs), func(b []byte, i int) ([]byte, error) {
-		m, err := fs[i].MarshalJSON()
-		return append(b, m...), err
-	}, func(i int, b []byte) {
+	s.err = marshalEach(n, encode, func(i int, b []byte) {
 		if i > 0 {
 			s.ind.write([]byte{','})
 		}
