@@ -1,6 +1,7 @@
 package report
 
 import (
+	"io"
 	"net/url"
 	"strconv"
 	"strings"
@@ -67,7 +68,7 @@ func mdCodeCell(s string) string {
 }
 
 // mdTable writes a header row and the separator.
-func mdTable(b *strings.Builder, cols ...string) {
+func mdTable(b io.StringWriter, cols ...string) {
 	b.WriteString("|")
 	for _, c := range cols {
 		b.WriteString(" " + c + " |")
@@ -80,7 +81,7 @@ func mdTable(b *strings.Builder, cols ...string) {
 }
 
 // mdRow writes one table row; cells must already be escaped.
-func mdRow(b *strings.Builder, cells ...string) {
+func mdRow(b io.StringWriter, cells ...string) {
 	b.WriteString("|")
 	for _, c := range cells {
 		if c == "" {

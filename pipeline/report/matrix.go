@@ -96,16 +96,9 @@ func (v *matrixView) keptConnections() []model.Connection {
 	return out
 }
 
-// rows are the connections for people: the ranges of one endpoint that a
-// workload reaches (or is reached from) the same way are one row, unless
-// opts asks for every range.
-func (v *matrixView) rows(opts MatrixOptions) []flowRow[viewConn] {
-	var out []flowRow[viewConn]
-	v.eachRow(opts, func(r flowRow[viewConn]) { out = append(out, r) })
-	return out
-}
-
-// eachRow streams the rows of rows: a workload's ranges of one endpoint
+// eachRow streams the connections for people: the ranges of one endpoint
+// that a workload reaches (or is reached from) the same way are one row,
+// unless opts asks for every range. A workload's ranges of one endpoint
 // are grouped within its row of connections, which is held until it ends;
 // the ranges of an endpoint that reach a workload come from many rows,
 // all after the workloads' (peers are ordered workloads first), and only

@@ -1,8 +1,8 @@
 package report
 
 import (
+	"bufio"
 	"io"
-	"strings"
 
 	"github.com/reachgate/reachgate/pipeline/model"
 )
@@ -10,24 +10,24 @@ import (
 // writeMatrixMarkdown writes the matrix as a table: source, destination,
 // ports and the rules behind each side.
 func writeMatrixMarkdown(w io.Writer, v *matrixView, opts MatrixOptions) error {
-	var b strings.Builder
+	b := bufio.NewWriterSize(w, 64<<10)
 	title := opts.Title
 	if title == "" {
 		title = "Reachability"
 	}
 	b.WriteString("## " + mdText(title) + "\n\n")
-	mdNotes(&b, omittedNotes(v.m.Omitted))
+	mdNotes(b, omittedNotes(v.m.Omitted))
 	if v.focused {
 		b.WriteString("Connections of " + mdText(focusName(opts)) + ": ")
 	}
 	b.WriteString(plural(v.n, "connection", "connections") + ".\n\n")
 	if v.n > 0 {
-		mdTable(&b, "Source", "Destination", "Ports", "Egress rule", "Ingress rule")
-		for _, r := range v.rows(opts) {
+		mdTable(b, "Source", "Destination", "Ports", "Egress rule", "Ingress rule")
+		v.eachRow(opts, func(r flowRow[viewConn]) {
 			c := r.first
-			mdRow(&b, mdCodeCell(r.src), mdCodeCell(r.dst), mdPorts(c.Allowance)+mdMayDeny(*v.src(c), *v.dst(c)),
+			mdRow(b, mdCodeCell(r.src), mdCodeCell(r.dst), mdPorts(c.Allowance)+mdMayDeny(*v.src(c), *v.dst(c)),
 				mdRefs(linker{}, c.Allowance, model.Egress, ""), mdRefs(linker{}, c.Allowance, model.Ingress, ""))
-		}
+		})
 		b.WriteString("\n")
 	}
 	if len(v.unmanaged) > 0 {
@@ -37,6 +37,5 @@ func writeMatrixMarkdown(w io.Writer, v *matrixView, opts MatrixOptions) error {
 		}
 		b.WriteString("\n")
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return b.Flush()
 }

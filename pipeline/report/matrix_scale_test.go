@@ -221,3 +221,10 @@ func TestFromFlows(t *testing.T) {
 	m, flows := reach.ComputeFlows(synth.Cluster(synth.Options{Workloads: 20, Namespaces: 2, Seed: 1, Small: true}))
 	assert.ErrorContains(t, WriteMatrixFlows(io.Discard, m, flows, MatrixOptions{Namespace: "ns-01"}), "focused")
 }
+
+// rows collects eachRow's rows.
+func (v *matrixView) rows(opts MatrixOptions) []flowRow[viewConn] {
+	var out []flowRow[viewConn]
+	v.eachRow(opts, func(r flowRow[viewConn]) { out = append(out, r) })
+	return out
+}

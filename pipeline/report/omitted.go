@@ -1,6 +1,7 @@
 package report
 
 import (
+	"io"
 	"strings"
 
 	"github.com/reachgate/reachgate/pipeline/model"
@@ -96,7 +97,7 @@ func textNotes(ew *errWriter, prefix string, notes []omittedNote) {
 }
 
 // mdNotes writes the notes as GitHub warning alerts.
-func mdNotes(b *strings.Builder, notes []omittedNote) {
+func mdNotes(b io.StringWriter, notes []omittedNote) {
 	for _, n := range notes {
 		b.WriteString("> [!WARNING]\n> " + mdText(n.text) + "\n")
 		for _, it := range n.items {
