@@ -17,7 +17,15 @@ import (
 // with the waivers in force, and who can reach whom with the policy behind
 // every allowed flow.
 
+// evidenceDoc is written a piece at a time (see jsonStream): the fields
+// before the overlays, then each overlay's fields before its findings,
+// the findings, and the fields after them.
 type evidenceDoc struct {
+	evidenceDocHead
+	Overlays []evidenceOverlay `json:"overlays"`
+}
+
+type evidenceDocHead struct {
 	FormatVersion string             `json:"formatVersion"`
 	Kind          string             `json:"kind"`
 	Tool          jsonTool           `json:"tool"`
@@ -31,7 +39,6 @@ type evidenceDoc struct {
 	Passed        bool               `json:"passed"`
 	Rules         []model.Rule       `json:"rules"`
 	Controls      []evidenceControl  `json:"controls"`
-	Overlays      []evidenceOverlay  `json:"overlays"`
 }
 
 // evidenceControl is one control with the rules mapped to it and, per
@@ -43,6 +50,12 @@ type evidenceControl struct {
 }
 
 type evidenceOverlay struct {
+	evidenceOverlayHead
+	Findings []model.Finding `json:"findings"`
+	evidenceOverlayTail
+}
+
+type evidenceOverlayHead struct {
 	Name         string               `json:"name"`
 	Environment  string               `json:"environment"`
 	Path         string               `json:"path"`
@@ -51,7 +64,9 @@ type evidenceOverlay struct {
 	InputDigest  string               `json:"inputDigest,omitempty"`
 	Rules        []evidenceRuleResult `json:"rules"`
 	Expectations evidenceExpectations `json:"expectations"`
-	Findings     []model.Finding      `json:"findings"`
+}
+
+type evidenceOverlayTail struct {
 	// Reachability is the head matrix; null when the overlay could not be
 	// evaluated, or has more than maxEvidenceFlows flows
 	// (ReachabilityOmitted says so).
@@ -127,7 +142,7 @@ func WriteMergedEvidence(w io.Writer, r *model.Report, opts Options, shards []*E
 // writeEvidence writes the evidence document, with each overlay's
 // reachability from reach.
 func writeEvidence(w io.Writer, r *model.Report, opts Options, reach func(*model.OverlayReport) (*jsonMatrix, string)) error {
-	out := evidenceDoc{
+	head := evidenceDocHead{
 		FormatVersion: FormatVersion,
 		Kind:          "ReachgateEvidence",
 		Tool:          jsonTool{Name: "reachgate", Version: opts.Version},
@@ -141,18 +156,17 @@ func writeEvidence(w io.Writer, r *model.Report, opts Options, reach func(*model
 		Passed:        !r.Failed(),
 		Rules:         append([]model.Rule{}, r.Rules...),
 		Controls:      []evidenceControl{},
-		Overlays:      []evidenceOverlay{},
 	}
 	// result[overlay][rule]
 	result := map[string]map[string]string{}
+	overlays := make([]evidenceOverlayHead, len(r.Overlays))
 	for i := range r.Overlays {
 		o := &r.Overlays[i]
-		eo := evidenceOverlay{
+		eo := evidenceOverlayHead{
 			Name: o.Name, Environment: o.Environment, Path: o.Path,
 			Passed: !r.OverlayFailed(o), Error: o.Error, InputDigest: o.InputDigest,
 			Rules:        []evidenceRuleResult{},
 			Expectations: evidenceExpectations{Checked: o.Expectations},
-			Findings:     append([]model.Finding{}, o.Findings...),
 		}
 		result[o.Name] = map[string]string{}
 		for _, ru := range r.Rules {
@@ -187,8 +201,7 @@ func writeEvidence(w io.Writer, r *model.Report, opts Options, reach func(*model
 				eo.Expectations.Failed++
 			}
 		}
-		eo.Reachability, eo.ReachabilityOmitted = reach(o)
-		out.Overlays = append(out.Overlays, eo)
+		overlays[i] = eo
 	}
 	rulesOf := map[string][]string{}
 	for _, ru := range r.Rules {
@@ -209,9 +222,24 @@ func writeEvidence(w io.Writer, r *model.Report, opts Options, reach func(*model
 			}
 			ec.Results[o.Name] = worst
 		}
-		out.Controls = append(out.Controls, ec)
+		head.Controls = append(head.Controls, ec)
 	}
-	return writeJSON(w, out)
+	js := newJSONStream(w)
+	js.object(head, "overlays", "[")
+	for i := range r.Overlays {
+		o := &r.Overlays[i]
+		if i > 0 {
+			js.raw(",")
+		}
+		js.object(overlays[i], "findings", "[")
+		js.findings(o.Findings)
+		js.raw("]")
+		var tail evidenceOverlayTail
+		tail.Reachability, tail.ReachabilityOmitted = reach(o)
+		js.rest(tail)
+	}
+	js.raw("]}")
+	return js.close()
 }
 
 // evidenceReachability is the overlay's head matrix as flows, or why it

@@ -393,6 +393,22 @@ func TestCheckSARIFStreamsTheWholeDocument(t *testing.T) {
 	}
 }
 
+// So is the evidence document, with and without a matrix to hold.
+func TestCheckEvidenceStreamsTheWholeDocument(t *testing.T) {
+	t.Parallel()
+	for name, r := range map[string]*model.Report{"fixture": fixtureReport(t), "big": bigReport(t), "empty": {}} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			got := render(t, "evidence", r, Options{Version: "v1"})
+			var doc evidenceDoc
+			require.NoError(t, json.Unmarshal([]byte(got), &doc))
+			var whole bytes.Buffer
+			require.NoError(t, writeJSON(&whole, doc))
+			require.Equal(t, whole.String(), got)
+		})
+	}
+}
+
 func TestCheckJSONShape(t *testing.T) {
 	t.Parallel()
 	r := &model.Report{Overlays: []model.OverlayReport{{Name: "dev", Diff: &model.Diff{}}, {Name: "new"}}}
