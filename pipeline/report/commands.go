@@ -85,13 +85,13 @@ func (e *commandEscaper) Write(p []byte) (int, error) {
 
 // endLine writes the line held back, escaped if it would be a command.
 func (e *commandEscaper) endLine() {
-	rest := bytes.TrimLeftFunc(e.line, unicode.IsSpace)
-	if bytes.HasPrefix(rest, []byte("::")) {
+	if rest := bytes.TrimLeftFunc(e.line, unicode.IsSpace); bytes.HasPrefix(rest, []byte("::")) {
 		e.w.Write(e.line[:len(e.line)-len(rest)])
 		e.w.WriteByte('\\')
-		e.line = rest
+		e.w.Write(rest)
+	} else {
+		e.w.Write(e.line)
 	}
-	e.w.Write(e.line)
 	e.line = e.line[:0]
 }
 
