@@ -1,8 +1,10 @@
 package report
 
 import (
+	"bufio"
 	"html/template"
 	"io"
+	"iter"
 	"strings"
 
 	"github.com/reachgate/reachgate/pipeline/model"
@@ -41,7 +43,7 @@ tr[hidden] { display: none; }
 {{- end}}
 <p class="meta">{{.Summary}}</p>
 <label>Filter <input type="search" id="filter" placeholder="namespace, workload, port, policy…" autofocus></label>
-<span id="shown">{{len .Rows}} of {{len .Rows}} connections</span>
+<span id="shown">{{.Count}} of {{.Count}} connections</span>
 <table id="matrix">
 <thead><tr><th>Source</th><th>Destination</th><th>Ports</th><th>Egress rule</th><th>Ingress rule</th></tr></thead>
 <tbody>
@@ -105,12 +107,15 @@ type htmlUnmanaged struct{ Workload, Reason string }
 // writeMatrixHTML writes a self-contained page with the matrix as a
 // filterable table.
 func writeMatrixHTML(w io.Writer, v *matrixView, opts MatrixOptions) error {
+	// The rows are made as the template writes them: at 5,000 workloads
+	// a page has four million, and holding them took gigabytes.
 	data := struct {
 		Title, Summary string
 		Notes          []htmlNote
-		Rows           []htmlRow
+		Count          int
+		Rows           iter.Seq[htmlRow]
 		Unmanaged      []htmlUnmanaged
-	}{Title: opts.Title}
+	}{Title: opts.Title, Count: v.n}
 	for _, n := range omittedNotes(v.m.Omitted) {
 		data.Notes = append(data.Notes, htmlNote{n.text, n.items})
 	}
@@ -121,19 +126,26 @@ func writeMatrixHTML(w io.Writer, v *matrixView, opts MatrixOptions) error {
 	if v.focused {
 		data.Summary = focusName(opts) + ": " + data.Summary
 	}
-	data.Rows = make([]htmlRow, 0, v.n)
-	for c := range v.conns() {
-		data.Rows = append(data.Rows, htmlRow{
-			Src: v.src(c).String(), Dst: v.dst(c).String(), Ports: c.Ports.String(),
-			Egress: htmlRefs(c.Allowance, model.Egress), Ingress: htmlRefs(c.Allowance, model.Ingress),
-			AddressDependent: c.AddressDependent,
-			MayDeny:          strings.TrimSpace(mayDenyText(*v.src(c), *v.dst(c))),
-		})
+	data.Rows = func(yield func(htmlRow) bool) {
+		for c := range v.conns() {
+			if !yield(htmlRow{
+				Src: v.src(c).String(), Dst: v.dst(c).String(), Ports: c.Ports.String(),
+				Egress: htmlRefs(c.Allowance, model.Egress), Ingress: htmlRefs(c.Allowance, model.Ingress),
+				AddressDependent: c.AddressDependent,
+				MayDeny:          strings.TrimSpace(mayDenyText(*v.src(c), *v.dst(c))),
+			}) {
+				return
+			}
+		}
 	}
 	for _, u := range v.unmanaged {
 		data.Unmanaged = append(data.Unmanaged, htmlUnmanaged{u.Workload.String(), u.Reason})
 	}
-	return matrixPage.Execute(w, data)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if err := matrixPage.Execute(bw, data); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
 
 func htmlRefs(a *model.Allowance, dir model.Direction) []string {
