@@ -24,6 +24,10 @@ type graph struct {
 	// ranges maps the nodeKey of an external range to its group: the
 	// ranges of its endpoint with the same edges.
 	ranges map[string]*rangeGroup
+	// byPeer remembers the node of each peer drawn (draw's peers live as
+	// long as it): a matrix of 5,000 workloads has four million edges, and
+	// spelling and hashing both ends' keys for each was most of drawing it.
+	byPeer map[*model.Peer]*gnode
 	// notes say what the matrix leaves out.
 	notes []omittedNote
 }
@@ -64,13 +68,15 @@ type gedge struct {
 	both bool
 }
 
+// gedgeKey is an edge's ends (each node has its own id) and kind.
 type gedgeKey struct {
-	from, to string
+	from, to *gnode
 	kind     edgeKind
 }
 
 func newGraph(title string) *graph {
-	return &graph{title: title, byKey: map[string]*gnode{}, ids: map[string]bool{}, byEnd: map[gedgeKey]*gedge{}, ranges: map[string]*rangeGroup{}}
+	return &graph{title: title, byKey: map[string]*gnode{}, ids: map[string]bool{}, byEnd: map[gedgeKey]*gedge{}, ranges: map[string]*rangeGroup{},
+		byPeer: map[*model.Peer]*gnode{}}
 }
 
 // nodeKey identifies a peer as a node.
@@ -105,6 +111,16 @@ func sanitizeID(s string) string {
 // order: ids that collide after sanitising get a numbered suffix in that
 // order.
 func (g *graph) node(p *model.Peer) *gnode {
+	n, ok := g.byPeer[p]
+	if !ok {
+		n = g.nodeOf(p)
+		g.byPeer[p] = n
+	}
+	return n
+}
+
+// nodeOf is node, without byPeer.
+func (g *graph) nodeOf(p *model.Peer) *gnode {
 	key := nodeKey(p)
 	group := g.ranges[key]
 	if group != nil {
@@ -146,7 +162,7 @@ func (g *graph) node(p *model.Peer) *gnode {
 // same nodes.
 func (g *graph) edge(src, dst *model.Peer, kind edgeKind, before, after *model.Allowance) {
 	from, to := g.node(src), g.node(dst)
-	k := gedgeKey{from.id, to.id, kind}
+	k := gedgeKey{from, to, kind}
 	e := g.byEnd[k]
 	if e == nil {
 		e = &gedge{from: from, to: to, kind: kind}
@@ -278,7 +294,7 @@ func (g *graph) mergeReverse() {
 		if gone[e] {
 			continue
 		}
-		r := g.byEnd[gedgeKey{e.to.id, e.from.id, e.kind}]
+		r := g.byEnd[gedgeKey{e.to, e.from, e.kind}]
 		if r != nil && r != e && !gone[r] && r.ports.Equal(e.ports) && r.addrDep == e.addrDep && r.before.Equal(e.before) && r.mayDeny == e.mayDeny {
 			e.both = true
 			gone[r] = true

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bufio"
 	"io"
 	"strings"
 )
@@ -17,7 +18,7 @@ func dotQuote(s string) string { return `"` + dotReplacer.Replace(s) + `"` }
 // directions allow the same ports).
 func writeMatrixDOT(w io.Writer, v *matrixView, opts MatrixOptions) error {
 	g := matrixGraph(v, opts.Title)
-	var b strings.Builder
+	b := bufio.NewWriterSize(w, 64<<10)
 	b.WriteString("digraph reachability {\n")
 	label := g.title
 	for _, n := range g.notes {
@@ -55,6 +56,5 @@ func writeMatrixDOT(w io.Writer, v *matrixView, opts MatrixOptions) error {
 		b.WriteString("  " + dotQuote(e.from.id) + " -> " + dotQuote(e.to.id) + " [" + attrs + "];\n")
 	}
 	b.WriteString("}\n")
-	_, err := io.WriteString(w, b.String())
-	return err
+	return b.Flush()
 }

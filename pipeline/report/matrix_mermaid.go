@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bufio"
 	"io"
 	"strconv"
 	"strings"
@@ -23,15 +24,14 @@ func mermaidText(s string) string { return mermaidReplacer.Replace(s) }
 // ports (dotted when address-dependent, with two arrow heads when both
 // directions allow the same ports).
 func writeMatrixMermaid(w io.Writer, v *matrixView, opts MatrixOptions) error {
-	var b strings.Builder
-	writeMermaid(&b, matrixGraph(v, opts.Title))
-	_, err := io.WriteString(w, b.String())
-	return err
+	b := bufio.NewWriterSize(w, 64<<10)
+	writeMermaid(b, matrixGraph(v, opts.Title))
+	return b.Flush()
 }
 
 // writeMermaid writes a flowchart. Added edges are solid and green,
 // removed ones dashed and red, changed ones thick and amber.
-func writeMermaid(b *strings.Builder, g *graph) {
+func writeMermaid(b io.StringWriter, g *graph) {
 	if g.title != "" {
 		b.WriteString("---\ntitle: \"" + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", " ").Replace(g.title) + "\"\n---\n")
 	}
