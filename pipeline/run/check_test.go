@@ -534,6 +534,20 @@ func TestReportListsEveryRule(t *testing.T) {
 // passes every control in every environment, counts the expectations, and
 // carries each overlay's digest, which an auditor can recompute from
 // `reachgate render`.
+// The digest is the rendered overlay's, and gives up once the check it
+// runs beside is cancelled.
+func TestDigestStopsWithItsContext(t *testing.T) {
+	t.Parallel()
+	o := &run.Overlay{Objects: []model.Object{{ObjectRef: model.ObjectRef{Kind: "ConfigMap", Name: "c"},
+		Doc: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "c"}}}}}
+	sum := sha256.Sum256([]byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n"))
+	assert.Equal(t, "sha256:"+hex.EncodeToString(sum[:]), o.Digest(context.Background()))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	assert.Empty(t, o.Digest(ctx))
+	assert.Empty(t, (&run.Overlay{}).Digest(context.Background()), "nothing rendered")
+}
+
 func TestEvidenceOfThisRepository(t *testing.T) {
 	t.Parallel()
 	dir := newRepo(t)

@@ -446,7 +446,7 @@ func (j *judge) overlay(ctx context.Context, rs *refs, pr pair, c computed, base
 	}
 	judged := !pr.removed && o.Err == nil
 	if judged && digests {
-		wg.Go(func() { or.InputDigest = o.Digest() })
+		wg.Go(func() { or.InputDigest = o.Digest(ctx) })
 	}
 	hf, bf, err := j.evaluate(ctx, rs, baseline, pr, c)
 	wg.Wait()

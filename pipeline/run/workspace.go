@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -215,16 +216,30 @@ type Overlay struct {
 }
 
 // Digest is "sha256:<hex>" of the overlay as `reachgate render` prints
-// it; "" when nothing rendered.
-func (o *Overlay) Digest() string {
+// it; "" when nothing rendered, or when ctx ends first (check digests
+// beside the rules, and stops when they do).
+func (o *Overlay) Digest(ctx context.Context) string {
 	if o.Objects == nil {
 		return ""
 	}
 	h := sha256.New()
-	if err := render.WriteYAML(h, o.Objects); err != nil {
+	if err := render.WriteYAML(ctxWriter{ctx, h}, o.Objects); err != nil {
 		return ""
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// ctxWriter writes to w until ctx ends.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
 }
 
 // SkippedID is the rule id of the warning about a document of a plain
