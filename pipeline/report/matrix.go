@@ -71,16 +71,6 @@ func (v *matrixView) conns() iter.Seq[viewConn] {
 	}
 }
 
-// list holds the kept connections, for the formats that draw or lay out
-// all of them at once (Markdown, HTML, DOT, Mermaid).
-func (v *matrixView) list() []viewConn {
-	out := make([]viewConn, 0, v.n)
-	for c := range v.conns() {
-		out = append(out, c)
-	}
-	return out
-}
-
 // keptConnections are the kept connections as model connections, for
 // grouping into flows: the matrix's own slice when nothing is left out.
 func (v *matrixView) keptConnections() []model.Connection {

@@ -228,3 +228,12 @@ func (v *matrixView) rows(opts MatrixOptions) []flowRow[viewConn] {
 	v.eachRow(opts, func(r flowRow[viewConn]) { out = append(out, r) })
 	return out
 }
+
+// list collects conns' connections.
+func (v *matrixView) list() []viewConn {
+	out := make([]viewConn, 0, v.n)
+	for c := range v.conns() {
+		out = append(out, c)
+	}
+	return out
+}
