@@ -362,12 +362,7 @@ func TestCheckJSONStreamsTheWholeDocument(t *testing.T) {
 	for name, r := range reports {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			got := render(t, "json", r, Options{Version: "v1"})
-			var doc jsonReport
-			require.NoError(t, json.Unmarshal([]byte(got), &doc))
-			var whole bytes.Buffer
-			require.NoError(t, writeJSON(&whole, doc))
-			require.Equal(t, whole.String(), got)
+			writtenWhole[jsonReport](t, "json", r)
 		})
 	}
 	got := render(t, "json", full, Options{})
@@ -376,37 +371,29 @@ func TestCheckJSONStreamsTheWholeDocument(t *testing.T) {
 	}
 }
 
-// SARIF is streamed too: read back and written whole, it must not change.
-func TestCheckSARIFStreamsTheWholeDocument(t *testing.T) {
+// SARIF and evidence are streamed too.
+func TestCheckSARIFAndEvidenceStreamTheWholeDocument(t *testing.T) {
 	t.Parallel()
 	for name, r := range map[string]*model.Report{"fixture": fixtureReport(t), "big": bigReport(t), "empty": {}} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			got := render(t, "sarif", r, Options{Version: "v1"})
-			var doc sarifLog
-			require.NoError(t, json.Unmarshal([]byte(got), &doc))
-			require.Len(t, doc.Runs, 1)
-			var whole bytes.Buffer
-			require.NoError(t, writeJSON(&whole, doc))
-			require.Equal(t, whole.String(), got)
+			require.Len(t, writtenWhole[sarifLog](t, "sarif", r).Runs, 1)
+			writtenWhole[evidenceDoc](t, "evidence", r)
 		})
 	}
 }
 
-// So is the evidence document, with and without a matrix to hold.
-func TestCheckEvidenceStreamsTheWholeDocument(t *testing.T) {
-	t.Parallel()
-	for name, r := range map[string]*model.Report{"fixture": fixtureReport(t), "big": bigReport(t), "empty": {}} {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			got := render(t, "evidence", r, Options{Version: "v1"})
-			var doc evidenceDoc
-			require.NoError(t, json.Unmarshal([]byte(got), &doc))
-			var whole bytes.Buffer
-			require.NoError(t, writeJSON(&whole, doc))
-			require.Equal(t, whole.String(), got)
-		})
-	}
+// writtenWhole renders r in format, reads it back as a T and writes that
+// whole (writeJSON): the bytes must be the same.
+func writtenWhole[T any](t *testing.T, format string, r *model.Report) T {
+	t.Helper()
+	got := render(t, format, r, Options{Version: "v1"})
+	var doc T
+	require.NoError(t, json.Unmarshal([]byte(got), &doc))
+	var whole bytes.Buffer
+	require.NoError(t, writeJSON(&whole, doc))
+	require.Equal(t, whole.String(), got)
+	return doc
 }
 
 func TestCheckJSONShape(t *testing.T) {

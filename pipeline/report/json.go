@@ -470,12 +470,8 @@ func (s *jsonStream) raw(piece string) {
 // object opens an object with the fields of struct v, then key, whose
 // value the caller writes, starting with open.
 func (s *jsonStream) object(v any, key, open string) {
-	if s.err != nil {
-		return
-	}
-	b, err := marshalCompact(v)
-	if err != nil {
-		s.err = err
+	b := s.marshal(v)
+	if b == nil {
 		return
 	}
 	b = b[:len(b)-1] // the fields, without the closing brace
@@ -490,12 +486,8 @@ func (s *jsonStream) object(v any, key, open string) {
 // rest writes the fields of struct v and closes the object object
 // opened.
 func (s *jsonStream) rest(v any) {
-	if s.err != nil {
-		return
-	}
-	b, err := marshalCompact(v)
-	if err != nil {
-		s.err = err
+	b := s.marshal(v)
+	if b == nil {
 		return
 	}
 	if len(b) > 2 {
@@ -504,6 +496,17 @@ func (s *jsonStream) rest(v any) {
 		return
 	}
 	s.ind.write([]byte{'}'})
+}
+
+// marshal is v's compact JSON; nil once the stream has failed, or when
+// v fails to encode (the stream's error then).
+func (s *jsonStream) marshal(v any) []byte {
+	if s.err != nil {
+		return nil
+	}
+	b, err := marshalCompact(v)
+	s.err = err
+	return b
 }
 
 // findings writes the elements of a list of findings (each).
