@@ -450,6 +450,9 @@ func (j *judge) overlay(ctx context.Context, rs *refs, pr pair, c computed, base
 	}
 	hf, bf, err := j.evaluate(ctx, rs, baseline, pr, c)
 	wg.Wait()
+	if err == nil {
+		err = ctx.Err() // the digest gave up: no report without it
+	}
 	if err != nil {
 		return or, err
 	}
