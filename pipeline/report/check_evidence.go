@@ -56,12 +56,7 @@ type evidenceOverlay struct {
 }
 
 type evidenceOverlayHead struct {
-	Name         string               `json:"name"`
-	Environment  string               `json:"environment"`
-	Path         string               `json:"path"`
-	Passed       bool                 `json:"passed"`
-	Error        string               `json:"error,omitempty"`
-	InputDigest  string               `json:"inputDigest,omitempty"`
+	overlayFields
 	Rules        []evidenceRuleResult `json:"rules"`
 	Expectations evidenceExpectations `json:"expectations"`
 }
@@ -163,10 +158,9 @@ func writeEvidence(w io.Writer, r *model.Report, opts Options, reach func(*model
 	for i := range r.Overlays {
 		o := &r.Overlays[i]
 		eo := evidenceOverlayHead{
-			Name: o.Name, Environment: o.Environment, Path: o.Path,
-			Passed: !r.OverlayFailed(o), Error: o.Error, InputDigest: o.InputDigest,
-			Rules:        []evidenceRuleResult{},
-			Expectations: evidenceExpectations{Checked: o.Expectations},
+			overlayFields: newOverlayFields(r, o),
+			Rules:         []evidenceRuleResult{},
+			Expectations:  evidenceExpectations{Checked: o.Expectations},
 		}
 		result[o.Name] = map[string]string{}
 		for _, ru := range r.Rules {

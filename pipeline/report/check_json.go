@@ -35,14 +35,25 @@ type jsonOverlay struct {
 }
 
 type jsonOverlayHead struct {
-	Name         string     `json:"name"`
-	Environment  string     `json:"environment"`
-	Path         string     `json:"path"`
-	Passed       bool       `json:"passed"`
-	Error        string     `json:"error,omitempty"`
-	InputDigest  string     `json:"inputDigest,omitempty"`
+	overlayFields
 	Expectations int        `json:"expectations"`
 	Counts       jsonCounts `json:"counts"`
+}
+
+// overlayFields are what the check report and evidence both say first of
+// an overlay.
+type overlayFields struct {
+	Name        string `json:"name"`
+	Environment string `json:"environment"`
+	Path        string `json:"path"`
+	Passed      bool   `json:"passed"`
+	Error       string `json:"error,omitempty"`
+	InputDigest string `json:"inputDigest,omitempty"`
+}
+
+func newOverlayFields(r *model.Report, o *model.OverlayReport) overlayFields {
+	return overlayFields{Name: o.Name, Environment: o.Environment, Path: o.Path,
+		Passed: !r.OverlayFailed(o), Error: o.Error, InputDigest: o.InputDigest}
 }
 
 type jsonOverlayTail struct {
@@ -123,10 +134,9 @@ func writeCheckJSON(w io.Writer, r *model.Report, opts Options) error {
 			js.raw(",")
 		}
 		js.object(jsonOverlayHead{
-			Name: o.Name, Environment: o.Environment, Path: o.Path,
-			Passed: !r.OverlayFailed(o), Error: o.Error,
-			InputDigest: o.InputDigest, Expectations: o.Expectations,
-			Counts: jsonCounts{e, wn, in, wv},
+			overlayFields: newOverlayFields(r, o),
+			Expectations:  o.Expectations,
+			Counts:        jsonCounts{e, wn, in, wv},
 		}, "findings", "[")
 		js.findings(o.Findings)
 		js.raw("]")
