@@ -1,6 +1,7 @@
 package reach_test
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -148,4 +149,45 @@ func TestDiffAsPairMaps(t *testing.T) {
 	for _, name := range []string{"added", "removed", "changed"} {
 		require.Positive(t, seen[name], name)
 	}
+}
+
+// endsAfter is a context whose Err is nil for its first n calls and
+// context.Canceled after: it ends while its holder works.
+type endsAfter struct {
+	context.Context
+	n int
+}
+
+func (c *endsAfter) Err() error {
+	if c.n == 0 {
+		return context.Canceled
+	}
+	c.n--
+	return nil
+}
+
+// TestDiffContextGivesUp: DiffContext returns Diff's result while its
+// context lives, and the context's error when it ends, before or while it
+// compares the connections.
+func TestDiffContextGivesUp(t *testing.T) {
+	// Many connections, few changes: the head drops a policy.
+	c := synth.Cluster(synth.Options{Workloads: 1200, Namespaces: 6, Seed: 3})
+	base := reach.Compute(c)
+	c.Policies = c.Policies[1:]
+	head := reach.Compute(c)
+	require.Greater(t, len(base.Connections)+len(head.Connections), 3<<16, "enough connections to look at the context more than once")
+	d, err := reach.DiffContext(context.Background(), base, head)
+	require.NoError(t, err)
+	require.Equal(t, reach.Diff(base, head), d)
+	require.False(t, d.Empty())
+	for _, n := range []int{0, 1, 2} {
+		d, err := reach.DiffContext(&endsAfter{Context: context.Background(), n: n}, base, head)
+		require.ErrorIs(t, err, context.Canceled, "ended after %d looks", n)
+		require.Nil(t, d)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	d, err = reach.DiffContext(ctx, head, head)
+	require.ErrorIs(t, err, context.Canceled, "one matrix")
+	require.Nil(t, d)
 }

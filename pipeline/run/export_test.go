@@ -93,14 +93,15 @@ func (s *Stages) Compute() (int, map[string]*model.Matrix) {
 	return len(s.comp.matrices), s.comp.heads
 }
 
-// Compare diffs overlay i's head with its base.
-func (s *Stages) Compare(i int) *model.Diff {
+// Compare diffs overlay i's head with its base, giving up (nil) when ctx
+// ends.
+func (s *Stages) Compare(ctx context.Context, i int) *model.Diff {
 	pr := s.prs[i]
 	var head *model.Matrix
 	if pr.head.Cluster != nil {
 		head = s.comp.matrices[pr.head.Cluster]
 	}
-	return s.comp.compare(pr.base, head)
+	return s.comp.compare(ctx, pr.base, head)
 }
 
 // JudgeOverlay judges overlay i's head: its findings and how many

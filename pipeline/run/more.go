@@ -62,7 +62,11 @@ func Diff(ctx context.Context, p DiffParams, w, stderr io.Writer) error {
 			base = &Overlay{Cluster: &model.Cluster{PodCIDRs: head.Cluster.PodCIDRs, ServiceCIDRs: head.Cluster.ServiceCIDRs}}
 		}
 		ms := reach.ComputeAll(base.Cluster, head.Cluster)
-		if err := report.WriteDiff(w, formatOr(p.Format, "txt"), n, reach.Diff(ms[0], ms[1])); err != nil {
+		d, err := reach.DiffContext(ctx, ms[0], ms[1])
+		if err != nil {
+			return err
+		}
+		if err := report.WriteDiff(w, formatOr(p.Format, "txt"), n, d); err != nil {
 			return err
 		}
 	}
@@ -93,7 +97,10 @@ func Promote(ctx context.Context, p PromoteParams, w, stderr io.Writer) error {
 		return err
 	}
 	ms := reach.ComputeAll(from.Cluster, to.Cluster)
-	d := reach.Diff(ms[0], ms[1])
+	d, err := reach.DiffContext(ctx, ms[0], ms[1])
+	if err != nil {
+		return err
+	}
 	if err := report.WriteDiff(w, formatOr(p.Format, "txt"), p.From+" -> "+p.To, d); err != nil {
 		return err
 	}

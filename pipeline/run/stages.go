@@ -442,7 +442,7 @@ func (j *judge) overlay(ctx context.Context, rs *refs, pr pair, c computed, base
 	// use one core.
 	var wg sync.WaitGroup
 	if or.Matrix != nil {
-		wg.Go(func() { or.Diff = c.compare(pr.base, or.Matrix) })
+		wg.Go(func() { or.Diff = c.compare(ctx, pr.base, or.Matrix) })
 	}
 	judged := !pr.removed && o.Err == nil
 	if judged && digests {
@@ -451,7 +451,7 @@ func (j *judge) overlay(ctx context.Context, rs *refs, pr pair, c computed, base
 	hf, bf, err := j.evaluate(ctx, rs, baseline, pr, c)
 	wg.Wait()
 	if err == nil {
-		err = ctx.Err() // the digest gave up: no report without it
+		err = ctx.Err() // the diff or the digest gave up: no report without them
 	}
 	if err != nil {
 		return or, err
@@ -467,12 +467,17 @@ func (j *judge) overlay(ctx context.Context, rs *refs, pr pair, c computed, base
 	return or, nil
 }
 
-// compare diffs the head's matrix with the base's; no base, no diff.
-func (c computed) compare(base *Overlay, head *model.Matrix) *model.Diff {
+// compare diffs the head's matrix with the base's; no base, no diff. It
+// gives up, with nil, when ctx ends (the caller reports ctx.Err()).
+func (c computed) compare(ctx context.Context, base *Overlay, head *model.Matrix) *model.Diff {
 	if base == nil || base.Cluster == nil {
 		return nil
 	}
-	return reach.Diff(c.baseMatrix(base), head)
+	d, err := reach.DiffContext(ctx, c.baseMatrix(base), head)
+	if err != nil {
+		return nil
+	}
+	return d
 }
 
 // baseMatrix is the base overlay's matrix; nil without a base.

@@ -1,6 +1,7 @@
 package run_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -112,7 +113,7 @@ func TestStageComputeSharesTheMatrixOfTheSameModel(t *testing.T) {
 		s.Compute()
 		assert.Equal(t, opts.Bump, s.SharesMatrix(0), "%+v", opts)
 		if opts.Bump {
-			assert.True(t, s.Compare(0).Empty())
+			assert.True(t, s.Compare(context.Background(), 0).Empty())
 		}
 	}
 }
@@ -164,11 +165,15 @@ func TestStageCompareFindsTheChange(t *testing.T) {
 	require.NoError(t, err)
 	s.Render()
 	s.Compute()
-	assert.True(t, s.Compare(0).Empty(), "dev did not change")
-	d := s.Compare(2)
+	assert.True(t, s.Compare(context.Background(), 0).Empty(), "dev did not change")
+	d := s.Compare(context.Background(), 2)
 	require.NotNil(t, d)
 	assert.Len(t, d.Added, 1, "worker -> postgres opens")
 	assert.Len(t, d.Changed, 1, "backend-api -> rabbitmq loses 15672")
+	// A cancelled check does not wait for the diff.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	assert.Nil(t, s.Compare(ctx, 2))
 }
 
 func TestStageJudgeOverlayFindsRulesAndExpectations(t *testing.T) {
