@@ -18,6 +18,7 @@ func dotQuote(s string) string { return `"` + dotReplacer.Replace(s) + `"` }
 // directions allow the same ports).
 func writeMatrixDOT(w io.Writer, v *matrixView, opts MatrixOptions) error {
 	g := matrixGraph(v, opts.Title)
+	warnPicture(opts, "dot", len(g.edges), 0, 0)
 	b := bufio.NewWriterSize(w, 64<<10)
 	b.WriteString("digraph reachability {\n")
 	label := g.title

@@ -116,6 +116,7 @@ func writeMatrixHTML(w io.Writer, v *matrixView, opts MatrixOptions) error {
 		Rows           iter.Seq[htmlRow]
 		Unmanaged      []htmlUnmanaged
 	}{Title: opts.Title, Count: v.n}
+	warnPicture(opts, "html", 0, v.n, 0)
 	for _, n := range omittedNotes(v.m.Omitted) {
 		data.Notes = append(data.Notes, htmlNote{n.text, n.items})
 	}

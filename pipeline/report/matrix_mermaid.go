@@ -24,9 +24,19 @@ func mermaidText(s string) string { return mermaidReplacer.Replace(s) }
 // ports (dotted when address-dependent, with two arrow heads when both
 // directions allow the same ports).
 func writeMatrixMermaid(w io.Writer, v *matrixView, opts MatrixOptions) error {
-	b := bufio.NewWriterSize(w, 64<<10)
-	writeMermaid(b, matrixGraph(v, opts.Title))
-	return b.Flush()
+	g := matrixGraph(v, opts.Title)
+	warnPicture(opts, "mermaid", len(g.edges), 0, 0)
+	cw := &countingWriter{w: w}
+	b := bufio.NewWriterSize(cw, 64<<10)
+	writeMermaid(b, g)
+	if err := b.Flush(); err != nil {
+		return err
+	}
+	if len(g.edges) <= mermaidMaxEdges {
+		// Its length is known once written.
+		warnPicture(opts, "mermaid", 0, 0, cw.n)
+	}
+	return nil
 }
 
 // writeMermaid writes a flowchart. Added edges are solid and green,

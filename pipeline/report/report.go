@@ -52,6 +52,9 @@ type MatrixOptions struct {
 	// Markdown formats, instead of one row for the ranges of an endpoint
 	// that a workload reaches (or is reached from) the same way.
 	EveryRange bool
+	// Warn, when set, is told when a picture is past what its reader
+	// draws (see pictureWarning): the matrix is written all the same.
+	Warn func(msg string)
 }
 
 // One format of one kind of document. aliases are accepted but not listed.

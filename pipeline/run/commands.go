@@ -208,7 +208,8 @@ func Reach(ctx context.Context, p ReachParams, w, stderr io.Writer) error {
 	// The matrix is the model's alone: let the rendered documents go
 	// before the engine's allocations pile up on top of them.
 	o.Objects, o.Cluster.Objects = nil, nil
-	opts := report.MatrixOptions{Workload: p.Workload, Namespace: p.Namespace, Title: o.Name, EveryRange: p.EveryRange}
+	opts := report.MatrixOptions{Workload: p.Workload, Namespace: p.Namespace, Title: o.Name, EveryRange: p.EveryRange,
+		Warn: func(msg string) { fmt.Fprintln(stderr, "warning:", msg) }}
 	if report.FromFlows(p.Format, opts) {
 		// The document lists flows, never pairs: the engine groups them
 		// as it makes them, and no list of pairs is kept.

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/reachgate/reachgate/internal/synth"
 	"github.com/reachgate/reachgate/pipeline/run"
 )
 
@@ -163,5 +164,32 @@ func TestReachJSONHoldsThePairsOfJSONL(t *testing.T) {
 		assert.Equal(t, len(want), doc.Connections, overlay)
 		assert.Equal(t, header.Connections, doc.Connections, overlay)
 		assert.Equal(t, header.Allowances, doc.Allowances, overlay)
+	}
+}
+
+// TestReachWarnsOfUnreadablePictures: a picture past what its reader
+// draws is written with a warning on stderr that says how to focus it;
+// this repository's overlays, and a focused picture, draw without one.
+func TestReachWarnsOfUnreadablePictures(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	_, err := synth.WriteTree(dir, synth.Cluster(synth.Options{Workloads: 200, Namespaces: 6, Seed: 42}), synth.TreeOptions{})
+	require.NoError(t, err)
+	reachOut := func(dir, overlay, format, workload string) (string, string) {
+		var out, stderr bytes.Buffer
+		err := run.Reach(context.Background(), run.ReachParams{Common: run.Common{Dir: dir}, Overlay: overlay, Format: format, Workload: workload}, &out, &stderr)
+		require.NoError(t, err, "%s: %s", format, stderr.String())
+		require.NotEmpty(t, out.String(), "the picture is written all the same")
+		return out.String(), stderr.String()
+	}
+	for _, format := range []string{"dot", "mermaid"} {
+		_, stderr := reachOut(dir, "prod", format, "")
+		assert.Regexp(t, `^warning: the (DOT graph|Mermaid flowchart) has [0-9,]+ edges.*: focus it with --namespace or --workload\n$`, stderr, format)
+		_, stderr = reachOut(dir, "prod", format, "ns-01/w-00001")
+		assert.Empty(t, stderr, "%s, focused", format)
+		for _, overlay := range []string{"dev", "prod", "prod-cilium"} {
+			_, stderr := reachOut(repoRoot, overlay, format, "")
+			assert.Empty(t, stderr, "%s of %s", format, overlay)
+		}
 	}
 }

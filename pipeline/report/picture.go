@@ -1,0 +1,65 @@
+package report
+
+import (
+	"fmt"
+	"io"
+)
+
+// The most a picture's reader draws, past which reach warns (the picture
+// is written all the same):
+//   - Mermaid refuses a flowchart of more edges than its maxEdges (500 by
+//     default) or more text than its maxTextSize (50,000 characters), and
+//     GitHub renders Markdown with the defaults;
+//   - Graphviz's layout grows much faster than the edges: on a 2-core
+//     machine `dot -Tsvg` took 0.5 s for 360 edges, 4.3 s for 619, 8.7 s
+//     for 991 and 2 min 42 s for 2,551 (reach's pictures of synthetic
+//     clusters);
+//   - an html page is a table a browser has to hold: at 100,000 rows it
+//     is some 30 MB.
+const (
+	mermaidMaxEdges    = 500
+	mermaidMaxTextSize = 50_000
+	dotMaxEdges        = 1_000
+	htmlMaxRows        = 100_000
+)
+
+// pictureWarning is what to tell the user of a picture of the given size
+// in format, "" when its reader draws it.
+func pictureWarning(format string, edges, rows int, size int64) string {
+	var why string
+	switch {
+	case format == "mermaid" && edges > mermaidMaxEdges:
+		why = fmt.Sprintf("the Mermaid flowchart has %s; Mermaid draws at most %s unless its maxEdges is raised, and GitHub keeps the default", plural(edges, "edge", "edges"), count(mermaidMaxEdges))
+	case format == "mermaid" && size > mermaidMaxTextSize:
+		why = fmt.Sprintf("the Mermaid flowchart is %s bytes long; Mermaid draws at most %s characters unless its maxTextSize is raised, and GitHub keeps the default", count(int(size)), count(mermaidMaxTextSize))
+	case format == "dot" && edges > dotMaxEdges:
+		why = fmt.Sprintf("the DOT graph has %s, more than %s: Graphviz's layout time grows steeply with the edges (minutes at a few thousand), and the picture is too dense to read", plural(edges, "edge", "edges"), count(dotMaxEdges))
+	case format == "html" && rows > htmlMaxRows:
+		why = fmt.Sprintf("the page has %s; past %s a browser struggles to open it", plural(rows, "row", "rows"), count(htmlMaxRows))
+	default:
+		return ""
+	}
+	return why + ": focus it with --namespace or --workload"
+}
+
+// warnPicture tells opts.Warn what pictureWarning finds, if anything.
+func warnPicture(opts MatrixOptions, format string, edges, rows int, size int64) {
+	if opts.Warn == nil {
+		return
+	}
+	if msg := pictureWarning(format, edges, rows, size); msg != "" {
+		opts.Warn(msg)
+	}
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
