@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -11,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/reachgate/reachgate/pipeline/reach"
 )
 
 // TestWriteJSONAsEncoder: writeJSON writes what an Encoder with
@@ -100,4 +103,82 @@ func TestWriteJSONFails(t *testing.T) {
 	require.Error(t, writeJSON(&b, map[string]any{"x": []any{math.NaN()}}))
 	require.Zero(t, b.Len(), "nothing written for a value that does not encode")
 	require.EqualError(t, writeJSON(failingWriter{}, map[string]any{"x": 1}), "disk full")
+}
+
+// failsAfter takes n bytes, then refuses every write.
+type failsAfter struct{ n int }
+
+func (w *failsAfter) Write(p []byte) (int, error) {
+	if len(p) <= w.n {
+		w.n -= len(p)
+		return len(p), nil
+	}
+	k := w.n
+	w.n = 0
+	return k, errors.New("disk full")
+}
+
+// TestEveryFormatReportsAFailingWriter: every check report, matrix and
+// diff format, streamed or not, returns the writer's error when it fails,
+// at its first byte or later in the document; none reports success.
+func TestEveryFormatReportsAFailingWriter(t *testing.T) {
+	t.Parallel()
+	r := fixtureReport(t)
+	ms := reach.ComputeAll(shop(), shopHead())
+	d := reach.Diff(ms[0], ms[1])
+	type doc struct {
+		name  string
+		write func(io.Writer) error
+	}
+	var docs []doc
+	for _, f := range Formats() {
+		docs = append(docs, doc{"check " + f, func(w io.Writer) error { return Write(w, f, r, Options{}) }})
+	}
+	for _, f := range MatrixFormats() {
+		docs = append(docs, doc{"reach " + f, func(w io.Writer) error { return WriteMatrix(w, f, ms[1], MatrixOptions{}) }})
+	}
+	for _, f := range DiffFormats() {
+		docs = append(docs, doc{"diff " + f, func(w io.Writer) error { return WriteDiff(w, f, "dev", d) }})
+	}
+	for _, dc := range docs {
+		var whole bytes.Buffer
+		require.NoError(t, dc.write(&whole), dc.name)
+		require.NotZero(t, whole.Len(), dc.name)
+		for _, n := range []int{0, 1, whole.Len() / 2, whole.Len() - 1} {
+			require.EqualError(t, dc.write(&failsAfter{n: n}), "disk full", "%s, failing after %d of %d bytes", dc.name, n, whole.Len())
+		}
+	}
+}
+
+// TestJSONStreamStopsAtAValueThatDoesNotEncode: once a piece fails to
+// encode, the stream writes nothing more and close returns the error.
+func TestJSONStreamStopsAtAValueThatDoesNotEncode(t *testing.T) {
+	t.Parallel()
+	for _, failing := range []string{"object", "each", "rest"} {
+		var b bytes.Buffer
+		s := newJSONStream(&b)
+		bad := map[string]any{"x": math.NaN()}
+		pick := func(name string, good any) any {
+			if name == failing {
+				return bad
+			}
+			return good
+		}
+		s.object(pick("object", struct{ A int }{1}), "list", "[")
+		s.each(3, func(b []byte, i int) ([]byte, error) {
+			if failing == "each" && i == 1 {
+				return nil, errors.New("element 1")
+			}
+			return strconv.AppendInt(b, int64(i), 10), nil
+		})
+		s.raw("]")
+		s.rest(pick("rest", struct{ Z int }{2}))
+		s.raw(`,"after":true}`)
+		err := s.close()
+		require.Error(t, err, failing)
+		if failing == "each" {
+			require.EqualError(t, err, "element 1")
+		}
+		require.NotContains(t, b.String(), "after", "%s: nothing past the failure reaches the writer", failing)
+	}
 }
