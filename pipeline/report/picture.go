@@ -8,8 +8,9 @@ import (
 // The most a picture's reader draws, past which reach warns (the picture
 // is written all the same):
 //   - Mermaid refuses a flowchart of more edges than its maxEdges (500 by
-//     default) or more text than its maxTextSize (50,000 characters), and
-//     GitHub renders Markdown with the defaults;
+//     default) or more text than its maxTextSize (50,000 characters);
+//     these are secure settings, which a diagram cannot raise itself:
+//     only whoever renders it can;
 //   - Graphviz's layout grows much faster than the edges: on a 2-core
 //     machine `dot -Tsvg` took 0.5 s for 360 edges, 4.3 s for 619, 8.7 s
 //     for 991 and 2 min 42 s for 2,551 (reach's pictures of synthetic
@@ -29,9 +30,9 @@ func pictureWarning(format string, edges, rows int, size int64) string {
 	var why string
 	switch {
 	case format == "mermaid" && edges > mermaidMaxEdges:
-		why = fmt.Sprintf("the Mermaid flowchart has %s; Mermaid draws at most %s unless its maxEdges is raised, and GitHub keeps the default", plural(edges, "edge", "edges"), count(mermaidMaxEdges))
+		why = fmt.Sprintf("the Mermaid flowchart has %s; Mermaid draws at most %s unless whoever renders it raises maxEdges, which a diagram cannot do itself", plural(edges, "edge", "edges"), count(mermaidMaxEdges))
 	case format == "mermaid" && size > mermaidMaxTextSize:
-		why = fmt.Sprintf("the Mermaid flowchart is %s bytes long; Mermaid draws at most %s characters unless its maxTextSize is raised, and GitHub keeps the default", count(int(size)), count(mermaidMaxTextSize))
+		why = fmt.Sprintf("the Mermaid flowchart is %s bytes long; Mermaid draws at most %s characters unless whoever renders it raises maxTextSize", count(int(size)), count(mermaidMaxTextSize))
 	case format == "dot" && edges > dotMaxEdges:
 		why = fmt.Sprintf("the DOT graph has %s, more than %s: Graphviz's layout time grows steeply with the edges (minutes at a few thousand), and the picture is too dense to read", plural(edges, "edge", "edges"), count(dotMaxEdges))
 	case format == "html" && rows > htmlMaxRows:

@@ -50,7 +50,7 @@ func TestPictureWarnings(t *testing.T) {
 	}
 	got := warnings(t, "mermaid", m528)
 	require.Len(t, got, 1)
-	assert.Contains(t, got[0], "the Mermaid flowchart has 528 edges; Mermaid draws at most 500 unless its maxEdges is raised")
+	assert.Contains(t, got[0], "the Mermaid flowchart has 528 edges; Mermaid draws at most 500 unless whoever renders it raises maxEdges")
 	assert.True(t, strings.HasSuffix(got[0], ": focus it with --namespace or --workload"), got[0])
 	assert.Empty(t, warnings(t, "dot", m528))
 	got = warnings(t, "dot", m1035)
@@ -65,7 +65,7 @@ func TestPictureWarnings(t *testing.T) {
 	require.Greater(t, b.Len(), 50_000)
 	got = warnings(t, "mermaid", long)
 	require.Len(t, got, 1, "once, for its length")
-	assert.Contains(t, got[0], "the Mermaid flowchart is "+count(b.Len())+" bytes long; Mermaid draws at most 50,000 characters unless its maxTextSize is raised")
+	assert.Contains(t, got[0], "the Mermaid flowchart is "+count(b.Len())+" bytes long; Mermaid draws at most 50,000 characters unless whoever renders it raises maxTextSize")
 	assert.Empty(t, warnings(t, "dot", long))
 
 	assert.Empty(t, pictureWarning("html", 0, 100_000, 0))
