@@ -59,6 +59,13 @@ func mark(n int64) (uintptr, int64) {
 	// Mark the pieces a run of adjacent ones at a time, lowest first.
 	slices.SortFunc(pieces, func(a, b []byte) int { return cmp.Compare(addr(a), addr(b)) })
 	start := addr(pieces[0])
+	// Free them however marking ends, before the next allocation lands
+	// past them (and before Prepare raises GOGC over a heap that holds
+	// them).
+	defer func() {
+		clear(pieces)
+		runtime.GC()
+	}()
 	for i := 0; i < len(pieces); {
 		lo, hi := addr(pieces[i]), addr(pieces[i])+uintptr(len(pieces[i]))
 		for i++; i < len(pieces) && addr(pieces[i]) == hi; i++ {
@@ -72,8 +79,6 @@ func mark(n int64) (uintptr, int64) {
 		// Pages below that are not mapped are left as they are.
 		syscall.Syscall(syscall.SYS_MADVISE, below, start-below, syscall.MADV_HUGEPAGE)
 	}
-	clear(pieces)
-	runtime.GC() // free them now, before the next allocation lands past them
 	return start, n
 }
 
