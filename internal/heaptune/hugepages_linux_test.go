@@ -102,16 +102,7 @@ func dirtyChild() {
 }
 
 // residentKB is the process's resident memory in kB (VmRSS).
-func residentKB() int64 {
-	b, _ := os.ReadFile("/proc/self/status")
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return n
-		}
-	}
-	return -1
-}
+func residentKB() int64 { return procKB("/proc/self/status", "VmRSS:") }
 
 // TestMarkTouchesNoFreshMemory checks that marking a stretch costs no
 // resident memory when used heap lies free at the top of the heap: the
@@ -139,10 +130,14 @@ func TestMarkTouchesNoFreshMemory(t *testing.T) {
 
 // anonHugePages is the process's memory in transparent huge pages, in
 // kB, from /proc/self/smaps_rollup.
-func anonHugePages() int64 {
-	b, _ := os.ReadFile("/proc/self/smaps_rollup")
+func anonHugePages() int64 { return procKB("/proc/self/smaps_rollup", "AnonHugePages:") }
+
+// procKB is the value in kB of the line of file that starts with field
+// ("VmRSS:"), -1 when there is none.
+func procKB(file, field string) int64 {
+	b, _ := os.ReadFile(file)
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "AnonHugePages:"); ok {
+		if v, ok := strings.CutPrefix(line, field); ok {
 			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 			return n
 		}
