@@ -44,3 +44,29 @@ func TestComputeAllStopsWhenCancelled(t *testing.T) {
 		t.Fatal("the computation did not stop when cancelled")
 	}
 }
+
+// ComputeContext and ComputeFlowsContext give up on a context that has
+// ended, with its error and no matrix, and otherwise are Compute and
+// ComputeFlows.
+func TestComputeContextGivesUp(t *testing.T) {
+	c := synth.Cluster(synth.Options{Workloads: 300, Namespaces: 10, Seed: 7})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	m, err := reach.ComputeContext(ctx, c)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Nil(t, m)
+	m, flows, err := reach.ComputeFlowsContext(ctx, c)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Nil(t, m)
+	assert.Nil(t, flows)
+
+	m, err = reach.ComputeContext(context.Background(), c)
+	require.NoError(t, err)
+	assert.Equal(t, reach.Compute(c).Connections, m.Connections)
+	m, flows, err = reach.ComputeFlowsContext(context.Background(), c)
+	require.NoError(t, err)
+	wantM, wantFlows := reach.ComputeFlows(c)
+	assert.Equal(t, wantFlows, flows)
+	assert.Len(t, m.Allowances, len(wantM.Allowances))
+	assert.NotEmpty(t, flows)
+}

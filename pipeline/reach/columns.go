@@ -27,15 +27,25 @@ import (
 // Flows come out ordered by first source, then first destination, each
 // with increasing sources and destinations.
 func ComputeFlows(c *model.Cluster) (*model.Matrix, []model.Flow) {
+	m, flows, _ := ComputeFlowsContext(context.Background(), c)
+	return m, flows
+}
+
+// ComputeFlowsContext is ComputeFlows that stops, with ctx's error, when
+// ctx is done, as ComputeContext does.
+func ComputeFlowsContext(ctx context.Context, c *model.Cluster) (*model.Matrix, []model.Flow, error) {
 	ix := newIndex(c, nil)
 	pl := ix.plan()
 	pl.columns = true
-	chunks, overrides, _ := pl.run(context.Background(), nil)
+	chunks, overrides, err := pl.run(ctx, nil)
+	if err != nil {
+		return nil, nil, err
+	}
 	flows := mergeColumns(chunks)
 	m := &model.Matrix{}
 	m.Allowances = numberFlows(flows, pl.pool.allowances)
 	ix.finish(m, overrides)
-	return m, flows
+	return m, flows, nil
 }
 
 // colFlow is a flow made from whole columns: allowance a (the pool's

@@ -29,8 +29,14 @@ import (
 
 // Compute returns the reachability matrix of the cluster.
 func Compute(c *model.Cluster) *model.Matrix {
-	m, _ := newIndex(c, nil).compute(context.Background())
+	m, _ := ComputeContext(context.Background(), c)
 	return m
+}
+
+// ComputeContext is Compute that stops, with ctx's error, when ctx is
+// done: every worker looks at ctx between chunks of destinations.
+func ComputeContext(ctx context.Context, c *model.Cluster) (*model.Matrix, error) {
+	return newIndex(c, nil).compute(ctx)
 }
 
 // ComputeAll returns the matrices of several clusters (the base and head

@@ -122,12 +122,19 @@ func BuildAudit(ctx context.Context, p AuditParams) (*model.Audit, error) {
 		}
 	}
 	liveCluster, info := st.Cluster(ws.BaseCluster())
-	ms := reach.ComputeAll(o.Cluster, liveCluster)
+	ms, err := reach.ComputeAllContext(ctx, o.Cluster, liveCluster)
+	if err != nil {
+		return nil, err
+	}
+	flows, err := reach.DiffContext(ctx, ms[0], ms[1])
+	if err != nil {
+		return nil, err
+	}
 	a := &model.Audit{
 		Overlay: o.Name, Environment: o.Environment, Path: o.Path, Git: ws.Ref, Cluster: st.Source,
 		AuditedAt: now, Namespaces: namespaces,
 		Policies:  live.PolicyDrift(o.Cluster.Policies, liveCluster.Policies, namespaces),
-		Flows:     live.FlowDrift(reach.Diff(ms[0], ms[1]), o.Cluster, liveCluster),
+		Flows:     live.FlowDrift(flows, o.Cluster, liveCluster),
 		Notes:     append([]string{}, info.Notes...),
 		GitMatrix: ms[0], LiveMatrix: ms[1], Problems: o.Findings(),
 	}

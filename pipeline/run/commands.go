@@ -213,13 +213,19 @@ func Reach(ctx context.Context, p ReachParams, w, stderr io.Writer) error {
 	if report.FromFlows(p.Format, opts) {
 		// The document lists flows, never pairs: the engine groups them
 		// as it makes them, and no list of pairs is kept.
-		m, flows := reach.ComputeFlows(o.Cluster)
+		m, flows, err := reach.ComputeFlowsContext(ctx, o.Cluster)
+		if err != nil {
+			return err
+		}
 		if err := report.WriteMatrixFlows(w, m, flows, opts); err != nil {
 			return err
 		}
 		return leftOut(o)
 	}
-	m := reach.Compute(o.Cluster)
+	m, err := reach.ComputeContext(ctx, o.Cluster)
+	if err != nil {
+		return err
+	}
 	// The engine's connection blocks are garbage now, copied into the
 	// matrix's sorted connections. The collector would find that only
 	// when the heap had grown to four times what it last kept (heaptune

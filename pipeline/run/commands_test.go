@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -108,6 +109,72 @@ func TestCommandsExit2WhenTheyLeaveObjectsOut(t *testing.T) {
 			assert.NotEmpty(t, out.String(), "the answer is still printed")
 		})
 	}
+}
+
+// TestCommandsStopWhenCancelled: a command whose context has ended (the
+// user pressed Ctrl-C) returns the context's error and prints no answer,
+// whichever stage notices: rendering (a context ended from the start), or
+// the engine and the comparison (a context only they see ended, so that
+// rendering has finished and cannot be the stage that stops).
+func TestCommandsStopWhenCancelled(t *testing.T) {
+	t.Parallel()
+	dir := newRepo(t)
+	common := run.Common{Dir: dir}
+	hubble, err := filepath.Abs(hubbleFixture)
+	require.NoError(t, err)
+	cases := map[string]func(ctx context.Context, w, stderr *bytes.Buffer) error{
+		"reach txt": func(ctx context.Context, w, e *bytes.Buffer) error {
+			return run.Reach(ctx, run.ReachParams{Common: common, Overlay: "prod", Format: "txt"}, w, e)
+		},
+		"reach json": func(ctx context.Context, w, e *bytes.Buffer) error {
+			return run.Reach(ctx, run.ReachParams{Common: common, Overlay: "prod", Format: "json"}, w, e)
+		},
+		"promote": func(ctx context.Context, w, e *bytes.Buffer) error {
+			return run.Promote(ctx, run.PromoteParams{Common: common, From: "staging", To: "prod"}, w, e)
+		},
+		"diff": func(ctx context.Context, w, e *bytes.Buffer) error {
+			return run.Diff(ctx, run.DiffParams{Common: common, Base: "main", Overlays: []string{"prod"}}, w, e)
+		},
+		"test": func(ctx context.Context, w, e *bytes.Buffer) error {
+			return run.Test(ctx, run.TestParams{Common: common, Overlays: []string{"prod"}}, w, e)
+		},
+		"history": func(ctx context.Context, w, e *bytes.Buffer) error {
+			return run.History(ctx, run.HistoryParams{Common: common, Overlay: "prod"}, w, e)
+		},
+		"observe": func(ctx context.Context, w, e *bytes.Buffer) error {
+			return run.Observe(ctx, run.ObserveParams{Common: common, Overlays: []string{"prod"}, Flows: run.FlowParams{Files: []string{hubble}}, Format: "json"}, w, e)
+		},
+	}
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	for name, cmd := range cases {
+		for how, ctx := range map[string]context.Context{"from the start": ended, "in the engine": engineCancelled{context.Background()}} {
+			t.Run(name+" "+how, func(t *testing.T) {
+				var out, stderr bytes.Buffer
+				err := cmd(ctx, &out, &stderr)
+				require.ErrorIs(t, err, context.Canceled, "%s\n%s", out.String(), stderr.String())
+				// test reports its Rego unit tests before the
+				// expectations, which need the engine.
+				assert.NotContains(t, out.String(), "expectations", "no answer")
+				if name != "test" {
+					assert.Empty(t, out.String(), "no answer")
+				}
+			})
+		}
+	}
+}
+
+// engineCancelled is a context that only the reachability engine sees
+// ended: its Err is context.Canceled when called from package reach, nil
+// from anywhere else.
+type engineCancelled struct{ context.Context }
+
+func (engineCancelled) Err() error {
+	pc, _, _, _ := runtime.Caller(1)
+	if f := runtime.FuncForPC(pc); f != nil && strings.HasPrefix(f.Name(), "github.com/reachgate/reachgate/pipeline/reach.") {
+		return context.Canceled
+	}
+	return nil
 }
 
 // TestReachJSONHoldsThePairsOfJSONL: `reach --format json` on this

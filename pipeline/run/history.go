@@ -168,19 +168,24 @@ func BuildHistory(ctx context.Context, p HistoryParams) (*model.History, error) 
 			e.Event, e.Error = "error", next.err
 		case !next.present && lastGood != nil:
 			e.Event = "removed"
-			e.Diff = reach.Diff(reach.Compute(lastGood.cluster), &model.Matrix{})
+			if e.Diff, err = diffClusters(ctx, lastGood.cluster, nil); err != nil {
+				return nil, err
+			}
 			lastGood = nil
 		case !next.present:
 			cur = next
 			continue // not there before either
 		case lastGood == nil:
 			e.Event = "created"
-			e.Diff = reach.Diff(&model.Matrix{}, reach.Compute(next.cluster))
+			if e.Diff, err = diffClusters(ctx, nil, next.cluster); err != nil {
+				return nil, err
+			}
 			lastGood = next
 		default:
 			e.Event = "changed"
-			ms := reach.ComputeAll(lastGood.cluster, next.cluster)
-			e.Diff = reach.Diff(ms[0], ms[1])
+			if e.Diff, err = diffClusters(ctx, lastGood.cluster, next.cluster); err != nil {
+				return nil, err
+			}
 			lastGood = next
 		}
 		h.Entries = append(h.Entries, e)
@@ -191,6 +196,31 @@ func BuildHistory(ctx context.Context, p HistoryParams) (*model.History, error) 
 		h.Overlay, h.Environment, h.Path = name, env, dir
 	}
 	return h, nil
+}
+
+// diffClusters is the reachability difference from cluster a to b; a nil
+// cluster has no flows. It stops, with ctx's error, when ctx ends.
+func diffClusters(ctx context.Context, a, b *model.Cluster) (*model.Diff, error) {
+	var cs []*model.Cluster
+	for _, c := range []*model.Cluster{a, b} {
+		if c != nil {
+			cs = append(cs, c)
+		}
+	}
+	ms, err := reach.ComputeAllContext(ctx, cs...)
+	if err != nil {
+		return nil, err
+	}
+	from, to := &model.Matrix{}, &model.Matrix{}
+	switch {
+	case a != nil && b != nil:
+		from, to = ms[0], ms[1]
+	case a != nil:
+		from = ms[0]
+	default:
+		to = ms[0]
+	}
+	return reach.DiffContext(ctx, from, to)
 }
 
 // target resolves the overlay at a commit, for the heading.

@@ -65,7 +65,10 @@ func Init(ctx context.Context, p InitParams, w, stderr io.Writer) error {
 			continue
 		}
 		printProblems(stderr, o)
-		m := reach.Compute(o.Cluster)
+		m, err := reach.ComputeContext(ctx, o.Cluster)
+		if err != nil {
+			return err
+		}
 		matrices = append(matrices, m)
 		overlays = append(overlays, recorded{o, m})
 	}
@@ -339,7 +342,10 @@ func ExpectRecord(ctx context.Context, p ExpectRecordParams, w, stderr io.Writer
 	} else if len(problems) > 0 && (file == "-" || fileExists(ws, file)) {
 		return inputError(fmt.Errorf("%s: %s; fix or remove it before recording again", problems[0].Location, problems[0].Message))
 	}
-	m := reach.Compute(o.Cluster)
+	m, err := reach.ComputeContext(ctx, o.Cluster)
+	if err != nil {
+		return err
+	}
 	data := scaffold.ExpectationsYAML(o.Name, m, reasons)
 	if file == "-" {
 		_, err := w.Write(data)

@@ -61,7 +61,10 @@ func Diff(ctx context.Context, p DiffParams, w, stderr io.Writer) error {
 			fmt.Fprintf(stderr, "%s: not present at %s, everything is new\n", n, p.Base)
 			base = &Overlay{Cluster: &model.Cluster{PodCIDRs: head.Cluster.PodCIDRs, ServiceCIDRs: head.Cluster.ServiceCIDRs}}
 		}
-		ms := reach.ComputeAll(base.Cluster, head.Cluster)
+		ms, err := reach.ComputeAllContext(ctx, base.Cluster, head.Cluster)
+		if err != nil {
+			return err
+		}
 		d, err := reach.DiffContext(ctx, ms[0], ms[1])
 		if err != nil {
 			return err
@@ -96,7 +99,10 @@ func Promote(ctx context.Context, p PromoteParams, w, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ms := reach.ComputeAll(from.Cluster, to.Cluster)
+	ms, err := reach.ComputeAllContext(ctx, from.Cluster, to.Cluster)
+	if err != nil {
+		return err
+	}
 	d, err := reach.DiffContext(ctx, ms[0], ms[1])
 	if err != nil {
 		return err
@@ -174,7 +180,11 @@ func Test(ctx context.Context, p TestParams, w, stderr io.Writer) error {
 		}
 		printProblems(stderr, o)
 		loaded = append(loaded, o)
-		fs, _ := expectations(ws, o, reach.Compute(o.Cluster))
+		m, err := reach.ComputeContext(ctx, o.Cluster)
+		if err != nil {
+			return err
+		}
+		fs, _ := expectations(ws, o, m)
 		for _, f := range fs {
 			fmt.Fprintln(w, "FAIL", f.String())
 		}
@@ -271,7 +281,11 @@ func Verify(ctx context.Context, p VerifyParams, w, stderr io.Writer) error {
 	if p.Verbose {
 		opts.Logf = func(f string, a ...any) { fmt.Fprintf(stderr, f+"\n", a...) }
 	}
-	res, err := verify.Run(ctx, c, reach.Compute(c), opts)
+	m, err := reach.ComputeContext(ctx, c)
+	if err != nil {
+		return err
+	}
+	res, err := verify.Run(ctx, c, m, opts)
 	if err != nil {
 		return err
 	}

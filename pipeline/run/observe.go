@@ -158,7 +158,11 @@ func Observe(ctx context.Context, p ObserveParams, w, stderr io.Writer) error {
 	}
 	var reports []*model.ObserveReport
 	for _, o := range loaded {
-		reports = append(reports, observeOverlay(ws, o, c, p.MaxUnusedPairs, stderr))
+		r, err := observeOverlay(ctx, ws, o, c, p.MaxUnusedPairs, stderr)
+		if err != nil {
+			return err
+		}
+		reports = append(reports, r)
 	}
 	if err := report.WriteObserve(w, format, reports); err != nil {
 		return err
@@ -181,8 +185,11 @@ func Observe(ctx context.Context, p ObserveParams, w, stderr io.Writer) error {
 	return nil
 }
 
-func observeOverlay(ws *Workspace, o *Overlay, c *observe.Capture, maxPairs int, stderr io.Writer) *model.ObserveReport {
-	m := reach.Compute(o.Cluster)
+func observeOverlay(ctx context.Context, ws *Workspace, o *Overlay, c *observe.Capture, maxPairs int, stderr io.Writer) (*model.ObserveReport, error) {
+	m, err := reach.ComputeContext(ctx, o.Cluster)
+	if err != nil {
+		return nil, err
+	}
 	mf := observe.MapCapture(c, o.Cluster, m)
 	var expected observe.Expected
 	if exp, problems := readExpectations(ws, o); len(problems) > 0 {
@@ -195,7 +202,7 @@ func observeOverlay(ws *Workspace, o *Overlay, c *observe.Capture, maxPairs int,
 	}
 	r := observe.Analyze(c.Input, mf, m, explainFlows(o.Cluster, m), expected, observe.Options{MaxUnusedPairs: maxPairs})
 	r.Overlay, r.Environment, r.Path = o.Name, o.Environment, o.Path
-	return r
+	return r, nil
 }
 
 // observe is check --flows for one head overlay: what it does to the

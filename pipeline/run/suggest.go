@@ -71,7 +71,10 @@ func Suggest(ctx context.Context, p SuggestParams, w, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	m := reach.Compute(o.Cluster)
+	m, err := reach.ComputeContext(ctx, o.Cluster)
+	if err != nil {
+		return err
+	}
 	mf := observe.MapCapture(c, o.Cluster, m)
 	out := p.Out
 	if out == "" {
@@ -217,7 +220,10 @@ func prove(ctx context.Context, ws *Workspace, o *Overlay, s *observe.Suggestion
 		pr.invalid = append(pr.invalid, e.Error())
 	}
 	c2.Objects = append(slices.Clone(o.Cluster.Objects), objs...)
-	ms := reach.ComputeAll(o.Cluster, c2)
+	ms, err := reach.ComputeAllContext(ctx, o.Cluster, c2)
+	if err != nil {
+		return nil, err
+	}
 	m, m2 := ms[0], ms[1]
 	idx := map[string]int32{}
 	for i := range m2.Peers {
@@ -265,7 +271,10 @@ func prove(ctx context.Context, ws *Workspace, o *Overlay, s *observe.Suggestion
 		observed[k] = observed[k].Union(model.SinglePort(f.Protocol, f.Port, f.Port))
 	}
 	key := s.Workload.Key()
-	d := reach.Diff(m, m2)
+	d, err := reach.DiffContext(ctx, m, m2)
+	if err != nil {
+		return nil, err
+	}
 	widened := func(ch model.ConnectionChange, extra model.PortSet) {
 		text := ch.Src.String() + " -> " + ch.Dst.String() + " " + extra.String()
 		if ch.Src.Key() != key && ch.Dst.Key() != key {
