@@ -34,7 +34,7 @@ func writeMatrixMermaid(w io.Writer, v *matrixView, opts MatrixOptions) error {
 	}
 	if len(g.edges) <= mermaidMaxEdges {
 		// Its length is known once written.
-		warnPicture(opts, "mermaid", 0, 0, cw.n)
+		warnPicture(opts, "mermaid", 0, 0, cw.units)
 	}
 	return nil
 }

@@ -8,7 +8,8 @@ import (
 // The most a picture's reader draws, past which reach warns (the picture
 // is written all the same):
 //   - Mermaid refuses a flowchart of more edges than its maxEdges (500 by
-//     default) or more text than its maxTextSize (50,000 characters);
+//     default) or more text than its maxTextSize (50,000 characters, as
+//     JavaScript counts a string's length: UTF-16 code units);
 //     these are secure settings, which a diagram cannot raise itself:
 //     only whoever renders it can;
 //   - Graphviz's layout grows much faster than the edges: on a 2-core
@@ -25,14 +26,15 @@ const (
 )
 
 // pictureWarning is what to tell the user of a picture of the given size
-// in format, "" when its reader draws it.
+// in format, "" when its reader draws it; size is a Mermaid flowchart's
+// length in UTF-16 code units (countingWriter.units).
 func pictureWarning(format string, edges, rows int, size int64) string {
 	var why string
 	switch {
 	case format == "mermaid" && edges > mermaidMaxEdges:
 		why = fmt.Sprintf("the Mermaid flowchart has %s; Mermaid draws at most %s unless whoever renders it raises maxEdges, which a diagram cannot do itself", plural(edges, "edge", "edges"), count(mermaidMaxEdges))
 	case format == "mermaid" && size > mermaidMaxTextSize:
-		why = fmt.Sprintf("the Mermaid flowchart is %s bytes long; Mermaid draws at most %s characters unless whoever renders it raises maxTextSize", count(int(size)), count(mermaidMaxTextSize))
+		why = fmt.Sprintf("the Mermaid flowchart is %s characters long; Mermaid draws at most %s unless whoever renders it raises maxTextSize", count(int(size)), count(mermaidMaxTextSize))
 	case format == "dot" && edges > dotMaxEdges:
 		why = fmt.Sprintf("the DOT graph has %s, more than %s: Graphviz's layout time grows steeply with the edges (minutes at a few thousand), and the picture is too dense to read", plural(edges, "edge", "edges"), count(dotMaxEdges))
 	case format == "html" && rows > htmlMaxRows:
@@ -53,14 +55,24 @@ func warnPicture(opts MatrixOptions, format string, edges, rows int, size int64)
 	}
 }
 
-// countingWriter counts the bytes written through it.
+// countingWriter counts the UTF-8 text written through it in UTF-16 code
+// units, the length JavaScript gives a string: one per character, two for
+// a character past U+FFFF (a four-byte sequence). It counts lead bytes
+// only, so a character split between two writes counts once.
 type countingWriter struct {
-	w io.Writer
-	n int64
+	w     io.Writer
+	units int64
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
-	c.n += int64(n)
+	for _, b := range p[:n] {
+		switch {
+		case b >= 0xf0:
+			c.units += 2
+		case b&0xc0 != 0x80:
+			c.units++
+		}
+	}
 	return n, err
 }

@@ -2,8 +2,10 @@ package report
 
 import (
 	"bytes"
+	"io"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -65,7 +67,7 @@ func TestPictureWarnings(t *testing.T) {
 	require.Greater(t, b.Len(), 50_000)
 	got = warnings(t, "mermaid", long)
 	require.Len(t, got, 1, "once, for its length")
-	assert.Contains(t, got[0], "the Mermaid flowchart is "+count(b.Len())+" bytes long; Mermaid draws at most 50,000 characters unless whoever renders it raises maxTextSize")
+	assert.Contains(t, got[0], "the Mermaid flowchart is "+count(utf8.RuneCount(b.Bytes()))+" characters long; Mermaid draws at most 50,000 unless whoever renders it raises maxTextSize")
 	assert.Empty(t, warnings(t, "dot", long))
 
 	assert.Empty(t, pictureWarning("html", 0, 100_000, 0))
@@ -73,6 +75,23 @@ func TestPictureWarnings(t *testing.T) {
 	assert.Empty(t, pictureWarning("mermaid", 500, 0, 50_000))
 	assert.Empty(t, pictureWarning("dot", 1_000, 0, 0))
 	assert.Empty(t, pictureWarning("txt", 1_000_000, 1_000_000, 1<<40))
+
+	// The length is Mermaid's, in UTF-16 code units, not bytes: 30,000
+	// two-byte characters (60,000 bytes) are within its limit, and a
+	// character past U+FFFF counts two, even split between writes.
+	var cw countingWriter
+	cw.w = io.Discard
+	_, err := cw.Write([]byte(strings.Repeat("é", 30_000)))
+	require.NoError(t, err)
+	assert.EqualValues(t, 30_000, cw.units)
+	assert.Empty(t, pictureWarning("mermaid", 10, 0, cw.units))
+	smile := []byte("😀a")
+	for _, part := range [][]byte{smile[:1], smile[1:3], smile[3:]} {
+		_, err := cw.Write(part)
+		require.NoError(t, err)
+	}
+	assert.EqualValues(t, 30_003, cw.units)
+	assert.Contains(t, pictureWarning("mermaid", 10, 0, 50_001), "the Mermaid flowchart is 50,001 characters long")
 
 	// No Warn, no warning (and no panic).
 	require.NoError(t, WriteMatrix(&b, "dot", m1035, MatrixOptions{}))
