@@ -141,6 +141,9 @@ func TestCommandsStopWhenCancelled(t *testing.T) {
 		"history": func(ctx context.Context, w, e *bytes.Buffer) error {
 			return run.History(ctx, run.HistoryParams{Common: common, Overlay: "prod"}, w, e)
 		},
+		"suggest": func(ctx context.Context, w, e *bytes.Buffer) error {
+			return run.Suggest(ctx, run.SuggestParams{Common: common, Overlay: "prod", Workload: "app/frontend", Flows: run.FlowParams{Files: []string{hubble}}, DryRun: true}, w, e)
+		},
 		"observe": func(ctx context.Context, w, e *bytes.Buffer) error {
 			return run.Observe(ctx, run.ObserveParams{Common: common, Overlays: []string{"prod"}, Flows: run.FlowParams{Files: []string{hubble}}, Format: "json"}, w, e)
 		},
