@@ -91,21 +91,17 @@ func TestMarshalEachInOrder(t *testing.T) {
 	require.Equal(t, 5000, written, "the elements before the failing one")
 }
 
-// failingWriter refuses every write.
-type failingWriter struct{}
-
-func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
-
 // TestWriteJSONFails: a value encoding/json refuses and a writer that
 // fails are both errors of writeJSON.
 func TestWriteJSONFails(t *testing.T) {
 	var b bytes.Buffer
 	require.Error(t, writeJSON(&b, map[string]any{"x": []any{math.NaN()}}))
 	require.Zero(t, b.Len(), "nothing written for a value that does not encode")
-	require.EqualError(t, writeJSON(failingWriter{}, map[string]any{"x": 1}), "disk full")
+	require.EqualError(t, writeJSON(&failsAfter{}, map[string]any{"x": 1}), "disk full")
 }
 
-// failsAfter takes n bytes, then refuses every write.
+// failsAfter takes n bytes, then refuses every write (the zero value
+// refuses the first).
 type failsAfter struct{ n int }
 
 func (w *failsAfter) Write(p []byte) (int, error) {

@@ -126,7 +126,7 @@ func BuildAudit(ctx context.Context, p AuditParams) (*model.Audit, error) {
 	if err != nil {
 		return nil, err
 	}
-	flows, err := reach.DiffContext(ctx, ms[0], ms[1])
+	d, err := reach.DiffContext(ctx, ms[0], ms[1])
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +134,7 @@ func BuildAudit(ctx context.Context, p AuditParams) (*model.Audit, error) {
 		Overlay: o.Name, Environment: o.Environment, Path: o.Path, Git: ws.Ref, Cluster: st.Source,
 		AuditedAt: now, Namespaces: namespaces,
 		Policies:  live.PolicyDrift(o.Cluster.Policies, liveCluster.Policies, namespaces),
-		Flows:     live.FlowDrift(flows, o.Cluster, liveCluster),
+		Flows:     live.FlowDrift(d, o.Cluster, liveCluster),
 		Notes:     append([]string{}, info.Notes...),
 		GitMatrix: ms[0], LiveMatrix: ms[1], Problems: o.Findings(),
 	}

@@ -201,24 +201,21 @@ func BuildHistory(ctx context.Context, p HistoryParams) (*model.History, error) 
 // diffClusters is the reachability difference from cluster a to b; a nil
 // cluster has no flows. It stops, with ctx's error, when ctx ends.
 func diffClusters(ctx context.Context, a, b *model.Cluster) (*model.Diff, error) {
-	var cs []*model.Cluster
-	for _, c := range []*model.Cluster{a, b} {
-		if c != nil {
-			cs = append(cs, c)
-		}
-	}
-	ms, err := reach.ComputeAllContext(ctx, cs...)
-	if err != nil {
-		return nil, err
-	}
 	from, to := &model.Matrix{}, &model.Matrix{}
+	var err error
 	switch {
 	case a != nil && b != nil:
-		from, to = ms[0], ms[1]
+		var ms []*model.Matrix
+		if ms, err = reach.ComputeAllContext(ctx, a, b); err == nil {
+			from, to = ms[0], ms[1]
+		}
 	case a != nil:
-		from = ms[0]
-	default:
-		to = ms[0]
+		from, err = reach.ComputeContext(ctx, a)
+	case b != nil:
+		to, err = reach.ComputeContext(ctx, b)
+	}
+	if err != nil {
+		return nil, err
 	}
 	return reach.DiffContext(ctx, from, to)
 }
